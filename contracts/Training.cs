@@ -1,0 +1,47 @@
+namespace EventMlOps.Contracts.Training;
+
+public sealed record TrainingResources(int Cpus = 1, int MemoryMb = 2048, int Gpus = 0);
+
+/// <summary>Asks for a training run of <paramref name="TrainerKind"/> on a registered dataset.</summary>
+public sealed record RequestTraining(
+    Guid CommandId,
+    Guid RunId,
+    string ModelName,
+    string TrainerKind,
+    Guid DatasetId,
+    IReadOnlyDictionary<string, double> Hyperparameters,
+    TrainingResources Resources,
+    string CodeVersion) : ICommand;
+
+public sealed record CancelTraining(Guid CommandId, Guid RunId, string Reason) : ICommand;
+
+// Facts a training agent reports about the physical job.
+
+public sealed record TrainingJobSubmitted(Guid CommandId, Guid RunId, string JobName, string Runtime) : ICommand;
+
+public sealed record TrainingStarted(Guid CommandId, Guid RunId, DateTimeOffset StartedAt) : ICommand;
+
+public sealed record EpochCompleted(Guid CommandId, Guid RunId, int Epoch, IReadOnlyDictionary<string, double> Metrics) : ICommand;
+
+public sealed record TrainingSucceeded(
+    Guid CommandId,
+    Guid RunId,
+    string ArtifactUri,
+    string ArtifactSha256,
+    IReadOnlyDictionary<string, double> Metrics) : ICommand;
+
+public sealed record TrainingFailed(Guid CommandId, Guid RunId, string Reason, int? ExitCode = null) : ICommand;
+
+// Work orders for the training agent.
+
+public sealed record LaunchTraining(
+    Guid RunId,
+    string ModelName,
+    string TrainerKind,
+    string DatasetUri,
+    string DatasetSha256,
+    IReadOnlyDictionary<string, double> Hyperparameters,
+    TrainingResources Resources,
+    string CodeVersion);
+
+public sealed record StopTraining(Guid RunId, string Reason);

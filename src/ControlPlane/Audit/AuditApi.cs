@@ -1,0 +1,24 @@
+using EventMlOps.ControlPlane.Commanding;
+using Marten;
+
+namespace EventMlOps.ControlPlane.Audit;
+
+public static class AuditApi
+{
+    public static void MapAudit(this IEndpointRouteBuilder api)
+    {
+        api.MapGet("/audit", (string? actor, string? stream, string? since, string? until, string? correlation, int? limit,
+                IDocumentStore store, CancellationToken ct) =>
+            AuditTrail.QueryAsync(store, new AuditFilter(actor, stream, Time(since, "since"), Time(until, "until"), correlation, null, limit ?? 100), ct));
+        // Tailing: events after a global sequence, oldest first (the CLI's `events tail` polls this).
+        api.MapGet("/events", (long? after, int? limit, IDocumentStore store, CancellationToken ct) =>
+            AuditTrail.QueryAsync(store, new AuditFilter(AfterSequence: after ?? 0, Limit: limit ?? 100), ct));
+    }
+
+    private static DateTimeOffset? Time(string? text, string field) => AsOf.Parse(text, field) switch
+    {
+        null => null,
+        { Time: { } t } => t,
+        _ => throw new InvalidField(field, "must be an ISO 8601 time"),
+    };
+}

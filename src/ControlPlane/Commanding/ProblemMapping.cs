@@ -1,0 +1,75 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+
+namespace EventMlOps.ControlPlane.Commanding;
+
+/// <summary>The one place where exceptions become HTTP ProblemDetails: 400 malformed input (with the
+/// field), 401/403, 404 unknown ids, 409 concurrency conflicts, 422 refusals by an invariant.</summary>
+public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<ProblemMapping> log) : IExceptionHandler
+{
+    // Marten/JasperFx raise these on optimistic-concurrency violations; matched by name because
+    // the same names live in several of the critter-stack assemblies.
+    private static readonly string[] ConflictTypes = ["ConcurrencyException", "EventStreamUnexpectedMaxEventIdException", "ExistingStreamIdCollisionException"];
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
+    {
+        var problem = Describe(exception);
+        if (problem is null)
+        {
+            log.LogError(exception, "Unhandled error on {Path}", http.Request.Path);
+            return false;
+        }
+        http.Response.StatusCode = problem.Status!.Value;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
+    }
+
+    public static ProblemDetails? Describe(Exception exception)
+    {
+        foreach (var ex in Chain(exception))
+        {
+            switch (ex)
+            {
+                case InvalidField f:
+                    return Problem(400, "Invalid input", $"{f.Field}: {f.Reason}", ("field", f.Field));
+                case BadHttpRequestException { InnerException: JsonException json }:
+                    return Problem(400, "Malformed JSON", json.Message, ("field", json.Path ?? "$"));
+                case BadHttpRequestException bad:
+                    return Problem(bad.StatusCode, "Bad request", bad.Message);
+                case JsonException json:
+                    return Problem(400, "Malformed JSON", json.Message, ("field", json.Path ?? "$"));
+                case Unauthenticated u:
+                    return Problem(401, "Unauthenticated", u.Message);
+                case Forbidden f:
+                    return Problem(403, "Forbidden", f.Message);
+                case NotFound n:
+                    return Problem(404, $"Unknown {n.What}", n.Message, ("id", n.Id));
+                case Refused r:
+                    return Problem(422, "Refused", r.Message);
+                case var c when ConflictTypes.Contains(c.GetType().Name):
+                    return Problem(409, "Concurrency conflict",
+                        $"the stream changed since it was read; reload and retry ({c.Message})");
+            }
+        }
+        return null;
+    }
+
+    private static IEnumerable<Exception> Chain(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            yield return x;
+            if (x is AggregateException agg)
+                foreach (var inner in agg.InnerExceptions.SelectMany(Chain))
+                    yield return inner;
+        }
+    }
+
+    private static ProblemDetails Problem(int status, string title, string detail, params (string Key, object Value)[] extensions)
+    {
+        var p = new ProblemDetails { Status = status, Title = title, Detail = detail };
+        foreach (var (key, value) in extensions)
+            p.Extensions[key] = value;
+        return p;
+    }
+}

@@ -1,0 +1,56 @@
+namespace EventMlOps.ControlPlane.Commanding;
+
+/// <summary>Input that can never be valid (HTTP 400), naming the offending field.</summary>
+public sealed class InvalidField(string field, string reason) : Exception($"{field}: {reason}")
+{
+    public string Field { get; } = field;
+    public string Reason { get; } = reason;
+}
+
+/// <summary>A referenced stream or view does not exist (HTTP 404).</summary>
+public sealed class NotFound(string what, string id) : Exception($"{what} '{id}' does not exist")
+{
+    public string What { get; } = what;
+    public string Id { get; } = id;
+}
+
+/// <summary>A well-formed command refused by an invariant (HTTP 422, or the error queue on the bus).</summary>
+public sealed class Refused(string reason) : Exception(reason);
+
+/// <summary>The sender is authenticated but lacks the role the command needs (HTTP 403).</summary>
+public sealed class Forbidden(string reason) : Exception(reason);
+
+/// <summary>The message carried no valid token (HTTP 401, or the error queue on the bus).</summary>
+public sealed class Unauthenticated(string reason) : Exception(reason);
+
+/// <summary>The command id was handled before: nothing new is appended.</summary>
+public sealed class AlreadyHandled(Guid commandId) : Exception($"command {commandId} was already handled")
+{
+    public Guid CommandId { get; } = commandId;
+}
+
+/// <summary>Small guards used by the pure decisions.</summary>
+public static class Guard
+{
+    public static string Name(string field, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            throw new InvalidField(field, "is required");
+        if (value.Length > 63 || !System.Text.RegularExpressions.Regex.IsMatch(value, "^[a-z0-9][a-z0-9._-]*$"))
+            throw new InvalidField(field, $"'{value}' must be 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit");
+        return value;
+    }
+
+    public static string Required(string field, string? value) =>
+        string.IsNullOrWhiteSpace(value) ? throw new InvalidField(field, "is required") : value;
+
+    public static string Sha256(string field, string? value) =>
+        value is { Length: 64 } && value.All(char.IsAsciiHexDigitLower)
+            ? value
+            : throw new InvalidField(field, "must be 64 lowercase hex characters (a sha256 digest)");
+
+    public static void Id(string field, Guid value)
+    {
+        if (value == Guid.Empty) throw new InvalidField(field, "is required");
+    }
+}

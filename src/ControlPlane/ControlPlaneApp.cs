@@ -1,0 +1,137 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EventMlOps.ControlPlane.Audit;
+using EventMlOps.ControlPlane.Auth;
+using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Datasets;
+using EventMlOps.ControlPlane.Endpoints;
+using EventMlOps.ControlPlane.Hosting;
+using EventMlOps.ControlPlane.Lineage;
+using EventMlOps.ControlPlane.Registry;
+using EventMlOps.ControlPlane.Training;
+using JasperFx;
+using JasperFx.Events;
+using JasperFx.Events.Daemon;
+using JasperFx.Events.Projections;
+using Marten;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Http.Json;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+using Wolverine;
+using Weasel.Core;
+using Wolverine.Marten;
+
+namespace EventMlOps.ControlPlane;
+
+/// <summary>The control-plane host, in one order: service defaults → Marten → Wolverine → endpoints.</summary>
+public static class ControlPlaneApp
+{
+    public static async Task<WebApplication> BuildAsync(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        var config = builder.Configuration;
+
+        // Service defaults: structured JSON logs, health, problem details, OpenAPI, auth.
+        builder.Host.UseSerilog((_, log) => log
+            .MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            .MinimumLevel.Override("Wolverine", LogEventLevel.Warning)
+            .MinimumLevel.Override("Marten", LogEventLevel.Warning)
+            .MinimumLevel.Override("JasperFx", LogEventLevel.Warning)
+            .WriteTo.Console(new RenderedCompactJsonFormatter()));
+        builder.Services.AddHealthChecks();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemMapping>();
+        builder.Services.AddOpenApi();
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.Configure<JsonOptions>(o => Json(o.SerializerOptions));
+        var tokens = Tokens.FromConfiguration(config);
+        builder.Services.AddSingleton(tokens);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer(o => { o.MapInboundClaims = false; o.TokenValidationParameters = tokens.Validation; });
+        builder.Services.AddAuthorization();
+
+        // Marten: one stream per dataset, run, model version and endpoint; inline snapshots so a caller reads its own write.
+        var connectionString = await Database.ResolveConnectionStringAsync(config);
+        var schema = config["Marten:Schema"] ?? "emo";
+        builder.Services.AddMarten(o =>
+            {
+                o.Connection(connectionString);
+                o.DatabaseSchemaName = schema;
+                o.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
+                o.Events.StreamIdentity = StreamIdentity.AsString;
+                o.Events.MetadataConfig.EnableAll();
+                o.Events.MetadataConfig.UserNameEnabled = true; // not part of EnableAll: the actor on every event
+                o.Projections.Snapshot<Dataset>(SnapshotLifecycle.Inline);
+                o.Projections.Snapshot<TrainingRun>(SnapshotLifecycle.Inline);
+                o.Projections.Snapshot<ModelVersion>(SnapshotLifecycle.Inline);
+                o.Projections.Snapshot<EndpointState>(SnapshotLifecycle.Inline);
+                o.Schema.For<Dataset>().Index(x => x.Sha256);
+                o.Schema.For<TrainingRun>().Index(x => x.DatasetSha256).Index(x => x.ModelName);
+                o.Schema.For<ModelVersion>().Index(x => x.ModelName).Index(x => x.DatasetSha256);
+                o.Schema.For<EndpointState>().Index(x => x.ModelName);
+                o.Schema.For<HandledCommand>();
+            })
+            .UseLightweightSessions()
+            .IntegrateWithWolverine(w =>
+            {
+                w.MessageStorageSchemaName = schema + "_wolverine";
+                w.TransportSchemaName = schema + "_queues";
+            })
+            .ProcessEventsWithWolverineHandlersInStrictOrder("work-orders", o =>
+            {
+                o.IncludeType<TrainingRunRequested>();
+                o.IncludeType<TrainingRunCancelled>();
+                o.IncludeType<RolloutStarted>();
+                o.IncludeType<RolloutStepAdvanced>();
+                o.IncludeType<RolloutPromoted>();
+                o.IncludeType<RolloutAborted>();
+                o.IncludeType<EndpointRolledBack>();
+            })
+            .AddAsyncDaemon(DaemonMode.Solo);
+
+        // Wolverine: every command passes the gate (auth, role, idempotency) and runs in one transaction with its events.
+        builder.Host.UseWolverine(opts =>
+        {
+            opts.ApplicationAssembly = typeof(ControlPlaneApp).Assembly;
+            opts.UseRuntimeCompilation();
+            opts.Policies.AutoApplyTransactions();
+            opts.Policies.ForMessagesOfType<EventMlOps.Contracts.ICommand>().AddMiddleware(typeof(CommandGate));
+            opts.UseSystemTextJsonForSerialization(Json);
+            opts.Durability.ScheduledJobPollingTime = TimeSpan.FromMilliseconds(250);
+            Bus.Configure(opts, BusSettings.From(config));
+        });
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapHealthChecks("/health/live");
+        app.MapHealthChecks("/health/ready");
+        app.MapOpenApi("/openapi/{documentName}.json");
+        var api = app.MapGroup("/api").RequireAuthorization();
+        api.MapDatasets();
+        api.MapTraining();
+        api.MapRegistry();
+        api.MapEndpoints();
+        api.MapLineage();
+        api.MapAudit();
+        app.Lifetime.ApplicationStarted.Register(() =>
+            AuditTrail.EnsureIndexesAsync(app.Services.GetRequiredService<IDocumentStore>(), CancellationToken.None).GetAwaiter().GetResult());
+        return app;
+    }
+
+    /// <summary>JSON on the wire: web defaults, enums as strings, nullable annotations and required
+    /// constructor parameters respected so that a missing field is a 400, not a null deep inside.</summary>
+    public static void Json(JsonSerializerOptions o)
+    {
+        o.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+        o.PropertyNameCaseInsensitive = true;
+        o.RespectNullableAnnotations = true;
+        o.RespectRequiredConstructorParameters = true;
+        o.Converters.Add(new JsonStringEnumConverter());
+    }
+}

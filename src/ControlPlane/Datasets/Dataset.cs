@@ -1,0 +1,52 @@
+using EventMlOps.Contracts.Datasets;
+using EventMlOps.ControlPlane.Commanding;
+
+namespace EventMlOps.ControlPlane.Datasets;
+
+public sealed record DatasetRegistered(
+    Guid DatasetId,
+    string Name,
+    string Uri,
+    string Sha256,
+    string Format,
+    long RowCount,
+    IReadOnlyList<DatasetColumn> Schema,
+    string RegisteredBy,
+    DateTimeOffset RegisteredAt);
+
+/// <summary>An immutable, content-addressed dataset (stream <c>dataset:{id}</c>).</summary>
+public sealed record Dataset(
+    string Id,
+    Guid DatasetId,
+    string Name,
+    string Uri,
+    string Sha256,
+    string Format,
+    long RowCount,
+    IReadOnlyList<DatasetColumn> Schema,
+    string RegisteredBy,
+    DateTimeOffset RegisteredAt)
+{
+    public static Dataset Create(DatasetRegistered e) =>
+        new(StreamKeys.Dataset(e.DatasetId), e.DatasetId, e.Name, e.Uri, e.Sha256, e.Format, e.RowCount, e.Schema, e.RegisteredBy, e.RegisteredAt);
+}
+
+public static class DatasetDecisions
+{
+    private static readonly string[] Formats = ["movielens-udata", "movielens-ratings", "csv", "parquet", "other"];
+
+    public static object[] Register(Dataset? current, RegisterDataset c, string actor, DateTimeOffset now)
+    {
+        Guard.Id("datasetId", c.DatasetId);
+        Guard.Name("name", c.Name);
+        Guard.Required("uri", c.Uri);
+        Guard.Sha256("sha256", c.Sha256);
+        if (!Formats.Contains(c.Format))
+            throw new InvalidField("format", $"'{c.Format}' is not one of {string.Join(", ", Formats)}");
+        if (c.RowCount < 0)
+            throw new InvalidField("rowCount", "must be ≥ 0");
+        if (current is not null)
+            throw new Refused($"dataset {c.DatasetId:N} is already registered (as '{current.Name}', sha256 {current.Sha256[..12]}…); datasets are immutable");
+        return [new DatasetRegistered(c.DatasetId, c.Name, c.Uri, c.Sha256, c.Format, c.RowCount, c.Schema ?? [], actor, now)];
+    }
+}

@@ -1,0 +1,130 @@
+using EventMlOps.Contracts.Drift;
+using EventMlOps.Contracts.Endpoints;
+using EventMlOps.Contracts.Registry;
+using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Registry;
+
+namespace EventMlOps.ControlPlane.Endpoints;
+
+/// <summary>Pure decisions over an endpoint: one rollout at a time, never an archived version.</summary>
+public static class EndpointDecisions
+{
+    public static object[] Create(EndpointState? current, CreateEndpoint c, string actor, DateTimeOffset now)
+    {
+        Guard.Name("name", c.Name);
+        Guard.Name("modelName", c.ModelName);
+        if (c.MinReplicas < 0) throw new InvalidField("minReplicas", "must be ≥ 0");
+        if (c.MaxReplicas < Math.Max(1, c.MinReplicas)) throw new InvalidField("maxReplicas", "must be ≥ 1 and ≥ minReplicas");
+        if (current is not null)
+            throw new Refused($"endpoint '{c.Name}' already exists (serving model '{current.ModelName}')");
+        return [new EndpointCreated(c.Name, c.ModelName, c.MinReplicas, c.MaxReplicas, actor, now)];
+    }
+
+    public static object[] RollOut(EndpointState? endpoint, ModelVersion? version, RollOut c, Guid rolloutId, string actor, DateTimeOffset now)
+    {
+        var e = Existing(endpoint, c.Endpoint);
+        var strategy = c.Strategy ?? RolloutStrategy.Immediate;
+        var v = version ?? throw new NotFound("model version", $"{e.ModelName}@{c.Version}");
+        if (v.Stage == ModelStage.Archived)
+            throw new Refused($"{v.ModelName}@{v.Version} is archived and cannot be rolled out");
+        if (e.Rollout is { } inFlight)
+            throw new Refused($"endpoint '{e.Name}' already has rollout {inFlight.RolloutId:N} of version {inFlight.Version} in progress; promote or abort it first");
+        if (e.Traffic.Count == 1 && e.Traffic[0].Version == v.Version)
+            throw new Refused($"endpoint '{e.Name}' already serves {v.ModelName}@{v.Version}");
+        if (strategy.Kind == RolloutKind.Canary)
+        {
+            if (e.Traffic.Count == 0)
+                throw new Refused($"endpoint '{e.Name}' serves nothing yet: a canary needs a stable version to compare against; roll out immediately first");
+            if (strategy.Steps is not { Count: > 0 })
+                throw new InvalidField("strategy.steps", "a canary needs at least one step");
+            for (var i = 0; i < strategy.Steps.Count; i++)
+            {
+                var step = strategy.Steps[i];
+                if (step.Weight is < 1 or > 99 || (i > 0 && step.Weight <= strategy.Steps[i - 1].Weight))
+                    throw new InvalidField($"strategy.steps[{i}].weight", "canary weights must rise strictly within 1..99");
+                if (step.BakeSeconds < 0)
+                    throw new InvalidField($"strategy.steps[{i}].bakeSeconds", "must be ≥ 0");
+            }
+        }
+        var started = new RolloutStarted(e.Name, rolloutId, v.ModelName, v.Version, v.ArtifactUri, v.ArtifactSha256, strategy.Kind,
+            strategy.Kind == RolloutKind.Canary ? strategy.Steps : [], e.StableVersion, actor, now);
+        return strategy.Kind == RolloutKind.Immediate
+            ? [started, new RolloutPromoted(e.Name, rolloutId, v.Version, actor, now)]
+            : [started];
+    }
+
+    /// <summary>Moves a healthy canary to its next step; past the last step it is promoted.</summary>
+    public static object[] Advance(EndpointState? endpoint, AdvanceRollout c, string actor, DateTimeOffset now)
+    {
+        var r = InFlight(endpoint, c.Endpoint);
+        if (r.RolloutId != c.RolloutId)
+            return []; // a stale order for a rollout that already ended
+        var next = r.Step + 1;
+        return next < r.Steps.Count
+            ? [new RolloutStepAdvanced(c.Endpoint, r.RolloutId, next, r.Steps[next].Weight, now)]
+            : [new RolloutPromoted(c.Endpoint, r.RolloutId, r.Version, actor, now)];
+    }
+
+    public static object[] Promote(EndpointState? endpoint, PromoteRollout c, string actor, DateTimeOffset now)
+    {
+        var r = InFlight(endpoint, c.Endpoint);
+        return [new RolloutPromoted(c.Endpoint, r.RolloutId, r.Version, actor, now)];
+    }
+
+    public static object[] Abort(EndpointState? endpoint, AbortRollout c, string actor, DateTimeOffset now)
+    {
+        var r = InFlight(endpoint, c.Endpoint);
+        return [new RolloutAborted(c.Endpoint, r.RolloutId, r.Version, Guard.Required("reason", c.Reason), actor, now)];
+    }
+
+    /// <summary>Returns to the version that served before the current one.</summary>
+    public static object[] Rollback(EndpointState? endpoint, ModelVersion? previous, Rollback c, string actor, DateTimeOffset now)
+    {
+        var e = Existing(endpoint, c.Endpoint);
+        if (e.Rollout is { } r)
+            throw new Refused($"rollout {r.RolloutId:N} is in progress on '{e.Name}'; abort it instead of rolling back");
+        var current = e.Traffic.SingleOrDefault()?.Version
+            ?? throw new Refused($"endpoint '{e.Name}' serves nothing; there is nothing to roll back");
+        if (previous is null)
+            throw new Refused($"endpoint '{e.Name}' has no earlier version to roll back to");
+        if (previous.Stage == ModelStage.Archived)
+            throw new Refused($"the previous version {previous.ModelName}@{previous.Version} is archived");
+        return [new EndpointRolledBack(e.Name, current, previous.Version, previous.ArtifactUri, previous.ArtifactSha256, Guard.Required("reason", c.Reason), actor, now)];
+    }
+
+    /// <summary>The version served before the current one, from the serving history.</summary>
+    public static int? PreviousVersion(EndpointState endpoint)
+    {
+        var current = endpoint.Traffic.SingleOrDefault()?.Version;
+        return endpoint.Served.Where(p => p.To is not null && p.Version != current).OrderByDescending(p => p.To).FirstOrDefault()?.Version;
+    }
+
+    public static object[] RecordStep(EndpointState? endpoint, RolloutStepObserved c, DateTimeOffset now)
+    {
+        var r = InFlight(endpoint, c.Endpoint);
+        return r.RolloutId != c.RolloutId ? [] : [new RolloutAnalysisRecorded(c.Endpoint, c.RolloutId, c.Step, c.Canary, c.Stable, now)];
+    }
+
+    public static object[] RecordObserved(EndpointState? endpoint, EndpointObserved c, DateTimeOffset now)
+    {
+        var e = Existing(endpoint, c.Endpoint);
+        return c.Revision < e.ObservedRevision ? [] : [new EndpointStateObserved(e.Name, c.Revision, c.Ready, c.Message, now)];
+    }
+
+    public static object[] RecordDrift(EndpointState? endpoint, DriftMeasured c)
+    {
+        Existing(endpoint, c.Endpoint);
+        return [new EndpointDriftMeasured(c.Endpoint, c.ModelName, c.Version, c.FeatureScores, c.WindowEnd)];
+    }
+
+    public static object[] RecordDrift(EndpointState? endpoint, DriftDetected c)
+    {
+        Existing(endpoint, c.Endpoint);
+        return [new EndpointDriftDetected(c.Endpoint, c.ModelName, c.Version, c.Feature, c.Score, c.Threshold, c.WindowEnd)];
+    }
+
+    private static EndpointState Existing(EndpointState? endpoint, string name) => endpoint ?? throw new NotFound("endpoint", name);
+
+    private static RolloutInProgress InFlight(EndpointState? endpoint, string name) =>
+        Existing(endpoint, name).Rollout ?? throw new Refused($"endpoint '{name}' has no rollout in progress");
+}

@@ -1,0 +1,69 @@
+using EventMlOps.Contracts.Drift;
+using EventMlOps.Contracts.Endpoints;
+using EventMlOps.ControlPlane.Auth;
+using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Registry;
+using Marten;
+
+namespace EventMlOps.ControlPlane.Endpoints;
+
+public static class CreateEndpointHandler
+{
+    public static Task<CommandAccepted> Handle(CreateEndpoint command, Actor actor, IDocumentSession session, TimeProvider time) =>
+        session.DecideAsync<EndpointState>(command, StreamKeys.Endpoint(command.Name),
+            e => EndpointDecisions.Create(e, command, actor.Name, time.GetUtcNow()));
+}
+
+public static class RollOutHandler
+{
+    public static async Task<CommandAccepted> Handle(RollOut command, Actor actor, IDocumentSession session, TimeProvider time)
+    {
+        var endpoint = await session.LoadAsync<EndpointState>(StreamKeys.Endpoint(command.Endpoint))
+            ?? throw new NotFound("endpoint", command.Endpoint);
+        var version = await session.LoadAsync<ModelVersion>(StreamKeys.ModelVersion(endpoint.ModelName, command.Version));
+        // The rollout id derives from the command id, so a retried command names the same rollout.
+        return await session.DecideAsync<EndpointState>(command, endpoint.Id,
+            e => EndpointDecisions.RollOut(e, version, command, command.CommandId, actor.Name, time.GetUtcNow()), command.ExpectedVersion);
+    }
+}
+
+public static class RolloutControlHandler
+{
+    public static Task<CommandAccepted> Handle(AdvanceRollout command, Actor actor, IDocumentSession session, TimeProvider time) =>
+        session.DecideAsync<EndpointState>(command, StreamKeys.Endpoint(command.Endpoint),
+            e => EndpointDecisions.Advance(e, command, actor.Name, time.GetUtcNow()));
+
+    public static Task<CommandAccepted> Handle(PromoteRollout command, Actor actor, IDocumentSession session, TimeProvider time) =>
+        session.DecideAsync<EndpointState>(command, StreamKeys.Endpoint(command.Endpoint),
+            e => EndpointDecisions.Promote(e, command, actor.Name, time.GetUtcNow()));
+
+    public static Task<CommandAccepted> Handle(AbortRollout command, Actor actor, IDocumentSession session, TimeProvider time) =>
+        session.DecideAsync<EndpointState>(command, StreamKeys.Endpoint(command.Endpoint),
+            e => EndpointDecisions.Abort(e, command, actor.Name, time.GetUtcNow()));
+
+    public static async Task<CommandAccepted> Handle(Rollback command, Actor actor, IDocumentSession session, TimeProvider time)
+    {
+        var endpoint = await session.LoadAsync<EndpointState>(StreamKeys.Endpoint(command.Endpoint));
+        var previous = endpoint is not null && EndpointDecisions.PreviousVersion(endpoint) is { } v
+            ? await session.LoadAsync<ModelVersion>(StreamKeys.ModelVersion(endpoint.ModelName, v))
+            : null;
+        return await session.DecideAsync<EndpointState>(command, StreamKeys.Endpoint(command.Endpoint),
+            e => EndpointDecisions.Rollback(e, previous, command, actor.Name, time.GetUtcNow()));
+    }
+}
+
+/// <summary>Facts the rollout, serving and drift agents report about an endpoint.</summary>
+public static class EndpointFactsHandler
+{
+    public static Task<CommandAccepted> Handle(RolloutStepObserved fact, IDocumentSession session, TimeProvider time) =>
+        session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordStep(e, fact, time.GetUtcNow()));
+
+    public static Task<CommandAccepted> Handle(EndpointObserved fact, IDocumentSession session, TimeProvider time) =>
+        session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordObserved(e, fact, time.GetUtcNow()));
+
+    public static Task<CommandAccepted> Handle(DriftMeasured fact, IDocumentSession session) =>
+        session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordDrift(e, fact));
+
+    public static Task<CommandAccepted> Handle(DriftDetected fact, IDocumentSession session) =>
+        session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordDrift(e, fact));
+}

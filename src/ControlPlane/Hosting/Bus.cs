@@ -1,0 +1,80 @@
+using EventMlOps.Contracts;
+using EventMlOps.Contracts.Endpoints;
+using EventMlOps.Contracts.Training;
+using EventMlOps.ControlPlane.Commanding;
+using JasperFx.Resources;
+using Wolverine;
+using Wolverine.Configuration;
+using Wolverine.ErrorHandling;
+using Wolverine.Kafka;
+using Wolverine.Postgresql;
+using Wolverine.RabbitMQ;
+
+namespace EventMlOps.ControlPlane.Hosting;
+
+public enum BusTransport { Postgresql, RabbitMq, Kafka }
+
+/// <summary>Which transport carries commands in and work orders out. PostgreSQL queues (the same
+/// database) by default; RabbitMQ with <c>Bus:RabbitMq</c>; Kafka with <c>EMO_KAFKA</c> (or <c>Bus:Kafka</c>).</summary>
+public sealed record BusSettings(BusTransport Transport, string? Address)
+{
+    public static BusSettings From(IConfiguration configuration)
+    {
+        if ((configuration["EMO_KAFKA"] ?? configuration["Bus:Kafka"]) is { Length: > 0 } kafka)
+            return new(BusTransport.Kafka, kafka);
+        if (configuration["Bus:RabbitMq"] is { Length: > 0 } rabbit)
+            return new(BusTransport.RabbitMq, rabbit);
+        return new(BusTransport.Postgresql, null);
+    }
+}
+
+public static class Bus
+{
+    public static readonly Type[] WorkOrders = [typeof(LaunchTraining), typeof(StopTraining), typeof(ApplyEndpoint)];
+
+    /// <summary>Listens for commands on <see cref="BusHeaders.ControlPlaneQueue"/> and sends work orders to
+    /// <see cref="BusHeaders.AgentsQueue"/>, both through the durable inbox/outbox.</summary>
+    public static void Configure(WolverineOptions opts, BusSettings settings)
+    {
+        switch (settings.Transport)
+        {
+            case BusTransport.Postgresql:
+                // Queue notifications + a short poll: a message is handled within milliseconds instead of the 5 s default.
+                opts.Transports.GetOrCreate<Wolverine.Postgresql.Transport.PostgresqlTransport>().EnableQueueNotifications = true;
+                opts.ListenToPostgresqlQueue(BusHeaders.ControlPlaneQueue).MaximumMessagesToReceive(100).PollingInterval(TimeSpan.FromMilliseconds(250));
+                PublishWorkOrders(opts, to => to.ToPostgresqlQueue(BusHeaders.AgentsQueue));
+                break;
+            case BusTransport.RabbitMq:
+                opts.UseRabbitMq(new Uri(settings.Address!)).AutoProvision();
+                opts.ListenToRabbitQueue(BusHeaders.ControlPlaneQueue).UseDurableInbox();
+                PublishWorkOrders(opts, to => to.ToRabbitQueue(BusHeaders.AgentsQueue));
+                break;
+            case BusTransport.Kafka:
+                opts.UseKafka(settings.Address!).AutoProvision();
+                // Commands go through the durable inbox: a crash after the read never loses one.
+                opts.ListenToKafkaTopic(BusHeaders.ControlPlaneQueue).UseDurableInbox();
+                PublishWorkOrders(opts, to => to.ToKafkaTopic(BusHeaders.AgentsQueue));
+                break;
+        }
+        opts.Policies.UseDurableOutboxOnAllSendingEndpoints();
+        opts.Services.AddResourceSetupOnStartup();
+
+        // Refusals and bad senders are permanent: keep the message in the dead-letter store with its reason.
+        opts.OnException<Refused>().MoveToErrorQueue();
+        opts.OnException<InvalidField>().MoveToErrorQueue();
+        opts.OnException<NotFound>().MoveToErrorQueue();
+        opts.OnException<Forbidden>().MoveToErrorQueue();
+        opts.OnException<Unauthenticated>().MoveToErrorQueue();
+        opts.OnException<AlreadyHandled>().Discard();
+        opts.OnException(e => e.GetType().Name is "ConcurrencyException" or "EventStreamUnexpectedMaxEventIdException")
+            .RetryWithCooldown(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(250));
+    }
+
+    private static void PublishWorkOrders(WolverineOptions opts, Action<IPublishToExpression> to) =>
+        opts.Publish(rule =>
+        {
+            foreach (var type in WorkOrders)
+                rule.Message(type);
+            to(rule);
+        });
+}

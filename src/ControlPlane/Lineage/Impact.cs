@@ -1,0 +1,32 @@
+using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Datasets;
+using EventMlOps.ControlPlane.Endpoints;
+using EventMlOps.ControlPlane.Registry;
+using EventMlOps.ControlPlane.Training;
+using Marten;
+
+namespace EventMlOps.ControlPlane.Lineage;
+
+public sealed record ImpactedVersion(string Model, int Version, Guid RunId, string Stage, IReadOnlyList<string> Endpoints);
+
+/// <summary>Everything that descends from a dataset's content: runs, model versions and the endpoints that served them.</summary>
+public sealed record DatasetImpact(string Sha256, IReadOnlyList<Guid> Datasets, IReadOnlyList<Guid> Runs, IReadOnlyList<ImpactedVersion> Versions, IReadOnlyList<string> Endpoints);
+
+public static class ImpactQuery
+{
+    public static async Task<DatasetImpact> ForDatasetAsync(IQuerySession session, string sha256, CancellationToken ct)
+    {
+        Guard.Sha256("dataset", sha256);
+        var datasets = await session.Query<Dataset>().Where(d => d.Sha256 == sha256).Select(d => d.DatasetId).ToListAsync(ct);
+        var runs = await session.Query<TrainingRun>().Where(r => r.DatasetSha256 == sha256).Select(r => r.RunId).ToListAsync(ct);
+        var versions = await session.Query<ModelVersion>().Where(v => v.DatasetSha256 == sha256).ToListAsync(ct);
+        var models = versions.Select(v => v.ModelName).Distinct().ToArray();
+        var endpoints = models.Length == 0 ? [] : await session.Query<EndpointState>().Where(e => e.ModelName.IsOneOf(models)).ToListAsync(ct);
+        var impacted = versions
+            .OrderBy(v => v.ModelName).ThenBy(v => v.Version)
+            .Select(v => new ImpactedVersion(v.ModelName, v.Version, v.RunId, v.Stage.ToString(),
+                [.. endpoints.Where(e => e.ModelName == v.ModelName && e.Served.Any(p => p.Version == v.Version)).Select(e => e.Name)]))
+            .ToList();
+        return new DatasetImpact(sha256, datasets, runs, impacted, [.. impacted.SelectMany(v => v.Endpoints).Distinct().Order()]);
+    }
+}

@@ -1,0 +1,4 @@
+using EventMlOps.ControlPlane;
+
+var app = await ControlPlaneApp.BuildAsync(args);
+await app.RunAsync();

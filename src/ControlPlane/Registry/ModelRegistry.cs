@@ -1,0 +1,39 @@
+using EventMlOps.Contracts.Registry;
+using EventMlOps.ControlPlane.Commanding;
+using Marten;
+
+namespace EventMlOps.ControlPlane.Registry;
+
+public sealed record VersionSummary(int Version, ModelStage Stage, IReadOnlyList<string> Aliases, bool Approved, string RegisteredBy, DateTimeOffset RegisteredAt, IReadOnlyDictionary<string, double> Metrics);
+
+/// <summary>A registered model: its versions, which alias names which version, and what is in each stage.</summary>
+public sealed record RegisteredModel(string Name, int LatestVersion, IReadOnlyDictionary<string, int> Aliases, IReadOnlyList<VersionSummary> Versions, string? AsOf);
+
+public static class RegistryQueries
+{
+    public static async Task<IReadOnlyList<RegisteredModel>> ListAsync(IQuerySession session, AsOf? asOf, CancellationToken ct)
+    {
+        var names = await session.Query<ModelVersion>().Select(v => v.ModelName).Distinct().ToListAsync(ct);
+        var models = new List<RegisteredModel>();
+        foreach (var name in names.Order())
+            if (await GetAsync(session, name, asOf, ct) is { Versions.Count: > 0 } model)
+                models.Add(model);
+        return models;
+    }
+
+    public static async Task<RegisteredModel?> GetAsync(IQuerySession session, string name, AsOf? asOf, CancellationToken ct)
+    {
+        var current = await session.Query<ModelVersion>().Where(v => v.ModelName == name).OrderBy(v => v.Version).ToListAsync(ct);
+        var versions = new List<ModelVersion>();
+        foreach (var v in current)
+        {
+            var state = asOf is null ? v : await session.StateAsync<ModelVersion>(v.Id, asOf, ct);
+            if (state is not null) versions.Add(state);
+        }
+        if (versions.Count == 0) return null;
+        return new RegisteredModel(name, versions.Max(v => v.Version),
+            versions.SelectMany(v => v.Aliases.Select(a => (a, v.Version))).ToDictionary(x => x.a, x => x.Version),
+            [.. versions.Select(v => new VersionSummary(v.Version, v.Stage, v.Aliases, v.Approvals.Any(a => a.By != v.RegisteredBy), v.RegisteredBy, v.RegisteredAt, v.Metrics))],
+            asOf?.ToString());
+    }
+}

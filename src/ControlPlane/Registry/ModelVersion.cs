@@ -1,0 +1,71 @@
+using EventMlOps.Contracts.Registry;
+using EventMlOps.ControlPlane.Commanding;
+
+namespace EventMlOps.ControlPlane.Registry;
+
+public sealed record ModelVersionRegistered(
+    string ModelName,
+    int Version,
+    Guid RunId,
+    string ArtifactUri,
+    string ArtifactSha256,
+    Guid DatasetId,
+    string DatasetSha256,
+    IReadOnlyDictionary<string, double> Metrics,
+    string RegisteredBy,
+    DateTimeOffset RegisteredAt);
+
+public sealed record ModelVersionApproved(string ModelName, int Version, string ApprovedBy, string? Comment, DateTimeOffset ApprovedAt);
+
+public sealed record ModelVersionAliasSet(string ModelName, int Version, string Alias, string SetBy, DateTimeOffset SetAt);
+
+public sealed record ModelVersionAliasRemoved(string ModelName, int Version, string Alias, string RemovedBy, DateTimeOffset RemovedAt);
+
+public sealed record ModelVersionStageChanged(string ModelName, int Version, ModelStage From, ModelStage To, string ChangedBy, DateTimeOffset ChangedAt);
+
+public sealed record Approval(string By, string? Comment, DateTimeOffset At);
+
+public sealed record StageChange(ModelStage From, ModelStage To, string By, DateTimeOffset At);
+
+public sealed record AliasChange(string Alias, bool Set, string By, DateTimeOffset At);
+
+/// <summary>One version of a registered model (stream <c>model:{name}@{version}</c>).</summary>
+public sealed record ModelVersion(
+    string Id,
+    string ModelName,
+    int Version,
+    Guid RunId,
+    string ArtifactUri,
+    string ArtifactSha256,
+    Guid DatasetId,
+    string DatasetSha256,
+    IReadOnlyDictionary<string, double> Metrics,
+    string RegisteredBy,
+    DateTimeOffset RegisteredAt,
+    ModelStage Stage,
+    IReadOnlyList<string> Aliases,
+    IReadOnlyList<Approval> Approvals,
+    IReadOnlyList<StageChange> StageHistory,
+    IReadOnlyList<AliasChange> AliasHistory)
+{
+    public static ModelVersion Create(ModelVersionRegistered e) => new(
+        StreamKeys.ModelVersion(e.ModelName, e.Version), e.ModelName, e.Version, e.RunId, e.ArtifactUri, e.ArtifactSha256,
+        e.DatasetId, e.DatasetSha256, e.Metrics, e.RegisteredBy, e.RegisteredAt, ModelStage.None, [], [], [], []);
+
+    public ModelVersion Apply(ModelVersionApproved e) => this with { Approvals = [.. Approvals, new Approval(e.ApprovedBy, e.Comment, e.ApprovedAt)] };
+
+    public ModelVersion Apply(ModelVersionAliasSet e) => this with
+    {
+        Aliases = [.. Aliases, e.Alias], AliasHistory = [.. AliasHistory, new AliasChange(e.Alias, true, e.SetBy, e.SetAt)],
+    };
+
+    public ModelVersion Apply(ModelVersionAliasRemoved e) => this with
+    {
+        Aliases = [.. Aliases.Where(a => a != e.Alias)], AliasHistory = [.. AliasHistory, new AliasChange(e.Alias, false, e.RemovedBy, e.RemovedAt)],
+    };
+
+    public ModelVersion Apply(ModelVersionStageChanged e) => this with
+    {
+        Stage = e.To, StageHistory = [.. StageHistory, new StageChange(e.From, e.To, e.ChangedBy, e.ChangedAt)],
+    };
+}

@@ -1,0 +1,57 @@
+using EventMlOps.Contracts.Registry;
+using EventMlOps.ControlPlane.Auth;
+using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Training;
+using Marten;
+
+namespace EventMlOps.ControlPlane.Registry;
+
+public static class RegisterModelVersionHandler
+{
+    /// <summary>Starts the next version's stream; a concurrent registration of the same number
+    /// collides on the new stream id and is answered as a conflict.</summary>
+    public static async Task<CommandAccepted> Handle(RegisterModelVersion command, Actor actor, IDocumentSession session, TimeProvider time)
+    {
+        Guard.Name("modelName", command.ModelName);
+        var run = await session.Events.FetchForWriting<TrainingRun>(StreamKeys.Run(command.RunId));
+        var latest = await session.Query<ModelVersion>().Where(v => v.ModelName == command.ModelName)
+            .OrderByDescending(v => v.Version).Select(v => v.Version).FirstOrDefaultAsync();
+        var events = RegistryDecisions.Register(run.Aggregate, latest + 1, command, actor.Name, time.GetUtcNow());
+        var stream = StreamKeys.ModelVersion(command.ModelName, latest + 1);
+        session.Events.StartStream<ModelVersion>(stream, events[0]);
+        run.AppendOne(events[1]);
+        return new CommandAccepted(command.CommandId, stream, 1, 1);
+    }
+}
+
+public static class ApproveModelVersionHandler
+{
+    public static Task<CommandAccepted> Handle(ApproveModelVersion command, Actor actor, IDocumentSession session, TimeProvider time) =>
+        session.DecideAsync<ModelVersion>(command, StreamKeys.ModelVersion(command.ModelName, command.Version),
+            v => RegistryDecisions.Approve(v, command, actor.Name, time.GetUtcNow()));
+}
+
+public static class TransitionModelStageHandler
+{
+    public static Task<CommandAccepted> Handle(TransitionModelStage command, Actor actor, IDocumentSession session, TimeProvider time) =>
+        session.DecideAsync<ModelVersion>(command, StreamKeys.ModelVersion(command.ModelName, command.Version),
+            v => RegistryDecisions.TransitionStage(v, command, actor.Name, time.GetUtcNow()));
+}
+
+public static class SetModelAliasHandler
+{
+    public static async Task<CommandAccepted> Handle(SetModelAlias command, Actor actor, IDocumentSession session, TimeProvider time)
+    {
+        var key = StreamKeys.ModelVersion(command.ModelName, command.Version);
+        var target = await session.Events.FetchForWriting<ModelVersion>(key);
+        var holderId = await session.Query<ModelVersion>()
+            .Where(v => v.ModelName == command.ModelName && v.Aliases.Contains(command.Alias))
+            .Select(v => v.Id).FirstOrDefaultAsync();
+        // Both streams are fetched for writing so that a concurrent alias move is detected, not overwritten.
+        var holder = holderId is null || holderId == key ? null : await session.Events.FetchForWriting<ModelVersion>(holderId);
+        var (onTarget, onHolder) = RegistryDecisions.SetAlias(target.Aggregate, holder?.Aggregate, command, actor.Name, time.GetUtcNow());
+        target.AppendMany(onTarget);
+        holder?.AppendMany(onHolder);
+        return new CommandAccepted(command.CommandId, key, (target.StartingVersion ?? 0) + onTarget.Length, onTarget.Length + onHolder.Length);
+    }
+}

@@ -1,0 +1,23 @@
+using EventMlOps.Contracts.Registry;
+using EventMlOps.ControlPlane.Commanding;
+using Marten;
+
+namespace EventMlOps.ControlPlane.Registry;
+
+public static class RegistryApi
+{
+    public static void MapRegistry(this IEndpointRouteBuilder api)
+    {
+        api.MapCommand<RegisterModelVersion>("/models/versions");
+        api.MapCommand<ApproveModelVersion>("/models/versions/approve");
+        api.MapCommand<SetModelAlias>("/models/versions/alias");
+        api.MapCommand<TransitionModelStage>("/models/versions/stage");
+        api.MapGet("/models", (string? asOf, IQuerySession session, CancellationToken ct) =>
+            RegistryQueries.ListAsync(session, AsOf.Parse(asOf), ct));
+        api.MapGet("/models/{name}", async (string name, string? asOf, IQuerySession session, CancellationToken ct) =>
+            await RegistryQueries.GetAsync(session, name, AsOf.Parse(asOf), ct) ?? throw new NotFound("model", name));
+        api.MapGet("/models/{name}/versions/{version:int}", async (string name, int version, string? asOf, IQuerySession session, CancellationToken ct) =>
+            await session.StateAsync<ModelVersion>(StreamKeys.ModelVersion(name, version), AsOf.Parse(asOf), ct)
+                ?? throw new NotFound("model version", $"{name}@{version}"));
+    }
+}

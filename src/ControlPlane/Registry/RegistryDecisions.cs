@@ -1,0 +1,67 @@
+using EventMlOps.Contracts.Registry;
+using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Training;
+
+namespace EventMlOps.ControlPlane.Registry;
+
+/// <summary>Pure decisions over model versions.</summary>
+public static class RegistryDecisions
+{
+    /// <summary>A version is registered only from a succeeded run, once per run.</summary>
+    public static object[] Register(TrainingRun? run, int nextVersion, RegisterModelVersion c, string actor, DateTimeOffset now)
+    {
+        Guard.Name("modelName", c.ModelName);
+        Guard.Id("runId", c.RunId);
+        var r = run ?? throw new NotFound("run", c.RunId.ToString("N"));
+        if (r.Status != RunStatus.Succeeded)
+            throw new Refused($"run {c.RunId:N} is {r.Status.ToString().ToLowerInvariant()}; only a succeeded run can be registered as a model version");
+        if (r.RegisteredVersion is { } existing)
+            throw new Refused($"run {c.RunId:N} is already registered as {r.ModelName}@{existing}");
+        return
+        [
+            new ModelVersionRegistered(c.ModelName, nextVersion, r.RunId, r.ArtifactUri!, r.ArtifactSha256!, r.DatasetId, r.DatasetSha256,
+                r.Metrics ?? new Dictionary<string, double>(), actor, now),
+            new TrainingRunRegistered(r.RunId, c.ModelName, nextVersion, now),
+        ];
+    }
+
+    /// <summary>Four eyes: whoever registered a version cannot approve it.</summary>
+    public static object[] Approve(ModelVersion? version, ApproveModelVersion c, string actor, DateTimeOffset now)
+    {
+        var v = Existing(version, c.ModelName, c.Version);
+        if (v.Stage == ModelStage.Archived)
+            throw new Refused($"{v.ModelName}@{v.Version} is archived");
+        if (actor == v.RegisteredBy)
+            throw new Refused($"four-eyes rule: {actor} registered {v.ModelName}@{v.Version} and cannot approve it; another approver must");
+        return v.Approvals.Any(a => a.By == actor) ? [] : [new ModelVersionApproved(v.ModelName, v.Version, actor, c.Comment, now)];
+    }
+
+    /// <summary>Sets an alias; <paramref name="holder"/> is the version holding it now, which loses it.</summary>
+    public static (object[] OnTarget, object[] OnHolder) SetAlias(ModelVersion? version, ModelVersion? holder, SetModelAlias c, string actor, DateTimeOffset now)
+    {
+        var v = Existing(version, c.ModelName, c.Version);
+        Guard.Name("alias", c.Alias);
+        if (v.Stage == ModelStage.Archived)
+            throw new Refused($"{v.ModelName}@{v.Version} is archived; an archived version cannot carry an alias");
+        if (v.Aliases.Contains(c.Alias))
+            return ([], []);
+        object[] onHolder = holder is null ? [] : [new ModelVersionAliasRemoved(holder.ModelName, holder.Version, c.Alias, actor, now)];
+        return ([new ModelVersionAliasSet(v.ModelName, v.Version, c.Alias, actor, now)], onHolder);
+    }
+
+    /// <summary>Production needs an approval by someone other than the registrant.</summary>
+    public static object[] TransitionStage(ModelVersion? version, TransitionModelStage c, string actor, DateTimeOffset now)
+    {
+        var v = Existing(version, c.ModelName, c.Version);
+        if (!Enum.IsDefined(c.Stage) || c.Stage == ModelStage.None)
+            throw new InvalidField("stage", "must be Staging, Production or Archived");
+        if (v.Stage == c.Stage)
+            return [];
+        if (c.Stage == ModelStage.Production && !v.Approvals.Any(a => a.By != v.RegisteredBy))
+            throw new Refused($"{v.ModelName}@{v.Version} needs an approval by someone other than its registrant ({v.RegisteredBy}) before Production");
+        return [new ModelVersionStageChanged(v.ModelName, v.Version, v.Stage, c.Stage, actor, now)];
+    }
+
+    private static ModelVersion Existing(ModelVersion? version, string model, int number) =>
+        version ?? throw new NotFound("model version", $"{model}@{number}");
+}

@@ -1,0 +1,28 @@
+using EventMlOps.Contracts.Training;
+using EventMlOps.ControlPlane.Commanding;
+using Marten;
+
+namespace EventMlOps.ControlPlane.Training;
+
+public static class TrainingApi
+{
+    public static void MapTraining(this IEndpointRouteBuilder api)
+    {
+        api.MapCommand<RequestTraining>("/runs");
+        api.MapCommand<CancelTraining>("/runs/cancel");
+        api.MapCommand<TrainingJobSubmitted>("/runs/facts/submitted");
+        api.MapCommand<TrainingStarted>("/runs/facts/started");
+        api.MapCommand<EpochCompleted>("/runs/facts/epoch");
+        api.MapCommand<TrainingSucceeded>("/runs/facts/succeeded");
+        api.MapCommand<TrainingFailed>("/runs/facts/failed");
+        api.MapGet("/runs", async (string? model, RunStatus? status, int? limit, IQuerySession session, CancellationToken ct) =>
+        {
+            var query = session.Query<TrainingRun>().AsQueryable();
+            if (model is not null) query = query.Where(r => r.ModelName == model);
+            if (status is not null) query = query.Where(r => r.Status == status);
+            return await query.OrderByDescending(r => r.RequestedAt).Take(Math.Clamp(limit ?? 100, 1, 1000)).ToListAsync(ct);
+        });
+        api.MapGet("/runs/{id:guid}", async (Guid id, string? asOf, IQuerySession session, CancellationToken ct) =>
+            await session.StateAsync<TrainingRun>(StreamKeys.Run(id), AsOf.Parse(asOf), ct) ?? throw new NotFound("run", id.ToString("N")));
+    }
+}

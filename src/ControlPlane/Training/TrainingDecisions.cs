@@ -1,0 +1,84 @@
+using EventMlOps.Contracts.Training;
+using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Datasets;
+
+namespace EventMlOps.ControlPlane.Training;
+
+/// <summary>Pure decisions over a training run: (state, command, now) → events.</summary>
+public static class TrainingDecisions
+{
+    public static object[] Request(TrainingRun? current, Dataset? dataset, RequestTraining c, string actor, DateTimeOffset now)
+    {
+        Guard.Id("runId", c.RunId);
+        Guard.Name("modelName", c.ModelName);
+        Guard.Name("trainerKind", c.TrainerKind);
+        Guard.Id("datasetId", c.DatasetId);
+        foreach (var (name, value) in c.Hyperparameters ?? new Dictionary<string, double>())
+            if (!double.IsFinite(value) || value < 0)
+                throw new InvalidField($"hyperparameters.{name}", $"must be a finite number ≥ 0, got {value}");
+        var resources = c.Resources ?? new TrainingResources();
+        if (resources.Cpus < 1) throw new InvalidField("resources.cpus", "must be ≥ 1");
+        if (resources.MemoryMb < 64) throw new InvalidField("resources.memoryMb", "must be ≥ 64");
+        if (resources.Gpus < 0) throw new InvalidField("resources.gpus", "must be ≥ 0");
+        if (dataset is null)
+            throw new NotFound("dataset", c.DatasetId.ToString("N"));
+        if (current is not null)
+            throw new Refused($"run {c.RunId:N} already exists ({current.Status})");
+        return
+        [
+            new TrainingRunRequested(c.RunId, c.ModelName, c.TrainerKind, dataset.DatasetId, dataset.Uri, dataset.Sha256,
+                c.Hyperparameters ?? new Dictionary<string, double>(), resources, Guard.Required("codeVersion", c.CodeVersion), actor, now),
+        ];
+    }
+
+    public static object[] Cancel(TrainingRun? run, CancelTraining c, string actor, DateTimeOffset now)
+    {
+        var r = Existing(run, c.RunId);
+        if (r.Status == RunStatus.Cancelled) return [];
+        if (r.IsFinished)
+            throw new Refused($"run {c.RunId:N} already {r.Status.ToString().ToLowerInvariant()}; a finished run cannot be cancelled");
+        return [new TrainingRunCancelled(c.RunId, string.IsNullOrWhiteSpace(c.Reason) ? "cancelled" : c.Reason, actor, now)];
+    }
+
+    public static object[] Submitted(TrainingRun? run, TrainingJobSubmitted c, DateTimeOffset now)
+    {
+        var r = Unfinished(run, c.RunId, "submitted");
+        return r.Status == RunStatus.Requested ? [new TrainingRunSubmitted(c.RunId, Guard.Required("jobName", c.JobName), c.Runtime, now)] : [];
+    }
+
+    public static object[] Started(TrainingRun? run, TrainingStarted c) =>
+        Unfinished(run, c.RunId, "started").Status is RunStatus.Requested or RunStatus.Submitted
+            ? [new TrainingRunStarted(c.RunId, c.StartedAt)]
+            : [];
+
+    public static object[] Epoch(TrainingRun? run, EpochCompleted c, DateTimeOffset now)
+    {
+        var r = Unfinished(run, c.RunId, "epoch completed");
+        if (c.Epoch < 1) throw new InvalidField("epoch", "must be ≥ 1");
+        return c.Epoch <= r.Epochs ? [] : [new TrainingEpochCompleted(c.RunId, c.Epoch, c.Metrics ?? new Dictionary<string, double>(), now)];
+    }
+
+    public static object[] Succeeded(TrainingRun? run, TrainingSucceeded c, DateTimeOffset now)
+    {
+        Unfinished(run, c.RunId, "succeeded");
+        Guard.Required("artifactUri", c.ArtifactUri);
+        Guard.Sha256("artifactSha256", c.ArtifactSha256);
+        return [new TrainingRunSucceeded(c.RunId, c.ArtifactUri, c.ArtifactSha256, c.Metrics ?? new Dictionary<string, double>(), now)];
+    }
+
+    public static object[] Failed(TrainingRun? run, TrainingFailed c, DateTimeOffset now)
+    {
+        Unfinished(run, c.RunId, "failed");
+        return [new TrainingRunFailed(c.RunId, Guard.Required("reason", c.Reason), c.ExitCode, now)];
+    }
+
+    private static TrainingRun Existing(TrainingRun? run, Guid id) => run ?? throw new NotFound("run", id.ToString("N"));
+
+    private static TrainingRun Unfinished(TrainingRun? run, Guid id, string fact)
+    {
+        var r = Existing(run, id);
+        return r.IsFinished
+            ? throw new Refused($"run {id:N} is already {r.Status.ToString().ToLowerInvariant()}; cannot record '{fact}'")
+            : r;
+    }
+}

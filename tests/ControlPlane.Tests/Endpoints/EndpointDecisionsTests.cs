@@ -1,0 +1,133 @@
+using EventMlOps.Contracts.Endpoints;
+using EventMlOps.Contracts.Registry;
+using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Endpoints;
+using EventMlOps.ControlPlane.Registry;
+using static EventMlOps.ControlPlane.Tests.Testing.Spec;
+
+namespace EventMlOps.ControlPlane.Tests.Endpoints;
+
+public class EndpointDecisionsTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+    private static readonly Guid R1 = Guid.NewGuid(), R2 = Guid.NewGuid();
+    private static readonly EndpointCreated Created = new("rec", "ncf", 1, 3, "olga", Now);
+    private static readonly RolloutStrategy Canary = new(RolloutKind.Canary, [new CanaryStep(10, 60), new CanaryStep(50, 60)]);
+
+    private static ModelVersion Version(int v, params object[] more) => Given<ModelVersion>([
+        new ModelVersionRegistered("ncf", v, Guid.NewGuid(), $"file:///v{v}.onnx", new string((char)('0' + v), 64), Guid.NewGuid(),
+            new string('e', 64), new Dictionary<string, double>(), "alice", Now), .. more])!;
+
+    private static readonly object[] ServingV1 =
+    [
+        Created,
+        new RolloutStarted("rec", R1, "ncf", 1, "file:///v1.onnx", new string('1', 64), RolloutKind.Immediate, [], null, "olga", Now),
+        new RolloutPromoted("rec", R1, 1, "olga", Now),
+    ];
+
+    private static readonly object[] CanaryOfV2 =
+    [
+        .. ServingV1,
+        new RolloutStarted("rec", R2, "ncf", 2, "file:///v2.onnx", new string('2', 64), RolloutKind.Canary, Canary.Steps, 1, "olga", Now),
+    ];
+
+    private static RollOut RollOut(int v, RolloutStrategy? s = null) => new(Guid.NewGuid(), "rec", v, s ?? RolloutStrategy.Immediate);
+
+    [Fact]
+    public void Given_a_new_endpoint_When_rolling_out_immediately_Then_started_and_promoted_serve_100_percent()
+    {
+        var events = EndpointDecisions.RollOut(Given<EndpointState>(Created), Version(1), RollOut(1), R1, "olga", Now);
+        events.ThenEvents(ServingV1[1..]);
+        var state = Given<EndpointState>([Created, .. events])!;
+        state.Traffic.ShouldBe([new TrafficSplit(1, "file:///v1.onnx", new string('1', 64), 100)]);
+        state.Revision.ShouldBe(1);
+    }
+
+    [Fact]
+    public void Given_v1_serving_When_a_canary_of_v2_starts_Then_traffic_splits_90_10()
+    {
+        EndpointDecisions.RollOut(Given<EndpointState>(ServingV1), Version(2), RollOut(2, Canary), R2, "olga", Now).ThenEvents(CanaryOfV2[^1]);
+        Given<EndpointState>(CanaryOfV2)!.Traffic.Select(t => (t.Version, t.Weight)).ShouldBe([(1, 90), (2, 10)]);
+    }
+
+    [Fact]
+    public void Given_a_rollout_in_progress_When_another_rollout_is_asked_Then_one_at_a_time_refuses() =>
+        ThenRefused<Refused>(() => EndpointDecisions.RollOut(Given<EndpointState>(CanaryOfV2), Version(3), RollOut(3), Guid.NewGuid(), "olga", Now), "in progress");
+
+    [Fact]
+    public void Given_an_archived_version_When_rolling_out_Then_it_is_refused() =>
+        ThenRefused<Refused>(() => EndpointDecisions.RollOut(Given<EndpointState>(ServingV1),
+            Version(2, new ModelVersionStageChanged("ncf", 2, ModelStage.None, ModelStage.Archived, "bob", Now)), RollOut(2), R2, "olga", Now), "archived");
+
+    [Fact]
+    public void Given_nothing_served_When_a_canary_is_asked_Then_it_needs_a_stable_version() =>
+        ThenRefused<Refused>(() => EndpointDecisions.RollOut(Given<EndpointState>(Created), Version(1), RollOut(1, Canary), R1, "olga", Now), "stable version");
+
+    [Fact]
+    public void Given_falling_canary_weights_When_rolling_out_Then_the_step_is_named() =>
+        ThenRefused<InvalidField>(() => EndpointDecisions.RollOut(Given<EndpointState>(ServingV1), Version(2),
+            RollOut(2, new RolloutStrategy(RolloutKind.Canary, [new CanaryStep(50, 1), new CanaryStep(10, 1)])), R2, "olga", Now), "strategy.steps[1].weight");
+
+    [Fact]
+    public void Given_a_canary_at_its_first_step_When_advanced_twice_Then_it_moves_to_50_then_promotes()
+    {
+        var advanced = new RolloutStepAdvanced("rec", R2, 1, 50, Now);
+        EndpointDecisions.Advance(Given<EndpointState>(CanaryOfV2), new AdvanceRollout(Guid.NewGuid(), "rec", R2), "agent", Now).ThenEvents(advanced);
+        EndpointDecisions.Advance(Given<EndpointState>([.. CanaryOfV2, advanced]), new AdvanceRollout(Guid.NewGuid(), "rec", R2), "agent", Now)
+            .ThenEvents(new RolloutPromoted("rec", R2, 2, "agent", Now));
+    }
+
+    [Fact]
+    public void Given_a_canary_When_an_order_for_an_older_rollout_arrives_Then_nothing_happens() =>
+        EndpointDecisions.Advance(Given<EndpointState>(CanaryOfV2), new AdvanceRollout(Guid.NewGuid(), "rec", R1), "agent", Now).ThenEvents();
+
+    [Fact]
+    public void Given_a_canary_When_promoted_Then_v2_takes_all_traffic_and_v1_stops_serving()
+    {
+        var promoted = new RolloutPromoted("rec", R2, 2, "olga", Now.AddMinutes(5));
+        EndpointDecisions.Promote(Given<EndpointState>(CanaryOfV2), new PromoteRollout(Guid.NewGuid(), "rec"), "olga", Now.AddMinutes(5)).ThenEvents(promoted);
+        var state = Given<EndpointState>([.. CanaryOfV2, promoted])!;
+        state.Traffic.Single().Version.ShouldBe(2);
+        state.Served.Single(p => p.Version == 1).To.ShouldBe(Now.AddMinutes(5));
+        state.Rollout.ShouldBeNull();
+    }
+
+    [Fact]
+    public void Given_a_canary_When_aborted_Then_v1_takes_all_traffic_back()
+    {
+        var aborted = new RolloutAborted("rec", R2, 2, "p95 breach", "olga", Now);
+        EndpointDecisions.Abort(Given<EndpointState>(CanaryOfV2), new AbortRollout(Guid.NewGuid(), "rec", "p95 breach"), "olga", Now).ThenEvents(aborted);
+        var state = Given<EndpointState>([.. CanaryOfV2, aborted])!;
+        state.Traffic.Select(t => (t.Version, t.Weight)).ShouldBe([(1, 100)]);
+        state.Rollouts[^1].Outcome.ShouldBe("aborted");
+    }
+
+    [Fact]
+    public void Given_no_rollout_When_promoting_Then_it_is_refused() =>
+        ThenRefused<Refused>(() => EndpointDecisions.Promote(Given<EndpointState>(ServingV1), new PromoteRollout(Guid.NewGuid(), "rec"), "olga", Now), "no rollout");
+
+    [Fact]
+    public void Given_v2_promoted_over_v1_When_rolling_back_Then_v1_serves_again()
+    {
+        var state = Given<EndpointState>([.. CanaryOfV2, new RolloutPromoted("rec", R2, 2, "olga", Now.AddMinutes(1))])!;
+        EndpointDecisions.PreviousVersion(state).ShouldBe(1);
+        EndpointDecisions.Rollback(state, Version(1), new Rollback(Guid.NewGuid(), "rec", "bad recs"), "olga", Now.AddMinutes(2))
+            .ThenEvents(new EndpointRolledBack("rec", 2, 1, "file:///v1.onnx", new string('1', 64), "bad recs", "olga", Now.AddMinutes(2)));
+    }
+
+    [Fact]
+    public void Given_only_one_version_ever_served_When_rolling_back_Then_there_is_nothing_earlier() =>
+        ThenRefused<Refused>(() => EndpointDecisions.Rollback(Given<EndpointState>(ServingV1), null, new Rollback(Guid.NewGuid(), "rec", "x"), "olga", Now), "no earlier version");
+
+    [Fact]
+    public void Given_an_existing_endpoint_When_creating_it_again_Then_it_is_refused() =>
+        ThenRefused<Refused>(() => EndpointDecisions.Create(Given<EndpointState>(Created), new CreateEndpoint(Guid.NewGuid(), "rec", "ncf"), "olga", Now), "already exists");
+
+    [Fact]
+    public void Given_a_canary_When_the_agent_reports_a_step_observation_Then_it_is_recorded()
+    {
+        var fact = new RolloutStepObserved(Guid.NewGuid(), "rec", R2, 0, new VersionMetrics(500, 1, 12.5), new VersionMetrics(4500, 3, 11.0));
+        EndpointDecisions.RecordStep(Given<EndpointState>(CanaryOfV2), fact, Now)
+            .ThenEvents(new RolloutAnalysisRecorded("rec", R2, 0, fact.Canary, fact.Stable, Now));
+    }
+}

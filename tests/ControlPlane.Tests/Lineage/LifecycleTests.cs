@@ -1,0 +1,127 @@
+using EventMlOps.Contracts.Endpoints;
+using EventMlOps.Contracts.Registry;
+using EventMlOps.ControlPlane.Audit;
+using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Endpoints;
+using EventMlOps.ControlPlane.Lineage;
+using EventMlOps.ControlPlane.Registry;
+using EventMlOps.ControlPlane.Tests.Testing;
+using EventMlOps.ControlPlane.Training;
+using Marten;
+
+namespace EventMlOps.ControlPlane.Tests.Lineage;
+
+/// <summary>The whole lifecycle through the real host: dataset → run with reported facts → version →
+/// approval by another user → rollouts, checked on the event streams, the views and the lineage.</summary>
+public class LifecycleTests(ControlPlaneFixture fx)
+{
+    [Fact]
+    public async Task Given_a_full_lifecycle_When_querying_Then_streams_views_and_lineage_agree()
+    {
+        var s = new Scenario(fx);
+        await s.RegisterDataset();
+        var run = await s.TrainedRun(hr: 0.71);
+        var v1 = await s.RegisteredVersion(run);
+        await s.Approve(v1);
+        (await s.Approver.Send("/api/models/versions/stage", new TransitionModelStage(Guid.NewGuid(), s.Model, v1, ModelStage.Production)))
+            .EnsureSuccessStatusCode();
+        await s.CreateEndpoint();
+        (await s.RollOut(v1)).EnsureSuccessStatusCode();
+
+        // The streams hold exactly the facts, each stamped with its actor.
+        await using var session = fx.Store.QuerySession();
+        var runEvents = await session.Events.FetchStreamAsync(StreamKeys.Run(run), token: TestContext.Current.CancellationToken);
+        runEvents.Select(e => e.Data.GetType().Name).ShouldBe([
+            "TrainingRunRequested", "TrainingRunSubmitted", "TrainingRunStarted", "TrainingEpochCompleted", "TrainingEpochCompleted",
+            "TrainingEpochCompleted", "TrainingRunSucceeded", "TrainingRunRegistered"]);
+        runEvents.Select(e => e.UserName).ShouldBe(["alice", "training-agent", "training-agent", "training-agent", "training-agent", "training-agent", "training-agent", "alice"]);
+        var versionEvents = await session.Events.FetchStreamAsync(StreamKeys.ModelVersion(s.Model, v1), token: TestContext.Current.CancellationToken);
+        versionEvents.Select(e => (e.Data.GetType().Name, e.UserName)).ShouldBe([
+            ("ModelVersionRegistered", "alice"), ("ModelVersionApproved", "bob"), ("ModelVersionStageChanged", "bob")]);
+
+        // The views answer from them.
+        var registry = await s.Viewer.Get<RegisteredModel>($"/api/models/{s.Model}");
+        registry.Versions.Single().Stage.ShouldBe(ModelStage.Production);
+        var endpoint = await s.Viewer.Get<EndpointState>($"/api/endpoints/{s.Endpoint}");
+        endpoint.Traffic.Single().Version.ShouldBe(v1);
+
+        var lineage = await s.Viewer.Get<ModelLineage>($"/api/lineage/models/{s.Model}/{v1}");
+        lineage.Dataset!.Sha256.ShouldBe(s.DatasetSha);
+        lineage.Run!.RunId.ShouldBe(run);
+        lineage.Run.RequestedBy.ShouldBe("alice");
+        lineage.Run.Metrics!["hr@10"].ShouldBe(0.71);
+        lineage.Run.Hyperparameters["epochs"].ShouldBe(3);
+        lineage.Run.CodeVersion.ShouldBe("git:abc123");
+        lineage.Approvals.Single().By.ShouldBe("bob");
+        lineage.StageHistory.Single().To.ShouldBe(ModelStage.Production);
+        lineage.Endpoints.Single().Endpoint.ShouldBe(s.Endpoint);
+        lineage.Endpoints.Single().To.ShouldBeNull();
+
+        var impact = await s.Viewer.Get<DatasetImpact>($"/api/impact?dataset={s.DatasetSha}");
+        impact.Runs.ShouldBe([run]);
+        impact.Versions.Single().Version.ShouldBe(v1);
+        impact.Endpoints.ShouldBe([s.Endpoint]);
+    }
+
+    [Fact]
+    public async Task Given_a_promotion_When_asking_lineage_as_of_before_and_after_Then_each_answers_its_own_time()
+    {
+        var s = new Scenario(fx);
+        await s.RegisterDataset();
+        var v1 = await s.RegisteredVersion(await s.TrainedRun(0.6));
+        var v2 = await s.RegisteredVersion(await s.TrainedRun(0.7));
+        await s.CreateEndpoint();
+        (await s.RollOut(v1)).EnsureSuccessStatusCode();
+        (await s.RollOut(v2, new RolloutStrategy(RolloutKind.Canary, [new CanaryStep(10, 0)]))).EnsureSuccessStatusCode();
+        var beforePromotion = DateTimeOffset.UtcNow;
+        var seqBefore = (await s.Viewer.Get<AuditEntry[]>($"/api/audit?stream=endpoint:{s.Endpoint}&limit=1"))[0].Sequence;
+        await Task.Delay(50, TestContext.Current.CancellationToken);
+        (await s.Operator.Send("/api/endpoints/promote", new PromoteRollout(Guid.NewGuid(), s.Endpoint))).EnsureSuccessStatusCode();
+
+        var now = await s.Viewer.Get<EndpointLineage>($"/api/lineage/endpoints/{s.Endpoint}");
+        now.Serving.Select(l => l.Version).ShouldBe([v2]);
+        now.Rollout.ShouldBeNull();
+
+        foreach (var asOf in new[] { Uri.EscapeDataString(beforePromotion.ToString("O")), seqBefore.ToString() })
+        {
+            var then = await s.Viewer.Get<EndpointLineage>($"/api/lineage/endpoints/{s.Endpoint}?asOf={asOf}");
+            then.Traffic.Select(t => (t.Version, t.Weight)).ShouldBe([(v1, 90), (v2, 10)], $"as of {asOf}");
+            then.Serving.Select(l => l.Version).ShouldBe([v1, v2]);
+            then.Rollout!.Version.ShouldBe(v2);
+            then.Serving[0].Endpoints.Single().To.ShouldBeNull("v1 was still serving then");
+        }
+
+        var v1Now = await s.Viewer.Get<ModelLineage>($"/api/lineage/models/{s.Model}/{v1}");
+        v1Now.Endpoints.Single().To.ShouldNotBeNull("v1 stopped serving at the promotion");
+        (await s.Viewer.GetAsync($"/api/lineage/models/{s.Model}/{v2}?asOf=2000-01-01T00:00:00Z")).StatusCode.ShouldBe(System.Net.HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Given_a_requested_run_When_the_subscription_runs_Then_a_LaunchTraining_work_order_is_queued()
+    {
+        var s = new Scenario(fx);
+        await s.RegisterDataset();
+        var request = s.Request();
+        (await s.Scientist.Send("/api/runs", request)).EnsureSuccessStatusCode();
+        var found = await Eventually(async () =>
+        {
+            await using var conn = new Npgsql.NpgsqlConnection(fx.ConnectionString);
+            await conn.OpenAsync();
+            await using var cmd = new Npgsql.NpgsqlCommand("select count(*) from emo_queues.wolverine_queue_emo_agents where body::text like '%' || @run || '%'", conn);
+            cmd.Parameters.AddWithValue("run", request.RunId.ToString());
+            return (long)(await cmd.ExecuteScalarAsync())! > 0;
+        });
+        found.ShouldBeTrue("a LaunchTraining for the run reached the agents' queue");
+    }
+
+    public static async Task<bool> Eventually(Func<Task<bool>> condition, int seconds = 15)
+    {
+        var until = DateTime.UtcNow.AddSeconds(seconds);
+        while (DateTime.UtcNow < until)
+        {
+            if (await condition()) return true;
+            await Task.Delay(100);
+        }
+        return false;
+    }
+}

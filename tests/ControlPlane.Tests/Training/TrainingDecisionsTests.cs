@@ -1,0 +1,86 @@
+using EventMlOps.Contracts.Datasets;
+using EventMlOps.Contracts.Training;
+using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Datasets;
+using EventMlOps.ControlPlane.Tests.Testing;
+using EventMlOps.ControlPlane.Training;
+using static EventMlOps.ControlPlane.Tests.Testing.Spec;
+
+namespace EventMlOps.ControlPlane.Tests.Training;
+
+public class TrainingDecisionsTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+    private static readonly Guid RunId = Guid.NewGuid();
+    private static readonly string Sha = new('a', 64);
+    private static readonly Dataset Data = Given<Dataset>(
+        new DatasetRegistered(Guid.NewGuid(), "ratings", "file:///d", Sha, "csv", 10, [], "alice", Now))!;
+
+    private static RequestTraining Request(Dictionary<string, double>? hp = null) =>
+        new(Guid.NewGuid(), RunId, "ncf", "recommender", Data.DatasetId, hp ?? new() { ["epochs"] = 3 }, new TrainingResources(), "git:1");
+
+    private static TrainingRunRequested Requested() => (TrainingRunRequested)TrainingDecisions.Request(null, Data, Request(), "alice", Now)[0];
+
+    [Fact]
+    public void Given_a_registered_dataset_When_requesting_training_Then_the_run_is_requested_with_the_dataset_content_address() =>
+        TrainingDecisions.Request(null, Data, Request(), "alice", Now).ThenEvents(new TrainingRunRequested(
+            RunId, "ncf", "recommender", Data.DatasetId, "file:///d", Sha, Request().Hyperparameters, new TrainingResources(), "git:1", "alice", Now));
+
+    [Fact]
+    public void Given_no_dataset_When_requesting_training_Then_it_is_not_found() =>
+        ThenRefused<NotFound>(() => TrainingDecisions.Request(null, null, Request(), "alice", Now), "dataset");
+
+    [Fact]
+    public void Given_a_negative_hyperparameter_When_requesting_training_Then_the_field_is_named() =>
+        ThenRefused<InvalidField>(() => TrainingDecisions.Request(null, Data, Request(new() { ["lr"] = -0.1 }), "alice", Now), "hyperparameters.lr");
+
+    [Fact]
+    public void Given_an_existing_run_When_requesting_it_again_Then_it_is_refused() =>
+        ThenRefused<Refused>(() => TrainingDecisions.Request(Given<TrainingRun>(Requested()), Data, Request(), "alice", Now), "already exists");
+
+    [Fact]
+    public void Given_a_requested_run_When_cancelling_Then_it_is_cancelled() =>
+        TrainingDecisions.Cancel(Given<TrainingRun>(Requested()), new CancelTraining(Guid.NewGuid(), RunId, "wrong data"), "alice", Now)
+            .ThenEvents(new TrainingRunCancelled(RunId, "wrong data", "alice", Now));
+
+    [Fact]
+    public void Given_a_succeeded_run_When_cancelling_Then_it_is_refused() =>
+        ThenRefused<Refused>(() => TrainingDecisions.Cancel(
+            Given<TrainingRun>(Requested(), new TrainingRunSucceeded(RunId, "file:///m.onnx", Sha, new Dictionary<string, double>(), Now)),
+            new CancelTraining(Guid.NewGuid(), RunId, "late"), "alice", Now), "cannot be cancelled");
+
+    [Fact]
+    public void Given_a_cancelled_run_When_cancelling_again_Then_nothing_happens() =>
+        TrainingDecisions.Cancel(Given<TrainingRun>(Requested(), new TrainingRunCancelled(RunId, "x", "alice", Now)),
+            new CancelTraining(Guid.NewGuid(), RunId, "again"), "alice", Now).ThenEvents();
+
+    [Fact]
+    public void Given_a_requested_run_When_the_agent_reports_submitted_then_again_Then_only_the_first_counts()
+    {
+        var run = Given<TrainingRun>(Requested());
+        var fact = new TrainingJobSubmitted(Guid.NewGuid(), RunId, "train-1", "local");
+        TrainingDecisions.Submitted(run, fact, Now).ThenEvents(new TrainingRunSubmitted(RunId, "train-1", "local", Now));
+        TrainingDecisions.Submitted(Given<TrainingRun>(Requested(), new TrainingRunSubmitted(RunId, "train-1", "local", Now)), fact, Now).ThenEvents();
+    }
+
+    [Fact]
+    public void Given_a_running_run_When_an_old_epoch_is_reported_again_Then_nothing_happens() =>
+        TrainingDecisions.Epoch(Given<TrainingRun>(Requested(), new TrainingRunStarted(RunId, Now),
+                new TrainingEpochCompleted(RunId, 2, new Dictionary<string, double>(), Now)),
+            new EpochCompleted(Guid.NewGuid(), RunId, 2, new Dictionary<string, double>()), Now).ThenEvents();
+
+    [Fact]
+    public void Given_a_failed_run_When_success_is_reported_Then_it_is_refused() =>
+        ThenRefused<Refused>(() => TrainingDecisions.Succeeded(Given<TrainingRun>(Requested(), new TrainingRunFailed(RunId, "oom", 137, Now)),
+            new TrainingSucceeded(Guid.NewGuid(), RunId, "file:///m", Sha, new Dictionary<string, double>()), Now), "already failed");
+
+    [Fact]
+    public void Given_a_running_run_When_success_has_a_malformed_digest_Then_the_field_is_named() =>
+        ThenRefused<InvalidField>(() => TrainingDecisions.Succeeded(Given<TrainingRun>(Requested()),
+            new TrainingSucceeded(Guid.NewGuid(), RunId, "file:///m", "abc", new Dictionary<string, double>()), Now), "artifactSha256");
+
+    [Fact]
+    public void Given_a_running_run_When_failure_is_reported_Then_the_run_fails_with_the_reason() =>
+        TrainingDecisions.Failed(Given<TrainingRun>(Requested()), new TrainingFailed(Guid.NewGuid(), RunId, "exit 1: CUDA OOM", 1), Now)
+            .ThenEvents(new TrainingRunFailed(RunId, "exit 1: CUDA OOM", 1, Now));
+}
