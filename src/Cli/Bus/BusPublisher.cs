@@ -1,0 +1,73 @@
+using EventMlOps.Contracts;
+using EventMlOps.ControlPlane;
+using EventMlOps.ControlPlane.Hosting;
+using Microsoft.Extensions.Hosting;
+using Wolverine;
+using Wolverine.Kafka;
+using Wolverine.Postgresql;
+using Wolverine.RabbitMQ;
+
+namespace EventMlOps.Cli.Bus;
+
+/// <summary>Where the control plane listens: its transport (as <see cref="BusSettings"/> reads it from configuration)
+/// and, for the PostgreSQL queues, the database and the schema prefix its queues live under.</summary>
+public sealed record BusTarget(BusSettings Settings, string? ConnectionString, string Schema)
+{
+    public string Describe() => Settings.Transport switch
+    {
+        BusTransport.Postgresql => $"PostgreSQL queue {Schema}_queues.{BusHeaders.ControlPlaneQueue}",
+        BusTransport.RabbitMq => $"RabbitMQ queue {BusHeaders.ControlPlaneQueue}",
+        _ => $"Kafka topic {BusHeaders.ControlPlaneQueue}",
+    };
+}
+
+/// <summary>A minimal, short-lived Wolverine host that only sends: one message to the control plane's queue with the
+/// sender's token in the <see cref="BusHeaders.Token"/> header, the way any service referencing contracts/ would.</summary>
+public static class BusPublisher
+{
+    /// <returns>The id of the envelope that carried the message.</returns>
+    public static async Task<Guid> SendAsync(BusTarget target, object message, string token, string correlationId, CancellationToken ct)
+    {
+        var envelopeId = Guid.Empty;
+        void Capture(Envelope e) => envelopeId = e.Id;
+
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.UseWolverine(opts =>
+        {
+            // No handlers here; this assembly is scanned for none.
+            opts.ApplicationAssembly = typeof(BusPublisher).Assembly;
+            opts.UseSystemTextJsonForSerialization(ControlPlaneApp.Json);
+            opts.Durability.Mode = DurabilityMode.Solo;
+            // Inline: SendAsync returns once the broker (or queue table) has the message, so the host can stop right after.
+            switch (target.Settings.Transport)
+            {
+                case BusTransport.Postgresql:
+                    // Our own envelope storage schema: this transient node must never join the control plane's node table.
+                    opts.UsePostgresqlPersistenceAndTransport(target.ConnectionString!, target.Schema + "_wolverine_cli", transportSchema: target.Schema + "_queues");
+                    opts.PublishAllMessages().ToPostgresqlQueue(BusHeaders.ControlPlaneQueue).SendInline().CustomizeOutgoing(Capture);
+                    break;
+                case BusTransport.RabbitMq:
+                    opts.UseRabbitMq(new Uri(target.Settings.Address!)).AutoProvision();
+                    opts.PublishAllMessages().ToRabbitQueue(BusHeaders.ControlPlaneQueue).SendInline().CustomizeOutgoing(Capture);
+                    break;
+                case BusTransport.Kafka:
+                    opts.UseKafka(target.Settings.Address!).AutoProvision();
+                    opts.PublishAllMessages().ToKafkaTopic(BusHeaders.ControlPlaneQueue).SendInline().CustomizeOutgoing(Capture);
+                    break;
+            }
+        });
+        using var host = builder.Build();
+        await host.StartAsync(ct);
+        try
+        {
+            var options = new DeliveryOptions { CorrelationId = correlationId };
+            options.Headers[BusHeaders.Token] = token;
+            await host.MessageBus().SendAsync(message, options);
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+        return envelopeId;
+    }
+}

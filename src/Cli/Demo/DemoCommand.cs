@@ -1,0 +1,165 @@
+using System.CommandLine;
+using System.Diagnostics;
+using EventMlOps.Cli.Audit;
+using EventMlOps.Cli.Datasets;
+using EventMlOps.Cli.Endpoints;
+using EventMlOps.Cli.Hosting;
+using EventMlOps.Cli.Lineage;
+using EventMlOps.Cli.Registry;
+using EventMlOps.Cli.Training;
+using EventMlOps.Contracts;
+using EventMlOps.Contracts.Endpoints;
+using EventMlOps.Contracts.Registry;
+using EventMlOps.Contracts.Training;
+using EventMlOps.ControlPlane.Audit;
+using EventMlOps.ControlPlane.Endpoints;
+using EventMlOps.ControlPlane.Lineage;
+
+namespace EventMlOps.Cli.Demo;
+
+/// <summary><c>emo demo</c>: the model lifecycle end to end against a running (or auto-started) control plane,
+/// played by four principals — alice (scientist, also an approver), bob (approver), the training agent, and
+/// olivia (operator) — with every step narrated, and the proof at the end: lineage now and before the promotion,
+/// and the audit trail of the whole scenario under one correlation id.</summary>
+public static class DemoCommand
+{
+    private const string Model = "recommender";
+    private const string Endpoint = "recommender";
+
+    public static Command Create()
+    {
+        var command = new Command("demo", "Run the lifecycle scenario: dataset → training → four-eyes approval → rollout → canary → lineage and audit");
+        command.SetAction((parse, ct) => RunAsync(CliContext.From(parse), ct));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(CliContext ctx, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var w = ctx.Out;
+        var url = await ControlPlaneAsync(ctx, ct);
+        var tokens = ctx.Tokens;
+        ApiClient As(string name, params string[] roles) => new(url, tokens.Issue(name, roles, TimeSpan.FromHours(1)), ctx.CorrelationId);
+        using var alice = As("alice", Roles.Scientist, Roles.Approver);
+        using var bob = As("bob", Roles.Approver);
+        using var olivia = As("olivia", Roles.Operator);
+        using var agentApi = As("training-agent", Roles.Agent);
+        var agent = new SimulatedTrainingAgent(agentApi, Path.Combine(ctx.Home, "demo", "artifacts"));
+        var step = 0;
+        void Step(string text) { w.WriteLine(); w.WriteLine($"[{++step}] {text}"); }
+        void Say(string text) => w.WriteLine($"    {text}");
+
+        w.WriteLine("EventMlOps demo — the model lifecycle as events");
+        w.WriteLine($"control plane {url.ToString().TrimEnd('/')}; every event below carries correlation id {ctx.CorrelationId}");
+
+        Step("alice (scientist) registers a MovieLens-shaped ratings file as a dataset");
+        var file = Path.Combine(ctx.Home, "demo", "u.data");
+        var rows = MovieLensSample.Write(file);
+        Say($"generated {file}: {rows} ratings (user, item, rating, timestamp)");
+        var (dataset, _) = await DatasetsCommand.RegisterAsync(alice, file, "movielens-demo", null, null, null, ct);
+        Say($"dataset {dataset.DatasetId}  sha256 {dataset.Sha256}");
+
+        Step($"alice requests a training run of {Model}; the training agent reports its progress");
+        var v1 = await TrainAndRegisterAsync(alice, agent, dataset.DatasetId, 0.001, quality: 1.0, Say, ct);
+
+        Step($"alice tries to approve {v1} herself");
+        try
+        {
+            await VersionsCommand.ApproveAsync(alice, v1, "my own work looks fine", ct);
+            throw new CliError($"the four-eyes rule did not refuse alice's approval of her own {v1}");
+        }
+        catch (ApiProblem refused) when (refused.Status == 422)
+        {
+            Say($"refused ({refused.Status} {refused.Title}): {refused.Detail}");
+        }
+
+        Step($"bob (approver) approves {v1} and moves it to Production");
+        await VersionsCommand.ApproveAsync(bob, v1, "offline HR@10 above the bar", ct);
+        await VersionsCommand.StageAsync(bob, v1, ModelStage.Production, ct);
+        Say($"{v1}: approved by bob, stage Production");
+
+        Step($"olivia (operator) puts {v1} on endpoint '{Endpoint}' immediately");
+        await PrepareEndpointAsync(olivia, Say, ct);
+        await EndpointsCommand.RollOutAsync(olivia, Endpoint, v1.Version, [], 0, null, ct);
+        Say($"traffic: {await TrafficAsync(olivia, ct)}");
+
+        Step($"alice trains a second version with a lower learning rate");
+        var v2 = await TrainAndRegisterAsync(alice, agent, dataset.DatasetId, 0.0005, quality: 1.25, Say, ct);
+        await VersionsCommand.ApproveAsync(bob, v2, "better HR@10 and NDCG@10", ct);
+        await VersionsCommand.StageAsync(bob, v2, ModelStage.Staging, ct);
+        Say($"bob approves {v2} and moves it to Staging");
+
+        Step($"olivia starts a canary of {v2}: 10% → 50%, 30 s bake per step");
+        await EndpointsCommand.RollOutAsync(olivia, Endpoint, v2.Version, [10, 50], 30, null, ct);
+        Say($"traffic: {await TrafficAsync(olivia, ct)}");
+        var beforePromotion = await LatestSequenceAsync(olivia, ct);
+        Say($"(the store is at event sequence {beforePromotion}: remember it for time travel)");
+
+        Step($"olivia promotes the canary; bob moves {v2} to Production");
+        await EndpointsCommand.PromoteAsync(olivia, Endpoint, ct);
+        await VersionsCommand.StageAsync(bob, v2, ModelStage.Production, ct);
+        Say($"traffic: {await TrafficAsync(olivia, ct)}");
+
+        Step($"lineage of endpoint '{Endpoint}' now");
+        LineageTree.Write(w, await olivia.GetAsync<EndpointLineage>(LineageCommand.EndpointPath(Endpoint, null), ct));
+
+        Step($"lineage of endpoint '{Endpoint}' as of event sequence {beforePromotion}, before the promotion");
+        LineageTree.Write(w, await olivia.GetAsync<EndpointLineage>(LineageCommand.EndpointPath(Endpoint, beforePromotion.ToString()), ct));
+
+        Step($"audit trail of this demo (correlation {ctx.CorrelationId}), newest first");
+        AuditView.Table(w, await olivia.GetAsync<List<AuditEntry>>(AuditCommand.Path(correlation: ctx.CorrelationId, limit: 500), ct));
+
+        w.WriteLine();
+        w.WriteLine($"demo done in {clock.Elapsed.TotalSeconds:0.0} s. Explore: ./emo lineage {v2} · ./emo endpoints show {Endpoint} · "
+            + $"./emo audit --correlation {ctx.CorrelationId} · ./emo events tail");
+        return 0;
+    }
+
+    /// <summary>An explicitly given control plane must already run; otherwise the local one is started when needed.</summary>
+    private static async Task<Uri> ControlPlaneAsync(CliContext ctx, CancellationToken ct)
+    {
+        if (ctx.UrlIsExplicit)
+        {
+            var url = ctx.FindUrl()!;
+            return await ApiClient.IsReadyAsync(url, ct) ? url : throw new CliError($"the control plane at {url} is not ready");
+        }
+        return await UpCommand.EnsureRunningAsync(ctx, null, TimeSpan.FromSeconds(180), ct);
+    }
+
+    /// <summary>One training run, start to finish: requested by the scientist, reported by the agent, registered as the next version.</summary>
+    private static async Task<ModelRef> TrainAndRegisterAsync(ApiClient scientist, SimulatedTrainingAgent agent, Guid dataset, double learningRate,
+        double quality, Action<string> say, CancellationToken ct)
+    {
+        var hyperparameters = new Dictionary<string, double> { ["epochs"] = 3, ["factors"] = 16, ["lr"] = learningRate, ["negatives"] = 4 };
+        var (request, _) = await TrainCommand.RequestAsync(scientist, Model, "recommender", dataset, hyperparameters,
+            new TrainingResources(Cpus: 2, MemoryMb: 2048, Gpus: 0), "demo", ct);
+        say($"run {request.RunId} requested ({Fmt.Numbers(hyperparameters)})");
+        await agent.TrainAsync(request.RunId, Model, quality, text => say("agent: " + text), ct);
+        var (version, _) = await VersionsCommand.RegisterAsync(scientist, Model, request.RunId, ct);
+        say($"alice registers the run as {version}");
+        return version;
+    }
+
+    /// <summary>Reruns reuse the endpoint an earlier demo created; a rollout an interrupted demo left behind is aborted.</summary>
+    private static async Task PrepareEndpointAsync(ApiClient operatorApi, Action<string> say, CancellationToken ct)
+    {
+        try
+        {
+            var existing = await operatorApi.GetAsync<EndpointState>($"/api/endpoints/{Endpoint}", ct);
+            say($"endpoint '{Endpoint}' exists from an earlier run (serving {EndpointsCommand.Traffic(existing.Traffic)}): reusing it");
+            if (existing.Rollout is not null)
+                await operatorApi.SendAsync("/api/endpoints/abort", new AbortRollout(Guid.NewGuid(), Endpoint, "left over by an interrupted demo"), ct);
+        }
+        catch (ApiProblem missing) when (missing.Status == 404)
+        {
+            await EndpointsCommand.CreateAsync(operatorApi, Endpoint, Model, 1, 3, ct);
+            say($"created endpoint '{Endpoint}' for model {Model} (1..3 replicas)");
+        }
+    }
+
+    private static async Task<string> TrafficAsync(ApiClient api, CancellationToken ct) =>
+        EndpointsCommand.Traffic((await api.GetAsync<EndpointState>($"/api/endpoints/{Endpoint}", ct)).Traffic);
+
+    private static async Task<long> LatestSequenceAsync(ApiClient api, CancellationToken ct) =>
+        (await api.GetAsync<List<AuditEntry>>(AuditCommand.Path(correlation: api.CorrelationId, limit: 1), ct)).Single().Sequence;
+}

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using EventMlOps.Cli.Audit;
+using EventMlOps.Cli.Auth;
+using EventMlOps.Cli.Bus;
+using EventMlOps.Cli.Datasets;
+using EventMlOps.Cli.Demo;
+using EventMlOps.Cli.Endpoints;
+using EventMlOps.Cli.Hosting;
+using EventMlOps.Cli.Lineage;
+using EventMlOps.Cli.Registry;
+using EventMlOps.Cli.Training;
+
+namespace EventMlOps.Cli;
+
+/// <summary>The <c>emo</c> command line. Exit codes: 0 done; 1 failed (server error, unreachable, timeout);
+/// 2 usage error, bad input or a refusal by the control plane (HTTP 4xx).</summary>
+public static class EmoCli
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("emo — EventMlOps: the model lifecycle as events (datasets → runs → versions → endpoints)")
+        {
+            UpCommand.Create(), DownCommand.Create(), StatusCommand.Create(), TokenCommand.Create(),
+            DatasetsCommand.Create(), TrainCommand.Create(), RunsCommand.Create(), ModelsCommand.Create(), VersionsCommand.Create(),
+            EndpointsCommand.Create(), LineageCommand.Create(), ImpactCommand.Create(), AuditCommand.Create(), EventsCommand.Create(),
+            PublishCommand.Create(), DemoCommand.Create(),
+        };
+        GlobalOptions.AddTo(root);
+        return root;
+    }
+
+    /// <summary>Runs one invocation with the given writers (the process's console, or a test's buffers).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct = default)
+    {
+        var root = Build();
+        var parse = root.Parse(args);
+        // Our own error handling and exit codes; no SIGINT/SIGTERM handler, so `up --foreground` keeps the host's graceful stop.
+        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+                stderr.WriteLine($"error: {error.Message}");
+            stderr.WriteLine();
+            // The usage of the verb the user was reaching for.
+            var verbs = parse.Tokens.Where(t => t.Type == TokenType.Command).Select(t => t.Value);
+            await root.Parse([.. verbs, "--help"]).InvokeAsync(new InvocationConfiguration { Output = stderr, Error = stderr }, ct);
+            return 2;
+        }
+        try
+        {
+            return await parse.InvokeAsync(invocation, ct);
+        }
+        catch (ApiProblem p)
+        {
+            stderr.WriteLine($"error: {p.Title}: {p.Detail}");
+            return p.Status is >= 400 and < 500 ? 2 : 1;
+        }
+        catch (CliError e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return e.ExitCode;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            stderr.WriteLine("interrupted");
+            return 130;
+        }
+    }
+}

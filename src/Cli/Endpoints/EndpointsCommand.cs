@@ -1,0 +1,159 @@
+using System.CommandLine;
+using System.Globalization;
+using EventMlOps.Contracts.Endpoints;
+using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Endpoints;
+
+namespace EventMlOps.Cli.Endpoints;
+
+/// <summary><c>emo endpoints create|rollout|promote|abort|rollback|show|list</c>.</summary>
+public static class EndpointsCommand
+{
+    public static Command Create() => new("endpoints", "Serving endpoints and their rollouts")
+    {
+        CreateEndpoint(), RollOut(), Promote(), Control("abort", "Abort the rollout in progress (the stable version takes all traffic back)"),
+        Control("rollback", "Return the endpoint to the version that served before the current one"), Show(), List(),
+    };
+
+    public static Task<CommandAccepted> CreateAsync(ApiClient api, string name, string model, int min, int max, CancellationToken ct) =>
+        api.SendAsync("/api/endpoints", new CreateEndpoint(Guid.NewGuid(), name, model, min, max), ct);
+
+    /// <summary>Immediate when <paramref name="canary"/> is empty; otherwise a canary through those weights, each baked for <paramref name="bakeSeconds"/>.</summary>
+    public static Task<CommandAccepted> RollOutAsync(ApiClient api, string endpoint, int version, IReadOnlyList<int> canary, int bakeSeconds,
+        long? expectedVersion, CancellationToken ct)
+    {
+        var strategy = canary.Count == 0
+            ? RolloutStrategy.Immediate
+            : new RolloutStrategy(RolloutKind.Canary, [.. canary.Select(w => new CanaryStep(w, bakeSeconds))]);
+        return api.SendAsync("/api/endpoints/rollout", new RollOut(Guid.NewGuid(), endpoint, version, strategy, expectedVersion), ct);
+    }
+
+    public static Task<CommandAccepted> PromoteAsync(ApiClient api, string endpoint, CancellationToken ct) =>
+        api.SendAsync("/api/endpoints/promote", new PromoteRollout(Guid.NewGuid(), endpoint), ct);
+
+    public static string Traffic(IReadOnlyList<TrafficSplit> traffic) =>
+        traffic.Count == 0 ? "nothing served" : string.Join(" / ", traffic.Select(t => $"v{t.Version} {t.Weight}%"));
+
+    private static Command CreateEndpoint()
+    {
+        var name = NameArgument();
+        var model = new Option<string>("--model") { Description = "The model whose versions it serves", Required = true };
+        var min = new Option<int>("--min") { Description = "Minimum replicas", DefaultValueFactory = _ => 1 };
+        var max = new Option<int>("--max") { Description = "Maximum replicas", DefaultValueFactory = _ => 3 };
+        var command = new Command("create", "Create an endpoint for a model") { name, model, min, max };
+        command.SetAction(async (parse, ct) =>
+        {
+            var ctx = CliContext.From(parse);
+            var accepted = await CreateAsync(ctx.Api, parse.GetValue(name)!, parse.GetValue(model)!, parse.GetValue(min), parse.GetValue(max), ct);
+            return ctx.Report(accepted, $"created endpoint {parse.GetValue(name)} for model {parse.GetValue(model)}");
+        });
+        return command;
+    }
+
+    private static Command RollOut()
+    {
+        var name = NameArgument();
+        var version = new Option<int>("--version") { Description = "Model version to roll out", Required = true };
+        var canary = new Option<string?>("--canary") { Description = "Canary weights in percent, rising, e.g. 10,50 (default: immediate)" };
+        var bake = new Option<int>("--bake") { Description = "Seconds each canary step bakes", DefaultValueFactory = _ => 30 };
+        var expected = new Option<long?>("--expected-version") { Description = "Endpoint stream version you last saw (optimistic concurrency)" };
+        var command = new Command("rollout", "Roll a version out, immediately or as a canary") { name, version, canary, bake, expected };
+        command.SetAction(async (parse, ct) =>
+        {
+            var ctx = CliContext.From(parse);
+            var weights = Weights(parse.GetValue(canary));
+            var accepted = await RollOutAsync(ctx.Api, parse.GetValue(name)!, parse.GetValue(version), weights, parse.GetValue(bake), parse.GetValue(expected), ct);
+            return ctx.Report(accepted, weights.Count == 0
+                ? $"rolled version {parse.GetValue(version)} out to {parse.GetValue(name)}"
+                : $"started a canary of version {parse.GetValue(version)} on {parse.GetValue(name)}: {string.Join(" → ", weights.Select(w => $"{w}%"))}");
+        });
+        return command;
+    }
+
+    private static Command Promote()
+    {
+        var name = NameArgument();
+        var command = new Command("promote", "Promote the canary in progress to all traffic") { name };
+        command.SetAction(async (parse, ct) =>
+        {
+            var ctx = CliContext.From(parse);
+            return ctx.Report(await PromoteAsync(ctx.Api, parse.GetValue(name)!, ct), $"promoted the rollout on {parse.GetValue(name)}");
+        });
+        return command;
+    }
+
+    private static Command Control(string verb, string description)
+    {
+        var name = NameArgument();
+        var reason = new Option<string>("--reason") { Description = "Why (recorded on the event)", DefaultValueFactory = _ => $"{verb} requested from the CLI" };
+        var command = new Command(verb, description) { name, reason };
+        command.SetAction(async (parse, ct) =>
+        {
+            var ctx = CliContext.From(parse);
+            var endpoint = parse.GetValue(name)!;
+            var why = parse.GetValue(reason)!;
+            var accepted = verb == "abort"
+                ? await ctx.Api.SendAsync("/api/endpoints/abort", new AbortRollout(Guid.NewGuid(), endpoint, why), ct)
+                : await ctx.Api.SendAsync("/api/endpoints/rollback", new Rollback(Guid.NewGuid(), endpoint, why), ct);
+            return ctx.Report(accepted, $"{(verb == "abort" ? "aborted the rollout on" : "rolled back")} {endpoint}");
+        });
+        return command;
+    }
+
+    private static Command Show()
+    {
+        var name = NameArgument();
+        var asOf = AsOfOption.Create();
+        var command = new Command("show", "Show an endpoint: traffic, rollout in progress, serving history") { name, asOf };
+        command.SetAction((parse, ct) =>
+        {
+            var ctx = CliContext.From(parse);
+            return ctx.ShowAsync<EndpointState>(ApiClient.Path($"/api/endpoints/{ApiClient.Segment(parse.GetValue(name)!)}", ("asOf", parse.GetValue(asOf))), e =>
+            {
+                var w = ctx.Out;
+                w.WriteLine($"endpoint {e.Name}  model {e.ModelName}  revision {e.Revision}  replicas {e.MinReplicas}..{e.MaxReplicas}");
+                w.WriteLine($"  traffic   {Traffic(e.Traffic)}");
+                if (e.Rollout is { } r)
+                    w.WriteLine($"  rollout   {r.Kind} of v{r.Version}, step {r.Step + 1}/{Math.Max(1, r.Steps.Count)}, started {Fmt.Time(r.StartedAt)} by {r.StartedBy}");
+                if (e.Ready is { } ready)
+                    w.WriteLine($"  observed  revision {e.ObservedRevision} {(ready ? "ready" : "not ready")}{(e.ObservedMessage is { } m ? $": {m}" : "")}");
+                w.WriteLine("  served");
+                foreach (var p in e.Served)
+                    w.WriteLine($"    v{p.Version}  {Fmt.Time(p.From)} → {(p.To is { } to ? Fmt.Time(to) : "now")}");
+                if (e.Rollouts.Count > 0)
+                {
+                    w.WriteLine("  rollouts");
+                    foreach (var o in e.Rollouts)
+                        w.WriteLine($"    v{o.Version} {o.Kind} {o.Outcome} by {o.By}  {Fmt.Time(o.StartedAt)} → {Fmt.Time(o.EndedAt)}{(o.Reason is { } why ? $" ({why})" : "")}");
+                }
+            }, ct);
+        });
+        return command;
+    }
+
+    private static Command List()
+    {
+        var command = new Command("list", "List endpoints");
+        command.SetAction((parse, ct) =>
+        {
+            var ctx = CliContext.From(parse);
+            return ctx.ShowAsync<List<EndpointState>>("/api/endpoints", endpoints =>
+            {
+                var table = new Table("ENDPOINT", "MODEL", "REVISION", "TRAFFIC", "ROLLOUT");
+                foreach (var e in endpoints)
+                    table.Row(e.Name, e.ModelName, e.Revision, Traffic(e.Traffic), e.Rollout is { } r ? $"{r.Kind} v{r.Version} step {r.Step + 1}" : "-");
+                table.WriteTo(ctx.Out, "no endpoints yet");
+            }, ct);
+        });
+        return command;
+    }
+
+    private static IReadOnlyList<int> Weights(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return [];
+        return [.. text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(w =>
+            int.TryParse(w.TrimEnd('%'), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw CliError.Usage($"--canary: '{w}' is not a weight in percent"))];
+    }
+
+    private static Argument<string> NameArgument() => new("name") { Description = "Endpoint name" };
+}

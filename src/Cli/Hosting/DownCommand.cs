@@ -1,0 +1,58 @@
+using System.CommandLine;
+using System.Diagnostics;
+using EventMlOps.ControlPlane.Hosting;
+
+namespace EventMlOps.Cli.Hosting;
+
+/// <summary><c>emo down</c>: stops the control plane `up` started, then the private PostgreSQL cluster
+/// (never a configured external database).</summary>
+public static class DownCommand
+{
+    public static Command Create()
+    {
+        var wait = new Option<int>("--timeout") { Description = "Seconds to wait for a graceful stop before killing", DefaultValueFactory = _ => 30 };
+        var command = new Command("down", "Stop the local control plane and its private PostgreSQL") { wait };
+        command.SetAction(async (parse, ct) =>
+        {
+            var ctx = CliContext.From(parse);
+            await StopControlPlaneAsync(ctx, TimeSpan.FromSeconds(parse.GetValue(wait)), ct);
+            if (LocalControlPlane.ConfiguredPostgres(ctx.Configuration) is not null)
+                ctx.Out.WriteLine("PostgreSQL is configured externally (EMO_POSTGRES / ConnectionStrings__Marten): left running");
+            else if (LocalPostgres.IsRunning(ctx.Local.PostgresRoot))
+            {
+                await LocalPostgres.StopAsync(ctx.Local.PostgresRoot);
+                ctx.Out.WriteLine($"stopped PostgreSQL ({ctx.Local.PostgresRoot})");
+            }
+            else
+                ctx.Out.WriteLine("PostgreSQL: not running");
+            return 0;
+        });
+        return command;
+    }
+
+    private static async Task StopControlPlaneAsync(CliContext ctx, TimeSpan timeout, CancellationToken ct)
+    {
+        if (ctx.Local.RunningPid() is not { } pid)
+        {
+            ctx.Local.Forget();
+            ctx.Out.WriteLine("control plane: not running");
+            return;
+        }
+        ctx.Out.Write($"stopping the control plane (pid {pid}) ");
+        LocalControlPlane.Terminate(pid);
+        var clock = Stopwatch.StartNew();
+        while (LocalControlPlane.IsAlive(pid) && clock.Elapsed < timeout)
+        {
+            await Task.Delay(250, ct);
+            if (clock.ElapsedMilliseconds % 1000 < 250) ctx.Out.Write('.');
+        }
+        if (LocalControlPlane.IsAlive(pid))
+        {
+            LocalControlPlane.Kill(pid);
+            ctx.Out.WriteLine($" killed after {timeout.TotalSeconds:0} s without a graceful stop");
+        }
+        else
+            ctx.Out.WriteLine($" stopped ({clock.Elapsed.TotalSeconds:0.0} s)");
+        ctx.Local.Forget(ownedBy: pid);
+    }
+}

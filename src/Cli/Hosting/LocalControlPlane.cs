@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Configuration;
+
+namespace EventMlOps.Cli.Hosting;
+
+/// <summary>The files through which `emo up`, `down`, `status` and every other verb find the local
+/// control plane: <c>$EMO_HOME/controlplane.{pid,url,log}</c>, the admin <c>token</c>, and the private
+/// PostgreSQL cluster under <c>pg/</c>.</summary>
+public sealed class LocalControlPlane(string home)
+{
+    public string Home { get; } = home;
+    public string PidFile => Path.Combine(Home, "controlplane.pid");
+    public string UrlFile => Path.Combine(Home, "controlplane.url");
+    public string LogFile => Path.Combine(Home, "controlplane.log");
+    public string TokenFile => Path.Combine(Home, "token");
+    public string PostgresRoot => Path.Combine(Home, "pg");
+
+    public string? RecordedUrl() => ReadTrimmed(UrlFile);
+
+    public string? RecordedToken() => ReadTrimmed(TokenFile);
+
+    public int? RecordedPid() => int.TryParse(ReadTrimmed(PidFile), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) ? pid : null;
+
+    /// <summary>The pid of the control plane this home started, when that process still runs. A pid file
+    /// left by a crash may name a pid since reused by something else: the command line must be ours.</summary>
+    public int? RunningPid() => RecordedPid() is { } pid && IsControlPlane(pid) ? pid : null;
+
+    public void Record(int pid, string url)
+    {
+        Directory.CreateDirectory(Home);
+        File.WriteAllText(PidFile, pid.ToString(CultureInfo.InvariantCulture));
+        File.WriteAllText(UrlFile, url);
+    }
+
+    /// <summary>Forgets the running control plane; with <paramref name="ownedBy"/>, only if the files still name that pid
+    /// (a newer `up` may have replaced them).</summary>
+    public void Forget(int? ownedBy = null)
+    {
+        if (ownedBy is { } pid && RecordedPid() != pid) return;
+        File.Delete(PidFile);
+        File.Delete(UrlFile);
+    }
+
+    public void WriteToken(string token)
+    {
+        Directory.CreateDirectory(Home);
+        File.WriteAllText(TokenFile, token);
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(TokenFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+
+    /// <summary>A configured connection string wins over the private cluster, as in the control plane itself.</summary>
+    public static string? ConfiguredPostgres(IConfiguration configuration) =>
+        (configuration["EMO_POSTGRES"] ?? configuration.GetConnectionString("Marten")) is { Length: > 0 } cs ? cs : null;
+
+    public string LogTail(int lines = 30) =>
+        File.Exists(LogFile) ? string.Join(Environment.NewLine, File.ReadLines(LogFile).TakeLast(lines)) : "(no log)";
+
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return !p.HasExited && !IsZombie(pid);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>SIGTERM: the host's console lifetime stops Kestrel, Wolverine and Marten in order.</summary>
+    public static void Terminate(int pid)
+    {
+        if (kill(pid, Sigterm) != 0 && IsAlive(pid))
+            throw new CliError($"could not signal process {pid} (errno {Marshal.GetLastPInvokeError()})");
+    }
+
+    public static void Kill(int pid)
+    {
+        try { using var p = Process.GetProcessById(pid); p.Kill(entireProcessTree: true); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException) { }
+    }
+
+    private static bool IsControlPlane(int pid)
+    {
+        if (!IsAlive(pid)) return false;
+        var cmdline = $"/proc/{pid}/cmdline";
+        if (!File.Exists(cmdline)) return true; // no procfs: trust the pid file
+        var args = File.ReadAllText(cmdline).Split('\0');
+        return args.Any(a => a.EndsWith("emo.dll", StringComparison.Ordinal) || Path.GetFileName(a) == "emo") && args.Contains("--foreground");
+    }
+
+    private static bool IsZombie(int pid)
+    {
+        var stat = $"/proc/{pid}/stat";
+        try { return File.Exists(stat) && File.ReadAllText(stat).Split(')')[^1].TrimStart().StartsWith('Z'); }
+        catch (IOException) { return false; }
+    }
+
+    private static string? ReadTrimmed(string file) =>
+        File.Exists(file) && File.ReadAllText(file).Trim() is { Length: > 0 } text ? text : null;
+
+    private const int Sigterm = 15;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+}

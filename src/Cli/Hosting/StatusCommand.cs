@@ -1,0 +1,76 @@
+using System.CommandLine;
+using System.Text.Json;
+using EventMlOps.ControlPlane.Hosting;
+
+namespace EventMlOps.Cli.Hosting;
+
+/// <summary><c>emo status</c>: where the control plane is, whether it is ready, its PostgreSQL, and what the store holds.
+/// Exits 0 only when the control plane answers ready.</summary>
+public static class StatusCommand
+{
+    private const int RunsCountedUpTo = 1000;
+
+    public sealed record Status(string? Url, bool Ready, int? Pid, string Postgres, IReadOnlyDictionary<string, string>? Counts, string? CountsUnavailable);
+
+    public static Command Create()
+    {
+        var command = new Command("status", "Show the control plane's URL, health, pid, PostgreSQL and store counts");
+        command.SetAction(async (parse, ct) =>
+        {
+            var ctx = CliContext.From(parse);
+            var url = ctx.FindUrl();
+            var ready = url is not null && await ApiClient.IsReadyAsync(url, ct);
+            var (counts, unavailable) = ready ? await CountAsync(ctx, ct) : (null, null);
+            var status = new Status(url?.ToString().TrimEnd('/'), ready, ctx.Local.RunningPid(), Postgres(ctx), counts, unavailable);
+            if (ctx.Json)
+                ctx.Out.WriteLine(JsonSerializer.Serialize(status, new JsonSerializerOptions(ApiClient.Json) { WriteIndented = true }));
+            else
+                Render(ctx.Out, status);
+            return ready ? 0 : 1;
+        });
+        return command;
+    }
+
+    private static void Render(TextWriter w, Status s)
+    {
+        var health = s.Url is null ? "not running (run ./emo up)" : s.Ready ? "ready" : "not answering";
+        w.WriteLine($"control plane  {s.Url ?? "-"}  {health}{(s.Pid is { } pid ? $"  pid {pid}" : "")}");
+        w.WriteLine($"postgresql     {s.Postgres}");
+        if (s.Counts is { } c)
+            w.WriteLine($"store          {string.Join(", ", c.Select(kv => $"{kv.Value} {kv.Key}"))}");
+        if (s.CountsUnavailable is { } why)
+            w.WriteLine($"store          counts unavailable: {why}");
+    }
+
+    private static string Postgres(CliContext ctx) =>
+        LocalControlPlane.ConfiguredPostgres(ctx.Configuration) is not null ? "external (EMO_POSTGRES / ConnectionStrings__Marten)"
+        : LocalPostgres.IsRunning(ctx.Local.PostgresRoot) ? $"private cluster running ({ctx.Local.PostgresRoot})"
+        : $"private cluster not running ({ctx.Local.PostgresRoot})";
+
+    /// <summary>Counts need a token; without a usable one, status still reports health and says why counts are missing.</summary>
+    private static async Task<(IReadOnlyDictionary<string, string>?, string?)> CountAsync(CliContext ctx, CancellationToken ct)
+    {
+        if (ctx.FindToken() is null)
+            return (null, "no token (pass --token, set EMO_TOKEN, or run ./emo up)");
+        async Task<int> Count(string path)
+        {
+            using var doc = JsonDocument.Parse(await ctx.Api.GetRawAsync(path, ct));
+            return doc.RootElement.GetArrayLength();
+        }
+        try
+        {
+            var runs = await Count(ApiClient.Path("/api/runs", ("limit", RunsCountedUpTo)));
+            return (new Dictionary<string, string>
+            {
+                ["datasets"] = (await Count("/api/datasets")).ToString(),
+                ["runs"] = runs >= RunsCountedUpTo ? $"{RunsCountedUpTo}+" : runs.ToString(),
+                ["models"] = (await Count("/api/models")).ToString(),
+                ["endpoints"] = (await Count("/api/endpoints")).ToString(),
+            }, null);
+        }
+        catch (ApiProblem p)
+        {
+            return (null, $"{p.Title}: {p.Detail}");
+        }
+    }
+}

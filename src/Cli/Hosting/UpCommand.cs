@@ -1,0 +1,168 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using EventMlOps.Contracts;
+using EventMlOps.ControlPlane;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace EventMlOps.Cli.Hosting;
+
+/// <summary><c>emo up</c>: starts the control plane in the background (our own executable with
+/// <c>up --foreground</c>, detached, logging to <c>$EMO_HOME/controlplane.log</c>) and returns once it is
+/// ready; <c>--foreground</c> runs the host in this process until it is stopped.</summary>
+public static class UpCommand
+{
+    private const int PreferredPort = 5080;
+
+    public static Command Create()
+    {
+        var foreground = new Option<bool>("--foreground") { Description = "Run the control plane in this process and stay attached" };
+        var port = new Option<int?>("--port") { Description = $"Loopback port (default {PreferredPort}, else a free one; 0 picks a free one)" };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for readiness", DefaultValueFactory = _ => 180 };
+        var command = new Command("up", "Start the local control plane (and its private PostgreSQL) in the background") { foreground, port, timeout };
+        command.SetAction(async (parse, ct) =>
+        {
+            var ctx = CliContext.From(parse);
+            if (parse.GetValue(foreground))
+                return await RunForegroundAsync(ctx, parse.GetValue(port) ?? FreePort(PreferredPort), ct);
+            await EnsureRunningAsync(ctx, parse.GetValue(port), TimeSpan.FromSeconds(parse.GetValue(timeout)), ct);
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Returns the URL of a ready control plane for this home, starting one when none runs.
+    /// Also (re)writes the local admin token, so every other verb works right after.</summary>
+    public static async Task<Uri> EnsureRunningAsync(CliContext ctx, int? port, TimeSpan timeout, CancellationToken ct)
+    {
+        var local = ctx.Local;
+        WriteAdminToken(ctx);
+        if (local.RunningPid() is { } pid && local.RecordedUrl() is { } recorded)
+        {
+            var url = new Uri(recorded.TrimEnd('/') + "/");
+            if (await ApiClient.IsReadyAsync(url, ct))
+            {
+                ctx.Out.WriteLine($"control plane already running at {recorded} (pid {pid})");
+                return url;
+            }
+            // Still starting (another `up`, or a slow first PostgreSQL init): wait for it instead of starting a twin.
+            await WaitReadyAsync(ctx, pid, url, timeout, ct);
+            return url;
+        }
+        local.Forget();
+        var chosen = port is null or 0 ? FreePort(port is null ? PreferredPort : null) : port.Value;
+        var address = $"http://127.0.0.1:{chosen}";
+        var started = Launch(ctx, chosen);
+        local.Record(started, address);
+        var ready = new Uri(address + "/");
+        await WaitReadyAsync(ctx, started, ready, timeout, ct);
+        return ready;
+    }
+
+    /// <summary>The host in this process: stays attached until SIGTERM / Ctrl+C (the host's console lifetime).</summary>
+    private static async Task<int> RunForegroundAsync(CliContext ctx, int port, CancellationToken ct)
+    {
+        var app = await ControlPlaneApp.BuildAsync([$"--urls=http://127.0.0.1:{port}", $"--EMO_HOME={ctx.Home}"]);
+        await app.StartAsync(ct);
+        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        ctx.Local.Record(Environment.ProcessId, url);
+        ctx.Out.WriteLine($"control plane ready at {url} (pid {Environment.ProcessId}); Ctrl+C stops it");
+        try
+        {
+            await app.WaitForShutdownAsync(ct);
+        }
+        finally
+        {
+            ctx.Local.Forget(ownedBy: Environment.ProcessId);
+            await app.DisposeAsync();
+        }
+        return 0;
+    }
+
+    private static void WriteAdminToken(CliContext ctx)
+    {
+        var user = Environment.GetEnvironmentVariable("USER") is { Length: > 0 } u ? u : "local-admin";
+        ctx.Local.WriteToken(ctx.Tokens.Issue(user, [Roles.Admin], TimeSpan.FromDays(30)));
+    }
+
+    /// <summary>Starts <c>emo up --foreground</c> in its own session (setsid), so it outlives this process and
+    /// the terminal's signals; returns its pid. The shell only redirects and reports <c>$!</c>.</summary>
+    private static int Launch(CliContext ctx, int port)
+    {
+        Directory.CreateDirectory(ctx.Home);
+        var (file, prefix) = SelfCommand();
+        var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, UseShellExecute = false, WorkingDirectory = ctx.Home };
+        foreach (var arg in (string[])["-c", "setsid \"$@\" >\"$EMO_LOG\" 2>&1 </dev/null & echo $!", "sh", file, .. prefix,
+                     "up", "--foreground", "--port", port.ToString(CultureInfo.InvariantCulture), "--home", ctx.Home])
+            start.ArgumentList.Add(arg);
+        start.Environment["EMO_LOG"] = ctx.Local.LogFile;
+        using var shell = Process.Start(start) ?? throw new CliError("could not start /bin/sh");
+        var pidText = shell.StandardOutput.ReadToEnd().Trim();
+        shell.WaitForExit();
+        if (!int.TryParse(pidText, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            throw new CliError($"starting the control plane failed: the shell answered '{pidText}'");
+        ctx.Out.WriteLine($"starting the control plane on http://127.0.0.1:{port} (pid {pid}, log {ctx.Local.LogFile})");
+        return pid;
+    }
+
+    private static async Task WaitReadyAsync(CliContext ctx, int pid, Uri url, TimeSpan timeout, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var dots = 0;
+        ctx.Out.Write("waiting for readiness ");
+        while (!await ApiClient.IsReadyAsync(url, ct))
+        {
+            if (!LocalControlPlane.IsAlive(pid))
+            {
+                ctx.Out.WriteLine();
+                ctx.Local.Forget(ownedBy: pid);
+                throw new CliError($"the control plane exited during startup; last lines of {ctx.Local.LogFile}:{Environment.NewLine}{ctx.Local.LogTail()}");
+            }
+            if (clock.Elapsed > timeout)
+            {
+                ctx.Out.WriteLine();
+                throw new CliError($"the control plane (pid {pid}) is not ready after {timeout.TotalSeconds:0} s; it keeps starting in the background "
+                    + $"(check with ./emo status, stop with ./emo down). Last lines of {ctx.Local.LogFile}:{Environment.NewLine}{ctx.Local.LogTail()}");
+            }
+            if (clock.Elapsed.TotalSeconds >= dots + 1) { ctx.Out.Write('.'); dots++; }
+            await Task.Delay(250, ct);
+        }
+        ctx.Out.WriteLine($" ready at {url.ToString().TrimEnd('/')} ({clock.Elapsed.TotalSeconds:0.0} s)");
+    }
+
+    /// <summary>How to run this very CLI again: its apphost, else <c>dotnet emo.dll</c>.</summary>
+    private static (string File, string[] Prefix) SelfCommand()
+    {
+        var dll = typeof(UpCommand).Assembly.Location;
+        var host = Environment.ProcessPath;
+        if (host is not null && Path.GetFileNameWithoutExtension(host) == "emo")
+            return (host, []);
+        var dotnet = host is not null && Path.GetFileNameWithoutExtension(host) == "dotnet"
+            ? host
+            : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } fromSdk ? fromSdk : "dotnet";
+        return (dotnet, [dll]);
+    }
+
+    private static int FreePort(int? preferred)
+    {
+        if (preferred is { } p)
+        {
+            try
+            {
+                using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                probe.Bind(new IPEndPoint(IPAddress.Loopback, p));
+                return p;
+            }
+            catch (SocketException) { }
+        }
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        try { return ((IPEndPoint)listener.LocalEndpoint).Port; }
+        finally { listener.Stop(); }
+    }
+}

@@ -1,0 +1,48 @@
+using System.Globalization;
+
+namespace EventMlOps.Cli;
+
+/// <summary>A plain-text table: columns as wide as their widest cell, two spaces apart.</summary>
+public sealed class Table(params string[] headers)
+{
+    private readonly List<string[]> _rows = [];
+
+    public Table Row(params object?[] cells)
+    {
+        _rows.Add([.. cells.Select(c => c switch { null => "-", string s => s, _ => Convert.ToString(c, CultureInfo.InvariantCulture) ?? "-" })]);
+        return this;
+    }
+
+    public void WriteTo(TextWriter w, string empty = "(none)", string indent = "")
+    {
+        if (_rows.Count == 0)
+        {
+            w.WriteLine(indent + empty);
+            return;
+        }
+        var widths = headers.Select((h, i) => Math.Max(h.Length, _rows.Max(r => i < r.Length ? r[i].Length : 0))).ToArray();
+        void Line(IReadOnlyList<string> cells) =>
+            w.WriteLine(indent + string.Join("  ", cells.Select((c, i) => i == cells.Count - 1 ? c : c.PadRight(widths[i]))).TrimEnd());
+        Line(headers);
+        Line([.. widths.Select(n => new string('-', n))]);
+        foreach (var row in _rows) Line(row);
+    }
+}
+
+/// <summary>How values read in human output.</summary>
+public static class Fmt
+{
+    public static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    public static string Time(DateTimeOffset? t) => t is { } v ? Time(v) : "-";
+
+    public static string Numbers(IReadOnlyDictionary<string, double>? values) =>
+        values is null || values.Count == 0 ? "-" : string.Join(" ", values.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={Number(kv.Value)}"));
+
+    public static string Number(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
+
+    public static string Seconds(double? seconds) => seconds is { } s ? s.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "-";
+
+    /// <summary>The first 12 hex digits: enough to recognize a digest in a table; trees print it whole.</summary>
+    public static string ShortSha(string? sha) => sha is { Length: > 12 } ? sha[..12] + "…" : sha ?? "-";
+}

@@ -1,0 +1,3 @@
+using EventMlOps.Cli;
+
+return await EmoCli.RunAsync(args, Console.Out, Console.Error);

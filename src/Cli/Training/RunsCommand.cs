@@ -1,0 +1,78 @@
+using System.CommandLine;
+using EventMlOps.Contracts.Training;
+using EventMlOps.ControlPlane.Training;
+
+namespace EventMlOps.Cli.Training;
+
+/// <summary><c>emo runs list|show|cancel</c>.</summary>
+public static class RunsCommand
+{
+    public static Command Create() => new("runs", "Training runs") { List(), Show(), Cancel() };
+
+    private static Command List()
+    {
+        var model = new Option<string?>("--model") { Description = "Only runs of this model" };
+        var status = new Option<RunStatus?>("--status") { Description = "Only runs in this status" };
+        var limit = new Option<int?>("--limit") { Description = "At most this many (default 100)" };
+        var command = new Command("list", "List training runs, newest first") { model, status, limit };
+        command.SetAction((parse, ct) =>
+        {
+            var ctx = CliContext.From(parse);
+            var path = ApiClient.Path("/api/runs", ("model", parse.GetValue(model)), ("status", parse.GetValue(status)), ("limit", parse.GetValue(limit)));
+            return ctx.ShowAsync<List<TrainingRun>>(path, runs =>
+            {
+                var table = new Table("ID", "MODEL", "TRAINER", "STATUS", "EPOCHS", "METRICS", "REQUESTED", "BY");
+                foreach (var r in runs)
+                    table.Row(r.RunId, r.ModelName + (r.RegisteredVersion is { } v ? $"@{v}" : ""), r.TrainerKind, r.Status, r.Epochs,
+                        Fmt.Numbers(r.Metrics), Fmt.Time(r.RequestedAt), r.RequestedBy);
+                table.WriteTo(ctx.Out, "no training runs");
+            }, ct);
+        });
+        return command;
+    }
+
+    private static Command Show()
+    {
+        var id = new Argument<Guid>("run-id") { Description = "Run id" };
+        var asOf = AsOfOption.Create();
+        var command = new Command("show", "Show one training run") { id, asOf };
+        command.SetAction((parse, ct) =>
+        {
+            var ctx = CliContext.From(parse);
+            return ctx.ShowAsync<TrainingRun>(ApiClient.Path($"/api/runs/{parse.GetValue(id)}", ("asOf", parse.GetValue(asOf))), r =>
+            {
+                var w = ctx.Out;
+                w.WriteLine($"run {r.RunId}  {r.Status}");
+                w.WriteLine($"  model        {r.ModelName}{(r.RegisteredVersion is { } v ? $" (registered as version {v})" : "")}");
+                w.WriteLine($"  trainer      {r.TrainerKind}, code {r.CodeVersion}");
+                w.WriteLine($"  dataset      {r.DatasetId} (sha256 {r.DatasetSha256})");
+                w.WriteLine($"  params       {Fmt.Numbers(r.Hyperparameters)}");
+                w.WriteLine($"  resources    {r.Resources.Cpus} cpu, {r.Resources.MemoryMb} MiB, {r.Resources.Gpus} gpu");
+                w.WriteLine($"  requested    {Fmt.Time(r.RequestedAt)} by {r.RequestedBy}");
+                if (r.JobName is not null) w.WriteLine($"  job          {r.JobName}");
+                if (r.StartedAt is not null) w.WriteLine($"  started      {Fmt.Time(r.StartedAt)}");
+                if (r.FinishedAt is not null) w.WriteLine($"  finished     {Fmt.Time(r.FinishedAt)} ({Fmt.Seconds(r.DurationSeconds)})");
+                w.WriteLine($"  epochs       {r.Epochs}");
+                w.WriteLine($"  metrics      {Fmt.Numbers(r.Metrics)}");
+                if (r.ArtifactUri is not null) w.WriteLine($"  artifact     {r.ArtifactUri} (sha256 {r.ArtifactSha256})");
+                if (r.FailureReason is not null) w.WriteLine($"  reason       {r.FailureReason}");
+            }, ct);
+        });
+        return command;
+    }
+
+    private static Command Cancel()
+    {
+        var id = new Argument<Guid>("run-id") { Description = "Run id" };
+        var reason = new Option<string>("--reason") { Description = "Why", DefaultValueFactory = _ => "cancelled from the CLI" };
+        var command = new Command("cancel", "Cancel a run that has not finished") { id, reason };
+        command.SetAction(async (parse, ct) =>
+        {
+            var ctx = CliContext.From(parse);
+            var runId = parse.GetValue(id);
+            var accepted = await ctx.Api.SendAsync("/api/runs/cancel", new CancelTraining(Guid.NewGuid(), runId, parse.GetValue(reason)!), ct);
+            return ctx.Report(accepted, $"cancelled run {runId}");
+        });
+        return command;
+    }
+}

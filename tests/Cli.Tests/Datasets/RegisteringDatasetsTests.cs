@@ -1,0 +1,46 @@
+using System.Security.Cryptography;
+using EventMlOps.Cli.Tests.Testing;
+using EventMlOps.Contracts;
+
+namespace EventMlOps.Cli.Tests.Datasets;
+
+public sealed class RegisteringDatasetsTests(ControlPlaneFixture cp)
+{
+    [Fact]
+    public async Task Given_a_local_ratings_file_When_it_is_registered_Then_its_sha256_rows_and_format_are_computed_by_the_cli()
+    {
+        var file = Lifecycle.RatingsFile(rows: 37);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file)));
+        var alice = cp.As("alice", Roles.Scientist);
+
+        var registered = (await alice.RunAsync("datasets", "register", file, "--name", "ratings-37")).ShouldSucceed();
+
+        registered.Out.ShouldContain(sha);
+        registered.Out.ShouldContain("movielens-udata, 37 rows");
+        var listed = (await alice.RunAsync("datasets", "list", "--json")).ShouldSucceed().Json().EnumerateArray()
+            .Single(d => d.GetProperty("sha256").GetString() == sha);
+        listed.GetProperty("rowCount").GetInt64().ShouldBe(37);
+        listed.GetProperty("uri").GetString().ShouldBe(new Uri(file).AbsoluteUri);
+        listed.GetProperty("registeredBy").GetString().ShouldBe("alice");
+        (await alice.RunAsync("datasets", "list")).ShouldSucceed().Out.ShouldContain("ratings-37");
+    }
+
+    [Fact]
+    public async Task Given_a_remote_uri_without_a_digest_When_it_is_registered_Then_the_cli_asks_for_sha256()
+    {
+        var result = await cp.As("alice", Roles.Scientist).RunAsync("datasets", "register", "s3://bucket/ratings.parquet", "--name", "remote");
+
+        result.ExitCode.ShouldBe(2);
+        result.Err.ShouldContain("--sha256");
+    }
+
+    [Fact]
+    public async Task Given_a_viewer_When_it_registers_a_dataset_Then_the_forbidden_reason_is_printed_with_exit_2()
+    {
+        var result = await cp.As("victor", Roles.Viewer).RunAsync("datasets", "register", Lifecycle.RatingsFile(), "--name", "nope");
+
+        result.ExitCode.ShouldBe(2);
+        result.Err.ShouldContain("error: Forbidden:");
+        result.Err.ShouldContain("scientist");
+    }
+}

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using EventMlOps.Cli.Hosting;
+using EventMlOps.Cli.Tests.Testing;
+
+namespace EventMlOps.Cli.Tests.Hosting;
+
+/// <summary>`emo up`, `status` and `down` as real processes (`dotnet emo.dll`): up must detach a control plane that
+/// outlives it, and down must stop exactly that one. The database is the test cluster (EMO_POSTGRES), in a schema of its own.</summary>
+public sealed class RunningTheControlPlaneTests(ControlPlaneFixture cp)
+{
+    [Fact]
+    public async Task Given_an_external_database_When_up_status_and_down_run_as_processes_Then_the_control_plane_starts_answers_and_stops()
+    {
+        var home = Directory.CreateTempSubdirectory("emo-cli-up-").FullName;
+        var schema = cp.Schema + "_up";
+        var local = new LocalControlPlane(home);
+        try
+        {
+            var up = (await EmoProcessAsync(home, schema, "up", "--timeout", "150")).ShouldSucceed();
+            up.Out.ShouldContain("ready at http://127.0.0.1:");
+            File.Exists(local.TokenFile).ShouldBeTrue();
+            var pid = local.RunningPid().ShouldNotBeNull();
+
+            var status = (await EmoProcessAsync(home, schema, "status")).ShouldSucceed().Out;
+            status.ShouldContain($"ready  pid {pid}");
+            status.ShouldContain("external");
+            status.ShouldContain("0 datasets, 0 runs, 0 models, 0 endpoints");
+            (await EmoProcessAsync(home, schema, "up")).ShouldSucceed().Out.ShouldContain($"already running at {local.RecordedUrl()} (pid {pid})");
+            (await EmoProcessAsync(home, schema, "datasets", "list")).ShouldSucceed().Out.ShouldContain("no datasets registered yet");
+
+            var down = (await EmoProcessAsync(home, schema, "down")).ShouldSucceed().Out;
+            down.ShouldContain($"stopping the control plane (pid {pid})");
+            down.ShouldContain("left running");
+            LocalControlPlane.IsAlive(pid).ShouldBeFalse();
+            File.Exists(local.PidFile).ShouldBeFalse();
+            var after = await EmoProcessAsync(home, schema, "status");
+            after.ExitCode.ShouldBe(1);
+            after.Out.ShouldContain("not running");
+        }
+        finally
+        {
+            if (local.RunningPid() is { } left) LocalControlPlane.Kill(left);
+            await cp.DropSchemasAsync(schema);
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
+    private async Task<EmoResult> EmoProcessAsync(string home, string schema, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])[typeof(EmoCli).Assembly.Location, .. args, "--home", home]) start.ArgumentList.Add(a);
+        foreach (var inherited in new[] { "EMO_URL", "EMO_TOKEN", "EMO_HOME", "EMO_KAFKA", "ConnectionStrings__Marten" })
+            start.Environment.Remove(inherited);
+        start.Environment["EMO_POSTGRES"] = cp.ConnectionString;
+        start.Environment["Marten__Schema"] = schema;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        await process.WaitForExitAsync(timeout.Token);
+        return new EmoResult(process.ExitCode, await stdout, await stderr);
+    }
+}

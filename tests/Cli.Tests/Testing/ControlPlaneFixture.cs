@@ -1,0 +1,79 @@
+using EventMlOps.ControlPlane;
+using EventMlOps.ControlPlane.Auth;
+using EventMlOps.ControlPlane.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+[assembly: AssemblyFixture(typeof(EventMlOps.Cli.Tests.Testing.ControlPlaneFixture))]
+
+namespace EventMlOps.Cli.Tests.Testing;
+
+/// <summary>The real control plane on a real Kestrel port, in this process, against the shared private test
+/// PostgreSQL cluster (the launcher `emo up` uses) in a schema unique to this run. The CLI under test talks
+/// to it over HTTP and the bus exactly as it would to `emo up`'s.</summary>
+public sealed class ControlPlaneFixture : IAsyncLifetime
+{
+    public const string Database = "emo_test";
+
+    public string Schema { get; } = $"cli_{DateTime.UtcNow:yyyyMMddHHmmss}_{Environment.ProcessId}";
+    public string Home { get; } = Directory.CreateTempSubdirectory("emo-cli-tests-").FullName;
+    public LocalPostgres Postgres { get; private set; } = null!;
+    public string ConnectionString => Postgres.ConnectionString(Database);
+    public WebApplication App { get; private set; } = null!;
+    public string Url { get; private set; } = null!;
+
+    /// <summary>Signs with the key the control plane created in <see cref="Home"/>, as `emo token` does.</summary>
+    public Tokens Tokens => new(Tokens.LoadOrCreateKeyFile(Path.Combine(Home, "keys", "signing.key")));
+
+    public async ValueTask InitializeAsync()
+    {
+        Postgres = await LocalPostgres.StartAsync(Path.Combine(RepoRoot(), ".emo", "pg-test"), durable: false);
+        await Postgres.EnsureDatabaseAsync(Database);
+        App = await ControlPlaneApp.BuildAsync([
+            "--urls=http://127.0.0.1:0",
+            $"--EMO_HOME={Home}",
+            $"--ConnectionStrings:Marten={ConnectionString}",
+            $"--Marten:Schema={Schema}",
+        ]);
+        await App.StartAsync();
+        Url = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+    }
+
+    /// <summary>The CLI as one principal of this control plane.</summary>
+    public EmoUser As(string name, params string[] roles) => new(this, Tokens.Issue(name, roles, TimeSpan.FromHours(1)));
+
+    /// <summary>The CLI with no token at all, and a home that holds none either.</summary>
+    public EmoUser Anonymous() => new(this, null, Directory.CreateTempSubdirectory("emo-cli-anon-").FullName);
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        await DropSchemasAsync(Schema);
+        Directory.Delete(Home, recursive: true);
+    }
+
+    /// <summary>The store, envelope, queue and CLI publisher schemas of one control-plane schema prefix.</summary>
+    public async Task DropSchemasAsync(string schema)
+    {
+        NpgsqlConnection.ClearAllPools();
+        await using var conn = new NpgsqlConnection(ConnectionString);
+        await conn.OpenAsync();
+        foreach (var s in new[] { schema, schema + "_wolverine", schema + "_queues", schema + "_wolverine_cli" })
+        {
+            await using var drop = new NpgsqlCommand($"drop schema if exists \"{s}\" cascade", conn);
+            await drop.ExecuteNonQueryAsync();
+        }
+    }
+
+    public static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "EventMlOps.sln")))
+                return dir.FullName;
+        throw new InvalidOperationException("EventMlOps.sln not found above " + AppContext.BaseDirectory);
+    }
+}

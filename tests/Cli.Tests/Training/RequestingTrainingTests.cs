@@ -1,0 +1,56 @@
+using EventMlOps.Cli.Tests.Testing;
+
+namespace EventMlOps.Cli.Tests.Training;
+
+public sealed class RequestingTrainingTests(ControlPlaneFixture cp)
+{
+    [Fact]
+    public async Task Given_a_registered_dataset_When_training_is_requested_Then_runs_show_has_the_request()
+    {
+        var lifecycle = new Lifecycle(cp);
+        var (dataset, _) = await lifecycle.DatasetAsync();
+
+        var requested = (await lifecycle.Alice.RunAsync("train", "--model", lifecycle.Model, "--trainer", "recommender", "--dataset", dataset.ToString(),
+            "--param", "lr=0.01", "--param", "epochs=3", "--gpus", "1", "--code-version", "abc123")).ShouldSucceed();
+        var runId = requested.Out.Split(' ')[2];
+
+        var shown = (await lifecycle.Alice.RunAsync("runs", "show", runId)).ShouldSucceed().Out;
+        shown.ShouldContain($"run {runId}  Requested");
+        shown.ShouldContain("epochs=3 lr=0.01");
+        shown.ShouldContain("1 gpu");
+        shown.ShouldContain("code abc123");
+        shown.ShouldContain("by alice");
+        (await lifecycle.Alice.RunAsync("runs", "list", "--model", lifecycle.Model)).ShouldSucceed().Out.ShouldContain(runId);
+    }
+
+    [Fact]
+    public async Task Given_a_run_When_it_is_shown_with_json_Then_the_output_is_the_api_json()
+    {
+        var lifecycle = new Lifecycle(cp);
+        var run = await lifecycle.RunAsync((await lifecycle.DatasetAsync()).Id);
+
+        var json = (await lifecycle.Alice.RunAsync("runs", "show", run.ToString(), "--json")).ShouldSucceed().Json();
+
+        json.GetProperty("runId").GetGuid().ShouldBe(run);
+        json.GetProperty("status").GetString().ShouldBe("Requested");
+        json.GetProperty("hyperparameters").GetProperty("lr").GetDouble().ShouldBe(0.01);
+    }
+
+    [Fact]
+    public async Task Given_a_malformed_param_When_training_is_requested_Then_usage_error_exit_2()
+    {
+        var result = await new Lifecycle(cp).Alice.RunAsync("train", "--model", "x", "--trainer", "recommender", "--dataset", Guid.NewGuid().ToString(), "--param", "lr");
+
+        result.ExitCode.ShouldBe(2);
+        result.Err.ShouldContain("--param 'lr' is not name=number");
+    }
+
+    [Fact]
+    public async Task Given_an_unknown_dataset_When_training_is_requested_Then_the_404_reason_is_printed_with_exit_2()
+    {
+        var result = await new Lifecycle(cp).Alice.RunAsync("train", "--model", "x", "--trainer", "anomaly", "--dataset", Guid.NewGuid().ToString());
+
+        result.ExitCode.ShouldBe(2);
+        result.Err.ShouldStartWith("error: Unknown dataset:");
+    }
+}
