@@ -66,6 +66,10 @@ public sealed record EndpointState(
     string? ObservedMessage = null,
     IReadOnlyDictionary<string, double>? LastDrift = null)
 {
+    /// <summary>The stream version: what a caller passes as <c>expectedVersion</c> to roll out only if nothing changed since.</summary>
+    [Marten.Schema.Version]
+    public long StreamVersion { get; init; }
+
     public int? StableVersion => Rollout is null
         ? Traffic.FirstOrDefault()?.Version
         : Traffic.FirstOrDefault(t => t.Version != Rollout.Version)?.Version;

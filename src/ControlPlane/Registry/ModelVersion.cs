@@ -48,6 +48,11 @@ public sealed record ModelVersion(
     IReadOnlyList<StageChange> StageHistory,
     IReadOnlyList<AliasChange> AliasHistory)
 {
+    /// <summary>The stream version. Named explicitly: without it Marten's convention would write the stream
+    /// version into <see cref="Version"/>, the model's version number.</summary>
+    [Marten.Schema.Version]
+    public long StreamVersion { get; init; }
+
     public static ModelVersion Create(ModelVersionRegistered e) => new(
         StreamKeys.ModelVersion(e.ModelName, e.Version), e.ModelName, e.Version, e.RunId, e.ArtifactUri, e.ArtifactSha256,
         e.DatasetId, e.DatasetSha256, e.Metrics, e.RegisteredBy, e.RegisteredAt, ModelStage.None, [], [], [], []);

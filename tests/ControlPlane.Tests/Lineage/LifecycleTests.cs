@@ -107,8 +107,8 @@ public class LifecycleTests(ControlPlaneFixture fx)
         {
             await using var conn = new Npgsql.NpgsqlConnection(fx.ConnectionString);
             await conn.OpenAsync();
-            await using var cmd = new Npgsql.NpgsqlCommand("select count(*) from emo_queues.wolverine_queue_emo_agents where body::text like '%' || @run || '%'", conn);
-            cmd.Parameters.AddWithValue("run", request.RunId.ToString());
+            await using var cmd = new Npgsql.NpgsqlCommand("select count(*) from emo_queues.wolverine_queue_emo_agents where position(@run in body) > 0", conn);
+            cmd.Parameters.AddWithValue("run", System.Text.Encoding.UTF8.GetBytes(request.RunId.ToString())); // the body is a binary envelope
             return (long)(await cmd.ExecuteScalarAsync())! > 0;
         });
         found.ShouldBeTrue("a LaunchTraining for the run reached the agents' queue");
