@@ -51,7 +51,12 @@ public static class ControlPlaneApp
         builder.Services.AddSingleton(tokens);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
-            .AddJwtBearer(o => { o.MapInboundClaims = false; o.TokenValidationParameters = tokens.Validation; });
+            .AddJwtBearer(o =>
+            {
+                o.MapInboundClaims = false;
+                o.TokenValidationParameters = tokens.Validation;
+                o.Events = new JwtBearerEvents { OnChallenge = ChallengeAsProblem };
+            });
         builder.Services.AddAuthorization();
 
         // Marten: one stream per dataset, run, model version and endpoint; inline snapshots so a caller reads its own write.
@@ -122,6 +127,21 @@ public static class ControlPlaneApp
         app.Lifetime.ApplicationStarted.Register(() =>
             AuditTrail.EnsureIndexesAsync(app.Services.GetRequiredService<IDocumentStore>(), CancellationToken.None).GetAwaiter().GetResult());
         return app;
+    }
+
+    /// <summary>A refused bearer token answers a ProblemDetails saying why, not an empty 401.</summary>
+    private static async Task ChallengeAsProblem(JwtBearerChallengeContext context)
+    {
+        context.HandleResponse();
+        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        var detail = context.AuthenticateFailure is { } failure
+            ? $"the bearer token was refused: {failure.Message}"
+            : "no bearer token: send 'Authorization: Bearer <jwt>' (./emo token --role <role> --name <you> issues one)";
+        await context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context.HttpContext,
+            ProblemDetails = { Status = 401, Title = "Unauthenticated", Detail = detail },
+        });
     }
 
     /// <summary>JSON on the wire: web defaults, enums as strings, nullable annotations and required

@@ -38,13 +38,14 @@ public static class BusPublisher
             opts.ApplicationAssembly = typeof(BusPublisher).Assembly;
             opts.UseSystemTextJsonForSerialization(ControlPlaneApp.Json);
             opts.Durability.Mode = DurabilityMode.Solo;
-            // Inline: SendAsync returns once the broker (or queue table) has the message, so the host can stop right after.
+            // Inline where the transport allows: SendAsync returns once the broker has the message. PostgreSQL queues are
+            // durable instead (the outbox row moves into the queue table in one statement); we wait for that below.
             switch (target.Settings.Transport)
             {
                 case BusTransport.Postgresql:
                     // Our own envelope storage schema: this transient node must never join the control plane's node table.
                     opts.UsePostgresqlPersistenceAndTransport(target.ConnectionString!, target.Schema + "_wolverine_cli", transportSchema: target.Schema + "_queues");
-                    opts.PublishAllMessages().ToPostgresqlQueue(BusHeaders.ControlPlaneQueue).SendInline().CustomizeOutgoing(Capture);
+                    opts.PublishAllMessages().ToPostgresqlQueue(BusHeaders.ControlPlaneQueue).UseDurableOutbox().CustomizeOutgoing(Capture);
                     break;
                 case BusTransport.RabbitMq:
                     opts.UseRabbitMq(new Uri(target.Settings.Address!)).AutoProvision();
@@ -63,11 +64,31 @@ public static class BusPublisher
             var options = new DeliveryOptions { CorrelationId = correlationId };
             options.Headers[BusHeaders.Token] = token;
             await host.MessageBus().SendAsync(message, options);
+            if (target.Settings.Transport == BusTransport.Postgresql)
+                await WaitUntilQueuedAsync(target, envelopeId, ct);
         }
         finally
         {
             await host.StopAsync(CancellationToken.None);
         }
         return envelopeId;
+    }
+
+    /// <summary>Waits until the durable sender has moved the envelope out of this node's outbox into the control plane's
+    /// queue. A message still in the outbox after the wait is not lost: the next publish recovers and sends it.</summary>
+    private static async Task WaitUntilQueuedAsync(BusTarget target, Guid envelopeId, CancellationToken ct)
+    {
+        await using var conn = new Npgsql.NpgsqlConnection(target.ConnectionString);
+        await conn.OpenAsync(ct);
+        await using var pending = new Npgsql.NpgsqlCommand(
+            $"select count(*) from {target.Schema}_wolverine_cli.wolverine_outgoing_envelopes where id = @id", conn);
+        pending.Parameters.AddWithValue("id", envelopeId);
+        var until = DateTime.UtcNow.AddSeconds(15);
+        while ((long)(await pending.ExecuteScalarAsync(ct))! > 0)
+        {
+            if (DateTime.UtcNow > until)
+                throw new CliError($"message {envelopeId} is still in the local outbox ({target.Schema}_wolverine_cli) after 15 s; it will be sent by the next publish");
+            await Task.Delay(20, ct);
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Marten;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 
@@ -6,7 +7,7 @@ namespace EventMlOps.ControlPlane.Commanding;
 
 /// <summary>The one place where exceptions become HTTP ProblemDetails: 400 malformed input (with the
 /// field), 401/403, 404 unknown ids, 409 concurrency conflicts, 422 refusals by an invariant.</summary>
-public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<ProblemMapping> log) : IExceptionHandler
+public sealed class ProblemMapping(IProblemDetailsService problems, IDocumentStore store, ILogger<ProblemMapping> log) : IExceptionHandler
 {
     // Marten/JasperFx raise these on optimistic-concurrency violations; matched by name because
     // the same names live in several of the critter-stack assemblies.
@@ -19,6 +20,13 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
         {
             log.LogError(exception, "Unhandled error on {Path}", http.Request.Path);
             return false;
+        }
+        if (Chain(exception).OfType<JasperFx.ConcurrencyException>().FirstOrDefault()?.Id is string stream)
+        {
+            // The caller reloads from here: tell it where the stream stands now.
+            await using var session = store.QuerySession();
+            problem.Extensions["stream"] = stream;
+            problem.Extensions["currentVersion"] = (await session.Events.FetchStreamStateAsync(stream, ct))?.Version ?? 0;
         }
         http.Response.StatusCode = problem.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });

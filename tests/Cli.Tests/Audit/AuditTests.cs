@@ -47,7 +47,9 @@ public sealed class AuditTests(ControlPlaneFixture cp)
     [Fact]
     public async Task Given_events_in_the_store_When_tail_runs_without_follow_Then_it_prints_the_latest_oldest_first_and_exits()
     {
-        (await new Lifecycle(cp).Alice.RunAsync("datasets", "register", Lifecycle.RatingsFile(), "--name", "tail-once")).ShouldSucceed();
+        var alice = new Lifecycle(cp).Alice;
+        for (var i = 0; i < 3; i++) // at least three events, whatever ran before
+            (await alice.RunAsync("datasets", "register", Lifecycle.RatingsFile(), "--name", $"tail-once-{i}")).ShouldSucceed();
 
         var lines = (await cp.As("vera", Roles.Viewer).RunAsync("events", "tail", "--limit", "3")).ShouldSucceed()
             .Out.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);

@@ -1,0 +1,154 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using EventMlOps.Contracts;
+using EventMlOps.Contracts.Datasets;
+using EventMlOps.Contracts.Training;
+using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Datasets;
+using EventMlOps.ControlPlane.Tests.Lineage;
+using EventMlOps.ControlPlane.Tests.Testing;
+using EventMlOps.ControlPlane.Training;
+using Marten;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Wolverine;
+using Wolverine.Postgresql;
+using Wolverine.RabbitMQ;
+
+namespace EventMlOps.ControlPlane.Tests.Api;
+
+/// <summary>Commands published on the bus by another service (a Wolverine host that knows only contracts/)
+/// have the same effect as the HTTP call, under the sender's identity; work orders come back out.</summary>
+public class BusTests(ControlPlaneFixture fx, ITestOutputHelper output)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Given_the_postgresql_queue_When_a_command_is_published_Then_it_has_the_http_calls_effect_within_milliseconds()
+    {
+        using var client = await StartClientAsync(opts =>
+        {
+            opts.UsePostgresqlPersistenceAndTransport(fx.ConnectionString, "emo_busclient", transportSchema: "emo_queues");
+            opts.PublishMessage<RegisterDataset>().ToPostgresqlQueue(BusHeaders.ControlPlaneQueue);
+        });
+        var viaHttp = Dataset("via-http");
+        (await fx.Client(Roles.Scientist, "alice").Send("/api/datasets", viaHttp)).EnsureSuccessStatusCode();
+
+        var viaBus = viaHttp with { CommandId = Guid.NewGuid(), DatasetId = Guid.NewGuid() };
+        var clock = Stopwatch.StartNew();
+        await Publish(client, viaBus, fx.Tokens.Issue("alice", [Roles.Scientist], TimeSpan.FromMinutes(5)));
+        var stored = await EventuallyLoad<Dataset>(fx.Store, StreamKeys.Dataset(viaBus.DatasetId));
+        output.WriteLine($"bus command handled and visible after {clock.ElapsedMilliseconds} ms");
+
+        var expected = await EventuallyLoad<Dataset>(fx.Store, StreamKeys.Dataset(viaHttp.DatasetId));
+        (stored with { Id = "", DatasetId = Guid.Empty, RegisteredAt = default })
+            .ShouldBeEquivalentTo(expected with { Id = "", DatasetId = Guid.Empty, RegisteredAt = default });
+        stored.RegisteredBy.ShouldBe("alice");
+    }
+
+    [Fact]
+    public async Task Given_a_sender_without_the_role_When_it_publishes_Then_nothing_is_appended_and_the_message_is_dead_lettered_with_the_reason()
+    {
+        using var client = await StartClientAsync(opts =>
+        {
+            opts.UsePostgresqlPersistenceAndTransport(fx.ConnectionString, "emo_busclient_viewer", transportSchema: "emo_queues");
+            opts.PublishMessage<RegisterDataset>().ToPostgresqlQueue(BusHeaders.ControlPlaneQueue);
+        });
+        var sneaky = Dataset("sneaky");
+
+        await Publish(client, sneaky, fx.Tokens.Issue("victor", [Roles.Viewer], TimeSpan.FromMinutes(5)));
+
+        var deadLettered = await LifecycleTests.Eventually(async () =>
+        {
+            await using var conn = new Npgsql.NpgsqlConnection(fx.ConnectionString);
+            await conn.OpenAsync(Ct);
+            await using var cmd = new Npgsql.NpgsqlCommand(
+                "select count(*) from emo_wolverine.wolverine_dead_letters where position(@id in body) > 0 and exception_message like '%needs the role%'", conn);
+            cmd.Parameters.AddWithValue("id", System.Text.Encoding.UTF8.GetBytes(sneaky.DatasetId.ToString()));
+            return (long)(await cmd.ExecuteScalarAsync(Ct))! > 0;
+        });
+        deadLettered.ShouldBeTrue("the refused command waits in the dead-letter store with its reason");
+        await using var session = fx.Store.QuerySession();
+        (await session.Events.FetchStreamStateAsync(StreamKeys.Dataset(sneaky.DatasetId), Ct)).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Given_rabbitmq_When_commands_are_published_Then_they_are_handled_and_the_work_order_comes_back_on_the_agents_queue()
+    {
+        var uri = await RabbitMq.StartAsync();
+        await using var controlPlane = await fx.StartAsync("emo_rabbit", $"--Bus:RabbitMq={uri}");
+        var store = controlPlane.Services.GetRequiredService<IDocumentStore>();
+        using var client = await StartClientAsync(opts =>
+        {
+            opts.UseRabbitMq(new Uri(uri)).AutoProvision();
+            opts.PublishMessage<RegisterDataset>().ToRabbitQueue(BusHeaders.ControlPlaneQueue);
+            opts.PublishMessage<RequestTraining>().ToRabbitQueue(BusHeaders.ControlPlaneQueue);
+            opts.ListenToRabbitQueue(BusHeaders.AgentsQueue);
+        }, handlers: true);
+        var token = fx.Tokens.Issue("alice", [Roles.Scientist], TimeSpan.FromMinutes(5));
+        var dataset = Dataset("over-rabbit");
+        var request = new RequestTraining(Guid.NewGuid(), Guid.NewGuid(), "rabbit-model", "recommender", dataset.DatasetId,
+            new Dictionary<string, double> { ["epochs"] = 1 }, new TrainingResources(1, 512, 0), "git:rabbit");
+
+        await Publish(client, dataset, token);
+        await EventuallyLoad<Dataset>(store, StreamKeys.Dataset(dataset.DatasetId));
+        await Publish(client, request, token);
+
+        var run = await EventuallyLoad<TrainingRun>(store, StreamKeys.Run(request.RunId));
+        run.RequestedBy.ShouldBe("alice");
+        (await LifecycleTests.Eventually(() => Task.FromResult(AgentsQueueHandler.Received.ContainsKey(request.RunId))))
+            .ShouldBeTrue("LaunchTraining reached the agents' RabbitMQ queue");
+        AgentsQueueHandler.Received[request.RunId].DatasetSha256.ShouldBe(dataset.Sha256);
+    }
+
+    private static RegisterDataset Dataset(string name) => new(Guid.NewGuid(), Guid.NewGuid(), name, "file:///data/" + name,
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name))), "csv", 10,
+        [new DatasetColumn("x", "float")]);
+
+    /// <summary>A separate Wolverine host, as another service would run it: it shares nothing with the control plane but the transport.</summary>
+    private static async Task<IHost> StartClientAsync(Action<WolverineOptions> transport, bool handlers = false)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.UseWolverine(opts =>
+        {
+            opts.ApplicationAssembly = typeof(BusTests).Assembly;
+            if (!handlers) opts.Discovery.DisableConventionalDiscovery();
+            opts.UseRuntimeCompilation();
+            opts.UseSystemTextJsonForSerialization(ControlPlaneApp.Json);
+            opts.Durability.Mode = DurabilityMode.Solo;
+            transport(opts);
+        });
+        var host = builder.Build();
+        await host.StartAsync(Ct);
+        return host;
+    }
+
+    private static async Task Publish(IHost client, object command, string token)
+    {
+        var options = new DeliveryOptions();
+        options.Headers[BusHeaders.Token] = token;
+        await client.Services.GetRequiredService<IMessageBus>().SendAsync(command, options);
+    }
+
+    private static async Task<T> EventuallyLoad<T>(IDocumentStore store, string id) where T : class
+    {
+        T? found = null;
+        (await LifecycleTests.Eventually(async () =>
+        {
+            await using var session = store.QuerySession();
+            return (found = await session.LoadAsync<T>(id)) is not null;
+        })).ShouldBeTrue($"{id} appeared");
+        return found!;
+    }
+}
+
+/// <summary>Stands in for an agent: records the work orders it receives (handler discovered by Wolverine's conventions).</summary>
+public static class AgentsQueueHandler
+{
+    public static readonly ConcurrentDictionary<Guid, LaunchTraining> Received = new();
+
+    public static void Handle(LaunchTraining order) => Received[order.RunId] = order;
+
+    public static void Handle(StopTraining order) { }
+}
