@@ -1,3 +1,5 @@
+using EventMlOps.Contracts.Artifacts;
+
 namespace EventMlOps.Contracts.Training;
 
 public sealed record TrainingResources(int Cpus = 1, int MemoryMb = 2048, int Gpus = 0);
@@ -23,17 +25,24 @@ public sealed record TrainingStarted(Guid CommandId, Guid RunId, DateTimeOffset 
 
 public sealed record EpochCompleted(Guid CommandId, Guid RunId, int Epoch, IReadOnlyDictionary<string, double> Metrics) : ICommand;
 
+/// <summary>The run's model artifact, its final metrics and its other outputs by name (e.g. <c>baseline</c>, <c>log</c>).</summary>
 public sealed record TrainingSucceeded(
     Guid CommandId,
     Guid RunId,
     string ArtifactUri,
     string ArtifactSha256,
-    IReadOnlyDictionary<string, double> Metrics) : ICommand;
+    IReadOnlyDictionary<string, double> Metrics,
+    IReadOnlyDictionary<string, ArtifactRef>? Outputs = null) : ICommand;
 
 public sealed record TrainingFailed(Guid CommandId, Guid RunId, string Reason, int? ExitCode = null) : ICommand;
 
+/// <summary>The agent still watches the run's job (sent periodically while it runs).</summary>
+public sealed record TrainingHeartbeat(Guid CommandId, Guid RunId, string JobName) : ICommand;
+
 // Work orders for the training agent.
 
+/// <summary>Runs a trainer. <paramref name="TrackingToken"/> is a run-scoped token the trainer uses for the
+/// tracking API (it authorises logging to this run only).</summary>
 public sealed record LaunchTraining(
     Guid RunId,
     string ModelName,
@@ -42,6 +51,7 @@ public sealed record LaunchTraining(
     string DatasetSha256,
     IReadOnlyDictionary<string, double> Hyperparameters,
     TrainingResources Resources,
-    string CodeVersion);
+    string CodeVersion,
+    string? TrackingToken = null);
 
 public sealed record StopTraining(Guid RunId, string Reason);

@@ -15,6 +15,7 @@ using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
 using Marten;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Json;
 using Serilog;
 using Serilog.Events;
@@ -50,14 +51,17 @@ public static class ControlPlaneApp
         var tokens = Tokens.FromConfiguration(config);
         builder.Services.AddSingleton(tokens);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(RegistrationPolicy.From(config));
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer(o =>
             {
                 o.MapInboundClaims = false;
                 o.TokenValidationParameters = tokens.Validation;
-                o.Events = new JwtBearerEvents { OnChallenge = ChallengeAsProblem };
+                o.Events = new JwtBearerEvents { OnChallenge = ChallengeAsProblem, OnForbidden = ForbiddenAsProblem };
             });
-        builder.Services.AddAuthorization();
+        // Every /api route needs one of the roles; a run-scoped trainer token (no role) reaches only the tracking API.
+        builder.Services.AddAuthorization(o => o.DefaultPolicy = new AuthorizationPolicyBuilder()
+            .RequireAuthenticatedUser().RequireClaim("role", EventMlOps.Contracts.Roles.All).Build());
 
         // Marten: one stream per dataset, run, model version and endpoint; inline snapshots so a caller reads its own write.
         var connectionString = await Database.ResolveConnectionStringAsync(config);
@@ -90,6 +94,7 @@ public static class ControlPlaneApp
             {
                 o.IncludeType<TrainingRunRequested>();
                 o.IncludeType<TrainingRunCancelled>();
+                o.IncludeType<TrainingRunSucceeded>();
                 o.IncludeType<RolloutStarted>();
                 o.IncludeType<RolloutStepAdvanced>();
                 o.IncludeType<RolloutPromoted>();
@@ -124,23 +129,32 @@ public static class ControlPlaneApp
         api.MapEndpoints();
         api.MapLineage();
         api.MapAudit();
+        app.MapTracking();
         app.Lifetime.ApplicationStarted.Register(() =>
             AuditTrail.EnsureIndexesAsync(app.Services.GetRequiredService<IDocumentStore>(), CancellationToken.None).GetAwaiter().GetResult());
         return app;
     }
 
     /// <summary>A refused bearer token answers a ProblemDetails saying why, not an empty 401.</summary>
-    private static async Task ChallengeAsProblem(JwtBearerChallengeContext context)
+    private static Task ChallengeAsProblem(JwtBearerChallengeContext context)
     {
         context.HandleResponse();
-        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-        var detail = context.AuthenticateFailure is { } failure
+        return WriteProblem(context.HttpContext, 401, "Unauthenticated", context.AuthenticateFailure is { } failure
             ? $"the bearer token was refused: {failure.Message}"
-            : "no bearer token: send 'Authorization: Bearer <jwt>' (./emo token --role <role> --name <you> issues one)";
-        await context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            : "no bearer token: send 'Authorization: Bearer <jwt>' (./emo token --role <role> --name <you> issues one)");
+    }
+
+    private static Task ForbiddenAsProblem(ForbiddenContext context) =>
+        WriteProblem(context.HttpContext, 403, "Forbidden", "this token carries none of the roles "
+            + $"({string.Join(", ", EventMlOps.Contracts.Roles.All)}) this route needs; a run-scoped trainer token may only use the tracking API");
+
+    private static async Task WriteProblem(HttpContext http, int status, string title, string detail)
+    {
+        http.Response.StatusCode = status;
+        await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
         {
-            HttpContext = context.HttpContext,
-            ProblemDetails = { Status = 401, Title = "Unauthenticated", Detail = detail },
+            HttpContext = http,
+            ProblemDetails = { Status = status, Title = title, Detail = detail },
         });
     }
 

@@ -30,6 +30,8 @@ public static class CommandRoles
         [typeof(EpochCompleted)] = Roles.Agent,
         [typeof(TrainingSucceeded)] = Roles.Agent,
         [typeof(TrainingFailed)] = Roles.Agent,
+        [typeof(TrainingHeartbeat)] = Roles.Agent,
+        [typeof(Training.LogToRun)] = Roles.Agent,
         [typeof(RolloutStepObserved)] = Roles.Agent,
         [typeof(EndpointObserved)] = Roles.Agent,
         [typeof(DriftMeasured)] = Roles.Agent,

@@ -30,18 +30,21 @@ public sealed class Tokens
         ClockSkew = TimeSpan.FromSeconds(30),
     };
 
-    public string Issue(string name, IEnumerable<string> roles, TimeSpan lifetime)
+    public string Issue(string name, IEnumerable<string> roles, TimeSpan lifetime) =>
+        Create(new Dictionary<string, object> { ["sub"] = name, ["role"] = roles.ToArray() }, lifetime);
+
+    /// <summary>A token that authorises tracking calls for one run only (no role): the agent hands it to the trainer.</summary>
+    public string IssueForRun(Guid runId, TimeSpan lifetime) =>
+        Create(new Dictionary<string, object> { ["sub"] = $"trainer-{runId:N}", [Actor.RunClaim] = runId.ToString("N") }, lifetime);
+
+    private string Create(Dictionary<string, object> claims, TimeSpan lifetime) => _handler.CreateToken(new SecurityTokenDescriptor
     {
-        var claims = new Dictionary<string, object> { ["sub"] = name, ["role"] = roles.ToArray() };
-        return _handler.CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = Issuer,
-            Audience = Audience,
-            Claims = claims,
-            Expires = DateTime.UtcNow.Add(lifetime),
-            SigningCredentials = new SigningCredentials(Key, SecurityAlgorithms.HmacSha256),
-        });
-    }
+        Issuer = Issuer,
+        Audience = Audience,
+        Claims = claims,
+        Expires = DateTime.UtcNow.Add(lifetime),
+        SigningCredentials = new SigningCredentials(Key, SecurityAlgorithms.HmacSha256),
+    });
 
     public async Task<Actor> AuthenticateAsync(string? token)
     {

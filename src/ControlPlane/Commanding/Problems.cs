@@ -41,6 +41,12 @@ public static class Guard
         return value;
     }
 
+    /// <summary>A metric, parameter or tag name (MLflow's alphabet plus '@', as in <c>hr@10</c>).</summary>
+    public static string Key(string field, string? value) =>
+        value is { Length: > 0 and <= 250 } && System.Text.RegularExpressions.Regex.IsMatch(value, "^[A-Za-z0-9_.\\-/ @]+$")
+            ? value
+            : throw new InvalidField(field, $"'{value}' must be 1-250 letters, digits, '_', '-', '.', '/', ' ' or '@'");
+
     public static string Required(string field, string? value) =>
         string.IsNullOrWhiteSpace(value) ? throw new InvalidField(field, "is required") : value;
 

@@ -8,19 +8,25 @@ namespace EventMlOps.ControlPlane.Registry;
 
 public static class RegisterModelVersionHandler
 {
+    public static async Task<CommandAccepted> Handle(RegisterModelVersion command, Actor actor, IDocumentSession session, TimeProvider time)
+    {
+        var (stream, _) = await RegisterAsync(session, command, actor.Name, time.GetUtcNow());
+        return new CommandAccepted(command.CommandId, stream, 1, 1);
+    }
+
     /// <summary>Starts the next version's stream; a concurrent registration of the same number
     /// collides on the new stream id and is answered as a conflict.</summary>
-    public static async Task<CommandAccepted> Handle(RegisterModelVersion command, Actor actor, IDocumentSession session, TimeProvider time)
+    public static async Task<(string Stream, int Version)> RegisterAsync(IDocumentSession session, RegisterModelVersion command, string actor, DateTimeOffset now)
     {
         Guard.Name("modelName", command.ModelName);
         var run = await session.Events.FetchForWriting<TrainingRun>(StreamKeys.Run(command.RunId));
         var latest = await session.Query<ModelVersion>().Where(v => v.ModelName == command.ModelName)
             .OrderByDescending(v => v.Version).Select(v => v.Version).FirstOrDefaultAsync();
-        var events = RegistryDecisions.Register(run.Aggregate, latest + 1, command, actor.Name, time.GetUtcNow());
+        var events = RegistryDecisions.Register(run.Aggregate, latest + 1, command, actor, now);
         var stream = StreamKeys.ModelVersion(command.ModelName, latest + 1);
         session.Events.StartStream<ModelVersion>(stream, events[0]);
         run.AppendOne(events[1]);
-        return new CommandAccepted(command.CommandId, stream, 1, 1);
+        return (stream, latest + 1);
     }
 }
 

@@ -19,6 +19,9 @@ public static class TrainingFactsHandler
     public static Task<CommandAccepted> Handle(TrainingSucceeded fact, IDocumentSession session, TimeProvider time) =>
         session.DecideAsync<TrainingRun>(fact, StreamKeys.Run(fact.RunId), run => TrainingDecisions.Succeeded(run, fact, time.GetUtcNow()));
 
+    public static Task<CommandAccepted> Handle(TrainingHeartbeat fact, IDocumentSession session, TimeProvider time) =>
+        session.DecideAsync<TrainingRun>(fact, StreamKeys.Run(fact.RunId), run => TrainingDecisions.Heartbeat(run, fact, time.GetUtcNow()));
+
     public static Task<CommandAccepted> Handle(TrainingFailed fact, IDocumentSession session, TimeProvider time) =>
         session.DecideAsync<TrainingRun>(fact, StreamKeys.Run(fact.RunId), run => TrainingDecisions.Failed(run, fact, time.GetUtcNow()));
 }

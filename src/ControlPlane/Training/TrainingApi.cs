@@ -15,6 +15,7 @@ public static class TrainingApi
         api.MapCommand<EpochCompleted>("/runs/facts/epoch");
         api.MapCommand<TrainingSucceeded>("/runs/facts/succeeded");
         api.MapCommand<TrainingFailed>("/runs/facts/failed");
+        api.MapCommand<TrainingHeartbeat>("/runs/facts/heartbeat");
         api.MapGet("/runs", async (string? model, RunStatus? status, int? limit, IQuerySession session, CancellationToken ct) =>
         {
             var query = session.Query<TrainingRun>().AsQueryable();

@@ -63,13 +63,45 @@ public static class TrainingDecisions
         Unfinished(run, c.RunId, "succeeded");
         Guard.Required("artifactUri", c.ArtifactUri);
         Guard.Sha256("artifactSha256", c.ArtifactSha256);
-        return [new TrainingRunSucceeded(c.RunId, c.ArtifactUri, c.ArtifactSha256, c.Metrics ?? new Dictionary<string, double>(), now)];
+        foreach (var (name, output) in c.Outputs ?? new Dictionary<string, Contracts.Artifacts.ArtifactRef>())
+        {
+            Guard.Required($"outputs.{name}.uri", output.Uri);
+            Guard.Sha256($"outputs.{name}.sha256", output.Sha256);
+        }
+        return [new TrainingRunSucceeded(c.RunId, c.ArtifactUri, c.ArtifactSha256, c.Metrics ?? new Dictionary<string, double>(), now, c.Outputs)];
     }
 
     public static object[] Failed(TrainingRun? run, TrainingFailed c, DateTimeOffset now)
     {
         Unfinished(run, c.RunId, "failed");
         return [new TrainingRunFailed(c.RunId, Guard.Required("reason", c.Reason), c.ExitCode, now)];
+    }
+
+    public static object[] Heartbeat(TrainingRun? run, TrainingHeartbeat c, DateTimeOffset now)
+    {
+        var r = Existing(run, c.RunId);
+        return r.IsFinished ? [] : [new TrainingRunHeartbeat(c.RunId, Guard.Required("jobName", c.JobName), now)]; // a late beat is harmless
+    }
+
+    /// <summary>A tracking call. Logging continues to be accepted for a short while after the run ended (the trainer
+    /// may flush its last metrics after the agent saw it exit); a cancelled or failed run takes nothing more.</summary>
+    public static object[] Log(TrainingRun? run, LogToRun c, DateTimeOffset now)
+    {
+        var r = Existing(run, c.RunId);
+        if (r.Status is RunStatus.Cancelled or RunStatus.Failed)
+            throw new Refused($"run {c.RunId:N} is {r.Status.ToString().ToLowerInvariant()}; nothing more can be logged to it");
+        foreach (var m in c.Metrics)
+        {
+            Guard.Key("metrics.key", m.Key);
+            if (!double.IsFinite(m.Value)) throw new InvalidField($"metrics.{m.Key}", $"must be a finite number, got {m.Value}");
+        }
+        foreach (var key in c.Params.Keys.Concat(c.Tags.Keys)) Guard.Key("key", key);
+        foreach (var (key, value) in c.Params)
+            if (r.Params.TryGetValue(key, out var logged) && logged != value)
+                throw new InvalidField($"params.{key}", $"was already logged as '{logged}'; a parameter cannot change (MLflow semantics)");
+        return c.Metrics.Count + c.Params.Count + c.Tags.Count == 0
+            ? []
+            : [new TrainingRunLogged(c.RunId, c.Metrics, c.Params, c.Tags, now)];
     }
 
     private static TrainingRun Existing(TrainingRun? run, Guid id) => run ?? throw new NotFound("run", id.ToString("N"));

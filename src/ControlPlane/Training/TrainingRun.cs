@@ -1,3 +1,4 @@
+using EventMlOps.Contracts.Artifacts;
 using EventMlOps.Contracts.Training;
 using EventMlOps.ControlPlane.Commanding;
 
@@ -22,7 +23,29 @@ public sealed record TrainingRunStarted(Guid RunId, DateTimeOffset StartedAt);
 
 public sealed record TrainingEpochCompleted(Guid RunId, int Epoch, IReadOnlyDictionary<string, double> Metrics, DateTimeOffset CompletedAt);
 
-public sealed record TrainingRunSucceeded(Guid RunId, string ArtifactUri, string ArtifactSha256, IReadOnlyDictionary<string, double> Metrics, DateTimeOffset SucceededAt);
+public sealed record TrainingRunSucceeded(
+    Guid RunId,
+    string ArtifactUri,
+    string ArtifactSha256,
+    IReadOnlyDictionary<string, double> Metrics,
+    DateTimeOffset SucceededAt,
+    IReadOnlyDictionary<string, ArtifactRef>? Outputs = null);
+
+public sealed record TrainingRunHeartbeat(Guid RunId, string JobName, DateTimeOffset At);
+
+/// <summary>One tracking call (an MLflow-shaped log-batch, log-metric, log-parameter or set-tag): one event, however
+/// many values it carried.</summary>
+public sealed record TrainingRunLogged(
+    Guid RunId,
+    IReadOnlyList<MetricPoint> Metrics,
+    IReadOnlyDictionary<string, string> Params,
+    IReadOnlyDictionary<string, string> Tags,
+    DateTimeOffset LoggedAt);
+
+public sealed record MetricPoint(string Key, double Value, long Step, long Timestamp);
+
+/// <summary>The registration policy declined to register the succeeded run, and why (e.g. a quality gate).</summary>
+public sealed record TrainingRunRegistrationBlocked(Guid RunId, string ModelName, string Reason, DateTimeOffset At);
 
 public sealed record TrainingRunFailed(Guid RunId, string Reason, int? ExitCode, DateTimeOffset FailedAt);
 
@@ -55,8 +78,18 @@ public sealed record TrainingRun(
     string? ArtifactUri = null,
     string? ArtifactSha256 = null,
     string? FailureReason = null,
-    int? RegisteredVersion = null)
+    int? RegisteredVersion = null,
+    IReadOnlyDictionary<string, ArtifactRef>? Outputs = null,
+    DateTimeOffset? LastHeartbeatAt = null,
+    string? RegistrationBlocked = null)
 {
+    /// <summary>Tracked parameters, tags and metric history (the tracking API's view of the run).</summary>
+    public IReadOnlyDictionary<string, string> Params { get; init; } = new Dictionary<string, string>();
+
+    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+
+    public IReadOnlyList<MetricPoint> MetricHistory { get; init; } = [];
+
     public bool IsFinished => Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled;
 
     public double? DurationSeconds => StartedAt is { } s && FinishedAt is { } f ? (f - s).TotalSeconds : null;
@@ -74,7 +107,26 @@ public sealed record TrainingRun(
     public TrainingRun Apply(TrainingRunSucceeded e) => this with
     {
         Status = RunStatus.Succeeded, FinishedAt = e.SucceededAt, ArtifactUri = e.ArtifactUri, ArtifactSha256 = e.ArtifactSha256, Metrics = e.Metrics,
+        Outputs = e.Outputs,
     };
+
+    public TrainingRun Apply(TrainingRunHeartbeat e) => this with { LastHeartbeatAt = e.At };
+
+    public TrainingRun Apply(TrainingRunLogged e) => this with
+    {
+        Params = Merge(Params, e.Params),
+        Tags = Merge(Tags, e.Tags),
+        MetricHistory = [.. MetricHistory, .. e.Metrics],
+    };
+
+    public TrainingRun Apply(TrainingRunRegistrationBlocked e) => this with { RegistrationBlocked = e.Reason };
+
+    private static Dictionary<string, string> Merge(IReadOnlyDictionary<string, string> current, IReadOnlyDictionary<string, string> logged)
+    {
+        var merged = new Dictionary<string, string>(current);
+        foreach (var (k, v) in logged) merged[k] = v;
+        return merged;
+    }
 
     public TrainingRun Apply(TrainingRunFailed e) => this with { Status = RunStatus.Failed, FinishedAt = e.FailedAt, FailureReason = e.Reason };
 

@@ -1,4 +1,5 @@
 using EventMlOps.Contracts.Training;
+using EventMlOps.ControlPlane.Auth;
 using JasperFx.Events;
 
 namespace EventMlOps.ControlPlane.Training;
@@ -6,9 +7,12 @@ namespace EventMlOps.ControlPlane.Training;
 /// <summary>Turns run events into work orders for the training agent (Marten subscription, strict order).</summary>
 public static class TrainingWorkOrdersHandler
 {
-    public static LaunchTraining Handle(IEvent<TrainingRunRequested> e) => new(
+    /// <summary>How long a run's tracking token lives: longer than any training we expect to run.</summary>
+    private static readonly TimeSpan TrackingTokenLifetime = TimeSpan.FromDays(3);
+
+    public static LaunchTraining Handle(IEvent<TrainingRunRequested> e, Tokens tokens) => new(
         e.Data.RunId, e.Data.ModelName, e.Data.TrainerKind, e.Data.DatasetUri, e.Data.DatasetSha256,
-        e.Data.Hyperparameters, e.Data.Resources, e.Data.CodeVersion);
+        e.Data.Hyperparameters, e.Data.Resources, e.Data.CodeVersion, tokens.IssueForRun(e.Data.RunId, TrackingTokenLifetime));
 
     public static StopTraining Handle(IEvent<TrainingRunCancelled> e) => new(e.Data.RunId, e.Data.Reason);
 }

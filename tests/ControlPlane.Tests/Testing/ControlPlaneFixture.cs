@@ -46,6 +46,10 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
             $"--Marten:Schema={schema}",
             $"--Auth:SigningKey={Convert.ToBase64String(_key)}",
             $"--EMO_HOME={Path.Combine(Path.GetTempPath(), Database)}",
+            // Runs are registered by hand in most tests; the policy tests use the two models that opt in.
+            "--Registry:AutoRegister=false",
+            $"--Registry:Models:{AutoRegistered.Recommender}:AutoRegister=true",
+            $"--Registry:Models:{AutoRegistered.Anomaly}:AutoRegister=true",
             .. extra,
         ]);
         await app.StartAsync();
@@ -83,6 +87,12 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         ControlPlaneApp.Json(o);
         return o;
     }
+}
+
+public static class AutoRegistered
+{
+    public const string Recommender = "auto-recommender";
+    public const string Anomaly = "auto-anomaly";
 }
 
 public static class HttpExtensions

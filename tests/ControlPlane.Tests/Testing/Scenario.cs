@@ -9,9 +9,9 @@ namespace EventMlOps.ControlPlane.Tests.Testing;
 
 /// <summary>Drives a lifecycle through the real HTTP API as distinct users: alice (scientist),
 /// bob (approver), olga (operator) and the training agent.</summary>
-public sealed class Scenario(ControlPlaneFixture fx)
+public sealed class Scenario(ControlPlaneFixture fx, string? model = null, string trainer = "recommender")
 {
-    public readonly string Model = "m" + Guid.NewGuid().ToString("N")[..10];
+    public readonly string Model = model ?? "m" + Guid.NewGuid().ToString("N")[..10];
     public readonly string Endpoint = "e" + Guid.NewGuid().ToString("N")[..10];
     public readonly string DatasetSha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Guid.NewGuid().ToByteArray()));
     public readonly Guid DatasetId = Guid.NewGuid();
@@ -25,11 +25,13 @@ public sealed class Scenario(ControlPlaneFixture fx)
         await (await Scientist.Send("/api/datasets", new RegisterDataset(Guid.NewGuid(), DatasetId, "ratings", "file:///data/u.data", DatasetSha,
             "movielens-udata", 100_000, [new DatasetColumn("user", "int"), new DatasetColumn("item", "int")]))).Read<CommandAccepted>();
 
-    public RequestTraining Request(Guid? runId = null) => new(Guid.NewGuid(), runId ?? Guid.NewGuid(), Model, "recommender", DatasetId,
+    public RequestTraining Request(Guid? runId = null) => new(Guid.NewGuid(), runId ?? Guid.NewGuid(), Model, trainer, DatasetId,
         new Dictionary<string, double> { ["epochs"] = 3, ["learning_rate"] = 0.001 }, new TrainingResources(2, 4096, 0), "git:abc123");
 
     /// <summary>Requests a run and reports the agent's facts through to success.</summary>
-    public async Task<Guid> TrainedRun(double hr = 0.7)
+    public Task<Guid> TrainedRun(double hr = 0.7) => TrainedRun(new Dictionary<string, double> { ["hr@10"] = hr });
+
+    public async Task<Guid> TrainedRun(IReadOnlyDictionary<string, double> metrics)
     {
         var request = Request();
         (await Scientist.Send("/api/runs", request)).EnsureSuccessStatusCode();
@@ -39,7 +41,7 @@ public sealed class Scenario(ControlPlaneFixture fx)
         for (var epoch = 1; epoch <= 3; epoch++)
             await Fact("/api/runs/facts/epoch", new EpochCompleted(Guid.NewGuid(), run, epoch, new Dictionary<string, double> { ["loss"] = 1.0 / epoch }));
         await Fact("/api/runs/facts/succeeded", new TrainingSucceeded(Guid.NewGuid(), run, $"file:///artifacts/{run:N}.onnx",
-            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(run.ToByteArray())), new Dictionary<string, double> { ["hr@10"] = hr }));
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(run.ToByteArray())), metrics));
         return run;
     }
 

@@ -1,0 +1,67 @@
+using EventMlOps.Contracts.Registry;
+using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Training;
+using JasperFx.Events;
+using Marten;
+
+namespace EventMlOps.ControlPlane.Registry;
+
+/// <summary>What happens to a succeeded run: registered as its model's next version, left alone (auto-registration
+/// off for the model), or blocked by a quality gate — with the reason recorded on the run.</summary>
+public sealed record RegistrationPolicy(bool AutoRegisterByDefault, IReadOnlyDictionary<string, bool> AutoRegisterByModel, double MinAnomalyTpr)
+{
+    public const string Actor = "registration-policy";
+
+    /// <summary><c>Registry:AutoRegister</c> (default true), <c>Registry:Models:{model}:AutoRegister</c>,
+    /// <c>Registry:Gates:AnomalyMinTpr</c> (default 0.8).</summary>
+    public static RegistrationPolicy From(IConfiguration configuration) => new(
+        configuration.GetValue("Registry:AutoRegister", true),
+        configuration.GetSection("Registry:Models").GetChildren()
+            .Where(m => m["AutoRegister"] is not null)
+            .ToDictionary(m => m.Key, m => m.GetValue<bool>("AutoRegister")),
+        configuration.GetValue("Registry:Gates:AnomalyMinTpr", 0.8));
+
+    /// <summary>Register, leave alone, or block with a reason. Pure: the run's trainer kind picks the gate.</summary>
+    public Verdict Judge(TrainingRun run)
+    {
+        if (!AutoRegisterByModel.GetValueOrDefault(run.ModelName, AutoRegisterByDefault))
+            return new Verdict(false, null);
+        var m = run.Metrics ?? new Dictionary<string, double>();
+        return run.TrainerKind switch
+        {
+            "recommender" when !m.ContainsKey("hr@10") || !m.ContainsKey("baseline_hr@10") =>
+                Blocked("quality gate: the run reported no hr@10 and baseline_hr@10 to compare"),
+            "recommender" when m["hr@10"] <= m["baseline_hr@10"] =>
+                Blocked($"quality gate: hr@10 {m["hr@10"]:0.####} does not beat the popularity baseline {m["baseline_hr@10"]:0.####}"),
+            "anomaly" when !m.TryGetValue("tpr", out var tpr) => Blocked("quality gate: the run reported no tpr"),
+            "anomaly" when m["tpr"] < MinAnomalyTpr =>
+                Blocked($"quality gate: tpr {m["tpr"]:0.####} at the target false-positive rate is below the floor {MinAnomalyTpr:0.##}"),
+            _ => new Verdict(true, null),
+        };
+
+        static Verdict Blocked(string reason) => new(false, reason);
+    }
+
+    public sealed record Verdict(bool Register, string? BlockedBecause);
+}
+
+/// <summary>Applies the policy when a run succeeds (Marten subscription, strict order). Idempotent under replay:
+/// a run already registered or blocked is left alone.</summary>
+public static class RegistrationPolicyHandler
+{
+    public static async Task Handle(IEvent<TrainingRunSucceeded> e, IDocumentSession session, RegistrationPolicy policy, TimeProvider time)
+    {
+        var run = await session.LoadAsync<TrainingRun>(StreamKeys.Run(e.Data.RunId));
+        if (run is null || run.RegisteredVersion is not null || run.RegistrationBlocked is not null)
+            return;
+        session.LastModifiedBy = RegistrationPolicy.Actor;
+        session.CorrelationId = e.CorrelationId;
+        session.CausationId = e.Id.ToString();
+        var verdict = policy.Judge(run);
+        if (verdict.Register)
+            await RegisterModelVersionHandler.RegisterAsync(session, new RegisterModelVersion(Guid.NewGuid(), run.ModelName, run.RunId),
+                RegistrationPolicy.Actor, time.GetUtcNow());
+        else if (verdict.BlockedBecause is { } reason)
+            session.Events.Append(run.Id, new TrainingRunRegistrationBlocked(run.RunId, run.ModelName, reason, time.GetUtcNow()));
+    }
+}

@@ -1,0 +1,68 @@
+using EventMlOps.Contracts.Training;
+using EventMlOps.ControlPlane.Registry;
+using EventMlOps.ControlPlane.Tests.Lineage;
+using EventMlOps.ControlPlane.Tests.Testing;
+using EventMlOps.ControlPlane.Training;
+
+namespace EventMlOps.ControlPlane.Tests.Registry;
+
+/// <summary>A succeeded run is registered by the policy unless the model opted out or its quality gate blocks it.</summary>
+public class RegistrationPolicyTests(ControlPlaneFixture fx)
+{
+    private static readonly RegistrationPolicy Policy = new(true, new Dictionary<string, bool> { ["manual"] = false }, 0.8);
+
+    private static TrainingRun Run(string model, string kind, params (string Key, double Value)[] metrics) =>
+        new($"run:{Guid.Empty:N}", Guid.NewGuid(), model, kind, Guid.NewGuid(), new string('a', 64), new Dictionary<string, double>(),
+            new TrainingResources(), "dev", "alice", DateTimeOffset.UnixEpoch, RunStatus.Succeeded,
+            Metrics: metrics.ToDictionary(m => m.Key, m => m.Value));
+
+    [Fact]
+    public void Given_a_recommender_beating_its_baseline_When_judged_Then_registered() =>
+        Policy.Judge(Run("rec", "recommender", ("hr@10", 0.6), ("baseline_hr@10", 0.3))).ShouldBe(new RegistrationPolicy.Verdict(true, null));
+
+    [Fact]
+    public void Given_a_recommender_not_beating_its_baseline_When_judged_Then_blocked_with_both_numbers() =>
+        Policy.Judge(Run("rec", "recommender", ("hr@10", 0.3), ("baseline_hr@10", 0.3))).BlockedBecause!.ShouldContain("hr@10 0.3 does not beat the popularity baseline 0.3");
+
+    [Fact]
+    public void Given_a_recommender_without_a_baseline_When_judged_Then_blocked() =>
+        Policy.Judge(Run("rec", "recommender", ("hr@10", 0.9))).BlockedBecause!.ShouldContain("baseline_hr@10");
+
+    [Fact]
+    public void Given_an_anomaly_detector_below_the_tpr_floor_When_judged_Then_blocked() =>
+        Policy.Judge(Run("sensors", "anomaly", ("tpr", 0.7))).BlockedBecause!.ShouldContain("below the floor 0.8");
+
+    [Fact]
+    public void Given_a_model_that_opted_out_When_judged_Then_left_alone_without_a_reason() =>
+        Policy.Judge(Run("manual", "recommender", ("hr@10", 0.9), ("baseline_hr@10", 0.1))).ShouldBe(new RegistrationPolicy.Verdict(false, null));
+
+    [Fact]
+    public async Task Given_opted_in_models_When_runs_succeed_Then_good_ones_are_registered_and_bad_ones_blocked_with_the_reason()
+    {
+        var rec = new Scenario(fx, AutoRegistered.Recommender);
+        await rec.RegisterDataset();
+        var good = await rec.TrainedRun(new Dictionary<string, double> { ["hr@10"] = 0.62, ["baseline_hr@10"] = 0.35 });
+        var bad = await rec.TrainedRun(new Dictionary<string, double> { ["hr@10"] = 0.30, ["baseline_hr@10"] = 0.35 });
+        var sensors = new Scenario(fx, AutoRegistered.Anomaly, trainer: "anomaly");
+        await sensors.RegisterDataset();
+        var weak = await sensors.TrainedRun(new Dictionary<string, double> { ["tpr"] = 0.5, ["fpr"] = 0.05 });
+
+        TrainingRun? goodRun = null, badRun = null, weakRun = null;
+        (await LifecycleTests.Eventually(async () =>
+        {
+            goodRun = await rec.Viewer.Get<TrainingRun>($"/api/runs/{good}");
+            badRun = await rec.Viewer.Get<TrainingRun>($"/api/runs/{bad}");
+            weakRun = await rec.Viewer.Get<TrainingRun>($"/api/runs/{weak}");
+            return goodRun.RegisteredVersion is not null && badRun.RegistrationBlocked is not null && weakRun.RegistrationBlocked is not null;
+        })).ShouldBeTrue("the policy acted on all three runs");
+
+        var version = await rec.Viewer.Get<ModelVersion>($"/api/models/{AutoRegistered.Recommender}/versions/{goodRun!.RegisteredVersion}");
+        version.RegisteredBy.ShouldBe(RegistrationPolicy.Actor);
+        version.RunId.ShouldBe(good);
+        badRun!.RegisteredVersion.ShouldBeNull();
+        badRun.RegistrationBlocked!.ShouldContain("does not beat");
+        weakRun!.RegistrationBlocked!.ShouldContain("tpr 0.5");
+        // A blocked run can still be registered by a person who decides to.
+        (await rec.RegisteredVersion(bad)).ShouldBe(goodRun.RegisteredVersion!.Value + 1);
+    }
+}
