@@ -1,0 +1,71 @@
+using EventMlOps.Artifacts;
+using Microsoft.Extensions.Configuration;
+
+namespace EventMlOps.Artifacts.Tests;
+
+public class LocalArtifactStoreTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private readonly string _dir = Directory.CreateTempSubdirectory("emo-artifacts-").FullName;
+
+    private string File(string name, string content)
+    {
+        var path = Path.Combine(_dir, name);
+        System.IO.File.WriteAllText(path, content);
+        return path;
+    }
+
+    [Fact]
+    public async Task Given_a_file_When_put_Then_it_is_stored_under_its_sha256_once_and_reads_back_verified()
+    {
+        var store = new LocalArtifactStore(Path.Combine(_dir, "store"));
+        var first = await store.PutAsync(File("model.onnx", "weights"), Ct);
+        var again = await store.PutAsync(File("copy.onnx", "weights"), Ct);
+
+        first.Sha256.ShouldBe(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("weights"u8.ToArray())));
+        again.ShouldBe(first, "the same content is the same artifact");
+        first.Uri.ShouldEndWith($"/sha256/{first.Sha256[..2]}/{first.Sha256}");
+        first.Size.ShouldBe(7);
+        var local = await store.LocalizeAsync(first.Uri, first.Sha256, Ct);
+        (await System.IO.File.ReadAllTextAsync(local, Ct)).ShouldBe("weights");
+    }
+
+    [Fact]
+    public async Task Given_a_tampered_artifact_When_localized_Then_the_mismatch_is_an_error_naming_both_digests()
+    {
+        var store = new LocalArtifactStore(Path.Combine(_dir, "store"));
+        var stored = await store.PutAsync(File("model.onnx", "weights"), Ct);
+        var path = new Uri(stored.Uri).LocalPath;
+        System.IO.File.WriteAllText(path, "tampered");
+
+        var error = await Should.ThrowAsync<ArtifactIntegrityException>(() => store.LocalizeAsync(stored.Uri, stored.Sha256, Ct));
+
+        error.Message.ShouldContain(stored.Sha256);
+        error.Message.ShouldContain("refusing");
+    }
+
+    [Fact]
+    public async Task Given_a_dataset_file_outside_the_store_When_localized_Then_it_is_verified_in_place()
+    {
+        var store = new LocalArtifactStore(Path.Combine(_dir, "store"));
+        var data = File("u.data", "1\t2\t5\t0\n");
+        var sha = await ArtifactStore.Sha256Async(data, Ct);
+
+        (await store.LocalizeAsync(new Uri(data).AbsoluteUri, sha, Ct)).ShouldBe(data);
+        await Should.ThrowAsync<ArtifactIntegrityException>(() => store.LocalizeAsync(new Uri(data).AbsoluteUri, new string('0', 64), Ct));
+        await Should.ThrowAsync<FileNotFoundException>(() => store.LocalizeAsync(new Uri(Path.Combine(_dir, "gone")).AbsoluteUri, sha, Ct));
+        await Should.ThrowAsync<NotSupportedException>(() => store.LocalizeAsync("s3://bucket/key", sha, Ct));
+    }
+
+    [Fact]
+    public void Given_configuration_When_the_store_is_chosen_Then_s3_needs_a_bucket_and_local_is_the_default()
+    {
+        var local = ArtifactStore.FromConfiguration(new ConfigurationBuilder().Build(), _dir);
+        local.ShouldBeOfType<LocalArtifactStore>().Root.ShouldBe(Path.Combine(_dir, "artifacts"));
+        var s3 = ArtifactStore.FromConfiguration(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Artifacts:S3:Bucket"] = "models", ["Artifacts:S3:ServiceUrl"] = "http://127.0.0.1:9000",
+        }).Build(), _dir);
+        s3.ShouldBeOfType<S3ArtifactStore>();
+    }
+}
