@@ -43,6 +43,16 @@ public static class Fmt
 
     public static string Seconds(double? seconds) => seconds is { } s ? s.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "-";
 
+    /// <summary>A metric curve in block characters, lowest to highest; long curves are resampled to 40 columns.</summary>
+    public static string Sparkline(IReadOnlyList<double> values)
+    {
+        const string blocks = "▁▂▃▄▅▆▇█";
+        if (values.Count == 0) return "";
+        var sampled = values.Count <= 40 ? values : [.. Enumerable.Range(0, 40).Select(i => values[i * (values.Count - 1) / 39])];
+        var (min, max) = (sampled.Min(), sampled.Max());
+        return string.Concat(sampled.Select(v => max > min ? blocks[(int)Math.Round((v - min) / (max - min) * (blocks.Length - 1))] : blocks[0]));
+    }
+
     /// <summary>The first 12 hex digits: enough to recognize a digest in a table; trees print it whole.</summary>
     public static string ShortSha(string? sha) => sha is { Length: > 12 } ? sha[..12] + "…" : sha ?? "-";
 }

@@ -14,6 +14,7 @@ using EventMlOps.Contracts.Training;
 using EventMlOps.ControlPlane.Audit;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Lineage;
+using EventMlOps.ControlPlane.Training;
 
 namespace EventMlOps.Cli.Demo;
 
@@ -126,18 +127,28 @@ public static class DemoCommand
         return await UpCommand.EnsureRunningAsync(ctx, null, TimeSpan.FromSeconds(180), ct);
     }
 
-    /// <summary>One training run, start to finish: requested by the scientist, reported by the agent, registered as the next version.</summary>
+    /// <summary>One training run, start to finish: requested by the scientist, reported by the agent, registered by the
+    /// registration policy (its quality gate compares HR@10 with the popularity baseline).</summary>
     private static async Task<ModelRef> TrainAndRegisterAsync(ApiClient scientist, SimulatedTrainingAgent agent, Guid dataset, double learningRate,
         double quality, Action<string> say, CancellationToken ct)
     {
         var hyperparameters = new Dictionary<string, double> { ["epochs"] = 3, ["factors"] = 16, ["lr"] = learningRate, ["negatives"] = 4 };
-        var (request, _) = await TrainCommand.RequestAsync(scientist, Model, "recommender", dataset, hyperparameters,
-            new TrainingResources(Cpus: 2, MemoryMb: 2048, Gpus: 0), "demo", ct);
+        var request = new RequestTraining(Guid.NewGuid(), Guid.NewGuid(), Model, "recommender", dataset, hyperparameters,
+            new TrainingResources(Cpus: 2, MemoryMb: 2048, Gpus: 0), "demo");
+        await scientist.SendAsync("/api/runs", request, ct);
         say($"run {request.RunId} requested ({Fmt.Numbers(hyperparameters)})");
         await agent.TrainAsync(request.RunId, Model, quality, text => say("agent: " + text), ct);
-        var (version, _) = await VersionsCommand.RegisterAsync(scientist, Model, request.RunId, ct);
-        say($"alice registers the run as {version}");
-        return version;
+        for (var until = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < until; await Task.Delay(100, ct))
+        {
+            var run = await scientist.GetAsync<TrainingRun>($"/api/runs/{request.RunId}", ct);
+            if (run.RegisteredVersion is { } v)
+            {
+                say($"the registration policy registered the run as {Model}@{v} (hr@10 beats the popularity baseline)");
+                return new ModelRef(Model, v);
+            }
+            if (run.RegistrationBlocked is { } why) throw new CliError($"the registration policy blocked run {request.RunId}: {why}");
+        }
+        throw new CliError($"run {request.RunId} was not registered within 30 s; is the control plane's subscription running?");
     }
 
     /// <summary>Reruns reuse the endpoint an earlier demo created; a rollout an interrupted demo left behind is aborted.</summary>

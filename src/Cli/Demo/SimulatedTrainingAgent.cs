@@ -24,6 +24,8 @@ public sealed class SimulatedTrainingAgent(ApiClient agent, string artifactFolde
                 ["loss"] = Math.Round(0.69 - 0.08 * epoch * quality, 4),
                 ["hr@10"] = Math.Round(0.35 + 0.09 * epoch * quality, 4),
                 ["ndcg@10"] = Math.Round(0.19 + 0.06 * epoch * quality, 4),
+                ["baseline_hr@10"] = 0.41,
+                ["baseline_ndcg@10"] = 0.22,
             };
             await agent.SendAsync("/api/runs/facts/epoch", new EpochCompleted(Guid.NewGuid(), runId, epoch, metrics), ct);
             say($"epoch {epoch}  {Fmt.Numbers(metrics)}");

@@ -55,7 +55,18 @@ public static class RunsCommand
                 w.WriteLine($"  epochs       {r.Epochs}");
                 w.WriteLine($"  metrics      {Fmt.Numbers(r.Metrics)}");
                 if (r.ArtifactUri is not null) w.WriteLine($"  artifact     {r.ArtifactUri} (sha256 {r.ArtifactSha256})");
+                foreach (var (name, output) in r.Outputs ?? new Dictionary<string, EventMlOps.Contracts.Artifacts.ArtifactRef>())
+                    w.WriteLine($"  {name,-12} {output.Uri} (sha256 {Fmt.ShortSha(output.Sha256)})");
+                if (r.RegistrationBlocked is not null) w.WriteLine($"  not registered: {r.RegistrationBlocked}");
                 if (r.FailureReason is not null) w.WriteLine($"  reason       {r.FailureReason}");
+                if (r.Params.Count > 0) w.WriteLine($"  tracked      {string.Join(" ", r.Params.OrderBy(p => p.Key).Select(p => $"{p.Key}={p.Value}"))}");
+                var curves = r.MetricHistory.GroupBy(m => m.Key).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+                if (curves.Count > 0) w.WriteLine("  curves");
+                foreach (var curve in curves)
+                {
+                    var points = curve.OrderBy(m => m.Step).ThenBy(m => m.Timestamp).Select(m => m.Value).ToList();
+                    w.WriteLine($"    {curve.Key,-16} {Fmt.Sparkline(points)}  {Fmt.Number(points[0])} → {Fmt.Number(points[^1])} ({points.Count} steps)");
+                }
             }, ct);
         });
         return command;

@@ -1,43 +1,172 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using EventMlOps.Cli.Datasets;
+using EventMlOps.Contracts.Datasets;
 using EventMlOps.Contracts.Training;
 using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Training;
 
 namespace EventMlOps.Cli.Training;
 
-/// <summary><c>emo train</c>: requests a training run; the control plane turns it into a work order for the training agent.</summary>
+/// <summary><c>emo train &lt;recommender|anomaly&gt;</c>: registers the data (a local file by its sha256, or a generator
+/// spec), requests a run, and follows it — epoch, loss, ETA — until it ends, then prints the final metrics and the
+/// version the registration policy gave it. <c>--detach</c> returns right after the request.</summary>
 public static class TrainCommand
 {
     public static readonly string[] Trainers = ["recommender", "anomaly"];
 
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
+
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model name the run trains", Required = true };
-        var trainer = new Option<string>("--trainer") { Description = "Trainer kind", Required = true };
+        var trainer = new Argument<string>("trainer") { Description = "Trainer kind" };
         trainer.AcceptOnlyFromAmong(Trainers);
-        var dataset = new Option<Guid>("--dataset") { Description = "Dataset id (from `emo datasets list`)", Required = true };
-        var param = new Option<string[]>("--param") { Description = "Hyperparameter name=number (repeatable)", Arity = ArgumentArity.ZeroOrMore };
-        var gpus = new Option<int>("--gpus") { Description = "GPUs to request", DefaultValueFactory = _ => 0 };
+        var model = new Option<string?>("--model") { Description = "Model name the run trains (default: the trainer kind)" };
+        var data = new Option<FileInfo?>("--data") { Description = "Train on this local file (MovieLens u.data/ratings.dat, or a sensor CSV); registered by its sha256" };
+        var generate = new Option<string?>("--generate")
+        {
+            Description = "Let the trainer generate data, optionally sized: --generate users=600,items=400,interactions=20000",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var dataset = new Option<Guid?>("--dataset") { Description = "Train on an already registered dataset (id from `emo datasets list`)" };
+        var epochs = new Option<int?>("--epochs") { Description = "Training epochs (default: the trainer's)" };
+        var seed = new Option<int?>("--seed") { Description = "Random seed (runs with the same seed and data are identical)" };
+        var param = new Option<string[]>("--param") { Description = "Other hyperparameter name=number (repeatable), e.g. lr=0.001", Arity = ArgumentArity.ZeroOrMore };
+        var gpus = new Option<int>("--gpu", "--gpus") { Description = "GPUs to request (0: CPU)", DefaultValueFactory = _ => 0 };
         var cpus = new Option<int>("--cpus") { Description = "CPUs to request", DefaultValueFactory = _ => 1 };
         var memory = new Option<int>("--memory-mb") { Description = "Memory to request (MiB)", DefaultValueFactory = _ => 2048 };
         var code = new Option<string>("--code-version") { Description = "Code version or image the trainer runs", DefaultValueFactory = _ => "dev" };
-        var command = new Command("train", "Request a training run") { model, trainer, dataset, param, gpus, cpus, memory, code };
+        var detach = new Option<bool>("--detach") { Description = "Return once the run is requested instead of following it" };
+        var command = new Command("train", "Train a model: request a run and follow it to its end")
+        {
+            trainer, model, data, generate, dataset, epochs, seed, param, gpus, cpus, memory, code, detach,
+        };
         command.SetAction(async (parse, ct) =>
         {
             var ctx = CliContext.From(parse);
-            var (request, accepted) = await RequestAsync(ctx.Api, parse.GetValue(model)!, parse.GetValue(trainer)!, parse.GetValue(dataset),
-                Hyperparameters(parse.GetValue(param) ?? []), new TrainingResources(parse.GetValue(cpus), parse.GetValue(memory), parse.GetValue(gpus)),
-                parse.GetValue(code)!, ct);
-            return ctx.Report(accepted, $"requested run {request.RunId} ({request.TrainerKind} → {request.ModelName})");
+            var kind = parse.GetValue(trainer)!;
+            var hyperparameters = new Dictionary<string, double>(Hyperparameters(parse.GetValue(param) ?? []));
+            if (parse.GetValue(epochs) is { } e) hyperparameters["epochs"] = e;
+            if (parse.GetValue(seed) is { } s) hyperparameters["seed"] = s;
+            var sources = (parse.GetValue(data) is not null ? 1 : 0) + (parse.GetResult(generate) is not null ? 1 : 0) + (parse.GetValue(dataset) is not null ? 1 : 0);
+            if (sources > 1) throw CliError.Usage("give one of --data, --generate or --dataset");
+            var datasetId = parse.GetValue(dataset)
+                ?? await RegisterDataAsync(ctx, kind, parse.GetValue(data), parse.GetValue(generate), parse.GetValue(seed), ct);
+
+            var request = new RequestTraining(Guid.NewGuid(), Guid.NewGuid(), parse.GetValue(model) ?? kind, kind, datasetId, hyperparameters,
+                new TrainingResources(parse.GetValue(cpus), parse.GetValue(memory), parse.GetValue(gpus)), parse.GetValue(code)!);
+            var accepted = await ctx.Api.SendAsync("/api/runs", request, ct);
+            if (parse.GetValue(detach))
+                return ctx.Report(accepted, $"requested run {request.RunId} ({request.TrainerKind} → {request.ModelName}); follow it with ./emo runs show {request.RunId}");
+            if (!ctx.Json) ctx.Out.WriteLine($"requested run {request.RunId} ({kind} → {request.ModelName})");
+            return await FollowAsync(ctx, request, ct);
         });
         return command;
     }
 
-    public static async Task<(RequestTraining Command, CommandAccepted Accepted)> RequestAsync(ApiClient api, string model, string trainer, Guid dataset,
-        IReadOnlyDictionary<string, double> hyperparameters, TrainingResources resources, string codeVersion, CancellationToken ct)
+    /// <summary>A local file is registered by its content; a generator spec by the sha256 of its canonical URI, so the
+    /// same spec is the same dataset for lineage and impact.</summary>
+    private static async Task<Guid> RegisterDataAsync(CliContext ctx, string kind, FileInfo? file, string? spec, int? seed, CancellationToken ct)
     {
-        var command = new RequestTraining(Guid.NewGuid(), Guid.NewGuid(), model, trainer, dataset, hyperparameters, resources, codeVersion);
-        return (command, await api.SendAsync("/api/runs", command, ct));
+        if (file is not null)
+        {
+            var (registered, _) = await DatasetsCommand.RegisterAsync(ctx.Api, file.FullName, $"{kind}-{Path.GetFileNameWithoutExtension(file.Name).ToLowerInvariant()}",
+                null, null, null, ct);
+            if (!ctx.Json) ctx.Out.WriteLine($"registered {file.Name} as dataset {registered.DatasetId} (sha256 {Fmt.ShortSha(registered.Sha256)})");
+            return registered.DatasetId;
+        }
+        var uri = GeneratorUri(kind, spec, seed);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(uri)));
+        var existing = await ctx.Api.GetAsync<List<EventMlOps.ControlPlane.Datasets.Dataset>>(ApiClient.Path("/api/datasets", ("sha256", sha)), ct);
+        if (existing.FirstOrDefault() is { } known) return known.DatasetId;
+        var command = new RegisterDataset(Guid.NewGuid(), Guid.NewGuid(), $"generated-{kind}", uri, sha, "generated", 0, []);
+        await ctx.Api.SendAsync("/api/datasets", command, ct);
+        if (!ctx.Json) ctx.Out.WriteLine($"registered generator {uri} as dataset {command.DatasetId}");
+        return command.DatasetId;
+    }
+
+    /// <summary><c>generate://recommender?interactions=20000&amp;seed=42</c>: options sorted, so equal specs are equal strings.</summary>
+    public static string GeneratorUri(string kind, string? spec, int? seed)
+    {
+        var options = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["seed"] = (seed ?? 42).ToString(CultureInfo.InvariantCulture) };
+        foreach (var pair in (spec ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var at = pair.IndexOf('=');
+            if (at < 1 || !long.TryParse(pair[(at + 1)..], NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < 1)
+                throw CliError.Usage($"--generate '{pair}' is not name=positive-integer (e.g. users=600)");
+            options[pair[..at]] = value.ToString(CultureInfo.InvariantCulture);
+        }
+        return $"generate://{kind}?{string.Join('&', options.Select(o => $"{o.Key}={o.Value}"))}";
+    }
+
+    /// <summary>Polls the run until it ends (and the registration policy has spoken), drawing progress on the way.</summary>
+    private static async Task<int> FollowAsync(CliContext ctx, RequestTraining request, CancellationToken ct)
+    {
+        var path = $"/api/runs/{request.RunId}";
+        var progress = new Progress(ctx.Json ? TextWriter.Null : ctx.Out, !Console.IsOutputRedirected && ReferenceEquals(ctx.Out, Console.Out));
+        var waiting = Stopwatch.StartNew();
+        var warned = false;
+        TrainingRun run;
+        try
+        {
+            while (true)
+            {
+                run = await ctx.Api.GetAsync<TrainingRun>(path, ct);
+                if (run.IsFinished) break;
+                progress.Draw(run, request.Hyperparameters);
+                if (run.Status == RunStatus.Requested && waiting.Elapsed > TimeSpan.FromSeconds(15) && !warned)
+                {
+                    progress.Note("no training agent has picked the run up yet: is `./emo up` running? (Ctrl+C detaches; the run stays requested)");
+                    warned = true;
+                }
+                await Task.Delay(Poll, ct);
+            }
+            // The policy registers (or blocks) a succeeded run right after; give it a moment.
+            for (var until = DateTime.UtcNow.AddSeconds(10);
+                 run is { Status: RunStatus.Succeeded, RegisteredVersion: null, RegistrationBlocked: null } && DateTime.UtcNow < until;)
+            {
+                await Task.Delay(Poll, ct);
+                run = await ctx.Api.GetAsync<TrainingRun>(path, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            ctx.Err.WriteLine($"detached; the run continues: ./emo runs show {request.RunId}");
+            return 130;
+        }
+        progress.Done();
+        if (ctx.Json)
+            ctx.Out.WriteLine(JsonSerializer.Serialize(new
+            {
+                runId = run.RunId, model = run.ModelName, status = run.Status.ToString(), registeredVersion = run.RegisteredVersion,
+                registrationBlocked = run.RegistrationBlocked, metrics = run.Metrics, artifact = run.ArtifactUri, artifactSha256 = run.ArtifactSha256,
+                reason = run.FailureReason, seconds = run.DurationSeconds,
+            }, new JsonSerializerOptions(ApiClient.Json) { WriteIndented = true }));
+        else
+            Summarize(ctx.Out, run);
+        return run.Status == RunStatus.Succeeded ? 0 : 1;
+    }
+
+    private static void Summarize(TextWriter w, TrainingRun run)
+    {
+        w.WriteLine($"run {run.RunId} {run.Status.ToString().ToLowerInvariant()} in {Fmt.Seconds(run.DurationSeconds)}");
+        if (run.Status != RunStatus.Succeeded)
+        {
+            w.WriteLine($"  reason   {run.FailureReason}");
+            return;
+        }
+        w.WriteLine($"  metrics  {Fmt.Numbers(run.Metrics)}");
+        w.WriteLine($"  artifact {run.ArtifactUri} (sha256 {run.ArtifactSha256})");
+        w.WriteLine(run switch
+        {
+            { RegisteredVersion: { } v } => $"  registered as {run.ModelName}@{v}; approve it with ./emo versions approve {run.ModelName}@{v}",
+            { RegistrationBlocked: { } why } => $"  not registered: {why}",
+            _ => $"  not registered automatically; register it with ./emo versions register {run.ModelName} --run {run.RunId}",
+        });
     }
 
     public static IReadOnlyDictionary<string, double> Hyperparameters(IEnumerable<string> pairs)
@@ -51,5 +180,53 @@ public static class TrainCommand
             result[pair[..at]] = value;
         }
         return result;
+    }
+
+    /// <summary>One redrawn line on a terminal (<c>epoch 3/10 [######----] loss 0.31 ETA 14 s</c>); a line per change otherwise.</summary>
+    private sealed class Progress(TextWriter w, bool redraw)
+    {
+        private string _last = "";
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+        public void Draw(TrainingRun run, IReadOnlyDictionary<string, double> requested)
+        {
+            var total = requested.TryGetValue("epochs", out var e) ? (int)e
+                : run.Params.TryGetValue("epochs", out var p) && int.TryParse(p, out var tracked) ? tracked : (int?)null;
+            var line = run.Status switch
+            {
+                RunStatus.Requested => "waiting for a training agent…",
+                RunStatus.Submitted => $"submitted as {run.JobName}, starting…",
+                _ when run.Epochs == 0 => $"running ({_clock.Elapsed.TotalSeconds:0} s), first epoch in progress…",
+                _ => Epochs(run, total),
+            };
+            if (line == _last) return;
+            _last = line;
+            if (redraw) w.Write($"\r{line,-100}");
+            else w.WriteLine(line);
+            w.Flush();
+        }
+
+        private static string Epochs(TrainingRun run, int? total)
+        {
+            var metrics = Fmt.Numbers(run.Metrics);
+            if (total is not { } t || t <= 0) return $"epoch {run.Epochs}  {metrics}";
+            const int width = 20;
+            var done = Math.Clamp(run.Epochs * width / t, 0, width);
+            var elapsed = run.StartedAt is { } s ? (DateTimeOffset.UtcNow - s).TotalSeconds : 0;
+            var eta = run.Epochs > 0 && run.Epochs < t ? $"  ETA {elapsed / run.Epochs * (t - run.Epochs):0} s" : "";
+            return $"epoch {run.Epochs}/{t} [{new string('#', done)}{new string('-', width - done)}] {metrics}{eta}";
+        }
+
+        public void Note(string text)
+        {
+            if (redraw) w.WriteLine();
+            w.WriteLine(text);
+            _last = "";
+        }
+
+        public void Done()
+        {
+            if (redraw && _last.Length > 0) w.WriteLine();
+        }
     }
 }

@@ -13,7 +13,8 @@ public sealed record ModelVersionRegistered(
     string DatasetSha256,
     IReadOnlyDictionary<string, double> Metrics,
     string RegisteredBy,
-    DateTimeOffset RegisteredAt);
+    DateTimeOffset RegisteredAt,
+    string? RunRequestedBy = null);
 
 public sealed record ModelVersionApproved(string ModelName, int Version, string ApprovedBy, string? Comment, DateTimeOffset ApprovedAt);
 
@@ -46,8 +47,12 @@ public sealed record ModelVersion(
     IReadOnlyList<string> Aliases,
     IReadOnlyList<Approval> Approvals,
     IReadOnlyList<StageChange> StageHistory,
-    IReadOnlyList<AliasChange> AliasHistory)
+    IReadOnlyList<AliasChange> AliasHistory,
+    string? RunRequestedBy = null)
 {
+    /// <summary>The people responsible for this version: none of them may be its four-eyes approver.</summary>
+    public bool IsAuthor(string actor) => actor == RegisteredBy || actor == RunRequestedBy;
+
     /// <summary>The stream version. Named explicitly: without it Marten's convention would write the stream
     /// version into <see cref="Version"/>, the model's version number.</summary>
     [Marten.Schema.Version]
@@ -55,7 +60,7 @@ public sealed record ModelVersion(
 
     public static ModelVersion Create(ModelVersionRegistered e) => new(
         StreamKeys.ModelVersion(e.ModelName, e.Version), e.ModelName, e.Version, e.RunId, e.ArtifactUri, e.ArtifactSha256,
-        e.DatasetId, e.DatasetSha256, e.Metrics, e.RegisteredBy, e.RegisteredAt, ModelStage.None, [], [], [], []);
+        e.DatasetId, e.DatasetSha256, e.Metrics, e.RegisteredBy, e.RegisteredAt, ModelStage.None, [], [], [], [], e.RunRequestedBy);
 
     public ModelVersion Apply(ModelVersionApproved e) => this with { Approvals = [.. Approvals, new Approval(e.ApprovedBy, e.Comment, e.ApprovedAt)] };
 

@@ -20,19 +20,19 @@ public static class RegistryDecisions
         return
         [
             new ModelVersionRegistered(c.ModelName, nextVersion, r.RunId, r.ArtifactUri!, r.ArtifactSha256!, r.DatasetId, r.DatasetSha256,
-                r.Metrics ?? new Dictionary<string, double>(), actor, now),
+                r.Metrics ?? new Dictionary<string, double>(), actor, now, r.RequestedBy),
             new TrainingRunRegistered(r.RunId, c.ModelName, nextVersion, now),
         ];
     }
 
-    /// <summary>Four eyes: whoever registered a version cannot approve it.</summary>
+    /// <summary>Four eyes: whoever registered a version, or requested the run that trained it, cannot approve it.</summary>
     public static object[] Approve(ModelVersion? version, ApproveModelVersion c, string actor, DateTimeOffset now)
     {
         var v = Existing(version, c.ModelName, c.Version);
         if (v.Stage == ModelStage.Archived)
             throw new Refused($"{v.ModelName}@{v.Version} is archived");
-        if (actor == v.RegisteredBy)
-            throw new Refused($"four-eyes rule: {actor} registered {v.ModelName}@{v.Version} and cannot approve it; another approver must");
+        if (v.IsAuthor(actor))
+            throw new Refused($"four-eyes rule: {actor} {(actor == v.RegisteredBy ? "registered" : "requested the run behind")} {v.ModelName}@{v.Version} and cannot approve it; another approver must");
         return v.Approvals.Any(a => a.By == actor) ? [] : [new ModelVersionApproved(v.ModelName, v.Version, actor, c.Comment, now)];
     }
 
@@ -49,7 +49,7 @@ public static class RegistryDecisions
         return ([new ModelVersionAliasSet(v.ModelName, v.Version, c.Alias, actor, now)], onHolder);
     }
 
-    /// <summary>Production needs an approval by someone other than the registrant.</summary>
+    /// <summary>Production needs an approval by someone other than the version's authors.</summary>
     public static object[] TransitionStage(ModelVersion? version, TransitionModelStage c, string actor, DateTimeOffset now)
     {
         var v = Existing(version, c.ModelName, c.Version);
@@ -57,8 +57,8 @@ public static class RegistryDecisions
             throw new InvalidField("stage", "must be Staging, Production or Archived");
         if (v.Stage == c.Stage)
             return [];
-        if (c.Stage == ModelStage.Production && !v.Approvals.Any(a => a.By != v.RegisteredBy))
-            throw new Refused($"{v.ModelName}@{v.Version} needs an approval by someone other than its registrant ({v.RegisteredBy}) before Production");
+        if (c.Stage == ModelStage.Production && !v.Approvals.Any(a => !v.IsAuthor(a.By)))
+            throw new Refused($"{v.ModelName}@{v.Version} needs an approval by someone other than its registrant ({v.RegisteredBy}) and the run's requester ({v.RunRequestedBy ?? "-"}) before Production");
         return [new ModelVersionStageChanged(v.ModelName, v.Version, v.Stage, c.Stage, actor, now)];
     }
 

@@ -46,7 +46,7 @@ public sealed class TokenTests(ControlPlaneFixture cp)
         var result = await new EmoUser(cp, foreign).RunAsync("models", "list");
 
         result.ExitCode.ShouldBe(2);
-        result.Err.ShouldContain("error: Unauthorized");
-        result.Err.ShouldContain("the token was refused");
+        result.Err.ShouldContain("error: Unauthenticated: the bearer token was refused");
+        result.Err.ShouldContain("Signature validation failed");
     }
 }

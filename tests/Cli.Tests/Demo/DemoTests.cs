@@ -9,7 +9,7 @@ public sealed class DemoTests(ControlPlaneFixture cp)
     {
         var demo = (await new EmoUser(cp, token: null).RunAsync("demo")).ShouldSucceed().Out;
 
-        demo.ShouldContain("refused (422 Refused): four-eyes rule: alice registered recommender@1");
+        demo.ShouldContain("refused (422 Refused): four-eyes rule: alice requested the run behind recommender@1");
         demo.ShouldContain("traffic: v1 100%");
         demo.ShouldContain("traffic: v1 90% / v2 10%");
         demo.ShouldContain("traffic: v2 100%");

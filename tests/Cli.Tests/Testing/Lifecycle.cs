@@ -26,7 +26,7 @@ public sealed class Lifecycle(ControlPlaneFixture cp)
     }
 
     public async Task<Guid> RunAsync(Guid dataset) =>
-        (await Alice.RunAsync("train", "--model", Model, "--trainer", "recommender", "--dataset", dataset.ToString(), "--param", "lr=0.01", "--json"))
+        (await Alice.RunAsync("train", "recommender", "--detach", "--model", Model, "--dataset", dataset.ToString(), "--param", "lr=0.01", "--json"))
         .ShouldSucceed().StreamId();
 
     /// <summary>Dataset → run → the agent's facts → version 1, registered by alice.</summary>

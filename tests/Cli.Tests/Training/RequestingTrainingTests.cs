@@ -10,7 +10,7 @@ public sealed class RequestingTrainingTests(ControlPlaneFixture cp)
         var lifecycle = new Lifecycle(cp);
         var (dataset, _) = await lifecycle.DatasetAsync();
 
-        var requested = (await lifecycle.Alice.RunAsync("train", "--model", lifecycle.Model, "--trainer", "recommender", "--dataset", dataset.ToString(),
+        var requested = (await lifecycle.Alice.RunAsync("train", "recommender", "--detach", "--model", lifecycle.Model, "--dataset", dataset.ToString(),
             "--param", "lr=0.01", "--param", "epochs=3", "--gpus", "1", "--code-version", "abc123")).ShouldSucceed();
         var runId = requested.Out.Split(' ')[2];
 
@@ -39,7 +39,7 @@ public sealed class RequestingTrainingTests(ControlPlaneFixture cp)
     [Fact]
     public async Task Given_a_malformed_param_When_training_is_requested_Then_usage_error_exit_2()
     {
-        var result = await new Lifecycle(cp).Alice.RunAsync("train", "--model", "x", "--trainer", "recommender", "--dataset", Guid.NewGuid().ToString(), "--param", "lr");
+        var result = await new Lifecycle(cp).Alice.RunAsync("train", "recommender", "--detach", "--model", "x", "--dataset", Guid.NewGuid().ToString(), "--param", "lr");
 
         result.ExitCode.ShouldBe(2);
         result.Err.ShouldContain("--param 'lr' is not name=number");
@@ -48,7 +48,7 @@ public sealed class RequestingTrainingTests(ControlPlaneFixture cp)
     [Fact]
     public async Task Given_an_unknown_dataset_When_training_is_requested_Then_the_404_reason_is_printed_with_exit_2()
     {
-        var result = await new Lifecycle(cp).Alice.RunAsync("train", "--model", "x", "--trainer", "anomaly", "--dataset", Guid.NewGuid().ToString());
+        var result = await new Lifecycle(cp).Alice.RunAsync("train", "anomaly", "--detach", "--model", "x", "--dataset", Guid.NewGuid().ToString());
 
         result.ExitCode.ShouldBe(2);
         result.Err.ShouldStartWith("error: Unknown dataset:");

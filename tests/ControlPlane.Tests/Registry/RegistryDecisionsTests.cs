@@ -20,7 +20,9 @@ public class RegistryDecisionsTests
 
     private static readonly TrainingRunSucceeded Succeeded = new(RunId, "file:///m.onnx", new string('d', 64), Metrics, Now);
 
-    private static readonly ModelVersionRegistered Registered = new("ncf", 1, RunId, "file:///m.onnx", new string('d', 64), DatasetId, Sha, Metrics, "alice", Now);
+    private static readonly ModelVersionRegistered Registered = new("ncf", 1, RunId, "file:///m.onnx", new string('d', 64), DatasetId, Sha, Metrics, "alice", Now, "alice");
+
+    private static readonly ModelVersionRegistered RegisteredByPolicy = Registered with { RegisteredBy = RegistrationPolicy.Actor };
 
     [Fact]
     public void Given_a_succeeded_run_When_registering_Then_version_and_run_record_it() =>
@@ -44,6 +46,11 @@ public class RegistryDecisionsTests
     [Fact]
     public void Given_a_version_When_its_registrant_approves_Then_four_eyes_refuses() =>
         ThenRefused<Refused>(() => RegistryDecisions.Approve(Given<ModelVersion>(Registered), new ApproveModelVersion(Guid.NewGuid(), "ncf", 1), "alice", Now), "four-eyes");
+
+    [Fact]
+    public void Given_a_version_the_policy_registered_When_the_runs_requester_approves_Then_four_eyes_refuses() =>
+        ThenRefused<Refused>(() => RegistryDecisions.Approve(Given<ModelVersion>(RegisteredByPolicy), new ApproveModelVersion(Guid.NewGuid(), "ncf", 1), "alice", Now),
+            "alice requested the run behind ncf@1");
 
     [Fact]
     public void Given_a_version_When_another_approver_approves_twice_Then_one_approval_is_recorded()
