@@ -130,8 +130,17 @@ public static class ControlPlaneApp
         api.MapLineage();
         api.MapAudit();
         app.MapTracking();
-        app.Lifetime.ApplicationStarted.Register(() =>
-            AuditTrail.EnsureIndexesAsync(app.Services.GetRequiredService<IDocumentStore>(), CancellationToken.None).GetAwaiter().GetResult());
+        app.Lifetime.ApplicationStarted.Register(() => _ = Task.Run(async () =>
+        {
+            try
+            {
+                await AuditTrail.EnsureIndexesAsync(app.Services.GetRequiredService<IDocumentStore>(), app.Lifetime.ApplicationStopping);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                app.Logger.LogError(e, "Building the audit indexes failed; audit queries scan the event table until the next start");
+            }
+        }));
         return app;
     }
 

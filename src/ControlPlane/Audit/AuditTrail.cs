@@ -52,18 +52,23 @@ public static class AuditTrail
         return entries;
     }
 
-    /// <summary>Indexes for the audit filters (Marten creates the table; these are ours).</summary>
+    /// <summary>Indexes for the audit filters. Marten's start-up migration does not know them and drops them on an
+    /// existing store, so they are rebuilt after every start — concurrently, so the start and writers never wait.</summary>
     public static async Task EnsureIndexesAsync(IDocumentStore store, CancellationToken ct)
     {
         var schema = store.Options.Events.DatabaseSchemaName;
         await using var conn = store.Storage.Database.CreateConnection();
         await conn.OpenAsync(ct);
-        await using var cmd = conn.CreateCommand();
-        cmd.CommandText = $"""
-            create index if not exists ix_emo_events_user on {schema}.mt_events (user_name, seq_id);
-            create index if not exists ix_emo_events_correlation on {schema}.mt_events (correlation_id);
-            create index if not exists ix_emo_events_timestamp on {schema}.mt_events (timestamp);
-            """;
-        await cmd.ExecuteNonQueryAsync(ct);
+        foreach (var index in new[]
+                 {
+                     $"ix_emo_events_user on {schema}.mt_events (user_name, seq_id)",
+                     $"ix_emo_events_correlation on {schema}.mt_events (correlation_id)",
+                     $"ix_emo_events_timestamp on {schema}.mt_events (timestamp)",
+                 })
+        {
+            await using var cmd = conn.CreateCommand();
+            cmd.CommandText = $"create index concurrently if not exists {index}"; // one statement each: no transaction block
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
     }
 }

@@ -1,0 +1,140 @@
+using System.Security.Cryptography;
+using EventMlOps.Contracts;
+using EventMlOps.Contracts.Datasets;
+using EventMlOps.Contracts.Training;
+using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Datasets;
+using EventMlOps.ControlPlane.Training;
+using Marten;
+using Microsoft.Extensions.DependencyInjection;
+using Wolverine;
+
+namespace EventMlOps.ControlPlane.Bench.Measuring;
+
+/// <summary>
+/// Commands/s for two representative commands, each through three paths so that the cost of every layer shows:
+/// <list type="bullet">
+/// <item>Marten only (baseline): the same decision and the same events through FetchForWriting + append +
+/// inline snapshot + SaveChanges, without HTTP, Wolverine or the command gate;</item>
+/// <item>Wolverine InvokeAsync in-process: the product's handler chain with the command gate (JWT check,
+/// role, idempotency record, actor/correlation stamping) and its transaction, without HTTP;</item>
+/// <item>HTTP end to end: POST to the real Kestrel endpoint, as an agent or a scientist would.</item>
+/// </list>
+/// EpochCompleted is the hot path of a control plane (training agents report every epoch): each client
+/// owns one running run and reports its next epoch, which appends a TrainingEpochCompleted and updates the
+/// inline TrainingRun snapshot. RegisterDataset starts a new stream (a new snapshot document) per command.
+/// </summary>
+public static class CommandThroughput
+{
+    private static readonly IReadOnlyDictionary<string, double> Metrics =
+        new Dictionary<string, double> { ["loss"] = 0.231, ["val_loss"] = 0.262, ["hr@10"] = 0.684, ["ndcg@10"] = 0.411 };
+
+    private static readonly IReadOnlyList<DatasetColumn> Columns = [new("user_id", "int64"), new("item_id", "int64"), new("label", "float32")];
+
+    public const string Baseline = "Marten only (baseline)";
+    public const string InProcess = "Wolverine in-process";
+
+    public static async Task<IReadOnlyList<Measurement>> RunAsync(BenchHost host, BenchOptions options, TextWriter output, CancellationToken ct)
+    {
+        var store = host.Store;
+        var duration = TimeSpan.FromSeconds(options.Seconds);
+        var clients = options.Clients.Max();
+        using var scientist = host.Client("alice", Roles.Scientist);
+        using var agent = host.Client("training-agent", Roles.Agent);
+        var agentToken = host.Token("training-agent", Roles.Agent);
+        var scientistToken = host.Token("alice", Roles.Scientist);
+
+        // One running run per client, requested and started through the API like any other.
+        var datasetId = await SomeDatasetAsync(store, scientist, ct);
+        var runs = new Guid[clients];
+        var epochs = new int[clients];
+        for (var i = 0; i < clients; i++)
+        {
+            runs[i] = Guid.NewGuid();
+            await BenchHost.SendAsync(scientist, "/api/runs", new RequestTraining(Guid.NewGuid(), runs[i], "bench-load", "pytorch", datasetId,
+                new Dictionary<string, double> { ["epochs"] = 1_000_000, ["learning_rate"] = 0.001 }, new TrainingResources(4, 8192, 1), "git:bench"), ct);
+            await BenchHost.SendAsync(agent, "/api/runs/facts/submitted", new TrainingJobSubmitted(Guid.NewGuid(), runs[i], $"train-{runs[i]:N}", "kubernetes"), ct);
+            await BenchHost.SendAsync(agent, "/api/runs/facts/started", new TrainingStarted(Guid.NewGuid(), runs[i], DateTimeOffset.UtcNow), ct);
+        }
+
+        EpochCompleted NextEpoch(int i) => new(Guid.NewGuid(), runs[i], ++epochs[i], Metrics);
+        static RegisterDataset NewDataset()
+        {
+            var id = Guid.NewGuid();
+            return new(Guid.NewGuid(), id, "bench-load-data", $"s3://datasets/bench-load/{id:N}.parquet",
+                Convert.ToHexStringLower(SHA256.HashData(id.ToByteArray())), "parquet", 1_000_000, Columns);
+        }
+
+        var paths = new (string Subject, string Path, Func<int, CancellationToken, Task> Operation)[]
+        {
+            ("EpochCompleted", Baseline, (i, token) =>
+                MartenOnlyAsync<TrainingRun>(store, "training-agent", StreamKeys.Run(runs[i]),
+                    run => TrainingDecisions.Epoch(run, NextEpoch(i), DateTimeOffset.UtcNow), token)),
+            ("EpochCompleted", InProcess, (i, token) => InvokeAsync(host, agentToken, NextEpoch(i), token)),
+            ("EpochCompleted", "HTTP POST /api/runs/facts/epoch", async (i, token) =>
+                Expect(await BenchHost.SendAsync(agent, "/api/runs/facts/epoch", NextEpoch(i), token))),
+            ("RegisterDataset", Baseline, (_, token) =>
+            {
+                var c = NewDataset();
+                return MartenOnlyAsync<Dataset>(store, "alice", StreamKeys.Dataset(c.DatasetId),
+                    d => DatasetDecisions.Register(d, c, "alice", DateTimeOffset.UtcNow), token);
+            }),
+            ("RegisterDataset", InProcess, (_, token) => InvokeAsync(host, scientistToken, NewDataset(), token)),
+            ("RegisterDataset", "HTTP POST /api/datasets", async (_, token) =>
+                Expect(await BenchHost.SendAsync(scientist, "/api/datasets", NewDataset(), token))),
+        };
+
+        var results = new List<Measurement>();
+        foreach (var subject in paths.Select(p => p.Subject).Distinct())
+            foreach (var c in options.Clients)
+                foreach (var (s, path, operation) in paths.Where(p => p.Subject == subject))
+                {
+                    var m = await Load.RunAsync(s, path, c, duration, operation, ct);
+                    output.WriteLine($"  {s,-16} {path,-34} {c,3} clients: {m.PerSecond,8:N0} cmd/s  p50 {m.P50Ms,7:N2} ms  p99 {m.P99Ms,7:N2} ms  errors {m.Errors}  cpu % bench/pg/other {m.Cpu}");
+                    results.Add(m);
+                }
+        return results;
+    }
+
+    /// <summary>The product's storage work for one command, and nothing else.</summary>
+    private static async Task MartenOnlyAsync<T>(IDocumentStore store, string actor, string stream, Func<T?, object[]> decide, CancellationToken ct)
+        where T : class
+    {
+        await using var session = store.LightweightSession();
+        session.LastModifiedBy = actor;
+        session.CorrelationId = Guid.NewGuid().ToString();
+        session.CausationId = Guid.NewGuid().ToString();
+        var target = await session.Events.FetchForWriting<T>(stream, ct);
+        var events = decide(target.Aggregate);
+        if (events.Length != 1) throw new InvalidOperationException($"expected one event on {stream}, the decision gave {events.Length}");
+        target.AppendMany(events);
+        await session.SaveChangesAsync(ct);
+    }
+
+    /// <summary>What a bus message gets: the sender's token in the envelope, the gate, the handler, one transaction.</summary>
+    private static async Task InvokeAsync(BenchHost host, string token, ICommand command, CancellationToken ct)
+    {
+        using var scope = host.App.Services.CreateScope();
+        var bus = scope.ServiceProvider.GetRequiredService<IMessageBus>();
+        var delivery = new DeliveryOptions();
+        delivery.Headers[BusHeaders.Token] = token;
+        Expect(await bus.InvokeAsync<CommandAccepted>(command, delivery, ct));
+    }
+
+    private static void Expect(CommandAccepted accepted)
+    {
+        if (accepted.Appended != 1 || accepted.Duplicate)
+            throw new InvalidOperationException($"command {accepted.CommandId} appended {accepted.Appended} events (duplicate: {accepted.Duplicate}); expected 1");
+    }
+
+    private static async Task<Guid> SomeDatasetAsync(IDocumentStore store, HttpClient scientist, CancellationToken ct)
+    {
+        await using (var session = store.QuerySession())
+            if (await session.Query<Dataset>().Where(d => d.Name != "bench-load-data").FirstOrDefaultAsync(ct) is { } seeded)
+                return seeded.DatasetId;
+        var c = new RegisterDataset(Guid.NewGuid(), Guid.NewGuid(), "bench-load-data", "s3://datasets/bench-load/base.parquet",
+            Convert.ToHexStringLower(SHA256.HashData(Guid.NewGuid().ToByteArray())), "parquet", 1_000_000, Columns);
+        await BenchHost.SendAsync(scientist, "/api/datasets", c, ct);
+        return c.DatasetId;
+    }
+}

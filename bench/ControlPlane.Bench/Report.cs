@@ -1,0 +1,84 @@
+using System.Globalization;
+using EventMlOps.ControlPlane.Bench.Measuring;
+
+namespace EventMlOps.ControlPlane.Bench;
+
+/// <summary>The printed results: one table for commands/s, one for query latency, then the issue's targets.</summary>
+public static class Report
+{
+    public const double CommandTarget = 2_000;
+    public const double LineageP99TargetMs = 20;
+    public const long TargetEvents = 1_000_000;
+
+    public static void Commands(TextWriter w, IReadOnlyList<Measurement> results)
+    {
+        var rows = results.Select(m =>
+        {
+            var baseline = results.FirstOrDefault(b => b.Subject == m.Subject && b.Clients == m.Clients && b.Path == CommandThroughput.Baseline);
+            return new[]
+            {
+                m.Subject, m.Path, m.Clients.ToString(CultureInfo.InvariantCulture), N(m.PerSecond, 0), N(m.P50Ms), N(m.P99Ms), N(m.MaxMs),
+                m.Errors.ToString(CultureInfo.InvariantCulture), m.Cpu.ToString(),
+                baseline is null ? "" : N(m.PerSecond / baseline.PerSecond) + "×",
+            };
+        });
+        Table(w, ["command", "path", "clients", "cmd/s", "p50 ms", "p99 ms", "max ms", "errors", "cpu % bench/pg/other", "cmd/s vs baseline"], rows);
+        Errors(w, results);
+    }
+
+    public static void Queries(TextWriter w, IReadOnlyList<Measurement> results)
+    {
+        var floor = results.First(m => m.Subject == QueryLatency.Floor);
+        var rows = results.Select(m => new[]
+        {
+            m.Subject, m.Latency.TotalCount.ToString("N0", CultureInfo.InvariantCulture), N(m.P50Ms), N(m.P99Ms), N(m.MaxMs), N(m.MeanMs),
+            N(m.P50Ms / floor.P50Ms, 1) + "×", N(m.P99Ms / floor.P99Ms, 1) + "×", m.Errors.ToString(CultureInfo.InvariantCulture), m.Cpu.ToString(),
+        });
+        Table(w, ["query (1 client)", "n", "p50 ms", "p99 ms", "max ms", "mean ms", "p50 vs floor", "p99 vs floor", "errors", "cpu % bench/pg/other"], rows);
+        Errors(w, results);
+    }
+
+    public static void Targets(TextWriter w, long events, IReadOnlyList<Measurement> commands, IReadOnlyList<Measurement> queries)
+    {
+        var clients = commands.Max(m => m.Clients);
+        foreach (var m in commands.Where(m => m.Clients == clients && m.Path.StartsWith("HTTP", StringComparison.Ordinal)))
+            Verdict(w, $"≥ {CommandTarget:N0} commands/s with 16 clients — {m.Subject} over HTTP, {clients} clients", $"{m.PerSecond:N0} cmd/s",
+                m.PerSecond >= CommandTarget, m.PerSecond / CommandTarget);
+        foreach (var m in queries.Where(m => m.Subject.EndsWith(", now", StringComparison.Ordinal)))
+            Verdict(w, $"lineage p99 < {LineageP99TargetMs:N0} ms at 1M events — {m.Subject}", $"p99 {m.P99Ms:N2} ms",
+                m.P99Ms < LineageP99TargetMs, LineageP99TargetMs / m.P99Ms);
+        foreach (var m in queries.Where(m => m.Subject.Contains("asOf", StringComparison.Ordinal)))
+            w.WriteLine($"  (no target)  {m.Subject,-42} p50 {m.P50Ms,7:N2} ms   p99 {m.P99Ms,7:N2} ms");
+        if (clients != 16)
+            w.WriteLine($"  note: the command target is stated for 16 clients; this run's largest client count was {clients}.");
+        if (events < TargetEvents)
+            w.WriteLine($"  note: the store holds {events:N0} events, fewer than the 1,000,000 the targets are stated for: this run is a smoke test, not a verdict.");
+    }
+
+    private static void Verdict(TextWriter w, string target, string measured, bool met, double ratio) =>
+        w.WriteLine($"  {(met ? "MET   " : "MISSED")}  {target,-78} {measured,-18} ({ratio:N2}× of target)");
+
+    private static void Errors(TextWriter w, IReadOnlyList<Measurement> results)
+    {
+        foreach (var m in results.Where(m => m.Errors > 0))
+        {
+            w.WriteLine($"  errors in {m.Subject} / {m.Path} / {m.Clients} clients:");
+            foreach (var sample in m.ErrorSamples) w.WriteLine($"    {sample}");
+        }
+    }
+
+    public static void Table(TextWriter w, string[] headers, IEnumerable<string[]> rows)
+    {
+        var all = rows.ToList();
+        var widths = headers.Select((h, i) => Math.Max(h.Length, all.Count == 0 ? 0 : all.Max(r => r[i].Length))).ToArray();
+        // Text columns (the first ones, whose values do not start with a digit) align left, numbers right.
+        var left = headers.Select((_, i) => all.All(r => r[i].Length == 0 || !char.IsDigit(r[i][0]))).ToArray();
+        string Line(string[] cells) => "  " + string.Join("  ", cells.Select((c, i) => left[i] ? c.PadRight(widths[i]) : c.PadLeft(widths[i]))).TrimEnd();
+        w.WriteLine(Line(headers));
+        w.WriteLine("  " + string.Join("  ", widths.Select(n => new string('-', n))));
+        foreach (var row in all) w.WriteLine(Line(row));
+    }
+
+    private static string N(double value, int decimals = 2) =>
+        double.IsFinite(value) ? value.ToString("N" + decimals, CultureInfo.InvariantCulture) : "-";
+}
