@@ -39,6 +39,15 @@ public static class Fmt
     public static string Numbers(IReadOnlyDictionary<string, double>? values) =>
         values is null || values.Count == 0 ? "-" : string.Join(" ", values.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={Number(kv.Value)}"));
 
+    /// <summary>The few metrics a table has room for: the quality figures first, at most four.</summary>
+    public static string Headline(IReadOnlyDictionary<string, double>? values)
+    {
+        if (values is null || values.Count == 0) return "-";
+        string[] preferred = ["hr@10", "ndcg@10", "baseline_hr@10", "tpr", "fpr", "auc", "loss"];
+        var keys = preferred.Where(values.ContainsKey).Concat(values.Keys.Order(StringComparer.Ordinal).Except(preferred)).Take(4);
+        return string.Join(" ", keys.Select(k => $"{k}={Number(values[k])}"));
+    }
+
     public static string Number(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
 
     public static string Seconds(double? seconds) => seconds is { } s ? s.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "-";

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using EventMlOps.Agents;
 using EventMlOps.Contracts;
 using EventMlOps.ControlPlane;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -64,20 +65,23 @@ public static class UpCommand
         return ready;
     }
 
-    /// <summary>The host in this process: stays attached until SIGTERM / Ctrl+C (the host's console lifetime).</summary>
+    /// <summary>The control plane and the agents in this process (two hosts: Wolverine needs one each); stays attached
+    /// until SIGTERM / Ctrl+C (the control plane's console lifetime), then stops the agents first.</summary>
     private static async Task<int> RunForegroundAsync(CliContext ctx, int port, CancellationToken ct)
     {
         var app = await ControlPlaneApp.BuildAsync([$"--urls=http://127.0.0.1:{port}", $"--EMO_HOME={ctx.Home}"]);
         await app.StartAsync(ct);
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var agents = await AgentsApp.StartAsync([$"--EMO_HOME={ctx.Home}", $"--Training:TrackingUri={url}"], ct);
         ctx.Local.Record(Environment.ProcessId, url);
-        ctx.Out.WriteLine($"control plane ready at {url} (pid {Environment.ProcessId}); Ctrl+C stops it");
+        ctx.Out.WriteLine($"control plane and agents ready at {url} (pid {Environment.ProcessId}); Ctrl+C stops them");
         try
         {
             await app.WaitForShutdownAsync(ct);
         }
         finally
         {
+            await agents.StopAsync(CancellationToken.None);
             ctx.Local.Forget(ownedBy: Environment.ProcessId);
             await app.DisposeAsync();
         }

@@ -24,7 +24,7 @@ public static class RunsCommand
                 var table = new Table("ID", "MODEL", "TRAINER", "STATUS", "EPOCHS", "METRICS", "REQUESTED", "BY");
                 foreach (var r in runs)
                     table.Row(r.RunId, r.ModelName + (r.RegisteredVersion is { } v ? $"@{v}" : ""), r.TrainerKind, r.Status, r.Epochs,
-                        Fmt.Numbers(r.Metrics), Fmt.Time(r.RequestedAt), r.RequestedBy);
+                        Fmt.Headline(r.Metrics), Fmt.Time(r.RequestedAt), r.RequestedBy);
                 table.WriteTo(ctx.Out, "no training runs");
             }, ct);
         });

@@ -33,7 +33,8 @@ public sealed record Dataset(
 
 public static class DatasetDecisions
 {
-    private static readonly string[] Formats = ["movielens-udata", "movielens-ratings", "csv", "parquet", "other"];
+    // "generated": the URI is a generator spec (generate://kind?seed=…), its sha256 the digest of that URI.
+    private static readonly string[] Formats = ["movielens-udata", "movielens-ratings", "csv", "parquet", "generated", "other"];
 
     public static object[] Register(Dataset? current, RegisterDataset c, string actor, DateTimeOffset now)
     {
