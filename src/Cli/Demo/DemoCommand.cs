@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
 using EventMlOps.Cli.Audit;
-using EventMlOps.Cli.Datasets;
 using EventMlOps.Cli.Endpoints;
 using EventMlOps.Cli.Hosting;
 using EventMlOps.Cli.Lineage;
@@ -29,12 +28,16 @@ public static class DemoCommand
 
     public static Command Create()
     {
-        var command = new Command("demo", "Run the lifecycle scenario: dataset → training → four-eyes approval → rollout → canary → lineage and audit");
-        command.SetAction((parse, ct) => RunAsync(CliContext.From(parse), ct));
+        var quick = new Option<bool>("--quick") { Description = "Smaller data and fewer epochs (for CI)" };
+        var command = new Command("demo", "Run the lifecycle scenario: dataset → real training → four-eyes approval → rollout → canary → lineage and audit")
+        {
+            quick,
+        };
+        command.SetAction((parse, ct) => RunAsync(CliContext.From(parse), parse.GetValue(quick), ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(CliContext ctx, CancellationToken ct)
+    private static async Task<int> RunAsync(CliContext ctx, bool quick, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         var w = ctx.Out;
@@ -44,8 +47,6 @@ public static class DemoCommand
         using var alice = As("alice", Roles.Scientist, Roles.Approver);
         using var bob = As("bob", Roles.Approver);
         using var olivia = As("olivia", Roles.Operator);
-        using var agentApi = As("training-agent", Roles.Agent);
-        var agent = new SimulatedTrainingAgent(agentApi, Path.Combine(ctx.Home, "demo", "artifacts"));
         var step = 0;
         void Step(string text) { w.WriteLine(); w.WriteLine($"[{++step}] {text}"); }
         void Say(string text) => w.WriteLine($"    {text}");
@@ -53,15 +54,14 @@ public static class DemoCommand
         w.WriteLine("EventMlOps demo — the model lifecycle as events");
         w.WriteLine($"control plane {url.ToString().TrimEnd('/')}; every event below carries correlation id {ctx.CorrelationId}");
 
-        Step("alice (scientist) registers a MovieLens-shaped ratings file as a dataset");
-        var file = Path.Combine(ctx.Home, "demo", "u.data");
-        var rows = MovieLensSample.Write(file);
-        Say($"generated {file}: {rows} ratings (user, item, rating, timestamp)");
-        var (dataset, _) = await DatasetsCommand.RegisterAsync(alice, file, "movielens-demo", null, null, null, ct);
-        Say($"dataset {dataset.DatasetId}  sha256 {dataset.Sha256}");
+        Step("alice (scientist) registers a dataset: MovieLens-shaped interactions the trainer generates, addressed by its spec");
+        var spec = TrainCommand.GeneratorUri("recommender", quick ? "users=300,items=200,interactions=20000" : "users=1000,items=800,interactions=100000", 42);
+        var (dataset, _) = await TrainCommand.RegisterGeneratorAsync(alice, "recommender", spec, ct);
+        Say($"dataset {dataset}  {spec}");
 
-        Step($"alice requests a training run of {Model}; the training agent reports its progress");
-        var v1 = await TrainAndRegisterAsync(alice, agent, dataset.DatasetId, 0.001, quality: 1.0, Say, ct);
+        Step($"alice trains {Model} (NeuMF); the training agent runs the trainer and reports its progress");
+        var epochs = quick ? 3 : 4;
+        var v1 = await TrainAsync(alice, dataset, new() { ["epochs"] = epochs, ["lr"] = 0.001, ["seed"] = 1 }, Say, ct);
 
         Step($"alice tries to approve {v1} herself");
         try
@@ -84,8 +84,8 @@ public static class DemoCommand
         await EndpointsCommand.RollOutAsync(olivia, Endpoint, v1.Version, [], 0, null, ct);
         Say($"traffic: {await TrafficAsync(olivia, ct)}");
 
-        Step($"alice trains a second version with a lower learning rate");
-        var v2 = await TrainAndRegisterAsync(alice, agent, dataset.DatasetId, 0.0005, quality: 1.25, Say, ct);
+        Step($"alice trains a second version: a higher learning rate, one more epoch");
+        var v2 = await TrainAsync(alice, dataset, new() { ["epochs"] = epochs + 1, ["lr"] = 0.004, ["seed"] = 2 }, Say, ct);
         await VersionsCommand.ApproveAsync(bob, v2, "better HR@10 and NDCG@10", ct);
         await VersionsCommand.StageAsync(bob, v2, ModelStage.Staging, ct);
         Say($"bob approves {v2} and moves it to Staging");
@@ -127,28 +127,39 @@ public static class DemoCommand
         return await UpCommand.EnsureRunningAsync(ctx, null, TimeSpan.FromSeconds(180), ct);
     }
 
-    /// <summary>One training run, start to finish: requested by the scientist, reported by the agent, registered by the
+    /// <summary>One real training run: requested by the scientist, run by the training agent, registered by the
     /// registration policy (its quality gate compares HR@10 with the popularity baseline).</summary>
-    private static async Task<ModelRef> TrainAndRegisterAsync(ApiClient scientist, SimulatedTrainingAgent agent, Guid dataset, double learningRate,
-        double quality, Action<string> say, CancellationToken ct)
+    private static async Task<ModelRef> TrainAsync(ApiClient scientist, Guid dataset, Dictionary<string, double> hyperparameters,
+        Action<string> say, CancellationToken ct)
     {
-        var hyperparameters = new Dictionary<string, double> { ["epochs"] = 3, ["factors"] = 16, ["lr"] = learningRate, ["negatives"] = 4 };
         var request = new RequestTraining(Guid.NewGuid(), Guid.NewGuid(), Model, "recommender", dataset, hyperparameters,
             new TrainingResources(Cpus: 2, MemoryMb: 2048, Gpus: 0), "demo");
         await scientist.SendAsync("/api/runs", request, ct);
         say($"run {request.RunId} requested ({Fmt.Numbers(hyperparameters)})");
-        await agent.TrainAsync(request.RunId, Model, quality, text => say("agent: " + text), ct);
-        for (var until = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < until; await Task.Delay(100, ct))
+        var shown = -1;
+        var waiting = Stopwatch.StartNew();
+        var run = await TrainCommand.WaitForOutcomeAsync(scientist, request.RunId, r =>
         {
-            var run = await scientist.GetAsync<TrainingRun>($"/api/runs/{request.RunId}", ct);
-            if (run.RegisteredVersion is { } v)
-            {
-                say($"the registration policy registered the run as {Model}@{v} (hr@10 beats the popularity baseline)");
-                return new ModelRef(Model, v);
-            }
-            if (run.RegistrationBlocked is { } why) throw new CliError($"the registration policy blocked run {request.RunId}: {why}");
+            if (r.Status == RunStatus.Requested && waiting.Elapsed > TimeSpan.FromSeconds(60))
+                throw new CliError($"no training agent picked run {request.RunId} up within 60 s; is the control plane running with its agents (./emo up)?");
+            if (r.Epochs == shown || r.Status == RunStatus.Requested) return;
+            shown = r.Epochs;
+            say(r.Epochs == 0 ? $"agent: job {r.JobName} started" : $"agent: epoch {r.Epochs}/{hyperparameters["epochs"]}  {Fmt.Headline(r.Metrics)}");
+        }, ct);
+        if (run.Status != RunStatus.Succeeded)
+            throw new CliError($"run {run.RunId} {run.Status.ToString().ToLowerInvariant()}: {run.FailureReason}");
+        var m = run.Metrics!;
+        say($"agent: succeeded in {Fmt.Seconds(run.DurationSeconds)}; hr@10 {Fmt.Number(m["hr@10"])} vs popularity baseline {Fmt.Number(m["baseline_hr@10"])}, "
+            + $"ndcg@10 {Fmt.Number(m["ndcg@10"])}; ONNX model sha256 {Fmt.ShortSha(run.ArtifactSha256)} (verified against the torch forward pass)");
+        return run.RegisteredVersion is { } v
+            ? Registered(new ModelRef(Model, v), say)
+            : throw new CliError($"the registration policy did not register run {run.RunId}: {run.RegistrationBlocked ?? "no decision within 10 s"}");
+
+        static ModelRef Registered(ModelRef version, Action<string> say)
+        {
+            say($"the registration policy registered the run as {version} (it beats the popularity baseline)");
+            return version;
         }
-        throw new CliError($"run {request.RunId} was not registered within 30 s; is the control plane's subscription running?");
     }
 
     /// <summary>Reruns reuse the endpoint an earlier demo created; a rollout an interrupted demo left behind is aborted.</summary>

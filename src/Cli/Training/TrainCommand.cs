@@ -80,13 +80,20 @@ public static class TrainCommand
             return registered.DatasetId;
         }
         var uri = GeneratorUri(kind, spec, seed);
+        var (id, isNew) = await RegisterGeneratorAsync(ctx.Api, kind, uri, ct);
+        if (isNew && !ctx.Json) ctx.Out.WriteLine($"registered generator {uri} as dataset {id}");
+        return id;
+    }
+
+    /// <summary>The dataset of a generator spec: the one registered before under the same digest, or a new one.</summary>
+    public static async Task<(Guid Id, bool Registered)> RegisterGeneratorAsync(ApiClient api, string kind, string uri, CancellationToken ct)
+    {
         var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(uri)));
-        var existing = await ctx.Api.GetAsync<List<EventMlOps.ControlPlane.Datasets.Dataset>>(ApiClient.Path("/api/datasets", ("sha256", sha)), ct);
-        if (existing.FirstOrDefault() is { } known) return known.DatasetId;
+        var existing = await api.GetAsync<List<EventMlOps.ControlPlane.Datasets.Dataset>>(ApiClient.Path("/api/datasets", ("sha256", sha)), ct);
+        if (existing.FirstOrDefault() is { } known) return (known.DatasetId, false);
         var command = new RegisterDataset(Guid.NewGuid(), Guid.NewGuid(), $"generated-{kind}", uri, sha, "generated", 0, []);
-        await ctx.Api.SendAsync("/api/datasets", command, ct);
-        if (!ctx.Json) ctx.Out.WriteLine($"registered generator {uri} as dataset {command.DatasetId}");
-        return command.DatasetId;
+        await api.SendAsync("/api/datasets", command, ct);
+        return (command.DatasetId, true);
     }
 
     /// <summary><c>generate://recommender?interactions=20000&amp;seed=42</c>: options sorted, so equal specs are equal strings.</summary>
@@ -103,35 +110,43 @@ public static class TrainCommand
         return $"generate://{kind}?{string.Join('&', options.Select(o => $"{o.Key}={o.Value}"))}";
     }
 
-    /// <summary>Polls the run until it ends (and the registration policy has spoken), drawing progress on the way.</summary>
+    /// <summary>Polls the run until it ends and, when it succeeded, until the registration policy has spoken
+    /// (registered or blocked it; a few seconds at most). <paramref name="progress"/> sees every poll before the end.</summary>
+    public static async Task<TrainingRun> WaitForOutcomeAsync(ApiClient api, Guid runId, Action<TrainingRun> progress, CancellationToken ct)
+    {
+        var path = $"/api/runs/{runId}";
+        TrainingRun run;
+        while (!(run = await api.GetAsync<TrainingRun>(path, ct)).IsFinished)
+        {
+            progress(run);
+            await Task.Delay(Poll, ct);
+        }
+        for (var until = DateTime.UtcNow.AddSeconds(10);
+             run is { Status: RunStatus.Succeeded, RegisteredVersion: null, RegistrationBlocked: null } && DateTime.UtcNow < until;)
+        {
+            await Task.Delay(Poll, ct);
+            run = await api.GetAsync<TrainingRun>(path, ct);
+        }
+        return run;
+    }
+
     private static async Task<int> FollowAsync(CliContext ctx, RequestTraining request, CancellationToken ct)
     {
-        var path = $"/api/runs/{request.RunId}";
         var progress = new Progress(ctx.Json ? TextWriter.Null : ctx.Out, !Console.IsOutputRedirected && ReferenceEquals(ctx.Out, Console.Out));
         var waiting = Stopwatch.StartNew();
         var warned = false;
         TrainingRun run;
         try
         {
-            while (true)
+            run = await WaitForOutcomeAsync(ctx.Api, request.RunId, r =>
             {
-                run = await ctx.Api.GetAsync<TrainingRun>(path, ct);
-                if (run.IsFinished) break;
-                progress.Draw(run, request.Hyperparameters);
-                if (run.Status == RunStatus.Requested && waiting.Elapsed > TimeSpan.FromSeconds(15) && !warned)
+                progress.Draw(r, request.Hyperparameters);
+                if (r.Status == RunStatus.Requested && waiting.Elapsed > TimeSpan.FromSeconds(15) && !warned)
                 {
                     progress.Note("no training agent has picked the run up yet: is `./emo up` running? (Ctrl+C detaches; the run stays requested)");
                     warned = true;
                 }
-                await Task.Delay(Poll, ct);
-            }
-            // The policy registers (or blocks) a succeeded run right after; give it a moment.
-            for (var until = DateTime.UtcNow.AddSeconds(10);
-                 run is { Status: RunStatus.Succeeded, RegisteredVersion: null, RegistrationBlocked: null } && DateTime.UtcNow < until;)
-            {
-                await Task.Delay(Poll, ct);
-                run = await ctx.Api.GetAsync<TrainingRun>(path, ct);
-            }
+            }, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

@@ -15,7 +15,7 @@ public sealed class LineageTests(ControlPlaneFixture cp)
 
         var tree = (await lifecycle.Bob.RunAsync("lineage", version)).ShouldSucceed().Out;
 
-        tree.ShouldContain($"dataset ratings  sha256 {sha}");
+        tree.ShouldContain($"dataset generated-recommender  sha256 {sha}");
         tree.ShouldContain($"└── run {run}  recommender  Succeeded");
         tree.ShouldContain($"└── version {version}");
         tree.ShouldContain("approved ");

@@ -1,3 +1,4 @@
+using EventMlOps.Agents;
 using EventMlOps.ControlPlane;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Hosting;
@@ -5,15 +6,16 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Npgsql;
 
 [assembly: AssemblyFixture(typeof(EventMlOps.Cli.Tests.Testing.ControlPlaneFixture))]
 
 namespace EventMlOps.Cli.Tests.Testing;
 
-/// <summary>The real control plane on a real Kestrel port, in this process, against the shared private test
-/// PostgreSQL cluster (the launcher `emo up` uses) in a schema unique to this run. The CLI under test talks
-/// to it over HTTP and the bus exactly as it would to `emo up`'s.</summary>
+/// <summary>The real control plane on a real Kestrel port and the real agents (running the real trainer), in this
+/// process as `emo up` hosts them, against the shared private test PostgreSQL cluster in a schema unique to this run.
+/// The CLI under test talks to it over HTTP and the bus exactly as it would to `emo up`'s.</summary>
 public sealed class ControlPlaneFixture : IAsyncLifetime
 {
     public const string Database = "emo_test";
@@ -23,6 +25,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
     public LocalPostgres Postgres { get; private set; } = null!;
     public string ConnectionString => Postgres.ConnectionString(Database);
     public WebApplication App { get; private set; } = null!;
+    public IHost Agents { get; private set; } = null!;
     public string Url { get; private set; } = null!;
 
     /// <summary>Signs with the key the control plane created in <see cref="Home"/>, as `emo token` does.</summary>
@@ -40,7 +43,21 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         ]);
         await App.StartAsync();
         Url = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Agents = await AgentsApp.StartAsync([
+            $"--EMO_HOME={Home}",
+            $"--ConnectionStrings:Marten={ConnectionString}",
+            $"--Marten:Schema={Schema}",
+            $"--Training:TrackingUri={Url}",
+            // Built beside the CLI (its project reference) in this test build's configuration.
+            $"--Training:Trainer={Path.Combine(RepoRoot(), "src", "Training", "bin", Configuration, "net10.0", "emo-train.dll")}",
+        ]);
     }
+
+#if DEBUG
+    private const string Configuration = "Debug";
+#else
+    private const string Configuration = "Release";
+#endif
 
     /// <summary>The CLI as one principal of this control plane.</summary>
     public EmoUser As(string name, params string[] roles) => new(this, Tokens.Issue(name, roles, TimeSpan.FromHours(1)));
@@ -50,6 +67,8 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        await Agents.StopAsync();
+        Agents.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
         await DropSchemasAsync(Schema);
@@ -62,7 +81,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         NpgsqlConnection.ClearAllPools();
         await using var conn = new NpgsqlConnection(ConnectionString);
         await conn.OpenAsync();
-        foreach (var s in new[] { schema, schema + "_wolverine", schema + "_queues", schema + "_wolverine_cli" })
+        foreach (var s in new[] { schema, schema + "_wolverine", schema + "_queues", schema + "_wolverine_cli", schema + "_agents" })
         {
             await using var drop = new NpgsqlCommand($"drop schema if exists \"{s}\" cascade", conn);
             await drop.ExecuteNonQueryAsync();

@@ -29,22 +29,25 @@ public sealed class Lifecycle(ControlPlaneFixture cp)
         (await Alice.RunAsync("train", "recommender", "--detach", "--model", Model, "--dataset", dataset.ToString(), "--param", "lr=0.01", "--json"))
         .ShouldSucceed().StreamId();
 
-    /// <summary>Dataset → run → the agent's facts → version 1, registered by alice.</summary>
+    /// <summary>A generated dataset → a real (one-epoch) training run by the fixture's agent → version 1, registered by the
+    /// registration policy, or by alice when its quality gate blocked the tiny run.</summary>
     public async Task<(Guid Dataset, Guid Run, string Version)> RegisteredVersionAsync()
     {
-        var (dataset, _) = await DatasetAsync();
-        var (run, version) = await TrainedVersionAsync(dataset);
+        var seed = Random.Shared.Next(1, int.MaxValue).ToString(); // a dataset of this test's own
+        var (run, version) = await TrainedVersionAsync("--generate", "users=150,items=200,interactions=6000", "--seed", seed);
+        var dataset = (await Alice.RunAsync("runs", "show", run.ToString(), "--json")).ShouldSucceed().Json().GetProperty("datasetId").GetGuid();
         return (dataset, run, version);
     }
 
     /// <summary>Another run on the same dataset, registered as the next version.</summary>
-    public async Task<string> SecondVersionAsync(Guid dataset) => (await TrainedVersionAsync(dataset)).Version;
+    public async Task<string> SecondVersionAsync(Guid dataset) => (await TrainedVersionAsync("--dataset", dataset.ToString())).Version;
 
-    private async Task<(Guid Run, string Version)> TrainedVersionAsync(Guid dataset)
+    private async Task<(Guid Run, string Version)> TrainedVersionAsync(params string[] data)
     {
-        var run = await RunAsync(dataset);
-        using var agent = new ApiClient(new Uri(cp.Url), cp.Tokens.Issue("agent", [Roles.Agent], TimeSpan.FromHours(1)), Guid.NewGuid().ToString());
-        await new SimulatedTrainingAgent(agent, Path.Combine(cp.Home, "artifacts")).TrainAsync(run, Model, 1.0, _ => { }, TestContext.Current.CancellationToken);
+        var trained = (await Alice.RunAsync(["train", "recommender", "--model", Model, "--epochs", "1", "--json", .. data])).ShouldSucceed().Json();
+        var run = trained.GetProperty("runId").GetGuid();
+        if (trained.GetProperty("registeredVersion").ValueKind == System.Text.Json.JsonValueKind.Number)
+            return (run, $"{Model}@{trained.GetProperty("registeredVersion").GetInt32()}");
         var registered = (await Alice.RunAsync("versions", "register", Model, "--run", run.ToString(), "--json")).ShouldSucceed();
         return (run, registered.Json().GetProperty("stream").GetString()!["model:".Length..]);
     }

@@ -15,7 +15,7 @@ public sealed class RequestingTrainingTests(ControlPlaneFixture cp)
         var runId = requested.Out.Split(' ')[2];
 
         var shown = (await lifecycle.Alice.RunAsync("runs", "show", runId)).ShouldSucceed().Out;
-        shown.ShouldContain($"run {runId}  Requested");
+        shown.ShouldContain($"run {runId}  "); // the fixture's real agent may already have picked it up
         shown.ShouldContain("epochs=3 lr=0.01");
         shown.ShouldContain("1 gpu");
         shown.ShouldContain("code abc123");
@@ -32,7 +32,7 @@ public sealed class RequestingTrainingTests(ControlPlaneFixture cp)
         var json = (await lifecycle.Alice.RunAsync("runs", "show", run.ToString(), "--json")).ShouldSucceed().Json();
 
         json.GetProperty("runId").GetGuid().ShouldBe(run);
-        json.GetProperty("status").GetString().ShouldBe("Requested");
+        json.GetProperty("requestedBy").GetString().ShouldBe("alice");
         json.GetProperty("hyperparameters").GetProperty("lr").GetDouble().ShouldBe(0.01);
     }
 
