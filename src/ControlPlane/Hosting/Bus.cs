@@ -41,7 +41,10 @@ public static class Bus
             case BusTransport.Postgresql:
                 // Queue notifications + a short poll: a message is handled within milliseconds instead of the 5 s default.
                 opts.Transports.GetOrCreate<Wolverine.Postgresql.Transport.PostgresqlTransport>().EnableQueueNotifications = true;
-                opts.ListenToPostgresqlQueue(BusHeaders.ControlPlaneQueue).MaximumMessagesToReceive(100).PollingInterval(TimeSpan.FromMilliseconds(250));
+                // Facts about one run or endpoint carry its stream as the group id: handled in order (submitted before
+                // started), different streams in parallel.
+                opts.ListenToPostgresqlQueue(BusHeaders.ControlPlaneQueue).MaximumMessagesToReceive(100).PollingInterval(TimeSpan.FromMilliseconds(250))
+                    .PartitionProcessingByGroupId(PartitionSlots.Five);
                 PublishWorkOrders(opts, to => to.ToPostgresqlQueue(BusHeaders.AgentsQueue));
                 break;
             case BusTransport.RabbitMq:

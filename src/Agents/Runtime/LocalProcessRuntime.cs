@@ -1,0 +1,262 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace EventMlOps.Agents.Runtime;
+
+/// <summary>
+/// Jobs as child processes of this machine. Each job runs in its own session (<c>setsid</c>), so cancelling signals
+/// the whole tree, and outlives the agent that started it: everything needed to observe it again is in
+/// <c>{Root}/{name}/</c> — <c>job.json</c> (spec without secrets, pid, process start time), <c>exit_code</c> (written by
+/// a small <c>sh</c> wrapper when the command exits) and <c>cancelled</c>. The command's stdout and stderr are appended
+/// to the spec's log path by the wrapper itself, so no pipe to the agent can break when the agent goes away.
+/// Linux only (it reads <c>/proc</c>).
+/// </summary>
+public sealed class LocalProcessRuntime : IWorkloadRuntime
+{
+    public const string JobFile = "job.json";
+    public const string ExitCodeFile = "exit_code";
+    public const string CancelledFile = "cancelled";
+
+    /// <summary>How long a recorded job may stay without a process before it counts as never started.</summary>
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(1);
+
+    /// <summary>The wrapper: redirects everything to the log, lets a TERM reach the command and still records the
+    /// command's exit status (a trapped signal is handled after the foreground command ends), atomically.</summary>
+    private const string Wrapper = """
+        dir=$1 log=$2; shift 2
+        exec </dev/null >>"$log" 2>&1
+        trap : TERM INT HUP
+        "$@"
+        code=$?
+        echo "$code" >"$dir/exit_code.tmp" && mv -f "$dir/exit_code.tmp" "$dir/exit_code"
+        """;
+
+    // The job gets a fresh environment: the basics of this host and what its spec says — never the agent's own
+    // settings (connection strings, tokens, keys).
+    private static readonly string[] InheritedVariables =
+        ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP", "LD_LIBRARY_PATH"];
+
+    private static readonly string[] InheritedPrefixes = ["LC_", "DOTNET_", "CUDA_", "NVIDIA_"];
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    private readonly TimeSpan _cancelGrace;
+    private readonly int _logTailLines;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _submitting = new(1, 1);
+    private readonly ConcurrentDictionary<int, Process> _children = new();
+
+    public LocalProcessRuntime(string root, TimeSpan cancelGrace, int logTailLines = 20, TimeProvider? time = null)
+    {
+        Root = Path.GetFullPath(root);
+        _cancelGrace = cancelGrace;
+        _logTailLines = logTailLines;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public string Root { get; }
+
+    public string Kind => "local";
+
+    public string JobFolder(string name) => Path.Combine(Root, JobSpec.ValidName(name));
+
+    public async Task<JobObservation> SubmitAsync(JobSpec spec, CancellationToken ct)
+    {
+        var dir = JobFolder(spec.Name);
+        Directory.CreateDirectory(dir);
+        await _submitting.WaitAsync(ct);
+        try
+        {
+            // Creating job.json claims the name, across processes too: whoever finds it there starts nothing.
+            FileStream claim;
+            try { claim = new FileStream(Path.Combine(dir, JobFile), FileMode.CreateNew, FileAccess.Write, FileShare.None); }
+            catch (IOException) when (File.Exists(Path.Combine(dir, JobFile))) { return await ObserveAsync(spec.Name, ct); }
+
+            var job = new LocalJob(spec with { Secrets = new Dictionary<string, string>() }, [.. spec.Secrets.Keys], _time.GetUtcNow(), null, null, null);
+            await using (claim)
+                await JsonSerializer.SerializeAsync(claim, job, Json, ct);
+            Process process;
+            try
+            {
+                Directory.CreateDirectory(spec.WorkingDirectory);
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(spec.LogPath))!);
+                process = Start(spec, dir);
+            }
+            catch
+            {
+                File.Delete(Path.Combine(dir, JobFile)); // nothing runs: the name is free again
+                throw;
+            }
+            await LeadsItsSessionAsync(process);
+            // The process start time (from /proc) tells this process apart from a later one that reuses its pid.
+            Write(dir, job with { Pid = process.Id, ProcessStartTime = ProcessTable.Read(process.Id)?.StartTime, StartedAt = _time.GetUtcNow() });
+            return await ObserveAsync(spec.Name, ct);
+        }
+        finally
+        {
+            _submitting.Release();
+        }
+    }
+
+    public Task<JobObservation> ObserveAsync(string name, CancellationToken ct) => Task.FromResult(Observe(name));
+
+    public async Task CancelAsync(string name, CancellationToken ct)
+    {
+        var dir = JobFolder(name);
+        if (Read(dir) is not { } job) return;
+        if (!File.Exists(Path.Combine(dir, CancelledFile)))
+            File.WriteAllText(Path.Combine(dir, CancelledFile), _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture));
+        if (job.Pid is not { } session) return;
+        // The leader was started by setsid, so its pid is the session id of the whole tree.
+        if (!Signal(session, job.ProcessStartTime, ProcessTable.SigTerm)) return;
+        if (await GoneAsync(session, job.ProcessStartTime, _cancelGrace, ct)) return;
+        // Whatever is left (it ignored TERM, or was forked meanwhile) is killed, pass after pass until none is left.
+        for (var deadline = DateTime.UtcNow.AddSeconds(5); Signal(session, job.ProcessStartTime, ProcessTable.SigKill) && DateTime.UtcNow < deadline;)
+            await Task.Delay(20, ct);
+    }
+
+    /// <summary>Signals the session, and its leader directly should it not lead a session (yet); false when nothing lives.</summary>
+    private static bool Signal(int session, ulong? startTime, int signal)
+    {
+        var signalled = ProcessTable.SignalSession(session, signal) > 0;
+        return ProcessTable.IsAlive(session, startTime) ? ProcessTable.Signal(session, signal) | signalled : signalled;
+    }
+
+    public Task<IReadOnlyList<JobObservation>> ListAsync(CancellationToken ct)
+    {
+        IReadOnlyList<JobObservation> jobs = Directory.Exists(Root)
+            ? Directory.GetDirectories(Root).Where(d => File.Exists(Path.Combine(d, JobFile)))
+                .Select(d => Observe(Path.GetFileName(d))).OrderBy(j => j.Name, StringComparer.Ordinal).ToList()
+            : [];
+        return Task.FromResult(jobs);
+    }
+
+    private JobObservation Observe(string name)
+    {
+        var dir = JobFolder(name);
+        if (!Directory.Exists(dir)) return JobObservation.Missing(name);
+        if (Read(dir) is not { } job)
+            return File.Exists(Path.Combine(dir, JobFile)) ? new(name, JobPhase.Pending, Message: "being submitted") : JobObservation.Missing(name);
+
+        var cancelled = File.Exists(Path.Combine(dir, CancelledFile));
+        var observed = new JobObservation(name, JobPhase.Pending, StartedAt: job.StartedAt, Cancelled: cancelled,
+            LogTail: Tail(job.Spec.LogPath, _logTailLines), Labels: job.Spec.Labels);
+        if (Exited(dir, observed) is { } exited) return exited;
+        if (job.Pid is not { } pid)
+            return _time.GetUtcNow() - job.SubmittedAt < StartTimeout
+                ? observed with { Message = "being submitted" }
+                : observed with { Phase = JobPhase.Failed, Message = "the job was recorded but its process never started" };
+        if (ProcessTable.IsAlive(pid, job.ProcessStartTime))
+            return observed with { Phase = JobPhase.Running };
+        // The wrapper writes the exit code just before it ends: look again now that the process is gone.
+        return Exited(dir, observed) ?? observed with
+        {
+            Phase = JobPhase.Failed,
+            Message = cancelled ? "cancelled" : "the process is gone without an exit code (killed, or the machine restarted)",
+        };
+    }
+
+    private static JobObservation? Exited(string dir, JobObservation observed)
+    {
+        var file = Path.Combine(dir, ExitCodeFile);
+        if (!File.Exists(file) || !int.TryParse(File.ReadAllText(file).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var code))
+            return null;
+        return observed with
+        {
+            Phase = code == 0 ? JobPhase.Succeeded : JobPhase.Failed,
+            ExitCode = code,
+            FinishedAt = new DateTimeOffset(File.GetLastWriteTimeUtc(file)),
+            Message = observed.Cancelled ? "cancelled" : null,
+        };
+    }
+
+    private Process Start(JobSpec spec, string dir)
+    {
+        var start = new ProcessStartInfo("setsid") { UseShellExecute = false, WorkingDirectory = spec.WorkingDirectory };
+        foreach (var arg in (string[])["sh", "-c", Wrapper, "emo-job", dir, Path.GetFullPath(spec.LogPath), spec.Command, .. spec.Args])
+            start.ArgumentList.Add(arg);
+        start.Environment.Clear();
+        foreach (var (key, value) in System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+                     .Select(e => ((string)e.Key, (string?)e.Value)))
+            if (value is not null && (InheritedVariables.Contains(key) || InheritedPrefixes.Any(p => key.StartsWith(p, StringComparison.Ordinal))))
+                start.Environment[key] = value;
+        foreach (var (key, value) in ResourceEnvironment(spec.Resources)) start.Environment[key] = value;
+        foreach (var (key, value) in spec.Environment) start.Environment[key] = value;
+        foreach (var (key, value) in spec.Secrets) start.Environment[key] = value;
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start job {spec.Name}");
+        // Kept until it exits so that it is reaped (no zombie); the job itself never depends on this object.
+        _children[process.Id] = process;
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => { if (_children.TryRemove(process.Id, out var p)) p.Dispose(); };
+        return process;
+    }
+
+    /// <summary>The local stand-in for resource limits: the GPUs a job may use (the first N, as a device plugin would
+    /// assign them) and a CPU thread budget for OpenMP/libtorch. Memory is not limited locally.</summary>
+    internal static IEnumerable<KeyValuePair<string, string>> ResourceEnvironment(JobResources resources)
+    {
+        if (resources.Cpus > 0)
+            yield return new("OMP_NUM_THREADS", resources.Cpus.ToString(CultureInfo.InvariantCulture));
+        if (resources.Gpus > 0)
+            yield return new("CUDA_VISIBLE_DEVICES", string.Join(',', Enumerable.Range(0, resources.Gpus)));
+    }
+
+    /// <summary>Waits (briefly) until the child has become its own session leader: before that, it still sits in the
+    /// agent's session and a cancel would not find it by its session id.</summary>
+    private static async Task LeadsItsSessionAsync(Process process)
+    {
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); DateTime.UtcNow < deadline; await Task.Delay(1))
+            if (process.HasExited || ProcessTable.Read(process.Id) is not { IsLive: true } entry || entry.Session == process.Id)
+                return;
+    }
+
+    private static async Task<bool> GoneAsync(int session, ulong? startTime, TimeSpan wait, CancellationToken ct)
+    {
+        for (var deadline = DateTime.UtcNow + wait; ; await Task.Delay(50, ct))
+        {
+            if (ProcessTable.LiveInSession(session).Count == 0 && !ProcessTable.IsAlive(session, startTime)) return true;
+            if (DateTime.UtcNow >= deadline) return false;
+        }
+    }
+
+    internal static IReadOnlyList<string> Tail(string path, int lines)
+    {
+        if (lines <= 0 || !File.Exists(path)) return [];
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var take = (int)Math.Min(file.Length, 64 * 1024);
+        file.Seek(-take, SeekOrigin.End);
+        var buffer = new byte[take];
+        file.ReadExactly(buffer);
+        var all = Encoding.UTF8.GetString(buffer).Replace("\r", "", StringComparison.Ordinal).Split('\n');
+        // The first line may be cut by the window; the last is empty after a final newline.
+        var usable = all.Skip(take < file.Length ? 1 : 0).ToList();
+        if (usable.Count > 0 && usable[^1].Length == 0) usable.RemoveAt(usable.Count - 1);
+        return usable.TakeLast(lines).ToList();
+    }
+
+    private static LocalJob? Read(string dir)
+    {
+        try { return JsonSerializer.Deserialize<LocalJob>(File.ReadAllText(Path.Combine(dir, JobFile)), Json); }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException) { return null; }
+    }
+
+    private static void Write(string dir, LocalJob job)
+    {
+        var temp = Path.Combine(dir, $"{JobFile}.{Guid.NewGuid():N}.tmp");
+        File.WriteAllText(temp, JsonSerializer.Serialize(job, Json));
+        File.Move(temp, Path.Combine(dir, JobFile), overwrite: true);
+    }
+
+    /// <summary>What <c>job.json</c> holds. The spec is stored without secret values (their names only).</summary>
+    private sealed record LocalJob(
+        JobSpec Spec,
+        IReadOnlyList<string> SecretNames,
+        DateTimeOffset SubmittedAt,
+        int? Pid,
+        ulong? ProcessStartTime,
+        DateTimeOffset? StartedAt);
+}

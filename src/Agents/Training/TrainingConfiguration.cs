@@ -1,0 +1,27 @@
+using EventMlOps.Agents.Runtime;
+using EventMlOps.Artifacts;
+using EventMlOps.ControlPlane.Auth;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace EventMlOps.Agents.Training;
+
+public static class TrainingConfiguration
+{
+    /// <summary>The training agent's services. Register after Wolverine: its hosted services then start after the bus
+    /// (re-adopted runs report at once) and stop before it (no report is cut off half-sent).</summary>
+    public static IServiceCollection AddTrainingAgent(this IServiceCollection services, IConfiguration config)
+    {
+        var options = TrainingAgentOptions.From(config);
+        services.AddSingleton(options);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<IWorkloadRuntime>(new LocalProcessRuntime(Path.Combine(options.Home, "jobs"), options.CancelGrace, options.LogTailLines));
+        services.AddSingleton(new TrainingWorkspace(Path.Combine(options.Home, "training")));
+        services.TryAddSingleton(_ => ArtifactStore.FromConfiguration(config, EmoHome.Resolve(config)));
+        services.AddSingleton<TrainingFollower>();
+        services.AddHostedService(sp => sp.GetRequiredService<TrainingFollower>());
+        services.AddHostedService<TrainingRecovery>();
+        return services;
+    }
+}

@@ -1,0 +1,118 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using EventMlOps.ControlPlane;
+using EventMlOps.ControlPlane.Auth;
+using EventMlOps.ControlPlane.Hosting;
+using Marten;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+[assembly: AssemblyFixture(typeof(EventMlOps.Agents.Tests.Testing.AgentsFixture))]
+// One control plane and one agents queue: agents of two tests at once would compete for each other's work orders.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace EventMlOps.Agents.Tests.Testing;
+
+/// <summary>The real control-plane host on a real Kestrel port and a private PostgreSQL cluster (the launcher of
+/// `./emo up`), on a database unique to this test run; agents are started per test, as separate hosts on the same
+/// bus, each with its own EMO_HOME.</summary>
+public sealed class AgentsFixture : IAsyncLifetime
+{
+    public static readonly JsonSerializerOptions Json = CreateJson();
+    private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
+
+    public LocalPostgres Postgres { get; private set; } = null!;
+    public string Database { get; } = $"emo_agents_{DateTime.UtcNow:yyyyMMddHHmmss}_{Environment.ProcessId}";
+    public string ConnectionString => Postgres.ConnectionString(Database);
+    public WebApplication App { get; private set; } = null!;
+    public Uri BaseAddress { get; private set; } = null!;
+    public IDocumentStore Store => App.Services.GetRequiredService<IDocumentStore>();
+    public Tokens Tokens => new(_key);
+
+    /// <summary>Scratch space of this test run (agent homes, datasets), removed at the end.</summary>
+    public string Scratch { get; } = Path.Combine(Path.GetTempPath(), "emo-agents-tests", $"{DateTime.UtcNow:yyyyMMddHHmmss}-{Environment.ProcessId}");
+
+    public static string FakeTrainer => Path.Combine(AppContext.BaseDirectory, "Testing", "fake-trainer.sh");
+
+    public async ValueTask InitializeAsync()
+    {
+        Directory.CreateDirectory(Scratch);
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(FakeTrainer, File.GetUnixFileMode(FakeTrainer) | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
+        Postgres = await LocalPostgres.StartAsync(Path.Combine(RepoRoot(), ".emo", "pg-test"), durable: false);
+        await Postgres.EnsureDatabaseAsync(Database);
+        App = await ControlPlaneApp.BuildAsync([
+            "--urls=http://127.0.0.1:0",
+            $"--ConnectionStrings:Marten={ConnectionString}",
+            "--Marten:Schema=emo",
+            $"--Auth:SigningKey={Convert.ToBase64String(_key)}",
+            $"--EMO_HOME={Path.Combine(Scratch, "control-plane")}",
+            "--Registry:AutoRegister=false",
+        ]);
+        await App.StartAsync();
+        BaseAddress = new Uri(App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+    }
+
+    /// <summary>A training agent as `emo up` or `dotnet emo-agents.dll` runs it, on this control plane's bus.</summary>
+    public Task<IHost> StartAgentAsync(string home, string? trainer = null, params string[] extra) => AgentsApp.StartAsync([
+        $"--ConnectionStrings:Marten={ConnectionString}",
+        "--Marten:Schema=emo",
+        $"--Auth:SigningKey={Convert.ToBase64String(_key)}",
+        $"--EMO_HOME={home}",
+        $"--Training:Trainer={trainer ?? FakeTrainer}",
+        $"--Training:TrackingUri={BaseAddress}",
+        "--Agents:HeartbeatSeconds=0.5",
+        "--Agents:PollMilliseconds=100",
+        "--Agents:CancelGraceSeconds=3",
+        .. extra,
+    ]);
+
+    public HttpClient Client(string role, string name)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Tokens.Issue(name, [role], TimeSpan.FromHours(1)));
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        await Postgres.DropDatabaseAsync(Database);
+        try { Directory.Delete(Scratch, recursive: true); }
+        catch (IOException) { }
+    }
+
+    public static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "EventMlOps.sln")))
+                return dir.FullName;
+        throw new InvalidOperationException("EventMlOps.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    private static JsonSerializerOptions CreateJson()
+    {
+        var o = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        ControlPlaneApp.Json(o);
+        return o;
+    }
+}
+
+public static class HttpExtensions
+{
+    public static Task<HttpResponseMessage> Send(this HttpClient client, string route, object body) =>
+        client.PostAsync(route, JsonContent.Create(body, body.GetType(), options: AgentsFixture.Json));
+
+    public static async Task<T> Read<T>(this HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        response.IsSuccessStatusCode.ShouldBeTrue($"{(int)response.StatusCode}: {text}");
+        return JsonSerializer.Deserialize<T>(text, AgentsFixture.Json)!;
+    }
+}

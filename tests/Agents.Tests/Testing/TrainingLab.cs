@@ -1,0 +1,126 @@
+using System.Security.Cryptography;
+using System.Text;
+using EventMlOps.Agents.Runtime;
+using EventMlOps.Contracts;
+using EventMlOps.Contracts.Datasets;
+using EventMlOps.Contracts.Training;
+using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Training;
+using Marten;
+using Microsoft.Extensions.Hosting;
+
+namespace EventMlOps.Agents.Tests.Testing;
+
+/// <summary>One test's world: alice (scientist) requests runs over the control plane's HTTP API; a training agent with
+/// its own EMO_HOME runs them; the run is read back over HTTP and its events from the store. Disposing stops the agent
+/// and kills whatever job it left behind.</summary>
+public sealed class TrainingLab(AgentsFixture fx) : IAsyncDisposable
+{
+    public static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public HttpClient Scientist { get; } = fx.Client(Roles.Scientist, "alice");
+    public string Home { get; } = Path.Combine(fx.Scratch, "agent-" + Guid.NewGuid().ToString("N")[..8]);
+    public string Model { get; } = "m" + Guid.NewGuid().ToString("N")[..10];
+    public IHost? Agent { get; private set; }
+
+    public async Task<IHost> StartAgentAsync(string? trainer = null, params string[] extra) =>
+        Agent = await fx.StartAgentAsync(Home, trainer, extra);
+
+    public async Task StopAgentAsync()
+    {
+        if (Agent is null) return;
+        await Agent.StopAsync(Ct);
+        Agent.Dispose();
+        Agent = null;
+    }
+
+    public string RunFolder(Guid runId) => Path.Combine(Home, "agents", "training", $"train-{runId:N}");
+
+    public string Output(Guid runId) => Path.Combine(RunFolder(runId), "out");
+
+    /// <summary>Writes a dataset file and registers it; <paramref name="claimedSha256"/> lies about its content when given.</summary>
+    public async Task<(Guid Id, string Path, string Sha256)> RegisterFileDatasetAsync(string content, string? claimedSha256 = null)
+    {
+        var path = System.IO.Path.Combine(fx.Scratch, "data-" + Guid.NewGuid().ToString("N")[..8] + ".tsv");
+        await File.WriteAllTextAsync(path, content, Ct);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
+        var id = await RegisterDatasetAsync(new Uri(path).AbsoluteUri, claimedSha256 ?? sha, "movielens-udata");
+        return (id, path, sha);
+    }
+
+    public async Task<Guid> RegisterDatasetAsync(string uri, string sha256, string format = "other")
+    {
+        var id = Guid.NewGuid();
+        (await Scientist.Send("/api/datasets", new RegisterDataset(Guid.NewGuid(), id, "ratings", uri, sha256, format, 3,
+            [new DatasetColumn("user", "int"), new DatasetColumn("item", "int")]))).EnsureSuccessStatusCode();
+        return id;
+    }
+
+    public async Task<Guid> RequestRunAsync(Guid datasetId, Dictionary<string, double> hyperparameters, string trainer = "recommender", int gpus = 0)
+    {
+        var runId = Guid.NewGuid();
+        var response = await Scientist.Send("/api/runs", new RequestTraining(Guid.NewGuid(), runId, Model, trainer, datasetId,
+            hyperparameters, new TrainingResources(2, 1024, gpus), "git:test"));
+        response.IsSuccessStatusCode.ShouldBeTrue(await response.Content.ReadAsStringAsync(Ct));
+        return runId;
+    }
+
+    public async Task<TrainingRun> RunAsync(Guid runId) => await (await Scientist.GetAsync($"/api/runs/{runId}", Ct)).Read<TrainingRun>();
+
+    public async Task<TrainingRun> WaitForAsync(Guid runId, Func<TrainingRun, bool> until, string what, int seconds = 30)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            var run = await RunAsync(runId);
+            if (until(run)) return run;
+            if (DateTime.UtcNow > deadline)
+                throw new ShouldAssertException($"run {runId:N} did not become {what} within {seconds} s: {run.Status}, {run.FailureReason}");
+            await Task.Delay(100, Ct);
+        }
+    }
+
+    public Task<TrainingRun> WaitForEndAsync(Guid runId, int seconds = 30) => WaitForAsync(runId, r => r.IsFinished, "finished", seconds);
+
+    public async Task<IReadOnlyList<object>> EventsAsync(Guid runId)
+    {
+        await using var session = fx.Store.QuerySession();
+        return (await session.Events.FetchStreamAsync(StreamKeys.Run(runId), token: Ct)).Select(e => e.Data).ToList();
+    }
+
+    /// <summary>The control plane's refusals of messages about this run (facts it would not accept, e.g. out of order):
+    /// an agent that reports correctly causes none.</summary>
+    public async Task<IReadOnlyList<string>> DeadLettersAsync(Guid runId)
+    {
+        await using var conn = new Npgsql.NpgsqlConnection(fx.ConnectionString);
+        await conn.OpenAsync(Ct);
+        await using var cmd = new Npgsql.NpgsqlCommand(
+            "select message_type || ': ' || coalesce(exception_message, '') from emo_wolverine.wolverine_dead_letters where position(@id in body) > 0", conn);
+        cmd.Parameters.AddWithValue("id", Encoding.UTF8.GetBytes(runId.ToString()));
+        var found = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync(Ct);
+        while (await reader.ReadAsync(Ct)) found.Add(reader.GetString(0));
+        return found;
+    }
+
+    /// <summary>Waits for a pid file the (fake) trainer writes.</summary>
+    public static async Task<int> PidAsync(string file, int seconds = 20)
+    {
+        for (var deadline = DateTime.UtcNow.AddSeconds(seconds); ; await Task.Delay(50, Ct))
+        {
+            if (File.Exists(file) && int.TryParse((await File.ReadAllTextAsync(file, Ct)).Trim(), out var pid)) return pid;
+            if (DateTime.UtcNow > deadline) throw new ShouldAssertException($"{file} was not written within {seconds} s");
+        }
+    }
+
+    public static bool Alive(int pid) => ProcessTable.IsAlive(pid, null);
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAgentAsync();
+        var runtime = new LocalProcessRuntime(Path.Combine(Home, "agents", "jobs"), TimeSpan.FromSeconds(1));
+        foreach (var job in await runtime.ListAsync(CancellationToken.None))
+            if (!job.IsFinished) await runtime.CancelAsync(job.Name, CancellationToken.None);
+        Scientist.Dispose();
+    }
+}

@@ -1,0 +1,77 @@
+using EventMlOps.Agents.Training;
+
+namespace EventMlOps.Agents.Tests.Training;
+
+public class TrainerOutputTests
+{
+    [Fact]
+    public void Given_an_epoch_line_When_parsed_Then_its_epoch_and_numeric_metrics_are_read()
+    {
+        var line = TrainerOutput.ParseEpoch("EMO_EPOCH {\"epoch\":3,\"epochs\":10,\"seconds\":2.1,\"metrics\":{\"loss\":0.35,\"hr@10\":0.6,\"note\":\"x\"}}");
+
+        line.ShouldNotBeNull();
+        line.Epoch.ShouldBe(3);
+        line.Epochs.ShouldBe(10);
+        line.Seconds.ShouldBe(2.1);
+        line.Metrics.ShouldBe(new Dictionary<string, double> { ["loss"] = 0.35, ["hr@10"] = 0.6 });
+    }
+
+    [Theory]
+    [InlineData("epoch 3 done")]
+    [InlineData("EMO_EPOCH {not json")]
+    [InlineData("EMO_EPOCH {\"epoch\":0}")]
+    [InlineData("EMO_EPOCH [1]")]
+    [InlineData("EMO_RESULT {\"metrics\":{}}")]
+    public void Given_any_other_line_When_parsed_Then_it_is_no_epoch(string line) => TrainerOutput.ParseEpoch(line).ShouldBeNull();
+
+    [Fact]
+    public void Given_a_result_line_When_parsed_Then_its_metrics_are_read() =>
+        TrainerOutput.ParseResult("EMO_RESULT {\"metrics\":{\"tpr\":0.93}}").ShouldBe(new Dictionary<string, double> { ["tpr"] = 0.93 });
+
+    [Fact]
+    public void Given_a_metrics_file_When_read_Then_numbers_are_kept_and_a_non_object_is_invalid()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "{\"hr@10\":0.7,\"name\":\"ncf\"}");
+            TrainerOutput.ReadMetricsFile(file).ShouldBe(new Dictionary<string, double> { ["hr@10"] = 0.7 });
+            File.WriteAllText(file, "[0.7]");
+            Should.Throw<InvalidDataException>(() => TrainerOutput.ReadMetricsFile(file));
+            File.WriteAllText(file, "{");
+            Should.Throw<InvalidDataException>(() => TrainerOutput.ReadMetricsFile(file));
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public void Given_a_growing_log_When_read_repeatedly_Then_each_complete_line_is_returned_once_and_a_partial_one_at_the_end()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            var reader = new LogReader(file);
+            File.AppendAllText(file, "one\ntw");
+            reader.ReadLines(toEnd: false).ShouldBe(["one"]);
+            File.AppendAllText(file, "o\r\nthr");
+            reader.ReadLines(toEnd: false).ShouldBe(["two"]);
+            reader.ReadLines(toEnd: false).ShouldBeEmpty();
+            File.AppendAllText(file, "ee");
+            reader.ReadLines(toEnd: true).ShouldBe(["three"]);
+            reader.ReadLines(toEnd: true).ShouldBeEmpty();
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public void Given_a_run_When_fact_ids_are_derived_Then_they_are_stable_per_fact_and_distinct_across_facts_and_runs()
+    {
+        var run = Guid.NewGuid();
+
+        FactIds.Outcome(run).ShouldBe(FactIds.Outcome(run));
+        FactIds.Epoch(run, 1).ShouldBe(FactIds.Epoch(run, 1));
+        new[] { FactIds.Submitted(run), FactIds.Started(run), FactIds.Epoch(run, 1), FactIds.Epoch(run, 2), FactIds.Outcome(run), FactIds.Outcome(Guid.NewGuid()) }
+            .Distinct().Count().ShouldBe(6);
+        FactIds.Outcome(run).Version.ShouldBe(8);
+    }
+}
