@@ -27,7 +27,7 @@ public static class LineageTree
             w.WriteLine($"{indent}{Branch}run {r.RunId}  {r.TrainerKind}  {r.Status}{(r.DurationSeconds is { } s ? $" in {Fmt.Seconds(s)}" : "")}");
             w.WriteLine($"{runIndent}{Pipe}requested {Fmt.Time(r.RequestedAt)} by {r.RequestedBy}, code {r.CodeVersion}");
             w.WriteLine($"{runIndent}{Pipe}params  {Fmt.Numbers(r.Hyperparameters)}");
-            w.WriteLine($"{runIndent}{Pipe}metrics {Fmt.Numbers(r.Metrics)}");
+            w.WriteLine($"{runIndent}{Pipe}metrics {Fmt.Headline(r.Metrics)}");
         }
         else
             w.WriteLine($"{indent}{Branch}run (unknown as of then)");

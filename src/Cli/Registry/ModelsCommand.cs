@@ -48,7 +48,7 @@ public static class ModelsCommand
                 var table = new Table("VERSION", "STAGE", "ALIASES", "APPROVED", "METRICS", "REGISTERED", "BY");
                 foreach (var v in m.Versions)
                     table.Row(v.Version, v.Stage, v.Aliases.Count == 0 ? "-" : string.Join(",", v.Aliases), v.Approved ? "yes" : "no",
-                        Fmt.Numbers(v.Metrics), Fmt.Time(v.RegisteredAt), v.RegisteredBy);
+                        Fmt.Headline(v.Metrics), Fmt.Time(v.RegisteredAt), v.RegisteredBy);
                 table.WriteTo(ctx.Out);
             }, ct);
         });

@@ -60,12 +60,14 @@ public static class RunsCommand
                 if (r.RegistrationBlocked is not null) w.WriteLine($"  not registered: {r.RegistrationBlocked}");
                 if (r.FailureReason is not null) w.WriteLine($"  reason       {r.FailureReason}");
                 if (r.Params.Count > 0) w.WriteLine($"  tracked      {string.Join(" ", r.Params.OrderBy(p => p.Key).Select(p => $"{p.Key}={p.Value}"))}");
-                var curves = r.MetricHistory.GroupBy(m => m.Key).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+                // Curves of the metrics logged at more than one step (single values are in the metrics line above).
+                var curves = r.MetricHistory.GroupBy(m => m.Key).Where(g => g.Count() > 1).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
                 if (curves.Count > 0) w.WriteLine("  curves");
+                var width = curves.Count > 0 ? curves.Max(c => c.Key.Length) : 0;
                 foreach (var curve in curves)
                 {
                     var points = curve.OrderBy(m => m.Step).ThenBy(m => m.Timestamp).Select(m => m.Value).ToList();
-                    w.WriteLine($"    {curve.Key,-16} {Fmt.Sparkline(points)}  {Fmt.Number(points[0])} → {Fmt.Number(points[^1])} ({points.Count} steps)");
+                    w.WriteLine($"    {curve.Key.PadRight(width)}  {Fmt.Sparkline(points)}  {Fmt.Number(points[0])} → {Fmt.Number(points[^1])} ({points.Count} steps)");
                 }
             }, ct);
         });

@@ -214,8 +214,10 @@ public static class TrainCommand
                 _ when run.Epochs == 0 => $"running ({_clock.Elapsed.TotalSeconds:0} s), first epoch in progress…",
                 _ => Epochs(run, total),
             };
-            if (line == _last) return;
-            _last = line;
+            // A terminal redraws on any change; a log gets a line only when the state or epoch moves on.
+            var key = redraw ? line : $"{run.Status}/{run.Epochs}";
+            if (key == _last) return;
+            _last = key;
             if (redraw) w.Write($"\r{line,-100}");
             else w.WriteLine(line);
             w.Flush();
@@ -223,7 +225,7 @@ public static class TrainCommand
 
         private static string Epochs(TrainingRun run, int? total)
         {
-            var metrics = Fmt.Numbers(run.Metrics);
+            var metrics = Fmt.Headline(run.Metrics);
             if (total is not { } t || t <= 0) return $"epoch {run.Epochs}  {metrics}";
             const int width = 20;
             var done = Math.Clamp(run.Epochs * width / t, 0, width);
