@@ -23,7 +23,6 @@ namespace EventMlOps.Agents.Tests.Testing;
 /// bus, each with its own EMO_HOME.</summary>
 public sealed class AgentsFixture : IAsyncLifetime
 {
-    public static readonly JsonSerializerOptions Json = CreateJson();
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
 
     public LocalPostgres Postgres { get; private set; } = null!;
@@ -44,18 +43,10 @@ public sealed class AgentsFixture : IAsyncLifetime
         Directory.CreateDirectory(Scratch);
         if (!OperatingSystem.IsWindows())
             File.SetUnixFileMode(FakeTrainer, File.GetUnixFileMode(FakeTrainer) | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
-        Postgres = await LocalPostgres.StartAsync(Path.Combine(RepoRoot(), ".emo", "pg-test"), durable: false);
+        Postgres = await TestHost.PostgresAsync();
         await Postgres.EnsureDatabaseAsync(Database);
-        App = await ControlPlaneApp.BuildAsync([
-            "--urls=http://127.0.0.1:0",
-            $"--ConnectionStrings:Marten={ConnectionString}",
-            "--Marten:Schema=emo",
-            $"--Auth:SigningKey={Convert.ToBase64String(_key)}",
-            $"--EMO_HOME={Path.Combine(Scratch, "control-plane")}",
-            "--Registry:AutoRegister=false",
-        ]);
-        await App.StartAsync();
-        BaseAddress = new Uri(App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        (App, BaseAddress) = await TestHost.StartControlPlaneAsync(ConnectionString, "emo", Path.Combine(Scratch, "control-plane"),
+            $"--Auth:SigningKey={Convert.ToBase64String(_key)}", "--Registry:AutoRegister=false");
     }
 
     /// <summary>A training agent as `emo up` or `dotnet emo-agents.dll` runs it, on this control plane's bus.</summary>
@@ -88,31 +79,5 @@ public sealed class AgentsFixture : IAsyncLifetime
         catch (IOException) { }
     }
 
-    public static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "EventMlOps.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException("EventMlOps.sln not found above " + AppContext.BaseDirectory);
-    }
 
-    private static JsonSerializerOptions CreateJson()
-    {
-        var o = new JsonSerializerOptions(JsonSerializerDefaults.Web);
-        ControlPlaneApp.Json(o);
-        return o;
-    }
-}
-
-public static class HttpExtensions
-{
-    public static Task<HttpResponseMessage> Send(this HttpClient client, string route, object body) =>
-        client.PostAsync(route, JsonContent.Create(body, body.GetType(), options: AgentsFixture.Json));
-
-    public static async Task<T> Read<T>(this HttpResponseMessage response)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        response.IsSuccessStatusCode.ShouldBeTrue($"{(int)response.StatusCode}: {text}");
-        return JsonSerializer.Deserialize<T>(text, AgentsFixture.Json)!;
-    }
 }

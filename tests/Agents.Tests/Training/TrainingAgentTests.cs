@@ -219,7 +219,7 @@ public class TrainingAgentTests(AgentsFixture fx, ITestOutputHelper output)
     public async Task Given_the_real_emo_train_When_a_small_generated_recommender_run_is_requested_Then_it_succeeds_with_a_verified_onnx_model()
     {
         var trainer = new[] { "Release", "Debug" }
-            .Select(c => Path.Combine(AgentsFixture.RepoRoot(), "src", "Training", "bin", c, "net10.0", "emo-train.dll"))
+            .Select(c => Path.Combine(EventMlOps.Testing.TestHost.RepoRoot(), "src", "Training", "bin", c, "net10.0", "emo-train.dll"))
             .FirstOrDefault(File.Exists);
         if (trainer is null)
             Assert.Skip("the real trainer is not built: src/Training/bin/{Release|Debug}/net10.0/emo-train.dll is missing (dotnet build src/Training)");

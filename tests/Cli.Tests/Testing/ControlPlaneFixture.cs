@@ -33,23 +33,18 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Postgres = await LocalPostgres.StartAsync(Path.Combine(RepoRoot(), ".emo", "pg-test"), durable: false);
+        Postgres = await TestHost.PostgresAsync();
         await Postgres.EnsureDatabaseAsync(Database);
-        App = await ControlPlaneApp.BuildAsync([
-            "--urls=http://127.0.0.1:0",
-            $"--EMO_HOME={Home}",
-            $"--ConnectionStrings:Marten={ConnectionString}",
-            $"--Marten:Schema={Schema}",
-        ]);
-        await App.StartAsync();
-        Url = App.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Uri url;
+        (App, url) = await TestHost.StartControlPlaneAsync(ConnectionString, Schema, Home);
+        Url = url.ToString();
         Agents = await AgentsApp.StartAsync([
             $"--EMO_HOME={Home}",
             $"--ConnectionStrings:Marten={ConnectionString}",
             $"--Marten:Schema={Schema}",
             $"--Training:TrackingUri={Url}",
             // Built beside the CLI (its project reference) in this test build's configuration.
-            $"--Training:Trainer={Path.Combine(RepoRoot(), "src", "Training", "bin", Configuration, "net10.0", "emo-train.dll")}",
+            $"--Training:Trainer={Path.Combine(TestHost.RepoRoot(), "src", "Training", "bin", Configuration, "net10.0", "emo-train.dll")}",
         ]);
     }
 
@@ -88,11 +83,4 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         }
     }
 
-    public static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "EventMlOps.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException("EventMlOps.sln not found above " + AppContext.BaseDirectory);
-    }
 }

@@ -15,7 +15,7 @@ public static class RabbitMq
         try
         {
             if (_uri is not null) return _uri;
-            var script = Path.Combine(ControlPlaneFixture.RepoRoot(), "deploy", "local", "rabbitmq.sh");
+            var script = Path.Combine(EventMlOps.Testing.TestHost.RepoRoot(), "deploy", "local", "rabbitmq.sh");
             var start = new ProcessStartInfo("bash", [script, "start"]) { RedirectStandardOutput = true, RedirectStandardError = true };
             using var process = Process.Start(start)!;
             var stdout = process.StandardOutput.ReadToEndAsync();

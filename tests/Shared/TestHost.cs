@@ -1,0 +1,72 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using EventMlOps.ControlPlane;
+using EventMlOps.ControlPlane.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EventMlOps.Testing;
+
+/// <summary>What every test project's fixture starts the same way (compiled into each of them from tests/Shared):
+/// the private test PostgreSQL cluster and the real control-plane host on a free Kestrel port.</summary>
+public static class TestHost
+{
+    public static readonly JsonSerializerOptions Json = CreateJson();
+
+    /// <summary>The cluster every test run shares (fsync off), started by the same launcher as `./emo up`.</summary>
+    public static Task<LocalPostgres> PostgresAsync() => LocalPostgres.StartAsync(Path.Combine(RepoRoot(), ".emo", "pg-test"), durable: false);
+
+    /// <summary>Builds and starts the control plane on <paramref name="connectionString"/>; answers it and its base address.</summary>
+    public static async Task<(WebApplication App, Uri Address)> StartControlPlaneAsync(string connectionString, string schema, string home, params string[] extra)
+    {
+        var app = await ControlPlaneApp.BuildAsync([
+            "--urls=http://127.0.0.1:0",
+            $"--ConnectionStrings:Marten={connectionString}",
+            $"--Marten:Schema={schema}",
+            $"--EMO_HOME={home}",
+            .. extra,
+        ]);
+        await app.StartAsync();
+        return (app, new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()));
+    }
+
+    public static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "EventMlOps.sln")))
+                return dir.FullName;
+        throw new InvalidOperationException("EventMlOps.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    private static JsonSerializerOptions CreateJson()
+    {
+        var o = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        ControlPlaneApp.Json(o);
+        return o;
+    }
+}
+
+public static class HttpExtensions
+{
+    public static Task<HttpResponseMessage> Send(this HttpClient client, string route, object body) =>
+        client.PostAsync(route, JsonContent.Create(body, body.GetType(), options: TestHost.Json));
+
+    public static async Task<T> Read<T>(this HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        response.IsSuccessStatusCode.ShouldBeTrue($"{(int)response.StatusCode}: {text}");
+        return JsonSerializer.Deserialize<T>(text, TestHost.Json)!;
+    }
+
+    public static async Task<T> Get<T>(this HttpClient client, string route) => await (await client.GetAsync(route)).Read<T>();
+
+    public static async Task<JsonElement> Problem(this HttpResponseMessage response, int status)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        ((int)response.StatusCode).ShouldBe(status, text);
+        response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json");
+        return JsonDocument.Parse(text).RootElement;
+    }
+}
