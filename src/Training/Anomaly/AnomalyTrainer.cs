@@ -1,0 +1,293 @@
+using System.Diagnostics;
+using System.Globalization;
+using EventMlOps.Training.Running;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace EventMlOps.Training.Anomaly;
+
+/// <summary><c>emo-train anomaly</c>: a dense autoencoder over windows of multi-sensor readings, trained on the
+/// first part of every machine's timeline; the alarm threshold is chosen on the held-out normal part that follows
+/// for a target false-positive rate, and detection is evaluated on the labelled last part.</summary>
+public static class AnomalyTrainer
+{
+    public const string Name = "anomaly";
+    public const string Synopsis = "(--data <readings.csv> | --generate) --out <dir> [options]";
+    public const int DefaultEpochs = 20, DefaultBatchSize = 256;
+    public const double DefaultLearningRate = 0.001;
+
+    public static readonly IReadOnlyList<OptionSpec> Options =
+    [
+        .. TrainingSession.CommonOptions(DefaultEpochs, DefaultLearningRate, DefaultBatchSize),
+        new("window", "readings per window (default 30)"),
+        new("stride", "steps between training windows (default 1)"),
+        new("hidden", "encoder layer sizes, the last is the code; the decoder mirrors them (default 256,64,8)"),
+        new("target-fpr", "false-positive rate the threshold is chosen for on held-out normal data (default 0.05)"),
+        new("features", "CSV: the feature columns to use, comma-separated (default: all but timestamp, machine, label)"),
+        new("train-fraction", "share of each machine's timeline to train on (default 0.6)"),
+        new("validation-fraction", "share after it, assumed normal, to choose the threshold on (default 0.2); the rest is the test part"),
+        new("machines", "generated machines (default 6)"),
+        new("days", "generated days of one-minute readings per machine (default 28)"),
+    ];
+
+    public sealed record Settings(int Epochs, double LearningRate, int BatchSize, int Window, int Stride, int[] Hidden, double TargetFpr,
+        string[] Features, TimelineSplit Split, SensorGeneratorOptions Generator);
+
+    public static Settings Read(CommandLine options, int seed)
+    {
+        var train = options.Double("train-fraction", 0.6, min: 0.05, max: 0.95);
+        var validation = options.Double("validation-fraction", 0.2, min: 0.01, max: 0.95);
+        if (train + validation >= 1) throw new UsageException("--train-fraction + --validation-fraction must leave a test part (sum < 1)");
+        return new Settings(
+            options.Int("epochs", DefaultEpochs, min: 1, max: 10_000),
+            options.Double("lr", DefaultLearningRate, min: 1e-7, max: 10),
+            options.Int("batch-size", DefaultBatchSize, min: 1, max: 1 << 24),
+            options.Int("window", 30, min: 1, max: 100_000),
+            options.Int("stride", 1, min: 1, max: 100_000),
+            options.IntList("hidden", [256, 64, 8]),
+            options.Double("target-fpr", 0.05, min: 0, max: 1),
+            options.StringList("features"),
+            new TimelineSplit(train, validation),
+            new SensorGeneratorOptions(options.Int("machines", 6, min: 1, max: 100_000), options.Double("days", 28, min: 0.1, max: 100_000),
+                train + validation, seed));
+    }
+
+    public static void Run(TrainingSession session, Settings s)
+    {
+        var clock = Stopwatch.StartNew();
+        var data = session.DataPath is { } path ? SensorCsvLoader.Load(path, s.Features) : SensorGenerator.Generate(s.Generator);
+        var features = data.Features;
+        session.Info($"data: {data.Machines.Count} machine(s), {data.Readings} readings of {string.Join(", ", features)}"
+                     + $"{(data.HasLabels ? ", labelled" : "")} ({(session.DataPath is null ? "generated" : session.DataPath)}, {clock.Elapsed.TotalSeconds:0.0} s)");
+
+        var (mean, std) = Normalisation(data, s.Split);
+        var train = TimelineSplit.Windows(data, s.Window, s.Stride, s.Split.Train);
+        var validation = TimelineSplit.Windows(data, s.Window, 1, s.Split.Validation);
+        var test = TimelineSplit.Windows(data, s.Window, 1, s.Split.Test);
+        if (train.Count == 0 || validation.Count == 0)
+            throw new UsageException($"too little data for windows of {s.Window}: {train.Count} training and {validation.Count} validation windows");
+        var testAnomalous = test.Anomalous;
+        session.Info($"windows of {s.Window} × {features.Length}: {train.Count} training, {validation.Count} validation, {test.Count} test"
+                     + (testAnomalous is null ? " (no labels: detection quality is not evaluated)" : $" ({testAnomalous.Count(a => a)} anomalous)"));
+
+        session.Begin(new Parameters
+        {
+            ["trainer"] = Name,
+            ["data"] = session.DataPath is null ? "generated" : Path.GetFullPath(session.DataPath),
+            ["seed"] = session.Seed,
+            ["device"] = session.Device.type == DeviceType.CUDA ? "cuda" : "cpu",
+            ["epochs"] = s.Epochs,
+            ["lr"] = s.LearningRate,
+            ["batch_size"] = s.BatchSize,
+            ["window"] = s.Window,
+            ["stride"] = s.Stride,
+            ["hidden"] = s.Hidden,
+            ["target_fpr"] = s.TargetFpr,
+            ["features"] = features,
+            ["train_fraction"] = s.Split.TrainFraction,
+            ["validation_fraction"] = s.Split.ValidationFraction,
+            ["optimizer"] = "adam",
+            ["loss"] = "mse",
+            ["machines"] = data.Machines.Count,
+            ["readings"] = data.Readings,
+            ["generator_days"] = session.DataPath is null ? s.Generator.Days : 0,
+        });
+
+        var device = session.Device;
+        var meanTiled = Tile(mean, s.Window);
+        var stdTiled = Tile(std, s.Window);
+        using var model = new Autoencoder(train.Width, s.Hidden);
+        model.to(device);
+        using var scorer = new WindowScorer(model, meanTiled, stdTiled, features.Length, device);
+        using var optimizer = optim.Adam(model.parameters(), s.LearningRate);
+        using var trainX = scorer.Normalise(tensor(train.Values, [train.Count, train.Width], device: device));
+        var rng = new Random(session.Seed);
+        double loss = double.NaN, validationLoss = double.NaN;
+        var trainClock = Stopwatch.StartNew();
+        for (var epoch = 1; epoch <= s.Epochs; epoch++)
+        {
+            var epochClock = Stopwatch.StartNew();
+            loss = TrainEpoch(model, optimizer, trainX, s.BatchSize, rng, device);
+            validationLoss = ValidationLoss(model, scorer, validation, device);
+            session.Epoch(epoch, s.Epochs, epochClock.Elapsed.TotalSeconds, new Metrics { ["loss"] = loss, ["val_loss"] = validationLoss });
+        }
+        var trainSeconds = trainClock.Elapsed.TotalSeconds;
+
+        scorer.Calibrate(train.Values, train.Width);
+        var residualScale = scorer.ResidualScale.Take(features.Length).ToArray();
+        session.Info("residual scale (normalised units): " + string.Join(", ", features.Select((f, k) => $"{f} {residualScale[k]:0.0000}")));
+        var validationErrors = scorer.Score(validation.Values, validation.Width).Errors.Select(e => (double)e).ToArray();
+        var threshold = Detection.Threshold(validationErrors, s.TargetFpr);
+        var testErrors = scorer.Score(test.Values, test.Width).Errors.Select(e => (double)e).ToArray();
+        var metrics = new Metrics();
+        if (testAnomalous is not null && testAnomalous.Any(a => a) && testAnomalous.Any(a => !a))
+        {
+            var confusion = Detection.Classify(testErrors, testAnomalous, threshold);
+            metrics["tpr"] = confusion.Tpr;
+            metrics["fpr"] = confusion.Fpr;
+            metrics["precision"] = confusion.Precision;
+            metrics["recall"] = confusion.Recall;
+            metrics["f1"] = confusion.F1;
+            metrics["auc"] = Detection.RocAuc(testErrors, testAnomalous);
+            metrics["tpr@5%fpr"] = Detection.TprAtFpr(testErrors, testAnomalous, 0.05);
+            var kinds = test.Kinds!;
+            foreach (var kind in kinds.OfType<string>().Distinct().Order(StringComparer.Ordinal))
+            {
+                var ofKind = Enumerable.Range(0, test.Count).Where(i => kinds[i] == kind).ToArray();
+                metrics[$"tpr_{kind}"] = ofKind.Count(i => testErrors[i] > threshold) / (double)ofKind.Length;
+            }
+        }
+        else session.Info("test part: no labelled anomalies and normal windows both; tpr/fpr/precision/recall/auc are not reported");
+        metrics["threshold"] = threshold;
+        metrics["validation_fpr"] = validationErrors.Count(e => e > threshold) / (double)validationErrors.Length;
+        metrics["loss"] = loss;
+        metrics["val_loss"] = validationLoss;
+        metrics["machines"] = data.Machines.Count;
+        metrics["readings"] = data.Readings;
+        metrics["train_windows"] = train.Count;
+        metrics["validation_windows"] = validation.Count;
+        metrics["test_windows"] = test.Count;
+        metrics["test_anomalous_windows"] = testAnomalous?.Count(a => a) ?? 0;
+        metrics["epochs"] = s.Epochs;
+        metrics["seconds_per_epoch"] = trainSeconds / s.Epochs;
+        metrics["train_seconds"] = trainSeconds;
+
+        var exportClock = Stopwatch.StartNew();
+        var modelPath = session.PathOf("model.onnx");
+        var onnx = AnomalyExport.Build(model, features.Length, meanTiled, stdTiled, scorer.ResidualScale,
+            AnomalyExport.Metadata(features, s.Window, s.Stride, mean, std, residualScale, threshold, s.TargetFpr, model.Sizes, SamplingInterval(data), metrics));
+        OnnxGraph.Save(onnx, modelPath);
+        metrics["onnx_export_seconds"] = exportClock.Elapsed.TotalSeconds;
+        var sample = test.Count > 0 ? test : validation;
+        var diff = Verify(scorer, modelPath, sample, rng);
+        metrics["onnx_max_abs_diff"] = diff.Absolute;
+        metrics["onnx_max_scaled_diff"] = diff.Scaled;
+        session.Info($"onnx: {modelPath} ({new FileInfo(modelPath).Length / 1024.0:0} KiB, {exportClock.Elapsed.TotalSeconds:0.00} s), "
+                     + $"ONNX Runtime vs TorchSharp max abs diff {diff.Absolute.ToString("E2", CultureInfo.InvariantCulture)}"
+                     + $" (scaled by max(1, |value|): {diff.Scaled.ToString("E2", CultureInfo.InvariantCulture)})");
+        if (!diff.Passes)
+            throw new VerificationException($"the ONNX model's outputs differ from TorchSharp's by up to {diff.Absolute:E2} (scaled by max(1, |value|): {diff.Scaled:E2}; tolerance {OnnxCheck.Tolerance:E0})");
+
+        var trainErrors = scorer.Score(train.Values, train.Width).Errors;
+        WriteBaseline(session.PathOf("baseline.json"), data, s.Split, trainErrors, validationErrors, threshold);
+        metrics["total_seconds"] = session.Elapsed.TotalSeconds;
+        session.Finish(metrics, s.Epochs);
+    }
+
+    /// <summary>Per-feature mean and standard deviation of the training readings of all machines.</summary>
+    public static (float[] Mean, float[] Std) Normalisation(SensorData data, TimelineSplit split)
+    {
+        var f = data.Features.Length;
+        var sum = new double[f];
+        var sumSq = new double[f];
+        long n = 0;
+        foreach (var m in data.Machines)
+        {
+            var (from, to) = split.Train(m);
+            for (var t = from; t < to; t++, n++)
+                for (var k = 0; k < f; k++)
+                {
+                    double v = m.Values[t * f + k];
+                    sum[k] += v;
+                    sumSq[k] += v * v;
+                }
+        }
+        if (n == 0) throw new UsageException("no training readings");
+        var mean = sum.Select(s => (float)(s / n)).ToArray();
+        var std = Enumerable.Range(0, f).Select(k => (float)Math.Max(1e-6, Math.Sqrt(Math.Max(0, sumSq[k] / n - Math.Pow(sum[k] / n, 2))))).ToArray();
+        return (mean, std);
+    }
+
+    public static float[] Tile(float[] perFeature, int window) => Enumerable.Range(0, window).SelectMany(_ => perFeature).ToArray();
+
+    /// <summary>One pass of minibatch Adam on the reconstruction MSE over shuffled windows; returns the mean loss.</summary>
+    public static double TrainEpoch(Autoencoder model, optim.Optimizer optimizer, Tensor windows, int batchSize, Random rng, Device device)
+    {
+        model.train();
+        var n = (int)windows.shape[0];
+        var order = Enumerable.Range(0, n).Select(i => (long)i).ToArray();
+        rng.Shuffle(order);
+        using var permutation = tensor(order, dtype: int64, device: device);
+        var total = 0.0;
+        for (var start = 0; start < n; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            var size = Math.Min(batchSize, n - start);
+            var x = windows.index_select(0, permutation.narrow(0, start, size));
+            var loss = nn.functional.mse_loss(model.forward(x), x);
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+            total += loss.item<float>() * size;
+        }
+        return total / Math.Max(1, n);
+    }
+
+    /// <summary>The reconstruction MSE (normalised units) on the validation windows.</summary>
+    private static double ValidationLoss(Autoencoder model, WindowScorer scorer, WindowSet windows, Device device)
+    {
+        using var _ = no_grad();
+        model.eval();
+        double total = 0;
+        for (var start = 0; start < windows.Count; start += 8192)
+        {
+            using var scope = NewDisposeScope();
+            var rows = Math.Min(8192, windows.Count - start);
+            var x = scorer.Normalise(tensor(windows.Values.AsSpan(start * windows.Width, rows * windows.Width).ToArray(), [rows, windows.Width], device: device));
+            total += nn.functional.mse_loss(model.forward(x), x).item<float>() * rows;
+        }
+        return total / windows.Count;
+    }
+
+    /// <summary>Both outputs for a sample of windows, TorchSharp against ONNX Runtime.</summary>
+    public static OnnxCheck.Difference Verify(WindowScorer scorer, string modelPath, WindowSet windows, Random rng, int samples = 1024)
+    {
+        samples = Math.Min(samples, windows.Count);
+        var raw = new float[samples * windows.Width];
+        for (var i = 0; i < samples; i++)
+            windows.Row(i == 0 ? 0 : i == samples - 1 ? windows.Count - 1 : rng.Next(windows.Count)).CopyTo(raw.AsSpan(i * windows.Width));
+        var (errors, reconstructions) = scorer.Score(raw, windows.Width, reconstructions: true);
+        return OnnxCheck.Compare(modelPath, [new("window", raw, [samples, windows.Width])],
+            new Dictionary<string, float[]> { ["reconstruction"] = reconstructions!, ["error"] = errors });
+    }
+
+    /// <summary>The median step between readings, in the timestamps' unit (milliseconds for ISO 8601 times).</summary>
+    private static long? SamplingInterval(SensorData data)
+    {
+        var steps = data.Machines.SelectMany(m => m.Timestamps.Zip(m.Timestamps.Skip(1), (a, b) => b - a)).Order().ToArray();
+        return steps.Length > 0 ? steps[steps.Length / 2] : null;
+    }
+
+    /// <summary>baseline.json: distributions of every feature's training readings and of the reconstruction error
+    /// on the training and (normal) validation windows, for drift monitoring.</summary>
+    public static void WriteBaseline(string path, SensorData data, TimelineSplit split, float[] trainErrors, double[] validationErrors, double threshold)
+    {
+        var f = data.Features.Length;
+        JsonOut.WriteFile(path, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("model_kind", Name);
+            w.WriteNumber("threshold", threshold);
+            w.WriteStartObject("inputs");
+            for (var k = 0; k < f; k++)
+            {
+                var values = new List<double>();
+                foreach (var m in data.Machines)
+                {
+                    var (from, to) = split.Train(m);
+                    for (var t = from; t < to; t++) values.Add(m.Values[t * f + k]);
+                }
+                w.WritePropertyName(data.Features[k]);
+                Distribution.Of(values.ToArray()).Write(w);
+            }
+            w.WriteEndObject();
+            w.WriteStartObject("outputs");
+            w.WritePropertyName("error");
+            Distribution.Of(trainErrors).Write(w);
+            w.WritePropertyName("error_validation");
+            Distribution.Of((double[])validationErrors.Clone()).Write(w);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        });
+    }
+}

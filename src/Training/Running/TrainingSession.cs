@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Globalization;
+using EventMlOps.Training.Tracking;
+using TorchSharp;
+
+namespace EventMlOps.Training.Running;
+
+/// <summary>What every trainer shares: the output folder, the seed, the device, progress on stdout (a line for
+/// people and an <c>EMO_EPOCH</c> line for machines per epoch, <c>EMO_RESULT</c> at the end), the JSON files and
+/// the optional MLflow-shaped tracking.</summary>
+public sealed class TrainingSession : IDisposable
+{
+    /// <summary>The options every trainer takes, with that trainer's defaults in the help.</summary>
+    public static IReadOnlyList<OptionSpec> CommonOptions(int epochs, double lr, int batchSize) =>
+    [
+        new("data", "training data file"),
+        new("generate", "generate synthetic data instead of reading --data", IsFlag: true),
+        new("out", "output folder (model.onnx, baseline.json, metrics.json, params.json)"),
+        new("epochs", $"training epochs (default {epochs})"),
+        new("seed", "random seed (data generation, sampling, initialisation); default 42"),
+        new("device", "auto (CUDA when available, else CPU) | cpu | cuda; default auto"),
+        new("lr", $"Adam learning rate (default {lr.ToString(CultureInfo.InvariantCulture)})"),
+        new("batch-size", $"minibatch size (default {batchSize})"),
+        new("threads", "CPU threads for libtorch (default 1: these small models train fastest single-threaded, most of all on a busy machine)"),
+    ];
+
+    private readonly MlflowTracking? _tracking;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+    private TrainingSession(string trainer, string outputFolder, int seed, torch.Device device, string? dataPath,
+        TextWriter output, TextWriter errors, MlflowTracking? tracking)
+    {
+        Trainer = trainer;
+        OutputFolder = outputFolder;
+        Seed = seed;
+        Device = device;
+        DataPath = dataPath;
+        Out = output;
+        Error = errors;
+        _tracking = tracking;
+    }
+
+    public string Trainer { get; }
+    public string OutputFolder { get; }
+    public int Seed { get; }
+    public torch.Device Device { get; }
+
+    /// <summary>The data file; null when the trainer generates its data.</summary>
+    public string? DataPath { get; }
+
+    public TextWriter Out { get; }
+    public TextWriter Error { get; }
+    public TimeSpan Elapsed => _clock.Elapsed;
+
+    public static TrainingSession Open(string trainer, CommandLine options, TextWriter output, TextWriter errors, Func<string, string?> environment)
+    {
+        var data = options.String("data");
+        var generate = options.Flag("generate");
+        if (data is null == !generate)
+            throw new UsageException(generate ? "give either --data or --generate, not both" : "give --data <path> or --generate");
+        if (data is not null && !File.Exists(data)) throw new UsageException($"--data {data}: no such file");
+        var outputFolder = options.String("out") ?? throw new UsageException("--out <dir> is required");
+        var seed = options.Int("seed", 42, min: 0);
+        var device = SelectDevice(options.String("device") ?? "auto");
+        Directory.CreateDirectory(outputFolder);
+
+        torch.set_num_threads(options.Int("threads", 1, min: 1, max: 1024));
+        torch.manual_seed(seed);
+        if (device.type == DeviceType.CUDA) torch.cuda.manual_seed_all(seed);
+        output.WriteLine($"emo-train {trainer}: device {Describe(device)}, {torch.get_num_threads()} CPU threads, seed {seed}, output {Path.GetFullPath(outputFolder)}");
+        return new TrainingSession(trainer, outputFolder, seed, device, data, output, errors, MlflowTracking.FromEnvironment(environment, errors));
+    }
+
+    public static torch.Device SelectDevice(string choice) => choice.ToLowerInvariant() switch
+    {
+        "auto" => torch.cuda.is_available() ? torch.CUDA : torch.CPU,
+        "cpu" => torch.CPU,
+        "cuda" or "gpu" => torch.cuda.is_available()
+            ? torch.CUDA
+            : throw new UsageException("--device cuda: CUDA is not available here (no visible GPU, or a CPU-only libtorch)"),
+        _ => throw new UsageException($"--device must be auto, cpu or cuda, not '{choice}'"),
+    };
+
+    private static string Describe(torch.Device device)
+        => device.type == DeviceType.CUDA ? $"cuda ({torch.cuda.device_count()} GPU(s))" : torch.cuda.is_available() ? "cpu (CUDA available but not chosen)" : "cpu (CUDA not available)";
+
+    public string PathOf(string file) => Path.Combine(OutputFolder, file);
+
+    /// <summary>Writes params.json and logs the params (and tags) to tracking.</summary>
+    public void Begin(Parameters parameters)
+    {
+        JsonOut.WriteFile(PathOf("params.json"), w => JsonOut.WriteParameters(w, parameters));
+        _tracking?.LogStart(parameters.AsStrings(),
+        [
+            new("mlflow.source.name", "emo-train"),
+            new("emo.trainer", Trainer),
+            new("emo.device", Device.type == DeviceType.CUDA ? "cuda" : "cpu"),
+        ]);
+    }
+
+    public void Epoch(int epoch, int epochs, double seconds, Metrics metrics)
+    {
+        var human = string.Join("  ", metrics.Select(m => $"{m.Key} {Format(m.Value)}"));
+        Out.WriteLine($"epoch {epoch}/{epochs}  {human}  ({seconds.ToString("0.0", CultureInfo.InvariantCulture)} s)");
+        Out.WriteLine("EMO_EPOCH " + JsonOut.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteNumber("epoch", epoch);
+            w.WriteNumber("epochs", epochs);
+            w.WriteNumber("seconds", Math.Round(seconds, 3));
+            w.WritePropertyName("metrics");
+            JsonOut.WriteMetrics(w, metrics);
+            w.WriteEndObject();
+        }));
+        Out.Flush();
+        _tracking?.LogMetrics(metrics, epoch, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>Writes metrics.json, logs the final metrics and prints <c>EMO_RESULT</c>; call only after the model
+    /// was verified.</summary>
+    public void Finish(Metrics metrics, int step)
+    {
+        JsonOut.WriteFile(PathOf("metrics.json"), w => JsonOut.WriteMetrics(w, metrics));
+        _tracking?.LogMetrics(metrics, step, DateTimeOffset.UtcNow);
+        Out.WriteLine("result: " + string.Join("  ", metrics.Select(m => $"{m.Key} {Format(m.Value)}")));
+        Out.WriteLine("EMO_RESULT " + JsonOut.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WritePropertyName("metrics");
+            JsonOut.WriteMetrics(w, metrics);
+            w.WriteEndObject();
+        }));
+        Out.Flush();
+    }
+
+    public void Info(string line)
+    {
+        Out.WriteLine(line);
+        Out.Flush();
+    }
+
+    public static string Format(double value)
+        => value == Math.Floor(value) && Math.Abs(value) < 1e9 ? value.ToString("0", CultureInfo.InvariantCulture)
+            : Math.Abs(value) < 1e-3 ? value.ToString("0.00E+0", CultureInfo.InvariantCulture)
+            : value.ToString(Math.Abs(value) >= 100 ? "0.0" : "0.0000", CultureInfo.InvariantCulture);
+
+    public void Dispose() => _tracking?.Dispose();
+}

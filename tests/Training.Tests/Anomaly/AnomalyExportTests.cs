@@ -1,0 +1,77 @@
+using EventMlOps.Training.Anomaly;
+using EventMlOps.Training.Running;
+using EventMlOps.Training.Tests.Testing;
+using TorchSharp;
+
+namespace EventMlOps.Training.Tests.Anomaly;
+
+[Collection(TorchCollection.Name)]
+public class AnomalyExportTests
+{
+    [Fact]
+    public void Given_a_trained_autoencoder_When_exported_Then_ONNX_Runtime_reproduces_reconstruction_and_error()
+    {
+        torch.manual_seed(3);
+        var data = SensorGenerator.Generate(new SensorGeneratorOptions(Machines: 2, Days: 3, NormalFraction: 0.8, Seed: 3));
+        var split = new TimelineSplit(0.6, 0.2);
+        var (mean, std) = AnomalyTrainer.Normalisation(data, split);
+        var train = TimelineSplit.Windows(data, 10, 2, split.Train);
+        var test = TimelineSplit.Windows(data, 10, 1, split.Test);
+        var (meanTiled, stdTiled) = (AnomalyTrainer.Tile(mean, 10), AnomalyTrainer.Tile(std, 10));
+        using var model = new Autoencoder(train.Width, [16, 4]);
+        using var scorer = new WindowScorer(model, meanTiled, stdTiled, 3, torch.CPU);
+        using var optimizer = torch.optim.Adam(model.parameters(), 0.005);
+        using var x = scorer.Normalise(torch.tensor(train.Values, [train.Count, train.Width]));
+        var first = AnomalyTrainer.TrainEpoch(model, optimizer, x, 128, new Random(3), torch.CPU);
+        var second = AnomalyTrainer.TrainEpoch(model, optimizer, x, 128, new Random(4), torch.CPU);
+        scorer.Calibrate(train.Values, train.Width);
+        var path = Path.Combine(Temp.Folder(), "model.onnx");
+
+        OnnxGraph.Save(AnomalyExport.Build(model, 3, meanTiled, stdTiled, scorer.ResidualScale,
+            AnomalyExport.Metadata(data.Features, 10, 2, mean, std, scorer.ResidualScale[..3], 1.5, 0.05, model.Sizes, 60_000, new Metrics())), path);
+        var diff = AnomalyTrainer.Verify(scorer, path, test, new Random(5), samples: 256);
+
+        second.ShouldBeLessThan(first, "training reduces the reconstruction error");
+        diff.Passes.ShouldBeTrue();
+        diff.Absolute.ShouldBeLessThan(1e-2, "raw reconstructions (tens of °C) and scores (up to thousands) in float32");
+        model.Sizes.ShouldBe([30, 16, 4, 16, 30]);
+        var metadata = OnnxCheck.Metadata(path);
+        metadata["model_kind"].ShouldBe("anomaly");
+        metadata["threshold"].ShouldBe("1.5");
+        metadata["window"].ShouldBe("10");
+        metadata["features"].ShouldBe("temperature,vibration,pressure");
+        metadata["feature_schema"].ShouldContain("\"window\":10");
+        metadata["normalisation"].ShouldContain("\"mean\":[");
+    }
+
+    [Fact]
+    public void Given_normal_windows_When_the_residual_scale_is_calibrated_Then_they_score_about_one()
+    {
+        torch.manual_seed(4);
+        var data = SensorGenerator.Generate(new SensorGeneratorOptions(Machines: 2, Days: 3, NormalFraction: 0.9, Seed: 4));
+        var split = new TimelineSplit(0.6, 0.2);
+        var (mean, std) = AnomalyTrainer.Normalisation(data, split);
+        var train = TimelineSplit.Windows(data, 10, 1, split.Train);
+        using var model = new Autoencoder(train.Width, [16, 4]);
+        using var scorer = new WindowScorer(model, AnomalyTrainer.Tile(mean, 10), AnomalyTrainer.Tile(std, 10), 3, torch.CPU);
+
+        scorer.Calibrate(train.Values, train.Width);
+        var errors = scorer.Score(train.Values, train.Width).Errors;
+
+        // per feature the mean standardised squared residual over all windows is exactly 1; the score takes the
+        // largest feature per window, so its mean lies a little above 1
+        errors.Average().ShouldBeInRange(0.999f, 3.001f);
+    }
+
+    [Fact]
+    public void Given_training_readings_When_normalisation_is_learned_Then_it_uses_only_the_training_part()
+    {
+        var series = new MachineSeries { Machine = "m", Timestamps = [0, 1, 2, 3, 4], Values = [1, 3, 1, 3, 100] };
+        var data = new SensorData { Features = ["a"], Machines = [series] };
+
+        var (mean, std) = AnomalyTrainer.Normalisation(data, new TimelineSplit(0.8, 0.1));
+
+        mean.ShouldBe([2f]);
+        std.ShouldBe([1f]);
+    }
+}
