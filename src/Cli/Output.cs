@@ -48,7 +48,9 @@ public static class Fmt
         return string.Join(" ", keys.Select(k => $"{k}={Number(values[k])}"));
     }
 
-    public static string Number(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
+    /// <summary>Four decimals, or scientific notation for tiny values (an ONNX parity difference of 3e-7 is not 0).</summary>
+    public static string Number(double value) =>
+        value.ToString(value != 0 && Math.Abs(value) < 1e-3 ? "0.##e+0" : "0.####", CultureInfo.InvariantCulture);
 
     public static string Seconds(double? seconds) => seconds is { } s ? s.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "-";
 

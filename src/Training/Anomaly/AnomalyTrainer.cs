@@ -70,15 +70,8 @@ public static class AnomalyTrainer
         session.Info($"windows of {s.Window} × {features.Length}: {train.Count} training, {validation.Count} validation, {test.Count} test"
                      + (testAnomalous is null ? " (no labels: detection quality is not evaluated)" : $" ({testAnomalous.Count(a => a)} anomalous)"));
 
-        session.Begin(new Parameters
+        session.Begin(s.Epochs, s.LearningRate, s.BatchSize, new Parameters
         {
-            ["trainer"] = Name,
-            ["data"] = session.DataPath is null ? "generated" : Path.GetFullPath(session.DataPath),
-            ["seed"] = session.Seed,
-            ["device"] = session.Device.type == DeviceType.CUDA ? "cuda" : "cpu",
-            ["epochs"] = s.Epochs,
-            ["lr"] = s.LearningRate,
-            ["batch_size"] = s.BatchSize,
             ["window"] = s.Window,
             ["stride"] = s.Stride,
             ["hidden"] = s.Hidden,

@@ -67,15 +67,8 @@ public static class RecommenderTrainer
         session.Info($"split: {split.TrainUsers.Length} training interactions, {split.TestUsers.Length} held-out users × {split.CandidatesPerUser} candidates; "
                      + $"popularity baseline hr@10 {baselineHr:0.0000} ndcg@10 {baselineNdcg:0.0000}");
 
-        session.Begin(new Parameters
+        session.Begin(s.Epochs, s.LearningRate, s.BatchSize, new Parameters
         {
-            ["trainer"] = Name,
-            ["data"] = session.DataPath is null ? "generated" : Path.GetFullPath(session.DataPath),
-            ["seed"] = session.Seed,
-            ["device"] = session.Device.type == DeviceType.CUDA ? "cuda" : "cpu",
-            ["epochs"] = s.Epochs,
-            ["lr"] = s.LearningRate,
-            ["batch_size"] = s.BatchSize,
             ["factors"] = s.Factors,
             ["layers"] = s.Layers,
             ["negatives"] = s.Negatives,

@@ -86,15 +86,29 @@ public sealed class TrainingSession : IDisposable
 
     public string PathOf(string file) => Path.Combine(OutputFolder, file);
 
-    /// <summary>Writes params.json and logs the params (and tags) to tracking.</summary>
-    public void Begin(Parameters parameters)
+    private string DeviceName => Device.type == DeviceType.CUDA ? "cuda" : "cpu";
+
+    /// <summary>Writes params.json — the session's and the optimiser's parameters, then the trainer's own — and logs
+    /// them (and tags) to tracking.</summary>
+    public void Begin(int epochs, double learningRate, int batchSize, Parameters trainerParameters)
     {
+        var parameters = new Parameters
+        {
+            ["trainer"] = Trainer,
+            ["data"] = DataPath is null ? "generated" : Path.GetFullPath(DataPath),
+            ["seed"] = Seed,
+            ["device"] = DeviceName,
+            ["epochs"] = epochs,
+            ["lr"] = learningRate,
+            ["batch_size"] = batchSize,
+        };
+        foreach (var (name, value) in trainerParameters) parameters[name] = value;
         JsonOut.WriteFile(PathOf("params.json"), w => JsonOut.WriteParameters(w, parameters));
         _tracking?.LogStart(parameters.AsStrings(),
         [
             new("mlflow.source.name", "emo-train"),
             new("emo.trainer", Trainer),
-            new("emo.device", Device.type == DeviceType.CUDA ? "cuda" : "cpu"),
+            new("emo.device", DeviceName),
         ]);
     }
 
