@@ -38,7 +38,13 @@ public sealed record RolloutStepObserved(
     VersionMetrics Canary,
     VersionMetrics Stable) : ICommand;
 
-public sealed record EndpointObserved(Guid CommandId, string Endpoint, long Revision, bool Ready, string? Message = null) : ICommand;
+/// <summary>A version a serving process has loaded (sha256 verified) and the traffic weight it applies.</summary>
+public sealed record LoadedVersion(int Version, string Sha256, int Weight);
+
+/// <summary>What a serving process runs: the desired revision it converged to (or is converging to), whether it is
+/// ready, what it loaded, and load errors in <see cref="Message"/>.</summary>
+public sealed record EndpointObserved(
+    Guid CommandId, string Endpoint, long Revision, bool Ready, string? Message = null, IReadOnlyList<LoadedVersion>? Loaded = null) : ICommand;
 
 // Work orders for the rollout agent: the endpoint's full desired state at a revision.
 

@@ -60,8 +60,9 @@ public static class DemoCommand
         Say($"dataset {dataset}  {spec}");
 
         Step($"alice trains {Model} (NeuMF); the training agent runs the trainer and reports its progress");
+        // Small batches: the trainer's default (8192) suits a million interactions, not the demo's 20,000–100,000.
         var epochs = quick ? 3 : 4;
-        var v1 = await TrainAsync(alice, dataset, new() { ["epochs"] = epochs, ["lr"] = 0.001, ["seed"] = 1 }, Say, ct);
+        var v1 = await TrainAsync(alice, dataset, new() { ["epochs"] = epochs, ["lr"] = 0.002, ["batch_size"] = 512, ["seed"] = 1 }, Say, ct);
 
         Step($"alice tries to approve {v1} herself");
         try
@@ -85,7 +86,7 @@ public static class DemoCommand
         Say($"traffic: {await TrafficAsync(olivia, ct)}");
 
         Step($"alice trains a second version: a higher learning rate, one more epoch");
-        var v2 = await TrainAsync(alice, dataset, new() { ["epochs"] = epochs + 1, ["lr"] = 0.004, ["seed"] = 2 }, Say, ct);
+        var v2 = await TrainAsync(alice, dataset, new() { ["epochs"] = epochs + 1, ["lr"] = 0.004, ["batch_size"] = 1024, ["seed"] = 2 }, Say, ct);
         await VersionsCommand.ApproveAsync(bob, v2, "better HR@10 and NDCG@10", ct);
         await VersionsCommand.StageAsync(bob, v2, ModelStage.Staging, ct);
         Say($"bob approves {v2} and moves it to Staging");

@@ -108,7 +108,7 @@ public static class EndpointDecisions
     public static object[] RecordObserved(EndpointState? endpoint, EndpointObserved c, DateTimeOffset now)
     {
         var e = Existing(endpoint, c.Endpoint);
-        return c.Revision < e.ObservedRevision ? [] : [new EndpointStateObserved(e.Name, c.Revision, c.Ready, c.Message, now)];
+        return c.Revision < e.ObservedRevision ? [] : [new EndpointStateObserved(e.Name, c.Revision, c.Ready, c.Message, now, c.Loaded)];
     }
 
     public static object[] RecordDrift(EndpointState? endpoint, DriftMeasured c)

@@ -28,7 +28,8 @@ public sealed record EndpointRolledBack(string Endpoint, int FromVersion, int To
 
 public sealed record RolloutAnalysisRecorded(string Endpoint, Guid RolloutId, int Step, VersionMetrics Canary, VersionMetrics Stable, DateTimeOffset ObservedAt);
 
-public sealed record EndpointStateObserved(string Endpoint, long Revision, bool Ready, string? Message, DateTimeOffset ObservedAt);
+public sealed record EndpointStateObserved(
+    string Endpoint, long Revision, bool Ready, string? Message, DateTimeOffset ObservedAt, IReadOnlyList<LoadedVersion>? Loaded = null);
 
 public sealed record EndpointDriftMeasured(string Endpoint, string ModelName, int Version, IReadOnlyDictionary<string, double> FeatureScores, DateTimeOffset WindowEnd);
 
@@ -64,6 +65,7 @@ public sealed record EndpointState(
     bool? Ready = null,
     long ObservedRevision = 0,
     string? ObservedMessage = null,
+    IReadOnlyList<LoadedVersion>? ObservedLoaded = null,
     IReadOnlyDictionary<string, double>? LastDrift = null)
 {
     /// <summary>The stream version: what a caller passes as <c>expectedVersion</c> to roll out only if nothing changed since.</summary>
@@ -73,6 +75,11 @@ public sealed record EndpointState(
     public int? StableVersion => Rollout is null
         ? Traffic.FirstOrDefault()?.Version
         : Traffic.FirstOrDefault(t => t.Version != Rollout.Version)?.Version;
+
+    /// <summary>The desired state agents and serving processes converge to.</summary>
+    public ApplyEndpoint Desired() =>
+        new(Name, Revision, [.. Traffic.Select(t => new ServedVersion(ModelName, t.Version, t.ArtifactUri, t.ArtifactSha256, t.Weight))],
+            MinReplicas, MaxReplicas);
 
     public static EndpointState Create(EndpointCreated e) =>
         new(StreamKeys.Endpoint(e.Endpoint), e.Endpoint, e.ModelName, e.MinReplicas, e.MaxReplicas, e.CreatedBy, e.CreatedAt, 0, [], null, [], []);
@@ -133,7 +140,8 @@ public sealed record EndpointState(
         Revision = Revision + 1,
     };
 
-    public EndpointState Apply(EndpointStateObserved e) => this with { Ready = e.Ready, ObservedRevision = e.Revision, ObservedMessage = e.Message };
+    public EndpointState Apply(EndpointStateObserved e) =>
+        this with { Ready = e.Ready, ObservedRevision = e.Revision, ObservedMessage = e.Message, ObservedLoaded = e.Loaded };
 
     public EndpointState Apply(EndpointDriftMeasured e) => this with { LastDrift = e.FeatureScores };
 

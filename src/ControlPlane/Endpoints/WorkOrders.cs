@@ -23,8 +23,6 @@ public static class EndpointWorkOrdersHandler
     {
         var state = await session.LoadAsync<EndpointState>(StreamKeys.Endpoint(endpoint))
             ?? throw new InvalidOperationException($"endpoint '{endpoint}' has events but no state");
-        return new ApplyEndpoint(state.Name, state.Revision,
-            [.. state.Traffic.Select(t => new ServedVersion(state.ModelName, t.Version, t.ArtifactUri, t.ArtifactSha256, t.Weight))],
-            state.MinReplicas, state.MaxReplicas);
+        return state.Desired();
     }
 }
