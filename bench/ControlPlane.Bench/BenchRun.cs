@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
+using EventMlOps.Bench;
 using EventMlOps.ControlPlane.Bench.Measuring;
 using EventMlOps.ControlPlane.Bench.Seeding;
 using EventMlOps.ControlPlane.Hosting;
@@ -27,8 +27,7 @@ public static class BenchRun
         var ct = cts.Token;
 
         output.WriteLine("EventMlOps control-plane benchmark");
-        output.WriteLine($"  machine   {Environment.ProcessorCount} cores ({CpuModel()}), {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1 << 30)} GiB, " +
-                         $"{RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
+        output.WriteLine($"  machine   {Text.Machine()}");
         output.WriteLine($"  options   events ≥ {options.Events:N0}, {options.Seconds:N0} s per measurement, clients {string.Join(",", options.Clients)}" +
                          (options.Quick ? " (--quick)" : ""));
         output.WriteLine($"  app log   {appLog}");
@@ -41,7 +40,8 @@ public static class BenchRun
         try
         {
             output.WriteLine($"  {db.Description}");
-            CpuMonitor.Postmaster = db.Local is { } cluster ? Postmaster(cluster.DataRoot) : null;
+            var postmaster = db.Local is { } cluster ? Postmaster(cluster.DataRoot) : null;
+            CpuMonitor.IsServer = p => p.Name == "postgres" && (postmaster is not { } pm || p.Pid == pm || p.Parent == pm);
             var settings = await db.SettingsAsync(ct);
             output.WriteLine("  " + string.Join(", ", settings.Select(s => $"{s.Name}={s.Value}")));
             var npgsql = new Npgsql.NpgsqlConnectionStringBuilder(db.ConnectionString);
@@ -155,10 +155,10 @@ public static class BenchRun
             select split_part(id, ':', 1), count(*), round(avg(version), 1), max(version)
             from {schema}.mt_streams group by 1 order by 2 desc
             """, ct);
-        Report.Table(output, ["streams", "count", "avg events", "max events"],
+        Text.Table(output, ["streams", "count", "avg events", "max events"],
             streams.Select(r => new[] { (string)r[0], $"{(long)r[1]:N0}", $"{(decimal)r[2]:N1}", $"{(long)r[3]:N0}" }));
         var types = await Sql.RowsAsync(cs, $"select type, count(*) from {schema}.mt_events group by 1 order by 2 desc", ct);
-        Report.Table(output, ["event type", "count", "share"],
+        Text.Table(output, ["event type", "count", "share"],
             types.Select(r => new[] { (string)r[0], $"{(long)r[1]:N0}", $"{100.0 * (long)r[1] / events:N1}%" }));
         return events;
     }
@@ -168,15 +168,6 @@ public static class BenchRun
     {
         try { return int.Parse(File.ReadLines(Path.Combine(dataRoot, "data", "postmaster.pid")).First(), System.Globalization.CultureInfo.InvariantCulture); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { return null; }
-    }
-
-    private static string CpuModel()
-    {
-        try
-        {
-            return File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "cpu";
-        }
-        catch (IOException) { return "cpu"; }
     }
 
     private static string RepoRoot()

@@ -1,5 +1,7 @@
 using System.Globalization;
+using EventMlOps.Bench;
 using EventMlOps.ControlPlane.Bench.Measuring;
+using static EventMlOps.Bench.Text;
 
 namespace EventMlOps.ControlPlane.Bench;
 
@@ -22,7 +24,7 @@ public static class Report
                 baseline is null ? "" : N(m.PerSecond / baseline.PerSecond) + "×",
             };
         });
-        Table(w, ["command", "path", "clients", "cmd/s", "p50 ms", "p99 ms", "max ms", "errors", "cpu % bench/pg/other", "cmd/s vs baseline"], rows);
+        Text.Table(w, ["command", "path", "clients", "cmd/s", "p50 ms", "p99 ms", "max ms", "errors", "cpu % bench/pg/other", "cmd/s vs baseline"], rows);
         Errors(w, results);
     }
 
@@ -34,7 +36,7 @@ public static class Report
             m.Subject, m.Latency.TotalCount.ToString("N0", CultureInfo.InvariantCulture), N(m.P50Ms), N(m.P99Ms), N(m.MaxMs), N(m.MeanMs),
             N(m.P50Ms / floor.P50Ms, 1) + "×", N(m.P99Ms / floor.P99Ms, 1) + "×", m.Errors.ToString(CultureInfo.InvariantCulture), m.Cpu.ToString(),
         });
-        Table(w, ["query (1 client)", "n", "p50 ms", "p99 ms", "max ms", "mean ms", "p50 vs floor", "p99 vs floor", "errors", "cpu % bench/pg/other"], rows);
+        Text.Table(w, ["query (1 client)", "n", "p50 ms", "p99 ms", "max ms", "mean ms", "p50 vs floor", "p99 vs floor", "errors", "cpu % bench/pg/other"], rows);
         Errors(w, results);
     }
 
@@ -67,18 +69,4 @@ public static class Report
         }
     }
 
-    public static void Table(TextWriter w, string[] headers, IEnumerable<string[]> rows)
-    {
-        var all = rows.ToList();
-        var widths = headers.Select((h, i) => Math.Max(h.Length, all.Count == 0 ? 0 : all.Max(r => r[i].Length))).ToArray();
-        // Text columns (the first ones, whose values do not start with a digit) align left, numbers right.
-        var left = headers.Select((_, i) => all.All(r => r[i].Length == 0 || !char.IsDigit(r[i][0]))).ToArray();
-        string Line(string[] cells) => "  " + string.Join("  ", cells.Select((c, i) => left[i] ? c.PadRight(widths[i]) : c.PadLeft(widths[i]))).TrimEnd();
-        w.WriteLine(Line(headers));
-        w.WriteLine("  " + string.Join("  ", widths.Select(n => new string('-', n))));
-        foreach (var row in all) w.WriteLine(Line(row));
-    }
-
-    private static string N(double value, int decimals = 2) =>
-        double.IsFinite(value) ? value.ToString("N" + decimals, CultureInfo.InvariantCulture) : "-";
 }

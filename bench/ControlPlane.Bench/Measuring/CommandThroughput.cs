@@ -1,3 +1,4 @@
+using EventMlOps.Bench;
 using System.Security.Cryptography;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Datasets;

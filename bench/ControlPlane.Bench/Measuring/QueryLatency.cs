@@ -1,3 +1,4 @@
+using EventMlOps.Bench;
 using EventMlOps.Contracts;
 using EventMlOps.ControlPlane.Bench.Seeding;
 

@@ -1,28 +1,31 @@
 using System.Globalization;
 
-namespace EventMlOps.ControlPlane.Bench.Measuring;
+namespace EventMlOps.Bench;
 
 /// <summary>How the machine's CPU was spent during a measurement, in percent of all cores: this process
-/// (client and control plane), the benchmark's PostgreSQL, and everything else (Linux /proc only).</summary>
-public sealed record CpuShare(double Busy, double Bench, double Postgres)
+/// (the load generator, and whatever it hosts), the server processes under test, and everything else (Linux /proc only).</summary>
+public sealed record CpuShare(double Busy, double Bench, double Server)
 {
     public static readonly CpuShare Unknown = new(double.NaN, double.NaN, double.NaN);
 
-    public double Other => Math.Max(0, Busy - Bench - Postgres);
+    public double Other => Math.Max(0, Busy - Bench - Server);
 
-    public override string ToString() => double.IsNaN(Busy) ? "-" : $"{Bench:N0}/{Postgres:N0}/{Other:N0}";
+    public override string ToString() => double.IsNaN(Busy) ? "-" : $"{Bench:N0}/{Server:N0}/{Other:N0}";
 }
 
-/// <summary>Samples /proc twice a second while a measurement runs. PostgreSQL backends come and go with the
-/// connection pool, so they are followed pid by pid; a backend that ends loses at most its last half second.</summary>
+/// <summary>A process as /proc/PID/stat names it.</summary>
+public readonly record struct ProcessInfo(int Pid, string Name, int Parent);
+
+/// <summary>Samples /proc twice a second while a measurement runs. Server processes (e.g. PostgreSQL backends) come
+/// and go, so they are followed pid by pid; one that ends loses at most its last half second.</summary>
 public sealed class CpuMonitor
 {
-    /// <summary>The postmaster of the benchmark's cluster; its children are "PostgreSQL". Null: every process named postgres.</summary>
-    public static int? Postmaster { get; set; }
+    /// <summary>Which processes count as the server under test (e.g. the benchmark cluster's postmaster and its children).</summary>
+    public static Func<ProcessInfo, bool> IsServer { get; set; } = _ => false;
 
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
-    private long _total, _idle, _self, _postgres;
+    private long _total, _idle, _self, _server;
 
     private CpuMonitor()
     {
@@ -36,7 +39,7 @@ public sealed class CpuMonitor
     {
         await _stop.CancelAsync();
         await _loop;
-        return _total <= 0 ? CpuShare.Unknown : new(100.0 * (_total - _idle) / _total, 100.0 * _self / _total, 100.0 * _postgres / _total);
+        return _total <= 0 ? CpuShare.Unknown : new(100.0 * (_total - _idle) / _total, 100.0 * _self / _total, 100.0 * _server / _total);
     }
 
     private async Task LoopAsync(Sample previous)
@@ -49,25 +52,24 @@ public sealed class CpuMonitor
             _total += current.Total - previous.Total;
             _idle += current.Idle - previous.Idle;
             _self += current.Self - previous.Self;
-            _postgres += current.Postgres.Sum(p => p.Value - previous.Postgres.GetValueOrDefault(p.Key));
+            _server += current.Server.Sum(p => p.Value - previous.Server.GetValueOrDefault(p.Key));
             previous = current;
         }
     }
 
-    /// <summary>Clock ticks: the machine (all cores), this process, and each PostgreSQL process of the cluster.</summary>
-    private sealed record Sample(long Total, long Idle, long Self, Dictionary<int, long> Postgres)
+    /// <summary>Clock ticks: the machine (all cores), this process, and each server process.</summary>
+    private sealed record Sample(long Total, long Idle, long Self, Dictionary<int, long> Server)
     {
         public static Sample? Take()
         {
             try
             {
                 var cpu = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..9].Select(long.Parse).ToArray();
-                var postgres = new Dictionary<int, long>();
+                var server = new Dictionary<int, long>();
                 foreach (var dir in Directory.EnumerateDirectories("/proc"))
-                    if (int.TryParse(Path.GetFileName(dir), out var pid) && Stat(dir) is ("postgres", var parent, var ticks)
-                        && (Postmaster is not { } postmaster || pid == postmaster || parent == postmaster))
-                        postgres[pid] = ticks;
-                return new(cpu.Sum(), cpu[3] + cpu[4], Stat("/proc/self")?.Ticks ?? 0, postgres);
+                    if (int.TryParse(Path.GetFileName(dir), out var pid) && Stat(dir) is var (name, parent, ticks) && IsServer(new(pid, name, parent)))
+                        server[pid] = ticks;
+                return new(cpu.Sum(), cpu[3] + cpu[4], Stat("/proc/self")?.Ticks ?? 0, server);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
             {

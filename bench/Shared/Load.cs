@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using HdrHistogram;
 
-namespace EventMlOps.ControlPlane.Bench.Measuring;
+namespace EventMlOps.Bench;
 
 /// <summary>What one measurement saw: successes, failures (with samples of their messages), and the
 /// latency distribution of the successes in microseconds.</summary>
