@@ -14,10 +14,9 @@ public static class TrainerOutput
     public const string Model = "model.onnx";
     public const string MetricsFile = "metrics.json";
 
-    /// <summary>The other outputs stored beside the model when the trainer wrote them, by the name they are reported
-    /// under (<c>seen</c>: the recommender's id tables and seen items, which serving needs).</summary>
+    /// <summary>The other outputs stored beside the model, by the name they are reported under.</summary>
     public static readonly IReadOnlyList<(string Name, string File)> Outputs =
-        [("baseline", "baseline.json"), ("params", "params.json"), ("metrics", MetricsFile), ("seen", "seen.bin")];
+        [("baseline", "baseline.json"), ("params", "params.json"), ("metrics", MetricsFile)];
 
     /// <summary>The epoch a log line reports, or null for any other line (including a malformed progress line:
     /// progress is informative, the outcome is decided by the exit code and the files).</summary>

@@ -1,7 +1,9 @@
 using System.Globalization;
+using EventMlOps.Models;
 using EventMlOps.Training.Running;
 using Onnx;
-using static EventMlOps.Training.Running.OnnxGraph;
+using static EventMlOps.Models.OnnxGraph;
+using Keys = EventMlOps.Models.ModelMetadata;
 using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace EventMlOps.Training.Anomaly;
@@ -45,9 +47,9 @@ public static class AnomalyExport
         var width = window * features.Length;
         return
         [
-            new("model_kind", "anomaly"),
-            new("architecture", $"autoencoder layers={string.Join(",", sizes)}"),
-            new("feature_schema", JsonOut.Write(w =>
+            new(Keys.ModelKind, Keys.Anomaly),
+            new(Keys.Architecture, $"autoencoder layers={string.Join(",", sizes)}"),
+            new(Keys.FeatureSchema, JsonOut.Write(w =>
             {
                 w.WriteStartObject();
                 w.WritePropertyName("features");
@@ -63,10 +65,10 @@ public static class AnomalyExport
                 w.WriteEndArray();
                 w.WriteEndObject();
             })),
-            new("features", string.Join(",", features)),
-            new("window", window.ToString(inv)),
-            new("stride", stride.ToString(inv)),
-            new("normalisation", JsonOut.Write(w =>
+            new(Keys.Features, string.Join(",", features)),
+            new(Keys.Window, window.ToString(inv)),
+            new(Keys.Stride, stride.ToString(inv)),
+            new(Keys.Normalisation, JsonOut.Write(w =>
             {
                 w.WriteStartObject();
                 w.WriteString("method", "z-score per feature, constants learned on the training readings");
@@ -76,12 +78,12 @@ public static class AnomalyExport
                 JsonOut.WriteValue(w, std);
                 w.WriteEndObject();
             })),
-            new("residual_scale", JsonOut.Write(w => JsonOut.WriteValue(w, residualScale))),
-            new("threshold", threshold.ToString("R", inv)),
-            new("target_fpr", targetFpr.ToString("R", inv)),
-            new("score", "error = max over features f of mean over steps t of ((reconstruction[t,f] - x[t,f]) / residual_scale[f])^2, x the z-scored window"),
-            new("sampling_interval", samplingInterval?.ToString(inv) ?? ""),
-            new("evaluation", JsonOut.Write(w => JsonOut.WriteMetrics(w, evaluation))),
+            new(Keys.ResidualScale, JsonOut.Write(w => JsonOut.WriteValue(w, residualScale))),
+            new(Keys.Threshold, threshold.ToString("R", inv)),
+            new(Keys.TargetFpr, targetFpr.ToString("R", inv)),
+            new(Keys.Score, "error = max over features f of mean over steps t of ((reconstruction[t,f] - x[t,f]) / residual_scale[f])^2, x the z-scored window"),
+            new(Keys.SamplingInterval, samplingInterval?.ToString(inv) ?? ""),
+            new(Keys.Evaluation, JsonOut.Write(w => JsonOut.WriteMetrics(w, evaluation))),
         ];
     }
 

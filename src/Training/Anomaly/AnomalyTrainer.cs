@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using EventMlOps.Models;
 using EventMlOps.Training.Running;
 using TorchSharp;
 using static TorchSharp.torch;

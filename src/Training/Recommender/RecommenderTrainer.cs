@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using EventMlOps.Models;
 using EventMlOps.Training.Running;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -126,7 +127,6 @@ public static class RecommenderTrainer
         var onnx = RecommenderExport.Build(model.Weights(), data.UserCount, data.ItemCount, s.Factors, s.Layers,
             RecommenderExport.Metadata(data, s.Factors, s.Layers, popular, metrics));
         OnnxGraph.Save(onnx, modelPath);
-        RecommenderExport.WriteSeen(session.PathOf(RecommenderExport.SeenFile), data);
         metrics["onnx_export_seconds"] = exportClock.Elapsed.TotalSeconds;
 
         var diff = Verify(model, modelPath, data.UserCount, data.ItemCount, device, rng);

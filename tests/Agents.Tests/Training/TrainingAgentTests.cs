@@ -236,7 +236,7 @@ public class TrainingAgentTests(AgentsFixture fx, ITestOutputHelper output)
         run.Metrics!.Keys.ShouldContain("hr@10");
         var model = await File.ReadAllBytesAsync(new Uri(run.ArtifactUri!).LocalPath, Ct);
         Convert.ToHexStringLower(SHA256.HashData(model)).ShouldBe(run.ArtifactSha256);
-        run.Outputs!.Keys.Order().ShouldBe(["baseline", "log", "metrics", "params", "seen"]); // serving needs seen.bin beside the model
+        run.Outputs!.Keys.Order().ShouldBe(["baseline", "log", "metrics", "params"]);
         // The trainer logged to the tracking API with its run-scoped token.
         run.Params.ShouldNotBeEmpty();
     }

@@ -1,3 +1,4 @@
+using EventMlOps.Models;
 using EventMlOps.Training.Anomaly;
 using EventMlOps.Training.Running;
 using EventMlOps.Training.Tests.Testing;

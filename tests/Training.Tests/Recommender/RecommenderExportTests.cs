@@ -1,3 +1,4 @@
+using EventMlOps.Models;
 using EventMlOps.Training.Recommender;
 using EventMlOps.Training.Running;
 using EventMlOps.Training.Tests.Testing;
@@ -43,6 +44,7 @@ public class RecommenderExportTests
         metadata["user_id_mapping"].ShouldBe("offset");
         metadata["user_id_offset"].ShouldBe("1");
         metadata["evaluation"].ShouldBe("""{"hr@10":0.5}""");
+        SeenItems.Parse(Convert.FromBase64String(metadata["seen_items"])).Count.ShouldBe(Data.Count);
     }
 
     [Fact]
@@ -59,17 +61,29 @@ public class RecommenderExportTests
     }
 
     [Fact]
-    public void Given_interactions_When_seen_bin_is_written_Then_ids_and_each_users_items_read_back()
+    public void Given_interactions_When_the_seen_items_are_stored_in_the_metadata_Then_ids_and_each_users_items_read_back()
     {
-        var path = Path.Combine(Temp.Folder(), RecommenderExport.SeenFile);
+        var metadata = RecommenderExport.Metadata(Data, 8, [32, 16, 8], [0], new Metrics()).ToDictionary();
 
-        RecommenderExport.WriteSeen(path, Data);
-        var (userIds, itemIds, seen) = RecommenderExport.ReadSeen(path);
+        var seen = SeenItems.Parse(Convert.FromBase64String(metadata[ModelMetadata.SeenItems]));
 
-        userIds.ShouldBe(Data.UserIds);
-        itemIds.ShouldBe(Data.ItemIds);
-        seen.Sum(s => s.Length).ShouldBe(Data.Count);
+        seen.UserIds.ShouldBe(Data.UserIds);
+        seen.ItemIds.ShouldBe(Data.ItemIds);
+        seen.Count.ShouldBe(Data.Count);
         var user7 = Enumerable.Range(0, Data.Count).Where(i => Data.Users[i] == 7).Select(i => Data.Items[i]).Order().ToArray();
-        seen[7].ShouldBe(user7);
+        seen.Of(7).ToArray().ShouldBe(user7);
+        seen.UserIndex(Data.UserIds[7]).ShouldBe(7);
+        seen.UserIndex(Data.UserIds[^1] + 1).ShouldBe(-1);
+        metadata.Keys.ShouldNotContain("seen_items_file");
+    }
+
+    [Fact]
+    public void Given_seen_items_with_a_wrong_magic_or_truncated_When_parsed_Then_they_are_refused()
+    {
+        var bytes = RecommenderExport.Seen(Data).ToBytes();
+
+        Should.Throw<InvalidDataException>(() => SeenItems.Parse(bytes.AsSpan(0, bytes.Length - 1)));
+        bytes[0] = (byte)'X';
+        Should.Throw<InvalidDataException>(() => SeenItems.Parse(bytes));
     }
 }

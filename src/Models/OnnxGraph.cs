@@ -2,11 +2,12 @@ using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Onnx;
 
-namespace EventMlOps.Training.Running;
+namespace EventMlOps.Models;
 
 /// <summary>A small builder for ONNX graphs (opset 17) over OnnxSharp's protobuf classes: initializers from
-/// TorchSharp weights, nodes, typed inputs/outputs with a symbolic batch dimension, metadata_props.</summary>
-public sealed class OnnxGraph(string name)
+/// trained weights, nodes, typed inputs/outputs with a symbolic batch dimension, metadata_props. The trainers write
+/// their models with it, and serving builds derived graphs (the recommender's ranking graph) with it.</summary>
+public sealed class OnnxGraph(string name, string producer = "emo-train")
 {
     public const int Opset = 17;
     private readonly GraphProto _graph = new() { Name = name };
@@ -79,7 +80,7 @@ public sealed class OnnxGraph(string name)
         var model = new ModelProto
         {
             IrVersion = 8,
-            ProducerName = "emo-train",
+            ProducerName = producer,
             ProducerVersion = typeof(OnnxGraph).Assembly.GetName().Version?.ToString() ?? "",
             Domain = "io.eventmlops",
             DocString = docString,

@@ -1,0 +1,33 @@
+namespace EventMlOps.Models;
+
+/// <summary>The metadata_props keys the trainers write and serving reads (meanings: src/Training/README.md).</summary>
+public static class ModelMetadata
+{
+    public const string ModelKind = "model_kind";
+    public const string Architecture = "architecture";
+    public const string FeatureSchema = "feature_schema";
+    public const string Evaluation = "evaluation";
+
+    public const string Recommender = "recommender";
+    public const string UserCount = "user_count";
+    public const string ItemCount = "item_count";
+    public const string UserIdMapping = "user_id_mapping";
+    public const string UserIdOffset = "user_id_offset";
+    public const string ItemIdMapping = "item_id_mapping";
+    public const string ItemIdOffset = "item_id_offset";
+    /// <summary>Most popular item indices first, comma-separated: the fallback for unknown users.</summary>
+    public const string PopularItems = "popular_items";
+    /// <summary><see cref="Models.SeenItems"/>, base64.</summary>
+    public const string SeenItems = "seen_items";
+
+    public const string Anomaly = "anomaly";
+    public const string Features = "features";
+    public const string Window = "window";
+    public const string Stride = "stride";
+    public const string Normalisation = "normalisation";
+    public const string ResidualScale = "residual_scale";
+    public const string Threshold = "threshold";
+    public const string TargetFpr = "target_fpr";
+    public const string Score = "score";
+    public const string SamplingInterval = "sampling_interval";
+}

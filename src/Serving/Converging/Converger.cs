@@ -1,0 +1,75 @@
+using System.Security.Cryptography;
+using System.Text;
+using EventMlOps.Contracts.Endpoints;
+using EventMlOps.Serving.Loading;
+using EventMlOps.Serving.Observability;
+using EventMlOps.Serving.Routing;
+
+namespace EventMlOps.Serving.Converging;
+
+/// <summary>Converges the routing table to each desired state without dropping a request: new versions are loaded,
+/// verified and warmed before the new table is swapped in whole; versions left out are released and unload once their
+/// last request finished. A version that fails to load is reported and refused, and what served before keeps
+/// serving; the failure never ends the process.</summary>
+public sealed class Converger(IDesiredStateSource source, ModelLoader loader, Router router, ServingMetrics metrics, ILogger<Converger> log)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken ct)
+    {
+        await foreach (var desired in source.WatchAsync(ct))
+            await source.ReportAsync(await ApplyAsync(desired, ct), ct);
+    }
+
+    public async Task<EndpointObserved> ApplyAsync(ApplyEndpoint desired, CancellationToken ct)
+    {
+        var current = router.Current;
+        var routes = new List<WeightedVersion>();
+        var fresh = new List<ServedModel>();
+        var refused = new List<(ServedVersion Version, string Reason)>();
+        foreach (var version in desired.Versions)
+        {
+            var model = current.Routes.Select(r => r.Model).FirstOrDefault(m =>
+                m.Name == version.ModelName && m.Version == version.Version && string.Equals(m.Sha256, version.ArtifactSha256, StringComparison.OrdinalIgnoreCase));
+            if (model is null)
+            {
+                try
+                {
+                    fresh.Add(model = await loader.LoadAsync(version, ct));
+                }
+                catch (Exception e) when (!ct.IsCancellationRequested)
+                {
+                    log.LogError(e, "Refused {Model}@{Version} from {Uri}: {Reason}", version.ModelName, version.Version, version.ArtifactUri, e.Message);
+                    metrics.Error("load_failed", "converge");
+                    refused.Add((version, e.Message));
+                    continue;
+                }
+            }
+            routes.Add(new WeightedVersion(model, version.Weight));
+        }
+        // A refused version must not leave its model without traffic: that model's routes then stay as they were.
+        var starved = refused.Select(r => r.Version.ModelName).Where(name => !routes.Any(r => r.Model.Name == name && r.Weight > 0)).ToHashSet();
+        routes = [.. routes.Where(r => !starved.Contains(r.Model.Name)), .. current.Routes.Where(r => starved.Contains(r.Model.Name))];
+
+        var next = new RoutingTable(desired.Revision, routes);
+        var previous = router.Swap(next);
+        foreach (var retired in previous.Routes.Select(r => r.Model).Concat(fresh).Distinct().Where(m => next.Routes.All(r => r.Model != m)))
+        {
+            log.LogInformation("Unloading {Model} once its in-flight requests finish", retired.Label);
+            retired.Release();
+        }
+        log.LogInformation("Revision {Revision} of {Endpoint}: {Routes}", desired.Revision, desired.Endpoint,
+            string.Join(", ", routes.Select(r => $"{r.Model.Label} {r.Weight}")));
+        return Observed(desired, next, [.. refused.Select(r => $"{r.Version.ModelName}@{r.Version.Version}: {r.Reason}")]);
+    }
+
+    /// <summary>What serves now. Ready means the desired revision was met in full. The command id derives from the
+    /// content, so a repeated report of the same state is one fact.</summary>
+    public static EndpointObserved Observed(ApplyEndpoint desired, RoutingTable table, IReadOnlyList<string> errors)
+    {
+        var loaded = table.Routes.Select(r => new LoadedVersion(r.Model.Version, r.Model.Sha256, r.Weight)).ToList();
+        var message = errors.Count == 0 ? null : string.Join("; ", errors);
+        var identity = $"{desired.Endpoint}|{desired.Revision}|{message}|{string.Join(",", loaded)}";
+        var id = new Guid(SHA256.HashData(Encoding.UTF8.GetBytes(identity)).AsSpan(0, 16));
+        return new EndpointObserved(id, desired.Endpoint, desired.Revision, errors.Count == 0 && loaded.Count > 0, message, loaded);
+    }
+}

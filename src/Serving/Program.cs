@@ -1,0 +1,4 @@
+using EventMlOps.Serving;
+
+var app = ServingApp.Build(args);
+await app.RunAsync();

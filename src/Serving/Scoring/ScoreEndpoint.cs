@@ -1,0 +1,75 @@
+using System.Text.Json;
+using EventMlOps.Serving.Hosting;
+using EventMlOps.Serving.Observability;
+using EventMlOps.Serving.Routing;
+
+namespace EventMlOps.Serving.Scoring;
+
+/// <summary><c>POST /score</c> with <c>{"window": […]}</c> or <c>{"windows": [[…], …]}</c>: raw readings of one
+/// machine, time-major (a flat array of steps × features numbers, or one array of features per step) → the anomaly
+/// score of each window, the threshold and the verdict (score &gt; threshold).</summary>
+public static class ScoreEndpoint
+{
+    public sealed record WindowScore(float Score, bool Anomaly);
+
+    public sealed record OneScore(string Model, int Version, double Threshold, float Score, bool Anomaly);
+
+    public sealed record ManyScores(string Model, int Version, double Threshold, IReadOnlyList<WindowScore> Results);
+
+    private const string Usage = """send {"window": [...]} or {"windows": [[...], ...]}: readings, time-major""";
+
+    public static void MapScore(this IEndpointRouteBuilder app) =>
+        app.MapPost("/score", ScoreAsync).WithMetadata(new ModelRoute("score", Oip: false));
+
+    private static async Task<object> ScoreAsync(HttpContext http, Router router, Samples samples)
+    {
+        if (http.Request.ContentLength == 0) throw Refusal.BadInput($"the body is empty: {Usage}");
+        using var body = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted);
+        var root = body.RootElement;
+        if (root.ValueKind != JsonValueKind.Object) throw Refusal.BadInput($"the body is not an object: {Usage}");
+        var single = root.TryGetProperty("window", out var one);
+        JsonElement[] windows = single ? [one]
+            : root.TryGetProperty("windows", out var many) && many.ValueKind == JsonValueKind.Array && many.GetArrayLength() > 0 ? [.. many.EnumerateArray()]
+            : throw Refusal.BadInput($"no windows: {Usage}");
+
+        using var lease = http.Serve(router, t => t.Choose(m => m is AnomalyModel), "no anomaly model version takes traffic");
+        var model = (AnomalyModel)lease.Model;
+        var flat = new float[windows.Length * model.Width];
+        for (var w = 0; w < windows.Length; w++) Readings(windows[w], w, model, flat);
+        var scores = await model.ScoreAsync(flat, windows.Length);
+
+        object result = single
+            ? new OneScore(model.Name, model.Version, model.Threshold, scores[0], scores[0] > model.Threshold)
+            : new ManyScores(model.Name, model.Version, model.Threshold, scores.Select(s => new WindowScore(s, s > model.Threshold)).ToList());
+        if (samples.Take()) samples.Add("score", model.Name, model.Version, flat, scores);
+        return result;
+    }
+
+    /// <summary>Copies window <paramref name="index"/>'s readings to its place in <paramref name="flat"/>, refusing any
+    /// other shape with what was expected.</summary>
+    private static void Readings(JsonElement window, int index, AnomalyModel model, float[] flat)
+    {
+        var features = model.Features.Length;
+        var expected = $"{model.Steps} steps × {features} features ({string.Join(", ", model.Features)}) = {model.Width} readings";
+        var at = 0;
+        void Take(JsonElement reading)
+        {
+            if (reading.ValueKind != JsonValueKind.Number || !reading.TryGetSingle(out var value) || !float.IsFinite(value))
+                throw Refusal.BadInput($"window {index}: readings must be numbers, found {reading.ValueKind}");
+            if (at < model.Width) flat[index * model.Width + at] = value; // the count is checked once all are seen
+            at++;
+        }
+        if (window.ValueKind != JsonValueKind.Array) throw Refusal.BadInput($"window {index} is not an array: expected {expected}");
+        foreach (var item in window.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Array)
+            {
+                Take(item);
+                continue;
+            }
+            if (item.GetArrayLength() != features) throw Refusal.BadInput($"window {index}: a step has {item.GetArrayLength()} readings, expected {features}");
+            foreach (var reading in item.EnumerateArray()) Take(reading);
+        }
+        if (at != model.Width) throw Refusal.BadInput($"window {index} has {at} readings: expected {expected}");
+    }
+}

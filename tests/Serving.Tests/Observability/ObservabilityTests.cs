@@ -1,0 +1,46 @@
+using System.Net;
+using System.Text.Json;
+using EventMlOps.Serving.Tests.Testing;
+
+namespace EventMlOps.Serving.Tests.Observability;
+
+public class ObservabilityTests(TrainedModels models)
+{
+    [Fact]
+    public async Task Given_served_requests_When_metrics_are_scraped_Then_latency_in_flight_queue_batches_errors_and_versions_are_there()
+    {
+        var host = await models.SharedAsync();
+        await host.GetJson("/recommend?user_id=1");
+        await host.GetJson("/recommend?user_id=oops");
+
+        var metrics = await host.Client.GetStringAsync("/metrics");
+
+        foreach (var name in new[]
+                 {
+                     "emo_serving_request_duration_seconds_bucket", "emo_serving_requests_in_flight", "emo_serving_queue_depth",
+                     "emo_serving_batch_size_bucket", "emo_serving_errors_total", "emo_serving_versions_loaded", "emo_serving_versions_weight_percent",
+                 })
+            metrics.ShouldContain(name);
+        metrics.ShouldContain("""route="recommend",version="1""");
+        metrics.ShouldContain("""kind="bad_input",route="recommend""");
+        metrics.ShouldContain("""emo_serving_versions_loaded{otel_scope_name="EventMlOps.Serving",model="sensors",version="1"} 1""");
+    }
+
+    [Fact]
+    public async Task Given_sampling_at_3_per_second_When_30_requests_arrive_at_once_Then_a_few_are_written_to_JSONL_off_the_request_path()
+    {
+        var folder = Path.Combine(models.Folder, "samples-" + Guid.NewGuid().ToString("N")[..6]);
+        await using var host = await ServingHost.StartAsync(models, [models.RecommenderV1()], $"--samples={folder}", "--Serving:SamplesPerSecond=3");
+
+        for (var i = 0; i < 30; i++) (await host.GetJson($"/recommend?user_id={i + 1}&k=2")).Status.ShouldBe(HttpStatusCode.OK);
+        await Task.Delay(300);
+
+        var lines = Directory.GetFiles(folder, "samples-*.jsonl").SelectMany(File.ReadAllLines).ToList();
+        lines.Count.ShouldBeInRange(1, 6);
+        var sample = JsonDocument.Parse(lines[0]).RootElement;
+        sample.GetProperty("route").GetString().ShouldBe("recommend");
+        (sample.GetProperty("model").GetString(), sample.GetProperty("version").GetInt32()).ShouldBe(("rec", 1));
+        sample.GetProperty("input").GetProperty("k").GetInt32().ShouldBe(2);
+        sample.GetProperty("output").GetArrayLength().ShouldBe(2);
+    }
+}

@@ -1,0 +1,90 @@
+using System.Net;
+using System.Text.Json;
+using EventMlOps.Serving.Tests.Testing;
+
+namespace EventMlOps.Serving.Tests.Scoring;
+
+public class ScoreTests(TrainedModels models)
+{
+    private const int Steps = 30, Features = 3, Width = Steps * Features;
+
+    /// <summary>Readings near the generator's normal operation (temperature, vibration, pressure), and one far off.</summary>
+    private static float[] Window(int seed, bool broken = false)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, Width).Select(i => (i % Features) switch
+        {
+            0 => 60 + (float)rng.NextDouble(),
+            1 => 2 + 0.1f * (float)rng.NextDouble(),
+            _ => 5 + 0.1f * (float)rng.NextDouble(),
+        } * (broken && i / Features > 20 ? 10 : 1)).ToArray();
+    }
+
+    [Fact]
+    public async Task Given_windows_When_scored_Then_each_error_equals_the_original_model_with_the_threshold_and_verdict()
+    {
+        var host = await models.SharedAsync();
+        float[][] windows = [Window(1), Window(2), Window(3, broken: true)];
+        var direct = DirectOrt.AnomalyErrors(models.AnomalyPath, windows.SelectMany(w => w).ToArray(), Width);
+
+        var (status, body, version) = await host.PostJson("/score", JsonSerializer.Serialize(new { windows }));
+
+        status.ShouldBe(HttpStatusCode.OK, body.ToString());
+        version.ShouldBe("sensors@1");
+        var threshold = body.GetProperty("threshold").GetDouble();
+        var results = body.GetProperty("results").EnumerateArray().ToList();
+        results.Count.ShouldBe(3);
+        for (var w = 0; w < 3; w++)
+        {
+            results[w].GetProperty("score").GetSingle().ShouldBe(direct[w], Math.Max(1e-5, 1e-5 * direct[w]));
+            results[w].GetProperty("anomaly").GetBoolean().ShouldBe(direct[w] > threshold);
+        }
+        results[2].GetProperty("anomaly").GetBoolean().ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task Given_one_window_as_steps_of_readings_When_scored_Then_the_score_is_that_of_the_flat_window()
+    {
+        var host = await models.SharedAsync();
+        var flat = Window(4);
+        var steps = flat.Chunk(Features).ToArray();
+
+        var (_, one, _) = await host.PostJson("/score", JsonSerializer.Serialize(new { window = flat }));
+        var (status, nested, _) = await host.PostJson("/score", JsonSerializer.Serialize(new { window = steps }));
+
+        status.ShouldBe(HttpStatusCode.OK, nested.ToString());
+        nested.GetProperty("score").GetSingle().ShouldBe(one.GetProperty("score").GetSingle());
+        nested.TryGetProperty("anomaly", out _).ShouldBeTrue();
+        nested.TryGetProperty("threshold", out _).ShouldBeTrue();
+    }
+
+    [Theory]
+    [InlineData("", "the body is empty")]
+    [InlineData("{\"window\": [1, 2", "not valid JSON")]
+    [InlineData("[1, 2, 3]", "not an object")]
+    [InlineData("{\"readings\": [1]}", "no windows")]
+    [InlineData("{\"windows\": []}", "no windows")]
+    [InlineData("{\"window\": [1, 2, 3]}", "window 0 has 3 readings: expected 30 steps × 3 features (temperature, vibration, pressure) = 90")]
+    [InlineData("{\"window\": [[1, 2]]}", "a step has 2 readings, expected 3")]
+    [InlineData("{\"window\": \"hot\"}", "window 0 is not an array")]
+    [InlineData("{\"window\": [\"a\"]}", "readings must be numbers")]
+    public async Task Given_bad_input_When_scoring_Then_400_problem_with_the_reason(string json, string reason)
+    {
+        var host = await models.SharedAsync();
+
+        var response = await host.Client.PostAsync("/score", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+
+        await response.ShouldBeProblem(HttpStatusCode.BadRequest, reason);
+    }
+
+    [Fact]
+    public async Task Given_a_body_over_the_limit_When_scoring_Then_413()
+    {
+        var host = await models.SharedAsync();
+        var windows = Enumerable.Range(0, 200).Select(i => Window(i)).ToArray(); // ≈ 200 × 90 readings, over the host's 64 KiB
+
+        var response = await host.Client.PostAsync("/score", new StringContent(JsonSerializer.Serialize(new { windows }), System.Text.Encoding.UTF8, "application/json"));
+
+        await response.ShouldBeProblem(HttpStatusCode.RequestEntityTooLarge, "too large");
+    }
+}
