@@ -1,2 +1,3 @@
+global using EventMlOps.Testing;
 global using Shouldly;
 global using Xunit;

@@ -116,7 +116,10 @@ public static class EndpointsCommand
                 if (e.Rollout is { } r)
                     w.WriteLine($"  rollout   {r.Kind} of v{r.Version}, step {r.Step + 1}/{Math.Max(1, r.Steps.Count)}, started {Fmt.Time(r.StartedAt)} by {r.StartedBy}");
                 if (e.Ready is { } ready)
-                    w.WriteLine($"  observed  revision {e.ObservedRevision} {(ready ? "ready" : "not ready")}{(e.ObservedMessage is { } m ? $": {m}" : "")}");
+                    w.WriteLine($"  observed  revision {e.ObservedRevision} {(ready ? "ready" : "not ready")}{(e.ObservedMessage is { } m ? $": {m}" : "")}"
+                                + (e.ObservedLoaded is { Count: > 0 } loaded
+                                    ? "; loaded " + string.Join(", ", loaded.Select(l => $"v{l.Version} {l.Weight}% (sha256 {l.Sha256[..Math.Min(12, l.Sha256.Length)]}…)"))
+                                    : ""));
                 w.WriteLine("  served");
                 foreach (var p in e.Served)
                     w.WriteLine($"    v{p.Version}  {Fmt.Time(p.From)} → {(p.To is { } to ? Fmt.Time(to) : "now")}");

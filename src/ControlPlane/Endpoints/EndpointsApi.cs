@@ -29,13 +29,17 @@ public static class EndpointsApi
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
 
     /// <summary>Long poll for serving processes: the desired state as soon as its revision is above <paramref name="after"/>
-    /// (at once when it already is or no <c>after</c> is given), 204 when it did not change within the wait.
-    /// Polls the snapshot (one primary-key read) rather than listening in-process, so any replica can answer.</summary>
-    private static async Task<IResult> DesiredAsync(string name, long? after, int? waitSeconds, IDocumentStore store, CancellationToken ct)
+    /// (at once when it already is or no <c>after</c> is given), 204 when it did not change within the wait — or when
+    /// the host begins to stop, which would otherwise wait for every open poll (up to its shutdown timeout) before
+    /// it could exit. Polls the snapshot (one primary-key read) rather than listening in-process, so any replica can
+    /// answer.</summary>
+    private static async Task<IResult> DesiredAsync(string name, long? after, int? waitSeconds, IDocumentStore store, IHostApplicationLifetime lifetime,
+        CancellationToken ct)
     {
         if (after is < 0) throw new InvalidField("after", "must be a revision ≥ 0");
         if (waitSeconds is < 0 or > 120) throw new InvalidField("waitSeconds", "must be between 0 and 120");
         var deadline = DateTimeOffset.UtcNow.AddSeconds(waitSeconds ?? 30);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
         while (true)
         {
             await using (var session = store.QuerySession())
@@ -43,8 +47,8 @@ public static class EndpointsApi
                 var state = await session.LoadAsync<EndpointState>(StreamKeys.Endpoint(name), ct) ?? throw new NotFound("endpoint", name);
                 if (after is null || state.Revision > after) return Results.Ok(state.Desired());
             }
-            if (DateTimeOffset.UtcNow + PollInterval > deadline) return Results.NoContent();
-            await Task.Delay(PollInterval, ct);
+            if (DateTimeOffset.UtcNow + PollInterval > deadline || lifetime.ApplicationStopping.IsCancellationRequested) return Results.NoContent();
+            await Task.Delay(PollInterval, wait.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 }

@@ -14,6 +14,9 @@ namespace EventMlOps.Serving.Converging;
 public sealed class Converger(IDesiredStateSource source, ModelLoader loader, Router router, ServingMetrics metrics, ILogger<Converger> log)
     : BackgroundService
 {
+    /// <summary>This serving process, in every report's command id: see <see cref="Observed"/>.</summary>
+    private readonly Guid _process = Guid.NewGuid();
+
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
         await foreach (var desired in source.WatchAsync(ct))
@@ -59,16 +62,18 @@ public sealed class Converger(IDesiredStateSource source, ModelLoader loader, Ro
         }
         log.LogInformation("Revision {Revision} of {Endpoint}: {Routes}", desired.Revision, desired.Endpoint,
             string.Join(", ", routes.Select(r => $"{r.Model.Label} {r.Weight}")));
-        return Observed(desired, next, [.. refused.Select(r => $"{r.Version.ModelName}@{r.Version.Version}: {r.Reason}")]);
+        return Observed(_process, desired, next, [.. refused.Select(r => $"{r.Version.ModelName}@{r.Version.Version}: {r.Reason}")]);
     }
 
     /// <summary>What serves now. Ready means the desired revision was met in full. The command id derives from the
-    /// content, so a repeated report of the same state is one fact.</summary>
-    public static EndpointObserved Observed(ApplyEndpoint desired, RoutingTable table, IReadOnlyList<string> errors)
+    /// process and the content, so a retried report is one fact, while a restarted process (or another replica)
+    /// reporting the same revision is a new one: with the content alone, "ready" after an intervening "not ready"
+    /// of the same revision would be taken for the first "ready" again and appended nothing.</summary>
+    public static EndpointObserved Observed(Guid process, ApplyEndpoint desired, RoutingTable table, IReadOnlyList<string> errors)
     {
         var loaded = table.Routes.Select(r => new LoadedVersion(r.Model.Version, r.Model.Sha256, r.Weight)).ToList();
         var message = errors.Count == 0 ? null : string.Join("; ", errors);
-        var identity = $"{desired.Endpoint}|{desired.Revision}|{message}|{string.Join(",", loaded)}";
+        var identity = $"{process}|{desired.Endpoint}|{desired.Revision}|{message}|{string.Join(",", loaded)}";
         var id = new Guid(SHA256.HashData(Encoding.UTF8.GetBytes(identity)).AsSpan(0, 16));
         return new EndpointObserved(id, desired.Endpoint, desired.Revision, errors.Count == 0 && loaded.Count > 0, message, loaded);
     }

@@ -41,6 +41,23 @@ public class ServingStateTests(ControlPlaneFixture fx)
     }
 
     [Fact]
+    public async Task Given_a_serving_process_waiting_on_its_revision_When_the_control_plane_stops_Then_the_poll_answers_204_and_the_stop_does_not_wait_for_it()
+    {
+        await using var controlPlane = await fx.StartAsync("emo_stopping");
+        using var client = new HttpClient { BaseAddress = new Uri(controlPlane.Urls.First()) };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", fx.Tokens.Issue("serving", [Roles.Agent, Roles.Operator], TimeSpan.FromHours(1)));
+        (await client.Send("/api/endpoints", new CreateEndpoint(Guid.NewGuid(), "stopping", "m"))).EnsureSuccessStatusCode();
+        var waiting = client.GetAsync("/api/endpoints/stopping/desired?after=0&waitSeconds=60", Ct);
+        await Task.Delay(300, Ct);
+
+        var clock = Stopwatch.StartNew();
+        await controlPlane.StopAsync(Ct);
+
+        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10), "an open poll must not hold the host until its shutdown timeout (30 s)");
+        (await waiting).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+    }
+
+    [Fact]
     public async Task Given_no_change_within_the_wait_When_polling_Then_204()
     {
         var s = new Scenario(fx);

@@ -1,0 +1,64 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using EventMlOps.Artifacts;
+using EventMlOps.Contracts;
+using EventMlOps.ControlPlane.Auth;
+using EventMlOps.ControlPlane.Hosting;
+using Marten;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EventMlOps.Serving.Tests.Testing;
+
+/// <summary>The real control plane (a real Kestrel port, a private PostgreSQL cluster, a database unique to this test
+/// class) and a content-addressed artifact store that it and the serving processes share.</summary>
+public sealed class ControlPlaneFixture : IAsyncLifetime
+{
+    private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
+
+    public string Database { get; } = $"emo_serving_{DateTime.UtcNow:yyyyMMddHHmmss}_{Environment.ProcessId}";
+    public string Scratch { get; } = Directory.CreateTempSubdirectory("emo-serving-cp-").FullName;
+    public string ArtifactsRoot => Path.Combine(Scratch, "artifacts");
+    public LocalArtifactStore Artifacts => new(ArtifactsRoot);
+    public LocalPostgres Postgres { get; private set; } = null!;
+    public WebApplication App { get; private set; } = null!;
+    public Uri BaseAddress { get; private set; } = null!;
+    public IDocumentStore Store => App.Services.GetRequiredService<IDocumentStore>();
+
+    public async ValueTask InitializeAsync()
+    {
+        Postgres = await TestHost.PostgresAsync();
+        await Postgres.EnsureDatabaseAsync(Database);
+        (App, BaseAddress) = await TestHost.StartControlPlaneAsync(Postgres.ConnectionString(Database), "emo", Path.Combine(Scratch, "control-plane"),
+            $"--Auth:SigningKey={Convert.ToBase64String(_key)}", "--Registry:AutoRegister=false");
+    }
+
+    public string Token(string role, string name) => new Tokens(_key).Issue(name, [role], TimeSpan.FromHours(1));
+
+    public HttpClient Client(string role, string name) => new()
+    {
+        BaseAddress = BaseAddress,
+        Timeout = TimeSpan.FromSeconds(30),
+        DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", Token(role, name)) },
+    };
+
+    /// <summary>emo-serve as `--control-plane … --endpoint … --token …` runs it, with an agent token named
+    /// <paramref name="name"/>, reading artifacts through the same store.</summary>
+    public Task<ServingHost> StartServingAsync(string endpoint, string name) => ServingHost.StartedAsync(ServingApp.Build([
+        "--urls=http://127.0.0.1:0",
+        $"--control-plane={BaseAddress}",
+        $"--endpoint={endpoint}",
+        $"--token={Token(Roles.Agent, name)}",
+        $"--Artifacts:Root={ArtifactsRoot}",
+        $"--EMO_HOME={Path.Combine(Scratch, "serving")}",
+        "--Serving:LogLevel=Warning",
+    ]));
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        await Postgres.DropDatabaseAsync(Database);
+        Directory.Delete(Scratch, recursive: true);
+    }
+}

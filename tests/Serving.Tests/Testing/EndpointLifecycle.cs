@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using EventMlOps.Contracts;
+using EventMlOps.Contracts.Artifacts;
+using EventMlOps.Contracts.Datasets;
+using EventMlOps.Contracts.Endpoints;
+using EventMlOps.Contracts.Registry;
+using EventMlOps.Contracts.Training;
+using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Endpoints;
+
+namespace EventMlOps.Serving.Tests.Testing;
+
+/// <summary>Drives the real control plane through its HTTP API as distinct users — alice (scientist), olga (operator),
+/// the training agent, victor (viewer) — from a dataset to versions whose artifacts are real models in the shared
+/// artifact store, and an endpoint that serves them. Each lifecycle has its own model and endpoint.</summary>
+public sealed class EndpointLifecycle
+{
+    private readonly ControlPlaneFixture _cp;
+    private readonly HttpClient _scientist, _operator, _agent, _viewer;
+    private readonly Guid _dataset = Guid.NewGuid();
+
+    private EndpointLifecycle(ControlPlaneFixture controlPlane)
+    {
+        _cp = controlPlane;
+        (_scientist, _operator, _agent, _viewer) = (_cp.Client(Roles.Scientist, "alice"), _cp.Client(Roles.Operator, "olga"),
+            _cp.Client(Roles.Agent, "training-agent"), _cp.Client(Roles.Viewer, "victor"));
+    }
+
+    public string Model { get; } = "rec-" + Guid.NewGuid().ToString("N")[..8];
+    public string Endpoint => Model + "-ep";
+
+    /// <summary>A registered dataset and an endpoint for a model of its own, serving nothing yet.</summary>
+    public static async Task<EndpointLifecycle> StartAsync(ControlPlaneFixture cp)
+    {
+        var lifecycle = new EndpointLifecycle(cp);
+        await Ok(lifecycle._scientist, "/api/datasets", new RegisterDataset(Guid.NewGuid(), lifecycle._dataset, "ratings", "file:///data/u.data",
+            Convert.ToHexStringLower(SHA256.HashData(lifecycle._dataset.ToByteArray())), "movielens-udata", 20_000,
+            [new DatasetColumn("user", "int"), new DatasetColumn("item", "int")]));
+        await Ok(lifecycle._operator, "/api/endpoints", new CreateEndpoint(Guid.NewGuid(), lifecycle.Endpoint, lifecycle.Model));
+        return lifecycle;
+    }
+
+    /// <summary>Stores <paramref name="model"/> in the artifact store, reports a run that produced it (with
+    /// <paramref name="claimedSha256"/> in place of its real digest when given) and registers that run as the next
+    /// version.</summary>
+    public async Task<(int Version, ArtifactRef Artifact)> VersionAsync(string model, string? claimedSha256 = null)
+    {
+        var artifact = await _cp.Artifacts.PutAsync(model, TestContext.Current.CancellationToken);
+        var run = Guid.NewGuid();
+        await Ok(_scientist, "/api/runs", new RequestTraining(Guid.NewGuid(), run, Model, "recommender", _dataset,
+            new Dictionary<string, double> { ["epochs"] = 2 }, new TrainingResources(), "git:test"));
+        await Ok(_agent, "/api/runs/facts/submitted", new TrainingJobSubmitted(Guid.NewGuid(), run, $"train-{run:N}", "local"));
+        await Ok(_agent, "/api/runs/facts/started", new TrainingStarted(Guid.NewGuid(), run, DateTimeOffset.UtcNow));
+        await Ok(_agent, "/api/runs/facts/succeeded", new TrainingSucceeded(Guid.NewGuid(), run, artifact.Uri, claimedSha256 ?? artifact.Sha256,
+            new Dictionary<string, double> { ["hr@10"] = 0.7 }));
+        var accepted = await (await _scientist.Send("/api/models/versions", new RegisterModelVersion(Guid.NewGuid(), Model, run))).Read<CommandAccepted>();
+        return (int.Parse(accepted.Stream[(accepted.Stream.LastIndexOf('@') + 1)..]), artifact);
+    }
+
+    public Task RollOutAsync(int version, RolloutStrategy? strategy = null) =>
+        Ok(_operator, "/api/endpoints/rollout", new RollOut(Guid.NewGuid(), Endpoint, version, strategy ?? RolloutStrategy.Immediate));
+
+    /// <summary>Rolls <paramref name="version"/> out at once and starts emo-serve (agent token <paramref name="name"/>) on the
+    /// endpoint; returns once it reported that revision.</summary>
+    public async Task<ServingHost> ServingAsync(int version, string name)
+    {
+        await RollOutAsync(version);
+        var serving = await _cp.StartServingAsync(Endpoint, name);
+        await ObservedAsync();
+        return serving;
+    }
+
+    public Task PromoteAsync() => Ok(_operator, "/api/endpoints/promote", new PromoteRollout(Guid.NewGuid(), Endpoint));
+
+    public Task<EndpointState> StateAsync() => _viewer.Get<EndpointState>($"/api/endpoints/{Endpoint}");
+
+    /// <summary>The endpoint once a serving process reported its current revision (and <paramref name="until"/> holds);
+    /// fails after <paramref name="seconds"/>.</summary>
+    public async Task<EndpointState> ObservedAsync(Func<EndpointState, bool>? until = null, double seconds = 10)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var state = await StateAsync();
+            if (state.Revision > 0 && state.ObservedRevision == state.Revision && (until?.Invoke(state) ?? true)) return state;
+            if (clock.Elapsed > TimeSpan.FromSeconds(seconds))
+                throw new TimeoutException($"no serving report of revision {state.Revision} of {Endpoint} as expected within {seconds} s " +
+                    $"(observed {state.ObservedRevision}: ready {state.Ready}, {state.ObservedMessage})");
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task Ok(HttpClient client, string route, object body)
+    {
+        using var response = await client.Send(route, body);
+        response.IsSuccessStatusCode.ShouldBeTrue($"{route}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+}
