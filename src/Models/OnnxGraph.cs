@@ -6,7 +6,7 @@ namespace EventMlOps.Models;
 
 /// <summary>A small builder for ONNX graphs (opset 17) over OnnxSharp's protobuf classes: initializers from
 /// trained weights, nodes, typed inputs/outputs with a symbolic batch dimension, metadata_props. The trainers write
-/// their models with it, and serving builds derived graphs (the recommender's ranking graph) with it.</summary>
+/// their models with it.</summary>
 public sealed class OnnxGraph(string name, string producer = "emo-train")
 {
     public const int Opset = 17;

@@ -28,7 +28,7 @@ public sealed class ModelLoader(IArtifactStore store, OrtSessions sessions, Batc
         {
             model = metadata.GetValueOrDefault(Keys.ModelKind) switch
             {
-                Keys.Recommender => RecommenderModel.Load(version, session, proto, metadata, sessions, batching),
+                Keys.Recommender => RecommenderModel.Load(version, session, proto, metadata, batching),
                 Keys.Anomaly => AnomalyModel.Load(version, session, metadata, batching),
                 var kind => throw new InvalidDataException($"model_kind '{kind}' cannot be served: only {Keys.Recommender} and {Keys.Anomaly}"),
             };

@@ -23,7 +23,7 @@ public sealed class ServingMetrics
         _duration = meter.CreateHistogram("emo.serving.request.duration", "s", "Time from the request's arrival to its response, per route and serving version",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
         _inFlight = meter.CreateUpDownCounter<long>("emo.serving.requests.in_flight", "{request}", "Inference requests being served");
-        _batchSize = meter.CreateHistogram("emo.serving.batch.size", "{row}", "Rows run in one ONNX Runtime call",
+        _batchSize = meter.CreateHistogram("emo.serving.batch.size", "{row}", "Rows run in one batch",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256] });
         _errors = meter.CreateCounter<long>("emo.serving.errors", "{error}", "Failed requests and refused loads, by kind");
         meter.CreateObservableGauge("emo.serving.queue.depth", () => router.Current.Routes.Select(r => Measure(r.Model.QueueDepth, r.Model)),

@@ -1,10 +1,10 @@
+using System.Buffers;
 using System.Globalization;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Models;
 using Keys = EventMlOps.Models.ModelMetadata;
 using EventMlOps.Serving.Batching;
 using EventMlOps.Serving.Loading;
-using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
 
@@ -13,39 +13,49 @@ namespace EventMlOps.Serving.Recommending;
 /// <summary>An item recommended to a user, by its original id; no score for the popularity fallback.</summary>
 public sealed record RecommendedItem(long ItemId, float? Score);
 
-/// <summary>A NeuMF version: the precomputed ranking graph (<see cref="RankingGraph"/>) run once per batch of users,
-/// top-k per user leaving out the items the user already has, and the popular items for users the model never saw.</summary>
+/// <summary>A NeuMF version: every item scored for each user by <see cref="NeuMFRanker"/> (the users of a batch spread
+/// over the cores), top-k per user leaving out the items the user already has, and the popular items for users the model
+/// never saw. The artifact's graph still answers <c>/v2</c> and is the reference the kernel must match at load.</summary>
 public sealed class RecommenderModel : ServedModel
 {
-    private readonly InferenceSession _ranking;
+    /// <summary>Users whose every item is compared with the artifact's graph at load.</summary>
+    public const int VerifiedUsers = 16;
+
+    /// <summary>The largest difference in probability from the artifact's graph a version may show.</summary>
+    public const double Tolerance = 1e-5;
+
+    private readonly NeuMFRanker _ranker;
     private readonly SeenItems _seen;
     private readonly int[] _popular;
     private readonly Batcher<(int User, int K), RecommendedItem[]> _batcher;
 
-    private RecommenderModel(ServedVersion version, InferenceSession session, InferenceSession ranking, SeenItems seen, int[] popular, BatchPolicy batching)
+    private RecommenderModel(ServedVersion version, InferenceSession session, NeuMFRanker ranker, SeenItems seen, int[] popular, BatchPolicy batching)
         : base(version.ModelName, version.Version, version.ArtifactSha256, session)
     {
-        (_ranking, _seen, _popular) = (ranking, seen, popular);
+        (_ranker, _seen, _popular) = (ranker, seen, popular);
         _batcher = batching.For<(int User, int K), RecommendedItem[]>(Name, Version, Rank);
     }
 
     public int ItemCount => _seen.ItemIds.Length;
     public override int QueueDepth => _batcher.Depth;
 
+    /// <summary>Builds the ranker from the artifact's weights and refuses the version unless it reproduces the
+    /// artifact's own <c>score</c> (run in ONNX Runtime) within <see cref="Tolerance"/> for <see cref="VerifiedUsers"/>
+    /// users, every item each (<see cref="NeuMFRanker.MaxDifference"/>).</summary>
     public static RecommenderModel Load(ServedVersion version, InferenceSession session, ModelProto proto, IReadOnlyDictionary<string, string> metadata,
-        OrtSessions sessions, BatchPolicy batching)
+        BatchPolicy batching)
     {
         string Required(string key) => metadata.GetValueOrDefault(key) ?? throw new InvalidDataException($"the recommender has no '{key}' metadata");
         var seen = SeenItems.Parse(Convert.FromBase64String(Required(Keys.SeenItems)));
         var popular = Required(Keys.PopularItems).Split(',', StringSplitOptions.RemoveEmptyEntries)
             .Select(i => int.Parse(i, CultureInfo.InvariantCulture)).ToArray();
-        var ranking = sessions.Create(RankingGraph.Build(proto).ToByteArray());
-        if (ranking.OutputMetadata["scores"].Dimensions[1] != seen.ItemIds.Length)
-        {
-            ranking.Dispose();
-            throw new InvalidDataException($"the recommender scores {ranking.OutputMetadata["scores"].Dimensions[1]} items but its id table has {seen.ItemIds.Length}");
-        }
-        return new RecommenderModel(version, session, ranking, seen, popular, batching);
+        var ranker = NeuMFRanker.Build(proto);
+        if (ranker.Items != seen.ItemIds.Length || ranker.Users != seen.UserIds.Length)
+            throw new InvalidDataException($"the recommender scores {ranker.Users} users × {ranker.Items} items but its id tables have {seen.UserIds.Length} × {seen.ItemIds.Length}");
+        var difference = ranker.MaxDifference(session, VerifiedUsers);
+        if (!(difference <= Tolerance))
+            throw new InvalidDataException($"the ranking kernel differs from the recommender graph by {difference:G3} (at most {Tolerance:G1} allowed): the graph is not the NeuMF the kernel computes");
+        return new RecommenderModel(version, session, ranker, seen, popular, batching);
     }
 
     /// <summary>The dense index of a user the model knows; -1 for a user it never saw.</summary>
@@ -59,24 +69,31 @@ public sealed class RecommenderModel : ServedModel
 
     private RecommendedItem[][] Rank(IReadOnlyList<(int User, int K)> batch, int rows)
     {
-        var users = batch.Select(r => (long)r.User).ToArray();
-        using var input = OrtValue.CreateTensorValueFromMemory(users, [users.Length]);
-        using var outputs = _ranking.Run(RunOptions, ["user"], [input], ["scores"]);
-        var scores = outputs[0].GetTensorDataAsSpan<float>();
         var results = new RecommendedItem[batch.Count][];
-        for (var b = 0; b < batch.Count; b++)
-        {
-            var (user, k) = batch[b];
-            results[b] = TopK.Select(scores.Slice(b * ItemCount, ItemCount), _seen.Of(user), k)
-                .Select(t => new RecommendedItem(_seen.ItemIds[t.Item], t.Score)).ToArray();
-        }
+        if (batch.Count == 1) results[0] = Rank(batch[0].User, batch[0].K);
+        else Parallel.For(0, batch.Count, b => results[b] = Rank(batch[b].User, batch[b].K));
         return results;
+    }
+
+    /// <summary>Top-k by logit (the sigmoid keeps the order), probabilities for the k kept only.</summary>
+    private RecommendedItem[] Rank(int user, int k)
+    {
+        var logits = ArrayPool<float>.Shared.Rent(_ranker.PaddedItems);
+        try
+        {
+            _ranker.Logits(user, logits);
+            return TopK.Select(logits.AsSpan(0, ItemCount), _seen.Of(user), k)
+                .Select(t => new RecommendedItem(_seen.ItemIds[t.Item], NeuMFRanker.Probability(t.Score))).ToArray();
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(logits);
+        }
     }
 
     protected override async ValueTask UnloadAsync()
     {
         await _batcher.DisposeAsync();
-        _ranking.Dispose();
         await base.UnloadAsync();
     }
 }

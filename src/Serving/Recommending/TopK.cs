@@ -1,7 +1,11 @@
+using System.Numerics;
+
 namespace EventMlOps.Serving.Recommending;
 
 /// <summary>The k best-scored items of one user's row, best first, leaving out the user's own items: a bounded
 /// min-heap over the row (O(I log k)), not a sort of all I scores. Equal scores rank the lower index first.</summary>
+/// <remarks>Once the heap is full, a vector of scores none of which beats its worst (the usual case) is passed over with
+/// one comparison: items come in index order, so an equal score never displaces a kept item.</remarks>
 public static class TopK
 {
     public static (int Item, float Score)[] Select(ReadOnlySpan<float> scores, ReadOnlySpan<int> excluded, int k)
@@ -9,20 +13,28 @@ public static class TopK
         var heap = new (int Item, float Score)[Math.Min(k, scores.Length)];
         var count = 0;
         var skip = 0; // excluded is ascending: walk it beside the row
-        for (var i = 0; i < scores.Length; i++)
+        var lanes = Vector<float>.Count;
+        for (var start = 0; start < scores.Length; start += lanes)
         {
-            while (skip < excluded.Length && excluded[skip] < i) skip++;
-            if (skip < excluded.Length && excluded[skip] == i) continue;
-            var candidate = (i, scores[i]);
-            if (count < heap.Length)
+            var end = Math.Min(start + lanes, scores.Length);
+            if (count == heap.Length && end - start == lanes && (count == 0 || Vector.LessThanOrEqualAll(new Vector<float>(scores[start..end]), new Vector<float>(heap[0].Score))))
+                continue;
+            for (var i = start; i < end; i++)
             {
-                heap[count] = candidate;
-                SiftUp(heap, count++);
-            }
-            else if (count > 0 && Better(candidate, heap[0]))
-            {
-                heap[0] = candidate;
-                SiftDown(heap, count);
+                if (count == heap.Length && (count == 0 || !(scores[i] > heap[0].Score))) continue;
+                while (skip < excluded.Length && excluded[skip] < i) skip++;
+                if (skip < excluded.Length && excluded[skip] == i) continue;
+                var candidate = (i, scores[i]);
+                if (count < heap.Length)
+                {
+                    heap[count] = candidate;
+                    SiftUp(heap, count++);
+                }
+                else
+                {
+                    heap[0] = candidate;
+                    SiftDown(heap, count);
+                }
             }
         }
         var best = heap[..count];

@@ -79,4 +79,22 @@ public class RecommendTests(TrainedModels models)
     {
         TopK.Select(scores, excluded, k).Select(t => t.Item).ShouldBe(expected);
     }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 10)]
+    [InlineData(3, 100)]
+    public void Given_long_rows_with_ties_and_excluded_items_When_selecting_the_top_k_Then_it_equals_a_full_sort(int seed, int k)
+    {
+        var random = new Random(seed);
+        for (var round = 0; round < 50; round++)
+        {
+            var scores = Enumerable.Range(0, random.Next(1, 2000)).Select(_ => random.Next(200) / 8f).ToArray(); // coarse: many ties
+            var excluded = Enumerable.Range(0, scores.Length).Where(_ => random.Next(10) == 0).ToArray();
+
+            var expected = Enumerable.Range(0, scores.Length).Except(excluded).OrderByDescending(i => scores[i]).ThenBy(i => i).Take(k);
+
+            TopK.Select(scores, excluded, k).ShouldBe(expected.Select(i => (i, scores[i])));
+        }
+    }
 }
