@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using EventMlOps.Models;
 using EventMlOps.Training.Running;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -146,21 +144,11 @@ public static class AnomalyTrainer
         metrics["seconds_per_epoch"] = trainSeconds / s.Epochs;
         metrics["train_seconds"] = trainSeconds;
 
-        var exportClock = Stopwatch.StartNew();
-        var modelPath = session.PathOf("model.onnx");
-        var onnx = AnomalyExport.Build(model, features.Length, meanTiled, stdTiled, scorer.ResidualScale,
-            AnomalyExport.Metadata(features, s.Window, s.Stride, mean, std, residualScale, threshold, s.TargetFpr, model.Sizes, SamplingInterval(data), metrics));
-        OnnxGraph.Save(onnx, modelPath);
-        metrics["onnx_export_seconds"] = exportClock.Elapsed.TotalSeconds;
         var sample = test.Count > 0 ? test : validation;
-        var diff = Verify(scorer, modelPath, sample, rng);
-        metrics["onnx_max_abs_diff"] = diff.Absolute;
-        metrics["onnx_max_scaled_diff"] = diff.Scaled;
-        session.Info($"onnx: {modelPath} ({new FileInfo(modelPath).Length / 1024.0:0} KiB, {exportClock.Elapsed.TotalSeconds:0.00} s), "
-                     + $"ONNX Runtime vs TorchSharp max abs diff {diff.Absolute.ToString("E2", CultureInfo.InvariantCulture)}"
-                     + $" (scaled by max(1, |value|): {diff.Scaled.ToString("E2", CultureInfo.InvariantCulture)})");
-        if (!diff.Passes)
-            throw new VerificationException($"the ONNX model's outputs differ from TorchSharp's by up to {diff.Absolute:E2} (scaled by max(1, |value|): {diff.Scaled:E2}; tolerance {OnnxCheck.Tolerance:E0})");
+        session.ExportVerified(
+            () => AnomalyExport.Build(model, features.Length, meanTiled, stdTiled, scorer.ResidualScale,
+                AnomalyExport.Metadata(features, s.Window, s.Stride, mean, std, residualScale, threshold, s.TargetFpr, model.Sizes, SamplingInterval(data), metrics)),
+            path => Verify(scorer, path, sample, rng), metrics);
 
         var trainErrors = scorer.Score(train.Values, train.Width).Errors;
         WriteBaseline(session.PathOf("baseline.json"), data, s.Split, trainErrors, validationErrors, threshold);

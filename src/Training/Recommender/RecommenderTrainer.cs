@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using EventMlOps.Models;
 using EventMlOps.Training.Running;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -122,21 +120,10 @@ public static class RecommenderTrainer
             ["train_seconds"] = trainSeconds,
         };
 
-        var exportClock = Stopwatch.StartNew();
-        var modelPath = session.PathOf("model.onnx");
-        var onnx = RecommenderExport.Build(model.Weights(), data.UserCount, data.ItemCount, s.Factors, s.Layers,
-            RecommenderExport.Metadata(data, s.Factors, s.Layers, popular, metrics));
-        OnnxGraph.Save(onnx, modelPath);
-        metrics["onnx_export_seconds"] = exportClock.Elapsed.TotalSeconds;
-
-        var diff = Verify(model, modelPath, data.UserCount, data.ItemCount, device, rng);
-        metrics["onnx_max_abs_diff"] = diff.Absolute;
-        metrics["onnx_max_scaled_diff"] = diff.Scaled;
-        session.Info($"onnx: {modelPath} ({new FileInfo(modelPath).Length / 1024.0:0} KiB, {exportClock.Elapsed.TotalSeconds:0.00} s), "
-                     + $"ONNX Runtime vs TorchSharp max abs diff {diff.Absolute.ToString("E2", CultureInfo.InvariantCulture)}"
-                     + $" (scaled by max(1, |value|): {diff.Scaled.ToString("E2", CultureInfo.InvariantCulture)})");
-        if (!diff.Passes)
-            throw new VerificationException($"the ONNX model's scores differ from TorchSharp's by up to {diff.Absolute:E2} (scaled by max(1, |value|): {diff.Scaled:E2}; tolerance {OnnxCheck.Tolerance:E0})");
+        session.ExportVerified(
+            () => RecommenderExport.Build(model.Weights(), data.UserCount, data.ItemCount, s.Factors, s.Layers,
+                RecommenderExport.Metadata(data, s.Factors, s.Layers, popular, metrics)),
+            path => Verify(model, path, data.UserCount, data.ItemCount, device, rng), metrics);
 
         WriteBaseline(session.PathOf("baseline.json"), data, split, model.Score(candidateUsers, candidateItems, device));
         metrics["total_seconds"] = session.Elapsed.TotalSeconds;

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using EventMlOps.Models;
 using EventMlOps.Training.Tracking;
+using Onnx;
 using TorchSharp;
 
 namespace EventMlOps.Training.Running;
@@ -145,6 +147,27 @@ public sealed class TrainingSession : IDisposable
             w.WriteEndObject();
         }));
         Out.Flush();
+    }
+
+    /// <summary>Writes model.onnx and checks it in ONNX Runtime against the TorchSharp forward pass
+    /// (<paramref name="verify"/>, given the file) before anything reports success; the export time and the
+    /// differences go into <paramref name="metrics"/>.</summary>
+    /// <exception cref="VerificationException">The outputs differ beyond <see cref="OnnxCheck.Tolerance"/>.</exception>
+    public void ExportVerified(Func<ModelProto> build, Func<string, OnnxCheck.Difference> verify, Metrics metrics)
+    {
+        var clock = Stopwatch.StartNew();
+        var modelPath = PathOf("model.onnx");
+        OnnxGraph.Save(build(), modelPath);
+        metrics["onnx_export_seconds"] = clock.Elapsed.TotalSeconds;
+        var diff = verify(modelPath);
+        metrics["onnx_max_abs_diff"] = diff.Absolute;
+        metrics["onnx_max_scaled_diff"] = diff.Scaled;
+        var inv = CultureInfo.InvariantCulture;
+        Info($"onnx: {modelPath} ({new FileInfo(modelPath).Length / 1024.0:0} KiB, {clock.Elapsed.TotalSeconds:0.00} s), "
+             + $"ONNX Runtime vs TorchSharp max abs diff {diff.Absolute.ToString("E2", inv)} (scaled by max(1, |value|): {diff.Scaled.ToString("E2", inv)})");
+        if (!diff.Passes)
+            throw new VerificationException($"the ONNX model's outputs differ from TorchSharp's by up to {diff.Absolute:E2} " +
+                                            $"(scaled by max(1, |value|): {diff.Scaled:E2}; tolerance {OnnxCheck.Tolerance:E0})");
     }
 
     public void Info(string line)
