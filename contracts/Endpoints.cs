@@ -7,7 +7,22 @@ public enum RolloutKind { Immediate, Canary }
 /// <summary>One canary step: the canary's traffic weight (percent) held for the bake time.</summary>
 public sealed record CanaryStep(int Weight, int BakeSeconds);
 
-public sealed record RolloutStrategy(RolloutKind Kind, IReadOnlyList<CanaryStep> Steps)
+/// <summary>How a canary is judged. Every <paramref name="IntervalSeconds"/> the rollout agent reports the canary's and the
+/// stable version's requests, server errors (5xx) and p95 latency since the step began, measured by the serving process;
+/// the control plane decides on each report. No verdict before the canary has <paramref name="MinRequests"/> requests in
+/// the step. A breach — error rate above <paramref name="MaxErrorRate"/>, p95 above <paramref name="MaxP95Ms"/> (when
+/// given), or p95 above <paramref name="MaxP95Ratio"/> × the stable version's p95 (taken as at least
+/// <see cref="P95FloorMs"/>) — rolls the canary back at once; a healthy step advances once its bake time has passed.</summary>
+public sealed record RolloutAnalysis(int IntervalSeconds = 5, int MinRequests = 50, double MaxErrorRate = 0.05, double? MaxP95Ms = null,
+    double MaxP95Ratio = 2.0)
+{
+    /// <summary>Below this, latencies are noise of the histogram's resolution, not a regression.</summary>
+    public const double P95FloorMs = 5;
+
+    public static readonly RolloutAnalysis Default = new();
+}
+
+public sealed record RolloutStrategy(RolloutKind Kind, IReadOnlyList<CanaryStep> Steps, RolloutAnalysis? Analysis = null)
 {
     public static readonly RolloutStrategy Immediate = new(RolloutKind.Immediate, []);
 }
@@ -23,6 +38,10 @@ public sealed record PromoteRollout(Guid CommandId, string Endpoint) : ICommand;
 
 public sealed record AbortRollout(Guid CommandId, string Endpoint, string Reason) : ICommand;
 
+/// <summary>Deletes the endpoint: its serving processes are stopped; its history stays (lineage, audit, as-of queries).
+/// The name may be created again later.</summary>
+public sealed record DeleteEndpoint(Guid CommandId, string Name, string Reason) : ICommand;
+
 /// <summary>Returns the endpoint to the version that served before the current one.</summary>
 public sealed record Rollback(Guid CommandId, string Endpoint, string Reason) : ICommand;
 
@@ -30,6 +49,8 @@ public sealed record Rollback(Guid CommandId, string Endpoint, string Reason) : 
 
 public sealed record VersionMetrics(long Requests, long Errors, double P95Ms);
 
+/// <summary>The canary's and the stable version's metrics since <paramref name="Step"/> began, as measured by the
+/// endpoint's serving process; the control plane judges them (see <see cref="RolloutAnalysis"/>).</summary>
 public sealed record RolloutStepObserved(
     Guid CommandId,
     string Endpoint,
@@ -46,8 +67,24 @@ public sealed record LoadedVersion(int Version, string Sha256, int Weight);
 public sealed record EndpointObserved(
     Guid CommandId, string Endpoint, long Revision, bool Ready, string? Message = null, IReadOnlyList<LoadedVersion>? Loaded = null) : ICommand;
 
+public enum ReplicaChange { Started, Restarted, Stopped }
+
+/// <summary>A serving process (replica) of an endpoint that the serving runtime started, restarted after it died
+/// (<paramref name="Reason"/>, <paramref name="ExitCode"/> say why), or stopped.</summary>
+/// <param name="Replica">The runtime's deterministic name for it (e.g. <c>serve-recommender</c>).</param>
+/// <param name="Url">Where it answers (<c>http://127.0.0.1:port</c> locally).</param>
+public sealed record ServingReplicaChanged(
+    Guid CommandId, string Endpoint, string Replica, ReplicaChange Change, string Runtime, string? Url, string? Reason = null, int? ExitCode = null) : ICommand;
+
 // Work orders for the rollout agent: the endpoint's full desired state at a revision.
 
 public sealed record ServedVersion(string ModelName, int Version, string ArtifactUri, string ArtifactSha256, int Weight);
 
-public sealed record ApplyEndpoint(string Endpoint, long Revision, IReadOnlyList<ServedVersion> Versions, int MinReplicas, int MaxReplicas);
+/// <summary>The canary being analysed: which version against which, at which step (and its bake time), under which limits.</summary>
+public sealed record CanaryAnalysisOrder(Guid RolloutId, int Step, int CanaryVersion, int StableVersion, CanaryStep Current, RolloutAnalysis Analysis);
+
+/// <summary>The endpoint's whole desired state. <paramref name="Canary"/> is set while a canary is in progress;
+/// <paramref name="Deleted"/> (with no versions) once the endpoint was deleted: its replicas are to be stopped.</summary>
+public sealed record ApplyEndpoint(
+    string Endpoint, long Revision, IReadOnlyList<ServedVersion> Versions, int MinReplicas, int MaxReplicas,
+    CanaryAnalysisOrder? Canary = null, bool Deleted = false);

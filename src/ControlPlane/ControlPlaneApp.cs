@@ -100,6 +100,8 @@ public static class ControlPlaneApp
                 o.IncludeType<RolloutPromoted>();
                 o.IncludeType<RolloutAborted>();
                 o.IncludeType<EndpointRolledBack>();
+                o.IncludeType<CanaryRolledBack>();
+                o.IncludeType<EndpointDeleted>();
             })
             .AddAsyncDaemon(DaemonMode.Solo);
 

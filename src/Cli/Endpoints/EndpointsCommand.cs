@@ -3,28 +3,30 @@ using System.Globalization;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Endpoints;
+using static EventMlOps.ControlPlane.Endpoints.CanaryAnalysis;
 
 namespace EventMlOps.Cli.Endpoints;
 
-/// <summary><c>emo endpoints create|rollout|promote|abort|rollback|show|list</c>.</summary>
+/// <summary><c>emo endpoints create|rollout|promote|abort|rollback|delete|show|list</c>.</summary>
 public static class EndpointsCommand
 {
     public static Command Create() => new("endpoints", "Serving endpoints and their rollouts")
     {
         CreateEndpoint(), RollOut(), Promote(), Control("abort", "Abort the rollout in progress (the stable version takes all traffic back)"),
-        Control("rollback", "Return the endpoint to the version that served before the current one"), Show(), List(),
+        Control("rollback", "Return the endpoint to the version that served before the current one"), Delete(), Show(), List(),
     };
 
     public static Task<CommandAccepted> CreateAsync(ApiClient api, string name, string model, int min, int max, CancellationToken ct) =>
         api.SendAsync("/api/endpoints", new CreateEndpoint(Guid.NewGuid(), name, model, min, max), ct);
 
-    /// <summary>Immediate when <paramref name="canary"/> is empty; otherwise a canary through those weights, each baked for <paramref name="bakeSeconds"/>.</summary>
+    /// <summary>Immediate when <paramref name="canary"/> is empty; otherwise a canary through those weights, each baked for
+    /// <paramref name="bakeSeconds"/> and judged under <paramref name="analysis"/> (the control plane's defaults when null).</summary>
     public static Task<CommandAccepted> RollOutAsync(ApiClient api, string endpoint, int version, IReadOnlyList<int> canary, int bakeSeconds,
-        long? expectedVersion, CancellationToken ct)
+        long? expectedVersion, CancellationToken ct, RolloutAnalysis? analysis = null)
     {
         var strategy = canary.Count == 0
             ? RolloutStrategy.Immediate
-            : new RolloutStrategy(RolloutKind.Canary, [.. canary.Select(w => new CanaryStep(w, bakeSeconds))]);
+            : new RolloutStrategy(RolloutKind.Canary, [.. canary.Select(w => new CanaryStep(w, bakeSeconds))], analysis);
         return api.SendAsync("/api/endpoints/rollout", new RollOut(Guid.NewGuid(), endpoint, version, strategy, expectedVersion), ct);
     }
 
@@ -57,17 +59,54 @@ public static class EndpointsCommand
         var canary = new Option<string?>("--canary") { Description = "Canary weights in percent, rising, e.g. 10,50 (default: immediate)" };
         var bake = new Option<int>("--bake") { Description = "Seconds each canary step bakes", DefaultValueFactory = _ => 30 };
         var expected = new Option<long?>("--expected-version") { Description = "Endpoint stream version you last saw (optimistic concurrency)" };
-        var command = new Command("rollout", "Roll a version out, immediately or as a canary") { name, version, canary, bake, expected };
+        var analysis = new AnalysisOptions();
+        var command = new Command("rollout", "Roll a version out, immediately or as a canary that the control plane advances step by step or rolls back")
+        {
+            name, version, canary, bake, expected,
+        };
+        foreach (var option in analysis.All) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
         {
             var ctx = CliContext.From(parse);
             var weights = Weights(parse.GetValue(canary));
-            var accepted = await RollOutAsync(ctx.Api, parse.GetValue(name)!, parse.GetValue(version), weights, parse.GetValue(bake), parse.GetValue(expected), ct);
+            var accepted = await RollOutAsync(ctx.Api, parse.GetValue(name)!, parse.GetValue(version), weights, parse.GetValue(bake), parse.GetValue(expected), ct,
+                analysis.Read(parse, canary: weights.Count > 0));
             return ctx.Report(accepted, weights.Count == 0
                 ? $"rolled version {parse.GetValue(version)} out to {parse.GetValue(name)}"
                 : $"started a canary of version {parse.GetValue(version)} on {parse.GetValue(name)}: {string.Join(" → ", weights.Select(w => $"{w}%"))}");
         });
         return command;
+    }
+
+    /// <summary>A canary's analysis limits; each one given overrides that default of <see cref="RolloutAnalysis"/>.</summary>
+    private sealed class AnalysisOptions
+    {
+        private static readonly RolloutAnalysis Defaults = RolloutAnalysis.Default;
+
+        private readonly Option<int?> _interval = new("--interval")
+            { Description = $"Canary: seconds between the agent's measurements (default {Defaults.IntervalSeconds})" };
+        private readonly Option<int?> _minRequests = new("--min-requests")
+            { Description = $"Canary: requests a step needs before any verdict (default {Defaults.MinRequests})" };
+        private readonly Option<double?> _maxErrorRate = new("--max-error-rate")
+            { Description = $"Canary: highest 5xx error rate, 0..1, before it is rolled back (default {Number(Defaults.MaxErrorRate)})" };
+        private readonly Option<double?> _maxP95Ms = new("--max-p95-ms")
+            { Description = "Canary: highest p95 latency in ms (default: no absolute limit)" };
+        private readonly Option<double?> _maxP95Ratio = new("--max-p95-ratio")
+        {
+            Description = $"Canary: highest p95 as a multiple of the stable version's, taken as at least {Number(RolloutAnalysis.P95FloorMs)} ms "
+                          + $"(default {Number(Defaults.MaxP95Ratio)})",
+        };
+
+        public Option[] All => [_interval, _minRequests, _maxErrorRate, _maxP95Ms, _maxP95Ratio];
+
+        /// <summary>Null when none is given: the control plane's defaults apply.</summary>
+        public RolloutAnalysis? Read(ParseResult parse, bool canary)
+        {
+            if (All.All(o => parse.GetResult(o) is null)) return null;
+            if (!canary) throw CliError.Usage("--interval, --min-requests, --max-error-rate, --max-p95-ms and --max-p95-ratio judge a canary: add --canary");
+            return new RolloutAnalysis(parse.GetValue(_interval) ?? Defaults.IntervalSeconds, parse.GetValue(_minRequests) ?? Defaults.MinRequests,
+                parse.GetValue(_maxErrorRate) ?? Defaults.MaxErrorRate, parse.GetValue(_maxP95Ms), parse.GetValue(_maxP95Ratio) ?? Defaults.MaxP95Ratio);
+        }
     }
 
     private static Command Promote()
@@ -100,11 +139,29 @@ public static class EndpointsCommand
         return command;
     }
 
+    private static Command Delete()
+    {
+        var name = NameArgument();
+        var reason = new Option<string>("--reason") { Description = "Why (recorded on the event)", Required = true };
+        var command = new Command("delete", "Delete an endpoint: its serving processes stop; its history stays, and the name may be created again")
+        {
+            name, reason,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var ctx = CliContext.From(parse);
+            var endpoint = parse.GetValue(name)!;
+            var accepted = await ctx.Api.SendAsync("/api/endpoints/delete", new DeleteEndpoint(Guid.NewGuid(), endpoint, parse.GetValue(reason)!), ct);
+            return ctx.Report(accepted, $"deleted endpoint {endpoint}");
+        });
+        return command;
+    }
+
     private static Command Show()
     {
         var name = NameArgument();
         var asOf = AsOfOption.Create();
-        var command = new Command("show", "Show an endpoint: traffic, rollout in progress, serving history") { name, asOf };
+        var command = new Command("show", "Show an endpoint: traffic, rollout in progress and its analysis, replicas, serving history") { name, asOf };
         command.SetAction((parse, ct) =>
         {
             var ctx = CliContext.From(parse);
@@ -112,14 +169,39 @@ public static class EndpointsCommand
             {
                 var w = ctx.Out;
                 w.WriteLine($"endpoint {e.Name}  model {e.ModelName}  revision {e.Revision}  replicas {e.MinReplicas}..{e.MaxReplicas}");
+                if (e.DeletedAt is { } deleted)
+                    w.WriteLine($"  deleted   {Fmt.Time(deleted)}");
                 w.WriteLine($"  traffic   {Traffic(e.Traffic)}");
                 if (e.Rollout is { } r)
+                {
                     w.WriteLine($"  rollout   {r.Kind} of v{r.Version}, step {r.Step + 1}/{Math.Max(1, r.Steps.Count)}, started {Fmt.Time(r.StartedAt)} by {r.StartedBy}");
+                    if (r.Analysis is { } a)
+                        w.WriteLine($"  analysis  every {a.IntervalSeconds} s after {a.MinRequests} canary requests: errors ≤ {Percent(a.MaxErrorRate)}, "
+                                    + $"p95 ≤ {Number(a.MaxP95Ratio)} × stable (at least {Number(RolloutAnalysis.P95FloorMs)} ms){(a.MaxP95Ms is { } max ? $" and ≤ {Number(max)} ms" : "")}; "
+                                    + $"step {r.Step + 1} bakes {r.Steps[r.Step].BakeSeconds} s from {Fmt.Time(r.StepStartedAt)}");
+                }
                 if (e.Ready is { } ready)
                     w.WriteLine($"  observed  revision {e.ObservedRevision} {(ready ? "ready" : "not ready")}{(e.ObservedMessage is { } m ? $": {m}" : "")}"
                                 + (e.ObservedLoaded is { Count: > 0 } loaded
                                     ? "; loaded " + string.Join(", ", loaded.Select(l => $"v{l.Version} {l.Weight}% (sha256 {l.Sha256[..Math.Min(12, l.Sha256.Length)]}…)"))
                                     : ""));
+                if (e.RecentAnalysis is { Count: > 0 } records)
+                {
+                    w.WriteLine("  analysis records");
+                    var table = new Table("AT", "STEP", "VERDICT", "CANARY", "STABLE", "DETAIL");
+                    foreach (var x in records)
+                        table.Row(Fmt.Time(x.ObservedAt), x.Step + 1, x.Verdict, Metrics(x.Canary), Metrics(x.Stable), x.Detail);
+                    table.WriteTo(w, indent: "    ");
+                }
+                if (e.Replicas is { Count: > 0 } replicas)
+                {
+                    w.WriteLine("  replicas");
+                    var table = new Table("REPLICA", "RUNTIME", "URL", "RESTARTS", "LAST", "AT", "REASON");
+                    foreach (var p in replicas)
+                        table.Row(p.Name, p.Runtime, p.Url, p.Restarts, p.LastChange.ToString().ToLowerInvariant() + (p.LastExitCode is { } code ? $" (exit {code})" : ""),
+                            Fmt.Time(p.ChangedAt), p.LastReason);
+                    table.WriteTo(w, indent: "    ");
+                }
                 w.WriteLine("  served");
                 foreach (var p in e.Served)
                     w.WriteLine($"    v{p.Version}  {Fmt.Time(p.From)} → {(p.To is { } to ? Fmt.Time(to) : "now")}");
@@ -144,7 +226,7 @@ public static class EndpointsCommand
             {
                 var table = new Table("ENDPOINT", "MODEL", "REVISION", "TRAFFIC", "ROLLOUT");
                 foreach (var e in endpoints)
-                    table.Row(e.Name, e.ModelName, e.Revision, Traffic(e.Traffic), e.Rollout is { } r ? $"{r.Kind} v{r.Version} step {r.Step + 1}" : "-");
+                    table.Row(e.Name, e.ModelName, e.Revision, e.Deleted ? "deleted" : Traffic(e.Traffic), e.Rollout is { } r ? $"{r.Kind} v{r.Version} step {r.Step + 1}" : "-");
                 table.WriteTo(ctx.Out, "no endpoints yet");
             }, ct);
         });
@@ -157,6 +239,9 @@ public static class EndpointsCommand
         return [.. text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(w =>
             int.TryParse(w.TrimEnd('%'), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw CliError.Usage($"--canary: '{w}' is not a weight in percent"))];
     }
+
+    private static string Metrics(VersionMetrics m) =>
+        $"{m.Requests} req, {Percent(m.Requests == 0 ? 0 : (double)m.Errors / m.Requests)} errors, p95 {Number(m.P95Ms)} ms";
 
     private static Argument<string> NameArgument() => new("name") { Description = "Endpoint name" };
 }

@@ -24,6 +24,7 @@ public static class CommandRoles
         [typeof(PromoteRollout)] = Roles.Operator,
         [typeof(AbortRollout)] = Roles.Operator,
         [typeof(Rollback)] = Roles.Operator,
+        [typeof(DeleteEndpoint)] = Roles.Operator,
         [typeof(AdvanceRollout)] = Roles.Agent,
         [typeof(TrainingJobSubmitted)] = Roles.Agent,
         [typeof(TrainingStarted)] = Roles.Agent,
@@ -34,6 +35,7 @@ public static class CommandRoles
         [typeof(Training.LogToRun)] = Roles.Agent,
         [typeof(RolloutStepObserved)] = Roles.Agent,
         [typeof(EndpointObserved)] = Roles.Agent,
+        [typeof(ServingReplicaChanged)] = Roles.Agent,
         [typeof(DriftMeasured)] = Roles.Agent,
         [typeof(DriftDetected)] = Roles.Agent,
     };

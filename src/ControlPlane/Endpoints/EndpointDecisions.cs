@@ -6,7 +6,8 @@ using EventMlOps.ControlPlane.Registry;
 
 namespace EventMlOps.ControlPlane.Endpoints;
 
-/// <summary>Pure decisions over an endpoint: one rollout at a time, never an archived version.</summary>
+/// <summary>Pure decisions over an endpoint: one rollout at a time, never an archived version; a deleted endpoint
+/// takes no command but its creation again, while the agents' facts about it are still recorded.</summary>
 public static class EndpointDecisions
 {
     public static object[] Create(EndpointState? current, CreateEndpoint c, string actor, DateTimeOffset now)
@@ -15,14 +16,14 @@ public static class EndpointDecisions
         Guard.Name("modelName", c.ModelName);
         if (c.MinReplicas < 0) throw new InvalidField("minReplicas", "must be ≥ 0");
         if (c.MaxReplicas < Math.Max(1, c.MinReplicas)) throw new InvalidField("maxReplicas", "must be ≥ 1 and ≥ minReplicas");
-        if (current is not null)
+        if (current is { Deleted: false })
             throw new Refused($"endpoint '{c.Name}' already exists (serving model '{current.ModelName}')");
         return [new EndpointCreated(c.Name, c.ModelName, c.MinReplicas, c.MaxReplicas, actor, now)];
     }
 
     public static object[] RollOut(EndpointState? endpoint, ModelVersion? version, RollOut c, Guid rolloutId, string actor, DateTimeOffset now)
     {
-        var e = Existing(endpoint, c.Endpoint);
+        var e = Live(endpoint, c.Endpoint);
         var strategy = c.Strategy ?? RolloutStrategy.Immediate;
         var v = version ?? throw new NotFound("model version", $"{e.ModelName}@{c.Version}");
         if (v.Stage == ModelStage.Archived)
@@ -46,8 +47,10 @@ public static class EndpointDecisions
                     throw new InvalidField($"strategy.steps[{i}].bakeSeconds", "must be ≥ 0");
             }
         }
+        // The limits in force are recorded with the rollout, so that a later change of the defaults does not change its verdicts.
+        var canary = strategy.Kind == RolloutKind.Canary;
         var started = new RolloutStarted(e.Name, rolloutId, v.ModelName, v.Version, v.ArtifactUri, v.ArtifactSha256, strategy.Kind,
-            strategy.Kind == RolloutKind.Canary ? strategy.Steps : [], e.StableVersion, actor, now);
+            canary ? strategy.Steps : [], e.StableVersion, actor, now, canary ? CanaryAnalysis.Validated(strategy.Analysis ?? RolloutAnalysis.Default) : null);
         return strategy.Kind == RolloutKind.Immediate
             ? [started, new RolloutPromoted(e.Name, rolloutId, v.Version, actor, now)]
             : [started];
@@ -59,11 +62,37 @@ public static class EndpointDecisions
         var r = InFlight(endpoint, c.Endpoint);
         if (r.RolloutId != c.RolloutId)
             return []; // a stale order for a rollout that already ended
-        var next = r.Step + 1;
-        return next < r.Steps.Count
-            ? [new RolloutStepAdvanced(c.Endpoint, r.RolloutId, next, r.Steps[next].Weight, now)]
-            : [new RolloutPromoted(c.Endpoint, r.RolloutId, r.Version, actor, now)];
+        return [Next(r, c.Endpoint, actor, now)];
     }
+
+    /// <summary>Judges the agent's measurement of the canary's current step: no verdict before enough requests; a breach
+    /// rolls the canary back at once; a healthy step advances (or, after the last, promotes) once its bake time has
+    /// passed. Every verdict is recorded. A measurement of another step or rollout is stale and changes nothing.</summary>
+    public static object[] Analyze(EndpointState? endpoint, RolloutStepObserved c, string actor, DateTimeOffset now)
+    {
+        var e = Existing(endpoint, c.Endpoint);
+        if (e.Rollout is not { Analysis: { } analysis } r || r.RolloutId != c.RolloutId || r.Step != c.Step)
+            return [];
+        RolloutAnalysisRecorded Verdict(string verdict, string detail) =>
+            new(e.Name, r.RolloutId, r.Step, c.Canary, c.Stable, verdict, detail, now);
+
+        if (c.Canary.Requests < analysis.MinRequests)
+            return [Verdict(CanaryAnalysis.TooFewSamples, $"{c.Canary.Requests} of {analysis.MinRequests} canary requests")];
+        if (CanaryAnalysis.BreachOf(analysis, c.Canary, c.Stable) is { } breach)
+            return [Verdict(CanaryAnalysis.Breach, breach), new CanaryRolledBack(e.Name, r.RolloutId, r.Version, breach, actor, now)];
+        var bake = r.Steps[r.Step].BakeSeconds;
+        var baked = (now - r.StepStartedAt).TotalSeconds;
+        if (baked < bake)
+            return [Verdict(CanaryAnalysis.Baking, $"baked {(int)baked} of {bake} s")];
+        var next = Next(r, e.Name, actor, now);
+        return [Verdict(CanaryAnalysis.Healthy, next is RolloutStepAdvanced a ? $"baked {bake} s: advancing to {a.CanaryWeight} %" : $"baked {bake} s: promoting"), next];
+    }
+
+    /// <summary>The canary's next step, or its promotion after the last.</summary>
+    private static object Next(RolloutInProgress r, string endpoint, string actor, DateTimeOffset now) =>
+        r.Step + 1 < r.Steps.Count
+            ? new RolloutStepAdvanced(endpoint, r.RolloutId, r.Step + 1, r.Steps[r.Step + 1].Weight, now)
+            : new RolloutPromoted(endpoint, r.RolloutId, r.Version, actor, now);
 
     public static object[] Promote(EndpointState? endpoint, PromoteRollout c, string actor, DateTimeOffset now)
     {
@@ -77,10 +106,17 @@ public static class EndpointDecisions
         return [new RolloutAborted(c.Endpoint, r.RolloutId, r.Version, Guard.Required("reason", c.Reason), actor, now)];
     }
 
+    /// <summary>Stops serving: an in-flight rollout ends, traffic empties and the replicas are to stop.</summary>
+    public static object[] Delete(EndpointState? endpoint, DeleteEndpoint c, string actor, DateTimeOffset now)
+    {
+        var e = Live(endpoint, c.Name);
+        return [new EndpointDeleted(e.Name, Guard.Required("reason", c.Reason), actor, now)];
+    }
+
     /// <summary>Returns to the version that served before the current one.</summary>
     public static object[] Rollback(EndpointState? endpoint, ModelVersion? previous, Rollback c, string actor, DateTimeOffset now)
     {
-        var e = Existing(endpoint, c.Endpoint);
+        var e = Live(endpoint, c.Endpoint);
         if (e.Rollout is { } r)
             throw new Refused($"rollout {r.RolloutId:N} is in progress on '{e.Name}'; abort it instead of rolling back");
         var current = e.Traffic.SingleOrDefault()?.Version
@@ -99,16 +135,18 @@ public static class EndpointDecisions
         return endpoint.Served.Where(p => p.To is not null && p.Version != current).OrderByDescending(p => p.To).FirstOrDefault()?.Version;
     }
 
-    public static object[] RecordStep(EndpointState? endpoint, RolloutStepObserved c, DateTimeOffset now)
-    {
-        var r = InFlight(endpoint, c.Endpoint);
-        return r.RolloutId != c.RolloutId ? [] : [new RolloutAnalysisRecorded(c.Endpoint, c.RolloutId, c.Step, c.Canary, c.Stable, now)];
-    }
-
     public static object[] RecordObserved(EndpointState? endpoint, EndpointObserved c, DateTimeOffset now)
     {
         var e = Existing(endpoint, c.Endpoint);
         return c.Revision < e.ObservedRevision ? [] : [new EndpointStateObserved(e.Name, c.Revision, c.Ready, c.Message, now, c.Loaded)];
+    }
+
+    /// <summary>Recorded after the endpoint's deletion too: its replicas stopping then is what deletion asks for.</summary>
+    public static object[] RecordReplica(EndpointState? endpoint, ServingReplicaChanged c, DateTimeOffset now)
+    {
+        var e = Existing(endpoint, c.Endpoint);
+        return [new EndpointReplicaChanged(e.Name, Guard.Required("replica", c.Replica), c.Change, Guard.Required("runtime", c.Runtime), c.Url,
+            c.Reason, c.ExitCode, now)];
     }
 
     public static object[] RecordDrift(EndpointState? endpoint, DriftMeasured c)
@@ -125,6 +163,13 @@ public static class EndpointDecisions
 
     private static EndpointState Existing(EndpointState? endpoint, string name) => endpoint ?? throw new NotFound("endpoint", name);
 
+    /// <summary>An endpoint that exists and was not deleted: the only kind that takes commands.</summary>
+    private static EndpointState Live(EndpointState? endpoint, string name)
+    {
+        var e = Existing(endpoint, name);
+        return e.DeletedAt is { } at ? throw new Refused($"endpoint '{name}' was deleted at {at:u}; create it again to use the name") : e;
+    }
+
     private static RolloutInProgress InFlight(EndpointState? endpoint, string name) =>
-        Existing(endpoint, name).Rollout ?? throw new Refused($"endpoint '{name}' has no rollout in progress");
+        Live(endpoint, name).Rollout ?? throw new Refused($"endpoint '{name}' has no rollout in progress");
 }

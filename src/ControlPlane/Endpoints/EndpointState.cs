@@ -16,7 +16,8 @@ public sealed record RolloutStarted(
     IReadOnlyList<CanaryStep> Steps,
     int? StableVersion,
     string StartedBy,
-    DateTimeOffset StartedAt);
+    DateTimeOffset StartedAt,
+    RolloutAnalysis? Analysis = null);
 
 public sealed record RolloutStepAdvanced(string Endpoint, Guid RolloutId, int Step, int CanaryWeight, DateTimeOffset AdvancedAt);
 
@@ -26,7 +27,18 @@ public sealed record RolloutAborted(string Endpoint, Guid RolloutId, int Version
 
 public sealed record EndpointRolledBack(string Endpoint, int FromVersion, int ToVersion, string ToArtifactUri, string ToArtifactSha256, string Reason, string RolledBackBy, DateTimeOffset RolledBackAt);
 
-public sealed record RolloutAnalysisRecorded(string Endpoint, Guid RolloutId, int Step, VersionMetrics Canary, VersionMetrics Stable, DateTimeOffset ObservedAt);
+/// <summary>The control plane's verdict (<see cref="CanaryAnalysis"/>) on one measurement of a canary step.</summary>
+public sealed record RolloutAnalysisRecorded(
+    string Endpoint, Guid RolloutId, int Step, VersionMetrics Canary, VersionMetrics Stable, string Verdict, string? Detail, DateTimeOffset ObservedAt);
+
+/// <summary>The analysis found the canary in breach: the stable version takes all traffic back.</summary>
+public sealed record CanaryRolledBack(string Endpoint, Guid RolloutId, int Version, string Reason, string RolledBackBy, DateTimeOffset RolledBackAt);
+
+/// <summary>The endpoint is deleted: nothing is served, its replicas are to stop; its history stays.</summary>
+public sealed record EndpointDeleted(string Endpoint, string Reason, string DeletedBy, DateTimeOffset DeletedAt);
+
+public sealed record EndpointReplicaChanged(
+    string Endpoint, string Replica, ReplicaChange Change, string Runtime, string? Url, string? Reason, int? ExitCode, DateTimeOffset ChangedAt);
 
 public sealed record EndpointStateObserved(
     string Endpoint, long Revision, bool Ready, string? Message, DateTimeOffset ObservedAt, IReadOnlyList<LoadedVersion>? Loaded = null);
@@ -38,17 +50,24 @@ public sealed record EndpointDriftDetected(string Endpoint, string ModelName, in
 /// <summary>A version taking a share of an endpoint's traffic.</summary>
 public sealed record TrafficSplit(int Version, string ArtifactUri, string ArtifactSha256, int Weight);
 
+/// <summary>The rollout in flight; a canary's current step began at <paramref name="StepStartedAt"/> and is judged under
+/// <paramref name="Analysis"/> (null for an immediate rollout).</summary>
 public sealed record RolloutInProgress(
     Guid RolloutId, int Version, string ArtifactUri, string ArtifactSha256, RolloutKind Kind, IReadOnlyList<CanaryStep> Steps, int Step,
-    string StartedBy, DateTimeOffset StartedAt);
+    string StartedBy, DateTimeOffset StartedAt, DateTimeOffset StepStartedAt, RolloutAnalysis? Analysis);
 
 /// <summary>When a version served on this endpoint (To is null while it still serves).</summary>
 public sealed record ServingPeriod(int Version, DateTimeOffset From, DateTimeOffset? To);
 
+/// <summary>A serving process as its runtime last reported it; <paramref name="Restarts"/> counts restarts since it was started.</summary>
+public sealed record ReplicaState(
+    string Name, string Runtime, string? Url, int Restarts, ReplicaChange LastChange, string? LastReason, int? LastExitCode, DateTimeOffset ChangedAt);
+
 public sealed record RolloutOutcome(Guid RolloutId, int Version, RolloutKind Kind, string Outcome, string By, DateTimeOffset StartedAt, DateTimeOffset EndedAt, string? Reason);
 
 /// <summary>An endpoint's desired state and history (stream <c>endpoint:{name}</c>). Every change of
-/// the traffic split bumps <see cref="Revision"/>, which agents use to ignore stale work orders.</summary>
+/// the desired state bumps <see cref="Revision"/>, which agents use to ignore stale work orders. A deleted endpoint
+/// keeps its state (history; <see cref="DeletedAt"/>) until the name is created again.</summary>
 public sealed record EndpointState(
     string Id,
     string Name,
@@ -66,11 +85,19 @@ public sealed record EndpointState(
     long ObservedRevision = 0,
     string? ObservedMessage = null,
     IReadOnlyList<LoadedVersion>? ObservedLoaded = null,
-    IReadOnlyDictionary<string, double>? LastDrift = null)
+    IReadOnlyDictionary<string, double>? LastDrift = null,
+    IReadOnlyList<RolloutAnalysisRecorded>? RecentAnalysis = null,
+    IReadOnlyList<ReplicaState>? Replicas = null,
+    DateTimeOffset? DeletedAt = null)
 {
+    /// <summary>How many analysis records the state keeps: enough to read how the current step goes.</summary>
+    public const int RecentAnalysisKept = 10;
+
     /// <summary>The stream version: what a caller passes as <c>expectedVersion</c> to roll out only if nothing changed since.</summary>
     [Marten.Schema.Version]
     public long StreamVersion { get; init; }
+
+    public bool Deleted => DeletedAt is not null;
 
     public int? StableVersion => Rollout is null
         ? Traffic.FirstOrDefault()?.Version
@@ -79,20 +106,37 @@ public sealed record EndpointState(
     /// <summary>The desired state agents and serving processes converge to.</summary>
     public ApplyEndpoint Desired() =>
         new(Name, Revision, [.. Traffic.Select(t => new ServedVersion(ModelName, t.Version, t.ArtifactUri, t.ArtifactSha256, t.Weight))],
-            MinReplicas, MaxReplicas);
+            MinReplicas, MaxReplicas, CanaryOrder(), Deleted);
+
+    private CanaryAnalysisOrder? CanaryOrder() =>
+        Rollout is { Analysis: { } analysis } r && StableVersion is { } stable
+            ? new CanaryAnalysisOrder(r.RolloutId, r.Step, r.Version, stable, r.Steps[r.Step], analysis)
+            : null;
 
     public static EndpointState Create(EndpointCreated e) =>
         new(StreamKeys.Endpoint(e.Endpoint), e.Endpoint, e.ModelName, e.MinReplicas, e.MaxReplicas, e.CreatedBy, e.CreatedAt, 0, [], null, [], []);
 
+    /// <summary>The name created again after its deletion. The revision keeps growing, so that serving processes never
+    /// take the new endpoint's state for a stale one; the serving history stays while it serves the same model.</summary>
+    public EndpointState Apply(EndpointCreated e)
+    {
+        var sameModel = e.ModelName == ModelName;
+        return Create(e) with { Revision = Revision + 1, Served = sameModel ? Served : [], Rollouts = sameModel ? Rollouts : [], Replicas = Replicas };
+    }
+
     public EndpointState Apply(RolloutStarted e)
     {
-        var rollout = new RolloutInProgress(e.RolloutId, e.Version, e.ArtifactUri, e.ArtifactSha256, e.Kind, e.Steps, 0, e.StartedBy, e.StartedAt);
+        // Events from before the analysis existed carry none: they were judged by the defaults.
+        var analysis = e.Kind == RolloutKind.Canary ? e.Analysis ?? RolloutAnalysis.Default : null;
+        var rollout = new RolloutInProgress(e.RolloutId, e.Version, e.ArtifactUri, e.ArtifactSha256, e.Kind, e.Steps, 0, e.StartedBy, e.StartedAt,
+            e.StartedAt, analysis);
         if (e.Kind == RolloutKind.Immediate)
             return this with { Rollout = rollout };
         var weight = e.Steps[0].Weight;
         return this with
         {
             Rollout = rollout,
+            RecentAnalysis = [],
             Traffic = [.. Traffic.Select(t => t with { Weight = 100 - weight }), new TrafficSplit(e.Version, e.ArtifactUri, e.ArtifactSha256, weight)],
             Served = [.. Served, new ServingPeriod(e.Version, e.StartedAt, null)],
             Revision = Revision + 1,
@@ -101,7 +145,7 @@ public sealed record EndpointState(
 
     public EndpointState Apply(RolloutStepAdvanced e) => this with
     {
-        Rollout = Rollout! with { Step = e.Step },
+        Rollout = Rollout! with { Step = e.Step, StepStartedAt = e.AdvancedAt },
         Traffic = [.. Traffic.Select(t => t with { Weight = t.Version == Rollout.Version ? e.CanaryWeight : 100 - e.CanaryWeight })],
         Revision = Revision + 1,
     };
@@ -120,17 +164,30 @@ public sealed record EndpointState(
         };
     }
 
-    public EndpointState Apply(RolloutAborted e)
+    public EndpointState Apply(RolloutAborted e) => EndRollout("aborted", e.AbortedBy, e.AbortedAt, e.Reason);
+
+    public EndpointState Apply(CanaryRolledBack e) => EndRollout("rolled back", e.RolledBackBy, e.RolledBackAt, e.Reason);
+
+    public EndpointState Apply(RolloutAnalysisRecorded e) => this with { RecentAnalysis = [.. (RecentAnalysis ?? []).TakeLast(RecentAnalysisKept - 1), e] };
+
+    public EndpointState Apply(EndpointDeleted e)
     {
-        var r = Rollout!;
-        return this with
+        var ended = Rollout is null ? this with { Revision = Revision + 1 } : EndRollout("aborted", e.DeletedBy, e.DeletedAt, "endpoint deleted");
+        return ended with { Traffic = [], Served = EndServing(ended.Served, keep: null, at: e.DeletedAt), DeletedAt = e.DeletedAt };
+    }
+
+    public EndpointState Apply(EndpointReplicaChanged e)
+    {
+        var before = Replicas?.FirstOrDefault(r => r.Name == e.Replica);
+        var restarts = e.Change switch
         {
-            Traffic = [.. Traffic.Where(t => t.Version != r.Version).Select(t => t with { Weight = 100 })],
-            Served = EndServing(Served, keep: StableVersion, at: e.AbortedAt),
-            Rollout = null,
-            Rollouts = [.. Rollouts, new RolloutOutcome(r.RolloutId, r.Version, r.Kind, "aborted", e.AbortedBy, r.StartedAt, e.AbortedAt, e.Reason)],
-            Revision = Revision + 1,
+            ReplicaChange.Started => 0,
+            ReplicaChange.Restarted => (before?.Restarts ?? 0) + 1,
+            _ => before?.Restarts ?? 0,
         };
+        // A stopped replica stays listed (with why it stopped) until it starts again under the same name.
+        var replica = new ReplicaState(e.Replica, e.Runtime, e.Url ?? before?.Url, restarts, e.Change, e.Reason, e.ExitCode, e.ChangedAt);
+        return this with { Replicas = [.. (Replicas ?? []).Where(r => r.Name != e.Replica).Append(replica).OrderBy(r => r.Name, StringComparer.Ordinal)] };
     }
 
     public EndpointState Apply(EndpointRolledBack e) => this with
@@ -144,6 +201,20 @@ public sealed record EndpointState(
         this with { Ready = e.Ready, ObservedRevision = e.Revision, ObservedMessage = e.Message, ObservedLoaded = e.Loaded };
 
     public EndpointState Apply(EndpointDriftMeasured e) => this with { LastDrift = e.FeatureScores };
+
+    /// <summary>Ends the rollout in flight without promoting it: the stable version takes all traffic back.</summary>
+    private EndpointState EndRollout(string outcome, string by, DateTimeOffset at, string? reason)
+    {
+        var r = Rollout!;
+        return this with
+        {
+            Traffic = [.. Traffic.Where(t => t.Version != r.Version).Select(t => t with { Weight = 100 })],
+            Served = EndServing(Served, keep: StableVersion, at: at),
+            Rollout = null,
+            Rollouts = [.. Rollouts, new RolloutOutcome(r.RolloutId, r.Version, r.Kind, outcome, by, r.StartedAt, at, reason)],
+            Revision = Revision + 1,
+        };
+    }
 
     private static IReadOnlyList<ServingPeriod> EndServing(IReadOnlyList<ServingPeriod> served, int? keep, DateTimeOffset at) =>
         [.. served.Select(p => p.To is null && p.Version != keep ? p with { To = at } : p)];

@@ -15,10 +15,13 @@ public static class EndpointsApi
         api.MapCommand<PromoteRollout>("/endpoints/promote");
         api.MapCommand<AbortRollout>("/endpoints/abort");
         api.MapCommand<Rollback>("/endpoints/rollback");
+        api.MapCommand<DeleteEndpoint>("/endpoints/delete");
         api.MapCommand<RolloutStepObserved>("/endpoints/facts/step");
         api.MapCommand<EndpointObserved>("/endpoints/facts/observed");
+        api.MapCommand<ServingReplicaChanged>("/endpoints/facts/replica");
         api.MapCommand<DriftMeasured>("/endpoints/facts/drift-measured");
         api.MapCommand<DriftDetected>("/endpoints/facts/drift-detected");
+        // Deleted endpoints stay listed (Deleted, DeletedAt): their history is still asked about.
         api.MapGet("/endpoints", async (IQuerySession session, CancellationToken ct) =>
             await session.Query<EndpointState>().OrderBy(e => e.Name).ToListAsync(ct));
         api.MapGet("/endpoints/{name}/desired", DesiredAsync);
@@ -32,7 +35,7 @@ public static class EndpointsApi
     /// (at once when it already is or no <c>after</c> is given), 204 when it did not change within the wait — or when
     /// the host begins to stop, which would otherwise wait for every open poll (up to its shutdown timeout) before
     /// it could exit. Polls the snapshot (one primary-key read) rather than listening in-process, so any replica can
-    /// answer.</summary>
+    /// answer. A deleted endpoint answers too (Deleted, no versions): that is how its serving processes learn to stop.</summary>
     private static async Task<IResult> DesiredAsync(string name, long? after, int? waitSeconds, IDocumentStore store, IHostApplicationLifetime lifetime,
         CancellationToken ct)
     {

@@ -14,6 +14,13 @@ public static class CreateEndpointHandler
             e => EndpointDecisions.Create(e, command, actor.Name, time.GetUtcNow()));
 }
 
+public static class DeleteEndpointHandler
+{
+    public static Task<CommandAccepted> Handle(DeleteEndpoint command, Actor actor, IDocumentSession session, TimeProvider time) =>
+        session.DecideAsync<EndpointState>(command, StreamKeys.Endpoint(command.Name),
+            e => EndpointDecisions.Delete(e, command, actor.Name, time.GetUtcNow()));
+}
+
 public static class RollOutHandler
 {
     public static async Task<CommandAccepted> Handle(RollOut command, Actor actor, IDocumentSession session, TimeProvider time)
@@ -55,8 +62,11 @@ public static class RolloutControlHandler
 /// <summary>Facts the rollout, serving and drift agents report about an endpoint.</summary>
 public static class EndpointFactsHandler
 {
-    public static Task<CommandAccepted> Handle(RolloutStepObserved fact, IDocumentSession session, TimeProvider time) =>
-        session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordStep(e, fact, time.GetUtcNow()));
+    public static Task<CommandAccepted> Handle(RolloutStepObserved fact, Actor actor, IDocumentSession session, TimeProvider time) =>
+        session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.Analyze(e, fact, actor.Name, time.GetUtcNow()));
+
+    public static Task<CommandAccepted> Handle(ServingReplicaChanged fact, IDocumentSession session, TimeProvider time) =>
+        session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordReplica(e, fact, time.GetUtcNow()));
 
     public static Task<CommandAccepted> Handle(EndpointObserved fact, IDocumentSession session, TimeProvider time) =>
         session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordObserved(e, fact, time.GetUtcNow()));

@@ -5,7 +5,7 @@ using Marten;
 
 namespace EventMlOps.ControlPlane.Endpoints;
 
-/// <summary>Every change of an endpoint's traffic becomes an <see cref="ApplyEndpoint"/> work order
+/// <summary>Every change of an endpoint's desired state (traffic, canary step, deletion) becomes an <see cref="ApplyEndpoint"/> work order
 /// carrying the endpoint's whole desired state: agents reconcile to it, never to a delta.</summary>
 public static class EndpointWorkOrdersHandler
 {
@@ -18,6 +18,10 @@ public static class EndpointWorkOrdersHandler
     public static Task<ApplyEndpoint> Handle(IEvent<RolloutAborted> e, IQuerySession session) => Desired(session, e.Data.Endpoint);
 
     public static Task<ApplyEndpoint> Handle(IEvent<EndpointRolledBack> e, IQuerySession session) => Desired(session, e.Data.Endpoint);
+
+    public static Task<ApplyEndpoint> Handle(IEvent<CanaryRolledBack> e, IQuerySession session) => Desired(session, e.Data.Endpoint);
+
+    public static Task<ApplyEndpoint> Handle(IEvent<EndpointDeleted> e, IQuerySession session) => Desired(session, e.Data.Endpoint);
 
     private static async Task<ApplyEndpoint> Desired(IQuerySession session, string endpoint)
     {

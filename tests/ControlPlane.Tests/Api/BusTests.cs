@@ -2,9 +2,11 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Datasets;
+using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Training;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Datasets;
+using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Tests.Lineage;
 using EventMlOps.ControlPlane.Tests.Testing;
 using EventMlOps.ControlPlane.Training;
@@ -45,6 +47,37 @@ public class BusTests(ControlPlaneFixture fx, ITestOutputHelper output)
         (stored with { Id = "", DatasetId = Guid.Empty, RegisteredAt = default })
             .ShouldBeEquivalentTo(expected with { Id = "", DatasetId = Guid.Empty, RegisteredAt = default });
         stored.RegisteredBy.ShouldBe("alice");
+    }
+
+    [Fact]
+    public async Task Given_a_serving_agent_When_it_publishes_replica_facts_grouped_by_the_endpoint_stream_Then_they_are_recorded_in_order()
+    {
+        using var client = await StartClientAsync(opts =>
+        {
+            opts.UsePostgresqlPersistenceAndTransport(fx.ConnectionString, "emo_busclient_serving", transportSchema: "emo_queues");
+            opts.PublishMessage<ServingReplicaChanged>().ToPostgresqlQueue(BusHeaders.ControlPlaneQueue);
+        });
+        var s = new Scenario(fx);
+        await s.CreateEndpoint();
+        var token = fx.Tokens.Issue("serving-agent", [Roles.Agent], TimeSpan.FromMinutes(5));
+        var replica = $"serve-{s.Endpoint}";
+
+        await Publish(client, new ServingReplicaChanged(Guid.NewGuid(), s.Endpoint, replica, ReplicaChange.Started, "local", "http://127.0.0.1:5001"), token,
+            StreamKeys.Endpoint(s.Endpoint));
+        await Publish(client, new ServingReplicaChanged(Guid.NewGuid(), s.Endpoint, replica, ReplicaChange.Restarted, "local", "http://127.0.0.1:5002",
+            "exited", 137), token, StreamKeys.Endpoint(s.Endpoint));
+
+        var restarted = await LifecycleTests.Eventually(async () =>
+        {
+            await using var session = fx.Store.QuerySession();
+            return (await session.LoadAsync<EndpointState>(StreamKeys.Endpoint(s.Endpoint), Ct))?.Replicas?.SingleOrDefault()?.Restarts == 1;
+        });
+        restarted.ShouldBeTrue("both facts were handled, the start before the restart");
+        await using var query = fx.Store.QuerySession();
+        var state = await query.LoadAsync<EndpointState>(StreamKeys.Endpoint(s.Endpoint), Ct);
+        state!.Replicas!.Single().ShouldBe(new ReplicaState(replica, "local", "http://127.0.0.1:5002", 1, ReplicaChange.Restarted, "exited", 137,
+            state.Replicas!.Single().ChangedAt));
+        (await query.Events.FetchStreamAsync(StreamKeys.Endpoint(s.Endpoint), token: Ct)).Last().UserName.ShouldBe("serving-agent");
     }
 
     [Fact]
@@ -124,9 +157,9 @@ public class BusTests(ControlPlaneFixture fx, ITestOutputHelper output)
         return host;
     }
 
-    private static async Task Publish(IHost client, object command, string token)
+    private static async Task Publish(IHost client, object command, string token, string? groupId = null)
     {
-        var options = new DeliveryOptions();
+        var options = new DeliveryOptions { GroupId = groupId };
         options.Headers[BusHeaders.Token] = token;
         await client.Services.GetRequiredService<IMessageBus>().SendAsync(command, options);
     }

@@ -3,34 +3,13 @@ using EventMlOps.Contracts.Registry;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Registry;
+using static EventMlOps.ControlPlane.Tests.Endpoints.EndpointHistory;
 using static EventMlOps.ControlPlane.Tests.Testing.Spec;
 
 namespace EventMlOps.ControlPlane.Tests.Endpoints;
 
 public class EndpointDecisionsTests
 {
-    private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
-    private static readonly Guid R1 = Guid.NewGuid(), R2 = Guid.NewGuid();
-    private static readonly EndpointCreated Created = new("rec", "ncf", 1, 3, "olga", Now);
-    private static readonly RolloutStrategy Canary = new(RolloutKind.Canary, [new CanaryStep(10, 60), new CanaryStep(50, 60)]);
-
-    private static ModelVersion Version(int v, params object[] more) => Given<ModelVersion>([
-        new ModelVersionRegistered("ncf", v, Guid.NewGuid(), $"file:///v{v}.onnx", new string((char)('0' + v), 64), Guid.NewGuid(),
-            new string('e', 64), new Dictionary<string, double>(), "alice", Now), .. more])!;
-
-    private static readonly object[] ServingV1 =
-    [
-        Created,
-        new RolloutStarted("rec", R1, "ncf", 1, "file:///v1.onnx", new string('1', 64), RolloutKind.Immediate, [], null, "olga", Now),
-        new RolloutPromoted("rec", R1, 1, "olga", Now),
-    ];
-
-    private static readonly object[] CanaryOfV2 =
-    [
-        .. ServingV1,
-        new RolloutStarted("rec", R2, "ncf", 2, "file:///v2.onnx", new string('2', 64), RolloutKind.Canary, Canary.Steps, 1, "olga", Now),
-    ];
-
     private static RollOut RollOut(int v, RolloutStrategy? s = null) => new(Guid.NewGuid(), "rec", v, s ?? RolloutStrategy.Immediate);
 
     [Fact]
@@ -122,12 +101,4 @@ public class EndpointDecisionsTests
     [Fact]
     public void Given_an_existing_endpoint_When_creating_it_again_Then_it_is_refused() =>
         ThenRefused<Refused>(() => EndpointDecisions.Create(Given<EndpointState>(Created), new CreateEndpoint(Guid.NewGuid(), "rec", "ncf"), "olga", Now), "already exists");
-
-    [Fact]
-    public void Given_a_canary_When_the_agent_reports_a_step_observation_Then_it_is_recorded()
-    {
-        var fact = new RolloutStepObserved(Guid.NewGuid(), "rec", R2, 0, new VersionMetrics(500, 1, 12.5), new VersionMetrics(4500, 3, 11.0));
-        EndpointDecisions.RecordStep(Given<EndpointState>(CanaryOfV2), fact, Now)
-            .ThenEvents(new RolloutAnalysisRecorded("rec", R2, 0, fact.Canary, fact.Stable, Now));
-    }
 }

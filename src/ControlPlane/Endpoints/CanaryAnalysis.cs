@@ -1,0 +1,50 @@
+using System.Globalization;
+using EventMlOps.Contracts.Endpoints;
+using EventMlOps.ControlPlane.Commanding;
+
+namespace EventMlOps.ControlPlane.Endpoints;
+
+/// <summary>The limits a canary is judged by (<see cref="RolloutAnalysis"/>) and the verdicts recorded on each measurement.</summary>
+public static class CanaryAnalysis
+{
+    public const string TooFewSamples = "too_few_samples", Baking = "baking", Healthy = "healthy", Breach = "breach";
+
+    public static RolloutAnalysis Validated(RolloutAnalysis a)
+    {
+        if (a.IntervalSeconds is < 1 or > 3600)
+            throw new InvalidField("strategy.analysis.intervalSeconds", "must be between 1 and 3600");
+        if (a.MinRequests < 1)
+            throw new InvalidField("strategy.analysis.minRequests", "must be ≥ 1");
+        if (a.MaxErrorRate is not (>= 0 and <= 1))
+            throw new InvalidField("strategy.analysis.maxErrorRate", "must be a fraction between 0 and 1");
+        if (a.MaxP95Ms is { } max && max is not > 0)
+            throw new InvalidField("strategy.analysis.maxP95Ms", "must be > 0 when given");
+        if (a.MaxP95Ratio is not >= 1)
+            throw new InvalidField("strategy.analysis.maxP95Ratio", "must be ≥ 1");
+        return a;
+    }
+
+    /// <summary>Why the canary breaches the limits (every limit it breaks), or null while it keeps within them.
+    /// Only meaningful once the canary has requests (see <see cref="RolloutAnalysis.MinRequests"/>).</summary>
+    public static string? BreachOf(RolloutAnalysis a, VersionMetrics canary, VersionMetrics stable)
+    {
+        var reasons = new List<string>();
+        var errorRate = (double)canary.Errors / canary.Requests;
+        if (errorRate > a.MaxErrorRate)
+            reasons.Add($"canary error rate {Percent(errorRate)} > {Percent(a.MaxErrorRate)}");
+        if (a.MaxP95Ms is { } max && canary.P95Ms > max)
+            reasons.Add($"canary p95 {Ms(canary.P95Ms)} > {Ms(max)}");
+        const double floor = RolloutAnalysis.P95FloorMs;
+        if (stable.Requests > 0 && canary.P95Ms > a.MaxP95Ratio * Math.Max(stable.P95Ms, floor))
+            reasons.Add($"canary p95 {Ms(canary.P95Ms)} > {Number(a.MaxP95Ratio)} × stable {Ms(stable.P95Ms)}"
+                        + (stable.P95Ms < floor ? $" (floor {Ms(floor)})" : ""));
+        return reasons.Count == 0 ? null : string.Join("; ", reasons);
+    }
+
+    /// <summary>How numbers read in verdicts (and in the CLI beside them): "3.1", "2", "31.0 %".</summary>
+    public static string Number(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);
+
+    public static string Percent(double fraction) => (fraction * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %";
+
+    private static string Ms(double value) => Number(value) + " ms";
+}

@@ -1,0 +1,60 @@
+using System.Net.Http.Headers;
+using EventMlOps.Cli.Tests.Testing;
+using EventMlOps.Contracts;
+using EventMlOps.Contracts.Endpoints;
+using EventMlOps.ControlPlane.Endpoints;
+
+namespace EventMlOps.Cli.Tests.Endpoints;
+
+public sealed class AnalyzingCanariesTests(ControlPlaneFixture cp)
+{
+    [Fact]
+    public async Task Given_a_canary_with_its_own_limits_When_the_agent_reports_a_breach_Then_show_prints_the_limits_the_records_and_the_rollback()
+    {
+        var lifecycle = new Lifecycle(cp);
+        var (dataset, _, _) = await lifecycle.RegisteredVersionAsync();
+        await lifecycle.SecondVersionAsync(dataset);
+        var ops = cp.As("olivia", Roles.Operator);
+        var endpoint = lifecycle.Model + "-ep";
+        (await ops.RunAsync("endpoints", "create", endpoint, "--model", lifecycle.Model)).ShouldSucceed();
+        (await ops.RunAsync("endpoints", "rollout", endpoint, "--version", "1")).ShouldSucceed();
+        // A measurement interval of an hour keeps the fixture's own rollout agent out of this test's analysis.
+        (await ops.RunAsync("endpoints", "rollout", endpoint, "--version", "2", "--canary", "10,50", "--bake", "0", "--interval", "3600",
+            "--min-requests", "10", "--max-error-rate", "0.02", "--max-p95-ms", "250", "--max-p95-ratio", "1.5")).ShouldSucceed();
+
+        var during = (await ops.RunAsync("endpoints", "show", endpoint)).ShouldSucceed().Out;
+        during.ShouldContain("  analysis  every 3600 s after 10 canary requests: errors ≤ 2.0 %, p95 ≤ 1.5 × stable (at least 5 ms) and ≤ 250 ms; step 1 bakes 0 s from ");
+
+        var state = await ApiGet<EndpointState>($"/api/endpoints/{endpoint}");
+        using var agent = Client(Roles.Agent, "rollout-agent");
+        (await agent.Send("/api/endpoints/facts/step", new RolloutStepObserved(Guid.NewGuid(), endpoint, state.Rollout!.RolloutId, 0,
+            new VersionMetrics(100, 10, 20), new VersionMetrics(900, 1, 18)))).EnsureSuccessStatusCode();
+
+        var after = (await ops.RunAsync("endpoints", "show", endpoint)).ShouldSucceed().Out;
+        after.ShouldContain("traffic   v1 100%");
+        after.Split('\n').Single(l => l.Contains(" breach ")).ShouldContain("100 req, 10.0 % errors, p95 20 ms  900 req, 0.1 % errors, p95 18 ms  canary error rate 10.0 % > 2.0 %");
+        after.ShouldContain("v2 Canary rolled back by rollout-agent");
+        after.ShouldContain("(canary error rate 10.0 % > 2.0 %)");
+    }
+
+    [Fact]
+    public async Task Given_analysis_limits_without_a_canary_When_rolling_out_Then_the_usage_says_they_judge_a_canary()
+    {
+        var result = await cp.As("olivia", Roles.Operator).RunAsync("endpoints", "rollout", "whatever", "--version", "1", "--max-error-rate", "0.1");
+        result.ExitCode.ShouldBe(2);
+        result.Err.ShouldContain("add --canary");
+    }
+
+    private HttpClient Client(string role, string name)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(cp.Url) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", cp.Tokens.Issue(name, [role], TimeSpan.FromHours(1)));
+        return client;
+    }
+
+    private async Task<T> ApiGet<T>(string path)
+    {
+        using var viewer = Client(Roles.Viewer, "victor");
+        return await viewer.Get<T>(path);
+    }
+}
