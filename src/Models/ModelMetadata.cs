@@ -30,4 +30,12 @@ public static class ModelMetadata
     public const string TargetFpr = "target_fpr";
     public const string Score = "score";
     public const string SamplingInterval = "sampling_interval";
+
+    /// <summary>For rehearsing rollbacks (<see cref="Models.InjectedFaults"/>): milliseconds serving adds to each
+    /// inference request this version serves. Absent: none.</summary>
+    public const string FaultLatencyMs = "emo.fault.latency_ms";
+
+    /// <summary>For rehearsing rollbacks (<see cref="Models.InjectedFaults"/>): the probability (0..1) that serving
+    /// fails an inference request this version serves with a 500. Absent: none.</summary>
+    public const string FaultErrorRate = "emo.fault.error_rate";
 }

@@ -15,8 +15,10 @@ public static class TrainerProgram
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
             output.WriteLine("usage: emo-train <recommender|anomaly> [options]   (emo-train <trainer> --help for its options)");
+            output.WriteLine($"       emo-train generate {SensorCsvWriter.Synopsis}");
             return args.Length == 0 ? BadUsage : Ok;
         }
+        if (args[0] == "generate") return Generate(args[1..], output, errors);
         var (trainer, rest) = (args[0], args[1..]);
         var (options, synopsis) = trainer switch
         {
@@ -71,6 +73,30 @@ public static class TrainerProgram
         {
             output.Flush();
             errors.Flush();
+        }
+    }
+
+    /// <summary><c>emo-train generate sensors …</c>: labelled sensor readings as CSV, without training.</summary>
+    private static int Generate(string[] args, TextWriter output, TextWriter errors)
+    {
+        if (args.Length == 0 || args[0] != "sensors")
+        {
+            errors.WriteLine($"error: usage: emo-train generate {SensorCsvWriter.Synopsis}");
+            return BadUsage;
+        }
+        try
+        {
+            var line = CommandLine.Parse("generate sensors", args[1..], SensorCsvWriter.Options);
+            var path = line.String("out") ?? throw new UsageException("--out <file.csv> is required");
+            var data = SensorGenerator.Generate(SensorCsvWriter.Read(line));
+            using (var csv = new StreamWriter(path)) SensorCsvWriter.Write(data, csv);
+            output.WriteLine($"wrote {data.Readings} readings of {data.Machines.Count} machines to {path}");
+            return Ok;
+        }
+        catch (Exception e) when (e is UsageException or IOException or UnauthorizedAccessException)
+        {
+            errors.WriteLine($"error: {e.Message}");
+            return BadUsage;
         }
     }
 }

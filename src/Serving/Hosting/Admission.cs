@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using EventMlOps.Models;
 using EventMlOps.Serving.Batching;
 using EventMlOps.Serving.Loading;
 using EventMlOps.Serving.Observability;
@@ -38,7 +39,7 @@ public static class ModelRoutes
     public const string VersionHeader = "X-Model-Version";
 
     /// <summary>Holds a version chosen on the current routing table for this request and says so in the
-    /// <see cref="VersionHeader"/> header; 503 when none can serve.</summary>
+    /// <see cref="VersionHeader"/> header (and to the metrics); 503 when none can serve.</summary>
     public static Lease Serve(this HttpContext http, Router router, Func<RoutingTable, ServedModel?> choose, string noneServes)
     {
         var lease = router.Acquire(choose) ?? throw Refusal.Unavailable(noneServes);
@@ -46,11 +47,36 @@ public static class ModelRoutes
         http.Response.Headers[VersionHeader] = lease.Model.Label;
         return lease;
     }
+
+    /// <summary><see cref="Serve"/> for an inference request: the chosen version's injected faults apply to it (its
+    /// extra latency, then a 500 with its error rate). Without faults it completes at once, without an allocation.</summary>
+    public static ValueTask<Lease> ServeInferenceAsync(this HttpContext http, Router router, Func<RoutingTable, ServedModel?> choose, string noneServes)
+    {
+        var lease = http.Serve(router, choose, noneServes);
+        return lease.Model.Faults is { } faults ? InjectAsync(lease, faults, http.RequestAborted) : new ValueTask<Lease>(lease);
+    }
+
+    private static async ValueTask<Lease> InjectAsync(Lease lease, InjectedFaults faults, CancellationToken ct)
+    {
+        try
+        {
+            if (faults.LatencyMs > 0) await Task.Delay(faults.LatencyMs, ct);
+            if (faults.ErrorRate > 0 && Random.Shared.NextDouble() < faults.ErrorRate)
+                throw new Refusal(StatusCodes.Status500InternalServerError, faults.ErrorReason);
+            return lease;
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+    }
 }
 
 /// <summary>The front door of model routes: answers at once with 503 (not ready, draining) or 429 (too many requests in
 /// flight, a full batch queue) and a <c>Retry-After</c> rather than letting latency grow; turns refusals into 4xx with
-/// their reason; records latency, in-flight requests and errors.</summary>
+/// their reason; records latency (with the serving version and the status class, 5xx included), in-flight requests and
+/// errors. A 500 is logged as an error unless it is a <see cref="Refusal"/> (an injected fault).</summary>
 public sealed class Admission(RequestDelegate next, ServingOptions options, Readiness readiness, ServingMetrics metrics, ILogger<Admission> log)
 {
     private int _inFlight;
@@ -91,7 +117,7 @@ public sealed class Admission(RequestDelegate next, ServingOptions options, Read
                 BadHttpRequestException b => (b.StatusCode, b.Message),
                 _ => (StatusCodes.Status500InternalServerError, "internal error: see the server's log"),
             };
-            if (status == StatusCodes.Status500InternalServerError && !http.RequestAborted.IsCancellationRequested)
+            if (status == StatusCodes.Status500InternalServerError && e is not Refusal && !http.RequestAborted.IsCancellationRequested)
                 log.LogError(e, "{Route} failed on {Model}", route.Name, served.Model?.Label);
             await Reply(http, route, status, reason);
         }
@@ -102,7 +128,7 @@ public sealed class Admission(RequestDelegate next, ServingOptions options, Read
                 Interlocked.Decrement(ref _inFlight);
                 metrics.InFlight(-1);
             }
-            metrics.Request(route.Name, served.Model, Stopwatch.GetElapsedTime(start));
+            metrics.Request(route.Name, served.Model, http.Response.StatusCode, Stopwatch.GetElapsedTime(start));
             if (http.Response.StatusCode >= 400) metrics.Error(Kind(http.Response.StatusCode), route.Name);
         }
     }

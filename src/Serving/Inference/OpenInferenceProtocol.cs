@@ -67,7 +67,7 @@ public static class OpenInferenceProtocol
         var request = await JsonSerializer.DeserializeAsync<InferRequest>(http.Request.Body, Json, http.RequestAborted);
         if (request?.Inputs is not { Count: > 0 } inputs) throw Refusal.BadInput("the request has no inputs");
 
-        using var lease = http.Serve(router, t => Pick(t, name, version), $"no version of model '{name}' takes traffic: pin one with /versions/<v>");
+        using var lease = await http.ServeInferenceAsync(router, t => Pick(t, name, version), $"no version of model '{name}' takes traffic: pin one with /versions/<v>");
         var model = lease.Model;
         var names = inputs.Select(i => i.Name).ToList();
         if (model.Inputs.Select(s => s.Name).Except(names).ToList() is { Count: > 0 } missing)

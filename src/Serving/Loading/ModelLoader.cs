@@ -12,7 +12,8 @@ namespace EventMlOps.Serving.Loading;
 
 /// <summary>Loads a version: fetches the artifact and verifies its sha256 (the artifact store refuses a mismatch),
 /// builds the sessions its kind needs and warms them. Anything wrong is an exception for the caller to report;
-/// nothing half-loaded is left behind.</summary>
+/// nothing half-loaded is left behind. A version that carries injected faults (<see cref="InjectedFaults"/>) is
+/// loaded like any other, with a warning naming them.</summary>
 public sealed class ModelLoader(IArtifactStore store, OrtSessions sessions, BatchPolicy batching, ILogger<ModelLoader> log)
 {
     public async Task<ServedModel> LoadAsync(ServedVersion version, CancellationToken ct)
@@ -49,6 +50,8 @@ public sealed class ModelLoader(IArtifactStore store, OrtSessions sessions, Batc
         }
         log.LogInformation("Loaded {Model} (sha256 {Sha256}, {Bytes} bytes) in {Milliseconds:0} ms",
             model.Label, version.ArtifactSha256, bytes.Length, clock.Elapsed.TotalMilliseconds);
+        if (model.Faults is { } faults)
+            log.LogWarning("{Model} carries injected faults: {Faults}", model.Label, faults.Describe());
         return model;
     }
 }

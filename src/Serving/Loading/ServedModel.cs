@@ -1,3 +1,5 @@
+using System.Globalization;
+using EventMlOps.Models;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -9,7 +11,7 @@ public sealed record TensorSpec(string Name, string Datatype, long[] Shape);
 /// <summary>One loaded, verified and warmed model version. The routing table holds one reference; every request
 /// holds another while it runs (<see cref="TryAcquire"/> / <see cref="Release"/>), so a version taken out of the
 /// table is disposed only after its last request finished.</summary>
-public abstract class ServedModel(string name, int version, string sha256, InferenceSession session)
+public abstract class ServedModel(string name, int version, string sha256, InferenceSession session, InjectedFaults faults)
 {
     private int _references = 1;
 
@@ -17,6 +19,13 @@ public abstract class ServedModel(string name, int version, string sha256, Infer
     public int Version { get; } = version;
     public string Sha256 { get; } = sha256;
     public string Label => $"{Name}@{Version}";
+
+    /// <summary><see cref="Version"/> as text, for metric labels (made once, not per request).</summary>
+    public string VersionText { get; } = version.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The faults the artifact carries on purpose (<see cref="InjectedFaults"/>); null when none, so that a
+    /// version without faults pays one null check per request.</summary>
+    public InjectedFaults? Faults { get; } = faults.Any ? faults : null;
 
     /// <summary>The model as the artifact defines it: what <c>/v2/…/infer</c> runs.</summary>
     public InferenceSession Session { get; } = session;

@@ -28,7 +28,7 @@ public static class RecommendEndpoint
         if (query["k"].ToString() is { Length: > 0 } kText && (!int.TryParse(kText, NumberStyles.None, CultureInfo.InvariantCulture, out k) || k < 1 || k > options.MaxK))
             throw Refusal.BadInput($"k must be an integer from 1 to {options.MaxK}, not '{kText}'");
 
-        using var lease = http.Serve(router, t => t.Choose(m => m is RecommenderModel), "no recommender version takes traffic");
+        using var lease = await http.ServeInferenceAsync(router, t => t.Choose(m => m is RecommenderModel), "no recommender version takes traffic");
         var model = (RecommenderModel)lease.Model;
         var user = model.UserIndex(userId);
         var result = user < 0

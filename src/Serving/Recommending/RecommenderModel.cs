@@ -29,8 +29,8 @@ public sealed class RecommenderModel : ServedModel
     private readonly int[] _popular;
     private readonly Batcher<(int User, int K), RecommendedItem[]> _batcher;
 
-    private RecommenderModel(ServedVersion version, InferenceSession session, NeuMFRanker ranker, SeenItems seen, int[] popular, BatchPolicy batching)
-        : base(version.ModelName, version.Version, version.ArtifactSha256, session)
+    private RecommenderModel(ServedVersion version, InferenceSession session, InjectedFaults faults, NeuMFRanker ranker, SeenItems seen, int[] popular, BatchPolicy batching)
+        : base(version.ModelName, version.Version, version.ArtifactSha256, session, faults)
     {
         (_ranker, _seen, _popular) = (ranker, seen, popular);
         _batcher = batching.For<(int User, int K), RecommendedItem[]>(Name, Version, Rank);
@@ -55,7 +55,7 @@ public sealed class RecommenderModel : ServedModel
         var difference = ranker.MaxDifference(session, VerifiedUsers);
         if (!(difference <= Tolerance))
             throw new InvalidDataException($"the ranking kernel differs from the recommender graph by {difference:G3} (at most {Tolerance:G1} allowed): the graph is not the NeuMF the kernel computes");
-        return new RecommenderModel(version, session, ranker, seen, popular, batching);
+        return new RecommenderModel(version, session, InjectedFaults.Read(metadata), ranker, seen, popular, batching);
     }
 
     /// <summary>The dense index of a user the model knows; -1 for a user it never saw.</summary>

@@ -16,8 +16,8 @@ public sealed class AnomalyModel : ServedModel
     private readonly Batcher<float[], float[]> _batcher;
     private readonly string _input;
 
-    private AnomalyModel(ServedVersion version, InferenceSession session, string[] features, int steps, double threshold, BatchPolicy batching)
-        : base(version.ModelName, version.Version, version.ArtifactSha256, session)
+    private AnomalyModel(ServedVersion version, InferenceSession session, InjectedFaults faults, string[] features, int steps, double threshold, BatchPolicy batching)
+        : base(version.ModelName, version.Version, version.ArtifactSha256, session, faults)
     {
         (Features, Steps, Threshold) = (features, steps, threshold);
         if (Inputs is not [{ Shape: [_, var width] } input] || width != Width)
@@ -36,7 +36,7 @@ public sealed class AnomalyModel : ServedModel
     {
         string Required(string key) => metadata.GetValueOrDefault(key) ?? throw new InvalidDataException($"the anomaly model has no '{key}' metadata");
         var inv = CultureInfo.InvariantCulture;
-        return new AnomalyModel(version, session, Required(Keys.Features).Split(','), int.Parse(Required(Keys.Window), inv),
+        return new AnomalyModel(version, session, InjectedFaults.Read(metadata), Required(Keys.Features).Split(','), int.Parse(Required(Keys.Window), inv),
             double.Parse(Required(Keys.Threshold), inv), batching);
     }
 

@@ -32,7 +32,7 @@ public static class ScoreEndpoint
             : root.TryGetProperty("windows", out var many) && many.ValueKind == JsonValueKind.Array && many.GetArrayLength() > 0 ? [.. many.EnumerateArray()]
             : throw Refusal.BadInput($"no windows: {Usage}");
 
-        using var lease = http.Serve(router, t => t.Choose(m => m is AnomalyModel), "no anomaly model version takes traffic");
+        using var lease = await http.ServeInferenceAsync(router, t => t.Choose(m => m is AnomalyModel), "no anomaly model version takes traffic");
         var model = (AnomalyModel)lease.Model;
         var flat = new float[windows.Length * model.Width];
         for (var w = 0; w < windows.Length; w++) Readings(windows[w], w, model, flat);

@@ -24,12 +24,14 @@ public sealed class TrainingSession : IDisposable
         new("lr", $"Adam learning rate (default {lr.ToString(CultureInfo.InvariantCulture)})"),
         new("batch-size", $"minibatch size (default {batchSize})"),
         new("threads", "CPU threads for libtorch (default 1: these small models train fastest single-threaded, most of all on a busy machine)"),
+        new("fault-latency-ms", $"for rehearsing rollbacks: milliseconds emo-serve adds to each request this model serves, 0 to {InjectedFaults.MaxLatencyMs} (default 0; written to the model's metadata, training is unchanged)"),
+        new("fault-error-rate", "for rehearsing rollbacks: probability 0..1 that emo-serve fails a request this model serves with a 500 (default 0; written to the model's metadata)"),
     ];
 
     private readonly MlflowTracking? _tracking;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
-    private TrainingSession(string trainer, string outputFolder, int seed, torch.Device device, string? dataPath,
+    private TrainingSession(string trainer, string outputFolder, int seed, torch.Device device, string? dataPath, InjectedFaults faults,
         TextWriter output, TextWriter errors, MlflowTracking? tracking)
     {
         Trainer = trainer;
@@ -37,6 +39,7 @@ public sealed class TrainingSession : IDisposable
         Seed = seed;
         Device = device;
         DataPath = dataPath;
+        Faults = faults;
         Out = output;
         Error = errors;
         _tracking = tracking;
@@ -49,6 +52,10 @@ public sealed class TrainingSession : IDisposable
 
     /// <summary>The data file; null when the trainer generates its data.</summary>
     public string? DataPath { get; }
+
+    /// <summary>Faults the exported model carries on purpose, for rehearsing rollbacks; they change nothing in
+    /// training, only the model's metadata.</summary>
+    public InjectedFaults Faults { get; }
 
     public TextWriter Out { get; }
     public TextWriter Error { get; }
@@ -63,6 +70,8 @@ public sealed class TrainingSession : IDisposable
         if (data is not null && !File.Exists(data)) throw new UsageException($"--data {data}: no such file");
         var outputFolder = options.String("out") ?? throw new UsageException("--out <dir> is required");
         var seed = options.Int("seed", 42, min: 0);
+        var faults = new InjectedFaults(options.Int("fault-latency-ms", 0, min: 0, max: InjectedFaults.MaxLatencyMs),
+            options.Double("fault-error-rate", 0, min: 0, max: 1));
         var device = SelectDevice(options.String("device") ?? "auto");
         Directory.CreateDirectory(outputFolder);
 
@@ -70,7 +79,9 @@ public sealed class TrainingSession : IDisposable
         torch.manual_seed(seed);
         if (device.type == DeviceType.CUDA) torch.cuda.manual_seed_all(seed);
         output.WriteLine($"emo-train {trainer}: device {Describe(device)}, {torch.get_num_threads()} CPU threads, seed {seed}, output {Path.GetFullPath(outputFolder)}");
-        return new TrainingSession(trainer, outputFolder, seed, device, data, output, errors, MlflowTracking.FromEnvironment(environment, errors));
+        if (faults.Any)
+            output.WriteLine($"injected faults for rehearsing rollbacks: {faults.Describe()} (written to the model's metadata; training is unchanged)");
+        return new TrainingSession(trainer, outputFolder, seed, device, data, faults, output, errors, MlflowTracking.FromEnvironment(environment, errors));
     }
 
     public static torch.Device SelectDevice(string choice) => choice.ToLowerInvariant() switch
@@ -90,8 +101,8 @@ public sealed class TrainingSession : IDisposable
 
     private string DeviceName => Device.type == DeviceType.CUDA ? "cuda" : "cpu";
 
-    /// <summary>Writes params.json — the session's and the optimiser's parameters, then the trainer's own — and logs
-    /// them (and tags) to tracking.</summary>
+    /// <summary>Writes params.json — the session's and the optimiser's parameters, then the trainer's own, then the
+    /// injected faults (0: none) — and logs them (and tags) to tracking.</summary>
     public void Begin(int epochs, double learningRate, int batchSize, Parameters trainerParameters)
     {
         var parameters = new Parameters
@@ -105,6 +116,8 @@ public sealed class TrainingSession : IDisposable
             ["batch_size"] = batchSize,
         };
         foreach (var (name, value) in trainerParameters) parameters[name] = value;
+        parameters["fault_latency_ms"] = Faults.LatencyMs;
+        parameters["fault_error_rate"] = Faults.ErrorRate;
         JsonOut.WriteFile(PathOf("params.json"), w => JsonOut.WriteParameters(w, parameters));
         _tracking?.LogStart(parameters.AsStrings(),
         [
@@ -149,15 +162,17 @@ public sealed class TrainingSession : IDisposable
         Out.Flush();
     }
 
-    /// <summary>Writes model.onnx and checks it in ONNX Runtime against the TorchSharp forward pass
-    /// (<paramref name="verify"/>, given the file) before anything reports success; the export time and the
-    /// differences go into <paramref name="metrics"/>.</summary>
+    /// <summary>Writes model.onnx, with the session's injected faults added to its metadata, and checks it in ONNX
+    /// Runtime against the TorchSharp forward pass (<paramref name="verify"/>, given the file) before anything reports
+    /// success; the export time and the differences go into <paramref name="metrics"/>.</summary>
     /// <exception cref="VerificationException">The outputs differ beyond <see cref="OnnxCheck.Tolerance"/>.</exception>
     public void ExportVerified(Func<ModelProto> build, Func<string, OnnxCheck.Difference> verify, Metrics metrics)
     {
         var clock = Stopwatch.StartNew();
         var modelPath = PathOf("model.onnx");
-        OnnxGraph.Save(build(), modelPath);
+        var model = build();
+        foreach (var (key, value) in Faults.Metadata()) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        OnnxGraph.Save(model, modelPath);
         metrics["onnx_export_seconds"] = clock.Elapsed.TotalSeconds;
         var diff = verify(modelPath);
         metrics["onnx_max_abs_diff"] = diff.Absolute;

@@ -21,7 +21,8 @@ public class ObservabilityTests(TrainedModels models)
                      "emo_serving_batch_size_bucket", "emo_serving_errors_total", "emo_serving_versions_loaded", "emo_serving_versions_weight_percent",
                  })
             metrics.ShouldContain(name);
-        metrics.ShouldContain("""route="recommend",version="1""");
+        metrics.ShouldContain("""emo_serving_request_duration_seconds_count{otel_scope_name="EventMlOps.Serving",model="rec",route="recommend",status_class="2xx",version="1"} """);
+        metrics.ShouldContain("""emo_serving_request_duration_seconds_count{otel_scope_name="EventMlOps.Serving",model="",route="recommend",status_class="4xx",version=""} """);
         metrics.ShouldContain("""kind="bad_input",route="recommend""");
         metrics.ShouldContain("""emo_serving_versions_loaded{otel_scope_name="EventMlOps.Serving",model="sensors",version="1"} 1""");
     }

@@ -32,6 +32,18 @@ public sealed class TrainedModels : IAsyncLifetime
     public ServedVersion Anomaly(int weight = 100) => Version(Sensors, 1, AnomalyPath, weight);
     public ServedVersion Broken(int version = 3) => Version(Rec, version, BrokenPath, 100);
 
+    /// <summary>A trained model (<see cref="RecommenderPath"/>, <see cref="AnomalyPath"/>) carrying faults in its
+    /// metadata_props as <c>emo-train --fault-latency-ms … --fault-error-rate …</c> writes them, as <paramref name="version"/>
+    /// under its own sha256. <paramref name="metadata"/>: other entries to set (say, a malformed fault).</summary>
+    public ServedVersion WithFaults(string name, int version, string path, InjectedFaults faults, params KeyValuePair<string, string>[] metadata)
+    {
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        foreach (var (key, value) in faults.Metadata().Concat(metadata)) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        var copy = Path.Combine(Folder, $"faulty-{Guid.NewGuid():N}.onnx");
+        OnnxGraph.Save(model, copy);
+        return Version(name, version, copy, 100);
+    }
+
     /// <summary>The v2 recommender under v1's sha256: what a tampered or mixed-up artifact looks like.</summary>
     public ServedVersion HashMismatch(int version = 3) => RecommenderV2() with { Version = version, ArtifactSha256 = RecommenderV1().ArtifactSha256 };
 

@@ -1,6 +1,9 @@
 using System.Globalization;
+using System.Text.Json;
+using EventMlOps.Models;
 using EventMlOps.Training.Anomaly;
 using EventMlOps.Training.Tests.Testing;
+using Onnx;
 
 namespace EventMlOps.Training.Tests.Trainers;
 
@@ -13,6 +16,9 @@ public class TrainerProgramTests
         var exit = TrainerProgram.Run(args, output, errors, _ => null);
         return (exit, output.ToString(), errors.ToString());
     }
+
+    private static Dictionary<string, string> Metadata(string output) =>
+        ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(output, "model.onnx"))).MetadataProps.ToDictionary(p => p.Key, p => p.Value);
 
     [Fact]
     public void Given_a_sensor_export_in_csv_When_the_anomaly_detector_trains_on_it_Then_it_succeeds_with_its_features()
@@ -32,6 +38,26 @@ public class TrainerProgramTests
         exit.ShouldBe(0, stderr);
         stdout.ShouldContain("readings of pressure, temperature, labelled");
         File.ReadAllText(Path.Combine(output, "params.json")).ShouldContain("\"features\": [");
+        Metadata(output).Keys.ShouldNotContain(k => k.StartsWith("emo.fault."), "no fault asked for, none written");
+    }
+
+    [Theory]
+    [InlineData("recommender", "--users", "200", "--items", "150", "--interactions", "6000", "--factors", "4", "--layers", "8,4")]
+    [InlineData("anomaly", "--machines", "1", "--days", "1", "--hidden", "8,2")]
+    public void Given_fault_hyperparameters_When_a_trainer_runs_Then_the_model_carries_them_in_its_metadata_and_they_are_logged_as_params(string trainer, params string[] sizes)
+    {
+        var output = Temp.Folder();
+
+        var (exit, stdout, stderr) = Run([trainer, "--generate", .. sizes, "--epochs", "1", "--out", output, "--param", "fault_latency_ms=300", "--fault_error_rate", "0.5"]);
+
+        exit.ShouldBe(0, stderr);
+        stdout.ShouldContain("injected faults for rehearsing rollbacks: latency 300 ms, error rate 0.5");
+        var metadata = Metadata(output);
+        (metadata[ModelMetadata.FaultLatencyMs], metadata[ModelMetadata.FaultErrorRate]).ShouldBe(("300", "0.5"));
+        InjectedFaults.Read(metadata).ShouldBe(new InjectedFaults(300, 0.5));
+        metadata[ModelMetadata.ModelKind].ShouldBe(trainer);
+        using var parameters = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "params.json")));
+        (parameters.RootElement.GetProperty("fault_latency_ms").GetInt32(), parameters.RootElement.GetProperty("fault_error_rate").GetDouble()).ShouldBe((300, 0.5));
     }
 
     [Fact]
@@ -52,6 +78,9 @@ public class TrainerProgramTests
     [InlineData(new[] { "forecaster", "--generate" }, "unknown trainer 'forecaster'")]
     [InlineData(new[] { "recommender", "--generate", "--out", "x", "--layers", "63,32" }, "must be even")]
     [InlineData(new[] { "anomaly", "--generate", "--out", "x", "--train-fraction", "0.8", "--validation-fraction", "0.3" }, "must leave a test part")]
+    [InlineData(new[] { "recommender", "--generate", "--out", "x", "--param", "fault_error_rate=1.5" }, "--fault-error-rate must be a number in [0, 1], not '1.5'")]
+    [InlineData(new[] { "anomaly", "--generate", "--out", "x", "--fault-latency-ms", "-5" }, "--fault-latency-ms must be a whole number in [0, 600000], not '-5'")]
+    [InlineData(new[] { "anomaly", "--generate", "--out", "x", "--fault-latency-ms", "2.5" }, "--fault-latency-ms must be a whole number")]
     public void Given_bad_usage_When_run_Then_it_exits_2_saying_why(string[] args, string message)
     {
         var (exit, _, stderr) = Run(args);

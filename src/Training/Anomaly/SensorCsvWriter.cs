@@ -1,0 +1,46 @@
+using System.Globalization;
+using EventMlOps.Training.Running;
+
+namespace EventMlOps.Training.Anomaly;
+
+/// <summary><c>emo-train generate sensors --out readings.csv [--machines 6 --days 28 --normal-fraction 0.8 --seed 42]</c>:
+/// the generator's labelled readings as the CSV that <see cref="SensorCsvLoader"/> reads (<c>machine,timestamp,
+/// features…,label</c>; ISO 8601 UTC timestamps; the label empty for normal readings) — data to train on, or a stream
+/// with injected anomalies to score against a served model.</summary>
+public static class SensorCsvWriter
+{
+    public const string Synopsis = "sensors --out <file.csv> [--machines N] [--days D] [--normal-fraction F] [--seed S]";
+
+    public static readonly IReadOnlyList<OptionSpec> Options =
+    [
+        new("out", "the CSV file to write"),
+        new("machines", "machines (default 6)"),
+        new("days", "days of one-minute readings per machine (default 28)"),
+        new("normal-fraction", "share of each timeline before the first anomaly (default 0.8)"),
+        new("seed", "random seed (default 42)"),
+    ];
+
+    public static SensorGeneratorOptions Read(CommandLine line) => new(
+        line.Int("machines", 6, min: 1, max: 10_000), line.Double("days", 28, min: 0.1, max: 10_000),
+        line.Double("normal-fraction", 0.8, min: 0, max: 1), line.Int("seed", 42, min: 0));
+
+    public static void Write(SensorData data, TextWriter csv)
+    {
+        csv.WriteLine(string.Join(',', ["machine", "timestamp", .. data.Features, "label"]));
+        var features = data.Features.Length;
+        foreach (var m in data.Machines)
+            for (var t = 0; t < m.Length; t++)
+            {
+                csv.Write(m.Machine);
+                csv.Write(',');
+                csv.Write(DateTimeOffset.FromUnixTimeMilliseconds(m.Timestamps[t]).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture));
+                for (var f = 0; f < features; f++)
+                {
+                    csv.Write(',');
+                    csv.Write(m.Values[t * features + f].ToString("R", CultureInfo.InvariantCulture));
+                }
+                csv.Write(',');
+                csv.WriteLine(m.Labels?[t]);
+            }
+    }
+}
