@@ -1,4 +1,5 @@
 using EventMlOps.Agents.Hosting;
+using EventMlOps.Agents.Serving;
 using EventMlOps.Agents.Training;
 using EventMlOps.ControlPlane;
 using EventMlOps.ControlPlane.Hosting;
@@ -49,6 +50,8 @@ public static class AgentsApp
     /// <c>Bus:RabbitMq</c>, <c>EMO_KAFKA</c>); <c>Agents:Token</c> or the signing key (<c>Auth:SigningKey</c>,
     /// <c>$EMO_HOME/keys/signing.key</c>); <c>Training:Trainer</c> / <c>EMO_TRAINER</c>, <c>Training:TrackingUri</c>;
     /// <c>Agents:HeartbeatSeconds</c> (15), <c>Agents:CancelGraceSeconds</c> (10), <c>Agents:PollMilliseconds</c> (250);
+    /// serving replicas as <see cref="Serving.ServingAgentOptions"/> reads them (<c>Serving:Server</c> / <c>EMO_SERVE</c>,
+    /// <c>Agents:ControlPlaneUrl</c>);
     /// artifacts as <see cref="Artifacts.ArtifactStore.FromConfiguration"/> reads them.
     /// </summary>
     public static async Task ConfigureAsync(HostApplicationBuilder builder)
@@ -64,7 +67,7 @@ public static class AgentsApp
 
         builder.UseWolverine(opts =>
         {
-            // Only this assembly's handlers (LaunchTraining, StopTraining), not the control plane's.
+            // Only this assembly's handlers (LaunchTraining, StopTraining, ApplyEndpoint), not the control plane's.
             opts.ApplicationAssembly = typeof(AgentsApp).Assembly;
             opts.UseRuntimeCompilation();
             opts.UseSystemTextJsonForSerialization(ControlPlaneApp.Json);
@@ -73,5 +76,6 @@ public static class AgentsApp
         });
 
         builder.Services.AddTrainingAgent(config);
+        builder.Services.AddRolloutAgent(config);
     }
 }

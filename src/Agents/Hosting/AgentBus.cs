@@ -1,4 +1,5 @@
 using EventMlOps.Contracts;
+using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Training;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Hosting;
@@ -24,6 +25,7 @@ public static class AgentBus
     [
         typeof(TrainingJobSubmitted), typeof(TrainingStarted), typeof(EpochCompleted),
         typeof(TrainingSucceeded), typeof(TrainingFailed), typeof(TrainingHeartbeat),
+        typeof(ServingReplicaChanged), typeof(RolloutStepObserved), typeof(EndpointObserved),
     ];
 
     /// <param name="connectionString">The database for the durable inbox/outbox: required for the PostgreSQL
@@ -37,6 +39,7 @@ public static class AgentBus
             // The facts of one run must be handled in the order they were observed (submitted before started, epochs
             // before the outcome): grouped by the run's stream, a listener partitioned by GroupId keeps that order.
             if (RunOf(e.Message) is { } runId) e.GroupId ??= StreamKeys.Run(runId);
+            else if (EndpointOf(e.Message) is { } endpoint) e.GroupId ??= StreamKeys.Endpoint(endpoint);
         }
         // One agent process per machine: it owns whatever its envelope storage holds (recovered after a crash).
         opts.Durability.Mode = DurabilityMode.Solo;
@@ -90,6 +93,14 @@ public static class AgentBus
         TrainingSucceeded f => f.RunId,
         TrainingFailed f => f.RunId,
         TrainingHeartbeat f => f.RunId,
+        _ => null,
+    };
+
+    public static string? EndpointOf(object? fact) => fact switch
+    {
+        ServingReplicaChanged f => f.Endpoint,
+        RolloutStepObserved f => f.Endpoint,
+        EndpointObserved f => f.Endpoint,
         _ => null,
     };
 

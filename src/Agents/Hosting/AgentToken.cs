@@ -22,16 +22,20 @@ public sealed class AgentToken
     private AgentToken(string? configured, Tokens? issuer, string name, TimeProvider time) =>
         (_configured, _issuer, Name, _time) = (configured, issuer, name, time);
 
-    /// <summary>The subject recorded as the actor of the agent's facts (<c>Agents:Name</c>, default <c>training-agent</c>).</summary>
+    /// <summary>The subject recorded as the actor of the agent's facts (<c>Agents:Name</c>, default <c>emo-agents</c>).</summary>
     public string Name { get; }
 
     public static AgentToken From(IConfiguration config, TimeProvider? time = null)
     {
-        var name = config["Agents:Name"] is { Length: > 0 } n ? n : "training-agent";
+        var name = config["Agents:Name"] is { Length: > 0 } n ? n : "emo-agents";
         return config["Agents:Token"] is { Length: > 0 } token
             ? new AgentToken(token.Trim(), null, name, time ?? TimeProvider.System)
             : new AgentToken(null, Tokens.FromConfiguration(config), name, time ?? TimeProvider.System);
     }
+
+    /// <summary>A token for a process the agent runs on its behalf (a serving replica), under that process's own
+    /// <paramref name="name"/> — or the configured token, when one is configured.</summary>
+    public string Issue(string name, TimeSpan lifetime) => _configured ?? _issuer!.Issue(name, [Roles.Agent], lifetime);
 
     public string Current
     {

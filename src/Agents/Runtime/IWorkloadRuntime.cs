@@ -2,8 +2,8 @@ using System.Text.RegularExpressions;
 
 namespace EventMlOps.Agents.Runtime;
 
-/// <summary>Where and how a batch job runs: local child processes today, Kubernetes Jobs (with <c>nvidia.com/gpu</c>
-/// limits) later. Agents act and observe through it; they never see processes or pods. Every call is idempotent and
+/// <summary>Where and how a workload runs — a batch job (training) or a long-running server (an endpoint's serving
+/// replica): local child processes today, Kubernetes Jobs (with <c>nvidia.com/gpu</c> limits) and Deployments later. Agents act and observe through it; they never see processes or pods. Every call is idempotent and
 /// keyed by the job's deterministic name, so an agent that restarts finds its jobs again with <see cref="ListAsync"/>.</summary>
 public interface IWorkloadRuntime
 {
@@ -20,6 +20,10 @@ public interface IWorkloadRuntime
     /// missing or finished job. A cancelled job is observed with <see cref="JobObservation.Cancelled"/> set (and, once it
     /// ended, as <see cref="JobPhase.Failed"/> — unless the command still exited 0 on its own).</summary>
     Task CancelAsync(string name, CancellationToken ct);
+
+    /// <summary>Stops the job like <see cref="CancelAsync"/> and forgets it, so that its name is free for a new job (a
+    /// serving process restarted after it died, or stopped for good); its log stays. A no-op for a missing job.</summary>
+    Task DeleteAsync(string name, CancellationToken ct);
 
     /// <summary>Every job this runtime knows, running or finished (for re-adoption after a restart).</summary>
     Task<IReadOnlyList<JobObservation>> ListAsync(CancellationToken ct);

@@ -59,6 +59,10 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
 
     public string Root { get; }
 
+    /// <summary>The agents' runtime of an <c>EMO_HOME</c>: its jobs live in <c>agents/jobs</c>.</summary>
+    public static LocalProcessRuntime ForHome(string emoHome, TimeSpan cancelGrace, int logTailLines = 20) =>
+        new(Path.Combine(emoHome, "agents", "jobs"), cancelGrace, logTailLines);
+
     public string Kind => "local";
 
     public string JobFolder(string name) => Path.Combine(Root, JobSpec.ValidName(name));
@@ -78,21 +82,21 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
             var job = new LocalJob(spec with { Secrets = new Dictionary<string, string>() }, [.. spec.Secrets.Keys], _time.GetUtcNow(), null, null, null);
             await using (claim)
                 await JsonSerializer.SerializeAsync(claim, job, Json, ct);
-            Process process;
+            int pid;
             try
             {
                 Directory.CreateDirectory(spec.WorkingDirectory);
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(spec.LogPath))!);
-                process = Start(spec, dir);
+                pid = Start(spec, dir);
             }
             catch
             {
                 File.Delete(Path.Combine(dir, JobFile)); // nothing runs: the name is free again
                 throw;
             }
-            await LeadsItsSessionAsync(process);
+            await LeadsItsSessionAsync(pid);
             // The process start time (from /proc) tells this process apart from a later one that reuses its pid.
-            Write(dir, job with { Pid = process.Id, ProcessStartTime = ProcessTable.Read(process.Id)?.StartTime, StartedAt = _time.GetUtcNow() });
+            Write(dir, job with { Pid = pid, ProcessStartTime = ProcessTable.Read(pid)?.StartTime, StartedAt = _time.GetUtcNow() });
             return await ObserveAsync(spec.Name, ct);
         }
         finally
@@ -116,6 +120,26 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
         // Whatever is left (it ignored TERM, or was forked meanwhile) is killed, pass after pass until none is left.
         for (var deadline = DateTime.UtcNow.AddSeconds(5); Signal(session, job.ProcessStartTime, ProcessTable.SigKill) && DateTime.UtcNow < deadline;)
             await Task.Delay(20, ct);
+    }
+
+    public async Task DeleteAsync(string name, CancellationToken ct)
+    {
+        var dir = JobFolder(name);
+        if (!Directory.Exists(dir)) return;
+        await CancelAsync(name, ct);
+        await _submitting.WaitAsync(ct);
+        try
+        {
+            // Renamed first, so that a concurrent observer sees the job either whole or missing, never half removed.
+            var gone = Path.Combine(Directory.CreateDirectory(Path.Combine(Root, ".deleted")).FullName, Guid.NewGuid().ToString("N"));
+            Directory.Move(dir, gone);
+            Directory.Delete(gone, recursive: true);
+        }
+        catch (DirectoryNotFoundException) { }
+        finally
+        {
+            _submitting.Release();
+        }
     }
 
     /// <summary>Signals the session, and its leader directly should it not lead a session (yet); false when nothing lives.</summary>
@@ -173,7 +197,8 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
         };
     }
 
-    private Process Start(JobSpec spec, string dir)
+    /// <summary>Starts the wrapper; returns its pid (the <see cref="Process"/> may be disposed as soon as a quick job exits).</summary>
+    private int Start(JobSpec spec, string dir)
     {
         var start = new ProcessStartInfo("setsid") { UseShellExecute = false, WorkingDirectory = spec.WorkingDirectory };
         foreach (var arg in (string[])["sh", "-c", Wrapper, "emo-job", dir, Path.GetFullPath(spec.LogPath), spec.Command, .. spec.Args])
@@ -188,11 +213,12 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
         foreach (var (key, value) in spec.Secrets) start.Environment[key] = value;
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start job {spec.Name}");
+        var pid = process.Id;
         // Kept until it exits so that it is reaped (no zombie); the job itself never depends on this object.
-        _children[process.Id] = process;
+        _children[pid] = process;
+        process.Exited += (_, _) => { if (_children.TryRemove(pid, out var p)) p.Dispose(); };
         process.EnableRaisingEvents = true;
-        process.Exited += (_, _) => { if (_children.TryRemove(process.Id, out var p)) p.Dispose(); };
-        return process;
+        return pid;
     }
 
     /// <summary>The local stand-in for resource limits: the GPUs a job may use (the first N, as a device plugin would
@@ -207,10 +233,10 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
 
     /// <summary>Waits (briefly) until the child has become its own session leader: before that, it still sits in the
     /// agent's session and a cancel would not find it by its session id.</summary>
-    private static async Task LeadsItsSessionAsync(Process process)
+    private static async Task LeadsItsSessionAsync(int pid)
     {
         for (var deadline = DateTime.UtcNow.AddSeconds(10); DateTime.UtcNow < deadline; await Task.Delay(1))
-            if (process.HasExited || ProcessTable.Read(process.Id) is not { IsLive: true } entry || entry.Session == process.Id)
+            if (ProcessTable.Read(pid) is not { IsLive: true } entry || entry.Session == pid)
                 return;
     }
 

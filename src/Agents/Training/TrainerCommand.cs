@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using EventMlOps.Agents.Hosting;
 using EventMlOps.Contracts.Training;
 
 namespace EventMlOps.Agents.Training;
@@ -60,8 +61,8 @@ public static class TrainerCommand
                 throw new InvalidTrainingOrder($"hyperparameter '{name}' is {value}");
         }
 
-        var isDll = trainer.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
-        List<string> args = isDll ? [trainer, order.TrainerKind!] : [order.TrainerKind!];
+        var (command, prefix) = AgentSettings.Command(trainer, dotnet);
+        List<string> args = [.. prefix, order.TrainerKind!];
         if (Generator(order) is { } generator)
         {
             args.Add("--generate");
@@ -77,7 +78,7 @@ public static class TrainerCommand
         foreach (var (name, value) in hyperparameters.OrderBy(h => h.Key, StringComparer.Ordinal))
             args.AddRange(["--" + name, Format(value)]);
         args.AddRange(["--device", (order.Resources?.Gpus ?? 0) > 0 ? "cuda" : "cpu"]);
-        return new TrainerInvocation(isDll ? dotnet : trainer, args);
+        return new TrainerInvocation(command, args);
     }
 
     /// <summary>Integral values without decimals (epochs 10 → <c>10</c>), others round-trippable (<c>0.001</c>).</summary>

@@ -16,7 +16,7 @@ public static class TrainingConfiguration
         var options = TrainingAgentOptions.From(config);
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<IWorkloadRuntime>(new LocalProcessRuntime(Path.Combine(options.Home, "jobs"), options.CancelGrace, options.LogTailLines));
+        services.AddSingleton<IWorkloadRuntime>(LocalProcessRuntime.ForHome(EmoHome.Resolve(config), options.CancelGrace, options.LogTailLines));
         services.AddSingleton(new TrainingWorkspace(Path.Combine(options.Home, "training")));
         services.TryAddSingleton(_ => ArtifactStore.FromConfiguration(config, EmoHome.Resolve(config)));
         services.AddSingleton<TrainingFollower>();

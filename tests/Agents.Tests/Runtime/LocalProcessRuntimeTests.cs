@@ -115,6 +115,26 @@ public class LocalProcessRuntimeTests(AgentsFixture fx)
     }
 
     [Fact]
+    public async Task Given_a_running_job_When_deleted_Then_its_processes_are_gone_its_name_is_free_for_a_new_job_and_its_log_stays()
+    {
+        var runtime = Runtime();
+        await runtime.SubmitAsync(Bash("job-deleted", "echo first; sleep 300"), Ct);
+        var leader = Pid("job-deleted");
+        await UntilAsync(runtime, "job-deleted", j => j.LogTail is ["first"]);
+
+        await runtime.DeleteAsync("job-deleted", Ct);
+
+        ProcessTable.LiveInSession(leader).ShouldBeEmpty();
+        (await runtime.ObserveAsync("job-deleted", Ct)).Phase.ShouldBe(JobPhase.Missing);
+        (await runtime.ListAsync(Ct)).ShouldNotContain(j => j.Name == "job-deleted");
+        await runtime.SubmitAsync(Bash("job-deleted", "echo second"), Ct);
+        var again = await UntilAsync(runtime, "job-deleted", j => j.IsFinished);
+        again.Phase.ShouldBe(JobPhase.Succeeded);
+        (again.LogTail![0], again.LogTail[^1]).ShouldBe(("first", "second"), "the same log, appended to");
+        await runtime.DeleteAsync("job-never-submitted", Ct);
+    }
+
+    [Fact]
     public async Task Given_a_tree_that_ignores_TERM_When_cancelled_Then_it_is_killed_after_the_grace_period()
     {
         var runtime = Runtime(graceSeconds: 0.5);

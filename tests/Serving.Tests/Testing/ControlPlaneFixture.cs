@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using EventMlOps.Agents;
 using EventMlOps.Artifacts;
 using EventMlOps.Contracts;
 using EventMlOps.ControlPlane.Auth;
@@ -7,6 +8,7 @@ using EventMlOps.ControlPlane.Hosting;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace EventMlOps.Serving.Tests.Testing;
 
@@ -32,6 +34,27 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         (App, BaseAddress) = await TestHost.StartControlPlaneAsync(Postgres.ConnectionString(Database), "emo", Path.Combine(Scratch, "control-plane"),
             $"--Auth:SigningKey={Convert.ToBase64String(_key)}", "--Registry:AutoRegister=false");
     }
+
+    /// <summary>The agents as <c>emo up</c> hosts them on this control plane (home <paramref name="home"/>), whose rollout agent
+    /// runs this build's <c>emo-serve</c> as a process per endpoint, reading the same artifact store.</summary>
+    public Task<IHost> StartAgentsAsync(string home, params string[] extra) => AgentsApp.StartAsync([
+        $"--ConnectionStrings:Marten={Postgres.ConnectionString(Database)}",
+        "--Marten:Schema=emo",
+        $"--Auth:SigningKey={Convert.ToBase64String(_key)}",
+        $"--EMO_HOME={home}",
+        $"--Agents:ControlPlaneUrl={BaseAddress}",
+        $"--Artifacts:Root={ArtifactsRoot}",
+        $"--Serving:Server={Path.Combine(TestHost.RepoRoot(), "src", "Serving", "bin", Configuration, "net10.0", "emo-serve.dll")}",
+        "--Serving:Arguments=--Serving:LogLevel=Warning",
+        "--Agents:SuperviseMilliseconds=250",
+        .. extra,
+    ]);
+
+#if DEBUG
+    private const string Configuration = "Debug";
+#else
+    private const string Configuration = "Release";
+#endif
 
     public string Token(string role, string name) => new Tokens(_key).Issue(name, [role], TimeSpan.FromHours(1));
 

@@ -71,6 +71,8 @@ public sealed class EndpointLifecycle
         return serving;
     }
 
+    public Task DeleteAsync(string reason) => Ok(_operator, "/api/endpoints/delete", new DeleteEndpoint(Guid.NewGuid(), Endpoint, reason));
+
     public Task PromoteAsync() => Ok(_operator, "/api/endpoints/promote", new PromoteRollout(Guid.NewGuid(), Endpoint));
 
     public Task<EndpointState> StateAsync() => _viewer.Get<EndpointState>($"/api/endpoints/{Endpoint}");

@@ -1,0 +1,168 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using EventMlOps.Agents.Hosting;
+using EventMlOps.Agents.Runtime;
+using EventMlOps.Agents.Serving;
+using EventMlOps.ControlPlane;
+using EventMlOps.Contracts.Endpoints;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Wolverine;
+using Wolverine.Runtime;
+
+namespace EventMlOps.Agents.Rollout;
+
+/// <summary>
+/// The rollout agent's measuring half: while an endpoint has a canary step in progress (its <see cref="ApplyEndpoint"/>
+/// carries a <see cref="CanaryAnalysisOrder"/>), it waits until the endpoint's replica applies the step's traffic split,
+/// takes that moment's metrics as the baseline, and every <see cref="RolloutAnalysis.IntervalSeconds"/> reports the
+/// canary's and the stable version's requests, server errors and p95 since then as a <see cref="RolloutStepObserved"/>.
+/// It judges nothing: the control plane decides on each report to wait, advance, promote or roll back, and its next
+/// work order ends or replaces this step's analysis. After an agent restart, in-flight canaries are picked up again
+/// from the control plane's desired state of each endpoint the agent serves.
+/// </summary>
+public sealed class CanaryAnalyzer(
+    ServingReplicas replicas,
+    IWorkloadRuntime runtime,
+    ServingAgentOptions options,
+    AgentToken token,
+    IWolverineRuntime wolverine,
+    TimeProvider time,
+    ILogger<CanaryAnalyzer> log) : BackgroundService
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private static readonly TimeSpan ConvergePoll = TimeSpan.FromMilliseconds(250);
+    private static readonly JsonSerializerOptions Json = WireJson();
+
+    private readonly Dictionary<string, Tracked> _tracked = [];
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>An endpoint's latest work order, and the analysis running for its canary step (if any).</summary>
+    private sealed record Tracked(long Revision, CanaryAnalysisOrder? Canary, CancellationTokenSource? Stop);
+
+    /// <summary>Follows the endpoint's latest desired state: starts analysing a new canary step, keeps analysing the
+    /// same step (a later revision of it), stops when the canary ended; ignores orders older than one already seen.</summary>
+    public void Track(ApplyEndpoint order)
+    {
+        lock (_tracked)
+        {
+            var current = _tracked.GetValueOrDefault(order.Endpoint);
+            if (current is not null && current.Revision >= order.Revision) return;
+            var canary = order.Deleted ? null : order.Canary;
+            if (current?.Canary is { } running && canary is not null && running.RolloutId == canary.RolloutId && running.Step == canary.Step)
+            {
+                _tracked[order.Endpoint] = current with { Revision = order.Revision };
+                return;
+            }
+            current?.Stop?.Cancel();
+            var stop = canary is null ? null : CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            _tracked[order.Endpoint] = new Tracked(order.Revision, canary, stop);
+            if (stop is not null) _ = AnalyseAsync(order, canary!, stop.Token);
+        }
+    }
+
+    /// <summary>Re-adopts in-flight canaries.</summary>
+    protected override async Task ExecuteAsync(CancellationToken ct)
+    {
+        foreach (var job in await runtime.ListAsync(ct))
+            if (ServingReplicas.EndpointOf(job) is { } endpoint && await DesiredAsync(endpoint, ct) is { Canary: not null } desired)
+            {
+                log.LogInformation("Resuming the analysis of {Endpoint}'s canary v{Version} at step {Step}", endpoint, desired.Canary.CanaryVersion, desired.Canary.Step);
+                Track(desired);
+            }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        await base.StopAsync(cancellationToken);
+    }
+
+    private async Task AnalyseAsync(ApplyEndpoint order, CanaryAnalysisOrder canary, CancellationToken ct)
+    {
+        await Task.Yield();
+        var model = order.Versions.FirstOrDefault()?.ModelName ?? "";
+        var bus = new MessageBus(wolverine);
+        try
+        {
+            var baseline = await ConvergedAsync(order.Endpoint, model, canary, ct);
+            log.LogInformation("Analysing {Endpoint}: canary v{Canary} at {Weight} % vs stable v{Stable}, step {Step}, every {Interval} s",
+                order.Endpoint, canary.CanaryVersion, canary.Current.Weight, canary.StableVersion, canary.Step, canary.Analysis.IntervalSeconds);
+            while (true)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(canary.Analysis.IntervalSeconds), time, ct);
+                if (await ScrapeAsync(order.Endpoint, model, ct) is not { } now) continue;
+                if (now.CountsRestartedSince(baseline))
+                {
+                    log.LogWarning("The replica of {Endpoint} restarted: measuring its canary step afresh", order.Endpoint);
+                    baseline = MetricsSnapshot.Empty;
+                }
+                await bus.SendAsync(new RolloutStepObserved(Guid.NewGuid(), order.Endpoint, canary.RolloutId, canary.Step,
+                    now.Since(baseline, canary.CanaryVersion), now.Since(baseline, canary.StableVersion)));
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            log.LogError(e, "Analysing the canary of {Endpoint} failed", order.Endpoint);
+        }
+    }
+
+    /// <summary>The metrics at the moment the replica serves the step's split: only what happens after counts.</summary>
+    private async Task<MetricsSnapshot> ConvergedAsync(string endpoint, string model, CanaryAnalysisOrder canary, CancellationToken ct)
+    {
+        for (var waited = TimeSpan.Zero; ; waited += ConvergePoll)
+        {
+            if (await ScrapeAsync(endpoint, model, ct) is { } snapshot && snapshot.Weights.GetValueOrDefault(canary.CanaryVersion) == canary.Current.Weight)
+                return snapshot;
+            if (waited > TimeSpan.Zero && waited.TotalSeconds % 30 == 0)
+                log.LogWarning("{Endpoint}'s replica does not serve canary v{Version} at {Weight} % yet ({Waited:0} s)", endpoint, canary.CanaryVersion,
+                    canary.Current.Weight, waited.TotalSeconds);
+            await Task.Delay(ConvergePoll, time, ct);
+        }
+    }
+
+    private async Task<MetricsSnapshot?> ScrapeAsync(string endpoint, string model, CancellationToken ct)
+    {
+        try
+        {
+            if (await replicas.UrlAsync(endpoint, ct) is not { } url) return null;
+            return MetricsSnapshot.Parse(await Http.GetStringAsync(new Uri(url, "metrics"), ct), model);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            log.LogWarning("Reading {Endpoint}'s metrics failed: {Reason}", endpoint, e.Message);
+            return null;
+        }
+    }
+
+    private static JsonSerializerOptions WireJson()
+    {
+        var json = new JsonSerializerOptions();
+        ControlPlaneApp.Json(json);
+        return json;
+    }
+
+    /// <summary>The endpoint's desired state from the control plane (null when it cannot be read: logged).</summary>
+    private async Task<ApplyEndpoint?> DesiredAsync(string endpoint, CancellationToken ct)
+    {
+        if (options.ControlPlaneUrl is not { } controlPlane) return null;
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(controlPlane.TrimEnd('/') + "/"), $"api/endpoints/{Uri.EscapeDataString(endpoint)}/desired"));
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Current);
+            using var response = await Http.SendAsync(request, ct);
+            response.EnsureSuccessStatusCode();
+            return await response.Content.ReadFromJsonAsync<ApplyEndpoint>(Json, ct);
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException && !ct.IsCancellationRequested)
+        {
+            log.LogWarning("Reading {Endpoint}'s desired state from {ControlPlane} failed ({Reason}): an in-flight canary there is analysed again with its next work order",
+                endpoint, controlPlane, e.Message);
+            return null;
+        }
+    }
+}

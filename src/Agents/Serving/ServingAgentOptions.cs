@@ -1,0 +1,42 @@
+using EventMlOps.Agents.Hosting;
+using Microsoft.Extensions.Configuration;
+
+namespace EventMlOps.Agents.Serving;
+
+/// <param name="Home">Where replicas keep their working folders and logs: <c>$EMO_HOME/agents/serving/{endpoint}</c>.</param>
+/// <param name="EmoHome">Given to the model server, which finds the artifact store from it as the agents do.</param>
+/// <param name="Server"><c>Serving:Server</c> (or <c>EMO_SERVE</c>): emo-serve.dll or an executable; null = none configured.</param>
+/// <param name="ControlPlaneUrl"><c>Agents:ControlPlaneUrl</c> (default: <c>Training:TrackingUri</c>): where a replica polls its
+/// endpoint's desired state, and where the agent reads it back after a restart.</param>
+/// <param name="SuperviseInterval">How often replicas are checked (and dead ones restarted): <c>Agents:SuperviseMilliseconds</c> (1000).</param>
+/// <param name="StartTimeout">How long a new replica may take to answer <c>/health/live</c>: <c>Agents:ServingStartSeconds</c> (60).</param>
+/// <param name="ServerEnvironment">The agent's <c>Artifacts</c> settings as environment variables, so a replica reads the
+/// artifact store the agents write to.</param>
+/// <param name="ServerArguments">Extra arguments for every replica (<c>Serving:Arguments</c>, space-separated), e.g. <c>--Serving:LogLevel=Warning</c>.</param>
+public sealed record ServingAgentOptions(
+    string Home,
+    string EmoHome,
+    string? Server,
+    string Dotnet,
+    string? ControlPlaneUrl,
+    TimeSpan SuperviseInterval,
+    TimeSpan StartTimeout,
+    IReadOnlyDictionary<string, string> ServerEnvironment,
+    IReadOnlyList<string> ServerArguments)
+{
+    public static ServingAgentOptions From(IConfiguration config)
+    {
+        var home = ControlPlane.Auth.EmoHome.Resolve(config);
+        return new(
+            Path.Combine(home, "agents", "serving"),
+            home,
+            AgentSettings.Program(config["Serving:Server"] ?? config["EMO_SERVE"], "emo-serve.dll"),
+            AgentSettings.Dotnet(),
+            (config["Agents:ControlPlaneUrl"] ?? config["Training:TrackingUri"]) is { Length: > 0 } url ? url : null,
+            TimeSpan.FromMilliseconds(AgentSettings.Number(config, "Agents:SuperviseMilliseconds", 1000)),
+            TimeSpan.FromSeconds(AgentSettings.Number(config, "Agents:ServingStartSeconds", 60)),
+            config.GetSection("Artifacts").AsEnumerable(makePathsRelative: false).Where(e => e.Value is not null)
+                .ToDictionary(e => e.Key.Replace(":", "__", StringComparison.Ordinal), e => e.Value!),
+            (config["Serving:Arguments"] ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries));
+    }
+}

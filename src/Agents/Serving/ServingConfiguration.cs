@@ -1,0 +1,22 @@
+using EventMlOps.Agents.Rollout;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace EventMlOps.Agents.Serving;
+
+public static class ServingConfiguration
+{
+    /// <summary>The serving runtime and the rollout agent, on the workload runtime the training agent registered (one
+    /// runtime, one folder of jobs). Register after Wolverine and the training agent.</summary>
+    public static IServiceCollection AddRolloutAgent(this IServiceCollection services, IConfiguration config)
+    {
+        services.AddSingleton(ServingAgentOptions.From(config));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ServingReplicas>();
+        services.AddHostedService(sp => sp.GetRequiredService<ServingReplicas>());
+        services.AddSingleton<CanaryAnalyzer>();
+        services.AddHostedService(sp => sp.GetRequiredService<CanaryAnalyzer>());
+        return services;
+    }
+}

@@ -1,0 +1,296 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using EventMlOps.Agents.Hosting;
+using EventMlOps.Agents.Runtime;
+using EventMlOps.Contracts.Endpoints;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Wolverine;
+using Wolverine.Runtime;
+
+namespace EventMlOps.Agents.Serving;
+
+/// <summary>No replica could be started for an endpoint (no model server configured, or it never answered).</summary>
+public sealed class ServingUnavailable(string reason) : Exception(reason);
+
+/// <summary>
+/// The local serving runtime: one model-server process (<c>emo-serve</c>, a replica) per endpoint, run through the
+/// workload runtime under a deterministic name (<see cref="ReplicaName"/>) on a loopback port kept in its labels. The
+/// replica converges to its endpoint's desired state by itself (it long-polls the control plane); this class only keeps
+/// it alive: started on the first work order, checked every <see cref="ServingAgentOptions.SuperviseInterval"/> and
+/// restarted on the same port when it died or stopped answering <c>/health/live</c> (backing off when it keeps dying),
+/// stopped when the endpoint is deleted — each change reported as a <see cref="ServingReplicaChanged"/> fact. Replicas
+/// outlive the agent; a restarted agent re-adopts them on its first check.
+/// </summary>
+public sealed class ServingReplicas(
+    IWorkloadRuntime runtime,
+    ServingAgentOptions options,
+    AgentToken token,
+    IWolverineRuntime wolverine,
+    TimeProvider time,
+    ILogger<ServingReplicas> log) : BackgroundService
+{
+    public const string Component = "serving";
+    private const string ComponentLabel = "eventmlops.io/component", EndpointLabel = "eventmlops.io/endpoint", PortLabel = "eventmlops.io/port";
+
+    /// <summary>Consecutive failed liveness probes after which a running replica counts as hung.</summary>
+    private const int LivenessFailures = 3;
+
+    private static readonly HttpClient Probe = new() { Timeout = TimeSpan.FromSeconds(2) };
+    private static readonly Regex NotDnsLabel = new("[^a-z0-9-]+", RegexOptions.CultureInvariant);
+
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new();
+    private readonly ConcurrentDictionary<string, Health> _health = new();
+
+    /// <summary>A replica's recent history: failed probes in a row, and restarts in quick succession (for the backoff).</summary>
+    private sealed record Health(int FailedProbes = 0, int QuickRestarts = 0, DateTimeOffset LastStart = default);
+
+    /// <summary>The replica's name: <c>serve-{endpoint}</c>, made a DNS label (with a short hash of the endpoint's name
+    /// when that had to change it, so two endpoints never share one).</summary>
+    public static string ReplicaName(string endpoint)
+    {
+        var label = NotDnsLabel.Replace(endpoint.ToLowerInvariant(), "-").Trim('-');
+        var name = "serve-" + label;
+        if (label == endpoint && name.Length <= 63) return name;
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(endpoint)))[..8];
+        return $"{name[..Math.Min(name.Length, 54)].TrimEnd('-')}-{hash}";
+    }
+
+    public static string? EndpointOf(JobObservation job) =>
+        job.Labels?.GetValueOrDefault(ComponentLabel) == Component ? job.Labels.GetValueOrDefault(EndpointLabel) : null;
+
+    /// <summary>Stops every running replica the runtime holds but keeps their records, so that the next agent on it
+    /// restarts them for their endpoints (<c>emo down</c>, then <c>emo up</c>); returns the names of those stopped.</summary>
+    public static async Task<IReadOnlyList<string>> StopAllAsync(IWorkloadRuntime runtime, CancellationToken ct)
+    {
+        var stopped = new List<string>();
+        foreach (var job in await runtime.ListAsync(ct))
+            if (EndpointOf(job) is not null && job.Phase is JobPhase.Running or JobPhase.Pending)
+            {
+                await runtime.CancelAsync(job.Name, ct);
+                stopped.Add(job.Name);
+            }
+        return stopped;
+    }
+
+    /// <summary>Where the endpoint's replica answers, when it has one that runs.</summary>
+    public async Task<Uri?> UrlAsync(string endpoint, CancellationToken ct)
+    {
+        var job = await runtime.ObserveAsync(ReplicaName(endpoint), ct);
+        return job.Phase is JobPhase.Running && PortOf(job) is { } port ? Url(port) : null;
+    }
+
+    /// <summary>Makes sure the endpoint has a running replica: starts one when it has none, restarts a dead one.</summary>
+    /// <exception cref="ServingUnavailable">No replica could be started.</exception>
+    public async Task<Uri> EnsureAsync(string endpoint, CancellationToken ct)
+    {
+        using var gate = await GateAsync(endpoint, ct);
+        var job = await runtime.ObserveAsync(ReplicaName(endpoint), ct);
+        return job.Phase switch
+        {
+            JobPhase.Running or JobPhase.Pending when PortOf(job) is { } port => Url(port),
+            JobPhase.Missing => await StartAsync(endpoint, ReplicaChange.Started, null, null, null, ct),
+            _ => await RestartAsync(endpoint, job, Died(job), ct),
+        };
+    }
+
+    /// <summary>Stops the endpoint's replica for good (the endpoint was deleted) and reports it.</summary>
+    public async Task StopAsync(string endpoint, string reason, CancellationToken ct)
+    {
+        using var gate = await GateAsync(endpoint, ct);
+        var name = ReplicaName(endpoint);
+        var job = await runtime.ObserveAsync(name, ct);
+        if (job.Phase == JobPhase.Missing) return;
+        await runtime.DeleteAsync(name, ct);
+        _health.TryRemove(endpoint, out _);
+        log.LogInformation("Stopped serving replica {Replica} of {Endpoint}: {Reason}", name, endpoint, reason);
+        await ReportAsync(new ServingReplicaChanged(Guid.NewGuid(), endpoint, name, ReplicaChange.Stopped, runtime.Kind,
+            PortOf(job) is { } port ? Url(port).ToString() : null, reason));
+    }
+
+    /// <summary>Checks every replica the runtime knows, until the agent stops; the first pass re-adopts what an earlier
+    /// agent left running.</summary>
+    protected override async Task ExecuteAsync(CancellationToken ct)
+    {
+        var first = true;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                foreach (var job in await runtime.ListAsync(ct))
+                    if (EndpointOf(job) is { } endpoint)
+                        await SuperviseAsync(endpoint, job, first, ct);
+                first = false;
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                log.LogError(e, "Checking the serving replicas failed; checking again in {Interval}", options.SuperviseInterval);
+            }
+            try { await Task.Delay(options.SuperviseInterval, time, ct); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    private async Task SuperviseAsync(string endpoint, JobObservation seen, bool adopting, CancellationToken ct)
+    {
+        var health = _health.GetOrAdd(endpoint, _ => new Health(LastStart: seen.StartedAt ?? time.GetUtcNow()));
+        if (seen.Phase == JobPhase.Running && PortOf(seen) is { } port)
+        {
+            if (adopting) log.LogInformation("Re-adopting serving replica {Replica} of {Endpoint} at {Url}", seen.Name, endpoint, Url(port));
+            var failed = await LiveAsync(Url(port), ct) ? 0 : health.FailedProbes + 1;
+            _health[endpoint] = health with { FailedProbes = failed };
+            // A replica still starting up may not answer yet; after that, a few misses in a row mean it hangs.
+            if (failed < LivenessFailures || time.GetUtcNow() - health.LastStart < options.StartTimeout) return;
+        }
+        else if (seen.Phase is JobPhase.Pending or JobPhase.Running)
+            return;
+        if (time.GetUtcNow() - health.LastStart < Backoff(health.QuickRestarts)) return;
+
+        using var gate = await GateAsync(endpoint, ct);
+        // Looked at again under the gate: a work order or a deletion may have acted meanwhile.
+        var job = await runtime.ObserveAsync(seen.Name, ct);
+        if (job.Phase == JobPhase.Missing || (job.Phase == JobPhase.Running && _health.GetValueOrDefault(endpoint)?.FailedProbes < LivenessFailures)) return;
+        var reason = job.Phase == JobPhase.Running ? $"did not answer /health/live {LivenessFailures} times in a row" : Died(job);
+        try
+        {
+            await RestartAsync(endpoint, job, reason, ct);
+        }
+        catch (ServingUnavailable e)
+        {
+            log.LogError("Restarting serving replica {Replica} of {Endpoint} failed: {Reason}", job.Name, endpoint, e.Message);
+        }
+    }
+
+    private async Task<Uri> RestartAsync(string endpoint, JobObservation dead, string reason, CancellationToken ct)
+    {
+        await runtime.DeleteAsync(dead.Name, ct);
+        var previous = _health.GetValueOrDefault(endpoint) ?? new Health();
+        // A replica that lived less than a minute counts towards the backoff; one that ran longer starts it afresh.
+        var quick = time.GetUtcNow() - previous.LastStart < TimeSpan.FromMinutes(1) ? previous.QuickRestarts + 1 : 0;
+        _health[endpoint] = new Health(QuickRestarts: quick, LastStart: time.GetUtcNow());
+        log.LogWarning("Serving replica {Replica} of {Endpoint} {Reason}; restarting it", dead.Name, endpoint, reason);
+        return await StartAsync(endpoint, ReplicaChange.Restarted, PortOf(dead), reason, dead.ExitCode, ct);
+    }
+
+    /// <summary>Submits the replica (on <paramref name="port"/> when it is still free, else on a free one), waits until it
+    /// answers <c>/health/live</c>, and reports the change.</summary>
+    private async Task<Uri> StartAsync(string endpoint, ReplicaChange change, int? port, string? reason, int? exitCode, CancellationToken ct)
+    {
+        var server = options.Server ?? throw new ServingUnavailable("no model server is configured on this agent: set Serving:Server (or EMO_SERVE) to emo-serve.dll");
+        if (server.Contains('/') && !File.Exists(server))
+            throw new ServingUnavailable($"the model server {server} does not exist on this agent");
+        var controlPlane = options.ControlPlaneUrl
+            ?? throw new ServingUnavailable("the control plane's URL is not configured on this agent (Agents:ControlPlaneUrl): a replica polls its desired state there");
+        var name = ReplicaName(endpoint);
+        var chosen = port is { } p && IsFree(p) ? p : FreePort();
+        var url = Url(chosen);
+        var folder = Path.Combine(options.Home, name);
+        var (command, prefix) = AgentSettings.Command(server, options.Dotnet);
+        var spec = new JobSpec(
+            name, command,
+            [.. prefix, $"--urls={url.ToString().TrimEnd('/')}", "--control-plane", controlPlane, "--endpoint", endpoint, .. options.ServerArguments],
+            new Dictionary<string, string>(options.ServerEnvironment) { ["EMO_HOME"] = options.EmoHome },
+            // A replica reports its observed state with a token of its own, named after it (the actor of its facts).
+            new Dictionary<string, string> { ["Serving__Token"] = token.Issue(name, ReplicaTokenLifetime) },
+            folder, new JobResources(0, 0, 0), Path.Combine(folder, "serve.log"),
+            new Dictionary<string, string>
+            {
+                [ComponentLabel] = Component,
+                [EndpointLabel] = endpoint,
+                [PortLabel] = chosen.ToString(CultureInfo.InvariantCulture),
+            });
+        var submitted = await runtime.SubmitAsync(spec, ct);
+        if (PortOf(submitted) is { } taken && taken != chosen) return Url(taken); // another agent's order started it just now
+        _health[endpoint] = (_health.GetValueOrDefault(endpoint) ?? new Health()) with { FailedProbes = 0, LastStart = time.GetUtcNow() };
+        await WaitLiveAsync(name, url, ct);
+        log.LogInformation("Serving replica {Replica} of {Endpoint} {Change} at {Url}", name, endpoint, change.ToString().ToLowerInvariant(), url);
+        await ReportAsync(new ServingReplicaChanged(Guid.NewGuid(), endpoint, name, change, runtime.Kind, url.ToString(), reason, exitCode));
+        return url;
+    }
+
+    /// <summary>A replica runs for as long as its endpoint exists, so its token outlives the agent's own (renewed daily).</summary>
+    private static readonly TimeSpan ReplicaTokenLifetime = TimeSpan.FromDays(30);
+
+    private async Task WaitLiveAsync(string name, Uri url, CancellationToken ct)
+    {
+        for (var deadline = time.GetUtcNow() + options.StartTimeout; ; await Task.Delay(TimeSpan.FromMilliseconds(100), time, ct))
+        {
+            if (await LiveAsync(url, ct)) return;
+            var job = await runtime.ObserveAsync(name, ct);
+            if (job.IsFinished || job.Phase == JobPhase.Missing)
+                throw new ServingUnavailable($"the serving replica {name} exited during startup ({Died(job)})");
+            if (time.GetUtcNow() > deadline)
+                throw new ServingUnavailable($"the serving replica {name} did not answer {url}health/live within {options.StartTimeout.TotalSeconds:0} s"
+                    + Tail(job));
+        }
+    }
+
+    private static async Task<bool> LiveAsync(Uri url, CancellationToken ct)
+    {
+        try
+        {
+            using var response = await Probe.GetAsync(new Uri(url, "health/live"), ct);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private Task ReportAsync(object fact) => new MessageBus(wolverine).SendAsync(fact).AsTask();
+
+    private async Task<IDisposable> GateAsync(string endpoint, CancellationToken ct)
+    {
+        var gate = _gates.GetOrAdd(endpoint, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        return new Release(gate);
+    }
+
+    private sealed class Release(SemaphoreSlim gate) : IDisposable
+    {
+        public void Dispose() => gate.Release();
+    }
+
+    /// <summary>Waits 0 s before the first restart, then 2, 4, … up to 60 s while a replica keeps dying within a minute.</summary>
+    private static TimeSpan Backoff(int quickRestarts) =>
+        quickRestarts == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min(60, Math.Pow(2, quickRestarts)));
+
+    private static string Died(JobObservation job) =>
+        (job.ExitCode is { } code ? $"exited with code {code}" : job.Message ?? "is gone") + Tail(job);
+
+    private static string Tail(JobObservation job) =>
+        job.LogTail is { Count: > 0 } tail ? $"; last log line: {tail[^1][..Math.Min(tail[^1].Length, 300)]}" : "";
+
+    private static int? PortOf(JobObservation job) =>
+        int.TryParse(job.Labels?.GetValueOrDefault(PortLabel), NumberStyles.None, CultureInfo.InvariantCulture, out var port) ? port : null;
+
+    private static Uri Url(int port) => new($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, port));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static int FreePort()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        try { return ((IPEndPoint)listener.LocalEndpoint).Port; }
+        finally { listener.Stop(); }
+    }
+}
