@@ -1,33 +1,42 @@
 using System.CommandLine;
 using System.Diagnostics;
+using EventMlOps.Agents.Runtime;
+using EventMlOps.Agents.Serving;
 using EventMlOps.ControlPlane.Hosting;
 
 namespace EventMlOps.Cli.Hosting;
 
-/// <summary><c>emo down</c>: stops the control plane `up` started, then the private PostgreSQL cluster
-/// (never a configured external database).</summary>
+/// <summary><c>emo down</c>: stops the control plane `up` started (with its agents), the serving replicas they ran,
+/// then the private PostgreSQL cluster (never a configured external database).</summary>
 public static class DownCommand
 {
     public static Command Create()
     {
         var wait = new Option<int>("--timeout") { Description = "Seconds to wait for a graceful stop before killing", DefaultValueFactory = _ => 30 };
-        var command = new Command("down", "Stop the local control plane and its private PostgreSQL") { wait };
+        var command = new Command("down", "Stop the local control plane, its agents and serving replicas, and its private PostgreSQL") { wait };
         command.SetAction(async (parse, ct) =>
         {
-            var ctx = CliContext.From(parse);
-            await StopControlPlaneAsync(ctx, TimeSpan.FromSeconds(parse.GetValue(wait)), ct);
-            if (LocalControlPlane.ConfiguredPostgres(ctx.Configuration) is not null)
-                ctx.Out.WriteLine("PostgreSQL is configured externally (EMO_POSTGRES / ConnectionStrings__Marten): left running");
-            else if (LocalPostgres.IsRunning(ctx.Local.PostgresRoot))
-            {
-                await LocalPostgres.StopAsync(ctx.Local.PostgresRoot);
-                ctx.Out.WriteLine($"stopped PostgreSQL ({ctx.Local.PostgresRoot})");
-            }
-            else
-                ctx.Out.WriteLine("PostgreSQL: not running");
+            await StopAsync(CliContext.From(parse), TimeSpan.FromSeconds(parse.GetValue(wait)), ct);
             return 0;
         });
         return command;
+    }
+
+    public static async Task StopAsync(CliContext ctx, TimeSpan timeout, CancellationToken ct)
+    {
+        await StopControlPlaneAsync(ctx, timeout, ct);
+        // Replicas outlive the agents that started them; the next `up` restarts them for their endpoints.
+        var replicas = await ServingReplicas.StopAllAsync(LocalProcessRuntime.ForHome(ctx.Home, TimeSpan.FromSeconds(10)), ct);
+        ctx.Out.WriteLine(replicas.Count == 0 ? "serving replicas: none running" : $"stopped serving replicas: {string.Join(", ", replicas)}");
+        if (LocalControlPlane.ConfiguredPostgres(ctx.Configuration) is not null)
+            ctx.Out.WriteLine("PostgreSQL is configured externally (EMO_POSTGRES / ConnectionStrings__Marten): left running");
+        else if (LocalPostgres.IsRunning(ctx.Local.PostgresRoot))
+        {
+            await LocalPostgres.StopAsync(ctx.Local.PostgresRoot);
+            ctx.Out.WriteLine($"stopped PostgreSQL ({ctx.Local.PostgresRoot})");
+        }
+        else
+            ctx.Out.WriteLine("PostgreSQL: not running");
     }
 
     private static async Task StopControlPlaneAsync(CliContext ctx, TimeSpan timeout, CancellationToken ct)

@@ -72,7 +72,7 @@ public static class UpCommand
         var app = await ControlPlaneApp.BuildAsync([$"--urls=http://127.0.0.1:{port}", $"--EMO_HOME={ctx.Home}"]);
         await app.StartAsync(ct);
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        using var agents = await AgentsApp.StartAsync([$"--EMO_HOME={ctx.Home}", $"--Training:TrackingUri={url}"], ct);
+        using var agents = await AgentsApp.StartAsync([$"--EMO_HOME={ctx.Home}", $"--Agents:ControlPlaneUrl={url}"], ct);
         ctx.Local.Record(Environment.ProcessId, url);
         ctx.Out.WriteLine($"control plane and agents ready at {url} (pid {Environment.ProcessId}); Ctrl+C stops them");
         try

@@ -132,7 +132,7 @@ public static class TrainCommand
 
     private static async Task<int> FollowAsync(CliContext ctx, RequestTraining request, CancellationToken ct)
     {
-        var progress = new Progress(ctx.Json ? TextWriter.Null : ctx.Out, !Console.IsOutputRedirected && ReferenceEquals(ctx.Out, Console.Out));
+        var progress = new TrainingProgress(ctx.Json ? TextWriter.Null : ctx.Out, TrainingProgress.IsTerminal(ctx.Out));
         var waiting = Stopwatch.StartNew();
         var warned = false;
         TrainingRun run;
@@ -195,55 +195,5 @@ public static class TrainCommand
             result[pair[..at]] = value;
         }
         return result;
-    }
-
-    /// <summary>One redrawn line on a terminal (<c>epoch 3/10 [######----] loss 0.31 ETA 14 s</c>); a line per change otherwise.</summary>
-    private sealed class Progress(TextWriter w, bool redraw)
-    {
-        private string _last = "";
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
-
-        public void Draw(TrainingRun run, IReadOnlyDictionary<string, double> requested)
-        {
-            var total = requested.TryGetValue("epochs", out var e) ? (int)e
-                : run.Params.TryGetValue("epochs", out var p) && int.TryParse(p, out var tracked) ? tracked : (int?)null;
-            var line = run.Status switch
-            {
-                RunStatus.Requested => "waiting for a training agent…",
-                RunStatus.Submitted => $"submitted as {run.JobName}, starting…",
-                _ when run.Epochs == 0 => $"running ({_clock.Elapsed.TotalSeconds:0} s), first epoch in progress…",
-                _ => Epochs(run, total),
-            };
-            // A terminal redraws on any change; a log gets a line only when the state or epoch moves on.
-            var key = redraw ? line : $"{run.Status}/{run.Epochs}";
-            if (key == _last) return;
-            _last = key;
-            if (redraw) w.Write($"\r{line,-100}");
-            else w.WriteLine(line);
-            w.Flush();
-        }
-
-        private static string Epochs(TrainingRun run, int? total)
-        {
-            var metrics = Fmt.Headline(run.Metrics);
-            if (total is not { } t || t <= 0) return $"epoch {run.Epochs}  {metrics}";
-            const int width = 20;
-            var done = Math.Clamp(run.Epochs * width / t, 0, width);
-            var elapsed = run.StartedAt is { } s ? (DateTimeOffset.UtcNow - s).TotalSeconds : 0;
-            var eta = run.Epochs > 0 && run.Epochs < t ? $"  ETA {elapsed / run.Epochs * (t - run.Epochs):0} s" : "";
-            return $"epoch {run.Epochs}/{t} [{new string('#', done)}{new string('-', width - done)}] {metrics}{eta}";
-        }
-
-        public void Note(string text)
-        {
-            if (redraw) w.WriteLine();
-            w.WriteLine(text);
-            _last = "";
-        }
-
-        public void Done()
-        {
-            if (redraw && _last.Length > 0) w.WriteLine();
-        }
     }
 }

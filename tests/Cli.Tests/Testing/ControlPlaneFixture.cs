@@ -1,4 +1,5 @@
 using EventMlOps.Agents;
+using EventMlOps.Agents.Runtime;
 using EventMlOps.ControlPlane;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Hosting;
@@ -38,13 +39,17 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         Uri url;
         (App, url) = await TestHost.StartControlPlaneAsync(ConnectionString, Schema, Home);
         Url = url.ToString();
+        // The trainer and the model server are built beside the CLI (its project references) in this build's configuration;
+        // the demo generates its sensor stream with the trainer, as ./emo points it there.
+        Environment.SetEnvironmentVariable("EMO_TRAINER", Built("Training", "emo-train.dll"));
         Agents = await AgentsApp.StartAsync([
             $"--EMO_HOME={Home}",
             $"--ConnectionStrings:Marten={ConnectionString}",
             $"--Marten:Schema={Schema}",
-            $"--Training:TrackingUri={Url}",
-            // Built beside the CLI (its project reference) in this test build's configuration.
-            $"--Training:Trainer={Path.Combine(TestHost.RepoRoot(), "src", "Training", "bin", Configuration, "net10.0", "emo-train.dll")}",
+            $"--Agents:ControlPlaneUrl={Url}",
+            $"--Training:Trainer={Built("Training", "emo-train.dll")}",
+            $"--Serving:Server={Built("Serving", "emo-serve.dll")}",
+            "--Serving:Arguments=--Serving:LogLevel=Warning",
         ]);
     }
 
@@ -53,6 +58,8 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
 #else
     private const string Configuration = "Release";
 #endif
+
+    private static string Built(string project, string dll) => Path.Combine(TestHost.RepoRoot(), "src", project, "bin", Configuration, "net10.0", dll);
 
     /// <summary>The CLI as one principal of this control plane.</summary>
     public EmoUser As(string name, params string[] roles) => new(this, Tokens.Issue(name, roles, TimeSpan.FromHours(1)));
@@ -64,6 +71,9 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
     {
         await Agents.StopAsync();
         Agents.Dispose();
+        // Serving replicas outlive the agents that started them.
+        var runtime = LocalProcessRuntime.ForHome(Home, TimeSpan.FromSeconds(5));
+        foreach (var job in await runtime.ListAsync(CancellationToken.None)) await runtime.DeleteAsync(job.Name, CancellationToken.None);
         await App.StopAsync();
         await App.DisposeAsync();
         await DropSchemasAsync(Schema);
