@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using EventMlOps.Agents.Hosting;
 using EventMlOps.Agents.Runtime;
@@ -261,11 +262,30 @@ public sealed class ServingReplicas(
     private static TimeSpan Backoff(int quickRestarts) =>
         quickRestarts == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min(60, Math.Pow(2, quickRestarts)));
 
-    private static string Died(JobObservation job) =>
-        (job.ExitCode is { } code ? $"exited with code {code}" : job.Message ?? "is gone") + Tail(job);
+    private static string Died(JobObservation job) => job switch
+    {
+        // `emo down` (or a cancel) stopped it while no agent watched: nothing went wrong with it.
+        { Cancelled: true } => "was stopped while its agent was away (emo down)",
+        { ExitCode: 0 } => "exited by itself with code 0",
+        { ExitCode: { } code } => $"exited with code {code}" + Tail(job),
+        _ => (job.Message ?? "is gone") + Tail(job),
+    };
 
-    private static string Tail(JobObservation job) =>
-        job.LogTail is { Count: > 0 } tail ? $"; last log line: {tail[^1][..Math.Min(tail[^1].Length, 300)]}" : "";
+    /// <summary>The replica's last log line, as its message when it is a JSON log event (the server logs those).</summary>
+    private static string Tail(JobObservation job)
+    {
+        if (job.LogTail is not { Count: > 0 } tail) return "";
+        var line = tail[^1];
+        try
+        {
+            using var json = JsonDocument.Parse(line);
+            if (json.RootElement.TryGetProperty("@m", out var message)) line = message.GetString() ?? line;
+        }
+        catch (JsonException)
+        {
+        }
+        return $"; last log line: {line[..Math.Min(line.Length, 300)]}";
+    }
 
     private static int? PortOf(JobObservation job) =>
         int.TryParse(job.Labels?.GetValueOrDefault(PortLabel), NumberStyles.None, CultureInfo.InvariantCulture, out var port) ? port : null;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using EventMlOps.Agents.Runtime;
+using EventMlOps.Agents.Serving;
 using EventMlOps.Cli.Demo;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.ControlPlane.Commanding;
@@ -110,6 +111,17 @@ public sealed class RolloutAgentTests(TrainedModels models, ControlPlaneFixture 
         }
         var adopted = (await lifecycle.StateAsync()).Replicas!.Single();
         (adopted.Restarts, adopted.Url).ShouldBe((1, started.Url), "re-adopted, not restarted");
+
+        // `emo down`: the agents stop, then their replicas; the next agents bring them back on their URLs.
+        await _agents.StopAsync(Ct);
+        _agents.Dispose();
+        // (Other tests' endpoints on this control plane may have replicas here too: these agents serve every endpoint.)
+        (await ServingReplicas.StopAllAsync(LocalProcessRuntime.ForHome(_home, TimeSpan.FromSeconds(5)), Ct)).ShouldContain(started.Name);
+        await Should.ThrowAsync<HttpRequestException>(() => client.GetAsync("health/live", Ct));
+        _agents = await cp.StartAgentsAsync(_home);
+        var back = (await WaitAsync(lifecycle, e => e.Replicas![0].Restarts == 2)).Replicas!.Single();
+        (back.Url, back.LastReason).ShouldBe((started.Url, "was stopped while its agent was away (emo down)"));
+        await ReadyAsync(client);
 
         await lifecycle.DeleteAsync("retired");
         var deleted = await WaitAsync(lifecycle, e => e.Replicas![0].LastChange == ReplicaChange.Stopped);
