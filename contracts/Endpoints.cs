@@ -31,7 +31,8 @@ public sealed record RolloutStrategy(RolloutKind Kind, IReadOnlyList<CanaryStep>
 /// when given, is the endpoint stream version the caller saw (optimistic concurrency).</summary>
 public sealed record RollOut(Guid CommandId, string Endpoint, int Version, RolloutStrategy Strategy, long? ExpectedVersion = null) : ICommand;
 
-/// <summary>Moves an in-flight canary to its next step (sent by the rollout agent after a healthy bake).</summary>
+/// <summary>Moves an in-flight canary to its next step at once, without waiting for its analysis: an operator's override
+/// (the analysis itself advances a healthy, baked step).</summary>
 public sealed record AdvanceRollout(Guid CommandId, string Endpoint, Guid RolloutId) : ICommand;
 
 public sealed record PromoteRollout(Guid CommandId, string Endpoint) : ICommand;

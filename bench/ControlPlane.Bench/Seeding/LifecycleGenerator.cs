@@ -267,12 +267,12 @@ public static class LifecycleGenerator
             var requests = rng.Next(2_000, 200_000);
             var canary = new VersionMetrics(requests * steps[step].Weight / 100, step == abortAt ? requests / 20 : rng.Next(0, 40), Math.Round(20 + rng.NextDouble() * 60, 1));
             var stable = new VersionMetrics(requests * (100 - steps[step].Weight) / 100, rng.Next(0, 60), Math.Round(20 + rng.NextDouble() * 60, 1));
-            Fact(t, e.Key, new RolloutAnalysisRecorded(e.Name, rolloutId, step, canary, stable, t.Clock), RolloutAgent);
+            var breach = step == abortAt ? "canary error rate 5.0 % > 1.0 %" : null;
+            Fact(t, e.Key, new RolloutAnalysisRecorded(e.Name, rolloutId, step, canary, stable, breach is null ? "healthy" : "breach", breach, t.Clock), RolloutAgent);
             t.Advance(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
-            if (step == abortAt)
+            if (breach is not null)
             {
-                var (ac, ak) = t.Command();
-                t.Add(e.Key, typeof(EndpointState), op, ac, ak, new RolloutAborted(e.Name, rolloutId, v.Number, "canary error rate above 1 %", op, t.Clock));
+                Fact(t, e.Key, new CanaryRolledBack(e.Name, rolloutId, v.Number, breach, RolloutAgent, t.Clock), RolloutAgent);
                 e.Revision++;
                 Observed(t, rng, e);
                 return false;

@@ -7,15 +7,18 @@ namespace EventMlOps.Agents.Rollout;
 
 /// <summary>An <see cref="ApplyEndpoint"/> work order: the endpoint's replica is made to exist (it converges to the
 /// desired versions and weights by itself), a canary step is analysed, a deleted endpoint's replica is stopped. A replica
-/// that cannot be started is reported as the endpoint's observed state, so the operator sees why nothing serves.</summary>
+/// that cannot be started is reported as the endpoint's observed state, so the operator sees why nothing serves. Orders
+/// older than the latest one seen for the endpoint are ignored.</summary>
 public static class ApplyEndpointHandler
 {
     public static async Task<OutgoingMessages> Handle(ApplyEndpoint order, ServingReplicas replicas, CanaryAnalyzer analyzer, CancellationToken ct)
     {
-        analyzer.Track(order);
+        // An order older than one already handled (a retry, or parallel delivery) must not undo it: restart a replica
+        // of a deleted endpoint, or stop the replica of one created again.
+        if (!analyzer.Track(order)) return [];
         if (order.Deleted)
         {
-            await replicas.StopAsync(order.Endpoint, "the endpoint was deleted", ct);
+            await replicas.StopReplicaAsync(order.Endpoint, "the endpoint was deleted", ct);
             return [];
         }
         if (order.Versions.Count == 0) return [];

@@ -42,35 +42,50 @@ public sealed class CanaryAnalyzer(
     private sealed record Tracked(long Revision, CanaryAnalysisOrder? Canary, CancellationTokenSource? Stop);
 
     /// <summary>Follows the endpoint's latest desired state: starts analysing a new canary step, keeps analysing the
-    /// same step (a later revision of it), stops when the canary ended; ignores orders older than one already seen.</summary>
-    public void Track(ApplyEndpoint order)
+    /// same step (a later revision of it), stops when the canary ended. Returns false for an order older than one already
+    /// seen (the same revision again is current: a retried order).</summary>
+    public bool Track(ApplyEndpoint order)
     {
         lock (_tracked)
         {
             var current = _tracked.GetValueOrDefault(order.Endpoint);
-            if (current is not null && current.Revision >= order.Revision) return;
+            if (current is not null && current.Revision >= order.Revision) return current.Revision == order.Revision;
             var canary = order.Deleted ? null : order.Canary;
             if (current?.Canary is { } running && canary is not null && running.RolloutId == canary.RolloutId && running.Step == canary.Step)
             {
                 _tracked[order.Endpoint] = current with { Revision = order.Revision };
-                return;
+                return true;
             }
-            current?.Stop?.Cancel();
+            if (current?.Stop is { } previous)
+            {
+                previous.Cancel();
+                previous.Dispose();
+            }
             var stop = canary is null ? null : CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
             _tracked[order.Endpoint] = new Tracked(order.Revision, canary, stop);
             if (stop is not null) _ = AnalyseAsync(order, canary!, stop.Token);
+            return true;
         }
     }
 
-    /// <summary>Re-adopts in-flight canaries.</summary>
+    /// <summary>Re-adopts in-flight canaries: asks the control plane for the desired state of every endpoint this agent
+    /// serves, again every few seconds until it has answered for each.</summary>
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
-        foreach (var job in await runtime.ListAsync(ct))
-            if (ServingReplicas.EndpointOf(job) is { } endpoint && await DesiredAsync(endpoint, ct) is { Canary: not null } desired)
+        if (options.ControlPlaneUrl is null) return;
+        var pending = (await runtime.ListAsync(ct)).Select(ServingReplicas.EndpointOf).OfType<string>().ToHashSet();
+        while (pending.Count > 0)
+        {
+            foreach (var endpoint in pending.ToList())
             {
-                log.LogInformation("Resuming the analysis of {Endpoint}'s canary v{Version} at step {Step}", endpoint, desired.Canary.CanaryVersion, desired.Canary.Step);
+                if (await DesiredAsync(endpoint, ct) is not { } desired) continue;
+                pending.Remove(endpoint);
+                if (desired.Canary is not { } canary) continue;
+                log.LogInformation("Resuming the analysis of {Endpoint}'s canary v{Version} at step {Step}", endpoint, canary.CanaryVersion, canary.Step);
                 Track(desired);
             }
+            if (pending.Count > 0) await Task.Delay(TimeSpan.FromSeconds(5), time, ct);
+        }
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -92,22 +107,26 @@ public sealed class CanaryAnalyzer(
             while (true)
             {
                 await Task.Delay(TimeSpan.FromSeconds(canary.Analysis.IntervalSeconds), time, ct);
-                if (await ScrapeAsync(order.Endpoint, model, ct) is not { } now) continue;
-                if (now.CountsRestartedSince(baseline))
+                try
                 {
-                    log.LogWarning("The replica of {Endpoint} restarted: measuring its canary step afresh", order.Endpoint);
-                    baseline = MetricsSnapshot.Empty;
+                    if (await ScrapeAsync(order.Endpoint, model, ct) is not { } now) continue;
+                    if (now.Replica != baseline.Replica)
+                    {
+                        log.LogWarning("The replica of {Endpoint} restarted: measuring its canary step afresh", order.Endpoint);
+                        baseline = MetricsSnapshot.Empty with { Replica = now.Replica };
+                    }
+                    await bus.SendAsync(new RolloutStepObserved(Guid.NewGuid(), order.Endpoint, canary.RolloutId, canary.Step,
+                        now.Since(baseline, canary.CanaryVersion), now.Since(baseline, canary.StableVersion)));
                 }
-                await bus.SendAsync(new RolloutStepObserved(Guid.NewGuid(), order.Endpoint, canary.RolloutId, canary.Step,
-                    now.Since(baseline, canary.CanaryVersion), now.Since(baseline, canary.StableVersion)));
+                catch (Exception e) when (!ct.IsCancellationRequested)
+                {
+                    // The next interval tries again: a canary must not lose its analysis to one failed send.
+                    log.LogError(e, "Measuring the canary of {Endpoint} failed; trying again in {Interval} s", order.Endpoint, canary.Analysis.IntervalSeconds);
+                }
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-        }
-        catch (Exception e)
-        {
-            log.LogError(e, "Analysing the canary of {Endpoint} failed", order.Endpoint);
         }
     }
 
@@ -125,14 +144,16 @@ public sealed class CanaryAnalyzer(
         }
     }
 
+    /// <summary>The replica's metrics now (null when it does not run or does not answer: logged), stamped with the moment
+    /// the replica started, which tells a restarted replica's fresh counts apart.</summary>
     private async Task<MetricsSnapshot?> ScrapeAsync(string endpoint, string model, CancellationToken ct)
     {
         try
         {
-            if (await replicas.UrlAsync(endpoint, ct) is not { } url) return null;
-            return MetricsSnapshot.Parse(await Http.GetStringAsync(new Uri(url, "metrics"), ct), model);
+            if (await replicas.RunningAsync(endpoint, ct) is not { } replica) return null;
+            return MetricsSnapshot.Parse(await Http.GetStringAsync(new Uri(replica.Url, "metrics"), ct), model) with { Replica = replica.StartedAt };
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+        catch (Exception e) when (!ct.IsCancellationRequested)
         {
             log.LogWarning("Reading {Endpoint}'s metrics failed: {Reason}", endpoint, e.Message);
             return null;

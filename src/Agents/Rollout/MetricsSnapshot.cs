@@ -10,10 +10,15 @@ public sealed record VersionHistogram(IReadOnlyList<double> Bounds, IReadOnlyLis
 
 /// <summary>What a serving replica's Prometheus <c>/metrics</c> says about one model's versions at one moment: their
 /// request histograms (<c>emo_serving_request_duration_seconds</c> by <c>version</c> and <c>status_class</c>) and the
-/// traffic weight each gets (<c>emo_serving_versions_weight…</c>). The difference of two snapshots is what a version
-/// did in between.</summary>
+/// traffic weight each gets (<c>emo_serving_versions_weight…</c>). The difference of two snapshots of the same replica
+/// (<see cref="Replica"/>: when it started) is what a version did in between. Only inference routes count: probes and
+/// metadata reads say nothing of a version's health.</summary>
 public sealed record MetricsSnapshot(IReadOnlyDictionary<int, VersionHistogram> Versions, IReadOnlyDictionary<int, double> Weights)
 {
+    public static readonly IReadOnlySet<string> InferenceRoutes = new HashSet<string>(["recommend", "score", "infer"]);
+
+    public DateTimeOffset? Replica { get; init; }
+
     public const string Duration = "emo_serving_request_duration_seconds";
     public const string Weight = "emo_serving_versions_weight";
 
@@ -35,7 +40,7 @@ public sealed record MetricsSnapshot(IReadOnlyDictionary<int, VersionHistogram> 
                 continue;
             }
             var status = labels.GetValueOrDefault("status_class");
-            if (status is not ("2xx" or "5xx")) continue;
+            if (status is not ("2xx" or "5xx") || !InferenceRoutes.Contains(labels.GetValueOrDefault("route") ?? "")) continue;
             if (name == Duration + "_bucket" && ParseBound(labels.GetValueOrDefault("le")) is { } bound)
             {
                 var histogram = buckets.TryGetValue(version, out var h) ? h : buckets[version] = new SortedDictionary<double, double>();
@@ -54,10 +59,6 @@ public sealed record MetricsSnapshot(IReadOnlyDictionary<int, VersionHistogram> 
         });
         return new MetricsSnapshot(versions, weights);
     }
-
-    /// <summary>Whether any count went down since <paramref name="earlier"/>: the replica restarted and counts afresh.</summary>
-    public bool CountsRestartedSince(MetricsSnapshot earlier) =>
-        earlier.Versions.Any(e => !Versions.TryGetValue(e.Key, out var now) || now.Requests < e.Value.Requests);
 
     /// <summary>The version's requests, server errors and p95 latency (ms) since <paramref name="earlier"/>.</summary>
     public VersionMetrics Since(MetricsSnapshot earlier, int version)

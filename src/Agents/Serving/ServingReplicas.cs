@@ -16,6 +16,9 @@ using Wolverine.Runtime;
 
 namespace EventMlOps.Agents.Serving;
 
+/// <summary>A replica that runs: where it answers, and since when (a restart makes it another replica).</summary>
+public sealed record RunningReplica(Uri Url, DateTimeOffset? StartedAt);
+
 /// <summary>No replica could be started for an endpoint (no model server configured, or it never answered).</summary>
 public sealed class ServingUnavailable(string reason) : Exception(reason);
 
@@ -48,8 +51,12 @@ public sealed class ServingReplicas(
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new();
     private readonly ConcurrentDictionary<string, Health> _health = new();
 
-    /// <summary>A replica's recent history: failed probes in a row, and restarts in quick succession (for the backoff).</summary>
+    /// <summary>A replica's recent history: failed probes in a row, restarts in quick succession (for the backoff), and
+    /// when it last started.</summary>
     private sealed record Health(int FailedProbes = 0, int QuickRestarts = 0, DateTimeOffset LastStart = default);
+
+    /// <summary>A replica that lived less than this before it died counts towards the backoff.</summary>
+    private static readonly TimeSpan QuickDeath = TimeSpan.FromMinutes(1);
 
     /// <summary>The replica's name: <c>serve-{endpoint}</c>, made a DNS label (with a short hash of the endpoint's name
     /// when that had to change it, so two endpoints never share one).</summary>
@@ -79,11 +86,11 @@ public sealed class ServingReplicas(
         return stopped;
     }
 
-    /// <summary>Where the endpoint's replica answers, when it has one that runs.</summary>
-    public async Task<Uri?> UrlAsync(string endpoint, CancellationToken ct)
+    /// <summary>The endpoint's replica, when it has one that runs.</summary>
+    public async Task<RunningReplica?> RunningAsync(string endpoint, CancellationToken ct)
     {
         var job = await runtime.ObserveAsync(ReplicaName(endpoint), ct);
-        return job.Phase is JobPhase.Running && PortOf(job) is { } port ? Url(port) : null;
+        return job.Phase is JobPhase.Running && PortOf(job) is { } port ? new RunningReplica(Url(port), job.StartedAt) : null;
     }
 
     /// <summary>Makes sure the endpoint has a running replica: starts one when it has none, restarts a dead one.</summary>
@@ -101,7 +108,7 @@ public sealed class ServingReplicas(
     }
 
     /// <summary>Stops the endpoint's replica for good (the endpoint was deleted) and reports it.</summary>
-    public async Task StopAsync(string endpoint, string reason, CancellationToken ct)
+    public async Task StopReplicaAsync(string endpoint, string reason, CancellationToken ct)
     {
         using var gate = await GateAsync(endpoint, ct);
         var name = ReplicaName(endpoint);
@@ -150,7 +157,8 @@ public sealed class ServingReplicas(
         }
         else if (seen.Phase is JobPhase.Pending or JobPhase.Running)
             return;
-        if (time.GetUtcNow() - health.LastStart < Backoff(health.QuickRestarts)) return;
+        else if (time.GetUtcNow() - (seen.FinishedAt ?? health.LastStart) < Backoff(QuickRestarts(seen, health)))
+            return; // it keeps dying: wait, counted from its death, before the next start
 
         using var gate = await GateAsync(endpoint, ct);
         // Looked at again under the gate: a work order or a deletion may have acted meanwhile.
@@ -163,17 +171,17 @@ public sealed class ServingReplicas(
         }
         catch (ServingUnavailable e)
         {
+            // Reported, so that the endpoint does not go on showing a replica that runs; the next check tries again.
             log.LogError("Restarting serving replica {Replica} of {Endpoint} failed: {Reason}", job.Name, endpoint, e.Message);
+            await ReportAsync(new ServingReplicaChanged(Guid.NewGuid(), endpoint, job.Name, ReplicaChange.Stopped, runtime.Kind,
+                PortOf(job) is { } at ? Url(at).ToString() : null, $"{reason}; restarting it failed: {e.Message}", job.ExitCode));
         }
     }
 
     private async Task<Uri> RestartAsync(string endpoint, JobObservation dead, string reason, CancellationToken ct)
     {
         await runtime.DeleteAsync(dead.Name, ct);
-        var previous = _health.GetValueOrDefault(endpoint) ?? new Health();
-        // A replica that lived less than a minute counts towards the backoff; one that ran longer starts it afresh.
-        var quick = time.GetUtcNow() - previous.LastStart < TimeSpan.FromMinutes(1) ? previous.QuickRestarts + 1 : 0;
-        _health[endpoint] = new Health(QuickRestarts: quick, LastStart: time.GetUtcNow());
+        _health[endpoint] = new Health(QuickRestarts: QuickRestarts(dead, _health.GetValueOrDefault(endpoint) ?? new Health()), LastStart: time.GetUtcNow());
         log.LogWarning("Serving replica {Replica} of {Endpoint} {Reason}; restarting it", dead.Name, endpoint, reason);
         return await StartAsync(endpoint, ReplicaChange.Restarted, PortOf(dead), reason, dead.ExitCode, ct);
     }
@@ -221,8 +229,10 @@ public sealed class ServingReplicas(
     {
         for (var deadline = time.GetUtcNow() + options.StartTimeout; ; await Task.Delay(TimeSpan.FromMilliseconds(100), time, ct))
         {
-            if (await LiveAsync(url, ct)) return;
+            var live = await LiveAsync(url, ct);
+            // Observed after the probe: an answer while the replica already died came from some other process on the port.
             var job = await runtime.ObserveAsync(name, ct);
+            if (live && job.Phase == JobPhase.Running) return;
             if (job.IsFinished || job.Phase == JobPhase.Missing)
                 throw new ServingUnavailable($"the serving replica {name} exited during startup ({Died(job)})");
             if (time.GetUtcNow() > deadline)
@@ -258,9 +268,17 @@ public sealed class ServingReplicas(
         public void Dispose() => gate.Release();
     }
 
+    /// <summary>How many times in a row the replica died young, counting <paramref name="dead"/>: a replica that lived less
+    /// than <see cref="QuickDeath"/> adds one, one that ran longer starts the count afresh.</summary>
+    private int QuickRestarts(JobObservation dead, Health health)
+    {
+        var lived = (dead.FinishedAt ?? time.GetUtcNow()) - (dead.StartedAt ?? health.LastStart);
+        return lived < QuickDeath ? health.QuickRestarts + 1 : 0;
+    }
+
     /// <summary>Waits 0 s before the first restart, then 2, 4, … up to 60 s while a replica keeps dying within a minute.</summary>
     private static TimeSpan Backoff(int quickRestarts) =>
-        quickRestarts == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min(60, Math.Pow(2, quickRestarts)));
+        quickRestarts <= 1 ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min(60, Math.Pow(2, quickRestarts - 1)));
 
     private static string Died(JobObservation job) => job switch
     {

@@ -56,7 +56,8 @@ public static class DemoCommand
         }
         finally
         {
-            await EndAsync(ctx, stage, url, startedHere && !keep, ct);
+            // Not ct: after Ctrl+C it is cancelled, and what the demo started must still be stopped.
+            await EndAsync(ctx, stage, url, startedHere && !keep, CancellationToken.None);
         }
         w.WriteLine();
         w.WriteLine($"demo done in {clock.Elapsed.TotalSeconds:0.0} s. Explore{(startedHere && !keep ? " (after ./emo up: the history stays in $EMO_HOME)" : "")}: "

@@ -25,7 +25,7 @@ public static class CommandRoles
         [typeof(AbortRollout)] = Roles.Operator,
         [typeof(Rollback)] = Roles.Operator,
         [typeof(DeleteEndpoint)] = Roles.Operator,
-        [typeof(AdvanceRollout)] = Roles.Agent,
+        [typeof(AdvanceRollout)] = Roles.Operator,
         [typeof(TrainingJobSubmitted)] = Roles.Agent,
         [typeof(TrainingStarted)] = Roles.Agent,
         [typeof(EpochCompleted)] = Roles.Agent,

@@ -35,7 +35,8 @@ public static class EndpointsApi
     /// (at once when it already is or no <c>after</c> is given), 204 when it did not change within the wait — or when
     /// the host begins to stop, which would otherwise wait for every open poll (up to its shutdown timeout) before
     /// it could exit. Polls the snapshot (one primary-key read) rather than listening in-process, so any replica can
-    /// answer. A deleted endpoint answers too (Deleted, no versions): that is how its serving processes learn to stop.</summary>
+    /// answer. A deleted endpoint answers too (Deleted, no versions), so a process still polling it serves nothing; the rollout agent
+    /// stops it.</summary>
     private static async Task<IResult> DesiredAsync(string name, long? after, int? waitSeconds, IDocumentStore store, IHostApplicationLifetime lifetime,
         CancellationToken ct)
     {

@@ -58,7 +58,7 @@ public sealed class RolloutAgentTests(TrainedModels models, ControlPlaneFixture 
         var good = await AnalysisAsync(lifecycle, promoted.Rollouts[^1].RolloutId);
         good.Where(a => a.Verdict == "healthy").Select(a => a.Step).ShouldBe([0, 1], "one healthy verdict ends each baked step");
         good.ShouldNotContain(a => a.Verdict == "breach");
-        good.Where(a => a.Verdict != "too_few_samples").ShouldAllBe(a => a.Canary.Requests >= Fast.MinRequests && a.Stable.Requests > 0);
+        good.ShouldAllBe(a => a.Stable.Requests > 0, "the stable version is measured beside the canary");
         load.ByVersion().Select(v => v.Version).ShouldBe([$"{lifecycle.Model}@1", $"{lifecycle.Model}@2"]);
         load.Failures.ShouldBeEmpty();
 
@@ -105,9 +105,12 @@ public sealed class RolloutAgentTests(TrainedModels models, ControlPlaneFixture 
             await _agents.StopAsync(Ct);
             _agents.Dispose();
             (await client.GetAsync("health/live", Ct)).StatusCode.ShouldBe(HttpStatusCode.OK, "the replica outlives its agent");
+            var newAgents = DateTimeOffset.UtcNow;
             _agents = await cp.StartAgentsAsync(_home);
             var promoted = await lifecycle.ObservedAsync(e => e.Rollouts.Count == 2, seconds: 60);
             promoted.Rollouts[^1].Outcome.ShouldBe("promoted");
+            (await AnalysisAsync(lifecycle, promoted.Rollouts[^1].RolloutId)).ShouldContain(a => a.ObservedAt > newAgents && a.Verdict == "healthy",
+                "the new agents measured the step that the old ones began");
         }
         var adopted = (await lifecycle.StateAsync()).Replicas!.Single();
         (adopted.Restarts, adopted.Url).ShouldBe((1, started.Url), "re-adopted, not restarted");
