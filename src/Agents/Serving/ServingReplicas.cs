@@ -42,21 +42,11 @@ public sealed class ServingReplicas(
     public const string Component = "serving";
     private const string ComponentLabel = "eventmlops.io/component", EndpointLabel = "eventmlops.io/endpoint", PortLabel = "eventmlops.io/port";
 
-    /// <summary>Consecutive failed liveness probes after which a running replica counts as hung.</summary>
-    private const int LivenessFailures = 3;
-
     private static readonly HttpClient Probe = new() { Timeout = TimeSpan.FromSeconds(2) };
     private static readonly Regex NotDnsLabel = new("[^a-z0-9-]+", RegexOptions.CultureInvariant);
 
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new();
-    private readonly ConcurrentDictionary<string, Health> _health = new();
-
-    /// <summary>A replica's recent history: failed probes in a row, restarts in quick succession (for the backoff), and
-    /// when it last started.</summary>
-    private sealed record Health(int FailedProbes = 0, int QuickRestarts = 0, DateTimeOffset LastStart = default);
-
-    /// <summary>A replica that lived less than this before it died counts towards the backoff.</summary>
-    private static readonly TimeSpan QuickDeath = TimeSpan.FromMinutes(1);
+    private readonly ConcurrentDictionary<string, ReplicaHealth> _health = new();
 
     /// <summary>The replica's name: <c>serve-{endpoint}</c>, made a DNS label (with a short hash of the endpoint's name
     /// when that had to change it, so two endpoints never share one).</summary>
@@ -146,25 +136,21 @@ public sealed class ServingReplicas(
 
     private async Task SuperviseAsync(string endpoint, JobObservation seen, bool adopting, CancellationToken ct)
     {
-        var health = _health.GetOrAdd(endpoint, _ => new Health(LastStart: seen.StartedAt ?? time.GetUtcNow()));
-        if (seen.Phase == JobPhase.Running && PortOf(seen) is { } port)
-        {
-            if (adopting) log.LogInformation("Re-adopting serving replica {Replica} of {Endpoint} at {Url}", seen.Name, endpoint, Url(port));
-            var failed = await LiveAsync(Url(port), ct) ? 0 : health.FailedProbes + 1;
-            _health[endpoint] = health with { FailedProbes = failed };
-            // A replica still starting up may not answer yet; after that, a few misses in a row mean it hangs.
-            if (failed < LivenessFailures || time.GetUtcNow() - health.LastStart < options.StartTimeout) return;
-        }
-        else if (seen.Phase is JobPhase.Pending or JobPhase.Running)
-            return;
-        else if (time.GetUtcNow() - (seen.FinishedAt ?? health.LastStart) < Backoff(QuickRestarts(seen, health)))
-            return; // it keeps dying: wait, counted from its death, before the next start
+        var health = _health.GetOrAdd(endpoint, _ => new ReplicaHealth(LastStart: seen.StartedAt ?? time.GetUtcNow()));
+        var port = PortOf(seen);
+        if (adopting && seen.Phase == JobPhase.Running && port is not null)
+            log.LogInformation("Re-adopting serving replica {Replica} of {Endpoint} at {Url}", seen.Name, endpoint, Url(port.Value));
+        var answered = seen.Phase == JobPhase.Running && port is { } p && await LiveAsync(Url(p), ct);
+        var (next, restart) = health.Check(seen, answered, time.GetUtcNow(), options.StartTimeout);
+        _health[endpoint] = next;
+        if (!restart) return;
 
         using var gate = await GateAsync(endpoint, ct);
         // Looked at again under the gate: a work order or a deletion may have acted meanwhile.
         var job = await runtime.ObserveAsync(seen.Name, ct);
-        if (job.Phase == JobPhase.Missing || (job.Phase == JobPhase.Running && _health.GetValueOrDefault(endpoint)?.FailedProbes < LivenessFailures)) return;
-        var reason = job.Phase == JobPhase.Running ? $"did not answer /health/live {LivenessFailures} times in a row" : Died(job);
+        if (job.Phase == JobPhase.Missing || (job.Phase == JobPhase.Running && _health.GetValueOrDefault(endpoint)?.Hung(time.GetUtcNow(), options.StartTimeout) != true))
+            return;
+        var reason = job.Phase == JobPhase.Running ? $"did not answer /health/live {ReplicaHealth.LivenessFailures} times in a row" : Died(job);
         try
         {
             await RestartAsync(endpoint, job, reason, ct);
@@ -181,7 +167,7 @@ public sealed class ServingReplicas(
     private async Task<Uri> RestartAsync(string endpoint, JobObservation dead, string reason, CancellationToken ct)
     {
         await runtime.DeleteAsync(dead.Name, ct);
-        _health[endpoint] = new Health(QuickRestarts: QuickRestarts(dead, _health.GetValueOrDefault(endpoint) ?? new Health()), LastStart: time.GetUtcNow());
+        _health[endpoint] = (_health.GetValueOrDefault(endpoint) ?? new ReplicaHealth()).Restarted(dead, time.GetUtcNow());
         log.LogWarning("Serving replica {Replica} of {Endpoint} {Reason}; restarting it", dead.Name, endpoint, reason);
         return await StartAsync(endpoint, ReplicaChange.Restarted, PortOf(dead), reason, dead.ExitCode, ct);
     }
@@ -215,7 +201,7 @@ public sealed class ServingReplicas(
             });
         var submitted = await runtime.SubmitAsync(spec, ct);
         if (PortOf(submitted) is { } taken && taken != chosen) return Url(taken); // another agent's order started it just now
-        _health[endpoint] = (_health.GetValueOrDefault(endpoint) ?? new Health()) with { FailedProbes = 0, LastStart = time.GetUtcNow() };
+        _health[endpoint] = (_health.GetValueOrDefault(endpoint) ?? new ReplicaHealth()) with { FailedProbes = 0, LastStart = time.GetUtcNow() };
         await WaitLiveAsync(name, url, ct);
         log.LogInformation("Serving replica {Replica} of {Endpoint} {Change} at {Url}", name, endpoint, change.ToString().ToLowerInvariant(), url);
         await ReportAsync(new ServingReplicaChanged(Guid.NewGuid(), endpoint, name, change, runtime.Kind, url.ToString(), reason, exitCode));
@@ -267,18 +253,6 @@ public sealed class ServingReplicas(
     {
         public void Dispose() => gate.Release();
     }
-
-    /// <summary>How many times in a row the replica died young, counting <paramref name="dead"/>: a replica that lived less
-    /// than <see cref="QuickDeath"/> adds one, one that ran longer starts the count afresh.</summary>
-    private int QuickRestarts(JobObservation dead, Health health)
-    {
-        var lived = (dead.FinishedAt ?? time.GetUtcNow()) - (dead.StartedAt ?? health.LastStart);
-        return lived < QuickDeath ? health.QuickRestarts + 1 : 0;
-    }
-
-    /// <summary>Waits 0 s before the first restart, then 2, 4, … up to 60 s while a replica keeps dying within a minute.</summary>
-    private static TimeSpan Backoff(int quickRestarts) =>
-        quickRestarts <= 1 ? TimeSpan.Zero : TimeSpan.FromSeconds(Math.Min(60, Math.Pow(2, quickRestarts - 1)));
 
     private static string Died(JobObservation job) => job switch
     {
