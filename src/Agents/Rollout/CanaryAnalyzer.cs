@@ -73,7 +73,7 @@ public sealed class CanaryAnalyzer(
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
         if (options.ControlPlaneUrl is null) return;
-        var pending = (await runtime.ListAsync(ct)).Select(ServingReplicas.EndpointOf).OfType<string>().ToHashSet();
+        var pending = (await runtime.ListAsync(ct, ServingReplicas.Selector)).Select(ServingReplicas.EndpointOf).OfType<string>().ToHashSet();
         while (pending.Count > 0)
         {
             foreach (var endpoint in pending.ToList())

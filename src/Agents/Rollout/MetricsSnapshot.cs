@@ -101,7 +101,7 @@ public sealed record MetricsSnapshot(IReadOnlyDictionary<int, VersionHistogram> 
     };
 
     /// <summary>The samples of the Prometheus text format: <c>name{label="value",…} value [timestamp]</c>, comments skipped.</summary>
-    internal static IEnumerable<(string Name, Dictionary<string, string> Labels, double Value)> Samples(string text)
+    public static IEnumerable<(string Name, Dictionary<string, string> Labels, double Value)> Samples(string text)
     {
         foreach (var raw in text.Split('\n'))
         {

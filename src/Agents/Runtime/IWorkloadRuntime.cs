@@ -25,8 +25,10 @@ public interface IWorkloadRuntime
     /// serving process restarted after it died, or stopped for good); its log stays. A no-op for a missing job.</summary>
     Task DeleteAsync(string name, CancellationToken ct);
 
-    /// <summary>Every job this runtime knows, running or finished (for re-adoption after a restart).</summary>
-    Task<IReadOnlyList<JobObservation>> ListAsync(CancellationToken ct);
+    /// <summary>Every job this runtime knows, running or finished (for re-adoption after a restart); with
+    /// <paramref name="selector"/>, only those carrying all of its labels (as a Kubernetes label selector), which spares
+    /// observing the others.</summary>
+    Task<IReadOnlyList<JobObservation>> ListAsync(CancellationToken ct, IReadOnlyDictionary<string, string>? selector = null);
 }
 
 /// <param name="Name">Deterministic, DNS-label shaped (e.g. <c>train-{runId:N}</c>): the key of every call.</param>

@@ -149,10 +149,14 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
         return ProcessTable.IsAlive(session, startTime) ? ProcessTable.Signal(session, signal) | signalled : signalled;
     }
 
-    public Task<IReadOnlyList<JobObservation>> ListAsync(CancellationToken ct)
+    public Task<IReadOnlyList<JobObservation>> ListAsync(CancellationToken ct, IReadOnlyDictionary<string, string>? selector = null)
     {
+        // Selected on job.json alone: observing reads the log's tail, which a supervisor checking every second should
+        // not do for every finished training job.
+        bool Selected(string dir) => selector is null
+            || (Read(dir)?.Spec.Labels is { } labels && selector.All(s => labels.GetValueOrDefault(s.Key) == s.Value));
         IReadOnlyList<JobObservation> jobs = Directory.Exists(Root)
-            ? Directory.GetDirectories(Root).Where(d => File.Exists(Path.Combine(d, JobFile)))
+            ? Directory.GetDirectories(Root).Where(d => File.Exists(Path.Combine(d, JobFile)) && Selected(d))
                 .Select(d => Observe(Path.GetFileName(d))).OrderBy(j => j.Name, StringComparer.Ordinal).ToList()
             : [];
         return Task.FromResult(jobs);

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -9,6 +7,7 @@ using System.Text.RegularExpressions;
 using EventMlOps.Agents.Hosting;
 using EventMlOps.Agents.Runtime;
 using EventMlOps.Contracts.Endpoints;
+using EventMlOps.ControlPlane.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Wolverine;
@@ -59,6 +58,9 @@ public sealed class ServingReplicas(
         return $"{name[..Math.Min(name.Length, 54)].TrimEnd('-')}-{hash}";
     }
 
+    /// <summary>The labels every replica carries: what to list to find them all.</summary>
+    public static readonly IReadOnlyDictionary<string, string> Selector = new Dictionary<string, string> { [ComponentLabel] = Component };
+
     public static string? EndpointOf(JobObservation job) =>
         job.Labels?.GetValueOrDefault(ComponentLabel) == Component ? job.Labels.GetValueOrDefault(EndpointLabel) : null;
 
@@ -67,7 +69,7 @@ public sealed class ServingReplicas(
     public static async Task<IReadOnlyList<string>> StopAllAsync(IWorkloadRuntime runtime, CancellationToken ct)
     {
         var stopped = new List<string>();
-        foreach (var job in await runtime.ListAsync(ct))
+        foreach (var job in await runtime.ListAsync(ct, Selector))
             if (EndpointOf(job) is not null && job.Phase is JobPhase.Running or JobPhase.Pending)
             {
                 await runtime.CancelAsync(job.Name, ct);
@@ -120,7 +122,7 @@ public sealed class ServingReplicas(
         {
             try
             {
-                foreach (var job in await runtime.ListAsync(ct))
+                foreach (var job in await runtime.ListAsync(ct, Selector))
                     if (EndpointOf(job) is { } endpoint)
                         await SuperviseAsync(endpoint, job, first, ct);
                 first = false;
@@ -182,7 +184,7 @@ public sealed class ServingReplicas(
         var controlPlane = options.ControlPlaneUrl
             ?? throw new ServingUnavailable("the control plane's URL is not configured on this agent (Agents:ControlPlaneUrl): a replica polls its desired state there");
         var name = ReplicaName(endpoint);
-        var chosen = port is { } p && IsFree(p) ? p : FreePort();
+        var chosen = LoopbackPort.Choose(port);
         var url = Url(chosen);
         var folder = Path.Combine(options.Home, name);
         var (command, prefix) = AgentSettings.Command(server, options.Dotnet);
@@ -283,26 +285,4 @@ public sealed class ServingReplicas(
         int.TryParse(job.Labels?.GetValueOrDefault(PortLabel), NumberStyles.None, CultureInfo.InvariantCulture, out var port) ? port : null;
 
     private static Uri Url(int port) => new($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/");
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            probe.Bind(new IPEndPoint(IPAddress.Loopback, port));
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try { return ((IPEndPoint)listener.LocalEndpoint).Port; }
-        finally { listener.Stop(); }
-    }
 }

@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using EventMlOps.Agents;
+using EventMlOps.Agents.Hosting;
 using EventMlOps.Contracts;
 using EventMlOps.ControlPlane;
+using EventMlOps.ControlPlane.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,7 +30,7 @@ public static class UpCommand
         {
             var ctx = CliContext.From(parse);
             if (parse.GetValue(foreground))
-                return await RunForegroundAsync(ctx, parse.GetValue(port) ?? FreePort(PreferredPort), ct);
+                return await RunForegroundAsync(ctx, parse.GetValue(port) ?? LoopbackPort.Choose(PreferredPort), ct);
             await EnsureRunningAsync(ctx, parse.GetValue(port), TimeSpan.FromSeconds(parse.GetValue(timeout)), ct);
             return 0;
         });
@@ -56,7 +56,7 @@ public static class UpCommand
             return url;
         }
         local.Forget();
-        var chosen = port is null or 0 ? FreePort(port is null ? PreferredPort : null) : port.Value;
+        var chosen = port is null or 0 ? LoopbackPort.Choose(port is null ? PreferredPort : null) : port.Value;
         var address = $"http://127.0.0.1:{chosen}";
         var started = Launch(ctx, chosen);
         local.Record(started, address);
@@ -146,27 +146,6 @@ public static class UpCommand
         var host = Environment.ProcessPath;
         if (host is not null && Path.GetFileNameWithoutExtension(host) == "emo")
             return (host, []);
-        var dotnet = host is not null && Path.GetFileNameWithoutExtension(host) == "dotnet"
-            ? host
-            : Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } fromSdk ? fromSdk : "dotnet";
-        return (dotnet, [dll]);
-    }
-
-    private static int FreePort(int? preferred)
-    {
-        if (preferred is { } p)
-        {
-            try
-            {
-                using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                probe.Bind(new IPEndPoint(IPAddress.Loopback, p));
-                return p;
-            }
-            catch (SocketException) { }
-        }
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try { return ((IPEndPoint)listener.LocalEndpoint).Port; }
-        finally { listener.Stop(); }
+        return (AgentSettings.Dotnet(), [dll]);
     }
 }

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace EventMlOps.ControlPlane.Hosting;
@@ -102,7 +100,7 @@ public sealed class LocalPostgres
         for (var attempt = 1; ; attempt++)
         {
             // Keep the previous port when free so connection strings stay stable across restarts.
-            var port = previous > 0 && IsFree(previous) ? previous : FreePort();
+            var port = LoopbackPort.Choose(previous);
             var options = $"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='{socketDir}' -c max_connections=200"
                 + (durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
             var (code, output) = await TryRunAsync(Path.Combine(bin, "pg_ctl"), root, ct,
@@ -203,19 +201,6 @@ public sealed class LocalPostgres
             try { return new FileStream(Path.Combine(root, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
             catch (IOException) when (DateTime.UtcNow < deadline) { }
         }
-    }
-
-    private static bool IsFree(int port)
-    {
-        try { using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp); socket.Bind(new IPEndPoint(IPAddress.Loopback, port)); return true; }
-        catch (SocketException) { return false; }
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try { return ((IPEndPoint)listener.LocalEndpoint).Port; } finally { listener.Stop(); }
     }
 
     private static async Task RunAsync(string file, string? root, CancellationToken ct, params string[] args)

@@ -159,6 +159,10 @@ public class LocalProcessRuntimeTests(AgentsFixture fx)
 
         (await restarted.ObserveAsync("job-inherited", Ct)).Phase.ShouldBe(JobPhase.Running);
         (await restarted.ListAsync(Ct)).Select(j => j.Name).ShouldContain("job-inherited");
+        await restarted.SubmitAsync(Bash("job-neighbour", "exit 0"), Ct);
+        (await restarted.ListAsync(Ct, new Dictionary<string, string> { ["eventmlops.io/run-id"] = "job-inherited" })).Select(j => j.Name)
+            .ShouldBe(["job-inherited"], "a selector lists only the jobs carrying its labels");
+        (await restarted.ListAsync(Ct, new Dictionary<string, string> { ["eventmlops.io/component"] = "serving" })).ShouldBeEmpty();
         var done = await UntilAsync(restarted, "job-inherited", o => o.IsFinished);
 
         done.Phase.ShouldBe(JobPhase.Succeeded);
