@@ -7,7 +7,7 @@ public sealed record DriftMeasured(
     string ModelName,
     int Version,
     IReadOnlyDictionary<string, double> FeatureScores,
-    DateTimeOffset WindowEnd) : ICommand;
+    DateTimeOffset WindowEnd) : IEndpointFact;
 
 public sealed record DriftDetected(
     Guid CommandId,
@@ -17,4 +17,4 @@ public sealed record DriftDetected(
     string Feature,
     double Score,
     double Threshold,
-    DateTimeOffset WindowEnd) : ICommand;
+    DateTimeOffset WindowEnd) : IEndpointFact;

@@ -1,6 +1,10 @@
 namespace EventMlOps.Contracts.Endpoints;
 
-public sealed record CreateEndpoint(Guid CommandId, string Name, string ModelName, int MinReplicas = 1, int MaxReplicas = 1) : ICommand;
+/// <summary>Creates an endpoint for a registered model. A rollout needs a version approved by someone other than its
+/// authors (four eyes) unless <paramref name="AllowUnapproved"/> relaxes that — for non-production endpoints, and
+/// recorded with the endpoint.</summary>
+public sealed record CreateEndpoint(Guid CommandId, string Name, string ModelName, int MinReplicas = 1, int MaxReplicas = 1,
+    bool AllowUnapproved = false) : ICommand;
 
 public enum RolloutKind { Immediate, Canary }
 
@@ -58,7 +62,7 @@ public sealed record RolloutStepObserved(
     Guid RolloutId,
     int Step,
     VersionMetrics Canary,
-    VersionMetrics Stable) : ICommand;
+    VersionMetrics Stable) : IEndpointFact;
 
 /// <summary>A version a serving process has loaded (sha256 verified) and the traffic weight it applies.</summary>
 public sealed record LoadedVersion(int Version, string Sha256, int Weight);
@@ -66,7 +70,7 @@ public sealed record LoadedVersion(int Version, string Sha256, int Weight);
 /// <summary>What a serving process runs: the desired revision it converged to (or is converging to), whether it is
 /// ready, what it loaded, and load errors in <see cref="Message"/>.</summary>
 public sealed record EndpointObserved(
-    Guid CommandId, string Endpoint, long Revision, bool Ready, string? Message = null, IReadOnlyList<LoadedVersion>? Loaded = null) : ICommand;
+    Guid CommandId, string Endpoint, long Revision, bool Ready, string? Message = null, IReadOnlyList<LoadedVersion>? Loaded = null) : IEndpointFact;
 
 public enum ReplicaChange { Started, Restarted, Stopped }
 
@@ -75,7 +79,7 @@ public enum ReplicaChange { Started, Restarted, Stopped }
 /// <param name="Replica">The runtime's deterministic name for it (e.g. <c>serve-recommender</c>).</param>
 /// <param name="Url">Where it answers (<c>http://127.0.0.1:port</c> locally).</param>
 public sealed record ServingReplicaChanged(
-    Guid CommandId, string Endpoint, string Replica, ReplicaChange Change, string Runtime, string? Url, string? Reason = null, int? ExitCode = null) : ICommand;
+    Guid CommandId, string Endpoint, string Replica, ReplicaChange Change, string Runtime, string? Url, string? Reason = null, int? ExitCode = null) : IEndpointFact;
 
 // Work orders for the rollout agent: the endpoint's full desired state at a revision.
 
@@ -85,7 +89,14 @@ public sealed record ServedVersion(string ModelName, int Version, string Artifac
 public sealed record CanaryAnalysisOrder(Guid RolloutId, int Step, int CanaryVersion, int StableVersion, CanaryStep Current, RolloutAnalysis Analysis);
 
 /// <summary>The endpoint's whole desired state. <paramref name="Canary"/> is set while a canary is in progress;
-/// <paramref name="Deleted"/> (with no versions) once the endpoint was deleted: its replicas are to be stopped.</summary>
+/// <paramref name="Deleted"/> (with no versions) once the endpoint was deleted: its replicas are to be stopped. A version
+/// with weight 0 is a fallback: the last version known to load, served only if the weighted ones cannot be.
+/// <paramref name="Grant"/> (work orders only, never in the replicas' long poll) lets the agent that received the order
+/// report facts about this endpoint and obtain its replicas' tokens.</summary>
 public sealed record ApplyEndpoint(
     string Endpoint, long Revision, IReadOnlyList<ServedVersion> Versions, int MinReplicas, int MaxReplicas,
-    CanaryAnalysisOrder? Canary = null, bool Deleted = false);
+    CanaryAnalysisOrder? Canary = null, bool Deleted = false, string? Grant = null);
+
+/// <summary>A serving replica's token: it may read its endpoint's desired state and report what it observes, nothing
+/// else; short-lived, renewed by the replica with the token it holds while the endpoint exists.</summary>
+public sealed record ReplicaToken(string Token, DateTimeOffset ExpiresAt);

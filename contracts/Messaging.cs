@@ -7,12 +7,33 @@ public interface ICommand
     Guid CommandId { get; }
 }
 
+/// <summary>A fact an agent reports about the training run a work order gave it: accepted only with that order's
+/// grant (<see cref="BusHeaders.Grant"/>).</summary>
+public interface IRunFact : ICommand
+{
+    Guid RunId { get; }
+}
+
+/// <summary>A fact reported about an endpoint whose work order the reporter holds (its grant), or — for what a serving
+/// replica observes — by that endpoint's own replica token.</summary>
+public interface IEndpointFact : ICommand
+{
+    string Endpoint { get; }
+}
+
 /// <summary>Envelope headers that every publisher sets on bus messages.</summary>
 public static class BusHeaders
 {
     /// <summary>The sender's JWT bearer token; the control plane authenticates it and records
     /// its subject as the actor of every event the message causes.</summary>
     public const string Token = "emo-token";
+
+    /// <summary>The grant of the work order a fact is about (<c>LaunchTraining.Grant</c>, <c>ApplyEndpoint.Grant</c>):
+    /// issued by the control plane with the order, it proves the sender was given that work. Over HTTP:
+    /// <see cref="GrantHttpHeader"/>.</summary>
+    public const string Grant = "emo-grant";
+
+    public const string GrantHttpHeader = "X-Emo-Grant";
 
     /// <summary>Queue (or topic) the control plane listens on for commands and agents' facts.</summary>
     public const string ControlPlaneQueue = "emo-control-plane";

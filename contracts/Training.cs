@@ -19,11 +19,11 @@ public sealed record CancelTraining(Guid CommandId, Guid RunId, string Reason) :
 
 // Facts a training agent reports about the physical job.
 
-public sealed record TrainingJobSubmitted(Guid CommandId, Guid RunId, string JobName, string Runtime) : ICommand;
+public sealed record TrainingJobSubmitted(Guid CommandId, Guid RunId, string JobName, string Runtime) : IRunFact;
 
-public sealed record TrainingStarted(Guid CommandId, Guid RunId, DateTimeOffset StartedAt) : ICommand;
+public sealed record TrainingStarted(Guid CommandId, Guid RunId, DateTimeOffset StartedAt) : IRunFact;
 
-public sealed record EpochCompleted(Guid CommandId, Guid RunId, int Epoch, IReadOnlyDictionary<string, double> Metrics) : ICommand;
+public sealed record EpochCompleted(Guid CommandId, Guid RunId, int Epoch, IReadOnlyDictionary<string, double> Metrics) : IRunFact;
 
 /// <summary>The run's model artifact, its final metrics and its other outputs by name (e.g. <c>baseline</c>, <c>log</c>).</summary>
 public sealed record TrainingSucceeded(
@@ -32,17 +32,18 @@ public sealed record TrainingSucceeded(
     string ArtifactUri,
     string ArtifactSha256,
     IReadOnlyDictionary<string, double> Metrics,
-    IReadOnlyDictionary<string, ArtifactRef>? Outputs = null) : ICommand;
+    IReadOnlyDictionary<string, ArtifactRef>? Outputs = null) : IRunFact;
 
-public sealed record TrainingFailed(Guid CommandId, Guid RunId, string Reason, int? ExitCode = null) : ICommand;
+public sealed record TrainingFailed(Guid CommandId, Guid RunId, string Reason, int? ExitCode = null) : IRunFact;
 
 /// <summary>The agent still watches the run's job (sent periodically while it runs).</summary>
-public sealed record TrainingHeartbeat(Guid CommandId, Guid RunId, string JobName) : ICommand;
+public sealed record TrainingHeartbeat(Guid CommandId, Guid RunId, string JobName) : IRunFact;
 
 // Work orders for the training agent.
 
 /// <summary>Runs a trainer. <paramref name="TrackingToken"/> is a run-scoped token the trainer uses for the
-/// tracking API (it authorises logging to this run only).</summary>
+/// tracking API (it authorises logging to this run only); <paramref name="Grant"/> is what the agent attaches to every
+/// fact it reports about this run (<see cref="BusHeaders.Grant"/>): without it the control plane accepts none.</summary>
 public sealed record LaunchTraining(
     Guid RunId,
     string ModelName,
@@ -52,6 +53,12 @@ public sealed record LaunchTraining(
     IReadOnlyDictionary<string, double> Hyperparameters,
     TrainingResources Resources,
     string CodeVersion,
-    string? TrackingToken = null);
+    string? TrackingToken = null,
+    string? Grant = null);
 
 public sealed record StopTraining(Guid RunId, string Reason);
+
+/// <summary>An agent that restarted asks for the work orders of what it still runs — unfinished runs and live endpoints —
+/// to be sent again (to the agents' queue, never back to the sender): they carry fresh grants, and the agent keeps
+/// none on disk.</summary>
+public sealed record RequestWorkOrders(Guid CommandId, IReadOnlyList<Guid> Runs, IReadOnlyList<string> Endpoints) : ICommand;

@@ -47,8 +47,8 @@ public static class AgentsApp
     /// <summary>
     /// Adds the agents to a host builder. Keys: the control plane's bus settings (<c>EMO_POSTGRES</c> /
     /// <c>ConnectionStrings:Marten</c> or the private cluster in <c>$EMO_HOME/pg</c>, <c>Marten:Schema</c>,
-    /// <c>Bus:RabbitMq</c>, <c>EMO_KAFKA</c>); <c>Agents:Token</c> or the signing key (<c>Auth:SigningKey</c>,
-    /// <c>$EMO_HOME/keys/signing.key</c>); <c>Training:Trainer</c> / <c>EMO_TRAINER</c>, <c>Training:TrackingUri</c>;
+    /// <c>Bus:RabbitMq</c>, <c>EMO_KAFKA</c>); <c>Agents:Token</c> or <c>Agents:TokenFile</c> (the agents' own
+    /// token: they hold no signing key); <c>Training:Trainer</c> / <c>EMO_TRAINER</c>, <c>Training:TrackingUri</c>;
     /// <c>Agents:HeartbeatSeconds</c> (15), <c>Agents:CancelGraceSeconds</c> (10), <c>Agents:PollMilliseconds</c> (250);
     /// serving replicas as <see cref="Serving.ServingAgentOptions"/> reads them (<c>Serving:Server</c> / <c>EMO_SERVE</c>,
     /// <c>Agents:ControlPlaneUrl</c>);
@@ -64,6 +64,8 @@ public static class AgentsApp
             : (config["EMO_POSTGRES"] ?? config.GetConnectionString("Marten")) is { Length: > 0 } configured ? configured : null;
         var token = AgentToken.From(config);
         builder.Services.AddSingleton(token);
+        var grants = new WorkGrants(TimeProvider.System);
+        builder.Services.AddSingleton(grants);
 
         builder.UseWolverine(opts =>
         {
@@ -72,7 +74,7 @@ public static class AgentsApp
             opts.UseRuntimeCompilation();
             opts.UseSystemTextJsonForSerialization(ControlPlaneApp.Json);
             opts.Durability.ScheduledJobPollingTime = TimeSpan.FromMilliseconds(250);
-            AgentBus.Configure(opts, settings, connectionString, schema, token);
+            AgentBus.Configure(opts, settings, connectionString, schema, token, grants);
         });
 
         builder.Services.AddTrainingAgent(config);

@@ -21,7 +21,7 @@ public static class EmoCli
     {
         var root = new RootCommand("emo — EventMlOps: the model lifecycle as events (datasets → runs → versions → endpoints)")
         {
-            UpCommand.Create(), DownCommand.Create(), StatusCommand.Create(), TokenCommand.Create(),
+            UpCommand.Create(), DownCommand.Create(), StatusCommand.Create(), TokenCommand.Create(), KeysCommand.Create(),
             DatasetsCommand.Create(), TrainCommand.Create(), RunsCommand.Create(), ModelsCommand.Create(), VersionsCommand.Create(),
             EndpointsCommand.Create(), LineageCommand.Create(), ImpactCommand.Create(), AuditCommand.Create(), EventsCommand.Create(),
             PublishCommand.Create(), DemoCommand.Create(),

@@ -9,6 +9,7 @@ using EventMlOps.ControlPlane.Hosting;
 using EventMlOps.ControlPlane.Lineage;
 using EventMlOps.ControlPlane.Registry;
 using EventMlOps.ControlPlane.Training;
+using EventMlOps.ControlPlane.WorkOrders;
 using JasperFx;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
@@ -16,6 +17,7 @@ using JasperFx.Events.Projections;
 using Marten;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Json;
 using Serilog;
 using Serilog.Events;
@@ -41,8 +43,12 @@ public static class ControlPlaneApp
             .MinimumLevel.Override("Wolverine", LogEventLevel.Warning)
             .MinimumLevel.Override("Marten", LogEventLevel.Warning)
             .MinimumLevel.Override("JasperFx", LogEventLevel.Warning)
+            // A refused command is the caller's mistake, told to the caller: no error with its payload and stack
+            // (ProblemMapping logs a one-line summary instead).
+            .Filter.ByExcluding(e => e.Exception is { } x && ProblemMapping.IsExpected(x))
             .WriteTo.Console(new RenderedCompactJsonFormatter()));
-        builder.Services.AddHealthChecks();
+        builder.Services.AddHealthChecks().AddCheck<DatabaseHealth>("database", tags: ["ready"]);
+        builder.Services.AddRateLimiter(o => CommandAdmission.Configure(o, config));
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemMapping>();
         builder.Services.AddOpenApi();
@@ -57,11 +63,16 @@ public static class ControlPlaneApp
             {
                 o.MapInboundClaims = false;
                 o.TokenValidationParameters = tokens.Validation;
-                o.Events = new JwtBearerEvents { OnChallenge = ChallengeAsProblem, OnForbidden = ForbiddenAsProblem };
+                o.Events = new JwtBearerEvents { OnChallenge = ChallengeAsProblem, OnForbidden = ForbiddenAsProblem, OnTokenValidated = RefuseGrants };
             });
-        // Every /api route needs one of the roles; a run-scoped trainer token (no role) reaches only the tracking API.
-        builder.Services.AddAuthorization(o => o.DefaultPolicy = new AuthorizationPolicyBuilder()
-            .RequireAuthenticatedUser().RequireClaim("role", EventMlOps.Contracts.Roles.All).Build());
+        // Every /api route needs one of the roles; a run-scoped trainer token (no role) reaches only the tracking API, a
+        // replica's token only its endpoint's desired state and reports.
+        builder.Services.AddAuthorization(o =>
+        {
+            o.DefaultPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().RequireClaim("role", EventMlOps.Contracts.Roles.All).Build();
+            o.AddPolicy(EndpointsApi.ReplicaPolicy, p => p.RequireAuthenticatedUser()
+                .RequireAssertion(c => c.User.HasClaim(x => x.Type == "role" || x.Type == Actor.EndpointClaim)));
+        });
 
         // Marten: one stream per dataset, run, model version and endpoint; inline snapshots so a caller reads its own write.
         var connectionString = await Database.ResolveConnectionStringAsync(config);
@@ -102,6 +113,7 @@ public static class ControlPlaneApp
                 o.IncludeType<EndpointRolledBack>();
                 o.IncludeType<CanaryRolledBack>();
                 o.IncludeType<EndpointDeleted>();
+                o.IncludeType<RolloutFailed>();
             })
             .AddAsyncDaemon(DaemonMode.Solo);
 
@@ -119,17 +131,21 @@ public static class ControlPlaneApp
 
         var app = builder.Build();
         app.UseExceptionHandler();
+        app.UseStatusCodePages(); // a bare 4xx (415, 405 …) still answers a ProblemDetails
+        app.UseMiddleware<ControlCharacters>();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapHealthChecks("/health/live");
-        app.MapHealthChecks("/health/ready");
+        app.UseRateLimiter();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = DatabaseHealth.WriteAsync });
         app.MapOpenApi("/openapi/{documentName}.json");
         var api = app.MapGroup("/api").RequireAuthorization();
         api.MapDatasets();
         api.MapTraining();
         api.MapRegistry();
-        api.MapEndpoints();
+        api.MapEndpoints(app.MapGroup("/api").RequireAuthorization(EndpointsApi.ReplicaPolicy));
         api.MapLineage();
+        api.MapWorkOrders();
         api.MapAudit();
         app.MapTracking();
         app.Lifetime.ApplicationStarted.Register(() => _ = Task.Run(async () =>
@@ -146,13 +162,26 @@ public static class ControlPlaneApp
         return app;
     }
 
-    /// <summary>A refused bearer token answers a ProblemDetails saying why, not an empty 401.</summary>
+    /// <summary>A refused bearer token answers a ProblemDetails saying why (in words that reveal nothing of the
+    /// validator or the keys), not an empty 401.</summary>
     private static Task ChallengeAsProblem(JwtBearerChallengeContext context)
     {
         context.HandleResponse();
         return WriteProblem(context.HttpContext, 401, "Unauthenticated", context.AuthenticateFailure is { } failure
-            ? $"the bearer token was refused: {failure.Message}"
+            ? $"the bearer token was refused: {Tokens.Explain(failure)}"
             : "no bearer token: send 'Authorization: Bearer <jwt>' (./emo token --role <role> --name <you> issues one)");
+    }
+
+    /// <summary>A work order's grant is proof of work, not an identity: never a bearer token. A subject that is no valid
+    /// principal name is refused too.</summary>
+    private static Task RefuseGrants(TokenValidatedContext context)
+    {
+        if (context.Principal?.HasClaim(c => c.Type == Tokens.GrantClaim) == true)
+            context.Fail("a work-order grant is not a bearer token");
+        else if (context.Principal?.FindFirst("sub")?.Value is { } sub)
+            try { Actor.Normalize(sub); }
+            catch (Unauthenticated e) { context.Fail(e); }
+        return Task.CompletedTask;
     }
 
     private static Task ForbiddenAsProblem(ForbiddenContext context) =>
@@ -177,6 +206,7 @@ public static class ControlPlaneApp
         o.PropertyNameCaseInsensitive = true;
         o.RespectNullableAnnotations = true;
         o.RespectRequiredConstructorParameters = true;
-        o.Converters.Add(new JsonStringEnumConverter());
+        // Names only: `"kind": 7` is no rollout kind.
+        o.Converters.Add(new JsonStringEnumConverter(allowIntegerValues: false));
     }
 }

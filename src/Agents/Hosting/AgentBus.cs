@@ -25,17 +25,19 @@ public static class AgentBus
     [
         typeof(TrainingJobSubmitted), typeof(TrainingStarted), typeof(EpochCompleted),
         typeof(TrainingSucceeded), typeof(TrainingFailed), typeof(TrainingHeartbeat),
-        typeof(ServingReplicaChanged), typeof(RolloutStepObserved), typeof(EndpointObserved),
+        typeof(ServingReplicaChanged), typeof(RolloutStepObserved), typeof(EndpointObserved), typeof(RequestWorkOrders),
     ];
 
     /// <param name="connectionString">The database for the durable inbox/outbox: required for the PostgreSQL
     /// transport; with RabbitMQ or Kafka optional (without it, facts are sent inline and orders buffered).</param>
-    public static void Configure(WolverineOptions opts, BusSettings settings, string? connectionString, string schema, AgentToken token)
+    public static void Configure(WolverineOptions opts, BusSettings settings, string? connectionString, string schema, AgentToken token, WorkGrants grants)
     {
         var durable = connectionString is not null;
         void Stamp(Envelope e)
         {
             e.Headers[BusHeaders.Token] = token.Current;
+            // A fact about a run or endpoint goes with the grant of its work order: without it the control plane refuses it.
+            if (WorkGrants.ScopeOf(e.Message) is { } scope && grants.For(scope) is { } grant) e.Headers[BusHeaders.Grant] = grant;
             // The facts of one run must be handled in the order they were observed (submitted before started, epochs
             // before the outcome): grouped by the run's stream, a listener partitioned by GroupId keeps that order.
             if (RunOf(e.Message) is { } runId) e.GroupId ??= StreamKeys.Run(runId);
@@ -85,24 +87,9 @@ public static class AgentBus
             .Then.MoveToErrorQueue();
     }
 
-    public static Guid? RunOf(object? fact) => fact switch
-    {
-        TrainingJobSubmitted f => f.RunId,
-        TrainingStarted f => f.RunId,
-        EpochCompleted f => f.RunId,
-        TrainingSucceeded f => f.RunId,
-        TrainingFailed f => f.RunId,
-        TrainingHeartbeat f => f.RunId,
-        _ => null,
-    };
+    public static Guid? RunOf(object? fact) => (fact as IRunFact)?.RunId;
 
-    public static string? EndpointOf(object? fact) => fact switch
-    {
-        ServingReplicaChanged f => f.Endpoint,
-        RolloutStepObserved f => f.Endpoint,
-        EndpointObserved f => f.Endpoint,
-        _ => null,
-    };
+    public static string? EndpointOf(object? fact) => (fact as IEndpointFact)?.Endpoint;
 
     private static void Messages(PublishingExpression rule)
     {

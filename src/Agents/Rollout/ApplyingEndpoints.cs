@@ -1,3 +1,4 @@
+using EventMlOps.Agents.Hosting;
 using EventMlOps.Agents.Serving;
 using EventMlOps.Agents.Training;
 using EventMlOps.Contracts.Endpoints;
@@ -11,8 +12,11 @@ namespace EventMlOps.Agents.Rollout;
 /// older than the latest one seen for the endpoint are ignored.</summary>
 public static class ApplyEndpointHandler
 {
-    public static async Task<OutgoingMessages> Handle(ApplyEndpoint order, ServingReplicas replicas, CanaryAnalyzer analyzer, CancellationToken ct)
+    public static async Task<OutgoingMessages> Handle(ApplyEndpoint order, ServingReplicas replicas, CanaryAnalyzer analyzer, WorkGrants grants,
+        CancellationToken ct)
     {
+        // Every order brings a fresh grant for the endpoint's facts and replica tokens (a stale order's too: it is no less valid).
+        grants.Hold(WorkGrants.Endpoint(order.Endpoint), order.Grant);
         // An order older than one already handled (a retry, or parallel delivery) must not undo it: restart a replica
         // of a deleted endpoint, or stop the replica of one created again.
         if (!analyzer.Track(order)) return [];

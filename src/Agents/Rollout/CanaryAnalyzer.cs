@@ -1,10 +1,4 @@
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
-using System.Text.Json;
-using EventMlOps.Agents.Hosting;
-using EventMlOps.Agents.Runtime;
 using EventMlOps.Agents.Serving;
-using EventMlOps.ControlPlane;
 using EventMlOps.Contracts.Endpoints;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -20,20 +14,16 @@ namespace EventMlOps.Agents.Rollout;
 /// canary's and the stable version's requests, server errors and p95 since then as a <see cref="RolloutStepObserved"/>.
 /// It judges nothing: the control plane decides on each report to wait, advance, promote or roll back, and its next
 /// work order ends or replaces this step's analysis. After an agent restart, in-flight canaries are picked up again
-/// from the control plane's desired state of each endpoint the agent serves.
+/// with the endpoints' work orders, which <see cref="EndpointOrders"/> asks the control plane to send again.
 /// </summary>
 public sealed class CanaryAnalyzer(
     ServingReplicas replicas,
-    IWorkloadRuntime runtime,
-    ServingAgentOptions options,
-    AgentToken token,
     IWolverineRuntime wolverine,
     TimeProvider time,
-    ILogger<CanaryAnalyzer> log) : BackgroundService
+    ILogger<CanaryAnalyzer> log) : IHostedService
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private static readonly TimeSpan ConvergePoll = TimeSpan.FromMilliseconds(250);
-    private static readonly JsonSerializerOptions Json = WireJson();
 
     private readonly Dictionary<string, Tracked> _tracked = [];
     private readonly CancellationTokenSource _stopping = new();
@@ -68,31 +58,9 @@ public sealed class CanaryAnalyzer(
         }
     }
 
-    /// <summary>Re-adopts in-flight canaries: asks the control plane for the desired state of every endpoint this agent
-    /// serves, again every few seconds until it has answered for each.</summary>
-    protected override async Task ExecuteAsync(CancellationToken ct)
-    {
-        if (options.ControlPlaneUrl is null) return;
-        var pending = (await runtime.ListAsync(ct, ServingReplicas.Selector)).Select(ServingReplicas.EndpointOf).OfType<string>().ToHashSet();
-        while (pending.Count > 0)
-        {
-            foreach (var endpoint in pending.ToList())
-            {
-                if (await DesiredAsync(endpoint, ct) is not { } desired) continue;
-                pending.Remove(endpoint);
-                if (desired.Canary is not { } canary) continue;
-                log.LogInformation("Resuming the analysis of {Endpoint}'s canary v{Version} at step {Step}", endpoint, canary.CanaryVersion, canary.Step);
-                Track(desired);
-            }
-            if (pending.Count > 0) await Task.Delay(TimeSpan.FromSeconds(5), time, ct);
-        }
-    }
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await _stopping.CancelAsync();
-        await base.StopAsync(cancellationToken);
-    }
+    public async Task StopAsync(CancellationToken cancellationToken) => await _stopping.CancelAsync();
 
     private async Task AnalyseAsync(ApplyEndpoint order, CanaryAnalysisOrder canary, CancellationToken ct)
     {
@@ -156,33 +124,6 @@ public sealed class CanaryAnalyzer(
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
             log.LogWarning("Reading {Endpoint}'s metrics failed: {Reason}", endpoint, e.Message);
-            return null;
-        }
-    }
-
-    private static JsonSerializerOptions WireJson()
-    {
-        var json = new JsonSerializerOptions();
-        ControlPlaneApp.Json(json);
-        return json;
-    }
-
-    /// <summary>The endpoint's desired state from the control plane (null when it cannot be read: logged).</summary>
-    private async Task<ApplyEndpoint?> DesiredAsync(string endpoint, CancellationToken ct)
-    {
-        if (options.ControlPlaneUrl is not { } controlPlane) return null;
-        try
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(controlPlane.TrimEnd('/') + "/"), $"api/endpoints/{Uri.EscapeDataString(endpoint)}/desired"));
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Current);
-            using var response = await Http.SendAsync(request, ct);
-            response.EnsureSuccessStatusCode();
-            return await response.Content.ReadFromJsonAsync<ApplyEndpoint>(Json, ct);
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException && !ct.IsCancellationRequested)
-        {
-            log.LogWarning("Reading {Endpoint}'s desired state from {ControlPlane} failed ({Reason}): an in-flight canary there is analysed again with its next work order",
-                endpoint, controlPlane, e.Message);
             return null;
         }
     }

@@ -13,10 +13,12 @@ public static class ServingConfiguration
     {
         services.AddSingleton(ServingAgentOptions.From(config));
         services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ReplicaTokens>();
         services.AddSingleton<ServingReplicas>();
         services.AddHostedService(sp => sp.GetRequiredService<ServingReplicas>());
         services.AddSingleton<CanaryAnalyzer>();
         services.AddHostedService(sp => sp.GetRequiredService<CanaryAnalyzer>());
+        services.AddHostedService<EndpointOrders>();
         return services;
     }
 }

@@ -33,7 +33,7 @@ public sealed class ServingUnavailable(string reason) : Exception(reason);
 public sealed class ServingReplicas(
     IWorkloadRuntime runtime,
     ServingAgentOptions options,
-    AgentToken token,
+    ReplicaTokens tokens,
     IWolverineRuntime wolverine,
     TimeProvider time,
     ILogger<ServingReplicas> log) : BackgroundService
@@ -193,7 +193,7 @@ public sealed class ServingReplicas(
             [.. prefix, $"--urls={url.ToString().TrimEnd('/')}", "--control-plane", controlPlane, "--endpoint", endpoint, .. options.ServerArguments],
             new Dictionary<string, string>(options.ServerEnvironment) { ["EMO_HOME"] = options.EmoHome },
             // A replica reports its observed state with a token of its own, named after it (the actor of its facts).
-            new Dictionary<string, string> { ["Serving__Token"] = token.Issue(name, ReplicaTokenLifetime) },
+            new Dictionary<string, string> { ["Serving__Token"] = await tokens.IssueAsync(endpoint, name, ct) },
             folder, new JobResources(0, 0, 0), Path.Combine(folder, "serve.log"),
             new Dictionary<string, string>
             {
@@ -209,9 +209,6 @@ public sealed class ServingReplicas(
         await ReportAsync(new ServingReplicaChanged(Guid.NewGuid(), endpoint, name, change, runtime.Kind, url.ToString(), reason, exitCode));
         return url;
     }
-
-    /// <summary>A replica runs for as long as its endpoint exists, so its token outlives the agent's own (renewed daily).</summary>
-    private static readonly TimeSpan ReplicaTokenLifetime = TimeSpan.FromDays(30);
 
     private async Task WaitLiveAsync(string name, Uri url, CancellationToken ct)
     {

@@ -51,8 +51,6 @@ public sealed class TrainingFollower(
         return true;
     }
 
-    public bool IsFollowing(Guid runId) => _following.ContainsKey(runId);
-
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async Task StopAsync(CancellationToken cancellationToken)

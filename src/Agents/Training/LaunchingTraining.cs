@@ -1,3 +1,4 @@
+using EventMlOps.Agents.Hosting;
 using EventMlOps.Agents.Runtime;
 using EventMlOps.Artifacts;
 using EventMlOps.Contracts.Training;
@@ -11,8 +12,10 @@ namespace EventMlOps.Agents.Training;
 public static class LaunchTrainingHandler
 {
     public static async Task<OutgoingMessages> Handle(LaunchTraining order, IWorkloadRuntime runtime, TrainingWorkspace workspace,
-        TrainingFollower follower, IArtifactStore store, TrainingAgentOptions options, CancellationToken ct)
+        TrainingFollower follower, IArtifactStore store, TrainingAgentOptions options, WorkGrants grants, CancellationToken ct)
     {
+        // The order's grant goes with every fact about the run; a re-sent order (after a restart) brings a fresh one.
+        grants.Hold(WorkGrants.Run(order.RunId), order.Grant);
         var job = TrainingWorkspace.JobName(order.RunId);
         switch (TrainingPlan.Decide(workspace.Markers(order.RunId), await runtime.ObserveAsync(job, ct)))
         {

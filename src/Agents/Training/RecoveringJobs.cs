@@ -1,33 +1,41 @@
 using EventMlOps.Agents.Runtime;
+using EventMlOps.Contracts.Training;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Wolverine;
+using Wolverine.Runtime;
 
 namespace EventMlOps.Agents.Training;
 
-/// <summary>On start, every training job the runtime still knows is reconciled like a work order: a running one is
-/// followed again to its end, a finished one whose outcome was never reported is reported, one whose process vanished
-/// is reported failed — no run stays Running because an agent went away.</summary>
-public sealed class TrainingRecovery(IWorkloadRuntime runtime, TrainingWorkspace workspace, TrainingFollower follower,
+/// <summary>On start, every training job the runtime still knows is reconciled: a cancelled run's job still running is
+/// stopped; for the others whose outcome was never reported, the agent asks the control plane to send their work orders
+/// again (<see cref="RequestWorkOrders"/>) — it keeps no grants on disk — and each order that comes back is followed like
+/// a redelivered one: a running job to its end, a finished one to its report, one whose process vanished reported
+/// failed. A run the control plane already finished gets no order and is left alone.</summary>
+public sealed class TrainingRecovery(IWorkloadRuntime runtime, TrainingWorkspace workspace, IWolverineRuntime wolverine,
     ILogger<TrainingRecovery> log) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        var unreported = new List<Guid>();
         foreach (var job in await runtime.ListAsync(cancellationToken))
         {
             if (TrainingWorkspace.RunIdOf(job) is not { } runId) continue;
             switch (TrainingPlan.Decide(workspace.Markers(runId), job))
             {
                 case TrainingAction.Follow:
-                    log.LogInformation("Re-adopting training job {Job} ({Phase})", job.Name, job.Phase);
-                    follower.Follow(runId, FollowReason.Resumed);
+                    unreported.Add(runId);
                     break;
                 case TrainingAction.Cancel:
                     log.LogInformation("Training job {Job} of a cancelled run still runs; stopping it", job.Name);
                     await runtime.CancelAsync(job.Name, cancellationToken);
-                    follower.Follow(runId, FollowReason.Resumed);
+                    workspace.MarkReported(runId, "cancelled: nothing reported");
                     break;
             }
         }
+        if (unreported.Count == 0) return;
+        log.LogInformation("Re-adopting {Count} training job(s): asking for their work orders again", unreported.Count);
+        await new MessageBus(wolverine).SendAsync(new RequestWorkOrders(Guid.NewGuid(), unreported, []));
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -20,7 +20,8 @@ public static class TokenCommand
             var lifetime = parse.GetValue(hours);
             if (lifetime <= 0) throw CliError.Usage("--hours must be > 0");
             var who = parse.GetValue(name)!;
-            if (string.IsNullOrWhiteSpace(who)) throw CliError.Usage("--name must not be empty");
+            try { who = EventMlOps.ControlPlane.Auth.Actor.Normalize(who); }
+            catch (EventMlOps.ControlPlane.Commanding.Unauthenticated) { throw CliError.Usage("--name must be 1-63 characters without spaces or control characters"); }
             ctx.Out.WriteLine(ctx.Tokens.Issue(who, parse.GetValue(role)!.Distinct(), TimeSpan.FromHours(lifetime)));
             return 0;
         });

@@ -45,10 +45,17 @@ public sealed class LocalControlPlane(string home)
 
     public void WriteToken(string token)
     {
-        Directory.CreateDirectory(Home);
-        File.WriteAllText(TokenFile, token);
+        CreateHome(Home);
+        ControlPlane.Auth.Tokens.WritePrivate(TokenFile, token);
+    }
+
+    /// <summary>The home, 0711: others may reach the folders jobs need (their own, the artifacts) but not list it; what
+    /// is secret inside is closed on its own (keys/ 0700, token 0600, pg/ 0700).</summary>
+    public static void CreateHome(string home)
+    {
+        Directory.CreateDirectory(home);
         if (!OperatingSystem.IsWindows())
-            File.SetUnixFileMode(TokenFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.SetUnixFileMode(home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
     }
 
     /// <summary>A configured connection string wins over the private cluster, as in the control plane itself.</summary>

@@ -20,6 +20,12 @@ public static class UpCommand
 {
     private const int PreferredPort = 5080;
 
+    /// <summary>The local agents' principal: the actor of their facts.</summary>
+    public const string AgentsName = "emo-agents";
+
+    /// <summary>The log is kept across starts (a crashed instance's evidence); past this size it moves to <c>.1</c>.</summary>
+    private const long LogRotateBytes = 10 * 1024 * 1024;
+
     public static Command Create()
     {
         var foreground = new Option<bool>("--foreground") { Description = "Run the control plane in this process and stay attached" };
@@ -72,7 +78,9 @@ public static class UpCommand
         var app = await ControlPlaneApp.BuildAsync([$"--urls=http://127.0.0.1:{port}", $"--EMO_HOME={ctx.Home}"]);
         await app.StartAsync(ct);
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        using var agents = await AgentsApp.StartAsync([$"--EMO_HOME={ctx.Home}", $"--Agents:ControlPlaneUrl={url}"], ct);
+        // The agents get a token of their own, never the signing key (they could mint an admin token with it).
+        var agentToken = ctx.Tokens.Issue(AgentsName, [Roles.Agent], TimeSpan.FromDays(30));
+        using var agents = await AgentsApp.StartAsync([$"--EMO_HOME={ctx.Home}", $"--Agents:ControlPlaneUrl={url}", $"--Agents:Token={agentToken}"], ct);
         ctx.Local.Record(Environment.ProcessId, url);
         ctx.Out.WriteLine($"control plane and agents ready at {url} (pid {Environment.ProcessId}); Ctrl+C stops them");
         try
@@ -98,10 +106,12 @@ public static class UpCommand
     /// the terminal's signals; returns its pid. The shell only redirects and reports <c>$!</c>.</summary>
     private static int Launch(CliContext ctx, int port)
     {
-        Directory.CreateDirectory(ctx.Home);
+        LocalControlPlane.CreateHome(ctx.Home);
+        var log = new FileInfo(ctx.Local.LogFile);
+        if (log.Exists && log.Length > LogRotateBytes) log.MoveTo(ctx.Local.LogFile + ".1", overwrite: true);
         var (file, prefix) = SelfCommand();
         var start = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, UseShellExecute = false, WorkingDirectory = ctx.Home };
-        foreach (var arg in (string[])["-c", "setsid \"$@\" >\"$EMO_LOG\" 2>&1 </dev/null & echo $!", "sh", file, .. prefix,
+        foreach (var arg in (string[])["-c", "echo \"=== emo up $(date -u +%FT%TZ) ===\" >>\"$EMO_LOG\"; setsid \"$@\" >>\"$EMO_LOG\" 2>&1 </dev/null & echo $!", "sh", file, .. prefix,
                      "up", "--foreground", "--port", port.ToString(CultureInfo.InvariantCulture), "--home", ctx.Home])
             start.ArgumentList.Add(arg);
         start.Environment["EMO_LOG"] = ctx.Local.LogFile;

@@ -9,10 +9,10 @@ public static class AuditApi
     {
         api.MapGet("/audit", (string? actor, string? stream, string? since, string? until, string? correlation, int? limit,
                 IDocumentStore store, CancellationToken ct) =>
-            AuditTrail.QueryAsync(store, new AuditFilter(actor, stream, Time(since, "since"), Time(until, "until"), correlation, null, limit ?? 100), ct));
+            AuditTrail.QueryAsync(store, new AuditFilter(actor, stream, Time(since, "since"), Time(until, "until"), correlation, null, Paging.Limit(limit)), ct));
         // Tailing: events after a global sequence, oldest first (the CLI's `events tail` polls this).
         api.MapGet("/events", (long? after, int? limit, IDocumentStore store, CancellationToken ct) =>
-            AuditTrail.QueryAsync(store, new AuditFilter(AfterSequence: after ?? 0, Limit: limit ?? 100), ct));
+            AuditTrail.QueryAsync(store, new AuditFilter(AfterSequence: after ?? 0, Limit: Paging.Limit(limit)), ct));
     }
 
     private static DateTimeOffset? Time(string? text, string field) => AsOf.Parse(text, field) switch

@@ -18,7 +18,7 @@ public static class AuditTrail
 {
     public static async Task<IReadOnlyList<AuditEntry>> QueryAsync(IDocumentStore store, AuditFilter filter, CancellationToken ct)
     {
-        if (filter.Limit is < 1 or > 10_000) throw new InvalidField("limit", "must be within 1..10000");
+        Paging.Limit(filter.Limit);
         var schema = store.Options.Events.DatabaseSchemaName;
         var where = new List<string>();
         await using var conn = store.Storage.Database.CreateConnection();

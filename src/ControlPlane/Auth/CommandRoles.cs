@@ -38,6 +38,7 @@ public static class CommandRoles
         [typeof(ServingReplicaChanged)] = Roles.Agent,
         [typeof(DriftMeasured)] = Roles.Agent,
         [typeof(DriftDetected)] = Roles.Agent,
+        [typeof(RequestWorkOrders)] = Roles.Agent,
     };
 
     public static string For(Type command) =>

@@ -16,7 +16,7 @@ public sealed record AsOf(DateTimeOffset? Time, long? Sequence)
             return new AsOf(null, seq);
         if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
             return new AsOf(time, null);
-        throw new InvalidField(field, $"'{text}' is neither an ISO 8601 time nor an event sequence number");
+        throw new InvalidField(field, $"{Guard.Shown(text)} is neither an ISO 8601 time nor an event sequence number");
     }
 }
 

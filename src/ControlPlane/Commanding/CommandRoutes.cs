@@ -1,40 +1,57 @@
 using EventMlOps.Contracts;
 using EventMlOps.ControlPlane.Auth;
+using Marten;
+using Microsoft.AspNetCore.Mvc;
 using Wolverine;
 
 namespace EventMlOps.ControlPlane.Commanding;
 
 public static class CommandRoutes
 {
+    /// <summary>Commands are small: a larger body is refused (413) before it is read.</summary>
+    public const long MaxCommandBytes = 64 * 1024;
+
+    public const string CommandLimiter = "commands";
+
     /// <summary>Maps POST <paramref name="route"/> to a contract command. The HTTP call and a message
     /// published on the bus take the same path: the caller's bearer token travels in the envelope
     /// header, and <see cref="CommandGate"/> authenticates it, checks the role and stamps the actor.</summary>
     public static RouteHandlerBuilder MapCommand<T>(this IEndpointRouteBuilder routes, string route) where T : class, ICommand =>
-        routes.MapPost(route, async (T command, HttpContext http, IMessageContext bus, CancellationToken ct) =>
-                Results.Ok(await SendAsync(command, http, bus, ct)))
+        routes.MapPost(route, async (T command, HttpContext http, IMessageContext bus, IDocumentStore store, CancellationToken ct) =>
+                Results.Ok(await SendAsync(command, http, bus, store, ct)))
             .WithName(typeof(T).Name)
             .WithSummary($"{typeof(T).Name} (role: {CommandRoles.For(typeof(T))})")
+            .WithMetadata(new RequestSizeLimitAttribute(MaxCommandBytes))
+            .RequireRateLimiting(CommandLimiter)
             .Produces<CommandAccepted>()
-            .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409).ProducesProblem(422);
+            .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409).ProducesProblem(413)
+            .ProducesProblem(422).ProducesProblem(503);
 
-    /// <summary>Hands an HTTP caller's command to Wolverine with the caller's token and correlation.</summary>
-    public static async Task<CommandAccepted> SendAsync(ICommand command, HttpContext http, IMessageContext bus, CancellationToken ct)
+    /// <summary>Hands an HTTP caller's command to Wolverine with the caller's token, grant and correlation. A command id
+    /// handled before — also by a concurrent twin that committed first while this one failed — is answered as it was
+    /// then (<c>duplicate: true</c>); the same id on a different command is refused.</summary>
+    public static async Task<CommandAccepted> SendAsync(ICommand command, HttpContext http, IMessageContext bus, IDocumentStore store, CancellationToken ct)
     {
         var options = new DeliveryOptions();
-        options.Headers[BusHeaders.Token] = http.Request.Headers.Authorization.ToString()["Bearer ".Length..].Trim();
+        options.Headers[BusHeaders.Token] = http.Request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? auth["Bearer ".Length..].Trim()
+            : "";
+        if (http.Request.Headers.TryGetValue(BusHeaders.GrantHttpHeader, out var grant))
+            options.Headers[BusHeaders.Grant] = grant.ToString();
         if (http.Request.Headers.TryGetValue("X-Correlation-Id", out var correlation))
             bus.CorrelationId = correlation.ToString();
         try
         {
             return await bus.InvokeAsync<CommandAccepted>(command, options, ct);
         }
-        catch (Exception e) when (Duplicate(e))
+        catch (Exception e) when (e is not (Unauthenticated or Forbidden or InvalidField))
         {
-            return new CommandAccepted(command.CommandId, "", 0, 0, Duplicate: true);
+            await using var session = store.QuerySession();
+            if (await session.LoadAsync<HandledCommand>(command.CommandId, ct) is not { } handled)
+                throw;
+            if (CommandGate.Repeated(handled, CommandGate.Fingerprint(command)) is { } repeated and not AlreadyHandled)
+                throw repeated;
+            return (handled.Answer ?? new CommandAccepted(command.CommandId, "", 0, 0)) with { Duplicate = true };
         }
     }
-
-    /// <summary>A command id seen before (or inserted concurrently by a duplicate) appends nothing.</summary>
-    private static bool Duplicate(Exception e) =>
-        e is AlreadyHandled || e.GetType().Name == "DocumentAlreadyExistsException" || (e.InnerException is { } inner && Duplicate(inner));
 }

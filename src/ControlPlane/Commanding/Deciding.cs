@@ -15,6 +15,16 @@ public static class Deciding
             : await session.Events.FetchForWriting<T>(stream);
         var events = decide(target.Aggregate);
         target.AppendMany(events);
-        return new CommandAccepted(command.CommandId, stream, (target.StartingVersion ?? 0) + events.Length, events.Length);
+        return session.Answered(new CommandAccepted(command.CommandId, stream, (target.StartingVersion ?? 0) + events.Length, events.Length));
+    }
+
+    /// <summary>Records the answer with the command's <see cref="HandledCommand"/>, in the same transaction: a retry of
+    /// the command, however concurrent, is answered the same.</summary>
+    public static CommandAccepted Answered(this IDocumentSession session, CommandAccepted accepted)
+    {
+        foreach (var handled in session.PendingChanges.InsertsFor<HandledCommand>())
+            if (handled.Id == accepted.CommandId)
+                handled.Answer = accepted;
+        return accepted;
     }
 }

@@ -21,7 +21,11 @@ public sealed class ProblemMapping(IProblemDetailsService problems, IDocumentSto
             log.LogError(exception, "Unhandled error on {Path}", http.Request.Path);
             return false;
         }
-        if (Chain(exception).OfType<JasperFx.ConcurrencyException>().FirstOrDefault()?.Id is string stream)
+        if (problem.Status == 503)
+            http.Response.Headers.RetryAfter = "5";
+        else
+            log.LogInformation("Refused {Method} {Path}: {Status} {Title}", http.Request.Method, http.Request.Path, problem.Status, problem.Title);
+        if (problem.Status == 409 && Chain(exception).OfType<JasperFx.ConcurrencyException>().FirstOrDefault()?.Id is string stream)
         {
             // The caller reloads from here: tell it where the stream stands now.
             await using var session = store.QuerySession();
@@ -55,12 +59,16 @@ public sealed class ProblemMapping(IProblemDetailsService problems, IDocumentSto
                 case Refused r:
                     return Problem(422, "Refused", r.Message);
                 case var c when ConflictTypes.Contains(c.GetType().Name):
-                    return Problem(409, "Concurrency conflict",
-                        $"the stream changed since it was read; reload and retry ({c.Message})");
+                    return Problem(409, "Concurrency conflict", "the stream changed since it was read; reload and retry");
+                case Npgsql.NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException or TimeoutException:
+                    return Problem(503, "Unavailable", "the event store's database does not answer; retry shortly");
             }
         }
         return null;
     }
+
+    /// <summary>An exception that is the caller's mistake or a refusal by a rule: answered, never logged as an error.</summary>
+    public static bool IsExpected(Exception e) => Describe(e) is { Status: < 500 };
 
     private static IEnumerable<Exception> Chain(Exception e)
     {

@@ -8,10 +8,10 @@ public sealed class InvalidField(string field, string reason) : Exception($"{fie
 }
 
 /// <summary>A referenced stream or view does not exist (HTTP 404).</summary>
-public sealed class NotFound(string what, string id) : Exception($"{what} '{id}' does not exist")
+public sealed class NotFound(string what, string id) : Exception($"{what} {Guard.Shown(id)} does not exist")
 {
     public string What { get; } = what;
-    public string Id { get; } = id;
+    public string Id { get; } = id.Length <= 64 ? id : id[..64] + "…";
 }
 
 /// <summary>A well-formed command refused by an invariant (HTTP 422, or the error queue on the bus).</summary>
@@ -37,7 +37,7 @@ public static class Guard
         if (string.IsNullOrWhiteSpace(value))
             throw new InvalidField(field, "is required");
         if (value.Length > 63 || !System.Text.RegularExpressions.Regex.IsMatch(value, "^[a-z0-9][a-z0-9._-]*$"))
-            throw new InvalidField(field, $"'{value}' must be 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit");
+            throw new InvalidField(field, $"{Shown(value)} must be 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit");
         return value;
     }
 
@@ -45,7 +45,7 @@ public static class Guard
     public static string Key(string field, string? value) =>
         value is { Length: > 0 and <= 250 } && System.Text.RegularExpressions.Regex.IsMatch(value, "^[A-Za-z0-9_.\\-/ @]+$")
             ? value
-            : throw new InvalidField(field, $"'{value}' must be 1-250 letters, digits, '_', '-', '.', '/', ' ' or '@'");
+            : throw new InvalidField(field, $"{Shown(value)} must be 1-250 letters, digits, '_', '-', '.', '/', ' ' or '@'");
 
     public static string Required(string field, string? value) =>
         string.IsNullOrWhiteSpace(value) ? throw new InvalidField(field, "is required") : value;
@@ -54,6 +54,14 @@ public static class Guard
         value is { Length: 64 } && value.All(char.IsAsciiHexDigitLower)
             ? value
             : throw new InvalidField(field, "must be 64 lowercase hex characters (a sha256 digest)");
+
+    /// <summary>A value as an error may quote it: short printable values in quotes, anything else only described.</summary>
+    public static string Shown(string? value) =>
+        value is null ? "null" : value.Length <= 64 && !Inputs.HasControl(value) ? $"'{value}'" : $"a value of {value.Length} characters";
+
+    /// <summary>Text a person wrote (a comment, a reason): at most 4 KiB.</summary>
+    public static string? Text(string field, string? value, int max = 4096) =>
+        value is { Length: var n } && n > max ? throw new InvalidField(field, $"is {n} characters long; at most {max} are accepted") : value;
 
     public static void Id(string field, Guid value)
     {

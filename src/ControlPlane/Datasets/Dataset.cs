@@ -43,7 +43,7 @@ public static class DatasetDecisions
         Guard.Required("uri", c.Uri);
         Guard.Sha256("sha256", c.Sha256);
         if (!Formats.Contains(c.Format))
-            throw new InvalidField("format", $"'{c.Format}' is not one of {string.Join(", ", Formats)}");
+            throw new InvalidField("format", $"{Guard.Shown(c.Format)} is not one of {string.Join(", ", Formats)}");
         if (c.RowCount < 0)
             throw new InvalidField("rowCount", "must be ≥ 0");
         if (current is not null)

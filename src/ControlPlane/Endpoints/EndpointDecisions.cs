@@ -10,15 +10,17 @@ namespace EventMlOps.ControlPlane.Endpoints;
 /// takes no command but its creation again, while the agents' facts about it are still recorded.</summary>
 public static class EndpointDecisions
 {
-    public static object[] Create(EndpointState? current, CreateEndpoint c, string actor, DateTimeOffset now)
+    /// <param name="modelExists">Whether the model has a registered version: an endpoint for an unknown model is refused.</param>
+    public static object[] Create(EndpointState? current, bool modelExists, CreateEndpoint c, string actor, DateTimeOffset now)
     {
         Guard.Name("name", c.Name);
         Guard.Name("modelName", c.ModelName);
+        if (!modelExists) throw new NotFound("model", c.ModelName);
         if (c.MinReplicas < 0) throw new InvalidField("minReplicas", "must be ≥ 0");
         if (c.MaxReplicas < Math.Max(1, c.MinReplicas)) throw new InvalidField("maxReplicas", "must be ≥ 1 and ≥ minReplicas");
         if (current is { Deleted: false })
             throw new Refused($"endpoint '{c.Name}' already exists (serving model '{current.ModelName}')");
-        return [new EndpointCreated(c.Name, c.ModelName, c.MinReplicas, c.MaxReplicas, actor, now)];
+        return [new EndpointCreated(c.Name, c.ModelName, c.MinReplicas, c.MaxReplicas, actor, now, c.AllowUnapproved)];
     }
 
     public static object[] RollOut(EndpointState? endpoint, ModelVersion? version, RollOut c, Guid rolloutId, string actor, DateTimeOffset now)
@@ -28,6 +30,11 @@ public static class EndpointDecisions
         var v = version ?? throw new NotFound("model version", $"{e.ModelName}@{c.Version}");
         if (v.Stage == ModelStage.Archived)
             throw new Refused($"{v.ModelName}@{v.Version} is archived and cannot be rolled out");
+        if (!v.IsApproved && !e.AllowUnapproved)
+            throw new Refused($"four-eyes rule: {v.ModelName}@{v.Version} has no approval by someone other than its authors; approve it first "
+                              + "(or create the endpoint with allowUnapproved for non-production use)");
+        if (!Enum.IsDefined(strategy.Kind))
+            throw new InvalidField("strategy.kind", "must be Immediate or Canary");
         if (e.Rollout is { } inFlight)
             throw new Refused($"endpoint '{e.Name}' already has rollout {inFlight.RolloutId:N} of version {inFlight.Version} in progress; promote or abort it first");
         if (e.Traffic.Count == 1 && e.Traffic[0].Version == v.Version)
@@ -49,11 +56,9 @@ public static class EndpointDecisions
         }
         // The limits in force are recorded with the rollout, so that a later change of the defaults does not change its verdicts.
         var canary = strategy.Kind == RolloutKind.Canary;
-        var started = new RolloutStarted(e.Name, rolloutId, v.ModelName, v.Version, v.ArtifactUri, v.ArtifactSha256, strategy.Kind,
-            canary ? strategy.Steps : [], e.StableVersion, actor, now, canary ? CanaryAnalysis.Validated(strategy.Analysis ?? RolloutAnalysis.Default) : null);
-        return strategy.Kind == RolloutKind.Immediate
-            ? [started, new RolloutPromoted(e.Name, rolloutId, v.Version, actor, now)]
-            : [started];
+        // An immediate rollout is promoted when a replica reports the version loaded (RecordObserved), not before.
+        return [new RolloutStarted(e.Name, rolloutId, v.ModelName, v.Version, v.ArtifactUri, v.ArtifactSha256, strategy.Kind,
+            canary ? strategy.Steps : [], e.StableVersion, actor, now, canary ? CanaryAnalysis.Validated(strategy.Analysis ?? RolloutAnalysis.Default) : null)];
     }
 
     /// <summary>Moves a healthy canary to its next step; past the last step it is promoted.</summary>
@@ -103,7 +108,7 @@ public static class EndpointDecisions
     public static object[] Abort(EndpointState? endpoint, AbortRollout c, string actor, DateTimeOffset now)
     {
         var r = InFlight(endpoint, c.Endpoint);
-        return [new RolloutAborted(c.Endpoint, r.RolloutId, r.Version, Guard.Required("reason", c.Reason), actor, now)];
+        return [new RolloutAborted(c.Endpoint, r.RolloutId, r.Version, Guard.Text("reason", Guard.Required("reason", c.Reason))!, actor, now)];
     }
 
     /// <summary>Stops serving: an in-flight rollout ends, traffic empties and the replicas are to stop.</summary>
@@ -135,10 +140,20 @@ public static class EndpointDecisions
         return endpoint.Served.Where(p => p.To is not null && p.Version != current).OrderByDescending(p => p.To).FirstOrDefault()?.Version;
     }
 
-    public static object[] RecordObserved(EndpointState? endpoint, EndpointObserved c, DateTimeOffset now)
+    /// <summary>Records what a replica serves, and settles the rollout in flight by it: once a replica reports the revision
+    /// the rollout asked for, an immediate rollout whose version it loaded is promoted, and a rollout (immediate or canary)
+    /// whose version it could not load fails — what served before serves again.</summary>
+    public static object[] RecordObserved(EndpointState? endpoint, EndpointObserved c, string actor, DateTimeOffset now)
     {
         var e = Existing(endpoint, c.Endpoint);
-        return c.Revision < e.ObservedRevision ? [] : [new EndpointStateObserved(e.Name, c.Revision, c.Ready, c.Message, now, c.Loaded)];
+        if (c.Revision < e.ObservedRevision) return [];
+        var observed = new EndpointStateObserved(e.Name, c.Revision, c.Ready, Guard.Text("message", c.Message), now, c.Loaded);
+        if (e.Rollout is not { } r || c.Revision < r.Revision) return [observed];
+        var loaded = c.Loaded?.Any(l => l.Version == r.Version && l.Sha256 == r.ArtifactSha256 && (l.Weight > 0 || r.Kind == RolloutKind.Canary)) == true;
+        if (!loaded)
+            return [observed, new RolloutFailed(e.Name, r.RolloutId, r.Version,
+                $"{e.ModelName}@{r.Version} did not load on the replica" + (c.Message is { Length: > 0 } m ? $": {(m.Length > 500 ? m[..500] + "…" : m)}" : ""), actor, now)];
+        return r.Kind == RolloutKind.Immediate ? [observed, new RolloutPromoted(e.Name, r.RolloutId, r.Version, actor, now)] : [observed];
     }
 
     /// <summary>Recorded after the endpoint's deletion too: its replicas stopping then is what deletion asks for.</summary>

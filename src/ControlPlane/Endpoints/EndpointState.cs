@@ -3,7 +3,9 @@ using EventMlOps.ControlPlane.Commanding;
 
 namespace EventMlOps.ControlPlane.Endpoints;
 
-public sealed record EndpointCreated(string Endpoint, string ModelName, int MinReplicas, int MaxReplicas, string CreatedBy, DateTimeOffset CreatedAt);
+/// <param name="AllowUnapproved">Rollouts may serve versions without a four-eyes approval (a non-production endpoint).</param>
+public sealed record EndpointCreated(string Endpoint, string ModelName, int MinReplicas, int MaxReplicas, string CreatedBy, DateTimeOffset CreatedAt,
+    bool AllowUnapproved = false);
 
 public sealed record RolloutStarted(
     string Endpoint,
@@ -34,6 +36,10 @@ public sealed record RolloutAnalysisRecorded(
 /// <summary>The analysis found the canary in breach: the stable version takes all traffic back.</summary>
 public sealed record CanaryRolledBack(string Endpoint, Guid RolloutId, int Version, string Reason, string RolledBackBy, DateTimeOffset RolledBackAt);
 
+/// <summary>The rollout's version could not be loaded by the endpoint's replica (corrupt or missing artifact): what
+/// served before takes all traffic back.</summary>
+public sealed record RolloutFailed(string Endpoint, Guid RolloutId, int Version, string Reason, string ReportedBy, DateTimeOffset FailedAt);
+
 /// <summary>The endpoint is deleted: nothing is served, its replicas are to stop; its history stays.</summary>
 public sealed record EndpointDeleted(string Endpoint, string Reason, string DeletedBy, DateTimeOffset DeletedAt);
 
@@ -51,10 +57,13 @@ public sealed record EndpointDriftDetected(string Endpoint, string ModelName, in
 public sealed record TrafficSplit(int Version, string ArtifactUri, string ArtifactSha256, int Weight);
 
 /// <summary>The rollout in flight; a canary's current step began at <paramref name="StepStartedAt"/> and is judged under
-/// <paramref name="Analysis"/> (null for an immediate rollout).</summary>
+/// <paramref name="Analysis"/> (null for an immediate rollout). From <paramref name="Revision"/> on, the replicas' reports
+/// tell whether the version loads; <paramref name="Previous"/> is the traffic that serves again if the rollout ends
+/// unpromoted.</summary>
 public sealed record RolloutInProgress(
     Guid RolloutId, int Version, string ArtifactUri, string ArtifactSha256, RolloutKind Kind, IReadOnlyList<CanaryStep> Steps, int Step,
-    string StartedBy, DateTimeOffset StartedAt, DateTimeOffset StepStartedAt, RolloutAnalysis? Analysis);
+    string StartedBy, DateTimeOffset StartedAt, DateTimeOffset StepStartedAt, RolloutAnalysis? Analysis, long Revision = 0,
+    IReadOnlyList<TrafficSplit>? Previous = null);
 
 /// <summary>When a version served on this endpoint (To is null while it still serves).</summary>
 public sealed record ServingPeriod(int Version, DateTimeOffset From, DateTimeOffset? To);
@@ -88,7 +97,9 @@ public sealed record EndpointState(
     IReadOnlyDictionary<string, double>? LastDrift = null,
     IReadOnlyList<RolloutAnalysisRecorded>? RecentAnalysis = null,
     IReadOnlyList<ReplicaState>? Replicas = null,
-    DateTimeOffset? DeletedAt = null)
+    DateTimeOffset? DeletedAt = null,
+    bool AllowUnapproved = false,
+    TrafficSplit? LastGood = null)
 {
     /// <summary>How many analysis records the state keeps: enough to read how the current step goes.</summary>
     public const int RecentAnalysisKept = 10;
@@ -101,12 +112,16 @@ public sealed record EndpointState(
 
     public int? StableVersion => Rollout is null
         ? Traffic.FirstOrDefault()?.Version
-        : Traffic.FirstOrDefault(t => t.Version != Rollout.Version)?.Version;
+        : Rollout.Previous is { } previous ? previous.FirstOrDefault()?.Version : Traffic.FirstOrDefault(t => t.Version != Rollout.Version)?.Version;
 
-    /// <summary>The desired state agents and serving processes converge to.</summary>
-    public ApplyEndpoint Desired() =>
-        new(Name, Revision, [.. Traffic.Select(t => new ServedVersion(ModelName, t.Version, t.ArtifactUri, t.ArtifactSha256, t.Weight))],
+    /// <summary>The desired state agents and serving processes converge to: the traffic, and the last version a replica
+    /// loaded (weight 0) as the fallback a replica serves should the others fail to load.</summary>
+    public ApplyEndpoint Desired()
+    {
+        var fallback = LastGood is { } good && !Deleted && Traffic.All(t => t.Version != good.Version) ? [good with { Weight = 0 }] : Array.Empty<TrafficSplit>();
+        return new(Name, Revision, [.. Traffic.Concat(fallback).Select(t => new ServedVersion(ModelName, t.Version, t.ArtifactUri, t.ArtifactSha256, t.Weight))],
             MinReplicas, MaxReplicas, CanaryOrder(), Deleted);
+    }
 
     private CanaryAnalysisOrder? CanaryOrder() =>
         Rollout is { Analysis: { } analysis } r && StableVersion is { } stable
@@ -114,7 +129,8 @@ public sealed record EndpointState(
             : null;
 
     public static EndpointState Create(EndpointCreated e) =>
-        new(StreamKeys.Endpoint(e.Endpoint), e.Endpoint, e.ModelName, e.MinReplicas, e.MaxReplicas, e.CreatedBy, e.CreatedAt, 0, [], null, [], []);
+        new(StreamKeys.Endpoint(e.Endpoint), e.Endpoint, e.ModelName, e.MinReplicas, e.MaxReplicas, e.CreatedBy, e.CreatedAt, 0, [], null, [], [],
+            AllowUnapproved: e.AllowUnapproved);
 
     /// <summary>The name created again after its deletion. The revision keeps growing, so that serving processes never
     /// take the new endpoint's state for a stale one; the serving history stays while it serves the same model.</summary>
@@ -129,9 +145,10 @@ public sealed record EndpointState(
         // Events from before the analysis existed carry none: they were judged by the defaults.
         var analysis = e.Kind == RolloutKind.Canary ? e.Analysis ?? RolloutAnalysis.Default : null;
         var rollout = new RolloutInProgress(e.RolloutId, e.Version, e.ArtifactUri, e.ArtifactSha256, e.Kind, e.Steps, 0, e.StartedBy, e.StartedAt,
-            e.StartedAt, analysis);
+            e.StartedAt, analysis, Revision + 1, Traffic);
+        // An immediate rollout asks for the new version at once; it is promoted once a replica reports it loaded.
         if (e.Kind == RolloutKind.Immediate)
-            return this with { Rollout = rollout };
+            return this with { Rollout = rollout, Traffic = [new TrafficSplit(e.Version, e.ArtifactUri, e.ArtifactSha256, 100)], Revision = Revision + 1 };
         var weight = e.Steps[0].Weight;
         return this with
         {
@@ -168,6 +185,8 @@ public sealed record EndpointState(
 
     public EndpointState Apply(CanaryRolledBack e) => EndRollout("rolled back", e.RolledBackBy, e.RolledBackAt, e.Reason);
 
+    public EndpointState Apply(RolloutFailed e) => EndRollout("failed to load", e.ReportedBy, e.FailedAt, e.Reason);
+
     public EndpointState Apply(RolloutAnalysisRecorded e) => this with { RecentAnalysis = [.. (RecentAnalysis ?? []).TakeLast(RecentAnalysisKept - 1), e] };
 
     public EndpointState Apply(EndpointDeleted e)
@@ -197,8 +216,14 @@ public sealed record EndpointState(
         Revision = Revision + 1,
     };
 
-    public EndpointState Apply(EndpointStateObserved e) =>
-        this with { Ready = e.Ready, ObservedRevision = e.Revision, ObservedMessage = e.Message, ObservedLoaded = e.Loaded };
+    /// <summary>What a replica reports it serves; the version it serves most (of the desired ones) is known to load.</summary>
+    public EndpointState Apply(EndpointStateObserved e) => this with
+    {
+        Ready = e.Ready, ObservedRevision = e.Revision, ObservedMessage = e.Message, ObservedLoaded = e.Loaded,
+        LastGood = (e.Loaded ?? []).Where(l => l.Weight > 0).OrderByDescending(l => l.Weight)
+            .Select(l => Traffic.Concat(LastGood is null ? [] : [LastGood]).FirstOrDefault(t => t.Version == l.Version && t.ArtifactSha256 == l.Sha256))
+            .FirstOrDefault(t => t is not null) ?? LastGood,
+    };
 
     public EndpointState Apply(EndpointDriftMeasured e) => this with { LastDrift = e.FeatureScores };
 
@@ -208,7 +233,8 @@ public sealed record EndpointState(
         var r = Rollout!;
         return this with
         {
-            Traffic = [.. Traffic.Where(t => t.Version != r.Version).Select(t => t with { Weight = 100 })],
+            // What served before the rollout serves again (histories from before Previous was kept: the others at 100 %).
+            Traffic = r.Previous ?? [.. Traffic.Where(t => t.Version != r.Version).Select(t => t with { Weight = 100 })],
             Served = EndServing(Served, keep: StableVersion, at: at),
             Rollout = null,
             Rollouts = [.. Rollouts, new RolloutOutcome(r.RolloutId, r.Version, r.Kind, outcome, by, r.StartedAt, at, reason)],

@@ -9,9 +9,12 @@ namespace EventMlOps.ControlPlane.Endpoints;
 
 public static class CreateEndpointHandler
 {
-    public static Task<CommandAccepted> Handle(CreateEndpoint command, Actor actor, IDocumentSession session, TimeProvider time) =>
-        session.DecideAsync<EndpointState>(command, StreamKeys.Endpoint(command.Name),
-            e => EndpointDecisions.Create(e, command, actor.Name, time.GetUtcNow()));
+    public static async Task<CommandAccepted> Handle(CreateEndpoint command, Actor actor, IDocumentSession session, TimeProvider time)
+    {
+        var modelExists = await session.Query<ModelVersion>().AnyAsync(v => v.ModelName == command.ModelName);
+        return await session.DecideAsync<EndpointState>(command, StreamKeys.Endpoint(command.Name),
+            e => EndpointDecisions.Create(e, modelExists, command, actor.Name, time.GetUtcNow()));
+    }
 }
 
 public static class DeleteEndpointHandler
@@ -68,8 +71,8 @@ public static class EndpointFactsHandler
     public static Task<CommandAccepted> Handle(ServingReplicaChanged fact, IDocumentSession session, TimeProvider time) =>
         session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordReplica(e, fact, time.GetUtcNow()));
 
-    public static Task<CommandAccepted> Handle(EndpointObserved fact, IDocumentSession session, TimeProvider time) =>
-        session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordObserved(e, fact, time.GetUtcNow()));
+    public static Task<CommandAccepted> Handle(EndpointObserved fact, Actor actor, IDocumentSession session, TimeProvider time) =>
+        session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordObserved(e, fact, actor.Name, time.GetUtcNow()));
 
     public static Task<CommandAccepted> Handle(DriftMeasured fact, IDocumentSession session) =>
         session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordDrift(e, fact));

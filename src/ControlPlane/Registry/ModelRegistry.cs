@@ -11,11 +11,11 @@ public sealed record RegisteredModel(string Name, int LatestVersion, IReadOnlyDi
 
 public static class RegistryQueries
 {
-    public static async Task<IReadOnlyList<RegisteredModel>> ListAsync(IQuerySession session, AsOf? asOf, CancellationToken ct)
+    public static async Task<IReadOnlyList<RegisteredModel>> ListAsync(IQuerySession session, AsOf? asOf, int? limit, int? offset, CancellationToken ct)
     {
         var names = await session.Query<ModelVersion>().Select(v => v.ModelName).Distinct().ToListAsync(ct);
         var models = new List<RegisteredModel>();
-        foreach (var name in names.Order())
+        foreach (var name in names.Order().Skip(Math.Max(0, offset ?? 0)).Take(Paging.Limit(limit)))
             if (await GetAsync(session, name, asOf, ct) is { Versions.Count: > 0 } model)
                 models.Add(model);
         return models;
@@ -33,7 +33,7 @@ public static class RegistryQueries
         if (versions.Count == 0) return null;
         return new RegisteredModel(name, versions.Max(v => v.Version),
             versions.SelectMany(v => v.Aliases.Select(a => (a, v.Version))).ToDictionary(x => x.a, x => x.Version),
-            [.. versions.Select(v => new VersionSummary(v.Version, v.Stage, v.Aliases, v.Approvals.Any(a => a.By != v.RegisteredBy), v.RegisteredBy, v.RegisteredAt, v.Metrics))],
+            [.. versions.Select(v => new VersionSummary(v.Version, v.Stage, v.Aliases, v.IsApproved, v.RegisteredBy, v.RegisteredAt, v.Metrics))],
             asOf?.ToString());
     }
 }

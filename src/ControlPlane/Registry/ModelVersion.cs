@@ -14,7 +14,8 @@ public sealed record ModelVersionRegistered(
     IReadOnlyDictionary<string, double> Metrics,
     string RegisteredBy,
     DateTimeOffset RegisteredAt,
-    string? RunRequestedBy = null);
+    string? RunRequestedBy = null,
+    string? TrainerKind = null);
 
 public sealed record ModelVersionApproved(string ModelName, int Version, string ApprovedBy, string? Comment, DateTimeOffset ApprovedAt);
 
@@ -48,10 +49,17 @@ public sealed record ModelVersion(
     IReadOnlyList<Approval> Approvals,
     IReadOnlyList<StageChange> StageHistory,
     IReadOnlyList<AliasChange> AliasHistory,
-    string? RunRequestedBy = null)
+    string? RunRequestedBy = null,
+    string? TrainerKind = null)
 {
-    /// <summary>The people responsible for this version: none of them may be its four-eyes approver.</summary>
-    public bool IsAuthor(string actor) => actor == RegisteredBy || actor == RunRequestedBy;
+    /// <summary>The people responsible for this version: none of them may be its four-eyes approver. Names compare as
+    /// principals do (case and surrounding spaces aside), so histories from before names were normalised agree.</summary>
+    public bool IsAuthor(string actor) => Same(actor, RegisteredBy) || (RunRequestedBy is not null && Same(actor, RunRequestedBy));
+
+    /// <summary>The four-eyes rule, one place for every use (stage, rollout, registry views): approved by a non-author.</summary>
+    public bool IsApproved => Approvals.Any(a => !IsAuthor(a.By));
+
+    private static bool Same(string a, string b) => string.Equals(a.Trim(), b.Trim(), StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The stream version. Named explicitly: without it Marten's convention would write the stream
     /// version into <see cref="Version"/>, the model's version number.</summary>
@@ -60,7 +68,7 @@ public sealed record ModelVersion(
 
     public static ModelVersion Create(ModelVersionRegistered e) => new(
         StreamKeys.ModelVersion(e.ModelName, e.Version), e.ModelName, e.Version, e.RunId, e.ArtifactUri, e.ArtifactSha256,
-        e.DatasetId, e.DatasetSha256, e.Metrics, e.RegisteredBy, e.RegisteredAt, ModelStage.None, [], [], [], [], e.RunRequestedBy);
+        e.DatasetId, e.DatasetSha256, e.Metrics, e.RegisteredBy, e.RegisteredAt, ModelStage.None, [], [], [], [], e.RunRequestedBy, e.TrainerKind);
 
     public ModelVersion Apply(ModelVersionApproved e) => this with { Approvals = [.. Approvals, new Approval(e.ApprovedBy, e.Comment, e.ApprovedAt)] };
 

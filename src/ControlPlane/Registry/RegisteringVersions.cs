@@ -11,7 +11,7 @@ public static class RegisterModelVersionHandler
     public static async Task<CommandAccepted> Handle(RegisterModelVersion command, Actor actor, IDocumentSession session, TimeProvider time)
     {
         var (stream, _) = await RegisterAsync(session, command, actor.Name, time.GetUtcNow());
-        return new CommandAccepted(command.CommandId, stream, 1, 1);
+        return session.Answered(new CommandAccepted(command.CommandId, stream, 1, 1));
     }
 
     /// <summary>Starts the next version's stream; a concurrent registration of the same number
@@ -20,9 +20,10 @@ public static class RegisterModelVersionHandler
     {
         Guard.Name("modelName", command.ModelName);
         var run = await session.Events.FetchForWriting<TrainingRun>(StreamKeys.Run(command.RunId));
-        var latest = await session.Query<ModelVersion>().Where(v => v.ModelName == command.ModelName)
-            .OrderByDescending(v => v.Version).Select(v => v.Version).FirstOrDefaultAsync();
-        var events = RegistryDecisions.Register(run.Aggregate, latest + 1, command, actor, now);
+        var previous = await session.Query<ModelVersion>().Where(v => v.ModelName == command.ModelName)
+            .OrderByDescending(v => v.Version).FirstOrDefaultAsync();
+        var latest = previous?.Version ?? 0;
+        var events = RegistryDecisions.Register(run.Aggregate, previous, latest + 1, command, actor, now);
         var stream = StreamKeys.ModelVersion(command.ModelName, latest + 1);
         session.Events.StartStream<ModelVersion>(stream, events[0]);
         run.AppendOne(events[1]);
@@ -58,6 +59,6 @@ public static class SetModelAliasHandler
         var (onTarget, onHolder) = RegistryDecisions.SetAlias(target.Aggregate, holder?.Aggregate, command, actor.Name, time.GetUtcNow());
         target.AppendMany(onTarget);
         holder?.AppendMany(onHolder);
-        return new CommandAccepted(command.CommandId, key, (target.StartingVersion ?? 0) + onTarget.Length, onTarget.Length + onHolder.Length);
+        return session.Answered(new CommandAccepted(command.CommandId, key, (target.StartingVersion ?? 0) + onTarget.Length, onTarget.Length + onHolder.Length));
     }
 }

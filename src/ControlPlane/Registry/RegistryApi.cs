@@ -12,8 +12,8 @@ public static class RegistryApi
         api.MapCommand<ApproveModelVersion>("/models/versions/approve");
         api.MapCommand<SetModelAlias>("/models/versions/alias");
         api.MapCommand<TransitionModelStage>("/models/versions/stage");
-        api.MapGet("/models", (string? asOf, IQuerySession session, CancellationToken ct) =>
-            RegistryQueries.ListAsync(session, AsOf.Parse(asOf), ct));
+        api.MapGet("/models", (string? asOf, int? limit, int? offset, IQuerySession session, CancellationToken ct) =>
+            RegistryQueries.ListAsync(session, AsOf.Parse(asOf), limit, offset, ct));
         api.MapGet("/models/{name}", async (string name, string? asOf, IQuerySession session, CancellationToken ct) =>
             await RegistryQueries.GetAsync(session, name, AsOf.Parse(asOf), ct) ?? throw new NotFound("model", name));
         api.MapGet("/models/{name}/versions/{version:int}", async (string name, int version, string? asOf, IQuerySession session, CancellationToken ct) =>

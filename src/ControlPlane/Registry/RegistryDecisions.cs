@@ -7,8 +7,9 @@ namespace EventMlOps.ControlPlane.Registry;
 /// <summary>Pure decisions over model versions.</summary>
 public static class RegistryDecisions
 {
-    /// <summary>A version is registered only from a succeeded run, once per run.</summary>
-    public static object[] Register(TrainingRun? run, int nextVersion, RegisterModelVersion c, string actor, DateTimeOffset now)
+    /// <summary>A version is registered only from a succeeded run of that model, once per run, and only from the trainer
+    /// kind of the model's earlier versions (<paramref name="previous"/>): an anomaly detector is no recommender version.</summary>
+    public static object[] Register(TrainingRun? run, ModelVersion? previous, int nextVersion, RegisterModelVersion c, string actor, DateTimeOffset now)
     {
         Guard.Name("modelName", c.ModelName);
         Guard.Id("runId", c.RunId);
@@ -17,10 +18,14 @@ public static class RegistryDecisions
             throw new Refused($"run {c.RunId:N} is {r.Status.ToString().ToLowerInvariant()}; only a succeeded run can be registered as a model version");
         if (r.RegisteredVersion is { } existing)
             throw new Refused($"run {c.RunId:N} is already registered as {r.ModelName}@{existing}");
+        if (r.ModelName != c.ModelName)
+            throw new Refused($"run {c.RunId:N} trained model '{r.ModelName}', not '{c.ModelName}'");
+        if (previous?.TrainerKind is { } kind && kind != r.TrainerKind)
+            throw new Refused($"{c.ModelName} holds versions of the '{kind}' trainer; run {c.RunId:N} is a '{r.TrainerKind}' run");
         return
         [
             new ModelVersionRegistered(c.ModelName, nextVersion, r.RunId, r.ArtifactUri!, r.ArtifactSha256!, r.DatasetId, r.DatasetSha256,
-                r.Metrics ?? new Dictionary<string, double>(), actor, now, r.RequestedBy),
+                r.Metrics ?? new Dictionary<string, double>(), actor, now, r.RequestedBy, r.TrainerKind),
             new TrainingRunRegistered(r.RunId, c.ModelName, nextVersion, now),
         ];
     }
@@ -33,7 +38,7 @@ public static class RegistryDecisions
             throw new Refused($"{v.ModelName}@{v.Version} is archived");
         if (v.IsAuthor(actor))
             throw new Refused($"four-eyes rule: {actor} {(actor == v.RegisteredBy ? "registered" : "requested the run behind")} {v.ModelName}@{v.Version} and cannot approve it; another approver must");
-        return v.Approvals.Any(a => a.By == actor) ? [] : [new ModelVersionApproved(v.ModelName, v.Version, actor, c.Comment, now)];
+        return v.Approvals.Any(a => a.By == actor) ? [] : [new ModelVersionApproved(v.ModelName, v.Version, actor, Guard.Text("comment", c.Comment), now)];
     }
 
     /// <summary>Sets an alias; <paramref name="holder"/> is the version holding it now, which loses it.</summary>
@@ -57,7 +62,7 @@ public static class RegistryDecisions
             throw new InvalidField("stage", "must be Staging, Production or Archived");
         if (v.Stage == c.Stage)
             return [];
-        if (c.Stage == ModelStage.Production && !v.Approvals.Any(a => !v.IsAuthor(a.By)))
+        if (c.Stage == ModelStage.Production && !v.IsApproved)
             throw new Refused($"{v.ModelName}@{v.Version} needs an approval by someone other than its registrant ({v.RegisteredBy}) and the run's requester ({v.RunRequestedBy ?? "-"}) before Production");
         return [new ModelVersionStageChanged(v.ModelName, v.Version, v.Stage, c.Stage, actor, now)];
     }

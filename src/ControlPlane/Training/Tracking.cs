@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
 using Marten;
+using Microsoft.AspNetCore.Http.Features;
 using Wolverine;
 
 namespace EventMlOps.ControlPlane.Training;
@@ -37,6 +38,7 @@ public sealed record MlflowRun(MlflowRunInfo Info, MlflowRunData Data);
 public static class Tracking
 {
     private const int MaxMetrics = 1000, MaxParams = 100, MaxTags = 100; // MLflow's log-batch limits
+    private const long MaxTrackingBytes = 1024 * 1024;
 
     private static readonly System.Text.Json.JsonSerializerOptions Wire = new(System.Text.Json.JsonSerializerDefaults.Web)
     {
@@ -106,7 +108,8 @@ public static class Tracking
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var points = metrics.Select(m => new MetricPoint(m.Key, m.Value, m.Step ?? 0, m.Timestamp > 0 ? m.Timestamp : now)).ToList();
-        await CommandRoutes.SendAsync(new LogToRun(Guid.NewGuid(), runId, points, parameters, tags), http, bus, ct);
+        await CommandRoutes.SendAsync(new LogToRun(Guid.NewGuid(), runId, points, parameters, tags), http, bus,
+            http.RequestServices.GetRequiredService<IDocumentStore>(), ct);
         return Json(new { });
     }
 
@@ -132,7 +135,7 @@ public static class Tracking
         run.ArtifactUri ?? "", "active");
 
     private static Guid RunOf(string? runId, string? runUuid) =>
-        Guid.TryParse(runId ?? runUuid, out var id) && id != Guid.Empty ? id : throw new InvalidField("run_id", $"'{runId ?? runUuid}' is not a run id");
+        Guid.TryParse(runId ?? runUuid, out var id) && id != Guid.Empty ? id : throw new InvalidField("run_id", $"{Guard.Shown(runId ?? runUuid)} is not a run id");
 
     private static Dictionary<string, string> ToDictionary(IReadOnlyList<MlflowParam>? pairs, string field)
     {
@@ -143,8 +146,13 @@ public static class Tracking
         return result;
     }
 
+    /// <summary>A tracking call's body: JSON (else 415), at most <see cref="MaxTrackingBytes"/> (else 413).</summary>
     private static async Task<T> Read<T>(HttpContext http, CancellationToken ct)
     {
+        if (!http.Request.HasJsonContentType())
+            throw new BadHttpRequestException("tracking calls take a JSON body (Content-Type: application/json)", StatusCodes.Status415UnsupportedMediaType);
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+            size.MaxRequestBodySize = MaxTrackingBytes;
         try
         {
             return await http.Request.ReadFromJsonAsync<T>(Wire, ct) ?? throw new InvalidField("$", "the body is empty");

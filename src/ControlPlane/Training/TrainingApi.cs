@@ -16,12 +16,12 @@ public static class TrainingApi
         api.MapCommand<TrainingSucceeded>("/runs/facts/succeeded");
         api.MapCommand<TrainingFailed>("/runs/facts/failed");
         api.MapCommand<TrainingHeartbeat>("/runs/facts/heartbeat");
-        api.MapGet("/runs", async (string? model, RunStatus? status, int? limit, IQuerySession session, CancellationToken ct) =>
+        api.MapGet("/runs", async (string? model, RunStatus? status, int? limit, int? offset, IQuerySession session, CancellationToken ct) =>
         {
             var query = session.Query<TrainingRun>().AsQueryable();
             if (model is not null) query = query.Where(r => r.ModelName == model);
             if (status is not null) query = query.Where(r => r.Status == status);
-            return await query.OrderByDescending(r => r.RequestedAt).Take(Math.Clamp(limit ?? 100, 1, 1000)).ToListAsync(ct);
+            return await query.OrderByDescending(r => r.RequestedAt).Page(limit, offset).ToListAsync(ct);
         });
         api.MapGet("/runs/{id:guid}", async (Guid id, string? asOf, IQuerySession session, CancellationToken ct) =>
             await session.StateAsync<TrainingRun>(StreamKeys.Run(id), AsOf.Parse(asOf), ct) ?? throw new NotFound("run", id.ToString("N")));

@@ -37,7 +37,7 @@ public static class TrainingDecisions
         if (r.Status == RunStatus.Cancelled) return [];
         if (r.IsFinished)
             throw new Refused($"run {c.RunId:N} already {r.Status.ToString().ToLowerInvariant()}; a finished run cannot be cancelled");
-        return [new TrainingRunCancelled(c.RunId, string.IsNullOrWhiteSpace(c.Reason) ? "cancelled" : c.Reason, actor, now)];
+        return [new TrainingRunCancelled(c.RunId, string.IsNullOrWhiteSpace(c.Reason) ? "cancelled" : Guard.Text("reason", c.Reason)!, actor, now)];
     }
 
     public static object[] Submitted(TrainingRun? run, TrainingJobSubmitted c, DateTimeOffset now)
@@ -83,12 +83,16 @@ public static class TrainingDecisions
         return r.IsFinished ? [] : [new TrainingRunHeartbeat(c.RunId, Guard.Required("jobName", c.JobName), now)]; // a late beat is harmless
     }
 
-    /// <summary>A tracking call. Logging continues to be accepted for a short while after the run ended (the trainer
-    /// may flush its last metrics after the agent saw it exit); a cancelled or failed run takes nothing more.</summary>
+    /// <summary>How long after its success a run still takes tracking calls: the trainer may flush its last metrics after
+    /// the agent saw it exit; after that the record is closed.</summary>
+    public static readonly TimeSpan TrackingGrace = TimeSpan.FromMinutes(2);
+
+    /// <summary>A tracking call. Accepted while the run is unfinished and for <see cref="TrackingGrace"/> after it succeeded;
+    /// a cancelled or failed run takes nothing more.</summary>
     public static object[] Log(TrainingRun? run, LogToRun c, DateTimeOffset now)
     {
         var r = Existing(run, c.RunId);
-        if (r.Status is RunStatus.Cancelled or RunStatus.Failed)
+        if (r.Status is RunStatus.Cancelled or RunStatus.Failed || (r.FinishedAt is { } finished && now - finished > TrackingGrace))
             throw new Refused($"run {c.RunId:N} is {r.Status.ToString().ToLowerInvariant()}; nothing more can be logged to it");
         foreach (var m in c.Metrics)
         {

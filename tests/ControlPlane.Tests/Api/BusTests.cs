@@ -157,10 +157,12 @@ public class BusTests(ControlPlaneFixture fx, ITestOutputHelper output)
         return host;
     }
 
-    private static async Task Publish(IHost client, object command, string token, string? groupId = null)
+    private async Task Publish(IHost client, object command, string token, string? groupId = null)
     {
         var options = new DeliveryOptions { GroupId = groupId };
         options.Headers[BusHeaders.Token] = token;
+        // A fact goes with the grant of the work order it is about, as an agent holding that order sends it.
+        if (command is IEndpointFact fact) options.Headers[BusHeaders.Grant] = fx.Tokens.IssueGrant(Scopes.Endpoint(fact.Endpoint), TimeSpan.FromMinutes(5));
         await client.Services.GetRequiredService<IMessageBus>().SendAsync(command, options);
     }
 

@@ -56,7 +56,7 @@ public class CommandingTests(ControlPlaneFixture fx)
         var problem = await (await s.RollOut(v2, expectedVersion: seen)).Problem(409);
 
         problem.GetProperty("detail").GetString()!.ShouldContain("changed");
-        problem.GetProperty("currentVersion").GetInt64().ShouldBe(3);
+        problem.GetProperty("currentVersion").GetInt64().ShouldBe(4, "created, started, observed served, promoted");
         (await s.Viewer.Get<EndpointState>($"/api/endpoints/{s.Endpoint}")).Traffic.Single().Version.ShouldBe(v1);
     }
 

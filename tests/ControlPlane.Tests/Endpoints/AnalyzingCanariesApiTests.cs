@@ -33,7 +33,7 @@ public class AnalyzingCanariesApiTests(ControlPlaneFixture fx)
     }
 
     private static async Task Measured(Scenario s, HttpClient agent, CanaryAnalysisOrder canary, VersionMetrics metrics) =>
-        (await agent.Send("/api/endpoints/facts/step", new RolloutStepObserved(Guid.NewGuid(), s.Endpoint, canary.RolloutId, canary.Step, metrics, Stable)))
+        (await s.AgentFact("/api/endpoints/facts/step", new RolloutStepObserved(Guid.NewGuid(), s.Endpoint, canary.RolloutId, canary.Step, metrics, Stable), agent))
         .EnsureSuccessStatusCode();
 
     [Fact]
@@ -52,7 +52,7 @@ public class AnalyzingCanariesApiTests(ControlPlaneFixture fx)
 
         await Measured(s, agent, advanced.Canary, new VersionMetrics(400, 1, 12));
         var promoted = await agent.Get<ApplyEndpoint>($"/api/endpoints/{s.Endpoint}/desired?after={advanced.Revision}&waitSeconds=10");
-        promoted.Versions.Select(v => (v.Version, v.Weight)).ShouldBe([(v2, 100)]);
+        promoted.Versions.Select(v => (v.Version, v.Weight)).ShouldBe([(v2, 100), (v1, 0)], "v1 stays the fallback until a replica reports v2 loaded");
         promoted.Canary.ShouldBeNull();
 
         var endpoint = await s.Viewer.Get<EndpointState>($"/api/endpoints/{s.Endpoint}");

@@ -32,14 +32,14 @@ public class DeletingEndpointsApiTests(ControlPlaneFixture fx)
 
         var refused = await (await s.RollOut(v1)).Problem(422);
         refused.GetProperty("detail").GetString()!.ShouldContain($"endpoint '{s.Endpoint}' was deleted at");
-        (await serving.Send("/api/endpoints/facts/replica", new ServingReplicaChanged(Guid.NewGuid(), s.Endpoint, $"serve-{s.Endpoint}",
-            ReplicaChange.Stopped, "local", "http://127.0.0.1:5001", "endpoint deleted"))).EnsureSuccessStatusCode();
+        (await s.AgentFact("/api/endpoints/facts/replica", new ServingReplicaChanged(Guid.NewGuid(), s.Endpoint, $"serve-{s.Endpoint}",
+            ReplicaChange.Stopped, "local", "http://127.0.0.1:5001", "endpoint deleted"), serving)).EnsureSuccessStatusCode();
 
         var endpoint = await s.Viewer.Get<EndpointState>($"/api/endpoints/{s.Endpoint}");
         endpoint.DeletedAt.ShouldNotBeNull();
         endpoint.Replicas!.Single().ShouldSatisfyAllConditions(
             r => r.Name.ShouldBe($"serve-{s.Endpoint}"), r => r.LastChange.ShouldBe(ReplicaChange.Stopped), r => r.LastReason.ShouldBe("endpoint deleted"));
-        var listed = (await s.Viewer.Get<JsonElement>("/api/endpoints")).EnumerateArray().Single(e => e.GetProperty("name").GetString() == s.Endpoint);
+        var listed = (await s.Viewer.Get<JsonElement>("/api/endpoints?limit=1000")).EnumerateArray().Single(e => e.GetProperty("name").GetString() == s.Endpoint);
         listed.GetProperty("deleted").GetBoolean().ShouldBeTrue();
 
         await s.CreateEndpoint();

@@ -53,7 +53,7 @@ public class DeletingEndpointsTests
     public void Given_a_deleted_endpoint_When_it_is_created_again_Then_it_lives_with_a_revision_that_keeps_growing_and_its_history()
     {
         var recreated = new EndpointCreated("rec", "ncf", 2, 4, "olga", Later.AddMinutes(1));
-        EndpointDecisions.Create(Given<EndpointState>(DeletedDuringCanary), new CreateEndpoint(Guid.NewGuid(), "rec", "ncf", 2, 4), "olga", Later.AddMinutes(1))
+        EndpointDecisions.Create(Given<EndpointState>(DeletedDuringCanary), true, new CreateEndpoint(Guid.NewGuid(), "rec", "ncf", 2, 4), "olga", Later.AddMinutes(1))
             .ThenEvents(recreated);
 
         var deleted = Given<EndpointState>(DeletedDuringCanary)!;

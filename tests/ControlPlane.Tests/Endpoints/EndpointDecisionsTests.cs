@@ -13,13 +13,47 @@ public class EndpointDecisionsTests
     private static RollOut RollOut(int v, RolloutStrategy? s = null) => new(Guid.NewGuid(), "rec", v, s ?? RolloutStrategy.Immediate);
 
     [Fact]
-    public void Given_a_new_endpoint_When_rolling_out_immediately_Then_started_and_promoted_serve_100_percent()
+    public void Given_a_new_endpoint_When_rolling_out_immediately_Then_it_is_promoted_once_the_replica_serves_it()
     {
         var events = EndpointDecisions.RollOut(Given<EndpointState>(Created), Version(1), RollOut(1), R1, "olga", Now);
-        events.ThenEvents(ServingV1[1..]);
-        var state = Given<EndpointState>([Created, .. events])!;
-        state.Traffic.ShouldBe([new TrafficSplit(1, "file:///v1.onnx", new string('1', 64), 100)]);
-        state.Revision.ShouldBe(1);
+        events.ThenEvents(ServingV1[1]);
+        var started = Given<EndpointState>([Created, .. events])!;
+        started.Traffic.ShouldBe([new TrafficSplit(1, "file:///v1.onnx", new string('1', 64), 100)]);
+        started.Rollout.ShouldNotBeNull("not promoted before a replica serves it");
+
+        var observed = EndpointDecisions.RecordObserved(started, Serves(1, 1), "serve-rec", Now);
+        observed.Last().ShouldBe(new RolloutPromoted("rec", R1, 1, "serve-rec", Now));
+        var state = Given<EndpointState>([Created, .. events, .. observed])!;
+        state.Rollout.ShouldBeNull();
+        state.LastGood!.Version.ShouldBe(1);
+    }
+
+    [Fact]
+    public void Given_v1_serving_When_v2_fails_to_load_Then_the_rollout_fails_and_v1_serves_again_as_the_fallback_said()
+    {
+        var serving = Given<EndpointState>([.. ServingV1, new EndpointStateObserved("rec", 2, true, null, Now, [new LoadedVersion(1, new string('1', 64), 100)])])!;
+        var started = Given<EndpointState>([.. ServingV1, new EndpointStateObserved("rec", 2, true, null, Now, [new LoadedVersion(1, new string('1', 64), 100)]),
+            .. EndpointDecisions.RollOut(serving, Version(2), RollOut(2), R2, "olga", Now)])!;
+        started.Desired().Versions.Select(v => (v.Version, v.Weight)).ShouldBe([(2, 100), (1, 0)], "v1 is listed as the fallback");
+
+        var report = new EndpointObserved(Guid.NewGuid(), "rec", started.Revision, false, "ncf@2: sha256 mismatch; serving fallback ncf@1",
+            [new LoadedVersion(1, new string('1', 64), 100)]);
+        var events = EndpointDecisions.RecordObserved(started, report, "serve-rec", Now);
+        events.Last().ShouldBeOfType<RolloutFailed>().Reason.ShouldContain("ncf@2 did not load");
+        var after = Given<EndpointState>([.. ServingV1, new EndpointStateObserved("rec", 2, true, null, Now, [new LoadedVersion(1, new string('1', 64), 100)]),
+            .. EndpointDecisions.RollOut(serving, Version(2), RollOut(2), R2, "olga", Now), .. events])!;
+        after.Traffic.Select(t => (t.Version, t.Weight)).ShouldBe([(1, 100)]);
+        after.Rollouts.Last().Outcome.ShouldBe("failed to load");
+    }
+
+    [Fact]
+    public void Given_an_unapproved_version_When_rolling_out_Then_four_eyes_refuses_unless_the_endpoint_allows_it()
+    {
+        ThenRefused<Refused>(() => EndpointDecisions.RollOut(Given<EndpointState>(Created), Unapproved(1), RollOut(1), R1, "olga", Now), "four-eyes");
+        ThenRefused<Refused>(() => EndpointDecisions.RollOut(Given<EndpointState>(Created), Unapproved(1, new ModelVersionApproved("ncf", 1, "Alice ", null, Now)),
+            RollOut(1), R1, "olga", Now), "four-eyes");
+        EndpointDecisions.RollOut(Given<EndpointState>(Created with { AllowUnapproved = true }), Unapproved(1), RollOut(1), R1, "olga", Now)
+            .Single().ShouldBeOfType<RolloutStarted>();
     }
 
     [Fact]
@@ -100,5 +134,5 @@ public class EndpointDecisionsTests
 
     [Fact]
     public void Given_an_existing_endpoint_When_creating_it_again_Then_it_is_refused() =>
-        ThenRefused<Refused>(() => EndpointDecisions.Create(Given<EndpointState>(Created), new CreateEndpoint(Guid.NewGuid(), "rec", "ncf"), "olga", Now), "already exists");
+        ThenRefused<Refused>(() => EndpointDecisions.Create(Given<EndpointState>(Created), true, new CreateEndpoint(Guid.NewGuid(), "rec", "ncf"), "olga", Now), "already exists");
 }

@@ -29,7 +29,14 @@ public static class EndpointHistory
         new RolloutStarted("rec", R2, "ncf", 2, "file:///v2.onnx", new string('2', 64), RolloutKind.Canary, Canary.Steps, 1, "olga", Now, analysis),
     ];
 
-    public static ModelVersion Version(int v, params object[] more) => Given<ModelVersion>([
+    /// <summary>A version approved by bob (four eyes), as a rollout needs it; <see cref="Unapproved"/> without.</summary>
+    public static ModelVersion Version(int v, params object[] more) => Unapproved(v, [new ModelVersionApproved("ncf", v, "bob", null, Now), .. more]);
+
+    public static ModelVersion Unapproved(int v, params object[] more) => Given<ModelVersion>([
         new ModelVersionRegistered("ncf", v, Guid.NewGuid(), $"file:///v{v}.onnx", new string((char)('0' + v), 64), Guid.NewGuid(),
             new string('e', 64), new Dictionary<string, double>(), "alice", Now), .. more])!;
+
+    /// <summary>The replica's report that it serves <paramref name="version"/> at <paramref name="revision"/>.</summary>
+    public static EndpointObserved Serves(long revision, int version) =>
+        new(Guid.NewGuid(), "rec", revision, true, null, [new LoadedVersion(version, new string((char)('0' + version), 64), 100)]);
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using System.Net;
 using EventMlOps.Contracts;
@@ -34,7 +35,7 @@ public class ServingStateTests(ControlPlaneFixture fx)
         var changed = await (await waiting).Read<ApplyEndpoint>();
 
         clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10));
-        changed.Revision.ShouldBe(1);
+        changed.Revision.ShouldBeGreaterThanOrEqualTo(1, "the rollout (1), or already its promotion by the replica's report (2)");
         var served = changed.Versions.Single();
         (served.ModelName, served.Version, served.Weight).ShouldBe((s.Model, v1, 100));
         served.ArtifactSha256.ShouldNotBeNullOrEmpty();
@@ -46,6 +47,12 @@ public class ServingStateTests(ControlPlaneFixture fx)
         await using var controlPlane = await fx.StartAsync("emo_stopping");
         using var client = new HttpClient { BaseAddress = new Uri(controlPlane.Urls.First()) };
         client.DefaultRequestHeaders.Authorization = new("Bearer", fx.Tokens.Issue("serving", [Roles.Agent, Roles.Operator], TimeSpan.FromHours(1)));
+        await using (var session = controlPlane.Services.GetRequiredService<Marten.IDocumentStore>().LightweightSession())
+        {
+            session.Events.StartStream<ControlPlane.Registry.ModelVersion>(StreamKeys.ModelVersion("m", 1), new ControlPlane.Registry.ModelVersionRegistered("m", 1, Guid.NewGuid(),
+                "file:///m.onnx", new string('a', 64), Guid.NewGuid(), new string('b', 64), new Dictionary<string, double>(), "alice", DateTimeOffset.UtcNow));
+            await session.SaveChangesAsync(Ct);
+        }
         (await client.Send("/api/endpoints", new CreateEndpoint(Guid.NewGuid(), "stopping", "m"))).EnsureSuccessStatusCode();
         var waiting = client.GetAsync("/api/endpoints/stopping/desired?after=0&waitSeconds=60", Ct);
         await Task.Delay(300, Ct);
@@ -93,7 +100,7 @@ public class ServingStateTests(ControlPlaneFixture fx)
         await s.CreateEndpoint();
         (await s.RollOut(v1)).EnsureSuccessStatusCode();
         var desired = await s.Viewer.Get<ApplyEndpoint>($"/api/endpoints/{s.Endpoint}/desired");
-        var serving = fx.Client(Roles.Agent, "serving");
+        var serving = s.Replica;
 
         var report = new EndpointObserved(Guid.NewGuid(), s.Endpoint, desired.Revision, Ready: true, Message: null,
             Loaded: [new LoadedVersion(v1, desired.Versions[0].ArtifactSha256, 100)]);
@@ -106,8 +113,8 @@ public class ServingStateTests(ControlPlaneFixture fx)
         endpoint.ObservedLoaded!.Single().ShouldBe(new LoadedVersion(v1, desired.Versions[0].ArtifactSha256, 100));
         await using var session = fx.Store.QuerySession();
         var events = await session.Events.FetchStreamAsync(StreamKeys.Endpoint(s.Endpoint), token: Ct);
-        events.Count(e => e.Data is EndpointStateObserved).ShouldBe(1);
-        events.Single(e => e.Data is EndpointStateObserved).UserName.ShouldBe("serving");
+        events.Count(e => e.Data is EndpointStateObserved).ShouldBe(2, "the report that promoted the rollout, then this one, once");
+        events.Last(e => e.Data is EndpointStateObserved).UserName.ShouldBe($"serve-{s.Endpoint}");
     }
 
     [Fact]

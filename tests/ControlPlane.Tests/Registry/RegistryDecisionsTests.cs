@@ -20,28 +20,28 @@ public class RegistryDecisionsTests
 
     private static readonly TrainingRunSucceeded Succeeded = new(RunId, "file:///m.onnx", new string('d', 64), Metrics, Now);
 
-    private static readonly ModelVersionRegistered Registered = new("ncf", 1, RunId, "file:///m.onnx", new string('d', 64), DatasetId, Sha, Metrics, "alice", Now, "alice");
+    private static readonly ModelVersionRegistered Registered = new("ncf", 1, RunId, "file:///m.onnx", new string('d', 64), DatasetId, Sha, Metrics, "alice", Now, "alice", "recommender");
 
     private static readonly ModelVersionRegistered RegisteredByPolicy = Registered with { RegisteredBy = RegistrationPolicy.Actor };
 
     [Fact]
     public void Given_a_succeeded_run_When_registering_Then_version_and_run_record_it() =>
-        RegistryDecisions.Register(Given<TrainingRun>(Requested, Succeeded), 1, new RegisterModelVersion(Guid.NewGuid(), "ncf", RunId), "alice", Now)
+        RegistryDecisions.Register(Given<TrainingRun>(Requested, Succeeded), null, 1, new RegisterModelVersion(Guid.NewGuid(), "ncf", RunId), "alice", Now)
             .ThenEvents(Registered, new TrainingRunRegistered(RunId, "ncf", 1, Now));
 
     [Fact]
     public void Given_a_running_run_When_registering_Then_only_succeeded_runs_register() =>
-        ThenRefused<Refused>(() => RegistryDecisions.Register(Given<TrainingRun>(Requested), 1,
+        ThenRefused<Refused>(() => RegistryDecisions.Register(Given<TrainingRun>(Requested), null, 1,
             new RegisterModelVersion(Guid.NewGuid(), "ncf", RunId), "alice", Now), "only a succeeded run");
 
     [Fact]
     public void Given_a_registered_run_When_registering_again_Then_it_names_the_existing_version() =>
-        ThenRefused<Refused>(() => RegistryDecisions.Register(Given<TrainingRun>(Requested, Succeeded, new TrainingRunRegistered(RunId, "ncf", 1, Now)), 2,
+        ThenRefused<Refused>(() => RegistryDecisions.Register(Given<TrainingRun>(Requested, Succeeded, new TrainingRunRegistered(RunId, "ncf", 1, Now)), null, 2,
             new RegisterModelVersion(Guid.NewGuid(), "ncf", RunId), "alice", Now), "already registered as ncf@1");
 
     [Fact]
     public void Given_no_run_When_registering_Then_it_is_not_found() =>
-        ThenRefused<NotFound>(() => RegistryDecisions.Register(null, 1, new RegisterModelVersion(Guid.NewGuid(), "ncf", RunId), "alice", Now), "run");
+        ThenRefused<NotFound>(() => RegistryDecisions.Register(null, null, 1, new RegisterModelVersion(Guid.NewGuid(), "ncf", RunId), "alice", Now), "run");
 
     [Fact]
     public void Given_a_version_When_its_registrant_approves_Then_four_eyes_refuses() =>

@@ -21,9 +21,14 @@ public sealed class Scenario(ControlPlaneFixture fx, string? model = null, strin
     public readonly HttpClient Agent = fx.Client(Roles.Agent, "training-agent");
     public readonly HttpClient Viewer = fx.Client(Roles.Viewer, "victor");
 
-    public async Task<CommandAccepted> RegisterDataset() =>
-        await (await Scientist.Send("/api/datasets", new RegisterDataset(Guid.NewGuid(), DatasetId, "ratings", "file:///data/u.data", DatasetSha,
+    private bool _registered, _versioned;
+
+    public async Task<CommandAccepted> RegisterDataset()
+    {
+        _registered = true;
+        return await (await Scientist.Send("/api/datasets", new RegisterDataset(Guid.NewGuid(), DatasetId, "ratings", "file:///data/u.data", DatasetSha,
             "movielens-udata", 100_000, [new DatasetColumn("user", "int"), new DatasetColumn("item", "int")]))).Read<CommandAccepted>();
+    }
 
     public RequestTraining Request(Guid? runId = null) => new(Guid.NewGuid(), runId ?? Guid.NewGuid(), Model, trainer, DatasetId,
         new Dictionary<string, double> { ["epochs"] = 3, ["learning_rate"] = 0.001 }, new TrainingResources(2, 4096, 0), "git:abc123");
@@ -48,17 +53,65 @@ public sealed class Scenario(ControlPlaneFixture fx, string? model = null, strin
     public async Task<int> RegisteredVersion(Guid run)
     {
         var accepted = await (await Scientist.Send("/api/models/versions", new RegisterModelVersion(Guid.NewGuid(), Model, run))).Read<CommandAccepted>();
+        _versioned = true;
         return int.Parse(accepted.Stream[(accepted.Stream.LastIndexOf('@') + 1)..]);
     }
 
     public async Task Approve(int version) =>
         (await Approver.Send("/api/models/versions/approve", new ApproveModelVersion(Guid.NewGuid(), Model, version, "looks good"))).EnsureSuccessStatusCode();
 
-    public async Task CreateEndpoint() =>
+    /// <summary>Creates the endpoint, registering a first version of the model when it has none (an endpoint needs a model).</summary>
+    public async Task CreateEndpoint()
+    {
+        if (!_versioned)
+        {
+            if (!_registered) await RegisterDataset();
+            await RegisteredVersion(await TrainedRun());
+        }
         (await Operator.Send("/api/endpoints", new CreateEndpoint(Guid.NewGuid(), Endpoint, Model, 1, 3))).EnsureSuccessStatusCode();
+    }
 
-    public Task<HttpResponseMessage> RollOut(int version, RolloutStrategy? strategy = null, long? expectedVersion = null) =>
-        Operator.Send("/api/endpoints/rollout", new RollOut(Guid.NewGuid(), Endpoint, version, strategy ?? RolloutStrategy.Immediate, expectedVersion));
+    /// <summary>Rolls out a version bob approved; an immediate rollout is then reported served by the endpoint's replica, which promotes it.</summary>
+    public async Task<HttpResponseMessage> RollOut(int version, RolloutStrategy? strategy = null, long? expectedVersion = null)
+    {
+        // Four eyes: bob's approval (idempotent) comes before any rollout; an unknown version is left for the rollout to refuse.
+        await Approver.Send("/api/models/versions/approve", new ApproveModelVersion(Guid.NewGuid(), Model, version, "looks good"));
+        var response = await Operator.Send("/api/endpoints/rollout", new RollOut(Guid.NewGuid(), Endpoint, version, strategy ?? RolloutStrategy.Immediate, expectedVersion));
+        if (response.IsSuccessStatusCode && (strategy ?? RolloutStrategy.Immediate).Kind == RolloutKind.Immediate)
+            await Serve(version);
+        return response;
+    }
 
-    private async Task Fact(string route, object fact) => (await Agent.Send(route, fact)).EnsureSuccessStatusCode();
+    /// <summary>The endpoint's replica reports (with its own endpoint-scoped token) that it serves <paramref name="version"/>
+    /// at the current revision.</summary>
+    public async Task Serve(int version)
+    {
+        var state = await Viewer.Get<System.Text.Json.JsonElement>($"/api/endpoints/{Endpoint}");
+        var sha = (await Viewer.Get<System.Text.Json.JsonElement>($"/api/models/{Model}/versions/{version}")).GetProperty("artifactSha256").GetString()!;
+        (await Replica.Send("/api/endpoints/facts/observed", new EndpointObserved(Guid.NewGuid(), Endpoint, state.GetProperty("revision").GetInt64(), true, null,
+            [new LoadedVersion(version, sha, 100)]))).EnsureSuccessStatusCode();
+    }
+
+    /// <summary>The endpoint's serving replica, with the token the control plane issues it.</summary>
+    public HttpClient Replica => fx.Client(fx.Tokens.IssueForReplica(Endpoint, $"serve-{Endpoint}", TimeSpan.FromHours(1)));
+
+    /// <summary>Posts an agent's fact with the grant of the work order it is about, as the agent holding that order does.</summary>
+    public async Task Fact(string route, EventMlOps.Contracts.ICommand fact) => (await AgentFact(route, fact)).EnsureSuccessStatusCode();
+
+    public Task<HttpResponseMessage> AgentFact(string route, EventMlOps.Contracts.ICommand fact, HttpClient? agent = null) =>
+        WithGrant(agent ?? Agent, fact).Send(route, fact);
+
+    public HttpClient WithGrant(HttpClient client, EventMlOps.Contracts.ICommand fact)
+    {
+        var scope = fact switch
+        {
+            IRunFact f => Scopes.Run(f.RunId),
+            IEndpointFact f => Scopes.Endpoint(f.Endpoint),
+            _ => throw new ArgumentException("not a fact about a run or endpoint"),
+        };
+        var granted = new HttpClient { BaseAddress = client.BaseAddress, Timeout = client.Timeout };
+        granted.DefaultRequestHeaders.Authorization = client.DefaultRequestHeaders.Authorization;
+        granted.DefaultRequestHeaders.Add(BusHeaders.GrantHttpHeader, fx.Tokens.IssueGrant(scope, TimeSpan.FromHours(1)));
+        return granted;
+    }
 }
