@@ -16,8 +16,10 @@ public interface IArtifactStore
     Task<string> LocalizeAsync(string uri, string sha256, CancellationToken ct);
 }
 
-public sealed class ArtifactIntegrityException(string uri, string expected, string actual)
-    : Exception($"artifact {uri} has sha256 {actual}, expected {expected}: refusing to use it");
+/// <summary>The content does not match its recorded digest. The message names the expected digest only: the actual one
+/// would tell the reader something about content it may not read.</summary>
+public sealed class ArtifactIntegrityException(string uri, string expected)
+    : Exception($"artifact {(uri.Length > 120 ? uri[..120] + "…" : uri)} does not match its recorded sha256 {expected[..Math.Min(12, expected.Length)]}…: refusing to use it");
 
 public static class ArtifactStore
 {
@@ -42,7 +44,7 @@ public static class ArtifactStore
     {
         var actual = await Sha256Async(path, ct);
         if (!string.Equals(actual, sha256, StringComparison.OrdinalIgnoreCase))
-            throw new ArtifactIntegrityException(uri, sha256, actual);
+            throw new ArtifactIntegrityException(uri, sha256);
     }
 
     /// <summary>The path of a <c>file://</c> URI, verified; null for other schemes.</summary>

@@ -14,6 +14,8 @@ public sealed class ReplicaTokens(ServingAgentOptions options, AgentToken token,
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    public bool CanIssue(string endpoint) => grants.For(WorkGrants.Endpoint(endpoint)) is not null;
+
     /// <exception cref="ServingUnavailable">No grant for the endpoint yet, or the control plane refused.</exception>
     public async Task<string> IssueAsync(string endpoint, string replica, CancellationToken ct)
     {

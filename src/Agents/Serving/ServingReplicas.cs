@@ -168,6 +168,9 @@ public sealed class ServingReplicas(
 
     private async Task<Uri> RestartAsync(string endpoint, JobObservation dead, string reason, CancellationToken ct)
     {
+        // Nothing is torn down before the new replica can get its token (after an agent restart, the re-sent order brings the grant).
+        if (!tokens.CanIssue(endpoint))
+            throw new ServingUnavailable($"no work order for '{endpoint}' is held yet (its grant); the replica is restarted once it arrives");
         await runtime.DeleteAsync(dead.Name, ct);
         _health[endpoint] = (_health.GetValueOrDefault(endpoint) ?? new ReplicaHealth()).Restarted(dead, time.GetUtcNow());
         log.LogWarning("Serving replica {Replica} of {Endpoint} {Reason}; restarting it", dead.Name, endpoint, reason);

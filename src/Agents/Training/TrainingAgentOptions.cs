@@ -17,7 +17,8 @@ public sealed record TrainingAgentOptions(
     TimeSpan HeartbeatInterval,
     TimeSpan PollInterval,
     TimeSpan CancelGrace,
-    int LogTailLines)
+    int LogTailLines,
+    IReadOnlyList<string> ProtectedPaths)
 {
     public static TrainingAgentOptions From(IConfiguration config) => new(
         Path.Combine(EmoHome.Resolve(config), "agents"),
@@ -27,5 +28,6 @@ public sealed record TrainingAgentOptions(
         TimeSpan.FromSeconds(AgentSettings.Number(config, "Agents:HeartbeatSeconds", 15)),
         TimeSpan.FromMilliseconds(AgentSettings.Number(config, "Agents:PollMilliseconds", 250)),
         TimeSpan.FromSeconds(AgentSettings.Number(config, "Agents:CancelGraceSeconds", 10)),
-        (int)AgentSettings.Number(config, "Agents:LogTailLines", 20));
+        (int)AgentSettings.Number(config, "Agents:LogTailLines", 20),
+        [Path.Combine(EmoHome.Resolve(config), "keys"), Path.Combine(EmoHome.Resolve(config), "pg")]);
 }

@@ -17,9 +17,15 @@ public static class TrainingJob
             ?? throw new InvalidTrainingOrder("no trainer is configured on this agent: set Training:Trainer (or EMO_TRAINER) to emo-train.dll or an executable");
         if (trainer.Contains('/') && !File.Exists(trainer))
             throw new InvalidTrainingOrder($"the trainer {trainer} does not exist on this agent");
+        // Checked again here, whatever the control plane accepted: this agent never reads keys, its database or system files.
+        if (EventMlOps.Contracts.Artifacts.DataUris.Problem(order.DatasetUri, [], options.ProtectedPaths) is { } problem)
+            throw new InvalidTrainingOrder($"the dataset's location is refused: {problem}");
         var dataPath = TrainerCommand.Generator(order) is null
             ? await store.LocalizeAsync(order.DatasetUri, order.DatasetSha256, ct)
             : null;
+        if (dataPath is not null && (File.ResolveLinkTarget(dataPath, returnFinalTarget: true)?.FullName ?? Path.GetFullPath(dataPath)) is var real
+            && options.ProtectedPaths.Concat(EventMlOps.Contracts.Artifacts.DataUris.SystemPaths).Any(p => EventMlOps.Contracts.Artifacts.DataUris.Under(real, p)))
+            throw new InvalidTrainingOrder("the dataset's location is refused: it links to a protected location");
         var output = workspace.Output(order.RunId);
         Directory.CreateDirectory(output);
         var invocation = TrainerCommand.Build(order, trainer, options.Dotnet, dataPath, output);

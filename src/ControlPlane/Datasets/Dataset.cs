@@ -36,11 +36,11 @@ public static class DatasetDecisions
     // "generated": the URI is a generator spec (generate://kind?seed=…), its sha256 the digest of that URI.
     private static readonly string[] Formats = ["movielens-udata", "movielens-ratings", "csv", "parquet", "generated", "other"];
 
-    public static object[] Register(Dataset? current, RegisterDataset c, string actor, DateTimeOffset now)
+    public static object[] Register(Dataset? current, RegisterDataset c, DataLocations locations, string actor, DateTimeOffset now)
     {
         Guard.Id("datasetId", c.DatasetId);
         Guard.Name("name", c.Name);
-        Guard.Required("uri", c.Uri);
+        if (locations.Problem(c.Uri) is { } problem) throw new InvalidField("uri", problem);
         Guard.Sha256("sha256", c.Sha256);
         if (!Formats.Contains(c.Format))
             throw new InvalidField("format", $"{Guard.Shown(c.Format)} is not one of {string.Join(", ", Formats)}");

@@ -7,7 +7,7 @@ namespace EventMlOps.ControlPlane.Datasets;
 
 public static class RegisterDatasetHandler
 {
-    public static Task<CommandAccepted> Handle(RegisterDataset command, Actor actor, IDocumentSession session, TimeProvider time) =>
+    public static Task<CommandAccepted> Handle(RegisterDataset command, Actor actor, IDocumentSession session, DataLocations locations, TimeProvider time) =>
         session.DecideAsync<Dataset>(command, StreamKeys.Dataset(command.DatasetId),
-            current => DatasetDecisions.Register(current, command, actor.Name, time.GetUtcNow()));
+            current => DatasetDecisions.Register(current, command, locations, actor.Name, time.GetUtcNow()));
 }

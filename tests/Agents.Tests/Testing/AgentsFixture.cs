@@ -53,7 +53,7 @@ public sealed class AgentsFixture : IAsyncLifetime
     public Task<IHost> StartAgentAsync(string home, string? trainer = null, params string[] extra) => AgentsApp.StartAsync([
         $"--ConnectionStrings:Marten={ConnectionString}",
         "--Marten:Schema=emo",
-        $"--Auth:SigningKey={Convert.ToBase64String(_key)}",
+        $"--Agents:Token={Tokens.Issue("emo-agents", [EventMlOps.Contracts.Roles.Agent], TimeSpan.FromHours(2))}",
         $"--EMO_HOME={home}",
         $"--Training:Trainer={trainer ?? FakeTrainer}",
         $"--Training:TrackingUri={BaseAddress}",

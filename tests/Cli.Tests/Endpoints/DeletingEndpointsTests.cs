@@ -12,11 +12,12 @@ public sealed class DeletingEndpointsTests(ControlPlaneFixture cp)
     {
         var ops = cp.As("olivia", Roles.Operator);
         var endpoint = "ep-" + Guid.NewGuid().ToString("N")[..10];
-        (await ops.RunAsync("endpoints", "create", endpoint, "--model", "m-" + endpoint)).ShouldSucceed();
+        (await ops.RunAsync("endpoints", "create", endpoint, "--model", await cp.SeedModelAsync("m-" + endpoint))).ShouldSucceed();
 
         (await ops.RunAsync("endpoints", "delete", endpoint, "--reason", "retired")).ShouldSucceed().Out.ShouldContain($"deleted endpoint {endpoint}");
         using var serving = new HttpClient { BaseAddress = new Uri(cp.Url) };
         serving.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", cp.Tokens.Issue("serving", [Roles.Agent], TimeSpan.FromHours(1)));
+        serving.DefaultRequestHeaders.Add(BusHeaders.GrantHttpHeader, cp.Tokens.IssueGrant($"endpoint:{endpoint}", TimeSpan.FromHours(1)));
         (await serving.Send("/api/endpoints/facts/replica", new ServingReplicaChanged(Guid.NewGuid(), endpoint, $"serve-{endpoint}", ReplicaChange.Stopped,
             "local", "http://127.0.0.1:5001", "endpoint deleted", 0))).EnsureSuccessStatusCode();
 
@@ -32,7 +33,7 @@ public sealed class DeletingEndpointsTests(ControlPlaneFixture cp)
         var again = await ops.RunAsync("endpoints", "delete", endpoint, "--reason", "twice");
         again.ExitCode.ShouldBe(2);
         again.Err.ShouldContain($"endpoint '{endpoint}' was deleted at");
-        (await ops.RunAsync("endpoints", "create", endpoint, "--model", "m-" + endpoint)).ShouldSucceed();
+        (await ops.RunAsync("endpoints", "create", endpoint, "--model", await cp.SeedModelAsync("m-" + endpoint))).ShouldSucceed();
     }
 
     [Fact]

@@ -13,10 +13,10 @@ public sealed class ShowingEndpointsTests(ControlPlaneFixture cp)
     {
         var ops = cp.As("olivia", Roles.Operator);
         var endpoint = "ep-" + Guid.NewGuid().ToString("N")[..10];
-        (await ops.RunAsync("endpoints", "create", endpoint, "--model", "m-" + endpoint)).ShouldSucceed();
+        (await ops.RunAsync("endpoints", "create", endpoint, "--model", await cp.SeedModelAsync("m-" + endpoint))).ShouldSucceed();
         string v1 = Sha256("v1"), v2 = Sha256("v2");
         using var serving = new HttpClient { BaseAddress = new Uri(cp.Url) };
-        serving.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", cp.Tokens.Issue("serving", [Roles.Agent], TimeSpan.FromHours(1)));
+        serving.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", cp.Tokens.IssueForReplica(endpoint, "serving", TimeSpan.FromHours(1)));
         (await serving.Send("/api/endpoints/facts/observed", new EndpointObserved(Guid.NewGuid(), endpoint, 0, Ready: false, "m@3: artifact missing",
             [new LoadedVersion(1, v1, 90), new LoadedVersion(2, v2, 10)]))).EnsureSuccessStatusCode();
 

@@ -26,6 +26,18 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
     public LocalPostgres Postgres { get; private set; } = null!;
     public string ConnectionString => Postgres.ConnectionString(Database);
     public WebApplication App { get; private set; } = null!;
+
+    /// <summary>A registered model with one version (an endpoint needs one), appended straight to the store for tests about
+    /// endpoints only; returns its name.</summary>
+    public async Task<string> SeedModelAsync(string model)
+    {
+        await using var session = App.Services.GetRequiredService<Marten.IDocumentStore>().LightweightSession();
+        session.Events.StartStream<ControlPlane.Registry.ModelVersion>(ControlPlane.Commanding.StreamKeys.ModelVersion(model, 1),
+            new ControlPlane.Registry.ModelVersionRegistered(model, 1, Guid.NewGuid(), "file:///seeded.onnx", new string('a', 64), Guid.NewGuid(),
+                new string('b', 64), new Dictionary<string, double>(), "alice", DateTimeOffset.UtcNow));
+        await session.SaveChangesAsync();
+        return model;
+    }
     public IHost Agents { get; private set; } = null!;
     public string Url { get; private set; } = null!;
 
@@ -50,6 +62,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
             $"--Training:Trainer={Built("Training", "emo-train.dll")}",
             $"--Serving:Server={Built("Serving", "emo-serve.dll")}",
             "--Serving:Arguments=--Serving:LogLevel=Warning",
+            $"--Agents:Token={Tokens.Issue("emo-agents", [EventMlOps.Contracts.Roles.Agent], TimeSpan.FromHours(2))}",
         ]);
     }
 

@@ -32,7 +32,7 @@ public sealed class WithControlPlaneTests(TrainedModels models, ControlPlaneFixt
         endpoint.ObservedLoaded.ShouldBe([new LoadedVersion(v1, artifact.Sha256, 100)]);
         await using var session = cp.Store.QuerySession();
         var events = await session.Events.FetchStreamAsync(StreamKeys.Endpoint(lifecycle.Endpoint), token: Ct);
-        events.Where(e => e.Data is EndpointStateObserved).Select(e => e.UserName).ShouldBe(["serving-a"]);
+        events.Where(e => e.Data is EndpointStateObserved).Select(e => e.UserName).ShouldBe(["serving-a", "serving-a"], "the rollout's revision, then its promotion's");
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public sealed class WithControlPlaneTests(TrainedModels models, ControlPlaneFixt
         // Reported within 10 s, well inside the poll's 30 s wait: the waiting long poll was answered with the new revision.
         var canary = await lifecycle.ObservedAsync();
 
-        canary.Revision.ShouldBe(2);
+        canary.Revision.ShouldBe(3, "the immediate rollout (1), its promotion once served (2), the canary (3)");
         canary.Ready.ShouldBe(true);
         canary.ObservedLoaded.ShouldBe([new LoadedVersion(v1, first.Sha256, 90), new LoadedVersion(v2, second.Sha256, 10)]);
         var split = await VersionsServedAsync(serving, 400);
@@ -58,11 +58,11 @@ public sealed class WithControlPlaneTests(TrainedModels models, ControlPlaneFixt
         await lifecycle.PromoteAsync();
         var promoted = await lifecycle.ObservedAsync();
 
-        promoted.Revision.ShouldBe(3);
+        promoted.Revision.ShouldBe(4);
         promoted.Ready.ShouldBe(true);
-        promoted.ObservedLoaded.ShouldBe([new LoadedVersion(v2, second.Sha256, 100)]);
+        // v1, the last version known to load, stays as the fallback (weight 0) until the next revision.
+        promoted.ObservedLoaded!.Where(l => l.Weight > 0).ShouldBe([new LoadedVersion(v2, second.Sha256, 100)]);
         (await VersionsServedAsync(serving, 20)).Keys.ShouldBe([$"{lifecycle.Model}@2"]);
-        (await serving.GetJson($"/v2/models/{lifecycle.Model}/versions/1/ready")).Status.ShouldBe(HttpStatusCode.BadRequest, "v1 is unloaded");
     }
 
     [Fact]
@@ -75,12 +75,13 @@ public sealed class WithControlPlaneTests(TrainedModels models, ControlPlaneFixt
         await using var serving = await lifecycle.ServingAsync(v1, "serving-c");
 
         await lifecycle.RollOutAsync(v2);
-        var refused = await lifecycle.ObservedAsync();
+        // The replica refuses v2 and says so; the control plane fails the rollout, and v1 — served throughout — is desired again.
+        var refused = await lifecycle.ObservedAsync(e => e.Rollouts.Count == 2 && e.Ready == true, seconds: 20);
 
-        refused.Traffic.Select(t => (t.Version, t.Weight)).ShouldBe([(v2, 100)], "the control plane wants v2");
-        refused.Ready.ShouldBe(false);
-        refused.ObservedMessage!.ShouldContain($"{lifecycle.Model}@{v2}");
-        refused.ObservedMessage!.ShouldContain($"has sha256 {tampered.Sha256}, expected {first.Sha256}");
+        refused.Rollouts[^1].Outcome.ShouldBe("failed to load");
+        refused.Rollouts[^1].Reason!.ShouldContain($"{lifecycle.Model}@{v2} did not load on the replica");
+        refused.Rollouts[^1].Reason!.ShouldNotContain(tampered.Sha256, Case.Insensitive, "the artifact's real digest is not disclosed");
+        refused.Traffic.Select(t => (t.Version, t.Weight)).ShouldBe([(v1, 100)], "what served before serves again");
         refused.ObservedLoaded.ShouldBe([new LoadedVersion(v1, first.Sha256, 100)]);
         (await VersionsServedAsync(serving, 20)).Keys.ShouldBe([$"{lifecycle.Model}@1"]);
         (await serving.Client.GetAsync("/health/ready", Ct)).StatusCode.ShouldBe(HttpStatusCode.OK, "v1 still serves");

@@ -40,7 +40,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
     public Task<IHost> StartAgentsAsync(string home, params string[] extra) => AgentsApp.StartAsync([
         $"--ConnectionStrings:Marten={Postgres.ConnectionString(Database)}",
         "--Marten:Schema=emo",
-        $"--Auth:SigningKey={Convert.ToBase64String(_key)}",
+        $"--Agents:Token={Token(Roles.Agent, "emo-agents")}",
         $"--EMO_HOME={home}",
         $"--Agents:ControlPlaneUrl={BaseAddress}",
         $"--Artifacts:Root={ArtifactsRoot}",
@@ -58,6 +58,9 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
 
     public string Token(string role, string name) => new Tokens(_key).Issue(name, [role], TimeSpan.FromHours(1));
 
+    /// <summary>The grant an order for <paramref name="scope"/> carries (<c>run:{id:N}</c>, <c>endpoint:{name}</c>).</summary>
+    public string Grant(string scope) => new Tokens(_key).IssueGrant(scope, TimeSpan.FromHours(1));
+
     public HttpClient Client(string role, string name) => new()
     {
         BaseAddress = BaseAddress,
@@ -65,13 +68,13 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", Token(role, name)) },
     };
 
-    /// <summary>emo-serve as `--control-plane … --endpoint … --token …` runs it, with an agent token named
-    /// <paramref name="name"/>, reading artifacts through the same store.</summary>
+    /// <summary>emo-serve as `--control-plane … --endpoint … --token …` runs it, with the replica token the control plane
+    /// issues (scoped to <paramref name="endpoint"/>, named <paramref name="name"/>), reading artifacts through the same store.</summary>
     public Task<ServingHost> StartServingAsync(string endpoint, string name) => ServingHost.StartedAsync(ServingApp.Build([
         "--urls=http://127.0.0.1:0",
         $"--control-plane={BaseAddress}",
         $"--endpoint={endpoint}",
-        $"--token={Token(Roles.Agent, name)}",
+        $"--token={new Tokens(_key).IssueForReplica(endpoint, name, TimeSpan.FromHours(1))}",
         $"--Artifacts:Root={ArtifactsRoot}",
         $"--EMO_HOME={Path.Combine(Scratch, "serving")}",
         "--Serving:LogLevel=Warning",

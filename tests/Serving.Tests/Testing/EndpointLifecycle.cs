@@ -17,27 +17,28 @@ namespace EventMlOps.Serving.Tests.Testing;
 public sealed class EndpointLifecycle
 {
     private readonly ControlPlaneFixture _cp;
-    private readonly HttpClient _scientist, _operator, _agent, _viewer;
+    private readonly HttpClient _scientist, _approver, _operator, _viewer;
+    private bool _created;
     private readonly Guid _dataset = Guid.NewGuid();
 
     private EndpointLifecycle(ControlPlaneFixture controlPlane)
     {
         _cp = controlPlane;
-        (_scientist, _operator, _agent, _viewer) = (_cp.Client(Roles.Scientist, "alice"), _cp.Client(Roles.Operator, "olga"),
-            _cp.Client(Roles.Agent, "training-agent"), _cp.Client(Roles.Viewer, "victor"));
+        (_scientist, _approver, _operator, _viewer) = (_cp.Client(Roles.Scientist, "alice"), _cp.Client(Roles.Approver, "bob"),
+            _cp.Client(Roles.Operator, "olga"), _cp.Client(Roles.Viewer, "victor"));
     }
 
     public string Model { get; } = "rec-" + Guid.NewGuid().ToString("N")[..8];
     public string Endpoint => Model + "-ep";
 
-    /// <summary>A registered dataset and an endpoint for a model of its own, serving nothing yet.</summary>
+    /// <summary>A registered dataset for a model of its own; its endpoint is created with the first version (an endpoint
+    /// needs a registered model).</summary>
     public static async Task<EndpointLifecycle> StartAsync(ControlPlaneFixture cp)
     {
         var lifecycle = new EndpointLifecycle(cp);
         await Ok(lifecycle._scientist, "/api/datasets", new RegisterDataset(Guid.NewGuid(), lifecycle._dataset, "ratings", "file:///data/u.data",
             Convert.ToHexStringLower(SHA256.HashData(lifecycle._dataset.ToByteArray())), "movielens-udata", 20_000,
             [new DatasetColumn("user", "int"), new DatasetColumn("item", "int")]));
-        await Ok(lifecycle._operator, "/api/endpoints", new CreateEndpoint(Guid.NewGuid(), lifecycle.Endpoint, lifecycle.Model));
         return lifecycle;
     }
 
@@ -50,12 +51,22 @@ public sealed class EndpointLifecycle
         var run = Guid.NewGuid();
         await Ok(_scientist, "/api/runs", new RequestTraining(Guid.NewGuid(), run, Model, "recommender", _dataset,
             new Dictionary<string, double> { ["epochs"] = 2 }, new TrainingResources(), "git:test"));
-        await Ok(_agent, "/api/runs/facts/submitted", new TrainingJobSubmitted(Guid.NewGuid(), run, $"train-{run:N}", "local"));
-        await Ok(_agent, "/api/runs/facts/started", new TrainingStarted(Guid.NewGuid(), run, DateTimeOffset.UtcNow));
-        await Ok(_agent, "/api/runs/facts/succeeded", new TrainingSucceeded(Guid.NewGuid(), run, artifact.Uri, claimedSha256 ?? artifact.Sha256,
+        // The training agent's facts, with the grant its work order carries.
+        using var agent = _cp.Client(Roles.Agent, "training-agent");
+        agent.DefaultRequestHeaders.Add(BusHeaders.GrantHttpHeader, _cp.Grant($"run:{run:N}"));
+        await Ok(agent, "/api/runs/facts/submitted", new TrainingJobSubmitted(Guid.NewGuid(), run, $"train-{run:N}", "local"));
+        await Ok(agent, "/api/runs/facts/started", new TrainingStarted(Guid.NewGuid(), run, DateTimeOffset.UtcNow));
+        await Ok(agent, "/api/runs/facts/succeeded", new TrainingSucceeded(Guid.NewGuid(), run, artifact.Uri, claimedSha256 ?? artifact.Sha256,
             new Dictionary<string, double> { ["hr@10"] = 0.7 }));
         var accepted = await (await _scientist.Send("/api/models/versions", new RegisterModelVersion(Guid.NewGuid(), Model, run))).Read<CommandAccepted>();
-        return (int.Parse(accepted.Stream[(accepted.Stream.LastIndexOf('@') + 1)..]), artifact);
+        var version = int.Parse(accepted.Stream[(accepted.Stream.LastIndexOf('@') + 1)..]);
+        await Ok(_approver, "/api/models/versions/approve", new ApproveModelVersion(Guid.NewGuid(), Model, version, "four eyes"));
+        if (!_created)
+        {
+            await Ok(_operator, "/api/endpoints", new CreateEndpoint(Guid.NewGuid(), Endpoint, Model));
+            _created = true;
+        }
+        return (version, artifact);
     }
 
     public Task RollOutAsync(int version, RolloutStrategy? strategy = null) =>
