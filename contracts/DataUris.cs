@@ -27,6 +27,7 @@ public static class DataUris
             || uri.Contains('\\'))
             return "contains encoded separators or control characters";
         var segments = uri[(colon + 3)..].Split('?')[0].Split('/');
+        var authority = segments[0]; // as written: Uri lower-cases hosts
         if (segments.Skip(1).Any(s => Uri.UnescapeDataString(s) is "." or ".."))
             return "contains '.' or '..' segments";
         switch (scheme)
@@ -38,12 +39,12 @@ public static class DataUris
                 if (roots.Count > 0 && !roots.Any(r => Under(decoded, r))) return "is not under a configured data root (Datasets:Roots)";
                 return null;
             case "s3":
-                return parsed.Host.Length is >= 3 and <= 63 && parsed.Host.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '-')
+                return authority.Length is >= 3 and <= 63 && authority.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '.' or '-')
                        && decoded.Trim('/').Length > 0
                     ? null
                     : "an s3:// URI needs a bucket (3-63 lowercase letters, digits, '.', '-') and a key";
             default:
-                return parsed.Host.Length is > 0 and <= 63 && parsed.Host.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')
+                return authority.Length is > 0 and <= 63 && authority.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')
                     ? null
                     : "a generate:// URI names a trainer kind";
         }

@@ -60,6 +60,9 @@ public sealed class CliContext
     /// <summary>Whether the user named a control plane (--url or $EMO_URL) rather than relying on the local one.</summary>
     public bool UrlIsExplicit => _url is not null || Environment.GetEnvironmentVariable("EMO_URL") is { Length: > 0 };
 
+    /// <summary>The artifact store the local agents read (<c>Artifacts:Root</c> / <c>Artifacts:S3:*</c>, else <c>$EMO_HOME/artifacts</c>).</summary>
+    public EventMlOps.Artifacts.IArtifactStore Artifacts => EventMlOps.Artifacts.ArtifactStore.FromConfiguration(Configuration, Home);
+
     /// <summary>The signing key the local control plane uses (<c>Auth:SigningKey</c>, else <c>$EMO_HOME/keys/signing.key</c>).</summary>
     public Tokens Tokens => Tokens.FromConfiguration(Configuration);
 

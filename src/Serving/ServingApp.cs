@@ -80,7 +80,7 @@ public static class ServingApp
         {
             if (options.Endpoint is not { Length: > 0 } endpoint || options.Token is not { Length: > 0 } token)
                 throw new ArgumentException("--control-plane needs --endpoint <name> and --token <agent token>");
-            return s => new ControlPlaneDesiredState(ControlPlaneDesiredState.Client(controlPlane, token), endpoint,
+            return s => new ControlPlaneDesiredState(ControlPlaneDesiredState.Client(controlPlane), endpoint, token,
                 s.GetRequiredService<ILogger<ControlPlaneDesiredState>>());
         }
         if (options.Desired is { Length: > 0 } file)

@@ -10,9 +10,10 @@ public static class DatasetsCommand
 {
     public static Command Create() => new("datasets", "Register and list content-addressed datasets") { Register(), List(), Show() };
 
-    /// <summary>Registers a local file (hashing and counting it here) or a remote URI (its digest must be given).</summary>
+    /// <summary>Registers a local file (hashing and counting it here, then storing it in the artifact store, where the
+    /// agents may read datasets) or a remote URI (its digest must be given).</summary>
     public static async Task<(RegisterDataset Command, CommandAccepted Accepted)> RegisterAsync(
-        ApiClient api, string source, string name, string? format, string? sha256, long? rows, CancellationToken ct)
+        CliContext ctx, string source, string name, string? format, string? sha256, long? rows, CancellationToken ct)
     {
         var file = File.Exists(source) ? await DatasetFile.InspectAsync(source, ct) : null;
         if (file is null && !Uri.TryCreate(source, UriKind.Absolute, out _))
@@ -22,9 +23,11 @@ public static class DatasetsCommand
         if (file is not null && sha256 is not null && sha256 != file.Sha256)
             throw CliError.Usage($"--sha256 {sha256} does not match the file's content ({file.Sha256})");
         var chosen = format ?? file?.Format ?? "other";
-        var command = new RegisterDataset(Guid.NewGuid(), Guid.NewGuid(), name, file?.Uri ?? source, digest, chosen,
+        // Datasets are read only from the artifact store and the configured data roots, never from wherever a path points.
+        var uri = file is null ? source : (await ctx.Artifacts.PutAsync(source, ct)).Uri;
+        var command = new RegisterDataset(Guid.NewGuid(), Guid.NewGuid(), name, uri, digest, chosen,
             rows ?? file?.Rows ?? 0, file?.Format == chosen ? file.Schema : DatasetFile.SchemaOf(chosen));
-        return (command, await api.SendAsync("/api/datasets", command, ct));
+        return (command, await ctx.Api.SendAsync("/api/datasets", command, ct));
     }
 
     private static Command Register()
@@ -39,7 +42,7 @@ public static class DatasetsCommand
         command.SetAction(async (parse, ct) =>
         {
             var ctx = CliContext.From(parse);
-            var (c, accepted) = await RegisterAsync(ctx.Api, parse.GetValue(source)!, parse.GetValue(name)!, parse.GetValue(format),
+            var (c, accepted) = await RegisterAsync(ctx, parse.GetValue(source)!, parse.GetValue(name)!, parse.GetValue(format),
                 parse.GetValue(sha), parse.GetValue(rows), ct);
             return ctx.Report(accepted, $"registered dataset {c.Name} as {c.DatasetId} ({c.Format}, {c.RowCount} rows, sha256 {c.Sha256})");
         });

@@ -30,6 +30,26 @@ public static class EndpointsCommand
         return api.SendAsync("/api/endpoints/rollout", new RollOut(Guid.NewGuid(), endpoint, version, strategy, expectedVersion), ct);
     }
 
+    /// <summary>An immediate rollout is promoted once a replica reports the version loaded: waits for that (or for its
+    /// failure, which is an error naming the reason), up to two minutes.</summary>
+    public static async Task ServedAsync(ApiClient api, string endpoint, Guid rolloutId, CancellationToken ct)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var state = await api.GetAsync<EndpointState>($"/api/endpoints/{Uri.EscapeDataString(endpoint)}", ct);
+            if (state.Rollouts.FirstOrDefault(r => r.RolloutId == rolloutId) is { } outcome)
+            {
+                if (outcome.Outcome == "promoted") return;
+                throw new CliError($"the rollout {outcome.Outcome}: {outcome.Reason}", 2);
+            }
+            if (clock.Elapsed > TimeSpan.FromMinutes(2))
+                throw new CliError($"no replica of '{endpoint}' reported serving the version within 2 minutes; the rollout stays in progress "
+                    + $"(is the rollout agent running? ./emo endpoints show {endpoint})");
+            await Task.Delay(250, ct);
+        }
+    }
+
     public static Task<CommandAccepted> PromoteAsync(ApiClient api, string endpoint, CancellationToken ct) =>
         api.SendAsync("/api/endpoints/promote", new PromoteRollout(Guid.NewGuid(), endpoint), ct);
 
@@ -59,10 +79,11 @@ public static class EndpointsCommand
         var canary = new Option<string?>("--canary") { Description = "Canary weights in percent, rising, e.g. 10,50 (default: immediate)" };
         var bake = new Option<int>("--bake") { Description = "Seconds each canary step bakes", DefaultValueFactory = _ => 30 };
         var expected = new Option<long?>("--expected-version") { Description = "Endpoint stream version you last saw (optimistic concurrency)" };
+        var noWait = new Option<bool>("--no-wait") { Description = "Immediate: return at once instead of waiting until a replica serves the version (or refuses it)" };
         var analysis = new AnalysisOptions();
         var command = new Command("rollout", "Roll a version out, immediately or as a canary that the control plane advances step by step or rolls back")
         {
-            name, version, canary, bake, expected,
+            name, version, canary, bake, expected, noWait,
         };
         foreach (var option in analysis.All) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
@@ -71,6 +92,8 @@ public static class EndpointsCommand
             var weights = Weights(parse.GetValue(canary));
             var accepted = await RollOutAsync(ctx.Api, parse.GetValue(name)!, parse.GetValue(version), weights, parse.GetValue(bake), parse.GetValue(expected), ct,
                 analysis.Read(parse, canary: weights.Count > 0));
+            if (weights.Count == 0 && !parse.GetValue(noWait) && accepted is { Duplicate: false, Appended: > 0 })
+                await ServedAsync(ctx.Api, parse.GetValue(name)!, accepted.CommandId, ct);
             return ctx.Report(accepted, weights.Count == 0
                 ? $"rolled version {parse.GetValue(version)} out to {parse.GetValue(name)}"
                 : $"started a canary of version {parse.GetValue(version)} on {parse.GetValue(name)}: {string.Join(" → ", weights.Select(w => $"{w}%"))}");

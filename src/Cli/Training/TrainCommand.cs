@@ -74,7 +74,7 @@ public static class TrainCommand
     {
         if (file is not null)
         {
-            var (registered, _) = await DatasetsCommand.RegisterAsync(ctx.Api, file.FullName, $"{kind}-{Path.GetFileNameWithoutExtension(file.Name).ToLowerInvariant()}",
+            var (registered, _) = await DatasetsCommand.RegisterAsync(ctx, file.FullName, $"{kind}-{Path.GetFileNameWithoutExtension(file.Name).ToLowerInvariant()}",
                 null, null, null, ct);
             if (!ctx.Json) ctx.Out.WriteLine($"registered {file.Name} as dataset {registered.DatasetId} (sha256 {Fmt.ShortSha(registered.Sha256)})");
             return registered.DatasetId;

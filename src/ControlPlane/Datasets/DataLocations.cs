@@ -2,9 +2,10 @@ using EventMlOps.ControlPlane.Auth;
 
 namespace EventMlOps.ControlPlane.Datasets;
 
-/// <summary>Where datasets may live (<see cref="EventMlOps.Contracts.Artifacts.DataUris"/>): <c>Datasets:Roots</c>
-/// (';'-separated folders; when set, file:// datasets must lie under one of them) and the locations never read whatever the
-/// roots say — this home's keys and database, besides the system folders.</summary>
+/// <summary>Where datasets may live (<see cref="EventMlOps.Contracts.Artifacts.DataUris"/>): file:// datasets only under the
+/// local artifact store (<c>Artifacts:Root</c>, default <c>$EMO_HOME/artifacts</c>, where <c>emo datasets register</c> puts
+/// files) and the folders of <c>Datasets:Roots</c> (';'-separated) — and never in this home's keys or database or the system
+/// folders, whatever the roots say.</summary>
 public sealed record DataLocations(IReadOnlyList<string> Roots, IReadOnlyList<string> Protected)
 {
     public static DataLocations From(IConfiguration config)
@@ -12,7 +13,8 @@ public sealed record DataLocations(IReadOnlyList<string> Roots, IReadOnlyList<st
         var home = EmoHome.Resolve(config);
         var protectedPaths = new[] { Tokens.KeysFolder(config), Path.Combine(home, "pg") };
         var roots = (config["Datasets:Roots"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(r => Path.GetFullPath(r).TrimEnd('/')).ToList();
+            .Append(config["Artifacts:Root"] is { Length: > 0 } artifacts ? artifacts : Path.Combine(home, "artifacts"))
+            .Select(r => Path.GetFullPath(r).TrimEnd('/')).Distinct().ToList();
         foreach (var root in roots)
             if (root.Length == 0 || protectedPaths.Concat(EventMlOps.Contracts.Artifacts.DataUris.SystemPaths)
                     .Any(p => EventMlOps.Contracts.Artifacts.DataUris.Under(p, root) || EventMlOps.Contracts.Artifacts.DataUris.Under(root, p)))

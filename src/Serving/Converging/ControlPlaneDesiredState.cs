@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -9,19 +10,52 @@ namespace EventMlOps.Serving.Converging;
 /// <summary>The control plane as the desired-state source: a long poll on
 /// <c>GET /api/endpoints/{name}/desired?after={revision}&amp;waitSeconds=30</c> (200 with the state once its revision
 /// passes <c>after</c>, 204 when nothing changed within the wait), re-established with a growing, jittered backoff
-/// after failures; observed state goes to <c>POST /api/endpoints/facts/observed</c>.</summary>
-public sealed class ControlPlaneDesiredState(HttpClient http, string endpoint, ILogger<ControlPlaneDesiredState> log) : IDesiredStateSource
+/// after failures; observed state goes to <c>POST /api/endpoints/facts/observed</c>. The replica's token (scoped to its
+/// endpoint, short-lived) is renewed with itself every <see cref="RenewEvery"/> while the endpoint exists.</summary>
+public sealed class ControlPlaneDesiredState(HttpClient http, string endpoint, string token, ILogger<ControlPlaneDesiredState> log) : IDesiredStateSource
 {
     public const int WaitSeconds = 30;
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500), LongestBackoff = TimeSpan.FromSeconds(30);
 
-    public static HttpClient Client(string baseUrl, string token) => new()
+    /// <summary>Well within the control plane's one-hour replica tokens.</summary>
+    public static readonly TimeSpan RenewEvery = TimeSpan.FromMinutes(20);
+
+    private string _token = token;
+    private DateTimeOffset _renewed = DateTimeOffset.UtcNow;
+
+    public static HttpClient Client(string baseUrl) => new()
     {
         BaseAddress = new Uri(baseUrl.TrimEnd('/') + "/"),
         // The long poll holds a request for WaitSeconds; each call sets its own deadline.
         Timeout = Timeout.InfiniteTimeSpan,
-        DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", token) },
     };
+
+    /// <summary>Exchanges the current token for a fresh one; a refusal (e.g. a hand-issued token that cannot be
+    /// renewed, or a deleted endpoint) is logged and the current token kept until it expires.</summary>
+    private async Task RenewIfDueAsync(CancellationToken ct)
+    {
+        if (DateTimeOffset.UtcNow - _renewed < RenewEvery) return;
+        _renewed = DateTimeOffset.UtcNow;
+        try
+        {
+            using var response = await http.SendAsync(Request(HttpMethod.Post, $"api/endpoints/{Uri.EscapeDataString(endpoint)}/replica-token"), ct);
+            if (response.IsSuccessStatusCode && await response.Content.ReadFromJsonAsync<ReplicaToken>(DesiredState.Json, ct) is { } renewed)
+                _token = renewed.Token;
+            else
+                log.LogWarning("Renewing the token of {Endpoint}'s replica was refused ({Status}); keeping the current one", endpoint, (int)response.StatusCode);
+        }
+        catch (Exception e) when (e is HttpRequestException or JsonException && !ct.IsCancellationRequested)
+        {
+            log.LogWarning("Renewing the token of {Endpoint}'s replica failed ({Reason}); trying again later", endpoint, e.Message);
+        }
+    }
+
+    private HttpRequestMessage Request(HttpMethod method, string path, HttpContent? content = null)
+    {
+        var request = new HttpRequestMessage(method, path) { Content = content };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+        return request;
+    }
 
     public async IAsyncEnumerable<ApplyEndpoint> WatchAsync([EnumeratorCancellation] CancellationToken ct)
     {
@@ -32,6 +66,7 @@ public sealed class ControlPlaneDesiredState(HttpClient http, string endpoint, I
             ApplyEndpoint? desired;
             try
             {
+                await RenewIfDueAsync(ct);
                 desired = await PollAsync(after, ct);
                 backoff = FirstBackoff;
             }
@@ -53,7 +88,7 @@ public sealed class ControlPlaneDesiredState(HttpClient http, string endpoint, I
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(TimeSpan.FromSeconds(WaitSeconds + 15));
-        using var response = await http.GetAsync($"api/endpoints/{Uri.EscapeDataString(endpoint)}/desired?after={after}&waitSeconds={WaitSeconds}", deadline.Token);
+        using var response = await http.SendAsync(Request(HttpMethod.Get, $"api/endpoints/{Uri.EscapeDataString(endpoint)}/desired?after={after}&waitSeconds={WaitSeconds}"), deadline.Token);
         if (response.StatusCode == HttpStatusCode.NoContent) return null;
         if (!response.IsSuccessStatusCode)
             throw new HttpRequestException($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(deadline.Token)}");
@@ -68,7 +103,7 @@ public sealed class ControlPlaneDesiredState(HttpClient http, string endpoint, I
         {
             try
             {
-                using var response = await http.PostAsJsonAsync("api/endpoints/facts/observed", observed, DesiredState.Json, ct);
+                using var response = await http.SendAsync(Request(HttpMethod.Post, "api/endpoints/facts/observed", JsonContent.Create(observed, options: DesiredState.Json)), ct);
                 if (response.IsSuccessStatusCode) return;
                 throw new HttpRequestException($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
             }

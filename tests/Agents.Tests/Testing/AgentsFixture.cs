@@ -46,7 +46,7 @@ public sealed class AgentsFixture : IAsyncLifetime
         Postgres = await TestHost.PostgresAsync();
         await Postgres.EnsureDatabaseAsync(Database);
         (App, BaseAddress) = await TestHost.StartControlPlaneAsync(ConnectionString, "emo", Path.Combine(Scratch, "control-plane"),
-            $"--Auth:SigningKey={Convert.ToBase64String(_key)}", "--Registry:AutoRegister=false");
+            $"--Auth:SigningKey={Convert.ToBase64String(_key)}", "--Registry:AutoRegister=false", $"--Datasets:Roots={Scratch}");
     }
 
     /// <summary>A training agent as `emo up` or `dotnet emo-agents.dll` runs it, on this control plane's bus.</summary>

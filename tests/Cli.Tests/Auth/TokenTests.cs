@@ -47,6 +47,6 @@ public sealed class TokenTests(ControlPlaneFixture cp)
 
         result.ExitCode.ShouldBe(2);
         result.Err.ShouldContain("error: Unauthenticated: the bearer token was refused");
-        result.Err.ShouldContain("Signature validation failed");
+        result.Err.ShouldContain("signature does not match this control plane's keys");
     }
 }

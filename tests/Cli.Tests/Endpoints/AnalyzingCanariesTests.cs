@@ -12,8 +12,9 @@ public sealed class AnalyzingCanariesTests(ControlPlaneFixture cp)
     public async Task Given_a_canary_with_its_own_limits_When_the_agent_reports_a_breach_Then_show_prints_the_limits_the_records_and_the_rollback()
     {
         var lifecycle = new Lifecycle(cp);
-        var (dataset, _, _) = await lifecycle.RegisteredVersionAsync();
-        await lifecycle.SecondVersionAsync(dataset);
+        var (dataset, _, v1) = await lifecycle.RegisteredVersionAsync();
+        (await lifecycle.Bob.RunAsync("versions", "approve", v1)).ShouldSucceed();
+        (await lifecycle.Bob.RunAsync("versions", "approve", await lifecycle.SecondVersionAsync(dataset))).ShouldSucceed();
         var ops = cp.As("olivia", Roles.Operator);
         var endpoint = lifecycle.Model + "-ep";
         (await ops.RunAsync("endpoints", "create", endpoint, "--model", lifecycle.Model)).ShouldSucceed();

@@ -31,8 +31,9 @@ public sealed class LineageTests(ControlPlaneFixture cp)
         var ops = cp.As("olivia", Roles.Operator);
         var endpoint = lifecycle.Model + "-ep";
         (await ops.RunAsync("endpoints", "create", endpoint, "--model", lifecycle.Model)).ShouldSucceed();
+        (await lifecycle.Bob.RunAsync("versions", "approve", v1)).ShouldSucceed();
         (await ops.RunAsync("endpoints", "rollout", endpoint, "--version", "1")).ShouldSucceed();
-        await lifecycle.SecondVersionAsync(dataset);
+        (await lifecycle.Bob.RunAsync("versions", "approve", await lifecycle.SecondVersionAsync(dataset))).ShouldSucceed();
         (await ops.RunAsync("endpoints", "rollout", endpoint, "--version", "2", "--canary", "10,50", "--bake", "5")).ShouldSucceed();
         var before = (await ops.RunAsync("audit", "--stream", "endpoint:" + endpoint, "--limit", "1", "--json")).ShouldSucceed()
             .Json()[0].GetProperty("sequence").GetInt64();

@@ -41,6 +41,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
             $"--Auth:SigningKey={Convert.ToBase64String(_key)}",
             // Runs are registered by hand in most tests; the policy tests use the two models that opt in.
             "--Registry:AutoRegister=false",
+            "--Datasets:Roots=/data", // the scenarios' datasets name files there (never read in these tests)
             $"--Registry:Models:{AutoRegistered.Recommender}:AutoRegister=true",
             $"--Registry:Models:{AutoRegistered.Anomaly}:AutoRegister=true",
             .. extra,

@@ -32,7 +32,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         Postgres = await TestHost.PostgresAsync();
         await Postgres.EnsureDatabaseAsync(Database);
         (App, BaseAddress) = await TestHost.StartControlPlaneAsync(Postgres.ConnectionString(Database), "emo", Path.Combine(Scratch, "control-plane"),
-            $"--Auth:SigningKey={Convert.ToBase64String(_key)}", "--Registry:AutoRegister=false");
+            $"--Auth:SigningKey={Convert.ToBase64String(_key)}", "--Registry:AutoRegister=false", "--Datasets:Roots=/data");
     }
 
     /// <summary>The agents as <c>emo up</c> hosts them on this control plane (home <paramref name="home"/>), whose rollout agent
