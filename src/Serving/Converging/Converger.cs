@@ -49,9 +49,23 @@ public sealed class Converger(IDesiredStateSource source, ModelLoader loader, Ro
             }
             routes.Add(new WeightedVersion(model, version.Weight));
         }
-        // A refused version must not leave its model without traffic: that model's routes then stay as they were.
-        var starved = refused.Select(r => r.Version.ModelName).Where(name => !routes.Any(r => r.Model.Name == name && r.Weight > 0)).ToHashSet();
-        routes = [.. routes.Where(r => !starved.Contains(r.Model.Name)), .. current.Routes.Where(r => starved.Contains(r.Model.Name))];
+        // A refused version must not leave its model without traffic: its loaded fallback (a weight-0 version, the last one
+        // known to load) takes the model's traffic, else the model's routes stay as they were.
+        var errors = refused.Select(r => $"{r.Version.ModelName}@{r.Version.Version}: {r.Reason}").ToList();
+        foreach (var name in refused.Select(r => r.Version.ModelName).Distinct().Where(name => !routes.Any(r => r.Model.Name == name && r.Weight > 0)).ToList())
+        {
+            var fallback = routes.Where(r => r.Model.Name == name).ToList();
+            routes.RemoveAll(r => r.Model.Name == name);
+            if (fallback.Count > 0)
+            {
+                routes.AddRange(fallback.Select((r, i) => r with { Weight = 100 / fallback.Count + (i < 100 % fallback.Count ? 1 : 0) }));
+                errors.Add($"serving fallback {string.Join(", ", fallback.Select(r => r.Model.Label))}");
+            }
+            else
+            {
+                routes.AddRange(current.Routes.Where(r => r.Model.Name == name));
+            }
+        }
 
         var next = new RoutingTable(desired.Revision, routes);
         var previous = router.Swap(next);
@@ -62,7 +76,7 @@ public sealed class Converger(IDesiredStateSource source, ModelLoader loader, Ro
         }
         log.LogInformation("Revision {Revision} of {Endpoint}: {Routes}", desired.Revision, desired.Endpoint,
             string.Join(", ", routes.Select(r => $"{r.Model.Label} {r.Weight}")));
-        return Observed(_process, desired, next, [.. refused.Select(r => $"{r.Version.ModelName}@{r.Version.Version}: {r.Reason}")]);
+        return Observed(_process, desired, next, errors);
     }
 
     /// <summary>What serves now. Ready means the desired revision was met in full. The command id derives from the

@@ -20,6 +20,10 @@ public sealed class Refusal(int status, string reason) : Exception(reason)
 
     public static Refusal BadInput(string reason) => new(StatusCodes.Status400BadRequest, reason);
     public static Refusal Unavailable(string reason) => new(StatusCodes.Status503ServiceUnavailable, reason);
+
+    /// <summary>A caller's value as a refusal may quote it: short and printable, else only its length.</summary>
+    public static string Shown(string value) =>
+        value.Length <= 40 && !value.Any(char.IsControl) ? $"'{value}'" : $"a value of {value.Length} characters";
 }
 
 /// <summary>The version serving the current request, for its metrics.</summary>

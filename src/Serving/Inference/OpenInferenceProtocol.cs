@@ -84,10 +84,11 @@ public static class OpenInferenceProtocol
             return new InferResponse(model.Name, model.Version.ToString(CultureInfo.InvariantCulture), request.Id,
                 results.Select((r, i) => FromOrt(outputs[i], r)).ToList());
         }
-        // The error code is not public; the message carries it.
-        catch (OnnxRuntimeException e) when (e.Message.Contains("[ErrorCode:InvalidArgument]", StringComparison.Ordinal))
+        // Inputs that pass the shape checks can still be out of the model's range (an index past its tables): the
+        // caller's mistake, never the version's — a 400 cannot count against a canary.
+        catch (OnnxRuntimeException e)
         {
-            throw Refusal.BadInput($"the model refused the inputs: {e.Message}");
+            throw Refusal.BadInput($"the model refused the inputs: {Short(e.Message)}");
         }
         finally
         {
@@ -104,10 +105,10 @@ public static class OpenInferenceProtocol
     private static ServedModel? Described(RoutingTable table, string name, string? version) =>
         version is null ? Known(table, name).Routes.Select(r => r.Model).Where(m => m.Name == name).MaxBy(m => m.Version) : Pinned(table, name, version);
 
-    private static RoutingTable Known(RoutingTable table, string name) => table.Has(name) ? table : throw Refusal.BadInput($"unknown model '{name}'");
+    private static RoutingTable Known(RoutingTable table, string name) => table.Has(name) ? table : throw Refusal.BadInput($"unknown model {Refusal.Shown(name)}");
 
     private static ServedModel Pinned(RoutingTable table, string name, string version) =>
-        !int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? throw Refusal.BadInput($"version must be a number, not '{version}'")
+        !int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? throw Refusal.BadInput($"version must be a number, not {Refusal.Shown(version)}")
         : Known(table, name).Find(name, v) ?? throw Refusal.BadInput($"model '{name}' has no version {version} loaded");
 
     private static OrtValue ToOrt(Tensor input, ServedModel model)
@@ -115,7 +116,7 @@ public static class OpenInferenceProtocol
         var spec = model.Inputs.FirstOrDefault(s => s.Name == input.Name)
                    ?? throw Refusal.BadInput($"model '{model.Name}' has no input '{input.Name}'; its inputs: {string.Join(", ", model.Inputs.Select(s => s.Name))}");
         if (input.Datatype != spec.Datatype) throw Refusal.BadInput($"input '{input.Name}' is {input.Datatype}; the model takes {spec.Datatype}");
-        if (input.Shape is null || input.Shape.Length != spec.Shape.Length || input.Shape.Where((d, i) => d < 0 || spec.Shape[i] >= 0 && d != spec.Shape[i]).Any())
+        if (input.Shape is null || input.Shape.Length != spec.Shape.Length || input.Shape.Where((d, i) => d is < 1 or > MaxDimension || spec.Shape[i] >= 0 && d != spec.Shape[i]).Any())
             throw Refusal.BadInput($"input '{input.Name}' has shape [{string.Join(",", input.Shape ?? [])}]; the model takes [{string.Join(",", spec.Shape)}] (-1: any size)");
         var count = input.Shape.Aggregate(1L, (a, d) => a * d);
         var data = new List<JsonElement>();
@@ -123,12 +124,18 @@ public static class OpenInferenceProtocol
         if (data.Count != count) throw Refusal.BadInput($"input '{input.Name}' has {data.Count} values; shape [{string.Join(",", input.Shape)}] holds {count}");
         return spec.Datatype switch
         {
-            "INT64" => OrtValue.CreateTensorValueFromMemory(data.Select(e => e.TryGetInt64(out var x) ? x : throw NotA("an integer", input.Name)).ToArray(), input.Shape),
+            // ONNX reads a negative index from the end of a table: -1 would silently be the last user. Refused instead.
+            "INT64" => OrtValue.CreateTensorValueFromMemory(data.Select(e => e.TryGetInt64(out var x) && x >= 0 ? x : throw NotA("an index ≥ 0", input.Name)).ToArray(), input.Shape),
             _ => OrtValue.CreateTensorValueFromMemory(data.Select(e => e.TryGetSingle(out var x) && float.IsFinite(x) ? x : throw NotA("a number", input.Name)).ToArray(), input.Shape),
         };
     }
 
+    /// <summary>No dimension of a request's tensor is larger: a request stays within the body limit anyway.</summary>
+    private const long MaxDimension = 1_000_000;
+
     private static Refusal NotA(string what, string input) => Refusal.BadInput($"input '{input}' holds a value that is not {what}");
+
+    private static string Short(string message) => message.Length <= 300 ? message : message[..300] + "…";
 
     /// <summary>The protocol allows data flat or nested by the shape (row-major either way).</summary>
     private static void Flatten(JsonElement data, List<JsonElement> into)
@@ -141,13 +148,18 @@ public static class OpenInferenceProtocol
         foreach (var item in data.EnumerateArray()) Flatten(item, into);
     }
 
+    /// <summary>Extreme inputs (3e38) overflow a model's arithmetic: that is the request's doing, a 400, not a 500 from a
+    /// response JSON cannot carry.</summary>
+    public static float[] Finite(float[] values) =>
+        values.All(float.IsFinite) ? values : throw Refusal.BadInput("the inputs are far outside what the model was trained on: its outputs are not finite");
+
     private static OutputTensor FromOrt(string name, OrtValue value)
     {
         var info = value.GetTensorTypeAndShape();
         return info.ElementDataType switch
         {
             TensorElementType.Int64 => new OutputTensor(name, info.Shape, "INT64", value.GetTensorDataAsSpan<long>().ToArray()),
-            _ => new OutputTensor(name, info.Shape, ServedModel.Datatype(info.ElementDataType), value.GetTensorDataAsSpan<float>().ToArray()),
+            _ => new OutputTensor(name, info.Shape, ServedModel.Datatype(info.ElementDataType), Finite(value.GetTensorDataAsSpan<float>().ToArray())),
         };
     }
 }

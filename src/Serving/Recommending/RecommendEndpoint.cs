@@ -23,10 +23,10 @@ public static class RecommendEndpoint
         if (query["user_id"].ToString() is not { Length: > 0 } userText)
             throw Refusal.BadInput("user_id is required: /recommend?user_id=<id>&k=<n>");
         if (!long.TryParse(userText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var userId))
-            throw Refusal.BadInput($"user_id must be an integer id, not '{userText}'");
+            throw Refusal.BadInput($"user_id must be an integer id, not {Refusal.Shown(userText)}");
         var k = DefaultK;
         if (query["k"].ToString() is { Length: > 0 } kText && (!int.TryParse(kText, NumberStyles.None, CultureInfo.InvariantCulture, out k) || k < 1 || k > options.MaxK))
-            throw Refusal.BadInput($"k must be an integer from 1 to {options.MaxK}, not '{kText}'");
+            throw Refusal.BadInput($"k must be an integer from 1 to {options.MaxK}, not {Refusal.Shown(kText)}");
 
         using var lease = await http.ServeInferenceAsync(router, t => t.Choose(m => m is RecommenderModel), "no recommender version takes traffic");
         var model = (RecommenderModel)lease.Model;

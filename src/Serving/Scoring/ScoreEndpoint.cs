@@ -36,7 +36,7 @@ public static class ScoreEndpoint
         var model = (AnomalyModel)lease.Model;
         var flat = new float[windows.Length * model.Width];
         for (var w = 0; w < windows.Length; w++) Readings(windows[w], w, model, flat);
-        var scores = await model.ScoreAsync(flat, windows.Length);
+        var scores = Inference.OpenInferenceProtocol.Finite(await model.ScoreAsync(flat, windows.Length));
 
         object result = single
             ? new OneScore(model.Name, model.Version, model.Threshold, scores[0], scores[0] > model.Threshold)

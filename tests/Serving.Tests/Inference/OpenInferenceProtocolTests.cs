@@ -86,7 +86,7 @@ public class OpenInferenceProtocolTests(TrainedModels models)
         { "/v2/models/rec/infer", Infer(new[] { Tensor("user", [1], "FP32", new[] { 1 }), Tensor("item", [1], "INT64", new[] { 1 }) }), "input 'user' is FP32; the model takes INT64" },
         { "/v2/models/rec/infer", Infer(new[] { Tensor("user", [1, 1], "INT64", new[] { 1 }), Tensor("item", [1], "INT64", new[] { 1 }) }), "input 'user' has shape [1,1]; the model takes [-1]" },
         { "/v2/models/rec/infer", Infer(new[] { Tensor("user", [2], "INT64", new[] { 1 }), Tensor("item", [1], "INT64", new[] { 1 }) }), "input 'user' has 1 values; shape [2] holds 2" },
-        { "/v2/models/rec/infer", Infer(new[] { Tensor("user", [1], "INT64", new[] { 1.5 }), Tensor("item", [1], "INT64", new[] { 1 }) }), "input 'user' holds a value that is not an integer" },
+        { "/v2/models/rec/infer", Infer(new[] { Tensor("user", [1], "INT64", new[] { 1.5 }), Tensor("item", [1], "INT64", new[] { 1 }) }), "input 'user' holds a value that is not an index ≥ 0" },
         { "/v2/models/rec/infer", Infer(new[] { Tensor("user", [1], "INT64", new[] { "a" }), Tensor("item", [1], "INT64", new[] { 1 }) }), "tensor data must be numbers" },
         { "/v2/models/rec/infer", Infer(new[] { Tensor("user", [1], "INT64", new[] { 1 }), Tensor("item", [1], "INT64", new[] { 1 }), Tensor("extra", [1], "INT64", new[] { 1 }) }), "has no input 'extra'" },
         { "/v2/models/rec/infer", Infer(new[] { Tensor("user", [1], "INT64", new[] { 1 }), Tensor("item", [1], "INT64", new[] { 1 }) }, new[] { new { name = "logit" } }), "has no output logit" },
