@@ -23,7 +23,7 @@ public static class SensorCsvLoader
         var columns = Split(header).Select(c => c.Trim()).ToArray();
         int Column(string column) => Array.FindIndex(columns, c => string.Equals(c, column, StringComparison.OrdinalIgnoreCase));
         var timestamp = Column("timestamp");
-        if (timestamp < 0) throw new UsageException($"{name}: line 1: no 'timestamp' column in the header '{header}'");
+        if (timestamp < 0) throw new UsageException($"{name}: line 1: the header has no 'timestamp' column");
         var machine = Column("machine");
         var label = Column("label");
         int[] featureColumns;
@@ -45,11 +45,11 @@ public static class SensorCsvLoader
             if (fields.Length != columns.Length)
                 throw new UsageException($"{name}: line {lineNumber}: {fields.Length} fields, the header has {columns.Length}");
             var time = ParseTime(fields[timestamp].Trim())
-                       ?? throw new UsageException($"{name}: line {lineNumber}: timestamp '{fields[timestamp]}' is neither ISO 8601 nor a number");
+                       ?? throw new UsageException($"{name}: line {lineNumber}: the timestamp is neither ISO 8601 nor a number");
             var values = new float[featureColumns.Length];
             for (var f = 0; f < featureColumns.Length; f++)
                 if (!float.TryParse(fields[featureColumns[f]].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out values[f]) || !float.IsFinite(values[f]))
-                    throw new UsageException($"{name}: line {lineNumber}: {features[f]} '{fields[featureColumns[f]]}' is not a number");
+                    throw new UsageException($"{name}: line {lineNumber}: column {featureColumns[f] + 1} is not a number");
             var key = machine >= 0 ? fields[machine].Trim() : "machine-1";
             if (!rows.TryGetValue(key, out var list))
             {

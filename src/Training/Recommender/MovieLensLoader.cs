@@ -48,7 +48,7 @@ public static class MovieLensLoader
                 || !long.TryParse(fields[1].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var item)
                 || !double.TryParse(fields[2].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out _)
                 || !long.TryParse(fields[3].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var time))
-                throw new UsageException($"{name}: line {lineNumber}: malformed {Describe(format.Value)} line '{Shorten(line)}'");
+                throw new UsageException($"{name}: line {lineNumber}: malformed {Describe(format.Value)} line (expected whole-number user and item, a numeric rating and a timestamp)");
             users.Add(user);
             items.Add(item);
             times.Add(time);
@@ -64,5 +64,4 @@ public static class MovieLensLoader
         _ => "ratings.csv (userId,movieId,rating,timestamp)",
     };
 
-    private static string Shorten(string line) => (line.Length <= 80 ? line : line[..80] + "…").Replace("\t", "\\t");
 }
