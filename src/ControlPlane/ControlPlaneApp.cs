@@ -59,6 +59,7 @@ public static class ControlPlaneApp
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(RegistrationPolicy.From(config));
         builder.Services.AddSingleton(DataLocations.From(config));
+        builder.Services.AddSingleton(TrainerKinds.From(config));
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer(o =>
             {

@@ -1,3 +1,4 @@
+using EventMlOps.Contracts.Training;
 using EventMlOps.Contracts.Datasets;
 using EventMlOps.ControlPlane.Commanding;
 
@@ -36,11 +37,12 @@ public static class DatasetDecisions
     // "generated": the URI is a generator spec (generate://kind?seed=…), its sha256 the digest of that URI.
     private static readonly string[] Formats = ["movielens-udata", "movielens-ratings", "csv", "parquet", "generated", "other"];
 
-    public static object[] Register(Dataset? current, RegisterDataset c, DataLocations locations, string actor, DateTimeOffset now)
+    public static object[] Register(Dataset? current, RegisterDataset c, DataLocations locations, TrainerCatalog trainers, string actor, DateTimeOffset now)
     {
         Guard.Id("datasetId", c.DatasetId);
         Guard.Name("name", c.Name);
         if (locations.Problem(c.Uri) is { } problem) throw new InvalidField("uri", problem);
+        if (GeneratorProblem(c.Uri, trainers) is { } generator) throw new InvalidField("uri", generator);
         Guard.Sha256("sha256", c.Sha256);
         if (!Formats.Contains(c.Format))
             throw new InvalidField("format", $"{Guard.Shown(c.Format)} is not one of {string.Join(", ", Formats)}");
@@ -49,5 +51,23 @@ public static class DatasetDecisions
         if (current is not null)
             throw new Refused($"dataset {c.DatasetId:N} is already registered (as '{current.Name}', sha256 {current.Sha256[..12]}…); datasets are immutable");
         return [new DatasetRegistered(c.DatasetId, c.Name, c.Uri, c.Sha256, c.Format, c.RowCount, c.Schema ?? [], actor, now)];
+    }
+
+    /// <summary>A <c>generate://&lt;kind&gt;?name=value&amp;…</c> dataset names a known trainer and only parameters it declares.</summary>
+    private static string? GeneratorProblem(string uri, TrainerCatalog trainers)
+    {
+        if (!uri.StartsWith("generate://", StringComparison.OrdinalIgnoreCase)) return null;
+        var rest = uri["generate://".Length..];
+        var query = rest.IndexOf('?');
+        var kind = (query < 0 ? rest : rest[..query]).TrimEnd('/');
+        var parameters = new Dictionary<string, double>();
+        foreach (var pair in query < 0 ? [] : rest[(query + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = pair.IndexOf('=');
+            if (eq <= 0 || !double.TryParse(pair[(eq + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value))
+                return "generator parameters are name=number pairs";
+            parameters[pair[..eq]] = value;
+        }
+        return trainers.Problem(kind, parameters) is { } p ? $"generator {p.Field.Replace("hyperparameters.", "parameter ")} {p.Reason}" : null;
     }
 }

@@ -8,11 +8,11 @@ namespace EventMlOps.ControlPlane.Training;
 
 public static class RequestTrainingHandler
 {
-    public static async Task<CommandAccepted> Handle(RequestTraining command, Actor actor, IDocumentSession session, TimeProvider time)
+    public static async Task<CommandAccepted> Handle(RequestTraining command, Actor actor, IDocumentSession session, TrainerCatalog catalog, TimeProvider time)
     {
         var dataset = await session.LoadAsync<Dataset>(StreamKeys.Dataset(command.DatasetId));
         return await session.DecideAsync<TrainingRun>(command, StreamKeys.Run(command.RunId),
-            run => TrainingDecisions.Request(run, dataset, command, actor.Name, time.GetUtcNow()));
+            run => TrainingDecisions.Request(run, dataset, command, catalog, actor.Name, time.GetUtcNow()));
     }
 }
 

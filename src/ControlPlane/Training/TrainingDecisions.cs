@@ -7,15 +7,16 @@ namespace EventMlOps.ControlPlane.Training;
 /// <summary>Pure decisions over a training run: (state, command, now) → events.</summary>
 public static class TrainingDecisions
 {
-    public static object[] Request(TrainingRun? current, Dataset? dataset, RequestTraining c, string actor, DateTimeOffset now)
+    /// <param name="catalog">The trainer kinds and the hyperparameters each declares: what the trainer would refuse is
+    /// refused now, not when the job runs.</param>
+    public static object[] Request(TrainingRun? current, Dataset? dataset, RequestTraining c, TrainerCatalog catalog, string actor, DateTimeOffset now)
     {
         Guard.Id("runId", c.RunId);
         Guard.Name("modelName", c.ModelName);
         Guard.Name("trainerKind", c.TrainerKind);
         Guard.Id("datasetId", c.DatasetId);
-        foreach (var (name, value) in c.Hyperparameters ?? new Dictionary<string, double>())
-            if (!double.IsFinite(value) || value < 0)
-                throw new InvalidField($"hyperparameters.{name}", $"must be a finite number ≥ 0, got {value}");
+        if (catalog.Problem(c.TrainerKind, c.Hyperparameters) is { } problem)
+            throw new InvalidField(problem.Field, problem.Reason);
         var resources = c.Resources ?? new TrainingResources();
         if (resources.Cpus < 1) throw new InvalidField("resources.cpus", "must be ≥ 1");
         if (resources.MemoryMb < 64) throw new InvalidField("resources.memoryMb", "must be ≥ 64");

@@ -36,17 +36,22 @@ public sealed class AgentsFixture : IAsyncLifetime
     /// <summary>Scratch space of this test run (agent homes, datasets), removed at the end.</summary>
     public string Scratch { get; } = Path.Combine(Path.GetTempPath(), "emo-agents-tests", $"{DateTime.UtcNow:yyyyMMddHHmmss}-{Environment.ProcessId}");
 
+    /// <summary>Where tests put dataset files: the control plane's data root (its home, with its keys, is not).</summary>
+    public string Data => Path.Combine(Scratch, "data");
+
     public static string FakeTrainer => Path.Combine(AppContext.BaseDirectory, "Testing", "fake-trainer.sh");
 
     public async ValueTask InitializeAsync()
     {
-        Directory.CreateDirectory(Scratch);
+        Directory.CreateDirectory(Data);
         if (!OperatingSystem.IsWindows())
             File.SetUnixFileMode(FakeTrainer, File.GetUnixFileMode(FakeTrainer) | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         Postgres = await TestHost.PostgresAsync();
         await Postgres.EnsureDatabaseAsync(Database);
         (App, BaseAddress) = await TestHost.StartControlPlaneAsync(ConnectionString, "emo", Path.Combine(Scratch, "control-plane"),
-            $"--Auth:SigningKey={Convert.ToBase64String(_key)}", "--Registry:AutoRegister=false", $"--Datasets:Roots={Scratch}");
+            $"--Auth:SigningKey={Convert.ToBase64String(_key)}", "--Registry:AutoRegister=false", $"--Datasets:Roots={Data}",
+            // The fake trainer's kind and the knobs that drive it (fake-trainer.sh), declared as an operator declares a trainer.
+            "--Training:Kinds:fake=epochs,epoch_ms,fail_code,hang,ignore_term,lr,seed");
     }
 
     /// <summary>A training agent as `emo up` or `dotnet emo-agents.dll` runs it, on this control plane's bus.</summary>

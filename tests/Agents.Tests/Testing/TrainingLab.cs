@@ -41,7 +41,7 @@ public sealed class TrainingLab(AgentsFixture fx) : IAsyncDisposable
     /// <summary>Writes a dataset file and registers it; <paramref name="claimedSha256"/> lies about its content when given.</summary>
     public async Task<(Guid Id, string Path, string Sha256)> RegisterFileDatasetAsync(string content, string? claimedSha256 = null)
     {
-        var path = System.IO.Path.Combine(fx.Scratch, "data-" + Guid.NewGuid().ToString("N")[..8] + ".tsv");
+        var path = System.IO.Path.Combine(fx.Data, "data-" + Guid.NewGuid().ToString("N")[..8] + ".tsv");
         await File.WriteAllTextAsync(path, content, Ct);
         var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
         var id = await RegisterDatasetAsync(new Uri(path).AbsoluteUri, claimedSha256 ?? sha, "movielens-udata");
@@ -56,7 +56,7 @@ public sealed class TrainingLab(AgentsFixture fx) : IAsyncDisposable
         return id;
     }
 
-    public async Task<Guid> RequestRunAsync(Guid datasetId, Dictionary<string, double> hyperparameters, string trainer = "recommender", int gpus = 0)
+    public async Task<Guid> RequestRunAsync(Guid datasetId, Dictionary<string, double> hyperparameters, string trainer = "fake", int gpus = 0)
     {
         var runId = Guid.NewGuid();
         var response = await Scientist.Send("/api/runs", new RequestTraining(Guid.NewGuid(), runId, Model, trainer, datasetId,

@@ -229,7 +229,7 @@ public class TrainingAgentTests(AgentsFixture fx, ITestOutputHelper output)
         var spec = "generate://recommender?seed=42&users=200&items=300&interactions=6000";
         var datasetId = await lab.RegisterDatasetAsync(spec, Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(spec))));
 
-        var runId = await lab.RequestRunAsync(datasetId, new() { ["epochs"] = 2 });
+        var runId = await lab.RequestRunAsync(datasetId, new() { ["epochs"] = 2 }, trainer: "recommender");
         var run = await lab.WaitForEndAsync(runId, seconds: 180);
 
         run.Status.ShouldBe(RunStatus.Succeeded, run.FailureReason);

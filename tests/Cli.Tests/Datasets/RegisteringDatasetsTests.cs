@@ -20,7 +20,11 @@ public sealed class RegisteringDatasetsTests(ControlPlaneFixture cp)
         var listed = (await alice.RunAsync("datasets", "list", "--json")).ShouldSucceed().Json().EnumerateArray()
             .Single(d => d.GetProperty("sha256").GetString() == sha);
         listed.GetProperty("rowCount").GetInt64().ShouldBe(37);
-        listed.GetProperty("uri").GetString().ShouldBe(new Uri(file).AbsoluteUri);
+        // Stored in the artifact store under its digest: the only place (with Datasets:Roots) datasets are read from.
+        var stored = listed.GetProperty("uri").GetString()!;
+        stored.ShouldEndWith($"/artifacts/sha256/{sha[..2]}/{sha}");
+        (await File.ReadAllBytesAsync(new Uri(stored).LocalPath, TestContext.Current.CancellationToken))
+            .ShouldBe(await File.ReadAllBytesAsync(file, TestContext.Current.CancellationToken));
         listed.GetProperty("registeredBy").GetString().ShouldBe("alice");
         (await alice.RunAsync("datasets", "list")).ShouldSucceed().Out.ShouldContain("ratings-37");
     }

@@ -111,9 +111,9 @@ public class CommandingTests(ControlPlaneFixture fx)
         var missing = await (await s.Scientist.PostAsync("/api/runs", new StringContent("{\"commandId\": \"" + Guid.NewGuid() + "\"}", Encoding.UTF8, "application/json"), Ct)).Problem(400);
         missing.GetProperty("detail").GetString().ShouldNotBeNullOrWhiteSpace();
 
-        var negative = s.Request() with { Hyperparameters = new Dictionary<string, double> { ["learning_rate"] = -0.1 } };
+        var negative = s.Request() with { Hyperparameters = new Dictionary<string, double> { ["lr"] = -0.1 } };
         var invalid = await (await s.Scientist.Send("/api/runs", negative)).Problem(400);
-        invalid.GetProperty("field").GetString().ShouldBe("hyperparameters.learning_rate");
+        invalid.GetProperty("field").GetString().ShouldBe("hyperparameters.lr");
 
         var unknownDataset = await (await s.Scientist.Send("/api/runs", s.Request() with { DatasetId = Guid.NewGuid() })).Problem(404);
         unknownDataset.GetProperty("title").GetString().ShouldBe("Unknown dataset");
@@ -142,7 +142,7 @@ public class CommandingTests(ControlPlaneFixture fx)
         var s = new Scenario(fx);
         var correlation = "corr-" + Guid.NewGuid().ToString("N");
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/datasets");
-        var command = new RegisterDataset(Guid.NewGuid(), Guid.NewGuid(), "traced", "file:///t", new string('b', 64), "csv", 3, []);
+        var command = new RegisterDataset(Guid.NewGuid(), Guid.NewGuid(), "traced", "file:///data/t.csv", new string('b', 64), "csv", 3, []);
         request.Content = System.Net.Http.Json.JsonContent.Create(command, options: ControlPlaneFixture.Json);
         request.Headers.Add("X-Correlation-Id", correlation);
         request.Headers.Authorization = s.Scientist.DefaultRequestHeaders.Authorization;

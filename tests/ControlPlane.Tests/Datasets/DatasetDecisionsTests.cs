@@ -1,3 +1,4 @@
+using EventMlOps.Contracts.Training;
 using EventMlOps.Contracts.Datasets;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Datasets;
@@ -14,13 +15,13 @@ public class DatasetDecisionsTests
 
     [Fact]
     public void Given_nothing_When_registering_Then_the_dataset_is_registered() =>
-        DatasetDecisions.Register(null, Command, Locations, "alice", Now).ThenEvents(
+        DatasetDecisions.Register(null, Command, Locations, TrainerCatalog.BuiltIn, "alice", Now).ThenEvents(
             new DatasetRegistered(Command.DatasetId, "ratings", "s3://ml-data/u.data", new string('b', 64), "movielens-udata", 5, [], "alice", Now));
 
     [Fact]
     public void Given_a_registered_dataset_When_registering_the_same_id_Then_it_is_refused_because_datasets_are_immutable() =>
         ThenRefused<Refused>(() => DatasetDecisions.Register(
-            Given<Dataset>(DatasetDecisions.Register(null, Command, Locations, "alice", Now)), Command, Locations, "alice", Now), "immutable");
+            Given<Dataset>(DatasetDecisions.Register(null, Command, Locations, TrainerCatalog.BuiltIn, "alice", Now)), Command, Locations, TrainerCatalog.BuiltIn, "alice", Now), "immutable");
 
     [Theory]
     [InlineData("sha256", "not-a-digest")]
@@ -34,7 +35,7 @@ public class DatasetDecisionsTests
             "name" => Command with { Name = value },
             _ => Command with { Format = value },
         };
-        ThenRefused<InvalidField>(() => DatasetDecisions.Register(null, bad, Locations, "alice", Now), field).Field.ShouldBe(field);
+        ThenRefused<InvalidField>(() => DatasetDecisions.Register(null, bad, Locations, TrainerCatalog.BuiltIn, "alice", Now), field).Field.ShouldBe(field);
     }
 
     [Theory]
@@ -58,21 +59,21 @@ public class DatasetDecisionsTests
     [InlineData("s3://../x")]
     [InlineData("generate://Recommender?seed=1")]
     public void Given_a_location_that_must_never_be_read_When_registering_Then_the_uri_is_refused(string uri) =>
-        ThenRefused<InvalidField>(() => DatasetDecisions.Register(null, Command with { Uri = uri }, Locations, "alice", Now), "uri").Field.ShouldBe("uri");
+        ThenRefused<InvalidField>(() => DatasetDecisions.Register(null, Command with { Uri = uri }, Locations, TrainerCatalog.BuiltIn, "alice", Now), "uri").Field.ShouldBe("uri");
 
     [Fact]
     public void Given_data_roots_When_registering_Then_only_files_under_them_are_accepted()
     {
-        DatasetDecisions.Register(null, Command with { Uri = "file:///data/ml/u.data" }, Rooted, "alice", Now).ShouldHaveSingleItem();
-        ThenRefused<InvalidField>(() => DatasetDecisions.Register(null, Command with { Uri = "file:///data-evil/u.data" }, Rooted, "alice", Now), "data root");
-        ThenRefused<InvalidField>(() => DatasetDecisions.Register(null, Command with { Uri = "file:///tmp/u.data" }, Rooted, "alice", Now), "data root");
+        DatasetDecisions.Register(null, Command with { Uri = "file:///data/ml/u.data" }, Rooted, TrainerCatalog.BuiltIn, "alice", Now).ShouldHaveSingleItem();
+        ThenRefused<InvalidField>(() => DatasetDecisions.Register(null, Command with { Uri = "file:///data-evil/u.data" }, Rooted, TrainerCatalog.BuiltIn, "alice", Now), "data root");
+        ThenRefused<InvalidField>(() => DatasetDecisions.Register(null, Command with { Uri = "file:///tmp/u.data" }, Rooted, TrainerCatalog.BuiltIn, "alice", Now), "data root");
     }
 
     [Fact]
     public void Given_a_huge_uri_When_registering_Then_the_error_does_not_echo_it()
     {
         var huge = "file:///data/" + new string('a', 20_000);
-        var refused = Should.Throw<InvalidField>(() => DatasetDecisions.Register(null, Command with { Uri = huge }, Locations, "alice", Now));
+        var refused = Should.Throw<InvalidField>(() => DatasetDecisions.Register(null, Command with { Uri = huge }, Locations, TrainerCatalog.BuiltIn, "alice", Now));
         refused.Message.Length.ShouldBeLessThan(200);
     }
 }

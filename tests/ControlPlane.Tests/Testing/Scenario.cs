@@ -31,7 +31,7 @@ public sealed class Scenario(ControlPlaneFixture fx, string? model = null, strin
     }
 
     public RequestTraining Request(Guid? runId = null) => new(Guid.NewGuid(), runId ?? Guid.NewGuid(), Model, trainer, DatasetId,
-        new Dictionary<string, double> { ["epochs"] = 3, ["learning_rate"] = 0.001 }, new TrainingResources(2, 4096, 0), "git:abc123");
+        new Dictionary<string, double> { ["epochs"] = 3, ["lr"] = 0.001 }, new TrainingResources(2, 4096, 0), "git:abc123");
 
     /// <summary>Requests a run and reports the agent's facts through to success.</summary>
     public Task<Guid> TrainedRun(double hr = 0.7) => TrainedRun(new Dictionary<string, double> { ["hr@10"] = hr });

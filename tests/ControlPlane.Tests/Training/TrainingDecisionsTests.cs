@@ -19,24 +19,42 @@ public class TrainingDecisionsTests
     private static RequestTraining Request(Dictionary<string, double>? hp = null) =>
         new(Guid.NewGuid(), RunId, "ncf", "recommender", Data.DatasetId, hp ?? new() { ["epochs"] = 3 }, new TrainingResources(), "git:1");
 
-    private static TrainingRunRequested Requested() => (TrainingRunRequested)TrainingDecisions.Request(null, Data, Request(), "alice", Now)[0];
+    private static TrainingRunRequested Requested() => (TrainingRunRequested)TrainingDecisions.Request(null, Data, Request(), TrainerCatalog.BuiltIn, "alice", Now)[0];
 
     [Fact]
     public void Given_a_registered_dataset_When_requesting_training_Then_the_run_is_requested_with_the_dataset_content_address() =>
-        TrainingDecisions.Request(null, Data, Request(), "alice", Now).ThenEvents(new TrainingRunRequested(
+        TrainingDecisions.Request(null, Data, Request(), TrainerCatalog.BuiltIn, "alice", Now).ThenEvents(new TrainingRunRequested(
             RunId, "ncf", "recommender", Data.DatasetId, "file:///d", Sha, Request().Hyperparameters, new TrainingResources(), "git:1", "alice", Now));
 
     [Fact]
     public void Given_no_dataset_When_requesting_training_Then_it_is_not_found() =>
-        ThenRefused<NotFound>(() => TrainingDecisions.Request(null, null, Request(), "alice", Now), "dataset");
+        ThenRefused<NotFound>(() => TrainingDecisions.Request(null, null, Request(), TrainerCatalog.BuiltIn, "alice", Now), "dataset");
+
+    [Theory]
+    [InlineData("epochs", 1e300)]
+    [InlineData("epochs", 2.5)]
+    [InlineData("out", 1)]
+    [InlineData("data", 1)]
+    [InlineData("device", 1)]
+    [InlineData("--device cuda; rm", 1)]
+    [InlineData("learning_rate", 0.001)]
+    [InlineData("fault_error_rate", 2)]
+    public void Given_a_hyperparameter_the_trainer_would_refuse_When_requesting_Then_it_is_refused_now(string name, double value) =>
+        ThenRefused<InvalidField>(() => TrainingDecisions.Request(null, Data, Request(new() { [name] = value }), TrainerCatalog.BuiltIn, "alice", Now),
+            "hyperparameter");
+
+    [Fact]
+    public void Given_an_unknown_trainer_kind_When_requesting_Then_the_known_ones_are_named() =>
+        ThenRefused<InvalidField>(() => TrainingDecisions.Request(null, Data, Request() with { TrainerKind = "unknown" }, TrainerCatalog.BuiltIn, "alice", Now),
+            "anomaly, recommender").Field.ShouldBe("trainerKind");
 
     [Fact]
     public void Given_a_negative_hyperparameter_When_requesting_training_Then_the_field_is_named() =>
-        ThenRefused<InvalidField>(() => TrainingDecisions.Request(null, Data, Request(new() { ["lr"] = -0.1 }), "alice", Now), "hyperparameters.lr");
+        ThenRefused<InvalidField>(() => TrainingDecisions.Request(null, Data, Request(new() { ["lr"] = -0.1 }), TrainerCatalog.BuiltIn, "alice", Now), "hyperparameters.lr");
 
     [Fact]
     public void Given_an_existing_run_When_requesting_it_again_Then_it_is_refused() =>
-        ThenRefused<Refused>(() => TrainingDecisions.Request(Given<TrainingRun>(Requested()), Data, Request(), "alice", Now), "already exists");
+        ThenRefused<Refused>(() => TrainingDecisions.Request(Given<TrainingRun>(Requested()), Data, Request(), TrainerCatalog.BuiltIn, "alice", Now), "already exists");
 
     [Fact]
     public void Given_a_requested_run_When_cancelling_Then_it_is_cancelled() =>
