@@ -47,13 +47,36 @@ public static class ArtifactStore
             throw new ArtifactIntegrityException(uri, sha256);
     }
 
-    /// <summary>The path of a <c>file://</c> URI, verified; null for other schemes.</summary>
+    /// <summary>The path of a <c>file://</c> URI, verified; null for other schemes. Only a regular file is read (a
+    /// device never ends, a FIFO blocks the reader), and the hash stops with <paramref name="ct"/>.</summary>
     internal static async Task<string?> LocalFileAsync(string uri, string sha256, CancellationToken ct)
     {
         if (!Uri.TryCreate(uri, UriKind.Absolute, out var parsed) || !parsed.IsFile) return null;
-        if (!File.Exists(parsed.LocalPath)) throw new FileNotFoundException($"artifact {uri} does not exist", parsed.LocalPath);
+        if (!File.Exists(parsed.LocalPath)) throw new FileNotFoundException($"artifact {Shown(uri)} does not exist", parsed.LocalPath);
+        if (await FileTypeAsync(parsed.LocalPath, ct) is not ("regular file" or "regular empty file"))
+            throw new NotSupportedException($"{Shown(uri)} is not a regular file");
         await VerifyAsync(uri, parsed.LocalPath, sha256, ct);
         return parsed.LocalPath;
+    }
+
+    internal static string Shown(string uri) => uri.Length > 120 ? uri[..120] + "…" : uri;
+
+    /// <summary>The type of the file a path finally names (<c>stat -L</c>): .NET does not tell a FIFO or a device from a file.</summary>
+    private static Task<string> FileTypeAsync(string path, CancellationToken ct) => CoreutilsAsync("stat", ["-L", "--format=%F", "--", path], ct);
+
+    /// <summary>The path with every symbolic link resolved, intermediate folders included (<c>realpath -e</c>): where a
+    /// read really goes.</summary>
+    public static Task<string> RealPathAsync(string path, CancellationToken ct) => CoreutilsAsync("realpath", ["-e", "--", path], ct);
+
+    private static async Task<string> CoreutilsAsync(string tool, string[] args, CancellationToken ct)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(tool, args)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+        }) ?? throw new InvalidOperationException($"{tool} could not be started");
+        var output = await process.StandardOutput.ReadToEndAsync(ct);
+        await process.WaitForExitAsync(ct);
+        return process.ExitCode == 0 ? output.Trim() : "unknown";
     }
 
     internal static string Key(string sha256) => $"sha256/{sha256[..2]}/{sha256}";

@@ -18,7 +18,9 @@ public sealed record TrainingAgentOptions(
     TimeSpan PollInterval,
     TimeSpan CancelGrace,
     int LogTailLines,
-    IReadOnlyList<string> ProtectedPaths)
+    IReadOnlyList<string> ProtectedPaths,
+    long MaxDatasetBytes,
+    TimeSpan DatasetReadTimeout)
 {
     public static TrainingAgentOptions From(IConfiguration config) => new(
         Path.Combine(EmoHome.Resolve(config), "agents"),
@@ -29,5 +31,7 @@ public sealed record TrainingAgentOptions(
         TimeSpan.FromMilliseconds(AgentSettings.Number(config, "Agents:PollMilliseconds", 250)),
         TimeSpan.FromSeconds(AgentSettings.Number(config, "Agents:CancelGraceSeconds", 10)),
         (int)AgentSettings.Number(config, "Agents:LogTailLines", 20),
-        [Path.Combine(EmoHome.Resolve(config), "keys"), Path.Combine(EmoHome.Resolve(config), "pg")]);
+        [Path.Combine(EmoHome.Resolve(config), "keys"), Path.Combine(EmoHome.Resolve(config), "pg")],
+        (long)AgentSettings.Number(config, "Datasets:MaxBytes", 16L << 30),
+        TimeSpan.FromSeconds(AgentSettings.Number(config, "Datasets:ReadTimeoutSeconds", 900)));
 }

@@ -20,12 +20,27 @@ public static class TrainingJob
         // Checked again here, whatever the control plane accepted: this agent never reads keys, its database or system files.
         if (EventMlOps.Contracts.Artifacts.DataUris.Problem(order.DatasetUri, [], options.ProtectedPaths) is { } problem)
             throw new InvalidTrainingOrder($"the dataset's location is refused: {problem}");
-        var dataPath = TrainerCommand.Generator(order) is null
-            ? await store.LocalizeAsync(order.DatasetUri, order.DatasetSha256, ct)
-            : null;
-        if (dataPath is not null && (File.ResolveLinkTarget(dataPath, returnFinalTarget: true)?.FullName ?? Path.GetFullPath(dataPath)) is var real
-            && options.ProtectedPaths.Concat(EventMlOps.Contracts.Artifacts.DataUris.SystemPaths).Any(p => EventMlOps.Contracts.Artifacts.DataUris.Under(real, p)))
-            throw new InvalidTrainingOrder("the dataset's location is refused: it links to a protected location");
+        if (Uri.TryCreate(order.DatasetUri, UriKind.Absolute, out var file) && file.IsFile && File.Exists(file.LocalPath))
+        {
+            // Where the read would really go, every link followed, before a byte is read.
+            var real = await ArtifactStore.RealPathAsync(file.LocalPath, ct);
+            if (options.ProtectedPaths.Concat(EventMlOps.Contracts.Artifacts.DataUris.SystemPaths).Any(p => EventMlOps.Contracts.Artifacts.DataUris.Under(real, p)))
+                throw new InvalidTrainingOrder("the dataset's location is refused: it links to a protected location");
+            if (new FileInfo(file.LocalPath).Length > options.MaxDatasetBytes)
+                throw new InvalidTrainingOrder($"the dataset is larger than this agent reads (Datasets:MaxBytes, {options.MaxDatasetBytes} bytes)");
+        }
+        // Reading and verifying the data is bounded in time as well: nothing occupies the agent for ever.
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bounded.CancelAfter(options.DatasetReadTimeout);
+        string? dataPath;
+        try
+        {
+            dataPath = TrainerCommand.Generator(order) is null ? await store.LocalizeAsync(order.DatasetUri, order.DatasetSha256, bounded.Token) : null;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new InvalidTrainingOrder($"reading the dataset took longer than {options.DatasetReadTimeout.TotalSeconds:0} s (Datasets:ReadTimeoutSeconds)");
+        }
         var output = workspace.Output(order.RunId);
         Directory.CreateDirectory(output);
         var invocation = TrainerCommand.Build(order, trainer, options.Dotnet, dataPath, output);

@@ -47,7 +47,7 @@ public class TrainingAgentTests(AgentsFixture fx, ITestOutputHelper output)
 
         // The trainer was given the verified dataset, its options, and what it needs to log to the tracking API.
         var args = (await File.ReadAllTextAsync(Path.Combine(lab.Output(runId), "args.txt"), Ct)).Trim();
-        args.ShouldBe($"recommender --data {dataset.Path} --out {lab.Output(runId)} --epoch_ms 250 --epochs 4 --lr 0.001 --device cpu");
+        args.ShouldBe($"fake --data {dataset.Path} --out {lab.Output(runId)} --epoch_ms 250 --epochs 4 --lr 0.001 --device cpu");
         var env = await File.ReadAllLinesAsync(Path.Combine(lab.Output(runId), "env.txt"), Ct);
         env.ShouldContain($"MLFLOW_RUN_ID={runId:N}");
         env.ShouldContain($"MLFLOW_TRACKING_URI={fx.BaseAddress}");
@@ -180,6 +180,43 @@ public class TrainingAgentTests(AgentsFixture fx, ITestOutputHelper output)
         run.Status.ShouldBe(RunStatus.Failed);
         run.FailureReason!.ShouldStartWith("agent restarted and the training process is gone");
         (await lab.EventsAsync(runId)).OfType<TrainingRunFailed>().Single().ExitCode.ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Given_a_dataset_under_a_data_root_that_links_to_the_agents_keys_When_a_run_is_requested_Then_nothing_is_read_and_nothing_leaks()
+    {
+        await using var lab = new TrainingLab(fx);
+        await lab.StartAgentAsync();
+        const string secret = "c2VjcmV0LWtleS1mb3ItdGhlLWFnZW50cw==";
+        Directory.CreateDirectory(Path.Combine(lab.Home, "keys"));
+        await File.WriteAllTextAsync(Path.Combine(lab.Home, "keys", "signing.key"), secret, Ct);
+        // Lexically under the control plane's data root, really in the agent's keys: only the reader can tell.
+        var link = Path.Combine(fx.Data, "link-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateSymbolicLink(link, Path.Combine(lab.Home, "keys"));
+        var guessed = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)));
+        var dataset = await lab.RegisterDatasetAsync(new Uri(Path.Combine(link, "signing.key")).AbsoluteUri, guessed, "other");
+
+        var run = await lab.WaitForEndAsync(await lab.RequestRunAsync(dataset, new() { ["epochs"] = 1 }));
+
+        run.Status.ShouldBe(RunStatus.Failed);
+        run.FailureReason!.ShouldContain("links to a protected location");
+        run.FailureReason!.ShouldNotContain(secret[..12]);
+        run.FailureReason!.ShouldNotContain(guessed[..12]);
+    }
+
+    [Fact]
+    public async Task Given_a_fifo_in_a_data_root_When_a_run_is_requested_Then_it_fails_at_once_instead_of_blocking_the_agent()
+    {
+        await using var lab = new TrainingLab(fx);
+        await lab.StartAgentAsync();
+        var fifo = Path.Combine(fx.Data, "fifo-" + Guid.NewGuid().ToString("N")[..8]);
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo])) await mkfifo.WaitForExitAsync(Ct);
+        var dataset = await lab.RegisterDatasetAsync(new Uri(fifo).AbsoluteUri, new string('a', 64), "other");
+
+        var run = await lab.WaitForEndAsync(await lab.RequestRunAsync(dataset, new() { ["epochs"] = 1 }), seconds: 20);
+
+        run.Status.ShouldBe(RunStatus.Failed);
+        run.FailureReason!.ShouldContain("is not a regular file");
     }
 
     [Fact]
