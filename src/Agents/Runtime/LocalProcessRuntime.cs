@@ -24,12 +24,13 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(1);
 
     /// <summary>The wrapper: redirects everything to the log, lets a TERM reach the command and still records the
-    /// command's exit status (a trapped signal is handled after the foreground command ends), atomically.</summary>
+    /// command's exit status (a trapped signal is handled after the foreground command ends), atomically. With a job user
+    /// (<c>EMO_JOB_USER=uid:gid</c>) the command runs as that account; the wrapper (root) keeps the log and exit code.</summary>
     private const string Wrapper = """
         dir=$1 log=$2; shift 2
         exec </dev/null >>"$log" 2>&1
         trap : TERM INT HUP
-        "$@"
+        if [ -n "${EMO_JOB_USER:-}" ]; then setpriv --reuid="${EMO_JOB_USER%:*}" --regid="${EMO_JOB_USER#*:}" --clear-groups -- "$@"; else "$@"; fi
         code=$?
         echo "$code" >"$dir/exit_code.tmp" && mv -f "$dir/exit_code.tmp" "$dir/exit_code"
         """;
@@ -44,15 +45,18 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     private readonly TimeSpan _cancelGrace;
+    private readonly JobUser? _runAs;
     private readonly int _logTailLines;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _submitting = new(1, 1);
     private readonly ConcurrentDictionary<int, Process> _children = new();
 
-    public LocalProcessRuntime(string root, TimeSpan cancelGrace, int logTailLines = 20, TimeProvider? time = null)
+    /// <param name="runAs">The account jobs run as (<see cref="JobUser"/>); null: the agent's own.</param>
+    public LocalProcessRuntime(string root, TimeSpan cancelGrace, int logTailLines = 20, TimeProvider? time = null, JobUser? runAs = null)
     {
         Root = Path.GetFullPath(root);
         _cancelGrace = cancelGrace;
+        _runAs = runAs;
         _logTailLines = logTailLines;
         _time = time ?? TimeProvider.System;
     }
@@ -60,8 +64,8 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
     public string Root { get; }
 
     /// <summary>The agents' runtime of an <c>EMO_HOME</c>: its jobs live in <c>agents/jobs</c>.</summary>
-    public static LocalProcessRuntime ForHome(string emoHome, TimeSpan cancelGrace, int logTailLines = 20) =>
-        new(Path.Combine(emoHome, "agents", "jobs"), cancelGrace, logTailLines);
+    public static LocalProcessRuntime ForHome(string emoHome, TimeSpan cancelGrace, int logTailLines = 20, JobUser? runAs = null) =>
+        new(Path.Combine(emoHome, "agents", "jobs"), cancelGrace, logTailLines, runAs: runAs);
 
     public string Kind => "local";
 
@@ -215,6 +219,12 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
         foreach (var (key, value) in ResourceEnvironment(spec.Resources)) start.Environment[key] = value;
         foreach (var (key, value) in spec.Environment) start.Environment[key] = value;
         foreach (var (key, value) in spec.Secrets) start.Environment[key] = value;
+        if (_runAs is { } user)
+        {
+            user.Own(spec.WorkingDirectory);
+            start.Environment["HOME"] = spec.WorkingDirectory; // the account's own home may not exist (nobody's does not)
+            start.Environment["EMO_JOB_USER"] = $"{user.Uid}:{user.Gid}";
+        }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start job {spec.Name}");
         var pid = process.Id;

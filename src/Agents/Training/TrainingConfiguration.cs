@@ -4,6 +4,7 @@ using EventMlOps.ControlPlane.Auth;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace EventMlOps.Agents.Training;
 
@@ -16,7 +17,14 @@ public static class TrainingConfiguration
         var options = TrainingAgentOptions.From(config);
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<IWorkloadRuntime>(LocalProcessRuntime.ForHome(EmoHome.Resolve(config), options.CancelGrace, options.LogTailLines));
+        // Jobs (trainers, model servers) run as an unprivileged account when the agent is root: see JobUser.
+        services.AddSingleton<IWorkloadRuntime>(sp =>
+        {
+            var runAs = JobUser.Resolve(config["Agents:JobUser"], [options.Trainer, Serving.ServingAgentOptions.From(config).Server, options.Dotnet], out var why);
+            if (why is not null)
+                sp.GetRequiredService<ILogger<LocalProcessRuntime>>().LogWarning("Jobs run as the agent's own account: {Why}", why);
+            return LocalProcessRuntime.ForHome(EmoHome.Resolve(config), options.CancelGrace, options.LogTailLines, runAs);
+        });
         services.AddSingleton(new TrainingWorkspace(Path.Combine(options.Home, "training")));
         services.TryAddSingleton(_ => ArtifactStore.FromConfiguration(config, EmoHome.Resolve(config)));
         services.AddSingleton<TrainingFollower>();

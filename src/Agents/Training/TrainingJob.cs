@@ -52,7 +52,7 @@ public static class TrainingJob
         var resources = order.Resources ?? new TrainingResources();
         return new JobSpec(
             TrainingWorkspace.JobName(order.RunId), invocation.Command, invocation.Args, environment, secrets,
-            workspace.Folder(order.RunId), new JobResources(resources.Cpus, resources.MemoryMb, resources.Gpus), workspace.Log(order.RunId),
+            output, new JobResources(resources.Cpus, resources.MemoryMb, resources.Gpus), workspace.Log(order.RunId),
             new Dictionary<string, string>
             {
                 [TrainingWorkspace.RunIdLabel] = order.RunId.ToString("N"),

@@ -43,6 +43,27 @@ public class LocalProcessRuntimeTests(AgentsFixture fx)
     }
 
     [Fact]
+    public async Task Given_an_agent_running_as_root_When_a_job_runs_Then_it_runs_as_the_unprivileged_account_and_cannot_read_root_secrets()
+    {
+        var user = JobUser.Resolve(null, [], out var why);
+        if (user is null || OperatingSystem.IsWindows()) { Assert.Skip($"jobs keep the agent's account here ({why ?? "the agent is not root"})"); return; }
+        Directory.CreateDirectory(Path.Combine(_root, "secrets"));
+        var secret = Path.Combine(_root, "secrets", "signing.key");
+        File.WriteAllText(secret, "TOP-SECRET-KEY-MATERIAL");
+        File.SetUnixFileMode(secret, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var runtime = new LocalProcessRuntime(Path.Combine(_root, "jobs"), TimeSpan.FromSeconds(2), runAs: user);
+
+        await runtime.SubmitAsync(Bash("job-nobody", $"id -un; echo written > out.txt && echo wrote; cat {secret}; exit 0"), Ct);
+        var done = await UntilAsync(runtime, "job-nobody", o => o.IsFinished);
+
+        done.LogTail!.ShouldContain(user.Name);
+        done.LogTail!.ShouldContain("wrote", "its working folder is its own");
+        File.ReadAllText(Path.Combine(_root, "work", "job-nobody", "out.txt")).Trim().ShouldBe("written");
+        string.Join('\n', done.LogTail!).ShouldContain("Permission denied");
+        string.Join('\n', done.LogTail!).ShouldNotContain("TOP-SECRET");
+    }
+
+    [Fact]
     public async Task Given_a_command_When_submitted_Then_it_runs_in_its_own_session_and_its_output_and_exit_code_are_observed()
     {
         var runtime = Runtime();

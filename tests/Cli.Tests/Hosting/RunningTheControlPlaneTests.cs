@@ -9,6 +9,7 @@ namespace EventMlOps.Cli.Tests.Hosting;
 public sealed class RunningTheControlPlaneTests(ControlPlaneFixture cp)
 {
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task Given_an_external_database_When_up_status_and_down_run_as_processes_Then_the_control_plane_starts_answers_and_stops()
     {
         var home = Directory.CreateTempSubdirectory("emo-cli-up-").FullName;
@@ -19,6 +20,11 @@ public sealed class RunningTheControlPlaneTests(ControlPlaneFixture cp)
             var up = (await EmoProcessAsync(home, schema, "up", "--timeout", "150")).ShouldSucceed();
             up.Out.ShouldContain("ready at http://127.0.0.1:");
             File.Exists(local.TokenFile).ShouldBeTrue();
+            // Secrets closed from their first byte; the home reachable, not listable, by the jobs' account.
+            File.GetUnixFileMode(local.TokenFile).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.GetUnixFileMode(Path.Combine(home, "keys", "signing.key")).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.GetUnixFileMode(Path.Combine(home, "keys")).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.GetUnixFileMode(home).HasFlag(UnixFileMode.OtherRead).ShouldBeFalse();
             var pid = local.RunningPid().ShouldNotBeNull();
 
             var status = (await EmoProcessAsync(home, schema, "status")).ShouldSucceed().Out;
@@ -30,6 +36,11 @@ public sealed class RunningTheControlPlaneTests(ControlPlaneFixture cp)
 
             var down = (await EmoProcessAsync(home, schema, "down")).ShouldSucceed().Out;
             down.ShouldContain($"stopping the control plane (pid {pid})");
+            // A second start appends to the log: a crashed instance's evidence is kept.
+            (await EmoProcessAsync(home, schema, "up", "--timeout", "150")).ShouldSucceed();
+            File.ReadAllLines(local.LogFile).Count(l => l.StartsWith("=== emo up ", StringComparison.Ordinal)).ShouldBe(2);
+            pid = local.RunningPid().ShouldNotBeNull();
+            (await EmoProcessAsync(home, schema, "down")).ShouldSucceed();
             down.ShouldContain("left running");
             LocalControlPlane.IsAlive(pid).ShouldBeFalse();
             File.Exists(local.PidFile).ShouldBeFalse();

@@ -22,7 +22,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
     public const string Database = "emo_test";
 
     public string Schema { get; } = $"cli_{DateTime.UtcNow:yyyyMMddHHmmss}_{Environment.ProcessId}";
-    public string Home { get; } = Directory.CreateTempSubdirectory("emo-cli-tests-").FullName;
+    public string Home { get; } = TestHost.Folder("emo-cli-tests-");
     public LocalPostgres Postgres { get; private set; } = null!;
     public string ConnectionString => Postgres.ConnectionString(Database);
     public WebApplication App { get; private set; } = null!;

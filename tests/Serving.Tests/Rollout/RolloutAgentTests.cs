@@ -22,7 +22,7 @@ public sealed class RolloutAgentTests(TrainedModels models, ControlPlaneFixture 
     /// control plane, the agents and the load can reach tens of milliseconds (one slow request is the p95 of ten: it
     /// failed a good canary once under p95 ≤ 3 × stable); the 300 ms version breaches these limits by far all the same.</summary>
     private static readonly RolloutAnalysis Fast = new(IntervalSeconds: 1, MinRequests: 30, MaxErrorRate: 0.01, MaxP95Ms: 100, MaxP95Ratio: 10);
-    private readonly string _home = Directory.CreateTempSubdirectory("emo-rollout-agents-").FullName;
+    private readonly string _home = TestHost.Folder("emo-rollout-agents-");
     private IHost _agents = null!;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -19,7 +19,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
 
     public string Database { get; } = $"emo_serving_{DateTime.UtcNow:yyyyMMddHHmmss}_{Environment.ProcessId}";
-    public string Scratch { get; } = Directory.CreateTempSubdirectory("emo-serving-cp-").FullName;
+    public string Scratch { get; } = TestHost.Folder("emo-serving-cp-");
     public string ArtifactsRoot => Path.Combine(Scratch, "artifacts");
     public LocalArtifactStore Artifacts => new(ArtifactsRoot);
     public LocalPostgres Postgres { get; private set; } = null!;
