@@ -117,7 +117,9 @@ public static class ControlPlaneApp
                 o.IncludeType<EndpointDeleted>();
                 o.IncludeType<RolloutFailed>();
             })
-            .AddAsyncDaemon(DaemonMode.Solo);
+            // HotCold: with several control-plane replicas on one store, one leads the daemon (the work-orders subscription
+            // included), so each work order is sent once; another takes over when the leader goes away.
+            .AddAsyncDaemon(DaemonMode.HotCold);
 
         // Wolverine: every command passes the gate (auth, role, idempotency) and runs in one transaction with its events.
         builder.Host.UseWolverine(opts =>

@@ -9,9 +9,11 @@ namespace EventMlOps.ControlPlane.Commanding;
 /// field), 401/403, 404 unknown ids, 409 concurrency conflicts, 422 refusals by an invariant.</summary>
 public sealed class ProblemMapping(IProblemDetailsService problems, IDocumentStore store, ILogger<ProblemMapping> log) : IExceptionHandler
 {
-    // Marten/JasperFx raise these on optimistic-concurrency violations; matched by name because
-    // the same names live in several of the critter-stack assemblies.
-    private static readonly string[] ConflictTypes = ["ConcurrencyException", "EventStreamUnexpectedMaxEventIdException", "ExistingStreamIdCollisionException"];
+    /// <summary>An optimistic-concurrency violation: a stream changed since it was read (JasperFx's
+    /// <see cref="JasperFx.ConcurrencyException"/>, the base of the unexpected-version one), or two writers started the same
+    /// stream (raised by JasperFx or Marten, each with a type of its own).</summary>
+    public static bool IsConflict(Exception e) =>
+        e is JasperFx.ConcurrencyException or JasperFx.Events.ExistingStreamIdCollisionException or Marten.Exceptions.ExistingStreamIdCollisionException;
 
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
     {
@@ -58,7 +60,7 @@ public sealed class ProblemMapping(IProblemDetailsService problems, IDocumentSto
                     return Problem(404, $"Unknown {n.What}", n.Message, ("id", n.Id));
                 case Refused r:
                     return Problem(422, "Refused", r.Message);
-                case var c when ConflictTypes.Contains(c.GetType().Name):
+                case var c when IsConflict(c):
                     return Problem(409, "Concurrency conflict", "the stream changed since it was read; reload and retry");
                 case Npgsql.NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException or TimeoutException:
                     return Problem(503, "Unavailable", "the event store's database does not answer; retry shortly");

@@ -69,7 +69,7 @@ public static class Bus
         opts.OnException<Forbidden>().MoveToErrorQueue();
         opts.OnException<Unauthenticated>().MoveToErrorQueue();
         opts.OnException<AlreadyHandled>().Discard();
-        opts.OnException(e => e.GetType().Name is "ConcurrencyException" or "EventStreamUnexpectedMaxEventIdException")
+        opts.OnException(ProblemMapping.IsConflict)
             .RetryWithCooldown(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(250));
     }
 
