@@ -14,6 +14,10 @@ public interface IRunFact : ICommand
     Guid RunId { get; }
 }
 
+/// <summary>A fact sent periodically under a fresh id each time (a heartbeat): its id means nothing, so the control plane
+/// keeps no idempotency record of it; a repeat is harmless.</summary>
+public interface IPeriodic : ICommand;
+
 /// <summary>A fact reported about an endpoint whose work order the reporter holds (its grant), or — for what a serving
 /// replica observes — by that endpoint's own replica token.</summary>
 public interface IEndpointFact : ICommand
@@ -53,3 +57,8 @@ public static class Roles
 
     public static readonly IReadOnlyList<string> All = [Viewer, Scientist, Approver, Operator, Agent, Admin];
 }
+
+/// <summary>What became of a command (<c>GET /api/commands/{id}</c>): <c>accepted</c> with the stream and version it wrote,
+/// or <c>refused</c> with the status and reason an HTTP caller would have got — how a bus publisher learns the outcome.</summary>
+public sealed record CommandOutcome(Guid CommandId, string Type, string State, string? Stream = null, long? Version = null, int? Appended = null,
+    int? Status = null, string? Reason = null);

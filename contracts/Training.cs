@@ -37,7 +37,7 @@ public sealed record TrainingSucceeded(
 public sealed record TrainingFailed(Guid CommandId, Guid RunId, string Reason, int? ExitCode = null) : IRunFact;
 
 /// <summary>The agent still watches the run's job (sent periodically while it runs).</summary>
-public sealed record TrainingHeartbeat(Guid CommandId, Guid RunId, string JobName) : IRunFact;
+public sealed record TrainingHeartbeat(Guid CommandId, Guid RunId, string JobName) : IRunFact, IPeriodic;
 
 // Work orders for the training agent.
 

@@ -60,6 +60,7 @@ public static class ControlPlaneApp
         builder.Services.AddSingleton(RegistrationPolicy.From(config));
         builder.Services.AddSingleton(DataLocations.From(config));
         builder.Services.AddSingleton(TrainerKinds.From(config));
+        builder.Services.AddHostedService<CommandRecordRetention>();
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer(o =>
             {
@@ -96,6 +97,7 @@ public static class ControlPlaneApp
                 o.Schema.For<ModelVersion>().Index(x => x.ModelName).Index(x => x.DatasetSha256);
                 o.Schema.For<EndpointState>().Index(x => x.ModelName);
                 o.Schema.For<HandledCommand>();
+                o.Schema.For<RefusedCommand>();
             })
             .UseLightweightSessions()
             .IntegrateWithWolverine(w =>
@@ -150,6 +152,7 @@ public static class ControlPlaneApp
         api.MapEndpoints(app.MapGroup("/api").RequireAuthorization(EndpointsApi.ReplicaPolicy));
         api.MapLineage();
         api.MapWorkOrders();
+        api.MapCommandOutcomes();
         api.MapAudit();
         app.MapTracking();
         app.Lifetime.ApplicationStarted.Register(() => _ = Task.Run(async () =>

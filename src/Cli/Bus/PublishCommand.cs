@@ -18,7 +18,8 @@ public static class PublishCommand
         var type = new Option<string?>("--type") { Description = "Contract command type name, e.g. RegisterDataset (default: the file's \"type\")" };
         var connection = new Option<string?>("--connection") { Description = "PostgreSQL connection string (default: $EMO_POSTGRES, else the private cluster of $EMO_HOME)" };
         var schema = new Option<string?>("--schema") { Description = "The control plane's Marten schema; its queues live in <schema>_queues (default: $Marten__Schema, else emo)" };
-        var command = new Command("publish", "Put a raw command on the bus (queue emo-control-plane)") { file, type, connection, schema };
+        var noWait = new Option<bool>("--no-wait") { Description = "Return once published, without waiting for the control plane's outcome" };
+        var command = new Command("publish", "Put a raw command on the bus (queue emo-control-plane) and show what became of it") { file, type, connection, schema, noWait };
         command.SetAction(async (parse, ct) =>
         {
             var ctx = CliContext.From(parse);
@@ -27,14 +28,38 @@ public static class PublishCommand
             var target = await TargetAsync(ctx, parse.GetValue(connection), parse.GetValue(schema), ct);
             var envelope = await BusPublisher.SendAsync(target, message, token, ctx.CorrelationId, ct);
             var name = message.GetType().Name;
+            // What became of it, as the control plane recorded it (unless the caller only publishes).
+            var outcome = parse.GetValue(noWait) ? null : await OutcomeAsync(ctx, message.CommandId, ct);
             if (ctx.Json)
-                ctx.Out.WriteLine(JsonSerializer.Serialize(new { type = name, message.CommandId, envelopeId = envelope, destination = target.Describe(), ctx.CorrelationId },
+                ctx.Out.WriteLine(JsonSerializer.Serialize(new { type = name, message.CommandId, envelopeId = envelope, destination = target.Describe(), ctx.CorrelationId, outcome },
                     new JsonSerializerOptions(ApiClient.Json) { WriteIndented = true }));
             else
-                ctx.Out.WriteLine($"published {name} (command {message.CommandId}) to {target.Describe()} as message {envelope}");
-            return 0;
+                ctx.Out.WriteLine($"published {name} (command {message.CommandId}) to {target.Describe()} as message {envelope}" + outcome switch
+                {
+                    null => "",
+                    { State: "accepted" } => $"; accepted: {outcome.Appended} event(s) on {outcome.Stream}",
+                    _ => $"; refused ({outcome.Status}): {outcome.Reason}",
+                });
+            return outcome?.State == "refused" ? 2 : 0;
         });
         return command;
+    }
+
+    /// <summary>Polls the control plane for the command's outcome (up to 30 s); null when none is known by then.</summary>
+    private static async Task<CommandOutcome?> OutcomeAsync(CliContext ctx, Guid commandId, CancellationToken ct)
+    {
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < deadline; await Task.Delay(200, ct))
+        {
+            try
+            {
+                return await ctx.Api.GetAsync<CommandOutcome>($"/api/commands/{commandId}", ct);
+            }
+            catch (CliError e) when (e.ExitCode == 2 && e.Message.Contains("Unknown command", StringComparison.Ordinal))
+            {
+            }
+        }
+        ctx.Err.WriteLine($"no outcome recorded for command {commandId} within 30 s (is the control plane running? ./emo status)");
+        return null;
     }
 
     public static ICommand Read(FileInfo file, string? typeName)

@@ -27,11 +27,14 @@ public static class CommandGate
         Guard.Id("commandId", command.CommandId);
         Inputs.Check(command);
 
-        var fingerprint = Fingerprint(command);
-        if (await session.LoadAsync<HandledCommand>(command.CommandId) is { } handled)
-            throw Repeated(handled, fingerprint);
-        // Inserted (not stored) so that a concurrent duplicate fails at commit instead of double-appending.
-        session.Insert(new HandledCommand(command.CommandId, command.GetType().Name, actor.Name, time.GetUtcNow(), fingerprint));
+        if (command is not IPeriodic)
+        {
+            var fingerprint = Fingerprint(command);
+            if (await session.LoadAsync<HandledCommand>(command.CommandId) is { } handled)
+                throw Repeated(handled, fingerprint);
+            // Inserted (not stored) so that a concurrent duplicate fails at commit instead of double-appending.
+            session.Insert(new HandledCommand(command.CommandId, command.GetType().Name, actor.Name, time.GetUtcNow(), fingerprint));
+        }
 
         session.LastModifiedBy = actor.Name;
         session.CorrelationId = envelope.CorrelationId ?? envelope.Id.ToString();

@@ -62,15 +62,12 @@ public static class Bus
         opts.Policies.UseDurableOutboxOnAllSendingEndpoints();
         opts.Services.AddResourceSetupOnStartup();
 
-        // Refusals and bad senders are permanent: keep the message in the dead-letter store with its reason.
-        opts.OnException<Refused>().MoveToErrorQueue();
-        opts.OnException<InvalidField>().MoveToErrorQueue();
-        opts.OnException<NotFound>().MoveToErrorQueue();
-        opts.OnException<Forbidden>().MoveToErrorQueue();
-        opts.OnException<Unauthenticated>().MoveToErrorQueue();
         opts.OnException<AlreadyHandled>().Discard();
         opts.OnException(ProblemMapping.IsConflict)
             .RetryWithCooldown(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(250));
+        // Refusals and bad senders are permanent: the message waits in the dead-letter store, and the refusal is recorded
+        // for its sender to read (GET /api/commands/{id}; `emo publish` shows it).
+        opts.OnException(ProblemMapping.IsExpected).MoveToErrorQueue().And(CommandOutcomes.RecordRefusalAsync, "record the refusal for its sender");
     }
 
     private static void PublishWorkOrders(WolverineOptions opts, Action<IPublishToExpression> to) =>
