@@ -11,97 +11,98 @@ public interface IArtifactStore
     /// <summary>Stores a local file under its sha256 (a no-op when that content is already there).</summary>
     Task<ArtifactRef> PutAsync(string path, CancellationToken ct);
 
-    /// <summary>A local, verified copy of the artifact: <c>file://</c> URIs are checked in place, remote ones
-    /// are downloaded into the cache folder first.</summary>
+    /// <summary>A local, verified copy of the artifact or dataset: <c>file://</c> URIs are checked in place (only under
+    /// the store's <see cref="DataRoots"/>; the real path is returned), remote ones are downloaded into the cache folder
+    /// first.</summary>
+    /// <exception cref="DataAccessRefused">The URI, or the file it leads to, may not be read.</exception>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="ArtifactIntegrityException">The content does not match <paramref name="sha256"/>.</exception>
     Task<string> LocalizeAsync(string uri, string sha256, CancellationToken ct);
 }
 
-/// <summary>The content does not match its recorded digest. The message names the expected digest only: the actual one
-/// would tell the reader something about content it may not read.</summary>
+/// <summary>The content does not match its recorded sha256. The actual digest is never told: it would make any
+/// readable file's hash an oracle.</summary>
 public sealed class ArtifactIntegrityException(string uri, string expected)
-    : Exception($"artifact {(uri.Length > 120 ? uri[..120] + "…" : uri)} does not match its recorded sha256 {expected[..Math.Min(12, expected.Length)]}…: refusing to use it");
+    : Exception($"artifact {DataUris.Echo(uri)} does not match the recorded sha256 {expected[..Math.Min(12, expected.Length)]}…: refusing to use it");
 
 public static class ArtifactStore
 {
     /// <summary><c>Artifacts:S3:Bucket</c> (with optional <c>ServiceUrl</c>, <c>Prefix</c>; credentials from the AWS
-    /// environment) selects S3; otherwise a local folder, <c>Artifacts:Root</c> or <c>$EMO_HOME/artifacts</c>.</summary>
-    public static IArtifactStore FromConfiguration(IConfiguration configuration, string emoHome)
+    /// environment) selects S3; otherwise a local folder, <c>Artifacts:Root</c> or <c>$EMO_HOME/artifacts</c>. Local
+    /// reads are confined to <see cref="DataRoots.FromConfiguration"/> (with <paramref name="protectedPaths"/>).</summary>
+    /// <exception cref="InvalidOperationException">A data root is unacceptable.</exception>
+    public static IArtifactStore FromConfiguration(IConfiguration configuration, string emoHome, IEnumerable<string>? protectedPaths = null)
     {
+        var roots = DataRoots.FromConfiguration(configuration, emoHome, protectedPaths);
         var cache = Path.Combine(emoHome, "cache", "artifacts");
         if (configuration["Artifacts:S3:Bucket"] is { Length: > 0 } bucket)
-            return S3ArtifactStore.Create(bucket, configuration["Artifacts:S3:Prefix"] ?? "eventmlops", configuration["Artifacts:S3:ServiceUrl"], cache);
-        return new LocalArtifactStore(configuration["Artifacts:Root"] ?? Path.Combine(emoHome, "artifacts"));
+            return S3ArtifactStore.Create(bucket, configuration["Artifacts:S3:Prefix"] ?? "eventmlops", configuration["Artifacts:S3:ServiceUrl"], cache, roots);
+        return new LocalArtifactStore(roots);
     }
 
     public static async Task<string> Sha256Async(string path, CancellationToken ct)
     {
-        await using var file = File.OpenRead(path);
-        return Convert.ToHexStringLower(await SHA256.HashDataAsync(file, ct));
+        var (content, sha) = await OpenToStoreAsync(path, ct);
+        await content.DisposeAsync();
+        return sha;
     }
 
-    /// <summary>Checks a local file against the sha256 it is known by.</summary>
-    public static async Task VerifyAsync(string uri, string path, string sha256, CancellationToken ct)
+    /// <summary>A file to store, hashed and rewound. Only a regular file, never through a final link: job outputs are
+    /// written by the job's (unprivileged) user and read by the agent, which may be root.</summary>
+    internal static async Task<(FileStream Content, string Sha256)> OpenToStoreAsync(string path, CancellationToken ct)
     {
-        var actual = await Sha256Async(path, ct);
-        if (!string.Equals(actual, sha256, StringComparison.OrdinalIgnoreCase))
-            throw new ArtifactIntegrityException(uri, sha256);
-    }
-
-    /// <summary>The path of a <c>file://</c> URI, verified; null for other schemes. Only a regular file is read (a
-    /// device never ends, a FIFO blocks the reader), and the hash stops with <paramref name="ct"/>.</summary>
-    internal static async Task<string?> LocalFileAsync(string uri, string sha256, CancellationToken ct)
-    {
-        if (!Uri.TryCreate(uri, UriKind.Absolute, out var parsed) || !parsed.IsFile) return null;
-        if (!File.Exists(parsed.LocalPath)) throw new FileNotFoundException($"artifact {Shown(uri)} does not exist", parsed.LocalPath);
-        if (await FileTypeAsync(parsed.LocalPath, ct) is not ("regular file" or "regular empty file"))
-            throw new NotSupportedException($"{Shown(uri)} is not a regular file");
-        await VerifyAsync(uri, parsed.LocalPath, sha256, ct);
-        return parsed.LocalPath;
-    }
-
-    internal static string Shown(string uri) => uri.Length > 120 ? uri[..120] + "…" : uri;
-
-    /// <summary>The type of the file a path finally names (<c>stat -L</c>): .NET does not tell a FIFO or a device from a file.</summary>
-    private static Task<string> FileTypeAsync(string path, CancellationToken ct) => CoreutilsAsync("stat", ["-L", "--format=%F", "--", path], ct);
-
-    /// <summary>The path with every symbolic link resolved, intermediate folders included (<c>realpath -e</c>): where a
-    /// read really goes.</summary>
-    public static Task<string> RealPathAsync(string path, CancellationToken ct) => CoreutilsAsync("realpath", ["-e", "--", path], ct);
-
-    private static async Task<string> CoreutilsAsync(string tool, string[] args, CancellationToken ct)
-    {
-        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(tool, args)
+        var handle = UnixFiles.OpenRegular(Path.GetFullPath(path))
+            ?? throw new IOException($"{DataUris.Echo(path)} is not a regular file (or a link to one); refusing to store it");
+        var content = new FileStream(handle, FileAccess.Read);
+        try
         {
-            RedirectStandardOutput = true, RedirectStandardError = true,
-        }) ?? throw new InvalidOperationException($"{tool} could not be started");
-        var output = await process.StandardOutput.ReadToEndAsync(ct);
-        await process.WaitForExitAsync(ct);
-        return process.ExitCode == 0 ? output.Trim() : "unknown";
+            var sha = Convert.ToHexStringLower(await SHA256.HashDataAsync(content, ct));
+            content.Position = 0;
+            return (content, sha);
+        }
+        catch
+        {
+            await content.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The verified real path of a <c>file://</c> URI; null for the other acceptable schemes.</summary>
+    internal static async Task<string?> LocalFileAsync(string uri, string sha256, DataRoots roots, CancellationToken ct)
+    {
+        DataFiles.RequireSha256(uri, sha256);
+        if (DataUris.Problem(uri, roots.Roots) is { } problem) throw new DataAccessRefused(uri, problem);
+        return uri.StartsWith("file:", StringComparison.OrdinalIgnoreCase) ? await DataFiles.VerifiedFileAsync(uri, sha256, roots, ct) : null;
     }
 
     internal static string Key(string sha256) => $"sha256/{sha256[..2]}/{sha256}";
 }
 
 /// <summary>A folder laid out as <c>sha256/ab/abcd…</c>; writes go through a temporary file and a rename.</summary>
-public sealed class LocalArtifactStore(string root) : IArtifactStore
+public sealed class LocalArtifactStore(DataRoots roots) : IArtifactStore
 {
-    public string Root { get; } = Path.GetFullPath(root);
+    /// <summary>A store at <paramref name="root"/> that reads local data from that folder only.</summary>
+    public LocalArtifactStore(string root) : this(new DataRoots(root)) { }
+
+    public string Root => roots.ArtifactRoot;
 
     public async Task<ArtifactRef> PutAsync(string path, CancellationToken ct)
     {
-        var sha = await ArtifactStore.Sha256Async(path, ct);
+        var (content, sha) = await ArtifactStore.OpenToStoreAsync(path, ct);
         var target = Path.Combine(Root, ArtifactStore.Key(sha));
-        if (!File.Exists(target))
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            var temp = $"{target}.{Guid.NewGuid():N}.tmp";
-            File.Copy(path, temp);
-            File.Move(temp, target, overwrite: true);
-        }
+        await using (content)
+            if (!File.Exists(target))
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                var temp = $"{target}.{Guid.NewGuid():N}.tmp";
+                await using (var copy = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+                    await content.CopyToAsync(copy, ct);
+                File.Move(temp, target, overwrite: true);
+            }
         return new ArtifactRef(new Uri(target).AbsoluteUri, sha, new FileInfo(target).Length);
     }
 
     public async Task<string> LocalizeAsync(string uri, string sha256, CancellationToken ct) =>
-        await ArtifactStore.LocalFileAsync(uri, sha256, ct)
-        ?? throw new NotSupportedException($"the local artifact store cannot read {uri}; configure Artifacts:S3 for s3:// artifacts");
+        await ArtifactStore.LocalFileAsync(uri, sha256, roots, ct)
+        ?? throw new NotSupportedException($"the local artifact store cannot read {DataUris.Echo(uri)}; configure Artifacts:S3 for s3:// artifacts");
 }

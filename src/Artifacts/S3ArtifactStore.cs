@@ -6,9 +6,9 @@ namespace EventMlOps.Artifacts;
 
 /// <summary>An S3-compatible bucket (AWS, MinIO, Ceph…): objects keyed <c>{prefix}/sha256/ab/abcd…</c>, downloads
 /// verified into a local cache. Credentials and region come from the usual AWS environment variables/profile.</summary>
-public sealed class S3ArtifactStore(IAmazonS3 s3, string bucket, string prefix, string cacheRoot) : IArtifactStore
+public sealed class S3ArtifactStore(IAmazonS3 s3, string bucket, string prefix, string cacheRoot, DataRoots roots) : IArtifactStore
 {
-    public static S3ArtifactStore Create(string bucket, string prefix, string? serviceUrl, string cacheRoot)
+    public static S3ArtifactStore Create(string bucket, string prefix, string? serviceUrl, string cacheRoot, DataRoots roots)
     {
         var config = new AmazonS3Config();
         if (serviceUrl is not null)
@@ -16,31 +16,40 @@ public sealed class S3ArtifactStore(IAmazonS3 s3, string bucket, string prefix, 
             config.ServiceURL = serviceUrl;
             config.ForcePathStyle = true; // MinIO and most self-hosted S3s
         }
-        return new S3ArtifactStore(new AmazonS3Client(config), bucket, prefix.Trim('/'), cacheRoot);
+        return new S3ArtifactStore(new AmazonS3Client(config), bucket, prefix.Trim('/'), cacheRoot, roots);
     }
 
     public async Task<ArtifactRef> PutAsync(string path, CancellationToken ct)
     {
-        var sha = await ArtifactStore.Sha256Async(path, ct);
-        var key = $"{prefix}/{ArtifactStore.Key(sha)}";
-        await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, FilePath = path }, ct);
-        return new ArtifactRef($"s3://{bucket}/{key}", sha, new FileInfo(path).Length);
+        var (content, sha) = await ArtifactStore.OpenToStoreAsync(path, ct);
+        await using (content)
+        {
+            var key = $"{prefix}/{ArtifactStore.Key(sha)}";
+            await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, InputStream = content, AutoCloseStream = false }, ct);
+            return new ArtifactRef($"s3://{bucket}/{key}", sha, content.Length);
+        }
     }
 
     public async Task<string> LocalizeAsync(string uri, string sha256, CancellationToken ct)
     {
-        if (await ArtifactStore.LocalFileAsync(uri, sha256, ct) is { } local) return local;
-        var parsed = new Uri(uri);
-        if (parsed.Scheme != "s3") throw new NotSupportedException($"cannot read {uri}: only file:// and s3:// artifacts are supported");
-        var cached = Path.Combine(cacheRoot, ArtifactStore.Key(sha256));
-        if (File.Exists(cached) && await ArtifactStore.Sha256Async(cached, ct) == sha256) return cached;
+        if (await ArtifactStore.LocalFileAsync(uri, sha256, roots, ct) is { } local) return local;
+        if (!uri.StartsWith("s3:", StringComparison.OrdinalIgnoreCase))
+            throw new NotSupportedException($"cannot read {DataUris.Echo(uri)}: only file:// and s3:// artifacts are supported");
+        var (objectBucket, key) = DataUris.S3Object(uri);
+        var cached = Path.Combine(cacheRoot, ArtifactStore.Key(sha256.ToLowerInvariant()));
+        if (File.Exists(cached) && await VerifiedAsync(uri, cached, sha256, ct)) return cached;
         Directory.CreateDirectory(Path.GetDirectoryName(cached)!);
         var temp = $"{cached}.{Guid.NewGuid():N}.tmp";
-        using (var response = await s3.GetObjectAsync(parsed.Host, parsed.AbsolutePath.TrimStart('/'), ct))
-            await response.WriteResponseStreamToFileAsync(temp, append: false, ct);
         try
         {
-            await ArtifactStore.VerifyAsync(uri, temp, sha256, ct);
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            {
+                timeout.CancelAfter(roots.ReadTimeout);
+                using var response = await s3.GetObjectAsync(objectBucket, key, timeout.Token);
+                if (response.ContentLength > roots.MaxBytes) throw new DataAccessRefused(uri, $"it is larger than {roots.MaxBytes} bytes");
+                await response.WriteResponseStreamToFileAsync(temp, append: false, timeout.Token);
+            }
+            if (!await VerifiedAsync(uri, temp, sha256, ct)) throw new ArtifactIntegrityException(uri, sha256);
         }
         catch
         {
@@ -49,5 +58,14 @@ public sealed class S3ArtifactStore(IAmazonS3 s3, string bucket, string prefix, 
         }
         File.Move(temp, cached, overwrite: true);
         return cached;
+    }
+
+    /// <summary>A file of this store's own cache against its sha256, within the limits of a read.</summary>
+    private async Task<bool> VerifiedAsync(string uri, string path, string sha256, CancellationToken ct)
+    {
+        using var handle = File.OpenHandle(path);
+        try { await DataFiles.VerifyAsync(uri, handle, sha256, roots, ct); }
+        catch (ArtifactIntegrityException) { return false; }
+        return true;
     }
 }

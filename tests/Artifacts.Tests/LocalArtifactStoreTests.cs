@@ -31,7 +31,7 @@ public class LocalArtifactStoreTests
     }
 
     [Fact]
-    public async Task Given_a_tampered_artifact_When_localized_Then_the_mismatch_is_an_error_naming_both_digests()
+    public async Task Given_a_tampered_artifact_When_localized_Then_the_mismatch_is_an_error_naming_the_expected_digest_only()
     {
         var store = new LocalArtifactStore(Path.Combine(_dir, "store"));
         var stored = await store.PutAsync(File("model.onnx", "weights"), Ct);
@@ -40,14 +40,16 @@ public class LocalArtifactStoreTests
 
         var error = await Should.ThrowAsync<ArtifactIntegrityException>(() => store.LocalizeAsync(stored.Uri, stored.Sha256, Ct));
 
-        error.Message.ShouldContain(stored.Sha256);
+        error.Message.ShouldContain($"does not match the recorded sha256 {stored.Sha256[..12]}…");
         error.Message.ShouldContain("refusing");
+        error.Message.ShouldNotContain(await ArtifactStore.Sha256Async(path, Ct), Case.Insensitive,
+            customMessage: "the actual digest would make every readable file's sha256 an oracle");
     }
 
     [Fact]
-    public async Task Given_a_dataset_file_outside_the_store_When_localized_Then_it_is_verified_in_place()
+    public async Task Given_a_dataset_file_outside_the_store_in_a_data_root_When_localized_Then_it_is_verified_in_place()
     {
-        var store = new LocalArtifactStore(Path.Combine(_dir, "store"));
+        var store = new LocalArtifactStore(new DataRoots(Path.Combine(_dir, "store"), [_dir]));
         var data = File("u.data", "1\t2\t5\t0\n");
         var sha = await ArtifactStore.Sha256Async(data, Ct);
 
@@ -62,6 +64,8 @@ public class LocalArtifactStoreTests
     {
         var local = ArtifactStore.FromConfiguration(new ConfigurationBuilder().Build(), _dir);
         local.ShouldBeOfType<LocalArtifactStore>().Root.ShouldBe(Path.Combine(_dir, "artifacts"));
+        Should.Throw<InvalidOperationException>(() => ArtifactStore.FromConfiguration(new ConfigurationBuilder().AddInMemoryCollection(
+            new Dictionary<string, string?> { ["Datasets:Roots"] = _dir }).Build(), _dir)).Message.ShouldContain("Datasets:Roots");
         var s3 = ArtifactStore.FromConfiguration(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Artifacts:S3:Bucket"] = "models", ["Artifacts:S3:ServiceUrl"] = "http://127.0.0.1:9000",

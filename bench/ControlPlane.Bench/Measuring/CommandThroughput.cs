@@ -78,7 +78,7 @@ public static class CommandThroughput
             {
                 var c = NewDataset();
                 return MartenOnlyAsync<Dataset>(store, "alice", StreamKeys.Dataset(c.DatasetId),
-                    d => DatasetDecisions.Register(d, c, new DataLocations([], []), EventMlOps.Contracts.Training.TrainerCatalog.BuiltIn, "alice", DateTimeOffset.UtcNow), token);
+                    d => DatasetDecisions.Register(d, c, new DataLocations([]), EventMlOps.Contracts.Training.TrainerCatalog.BuiltIn, "alice", DateTimeOffset.UtcNow), token);
             }),
             ("RegisterDataset", InProcess, (_, token) => InvokeAsync(host, scientistToken, NewDataset(), token)),
             ("RegisterDataset", "HTTP POST /api/datasets", async (_, token) =>

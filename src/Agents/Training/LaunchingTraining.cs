@@ -34,7 +34,7 @@ public static class LaunchTrainingHandler
         {
             spec = await TrainingJob.PrepareAsync(order, workspace, store, options, ct);
         }
-        catch (Exception e) when (e is InvalidTrainingOrder or ArtifactIntegrityException or FileNotFoundException or NotSupportedException)
+        catch (Exception e) when (e is InvalidTrainingOrder or ArtifactIntegrityException or DataAccessRefused or FileNotFoundException or NotSupportedException)
         {
             // Deterministic: a redelivery fails the same way, with the same command id (appended once).
             return workspace.Markers(order.RunId).Cancelled

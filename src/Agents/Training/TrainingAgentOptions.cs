@@ -17,10 +17,7 @@ public sealed record TrainingAgentOptions(
     TimeSpan HeartbeatInterval,
     TimeSpan PollInterval,
     TimeSpan CancelGrace,
-    int LogTailLines,
-    IReadOnlyList<string> ProtectedPaths,
-    long MaxDatasetBytes,
-    TimeSpan DatasetReadTimeout)
+    int LogTailLines)
 {
     public static TrainingAgentOptions From(IConfiguration config) => new(
         Path.Combine(EmoHome.Resolve(config), "agents"),
@@ -30,8 +27,5 @@ public sealed record TrainingAgentOptions(
         TimeSpan.FromSeconds(AgentSettings.Number(config, "Agents:HeartbeatSeconds", 15)),
         TimeSpan.FromMilliseconds(AgentSettings.Number(config, "Agents:PollMilliseconds", 250)),
         TimeSpan.FromSeconds(AgentSettings.Number(config, "Agents:CancelGraceSeconds", 10)),
-        (int)AgentSettings.Number(config, "Agents:LogTailLines", 20),
-        [Path.Combine(EmoHome.Resolve(config), "keys"), Path.Combine(EmoHome.Resolve(config), "pg")],
-        (long)AgentSettings.Number(config, "Datasets:MaxBytes", 16L << 30),
-        TimeSpan.FromSeconds(AgentSettings.Number(config, "Datasets:ReadTimeoutSeconds", 900)));
+        (int)AgentSettings.Number(config, "Agents:LogTailLines", 20));
 }

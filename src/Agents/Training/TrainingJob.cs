@@ -17,30 +17,9 @@ public static class TrainingJob
             ?? throw new InvalidTrainingOrder("no trainer is configured on this agent: set Training:Trainer (or EMO_TRAINER) to emo-train.dll or an executable");
         if (trainer.Contains('/') && !File.Exists(trainer))
             throw new InvalidTrainingOrder($"the trainer {trainer} does not exist on this agent");
-        // Checked again here, whatever the control plane accepted: this agent never reads keys, its database or system files.
-        if (EventMlOps.Contracts.Artifacts.DataUris.Problem(order.DatasetUri, [], options.ProtectedPaths) is { } problem)
-            throw new InvalidTrainingOrder($"the dataset's location is refused: {problem}");
-        if (Uri.TryCreate(order.DatasetUri, UriKind.Absolute, out var file) && file.IsFile && File.Exists(file.LocalPath))
-        {
-            // Where the read would really go, every link followed, before a byte is read.
-            var real = await ArtifactStore.RealPathAsync(file.LocalPath, ct);
-            if (options.ProtectedPaths.Concat(EventMlOps.Contracts.Artifacts.DataUris.SystemPaths).Any(p => EventMlOps.Contracts.Artifacts.DataUris.Under(real, p)))
-                throw new InvalidTrainingOrder("the dataset's location is refused: it links to a protected location");
-            if (new FileInfo(file.LocalPath).Length > options.MaxDatasetBytes)
-                throw new InvalidTrainingOrder($"the dataset is larger than this agent reads (Datasets:MaxBytes, {options.MaxDatasetBytes} bytes)");
-        }
-        // Reading and verifying the data is bounded in time as well: nothing occupies the agent for ever.
-        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        bounded.CancelAfter(options.DatasetReadTimeout);
-        string? dataPath;
-        try
-        {
-            dataPath = TrainerCommand.Generator(order) is null ? await store.LocalizeAsync(order.DatasetUri, order.DatasetSha256, bounded.Token) : null;
-        }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-        {
-            throw new InvalidTrainingOrder($"reading the dataset took longer than {options.DatasetReadTimeout.TotalSeconds:0} s (Datasets:ReadTimeoutSeconds)");
-        }
+        // The store reads only under its data roots (every link resolved first), only regular files, bounded in size
+        // and time (Datasets:MaxBytes, Datasets:ReadTimeoutSeconds) — whatever the control plane accepted.
+        var dataPath = TrainerCommand.Generator(order) is null ? await store.LocalizeAsync(order.DatasetUri, order.DatasetSha256, ct) : null;
         var output = workspace.Output(order.RunId);
         Directory.CreateDirectory(output);
         var invocation = TrainerCommand.Build(order, trainer, options.Dotnet, dataPath, output);

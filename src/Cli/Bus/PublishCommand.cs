@@ -54,8 +54,9 @@ public static class PublishCommand
             {
                 return await ctx.Api.GetAsync<CommandOutcome>($"/api/commands/{commandId}", ct);
             }
-            catch (CliError e) when (e.ExitCode == 2 && e.Message.Contains("Unknown command", StringComparison.Ordinal))
+            catch (ApiProblem e) when (e.Status == 404)
             {
+                // Not handled yet: the control plane takes it off the queue within moments.
             }
         }
         ctx.Err.WriteLine($"no outcome recorded for command {commandId} within 30 s (is the control plane running? ./emo status)");

@@ -59,6 +59,7 @@ public sealed class AgentsFixture : IAsyncLifetime
         $"--ConnectionStrings:Marten={ConnectionString}",
         "--Marten:Schema=emo",
         $"--Agents:Token={Tokens.Issue("emo-agents", [EventMlOps.Contracts.Roles.Agent], TimeSpan.FromHours(2))}",
+        $"--Datasets:Roots={Data}",
         $"--EMO_HOME={home}",
         $"--Training:Trainer={trainer ?? FakeTrainer}",
         $"--Training:TrackingUri={BaseAddress}",

@@ -199,7 +199,7 @@ public class TrainingAgentTests(AgentsFixture fx, ITestOutputHelper output)
         var run = await lab.WaitForEndAsync(await lab.RequestRunAsync(dataset, new() { ["epochs"] = 1 }));
 
         run.Status.ShouldBe(RunStatus.Failed);
-        run.FailureReason!.ShouldContain("links to a protected location");
+        run.FailureReason!.ShouldContain("refusing to read");
         run.FailureReason!.ShouldNotContain(secret[..12]);
         run.FailureReason!.ShouldNotContain(guessed[..12]);
     }
@@ -231,7 +231,7 @@ public class TrainingAgentTests(AgentsFixture fx, ITestOutputHelper output)
         var run = await lab.WaitForEndAsync(runId);
 
         run.Status.ShouldBe(RunStatus.Failed);
-        run.FailureReason!.ShouldContain($"does not match its recorded sha256 {claimed[..12]}");
+        run.FailureReason!.ShouldContain($"does not match the recorded sha256 {claimed[..12]}");
         run.FailureReason!.ShouldNotContain(dataset.Sha256, Case.Insensitive, "a digest of data the requester could not read is never disclosed");
         Directory.Exists(Path.Combine(lab.Home, "agents", "jobs", $"train-{runId:N}")).ShouldBeFalse("no job was submitted");
     }

@@ -26,6 +26,7 @@ public sealed class PublishingTests(ControlPlaneFixture cp)
 
         published.Out.ShouldContain("published RegisterDataset (command ");
         published.Out.ShouldContain($"{cp.Schema}_queues.emo-control-plane");
+        published.Out.ShouldContain($"; accepted: 1 event(s) on dataset:{datasetId:N}");
         string listed = "";
         for (var deadline = DateTime.UtcNow.AddSeconds(10); !listed.Contains(datasetId.ToString()) && DateTime.UtcNow < deadline;)
         {
@@ -35,6 +36,25 @@ public sealed class PublishingTests(ControlPlaneFixture cp)
         listed.ShouldContain(datasetId.ToString());
         var dataset = (await alice.RunAsync("datasets", "show", datasetId.ToString(), "--json")).ShouldSucceed().Json();
         dataset.GetProperty("registeredBy").GetString().ShouldBe("alice");
+    }
+
+    [Fact]
+    public async Task Given_a_command_the_control_plane_refuses_When_it_is_published_on_the_bus_Then_the_sender_is_told_why()
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("emo-cli-publish-").FullName, "refused.json");
+        File.WriteAllText(file, JsonSerializer.Serialize(new
+        {
+            type = "RegisterDataset",
+            message = new { datasetId = Guid.NewGuid(), name = "loot", uri = "file:///etc/passwd", sha256 = new string('a', 64), format = "other", rowCount = 1, schema = Array.Empty<object>() },
+        }));
+
+        var refused = await cp.As("alice", Roles.Scientist).RunAsync("publish", file, "--connection", cp.ConnectionString, "--schema", cp.Schema);
+
+        refused.ExitCode.ShouldBe(2);
+        refused.Out.ShouldContain("; refused (400): uri: ");
+        var viewer = await cp.As("victor", Roles.Viewer).RunAsync("publish", file, "--connection", cp.ConnectionString, "--schema", cp.Schema);
+        viewer.ExitCode.ShouldBe(2);
+        viewer.Out.ShouldContain("; refused (403): RegisterDataset needs the role 'scientist'");
     }
 
     [Fact]

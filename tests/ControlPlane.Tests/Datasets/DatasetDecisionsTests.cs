@@ -9,8 +9,8 @@ namespace EventMlOps.ControlPlane.Tests.Datasets;
 public class DatasetDecisionsTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
-    private static readonly DataLocations Locations = new([], ["/srv/emo/keys", "/srv/emo/pg"]);
-    private static readonly DataLocations Rooted = new(["/data"], ["/srv/emo/keys", "/srv/emo/pg"]);
+    private static readonly DataLocations Locations = new(["/srv/emo/artifacts", "/data"]);
+    private static readonly DataLocations Rooted = Locations;
     private static readonly RegisterDataset Command = new(Guid.NewGuid(), Guid.NewGuid(), "ratings", "s3://ml-data/u.data", new string('b', 64), "movielens-udata", 5, []);
 
     [Fact]

@@ -93,8 +93,9 @@ public class ControlPlaneDesiredStateTests(TrainedModels models)
         second.CommandId.ShouldNotBe(third.CommandId);
     }
 
-    private static Task<ServingHost> StartServingAsync(string controlPlane) =>
-        ServingHost.StartedAsync(ServingApp.Build(["--urls=http://127.0.0.1:0", $"--control-plane={controlPlane}", "--endpoint=recommend", $"--token={Token}", "--Serving:LogLevel=Warning"]));
+    private Task<ServingHost> StartServingAsync(string controlPlane) =>
+        ServingHost.StartedAsync(ServingApp.Build(["--urls=http://127.0.0.1:0", $"--control-plane={controlPlane}", "--endpoint=recommend", $"--token={Token}",
+            "--Serving:LogLevel=Warning", $"--Artifacts:Root={models.Folder}"]));
 
     private static async Task<EndpointObserved> ReportAsync(FakeControlPlane controlPlane, long revision)
     {

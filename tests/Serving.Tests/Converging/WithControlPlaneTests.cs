@@ -80,7 +80,7 @@ public sealed class WithControlPlaneTests(TrainedModels models, ControlPlaneFixt
 
         refused.Rollouts[^1].Outcome.ShouldBe("failed to load");
         refused.Rollouts[^1].Reason!.ShouldContain($"{lifecycle.Model}@{v2} did not load on the replica");
-        refused.Rollouts[^1].Reason!.ShouldContain($"does not match its recorded sha256 {first.Sha256[..12]}");
+        refused.Rollouts[^1].Reason!.ShouldContain($"does not match the recorded sha256 {first.Sha256[..12]}");
         refused.Traffic.Select(t => (t.Version, t.Weight)).ShouldBe([(v1, 100)], "what served before serves again");
         refused.ObservedLoaded.ShouldBe([new LoadedVersion(v1, first.Sha256, 100)]);
         (await VersionsServedAsync(serving, 20)).Keys.ShouldBe([$"{lifecycle.Model}@1"]);

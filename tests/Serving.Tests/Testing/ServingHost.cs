@@ -39,6 +39,8 @@ public sealed class ServingHost : IAsyncDisposable
             $"--desired={desired}",
             "--Serving:DesiredPollInterval=00:00:00.050",
             "--Serving:LogLevel=Warning",
+            // The trained models' folder is the store these servers read from: a server reads only under its data roots.
+            $"--Artifacts:Root={models.Folder}",
             .. settings,
         ]), desired);
         await host.WaitForRevisionAsync(1);
