@@ -64,7 +64,9 @@ public static class ModelRoutes
     {
         try
         {
-            if (faults.LatencyMs > 0) await Task.Delay(faults.LatencyMs, ct);
+            // Timers may fire a little early: the injected latency is at least what the version declares.
+            for (var started = System.Diagnostics.Stopwatch.GetTimestamp(); System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds < faults.LatencyMs;)
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(1, faults.LatencyMs - System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds)), ct);
             if (faults.ErrorRate > 0 && Random.Shared.NextDouble() < faults.ErrorRate)
                 throw new Refusal(StatusCodes.Status500InternalServerError, faults.ErrorReason);
             return lease;
