@@ -6,6 +6,5 @@ public static class StreamKeys
     public static string Dataset(Guid id) => $"dataset:{id:N}";
     public static string Run(Guid id) => $"run:{id:N}";
     public static string ModelVersion(string model, int version) => $"model:{model}@{version}";
-    public static string ModelVersionPrefix(string model) => $"model:{model}@";
     public static string Endpoint(string name) => $"endpoint:{name}";
 }

@@ -1,0 +1,28 @@
+using EventMlOps.Contracts;
+using EventMlOps.ControlPlane.Auth;
+using EventMlOps.ControlPlane.Tests.Testing;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EventMlOps.ControlPlane.Tests.Api;
+
+/// <summary>Nothing a slice adds is forgotten: every command of the contracts (and the tracking API's) declares the role
+/// it needs and has its HTTP route on the real host.</summary>
+public sealed class CompletenessTests(ControlPlaneFixture fx)
+{
+    private static readonly Type[] Commands = [.. typeof(ICommand).Assembly.GetTypes().Concat(typeof(ControlPlaneApp).Assembly.GetTypes())
+        .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(ICommand).IsAssignableFrom(t))];
+
+    [Fact]
+    public void Given_every_command_When_the_roles_are_read_Then_each_declares_its_role() =>
+        Commands.Where(c => !CommandRoles.Commands.Contains(c)).Select(c => c.Name).ShouldBeEmpty("commands without a declared role (they would need admin)");
+
+    [Fact]
+    public void Given_every_command_When_the_host_maps_its_routes_Then_each_has_a_route()
+    {
+        var routes = fx.App.Services.GetRequiredService<EndpointDataSource>().Endpoints
+            .Select(e => e.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName).OfType<string>().ToHashSet();
+        // The tracking API's command is sent by the MLflow routes (log-batch, log-metric, …), not a route of its own name.
+        Commands.Where(c => c != typeof(ControlPlane.Training.LogToRun) && !routes.Contains(c.Name)).Select(c => c.Name).ShouldBeEmpty("commands without an HTTP route");
+    }
+}
