@@ -10,6 +10,9 @@ public static class DatasetsCommand
 {
     public static Command Create() => new("datasets", "Register and list content-addressed datasets") { Register(), List(), Show() };
 
+    /// <summary>The dataset a registration answered with: the new one, or the one already holding that content.</summary>
+    public static Guid DatasetOf(CommandAccepted accepted) => Guid.ParseExact(accepted.Stream["dataset:".Length..], "N");
+
     /// <summary>Registers a local file (hashing and counting it here, then storing it in the artifact store, where the
     /// agents may read datasets) or a remote URI (its digest must be given).</summary>
     public static async Task<(RegisterDataset Command, CommandAccepted Accepted)> RegisterAsync(
@@ -44,7 +47,9 @@ public static class DatasetsCommand
             var ctx = CliContext.From(parse);
             var (c, accepted) = await RegisterAsync(ctx, parse.GetValue(source)!, parse.GetValue(name)!, parse.GetValue(format),
                 parse.GetValue(sha), parse.GetValue(rows), ct);
-            return ctx.Report(accepted, $"registered dataset {c.Name} as {c.DatasetId} ({c.Format}, {c.RowCount} rows, sha256 {c.Sha256})");
+            return ctx.Report(accepted, accepted.Appended > 0
+                ? $"registered dataset {c.Name} as {c.DatasetId} ({c.Format}, {c.RowCount} rows, sha256 {c.Sha256})"
+                : $"this content (sha256 {c.Sha256}) is already dataset {DatasetOf(accepted)}");
         });
         return command;
     }

@@ -74,10 +74,11 @@ public static class TrainCommand
     {
         if (file is not null)
         {
-            var (registered, _) = await DatasetsCommand.RegisterAsync(ctx, file.FullName, $"{kind}-{Path.GetFileNameWithoutExtension(file.Name).ToLowerInvariant()}",
-                null, null, null, ct);
-            if (!ctx.Json) ctx.Out.WriteLine($"registered {file.Name} as dataset {registered.DatasetId} (sha256 {Fmt.ShortSha(registered.Sha256)})");
-            return registered.DatasetId;
+            var (registered, accepted) = await DatasetsCommand.RegisterAsync(ctx, file.FullName,
+                $"{kind}-{Path.GetFileNameWithoutExtension(file.Name).ToLowerInvariant()}", null, null, null, ct);
+            var dataset = DatasetsCommand.DatasetOf(accepted);
+            if (!ctx.Json) ctx.Out.WriteLine($"registered {file.Name} as dataset {dataset} (sha256 {Fmt.ShortSha(registered.Sha256)})");
+            return dataset;
         }
         var uri = GeneratorUri(kind, spec, seed);
         var (id, isNew) = await RegisterGeneratorAsync(ctx.Api, kind, uri, ct);
@@ -85,15 +86,14 @@ public static class TrainCommand
         return id;
     }
 
-    /// <summary>The dataset of a generator spec: the one registered before under the same digest, or a new one.</summary>
+    /// <summary>The dataset of a generator spec: the control plane answers with the one registered before under the
+    /// same digest (identity by content), or registers this one.</summary>
     public static async Task<(Guid Id, bool Registered)> RegisterGeneratorAsync(ApiClient api, string kind, string uri, CancellationToken ct)
     {
         var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(uri)));
-        var existing = await api.GetAsync<List<EventMlOps.ControlPlane.Datasets.Dataset>>(ApiClient.Path("/api/datasets", ("sha256", sha)), ct);
-        if (existing.FirstOrDefault() is { } known) return (known.DatasetId, false);
         var command = new RegisterDataset(Guid.NewGuid(), Guid.NewGuid(), $"generated-{kind}", uri, sha, "generated", 0, []);
-        await api.SendAsync("/api/datasets", command, ct);
-        return (command.DatasetId, true);
+        var accepted = await api.SendAsync("/api/datasets", command, ct);
+        return (DatasetsCommand.DatasetOf(accepted), accepted.Appended > 0);
     }
 
     /// <summary><c>generate://recommender?interactions=20000&amp;seed=42</c>: options sorted, so equal specs are equal strings.</summary>

@@ -48,12 +48,12 @@ public sealed class TrainingLab(AgentsFixture fx) : IAsyncDisposable
         return (id, path, sha);
     }
 
+    /// <summary>The dataset holding this content: the new one, or the one registered before with the same sha256.</summary>
     public async Task<Guid> RegisterDatasetAsync(string uri, string sha256, string format = "other")
     {
-        var id = Guid.NewGuid();
-        (await Scientist.Send("/api/datasets", new RegisterDataset(Guid.NewGuid(), id, "ratings", uri, sha256, format, 3,
-            [new DatasetColumn("user", "int"), new DatasetColumn("item", "int")]))).EnsureSuccessStatusCode();
-        return id;
+        var accepted = await (await Scientist.Send("/api/datasets", new RegisterDataset(Guid.NewGuid(), Guid.NewGuid(), "ratings", uri, sha256, format, 3,
+            [new DatasetColumn("user", "int"), new DatasetColumn("item", "int")]))).Read<EventMlOps.ControlPlane.Commanding.CommandAccepted>();
+        return Guid.ParseExact(accepted.Stream["dataset:".Length..], "N");
     }
 
     public async Task<Guid> RequestRunAsync(Guid datasetId, Dictionary<string, double> hyperparameters, string trainer = "fake", int gpus = 0)
