@@ -15,11 +15,7 @@ public class AnalyzingCanariesApiTests(ControlPlaneFixture fx)
     private async Task<(Scenario S, int V1, int V2)> ServingV1Async()
     {
         var s = new Scenario(fx);
-        await s.RegisterDataset();
-        var v1 = await s.RegisteredVersion(await s.TrainedRun());
-        var v2 = await s.RegisteredVersion(await s.TrainedRun());
-        await s.CreateEndpoint();
-        (await s.RollOut(v1)).EnsureSuccessStatusCode();
+        var (v1, v2) = await s.ServingV1Async();
         return (s, v1, v2);
     }
 

@@ -76,11 +76,7 @@ public sealed class SecurityTests(ControlPlaneFixture fx)
     public async Task Given_a_canary_When_a_forged_healthy_measurement_arrives_without_the_endpoints_grant_Then_it_cannot_promote_it()
     {
         var s = new Scenario(fx);
-        await s.RegisterDataset();
-        var v1 = await s.RegisteredVersion(await s.TrainedRun());
-        var v2 = await s.RegisteredVersion(await s.TrainedRun());
-        await s.CreateEndpoint();
-        (await s.RollOut(v1)).EnsureSuccessStatusCode();
+        var (_, v2) = await s.ServingV1Async();
         (await s.RollOut(v2, new RolloutStrategy(RolloutKind.Canary, [new CanaryStep(50, 0)], new RolloutAnalysis(1, 10)))).EnsureSuccessStatusCode();
         var rollout = (await s.Viewer.Get<EndpointState>($"/api/endpoints/{s.Endpoint}")).Rollout!.RolloutId;
         var healthy = new RolloutStepObserved(Guid.NewGuid(), s.Endpoint, rollout, 0, new VersionMetrics(1000, 0, 1), new VersionMetrics(1000, 0, 1));

@@ -60,6 +60,17 @@ public sealed class Scenario(ControlPlaneFixture fx, string? model = null, strin
     public async Task Approve(int version) =>
         (await Approver.Send("/api/models/versions/approve", new ApproveModelVersion(Guid.NewGuid(), Model, version, "looks good"))).EnsureSuccessStatusCode();
 
+    /// <summary>Two registered versions, the endpoint serving the first (rolled out at once and served).</summary>
+    public async Task<(int V1, int V2)> ServingV1Async()
+    {
+        await RegisterDataset();
+        var v1 = await RegisteredVersion(await TrainedRun());
+        var v2 = await RegisteredVersion(await TrainedRun());
+        await CreateEndpoint();
+        (await RollOut(v1)).EnsureSuccessStatusCode();
+        return (v1, v2);
+    }
+
     /// <summary>Creates the endpoint, registering a first version of the model when it has none (an endpoint needs a model).</summary>
     public async Task CreateEndpoint()
     {
