@@ -111,7 +111,8 @@ public static class TrainCommand
     }
 
     /// <summary>Polls the run until it ends and, when it succeeded, until the registration policy has spoken
-    /// (registered or blocked it; a few seconds at most). <paramref name="progress"/> sees every poll before the end.</summary>
+    /// (registered or blocked it; a few seconds at most). <paramref name="progress"/> sees every poll, the end included
+    /// (the last epochs and the outcome may arrive between two polls: the bar still completes).</summary>
     public static async Task<TrainingRun> WaitForOutcomeAsync(ApiClient api, Guid runId, Action<TrainingRun> progress, CancellationToken ct)
     {
         var path = $"/api/runs/{runId}";
@@ -121,6 +122,7 @@ public static class TrainCommand
             progress(run);
             await Task.Delay(Poll, ct);
         }
+        progress(run);
         for (var until = DateTime.UtcNow.AddSeconds(10);
              run is { Status: RunStatus.Succeeded, RegisteredVersion: null, RegistrationBlocked: null } && DateTime.UtcNow < until;)
         {

@@ -50,7 +50,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         Postgres = await TestHost.PostgresAsync();
         await Postgres.EnsureDatabaseAsync(Database);
         Uri url;
-        (App, url) = await TestHost.StartControlPlaneAsync(ConnectionString, Schema, Home);
+        (App, url) = await TestHost.StartControlPlaneAsync(ConnectionString, Schema, Home, "--Artifacts:S3:Bucket=bucket");
         Url = url.ToString();
         // The trainer and the model server are built beside the CLI (its project references) in this build's configuration;
         // the demo generates its sensor stream with the trainer, as ./emo points it there.

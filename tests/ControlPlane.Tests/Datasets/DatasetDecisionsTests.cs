@@ -9,7 +9,7 @@ namespace EventMlOps.ControlPlane.Tests.Datasets;
 public class DatasetDecisionsTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
-    private static readonly DataLocations Locations = new(["/srv/emo/artifacts", "/data"]);
+    private static readonly DataLocations Locations = new(["/srv/emo/artifacts", "/data"], "ml-data");
     private static readonly DataLocations Rooted = Locations;
     private static readonly RegisterDataset Command = new(Guid.NewGuid(), Guid.NewGuid(), "ratings", "s3://ml-data/u.data", new string('b', 64), "movielens-udata", 5, []);
 
@@ -57,6 +57,7 @@ public class DatasetDecisionsTests
     [InlineData("data:text/plain,1")]
     [InlineData("ftp://host/u.data")]
     [InlineData("s3://../x")]
+    [InlineData("s3://someone-elses-bucket/secret.csv")]
     [InlineData("generate://Recommender?seed=1")]
     public void Given_a_location_that_must_never_be_read_When_registering_Then_the_uri_is_refused(string uri) =>
         ThenRefused<InvalidField>(() => DatasetDecisions.Register(null, Command with { Uri = uri }, Locations, TrainerCatalog.BuiltIn, "alice", Now), "uri").Field.ShouldBe("uri");

@@ -161,11 +161,13 @@ public sealed class SecurityTests(ControlPlaneFixture fx)
         (await s.Viewer.GetAsync("/api/datasets?sha256=%00", Ct)).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await RegisteredAsync(id)).ShouldBeFalse();
 
-        // No pooled connection was left out of step: plenty of valid commands afterwards all succeed.
-        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(async _ =>
-            (await s.Scientist.Send("/api/datasets", dataset with { CommandId = Guid.NewGuid(), DatasetId = Guid.NewGuid() })).StatusCode));
-        results.ShouldAllBe(c => c == HttpStatusCode.OK || c == HttpStatusCode.ServiceUnavailable);
-        results.Count(c => c == HttpStatusCode.OK).ShouldBeGreaterThan(100);
+        // No pooled connection was left out of step: 200 valid commands afterwards all succeed (8 at a time: the other
+        // tests share this control plane and its admission limit).
+        var results = new List<HttpStatusCode>();
+        foreach (var batch in Enumerable.Range(0, 200).Chunk(8))
+            results.AddRange(await Task.WhenAll(batch.Select(async _ =>
+                (await s.Scientist.Send("/api/datasets", dataset with { CommandId = Guid.NewGuid(), DatasetId = Guid.NewGuid() })).StatusCode)));
+        results.ShouldAllBe(c => c == HttpStatusCode.OK);
     }
 
     [Fact]

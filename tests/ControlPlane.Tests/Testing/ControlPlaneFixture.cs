@@ -42,6 +42,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
             // Runs are registered by hand in most tests; the policy tests use the two models that opt in.
             "--Registry:AutoRegister=false",
             "--Datasets:Roots=/data", // the scenarios' datasets name files there (never read in these tests)
+            "--Artifacts:S3:Bucket=bucket", // and objects in this bucket
             $"--Registry:Models:{AutoRegistered.Recommender}:AutoRegister=true",
             $"--Registry:Models:{AutoRegistered.Anomaly}:AutoRegister=true",
             .. extra,
