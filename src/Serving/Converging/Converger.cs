@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using EventMlOps.Contracts.Endpoints;
+using EventMlOps.Serving.Hosting;
 using EventMlOps.Serving.Loading;
 using EventMlOps.Serving.Observability;
 using EventMlOps.Serving.Routing;
@@ -43,7 +44,7 @@ public sealed class Converger(IDesiredStateSource source, ModelLoader loader, Ro
                 {
                     log.LogError(e, "Refused {Model}@{Version} from {Uri}: {Reason}", version.ModelName, version.Version, version.ArtifactUri, e.Message);
                     metrics.Error("load_failed", "converge");
-                    refused.Add((version, e.Message));
+                    refused.Add((version, Refusal.Brief(e.Message)));
                     continue;
                 }
             }

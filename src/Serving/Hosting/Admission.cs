@@ -24,6 +24,14 @@ public sealed class Refusal(int status, string reason) : Exception(reason)
     /// <summary>A caller's value as a refusal may quote it: short and printable, else only its length.</summary>
     public static string Shown(string value) =>
         value.Length <= 40 && !value.Any(char.IsControl) ? $"'{value}'" : $"a value of {value.Length} characters";
+
+    /// <summary>An exception's message as a refusal or a report may carry it: one line of at most 200 characters, since
+    /// it may quote what it failed on (a malformed value from a file, say).</summary>
+    public static string Brief(string message)
+    {
+        var line = string.Concat(message.Select(c => char.IsControl(c) ? ' ' : c));
+        return line.Length <= 200 ? line : line[..200] + "…";
+    }
 }
 
 /// <summary>The version serving the current request, for its metrics.</summary>

@@ -66,29 +66,33 @@ public static class OpenInferenceProtocol
         if (http.Request.ContentLength == 0) throw Refusal.BadInput("the body is empty: send {\"inputs\": [{\"name\", \"shape\", \"datatype\", \"data\"}]}");
         var request = await JsonSerializer.DeserializeAsync<InferRequest>(http.Request.Body, Json, http.RequestAborted);
         if (request?.Inputs is not { Count: > 0 } inputs) throw Refusal.BadInput("the request has no inputs");
+        if (inputs.Any(i => i?.Name is null) || request.Outputs?.Any(o => o?.Name is null) == true)
+            throw Refusal.BadInput("every input and output needs a name");
+        if (inputs.CountBy(i => i.Name).FirstOrDefault(n => n.Value > 1).Key is { } twice) throw Refusal.BadInput($"input {Refusal.Shown(twice)} is given twice");
 
         using var lease = await http.ServeInferenceAsync(router, t => Pick(t, name, version), $"no version of model '{name}' takes traffic: pin one with /versions/<v>");
         var model = lease.Model;
         var names = inputs.Select(i => i.Name).ToList();
         if (model.Inputs.Select(s => s.Name).Except(names).ToList() is { Count: > 0 } missing)
             throw Refusal.BadInput($"missing inputs: {string.Join(", ", missing)}");
-        var outputs = request.Outputs?.Select(o => o.Name).ToList() ?? model.Outputs.Select(o => o.Name).ToList();
+        var outputs = (request.Outputs is { Count: > 0 } asked ? asked.Select(o => o.Name) : model.Outputs.Select(o => o.Name)).Distinct().ToList();
         if (outputs.Except(model.Outputs.Select(o => o.Name)).ToList() is { Count: > 0 } unknown)
-            throw Refusal.BadInput($"model '{name}' has no output {string.Join(", ", unknown)}; its outputs: {string.Join(", ", model.Outputs.Select(o => o.Name))}");
+            throw Refusal.BadInput($"model '{name}' has no output {string.Join(", ", unknown.Take(3).Select(Refusal.Shown))}; its outputs: {string.Join(", ", model.Outputs.Select(o => o.Name))}");
 
         var values = new List<OrtValue>();
+        var sizes = new Dictionary<string, (long Size, string Input)>();
         try
         {
-            foreach (var input in inputs) values.Add(ToOrt(input, model));
+            foreach (var input in inputs) values.Add(ToOrt(input, model, sizes));
             using var results = model.Run(names, values, outputs);
             return new InferResponse(model.Name, model.Version.ToString(CultureInfo.InvariantCulture), request.Id,
                 results.Select((r, i) => FromOrt(outputs[i], r)).ToList());
         }
-        // Inputs that pass the shape checks can still be out of the model's range (an index past its tables): the
-        // caller's mistake, never the version's — a 400 cannot count against a canary.
+        // Inputs are checked against the graph and the model's ranges above; should ONNX Runtime still refuse some, that is
+        // the inputs' doing, never the version's — a 400 cannot count against a canary.
         catch (OnnxRuntimeException e)
         {
-            throw Refusal.BadInput($"the model refused the inputs: {Short(e.Message)}");
+            throw Refusal.BadInput($"the model refused the inputs: {Refusal.Brief(e.Message)}");
         }
         finally
         {
@@ -111,31 +115,46 @@ public static class OpenInferenceProtocol
         !int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? throw Refusal.BadInput($"version must be a number, not {Refusal.Shown(version)}")
         : Known(table, name).Find(name, v) ?? throw Refusal.BadInput($"model '{name}' has no version {version} loaded");
 
-    private static OrtValue ToOrt(Tensor input, ServedModel model)
+    /// <summary>One input as ONNX Runtime takes it, once its name, datatype, shape (against the graph's and the other
+    /// inputs' sizes in <paramref name="sizes"/>), values and the model's ranges (<see cref="ServedModel.Refuse(string, ReadOnlySpan{long})"/>)
+    /// are checked: anything else is a 400 before the model runs.</summary>
+    private static OrtValue ToOrt(Tensor input, ServedModel model, Dictionary<string, (long Size, string Input)> sizes)
     {
         var spec = model.Inputs.FirstOrDefault(s => s.Name == input.Name)
-                   ?? throw Refusal.BadInput($"model '{model.Name}' has no input '{input.Name}'; its inputs: {string.Join(", ", model.Inputs.Select(s => s.Name))}");
-        if (input.Datatype != spec.Datatype) throw Refusal.BadInput($"input '{input.Name}' is {input.Datatype}; the model takes {spec.Datatype}");
+                   ?? throw Refusal.BadInput($"model '{model.Name}' has no input {Refusal.Shown(input.Name)}; its inputs: {string.Join(", ", model.Inputs.Select(s => s.Name))}");
+        if (input.Datatype != spec.Datatype) throw Refusal.BadInput($"input '{input.Name}' is {Refusal.Shown(input.Datatype ?? "")}; the model takes {spec.Datatype}");
         if (input.Shape is null || input.Shape.Length != spec.Shape.Length || input.Shape.Where((d, i) => d is < 1 or > MaxDimension || spec.Shape[i] >= 0 && d != spec.Shape[i]).Any())
-            throw Refusal.BadInput($"input '{input.Name}' has shape [{string.Join(",", input.Shape ?? [])}]; the model takes [{string.Join(",", spec.Shape)}] (-1: any size)");
+            throw Refusal.BadInput($"input '{input.Name}' has shape [{string.Join(",", (input.Shape ?? []).Take(8))}]; the model takes [{string.Join(",", spec.Shape)}] (-1: any size)");
+        for (var i = 0; i < spec.Shape.Length; i++)
+        {
+            if (spec.Symbols[i] is not { Length: > 0 } symbol) continue;
+            var first = sizes.GetValueOrDefault(symbol, (Size: input.Shape[i], Input: input.Name));
+            if (first.Size != input.Shape[i])
+                throw Refusal.BadInput($"inputs '{first.Input}' and '{input.Name}' differ in dimension {symbol} ({first.Size} and {input.Shape[i]}); the model takes them alike");
+            sizes[symbol] = first;
+        }
+        // The rank is the graph's and each dimension at most MaxDimension, so the product cannot overflow.
         var count = input.Shape.Aggregate(1L, (a, d) => a * d);
         var data = new List<JsonElement>();
         Flatten(input.Data, data);
         if (data.Count != count) throw Refusal.BadInput($"input '{input.Name}' has {data.Count} values; shape [{string.Join(",", input.Shape)}] holds {count}");
-        return spec.Datatype switch
+        if (spec.Datatype == "INT64")
         {
             // ONNX reads a negative index from the end of a table: -1 would silently be the last user. Refused instead.
-            "INT64" => OrtValue.CreateTensorValueFromMemory(data.Select(e => e.TryGetInt64(out var x) && x >= 0 ? x : throw NotA("an index ≥ 0", input.Name)).ToArray(), input.Shape),
-            _ => OrtValue.CreateTensorValueFromMemory(data.Select(e => e.TryGetSingle(out var x) && float.IsFinite(x) ? x : throw NotA("a number", input.Name)).ToArray(), input.Shape),
-        };
+            long[] indices = [.. data.Select(e => e.TryGetInt64(out var x) && x >= 0 ? x : throw NotA("an index ≥ 0", input.Name))];
+            return Checked(indices, model.Refuse(input.Name, indices), input.Shape);
+        }
+        float[] numbers = [.. data.Select(e => e.TryGetSingle(out var x) && float.IsFinite(x) ? x : throw NotA("a number within float32's range", input.Name))];
+        return Checked(numbers, model.Refuse(input.Name, numbers), input.Shape);
     }
+
+    private static OrtValue Checked<T>(T[] values, string? refusal, long[] shape) where T : unmanaged =>
+        refusal is null ? OrtValue.CreateTensorValueFromMemory(values, shape) : throw Refusal.BadInput(refusal);
 
     /// <summary>No dimension of a request's tensor is larger: a request stays within the body limit anyway.</summary>
     private const long MaxDimension = 1_000_000;
 
     private static Refusal NotA(string what, string input) => Refusal.BadInput($"input '{input}' holds a value that is not {what}");
-
-    private static string Short(string message) => message.Length <= 300 ? message : message[..300] + "…";
 
     /// <summary>The protocol allows data flat or nested by the shape (row-major either way).</summary>
     private static void Flatten(JsonElement data, List<JsonElement> into)

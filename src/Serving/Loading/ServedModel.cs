@@ -1,12 +1,15 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using EventMlOps.Models;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace EventMlOps.Serving.Loading;
 
-/// <summary>A tensor an ONNX graph takes or gives, as the Open Inference Protocol describes it (-1: any size).</summary>
-public sealed record TensorSpec(string Name, string Datatype, long[] Shape);
+/// <summary>A tensor an ONNX graph takes or gives, as the Open Inference Protocol describes it (-1: any size).
+/// <paramref name="Symbols"/>: the graph's name of each dimension ("" for none); inputs whose dimensions share a name
+/// must agree on their size.</summary>
+public sealed record TensorSpec(string Name, string Datatype, long[] Shape, [property: JsonIgnore] string[] Symbols);
 
 /// <summary>One loaded, verified and warmed model version. The routing table holds one reference; every request
 /// holds another while it runs (<see cref="TryAcquire"/> / <see cref="Release"/>), so a version taken out of the
@@ -57,6 +60,14 @@ public abstract class ServedModel(string name, int version, string sha256, Infer
     /// ONNX Runtime's lazy initialisation.</summary>
     public abstract void Warm();
 
+    /// <summary>Why <paramref name="values"/> of <paramref name="input"/> lie outside what this version can take (an index
+    /// past its tables), or null. Checked before the model runs, so that ONNX Runtime never sees them and the caller gets
+    /// a 400.</summary>
+    public virtual string? Refuse(string input, ReadOnlySpan<long> values) => null;
+
+    /// <inheritdoc cref="Refuse(string, ReadOnlySpan{long})"/>
+    public virtual string? Refuse(string input, ReadOnlySpan<float> values) => null;
+
     /// <summary>Runs the artifact's own graph (ONNX Runtime sessions are safe to run concurrently).</summary>
     public IDisposableReadOnlyCollection<OrtValue> Run(IReadOnlyCollection<string> inputs, IReadOnlyCollection<OrtValue> values, IReadOnlyCollection<string> outputs) =>
         Session.Run(RunOptions, inputs, values, outputs);
@@ -77,5 +88,6 @@ public abstract class ServedModel(string name, int version, string sha256, Infer
     };
 
     private static List<TensorSpec> Specs(IReadOnlyDictionary<string, NodeMetadata> nodes) =>
-        nodes.Select(n => new TensorSpec(n.Key, Datatype(n.Value.ElementDataType), n.Value.Dimensions.Select(d => (long)d).ToArray())).ToList();
+        nodes.Select(n => new TensorSpec(n.Key, Datatype(n.Value.ElementDataType), n.Value.Dimensions.Select(d => (long)d).ToArray(),
+            n.Value.SymbolicDimensions)).ToList();
 }

@@ -22,10 +22,10 @@ public static class RecommendEndpoint
         var query = http.Request.Query;
         if (query["user_id"].ToString() is not { Length: > 0 } userText)
             throw Refusal.BadInput("user_id is required: /recommend?user_id=<id>&k=<n>");
-        if (!long.TryParse(userText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var userId))
+        if (!Integers.TryParse(userText, NumberStyles.AllowLeadingSign, out long userId))
             throw Refusal.BadInput($"user_id must be an integer id, not {Refusal.Shown(userText)}");
         var k = DefaultK;
-        if (query["k"].ToString() is { Length: > 0 } kText && (!int.TryParse(kText, NumberStyles.None, CultureInfo.InvariantCulture, out k) || k < 1 || k > options.MaxK))
+        if (query["k"].ToString() is { Length: > 0 } kText && (!Integers.TryParse(kText, NumberStyles.None, out k) || k < 1 || k > options.MaxK))
             throw Refusal.BadInput($"k must be an integer from 1 to {options.MaxK}, not {Refusal.Shown(kText)}");
 
         using var lease = await http.ServeInferenceAsync(router, t => t.Choose(m => m is RecommenderModel), "no recommender version takes traffic");

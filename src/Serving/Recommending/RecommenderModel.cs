@@ -61,6 +61,22 @@ public sealed class RecommenderModel : ServedModel
     /// <summary>The dense index of a user the model knows; -1 for a user it never saw.</summary>
     public int UserIndex(long userId) => _seen.UserIndex(userId);
 
+    /// <summary>The graph's <c>user</c> and <c>item</c> index its tables: ONNX Runtime would read a negative index from the
+    /// end of a table (-1: silently the last user) and fail on one past it, so both are refused before it runs.</summary>
+    public override string? Refuse(string input, ReadOnlySpan<long> values)
+    {
+        var (count, what) = input switch
+        {
+            "user" => (_ranker.Users, "users"),
+            "item" => (_ranker.Items, "items"),
+            _ => (int.MaxValue, "entries"),
+        };
+        foreach (var index in values)
+            if ((ulong)index >= (ulong)count)
+                return $"input '{input}' holds index {index}: the model has {count} {what} (0 to {count - 1})";
+        return null;
+    }
+
     public Task<RecommendedItem[]> RecommendAsync(int user, int k) => _batcher.Submit((user, k), 1);
 
     public RecommendedItem[] Popular(int k) => _popular.Take(k).Select(i => new RecommendedItem(_seen.ItemIds[i], null)).ToArray();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Models;
 using Keys = EventMlOps.Models.ModelMetadata;
@@ -10,16 +11,25 @@ namespace EventMlOps.Serving.Scoring;
 
 /// <summary>A sensor autoencoder version: windows of raw readings (time-major, <see cref="Steps"/> × features) →
 /// the standardised reconstruction error, an anomaly above <see cref="Threshold"/>. Windows of concurrent requests
-/// run as one batch.</summary>
+/// run as one batch. Readings far outside the training data (<see cref="MaxDeviations"/>) are refused before the
+/// model sees them.</summary>
 public sealed class AnomalyModel : ServedModel
 {
+    /// <summary>A reading further than this many standard deviations from its feature's training mean is no sensor's:
+    /// refused, since the autoencoder's float arithmetic overflows on such values (3e38, squared) long before.</summary>
+    public const double MaxDeviations = 1e6;
+
     private readonly Batcher<float[], float[]> _batcher;
     private readonly string _input;
+    private readonly float[] _mean, _std;
 
-    private AnomalyModel(ServedVersion version, InferenceSession session, InjectedFaults faults, string[] features, int steps, double threshold, BatchPolicy batching)
+    private AnomalyModel(ServedVersion version, InferenceSession session, InjectedFaults faults, string[] features, int steps, double threshold,
+        (float[] Mean, float[] Std) normalisation, BatchPolicy batching)
         : base(version.ModelName, version.Version, version.ArtifactSha256, session, faults)
     {
-        (Features, Steps, Threshold) = (features, steps, threshold);
+        (Features, Steps, Threshold, (_mean, _std)) = (features, steps, threshold, normalisation);
+        if (_mean.Length != features.Length || _std.Length != features.Length || !_std.All(s => s > 0 && float.IsFinite(s)))
+            throw new InvalidDataException($"the anomaly model's normalisation should hold a mean and a positive std for each of its {features.Length} features");
         if (Inputs is not [{ Shape: [_, var width] } input] || width != Width)
             throw new InvalidDataException($"the anomaly model should take one input [N, {Width}] ({steps} steps × {features.Length} features)");
         _input = input.Name;
@@ -36,9 +46,26 @@ public sealed class AnomalyModel : ServedModel
     {
         string Required(string key) => metadata.GetValueOrDefault(key) ?? throw new InvalidDataException($"the anomaly model has no '{key}' metadata");
         var inv = CultureInfo.InvariantCulture;
+        using var normalisation = JsonDocument.Parse(Required(Keys.Normalisation));
+        float[] PerFeature(string name) => [.. normalisation.RootElement.GetProperty(name).EnumerateArray().Select(e => e.GetSingle())];
         return new AnomalyModel(version, session, InjectedFaults.Read(metadata), Required(Keys.Features).Split(','), int.Parse(Required(Keys.Window), inv),
-            double.Parse(Required(Keys.Threshold), inv), batching);
+            double.Parse(Required(Keys.Threshold), inv), (PerFeature("mean"), PerFeature("std")), batching);
     }
+
+    /// <summary>Where <paramref name="windows"/> (laid end to end) hold a reading beyond <see cref="MaxDeviations"/>, or null.</summary>
+    public string? Outlier(ReadOnlySpan<float> windows)
+    {
+        for (var i = 0; i < windows.Length; i++)
+        {
+            var f = i % Features.Length;
+            if (!(Math.Abs((double)windows[i] - _mean[f]) <= MaxDeviations * _std[f]))
+                return string.Create(CultureInfo.InvariantCulture,
+                    $"window {i / Width}, step {i % Width / Features.Length}, {Features[f]}: a reading more than {MaxDeviations:N0} standard deviations from the training mean");
+        }
+        return null;
+    }
+
+    public override string? Refuse(string input, ReadOnlySpan<float> values) => Outlier(values) is { } outlier ? $"input '{input}': {outlier}" : null;
 
     /// <summary>The error of each of <paramref name="count"/> windows laid end to end in <paramref name="windows"/>.</summary>
     public Task<float[]> ScoreAsync(float[] windows, int count) => _batcher.Submit(windows, count);

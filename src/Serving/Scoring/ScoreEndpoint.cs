@@ -36,6 +36,7 @@ public static class ScoreEndpoint
         var model = (AnomalyModel)lease.Model;
         var flat = new float[windows.Length * model.Width];
         for (var w = 0; w < windows.Length; w++) Readings(windows[w], w, model, flat);
+        if (model.Outlier(flat) is { } outlier) throw Refusal.BadInput(outlier);
         var scores = Inference.OpenInferenceProtocol.Finite(await model.ScoreAsync(flat, windows.Length));
 
         object result = single
@@ -54,8 +55,8 @@ public static class ScoreEndpoint
         var at = 0;
         void Take(JsonElement reading)
         {
-            if (reading.ValueKind != JsonValueKind.Number || !reading.TryGetSingle(out var value) || !float.IsFinite(value))
-                throw Refusal.BadInput($"window {index}: readings must be numbers, found {reading.ValueKind}");
+            if (reading.ValueKind != JsonValueKind.Number) throw Refusal.BadInput($"window {index}: readings must be numbers, found {reading.ValueKind}");
+            if (!reading.TryGetSingle(out var value) || !float.IsFinite(value)) throw Refusal.BadInput($"window {index}: reading {at} is beyond the range of float32");
             if (at < model.Width) flat[index * model.Width + at] = value; // the count is checked once all are seen
             at++;
         }

@@ -68,6 +68,8 @@ public class ScoreTests(TrainedModels models)
     [InlineData("{\"window\": [[1, 2]]}", "a step has 2 readings, expected 3")]
     [InlineData("{\"window\": \"hot\"}", "window 0 is not an array")]
     [InlineData("{\"window\": [\"a\"]}", "readings must be numbers")]
+    [InlineData("{\"window\": [1, 1e39]}", "window 0: reading 1 is beyond the range of float32")]
+    [InlineData("{\"windows\": [[3e38, 0, 0]]}", "window 0 has 3 readings")]
     public async Task Given_bad_input_When_scoring_Then_400_problem_with_the_reason(string json, string reason)
     {
         var host = await models.SharedAsync();
@@ -75,6 +77,19 @@ public class ScoreTests(TrainedModels models)
         var response = await host.Client.PostAsync("/score", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
 
         await response.ShouldBeProblem(HttpStatusCode.BadRequest, reason);
+    }
+
+    [Fact]
+    public async Task Given_a_reading_far_outside_the_training_data_When_scoring_Then_400_naming_where_before_the_model_runs()
+    {
+        var host = await models.SharedAsync();
+        var far = Window(2);
+        far[2 * Features + 1] = 3e38f; // a value the autoencoder's squares overflow on
+
+        var response = await host.Client.PostAsync("/score", new StringContent(JsonSerializer.Serialize(new { windows = new[] { Window(1), far } }),
+            System.Text.Encoding.UTF8, "application/json"));
+
+        await response.ShouldBeProblem(HttpStatusCode.BadRequest, "window 1, step 2, vibration: a reading more than 1,000,000 standard deviations from the training mean");
     }
 
     [Fact]
