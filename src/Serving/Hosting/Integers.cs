@@ -3,7 +3,7 @@ using System.Numerics;
 
 namespace EventMlOps.Serving.Hosting;
 
-/// <summary>Integers from a request's query or path.</summary>
+/// <summary>Integers from a request's query.</summary>
 public static class Integers
 {
     /// <summary>Like <c>T.TryParse</c> (invariant culture), except that .NET's parsers take trailing NULs ("1\0" is 1):

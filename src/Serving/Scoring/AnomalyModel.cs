@@ -15,8 +15,8 @@ namespace EventMlOps.Serving.Scoring;
 /// model sees them.</summary>
 public sealed class AnomalyModel : ServedModel
 {
-    /// <summary>A reading further than this many standard deviations from its feature's training mean is no sensor's:
-    /// refused, since the autoencoder's float arithmetic overflows on such values (3e38, squared) long before.</summary>
+    /// <summary>A reading further than this many standard deviations from its feature's training mean is no sensor's: it is
+    /// refused, well before the autoencoder's float arithmetic would overflow on it (3e38, squared).</summary>
     public const double MaxDeviations = 1e6;
 
     private readonly Batcher<float[], float[]> _batcher;
