@@ -57,7 +57,9 @@ public static class AnomalyTrainer
         var clock = Stopwatch.StartNew();
         var data = session.DataPath is { } path ? SensorCsvLoader.Load(path, s.Features) : SensorGenerator.Generate(s.Generator);
         var features = data.Features;
-        session.Info($"data: {data.Machines.Count} machine(s), {data.Readings} readings of {string.Join(", ", features)}"
+        // The header's names are counted, not printed: a file that fails later must not have its first line in the log
+        // (they are in params.json and the model's schema once the data trained).
+        session.Info($"data: {data.Machines.Count} machine(s), {data.Readings} readings of {features.Length} features"
                      + $"{(data.HasLabels ? ", labelled" : "")} ({(session.DataPath is null ? "generated" : session.DataPath)}, {clock.Elapsed.TotalSeconds:0.0} s)");
 
         var (mean, std) = Normalisation(data, s.Split);
