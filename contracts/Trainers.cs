@@ -2,40 +2,75 @@ using System.Globalization;
 
 namespace EventMlOps.Contracts.Training;
 
-/// <summary>A numeric hyperparameter a trainer kind accepts from a run request, with the bounds the trainer enforces.</summary>
-public sealed record TrainerParameter(string Name, double Min, double Max, bool Whole = false);
-
-/// <summary>The trainer kinds a run may ask for and the hyperparameters each declares, so that a request the trainer would
-/// refuse (<c>epochs=1e300</c>, an option the agent sets itself such as <c>out</c> or <c>device</c>, a misspelt name) is refused
-/// when it is made, not when the job runs. The built-in kinds mirror emo-train's options (a test keeps them equal); more
-/// kinds may be declared by configuration for other trainers.</summary>
-public sealed class TrainerCatalog(IReadOnlyDictionary<string, IReadOnlyList<TrainerParameter>> kinds)
+/// <summary>A numeric option a trainer takes, with the bounds the trainer enforces. <see cref="Name"/> is written as
+/// <see cref="TrainerCatalog.Normalize"/> writes it.</summary>
+public sealed record TrainerParameter(string Name, double Min, double Max, bool Whole = false)
 {
+    public bool Accepts(double value) => double.IsFinite(value) && value >= Min && value <= Max && (!Whole || value == Math.Floor(value));
+
+    /// <summary>What <see cref="Accepts"/> takes, for messages: "a whole number in [1, 10000]".</summary>
+    public string Range =>
+        $"{(Whole ? "a whole number" : "a number")} in [{Min.ToString(CultureInfo.InvariantCulture)}, {Max.ToString(CultureInfo.InvariantCulture)}]";
+}
+
+/// <summary>The trainer kinds a run may ask for, the hyperparameters each declares and the parameters of its
+/// <c>generate://&lt;kind&gt;?name=value&amp;…</c> datasets, so that what the trainer would refuse (<c>epochs=1e300</c>, an
+/// option the agent sets itself such as <c>out</c> or <c>device</c>, a misspelt name) is refused when it is asked for, not
+/// when the job runs. emo-train reads the built-in kinds' bounds from here (its tests keep its options and these equal);
+/// more kinds may be declared by configuration for other trainers.</summary>
+public sealed class TrainerCatalog(
+    IReadOnlyDictionary<string, IReadOnlyList<TrainerParameter>> kinds,
+    IReadOnlyDictionary<string, IReadOnlyList<TrainerParameter>>? generators = null,
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>>? shares = null)
+{
+    public const string Recommender = "recommender", Anomaly = "anomaly";
+
+    private static readonly TrainerParameter Seed = new("seed", 0, int.MaxValue, Whole: true);
+
+    // The generators' sizes are also hyperparameters: the agent passes both as the trainer's options, and a run's wins.
+    private static readonly TrainerParameter[] RecommenderGenerator =
+    [
+        Seed, new("users", 2, 10_000_000, Whole: true), new("items", 2, 10_000_000, Whole: true), new("interactions", 2, 500_000_000, Whole: true),
+    ];
+
+    private static readonly TrainerParameter[] AnomalyGenerator = [Seed, new("machines", 1, 100_000, Whole: true), new("days", 0.1, 100_000)];
+
+    // Not data, out, generate or device: the agent sets those itself (and refuses them from a run).
     private static readonly TrainerParameter[] Common =
     [
-        new("epochs", 1, 10_000, Whole: true), new("lr", 1e-7, 10), new("batch_size", 1, 1 << 24, Whole: true), new("seed", 0, int.MaxValue, Whole: true),
+        new("epochs", 1, 10_000, Whole: true), new("lr", 1e-7, 10), new("batch_size", 1, 1 << 24, Whole: true),
         new("threads", 1, 1024, Whole: true), new("fault_latency_ms", 0, 600_000, Whole: true), new("fault_error_rate", 0, 1),
     ];
 
-    public static readonly TrainerCatalog BuiltIn = new(new Dictionary<string, IReadOnlyList<TrainerParameter>>
-    {
-        ["recommender"] =
-        [
-            .. Common, new("factors", 1, 4096, Whole: true), new("negatives", 0, 1000, Whole: true),
-            new("users", 2, 10_000_000, Whole: true), new("items", 2, 10_000_000, Whole: true), new("interactions", 2, 500_000_000, Whole: true),
-        ],
-        ["anomaly"] =
-        [
-            .. Common, new("window", 1, 100_000, Whole: true), new("stride", 1, 100_000, Whole: true), new("target_fpr", 0, 1),
-            new("train_fraction", 0.05, 0.95), new("validation_fraction", 0.01, 0.95), new("machines", 1, 100_000, Whole: true), new("days", 0.1, 100_000),
-        ],
-    });
+    public static readonly TrainerCatalog BuiltIn = new(
+        new Dictionary<string, IReadOnlyList<TrainerParameter>>
+        {
+            [Recommender] = [.. Common, .. RecommenderGenerator, new("factors", 1, 4096, Whole: true), new("negatives", 0, 1000, Whole: true)],
+            [Anomaly] =
+            [
+                .. Common, .. AnomalyGenerator, new("window", 1, 100_000, Whole: true), new("stride", 1, 100_000, Whole: true), new("target_fpr", 0, 1),
+                new("train_fraction", 0.05, 0.95), new("validation_fraction", 0.01, 0.94),
+            ],
+        },
+        new Dictionary<string, IReadOnlyList<TrainerParameter>> { [Recommender] = RecommenderGenerator, [Anomaly] = AnomalyGenerator },
+        // The anomaly trainer's train and validation parts of each timeline leave a test part.
+        new Dictionary<string, IReadOnlyDictionary<string, double>> { [Anomaly] = new Dictionary<string, double> { ["train_fraction"] = 0.6, ["validation_fraction"] = 0.2 } });
 
+    /// <summary>Per trainer kind, the hyperparameters a run request may set.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<TrainerParameter>> Kinds { get; } = kinds;
 
-    /// <summary>This catalog with more kinds (e.g. declared by configuration).</summary>
+    /// <summary>Per trainer kind that can generate its data, the parameters a <c>generate://</c> dataset may set.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<TrainerParameter>> Generators { get; } =
+        generators ?? new Dictionary<string, IReadOnlyList<TrainerParameter>>();
+
+    /// <summary>Per trainer kind, hyperparameters that share one whole: their values add up to less than 1, each the
+    /// run's value or else the trainer's default given here.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> Shares { get; } =
+        shares ?? new Dictionary<string, IReadOnlyDictionary<string, double>>();
+
+    /// <summary>This catalog with more kinds (e.g. declared by configuration); their datasets are not generated.</summary>
     public TrainerCatalog With(IReadOnlyDictionary<string, IReadOnlyList<TrainerParameter>> more) =>
-        new(Kinds.Concat(more).GroupBy(k => k.Key).ToDictionary(g => g.Key, g => g.Last().Value));
+        new(Kinds.Concat(more).GroupBy(k => k.Key).ToDictionary(g => g.Key, g => g.Last().Value), Generators, Shares);
 
     /// <summary>Option names compare as the trainer's command line compares them: case aside, '-' and '_' alike.</summary>
     public static string Normalize(string name) => name.ToLowerInvariant().Replace('-', '_');
@@ -45,16 +80,45 @@ public sealed class TrainerCatalog(IReadOnlyDictionary<string, IReadOnlyList<Tra
     public (string Field, string Reason)? Problem(string kind, IReadOnlyDictionary<string, double>? hyperparameters)
     {
         if (!Kinds.TryGetValue(kind, out var declared))
-            return ("trainerKind", $"is not a known trainer kind: {string.Join(", ", Kinds.Keys.Order())}");
+            return ("trainerKind", $"is not a known trainer kind: {string.Join(", ", Kinds.Keys.Order(StringComparer.Ordinal))}");
         foreach (var (name, value) in hyperparameters ?? new Dictionary<string, double>())
         {
-            var shown = name.Length <= 40 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.') ? name : "?";
-            if (declared.FirstOrDefault(p => p.Name == Normalize(name)) is not { } p)
-                return ($"hyperparameters.{shown}", $"is not a hyperparameter of the {kind} trainer; it takes {string.Join(", ", declared.Select(d => d.Name))}");
-            if (!double.IsFinite(value) || value < p.Min || value > p.Max || (p.Whole && value != Math.Floor(value)))
-                return ($"hyperparameters.{shown}",
-                    $"must be {(p.Whole ? "a whole number" : "a number")} in [{p.Min.ToString(CultureInfo.InvariantCulture)}, {p.Max.ToString(CultureInfo.InvariantCulture)}]");
+            if (Find(declared, name) is not { } p)
+                return ($"hyperparameters.{Shown(name)}", $"is not a hyperparameter of the {kind} trainer; it takes {string.Join(", ", declared.Select(d => d.Name))}");
+            if (!p.Accepts(value))
+                return ($"hyperparameters.{Shown(name)}", $"must be {p.Range}");
+        }
+        if (Shares.TryGetValue(kind, out var shares) && shares.Sum(s => Given(hyperparameters, s.Key) ?? s.Value) >= 1)
+            return ("hyperparameters", $"{string.Join(" + ", shares.Keys)} must be less than 1 (defaults {string.Join(", ", shares.Select(s => $"{s.Key} {s.Value.ToString(CultureInfo.InvariantCulture)}"))})");
+        return null;
+    }
+
+    /// <summary>Null when a <c>generate://<paramref name="kind"/>?…</c> dataset's parameters (decoded, in order) are each
+    /// declared once for that kind's generator and within bounds; else why, naming the parameter.</summary>
+    public string? GeneratorProblem(string kind, IReadOnlyList<KeyValuePair<string, string>> parameters)
+    {
+        if (!Generators.TryGetValue(kind, out var declared))
+            return $"no trainer generates its data under that kind; generators: {string.Join(", ", Generators.Keys.Order(StringComparer.Ordinal))}";
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, text) in parameters)
+        {
+            if (Find(declared, name) is not { } p)
+                return $"'{Shown(name)}' is not a parameter of the {kind} generator; it takes {string.Join(", ", declared.Select(d => d.Name))}";
+            if (!seen.Add(p.Name))
+                return $"generator parameter '{p.Name}' is given more than once";
+            if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !p.Accepts(value))
+                return $"generator parameter '{p.Name}' must be {p.Range}";
         }
         return null;
     }
+
+    private static double? Given(IReadOnlyDictionary<string, double>? hyperparameters, string name) =>
+        hyperparameters?.Where(h => Normalize(h.Key) == name).Select(h => (double?)h.Value).FirstOrDefault();
+
+    private static TrainerParameter? Find(IReadOnlyList<TrainerParameter> declared, string name) =>
+        declared.FirstOrDefault(p => p.Name == Normalize(name));
+
+    // A name is echoed only when short and plain: a request's text never travels whole into a message.
+    private static string Shown(string name) =>
+        name.Length <= 40 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.') ? name : "?";
 }

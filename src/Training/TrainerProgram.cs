@@ -20,38 +20,21 @@ public static class TrainerProgram
         }
         if (args[0] == "generate") return Generate(args[1..], output, errors);
         var (trainer, rest) = (args[0], args[1..]);
-        var (options, synopsis) = trainer switch
-        {
-            RecommenderTrainer.Name => (RecommenderTrainer.Options, RecommenderTrainer.Synopsis),
-            AnomalyTrainer.Name => (AnomalyTrainer.Options, AnomalyTrainer.Synopsis),
-            _ => (null, null),
-        };
-        if (options is null || synopsis is null)
+        if (!Trainers.TryGetValue(trainer, out var entry))
         {
             errors.WriteLine($"error: unknown trainer '{trainer}' (recommender or anomaly)");
             return BadUsage;
         }
         if (rest.Any(a => a is "-h" or "--help"))
         {
-            output.Write(CommandLine.Usage(trainer, synopsis, options));
+            output.Write(CommandLine.Usage(trainer, entry.Synopsis, entry.Options));
             return Ok;
         }
         try
         {
-            var line = CommandLine.Parse(trainer, rest, options);
-            var seed = line.Int("seed", 42, min: 0);
-            if (trainer == RecommenderTrainer.Name)
-            {
-                var settings = RecommenderTrainer.Read(line, seed);
-                using var session = TrainingSession.Open(trainer, line, output, errors, environment);
-                RecommenderTrainer.Run(session, settings);
-            }
-            else
-            {
-                var settings = AnomalyTrainer.Read(line, seed);
-                using var session = TrainingSession.Open(trainer, line, output, errors, environment);
-                AnomalyTrainer.Run(session, settings);
-            }
+            var (settings, train) = Prepare(trainer, rest);
+            using var session = TrainingSession.Open(trainer, settings, output, errors, environment);
+            train(session);
             return Ok;
         }
         catch (UsageException e)
@@ -74,6 +57,32 @@ public static class TrainerProgram
             output.Flush();
             errors.Flush();
         }
+    }
+
+    /// <param name="Read">Reads the trainer's own options (given the seed) into the training they ask for.</param>
+    internal sealed record Trainer(string Synopsis, IReadOnlyList<OptionSpec> Options, Func<CommandLine, int, Action<TrainingSession>> Read);
+
+    internal static readonly IReadOnlyDictionary<string, Trainer> Trainers = new Dictionary<string, Trainer>
+    {
+        [RecommenderTrainer.Name] = new(RecommenderTrainer.Synopsis, RecommenderTrainer.Options, (line, seed) =>
+        {
+            var settings = RecommenderTrainer.Read(line, seed);
+            return session => RecommenderTrainer.Run(session, settings);
+        }),
+        [AnomalyTrainer.Name] = new(AnomalyTrainer.Synopsis, AnomalyTrainer.Options, (line, seed) =>
+        {
+            var settings = AnomalyTrainer.Read(line, seed);
+            return session => AnomalyTrainer.Run(session, settings);
+        }),
+    };
+
+    /// <summary>Every option read and checked (a <see cref="UsageException"/> otherwise) before anything is created.</summary>
+    internal static (TrainingSession.Settings Settings, Action<TrainingSession> Train) Prepare(string trainer, IReadOnlyList<string> args)
+    {
+        var entry = Trainers[trainer];
+        var line = CommandLine.Parse(trainer, args, entry.Options);
+        var settings = TrainingSession.Read(line);
+        return (settings, entry.Read(line, settings.Seed));
     }
 
     /// <summary><c>emo-train generate sensors …</c>: labelled sensor readings as CSV, without training.</summary>

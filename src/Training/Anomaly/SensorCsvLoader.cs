@@ -8,7 +8,8 @@ namespace EventMlOps.Training.Anomaly;
 /// (used only for evaluation: empty, 0, false, no or normal mean normal; 1, true, yes or anomaly mean an anomaly of
 /// unknown kind; any other text is the anomaly's kind) and one numeric column per feature (all remaining columns,
 /// or those named by <c>features</c>, in that order). Readings are ordered by time per machine. A malformed line is
-/// a <see cref="UsageException"/> naming the file and line number.</summary>
+/// a <see cref="UsageException"/> naming the file, line and column by number and never quoting them (not even the
+/// header's names): any file may be given as data, and the message reaches a run's failure reason.</summary>
 public static class SensorCsvLoader
 {
     public static SensorData Load(string path, IReadOnlyList<string> features)
@@ -43,13 +44,13 @@ public static class SensorCsvLoader
             if (string.IsNullOrWhiteSpace(line)) continue;
             var fields = Split(line);
             if (fields.Length != columns.Length)
-                throw new UsageException($"{name}: line {lineNumber}: {fields.Length} fields, the header has {columns.Length}");
+                throw new UsageException($"{name}: line {lineNumber}: expected {columns.Length} comma-separated fields (as the header), found {fields.Length}");
             var time = ParseTime(fields[timestamp].Trim())
-                       ?? throw new UsageException($"{name}: line {lineNumber}: the timestamp is neither ISO 8601 nor a number");
+                       ?? throw new UsageException($"{name}: line {lineNumber}: column {timestamp + 1} (timestamp) is neither ISO 8601 nor a number");
             var values = new float[featureColumns.Length];
             for (var f = 0; f < featureColumns.Length; f++)
                 if (!float.TryParse(fields[featureColumns[f]].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out values[f]) || !float.IsFinite(values[f]))
-                    throw new UsageException($"{name}: line {lineNumber}: column {featureColumns[f] + 1} is not a number");
+                    throw new UsageException($"{name}: line {lineNumber}: column {featureColumns[f] + 1} (feature {f + 1} of {featureColumns.Length}) is not a finite number");
             var key = machine >= 0 ? fields[machine].Trim() : "machine-1";
             if (!rows.TryGetValue(key, out var list))
             {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using EventMlOps.Contracts.Training;
 using EventMlOps.Training.Running;
 
 namespace EventMlOps.Training.Anomaly;
@@ -14,15 +15,14 @@ public static class SensorCsvWriter
     public static readonly IReadOnlyList<OptionSpec> Options =
     [
         new("out", "the CSV file to write"),
-        new("machines", "machines (default 6)"),
-        new("days", "days of one-minute readings per machine (default 28)"),
-        new("normal-fraction", "share of each timeline before the first anomaly (default 0.8)"),
-        new("seed", "random seed (default 42)"),
+        OptionSpec.Number(new TrainerParameter("machines", 1, 10_000, Whole: true), "machines (default 6)"),
+        OptionSpec.Number(new TrainerParameter("days", 0.1, 10_000), "days of one-minute readings per machine (default 28)"),
+        OptionSpec.Number(new TrainerParameter("normal_fraction", 0, 1), "share of each timeline before the first anomaly (default 0.8)"),
+        OptionSpec.Hyperparameter(AnomalyTrainer.Name, "seed", "random seed (default 42)"),
     ];
 
-    public static SensorGeneratorOptions Read(CommandLine line) => new(
-        line.Int("machines", 6, min: 1, max: 10_000), line.Double("days", 28, min: 0.1, max: 10_000),
-        line.Double("normal-fraction", 0.8, min: 0, max: 1), line.Int("seed", 42, min: 0));
+    public static SensorGeneratorOptions Read(CommandLine line) =>
+        new(line.Int("machines", 6), line.Double("days", 28), line.Double("normal-fraction", 0.8), line.Int("seed", 42));
 
     public static void Write(SensorData data, TextWriter csv)
     {

@@ -7,7 +7,8 @@ namespace EventMlOps.Training.Recommender;
 /// (<c>user TAB item TAB rating TAB timestamp</c>, MovieLens 100K), <c>ratings.dat</c>
 /// (<c>UserID::MovieID::Rating::Timestamp</c>, MovieLens 1M/10M) and <c>ratings.csv</c>
 /// (<c>userId,movieId,rating,timestamp</c> with a header, MovieLens 20M/25M/latest). The format is recognised from
-/// the first non-empty line. A malformed line is a <see cref="UsageException"/> naming the file and line number.</summary>
+/// the first non-empty line. A malformed line is a <see cref="UsageException"/> naming the file, line and field and never
+/// quoting them: any file may be given as data, and the message reaches a run's failure reason.</summary>
 public static class MovieLensLoader
 {
     public enum Format { UData, RatingsDat, RatingsCsv }
@@ -43,12 +44,13 @@ public static class MovieLensLoader
                 Format.UData => line.Split('\t'),
                 _ => line.Split(','),
             };
-            if (fields.Length != 4
-                || !long.TryParse(fields[0].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var user)
-                || !long.TryParse(fields[1].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var item)
-                || !double.TryParse(fields[2].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out _)
-                || !long.TryParse(fields[3].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var time))
-                throw new UsageException($"{name}: line {lineNumber}: malformed {Describe(format.Value)} line (expected whole-number user and item, a numeric rating and a timestamp)");
+            if (fields.Length != 4)
+                throw new UsageException($"{name}: line {lineNumber}: expected 4 {Describe(format.Value)} fields ({string.Join(", ", Fields)}), found {fields.Length}");
+            var user = Whole(fields, 0, name, lineNumber);
+            var item = Whole(fields, 1, name, lineNumber);
+            if (!double.TryParse(fields[2].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+                throw new UsageException(Malformed(name, lineNumber, 2, "a number"));
+            var time = Whole(fields, 3, name, lineNumber);
             users.Add(user);
             items.Add(item);
             times.Add(time);
@@ -57,11 +59,20 @@ public static class MovieLensLoader
         return Interactions.FromRaw(users.ToArray(), items.ToArray(), times.ToArray());
     }
 
+    private static readonly string[] Fields = ["user", "item", "rating", "timestamp"];
+
+    private static long Whole(string[] fields, int field, string name, int line) =>
+        long.TryParse(fields[field].Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new UsageException(Malformed(name, line, field, "a whole number"));
+
+    // The field by number and role, never its text.
+    private static string Malformed(string name, int line, int field, string expected) => $"{name}: line {line}: field {field + 1} ({Fields[field]}) is not {expected}";
+
     private static string Describe(Format format) => format switch
     {
-        Format.RatingsDat => "ratings.dat (user::item::rating::timestamp)",
-        Format.UData => "u.data (user<TAB>item<TAB>rating<TAB>timestamp)",
-        _ => "ratings.csv (userId,movieId,rating,timestamp)",
+        Format.RatingsDat => "'::'-separated",
+        Format.UData => "tab-separated",
+        _ => "comma-separated",
     };
-
 }

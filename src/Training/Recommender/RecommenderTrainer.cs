@@ -16,13 +16,13 @@ public static class RecommenderTrainer
 
     public static readonly IReadOnlyList<OptionSpec> Options =
     [
-        .. TrainingSession.CommonOptions(DefaultEpochs, DefaultLearningRate, DefaultBatchSize),
-        new("users", "generated users (default 6000)"),
-        new("items", "generated items (default 4000)"),
-        new("interactions", "generated interactions (default 1000000)"),
-        new("factors", "GMF embedding size (predictive factors; default 8)"),
+        .. TrainingSession.CommonOptions(Name, DefaultEpochs, DefaultLearningRate, DefaultBatchSize),
+        OptionSpec.Hyperparameter(Name, "users", "generated users (default 6000)"),
+        OptionSpec.Hyperparameter(Name, "items", "generated items (default 4000)"),
+        OptionSpec.Hyperparameter(Name, "interactions", "generated interactions (default 1000000)"),
+        OptionSpec.Hyperparameter(Name, "factors", "GMF embedding size (predictive factors; default 8)"),
         new("layers", "MLP layer sizes, the first = user + item embedding (default 64,32,16,8)"),
-        new("negatives", "sampled negatives per positive while training (default 4)"),
+        OptionSpec.Hyperparameter(Name, "negatives", "sampled negatives per positive while training (default 4)"),
     ];
 
     public const string Synopsis = "(--data <u.data|ratings.dat|ratings.csv> | --generate) --out <dir> [options]";
@@ -34,16 +34,15 @@ public static class RecommenderTrainer
         InteractionGeneratorOptions Generator);
 
     public static Settings Read(CommandLine options, int seed) => new(
-        options.Int("epochs", DefaultEpochs, min: 1, max: 10_000),
-        options.Double("lr", DefaultLearningRate, min: 1e-7, max: 10),
-        options.Int("batch-size", DefaultBatchSize, min: 1, max: 1 << 24),
-        options.Int("factors", 8, min: 1, max: 4096),
+        options.Int("epochs", DefaultEpochs),
+        options.Double("lr", DefaultLearningRate),
+        options.Int("batch-size", DefaultBatchSize),
+        options.Int("factors", 8),
         options.IntList("layers", [64, 32, 16, 8]) is { } layers && layers[0] % 2 == 0
             ? layers
             : throw new UsageException("--layers: the first size is the user and item embeddings concatenated, so it must be even"),
-        options.Int("negatives", 4, min: 0, max: 1000),
-        new InteractionGeneratorOptions(options.Int("users", 6000, min: 2, max: 10_000_000), options.Int("items", 4000, min: 2, max: 10_000_000),
-            options.Int("interactions", 1_000_000, min: 2, max: 500_000_000), seed));
+        options.Int("negatives", 4),
+        new InteractionGeneratorOptions(options.Int("users", 6000), options.Int("items", 4000), options.Int("interactions", 1_000_000), seed));
 
     public static void Run(TrainingSession session, Settings s)
     {

@@ -1,22 +1,35 @@
 using System.Globalization;
+using EventMlOps.Contracts.Training;
 
 namespace EventMlOps.Training.Running;
 
-/// <summary>Bad usage or bad input data: reported on stderr, exit code 2.</summary>
+/// <summary>Bad usage or bad input data: reported on stderr, exit code 2. A message about input data names the file,
+/// line and column and the kind of problem, never what was read (it reaches a run's failure reason).</summary>
 public sealed class UsageException(string message) : Exception(message);
 
-/// <summary>An option a trainer accepts: <c>--name value</c> (or a flag without value).</summary>
-public sealed record OptionSpec(string Name, string Help, bool IsFlag = false);
+/// <summary>An option a trainer accepts: <c>--name value</c> (or a flag without value); a numeric one declares its
+/// <see cref="Range"/>, which is the only way to read it.</summary>
+public sealed record OptionSpec(string Name, string Help, bool IsFlag = false, TrainerParameter? Range = null)
+{
+    public static OptionSpec Number(TrainerParameter range, string help) => new(range.Name.Replace('_', '-'), help, Range: range);
+
+    /// <summary>A hyperparameter of a built-in trainer kind, with the bounds the control plane checks a run request
+    /// against (<see cref="TrainerCatalog.BuiltIn"/>): the two cannot drift apart.</summary>
+    public static OptionSpec Hyperparameter(string trainer, string name, string help) =>
+        Number(TrainerCatalog.BuiltIn.Kinds[trainer].Single(p => p.Name == TrainerCatalog.Normalize(name)), help);
+}
 
 /// <summary>Parsed <c>--name value</c> / <c>--name=value</c> / <c>--param name=value</c> options, checked against the
 /// trainer's options. Names compare case-insensitively with <c>_</c> and <c>-</c> alike (<c>--batch_size</c> is
 /// <c>--batch-size</c>), so hyperparameter names from a run request pass through unchanged.</summary>
 public sealed class CommandLine
 {
+    private readonly Dictionary<string, OptionSpec> _specs;
     private readonly Dictionary<string, string> _values;
     private readonly HashSet<string> _flags;
 
-    private CommandLine(Dictionary<string, string> values, HashSet<string> flags) => (_values, _flags) = (values, flags);
+    private CommandLine(Dictionary<string, OptionSpec> specs, Dictionary<string, string> values, HashSet<string> flags) =>
+        (_specs, _values, _flags) = (specs, values, flags);
 
     public static CommandLine Parse(string trainer, IReadOnlyList<string> args, IReadOnlyList<OptionSpec> specs)
     {
@@ -57,36 +70,32 @@ public sealed class CommandLine
             }
             values[name] = value;
         }
-        return new CommandLine(values, flags);
+        return new CommandLine(known, values, flags);
     }
 
     public bool Flag(string name) => _flags.Contains(Normalise(name));
 
     public string? String(string name) => _values.GetValueOrDefault(Normalise(name));
 
-    public int Int(string name, int fallback, int min = int.MinValue, int max = int.MaxValue)
-    {
-        if (String(name) is not { } text) return fallback;
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || v != Math.Floor(v) || v < min || v > max)
-            throw new UsageException($"--{Normalise(name)} must be a whole number in [{min}, {max}], not '{text}'");
-        return (int)v;
-    }
+    /// <summary>A whole-number option within its spec's range.</summary>
+    public int Int(string name, int fallback) =>
+        RangeOf(name).Whole ? checked((int)Number(name, fallback)) : throw new InvalidOperationException($"--{Normalise(name)} is not a whole number");
 
-    public long Long(string name, long fallback)
-    {
-        if (String(name) is not { } text) return fallback;
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || v != Math.Floor(v) || Math.Abs(v) > 9e15)
-            throw new UsageException($"--{Normalise(name)} must be a whole number, not '{text}'");
-        return (long)v;
-    }
+    /// <summary>A numeric option within its spec's range.</summary>
+    public double Double(string name, double fallback) => Number(name, fallback);
 
-    public double Double(string name, double fallback, double min = double.MinValue, double max = double.MaxValue)
+    private double Number(string name, double fallback)
     {
+        var range = RangeOf(name);
         if (String(name) is not { } text) return fallback;
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v) || v < min || v > max)
-            throw new UsageException($"--{Normalise(name)} must be a number in [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}], not '{text}'");
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !range.Accepts(v))
+            throw new UsageException($"--{Normalise(name)} must be {range.Range}, not '{text}'");
         return v;
     }
+
+    // A numeric option without a declared range is a trainer's bug, not bad usage.
+    private TrainerParameter RangeOf(string name) =>
+        _specs.GetValueOrDefault(Normalise(name))?.Range ?? throw new InvalidOperationException($"--{Normalise(name)} declares no range");
 
     public int[] IntList(string name, int[] fallback, int min = 1)
     {

@@ -13,20 +13,35 @@ namespace EventMlOps.Training.Running;
 public sealed class TrainingSession : IDisposable
 {
     /// <summary>The options every trainer takes, with that trainer's defaults in the help.</summary>
-    public static IReadOnlyList<OptionSpec> CommonOptions(int epochs, double lr, int batchSize) =>
+    public static IReadOnlyList<OptionSpec> CommonOptions(string trainer, int epochs, double lr, int batchSize) =>
     [
         new("data", "training data file"),
         new("generate", "generate synthetic data instead of reading --data", IsFlag: true),
         new("out", "output folder (model.onnx, baseline.json, metrics.json, params.json)"),
-        new("epochs", $"training epochs (default {epochs})"),
-        new("seed", "random seed (data generation, sampling, initialisation); default 42"),
+        OptionSpec.Hyperparameter(trainer, "epochs", $"training epochs (default {epochs})"),
+        OptionSpec.Hyperparameter(trainer, "seed", "random seed (data generation, sampling, initialisation); default 42"),
         new("device", "auto (CUDA when available, else CPU) | cpu | cuda; default auto"),
-        new("lr", $"Adam learning rate (default {lr.ToString(CultureInfo.InvariantCulture)})"),
-        new("batch-size", $"minibatch size (default {batchSize})"),
-        new("threads", "CPU threads for libtorch (default 1: these small models train fastest single-threaded, most of all on a busy machine)"),
-        new("fault-latency-ms", $"for rehearsing rollbacks: milliseconds emo-serve adds to each request this model serves, 0 to {InjectedFaults.MaxLatencyMs} (default 0; written to the model's metadata, training is unchanged)"),
-        new("fault-error-rate", "for rehearsing rollbacks: probability 0..1 that emo-serve fails a request this model serves with a 500 (default 0; written to the model's metadata)"),
+        OptionSpec.Hyperparameter(trainer, "lr", $"Adam learning rate (default {lr.ToString(CultureInfo.InvariantCulture)})"),
+        OptionSpec.Hyperparameter(trainer, "batch-size", $"minibatch size (default {batchSize})"),
+        OptionSpec.Hyperparameter(trainer, "threads", "CPU threads for libtorch (default 1: these small models train fastest single-threaded, most of all on a busy machine)"),
+        OptionSpec.Hyperparameter(trainer, "fault-latency-ms", $"for rehearsing rollbacks: milliseconds emo-serve adds to each request this model serves, 0 to {InjectedFaults.MaxLatencyMs} (default 0; written to the model's metadata, training is unchanged)"),
+        OptionSpec.Hyperparameter(trainer, "fault-error-rate", "for rehearsing rollbacks: probability 0..1 that emo-serve fails a request this model serves with a 500 (default 0; written to the model's metadata)"),
     ];
+
+    /// <summary>The common options, read and checked before anything is created.</summary>
+    public sealed record Settings(string? DataPath, string OutputFolder, int Seed, InjectedFaults Faults, string Device, int Threads);
+
+    public static Settings Read(CommandLine options)
+    {
+        var data = options.String("data");
+        var generate = options.Flag("generate");
+        if (data is null == !generate)
+            throw new UsageException(generate ? "give either --data or --generate, not both" : "give --data <path> or --generate");
+        if (data is not null && !File.Exists(data)) throw new UsageException($"--data {data}: no such file");
+        return new Settings(data, options.String("out") ?? throw new UsageException("--out <dir> is required"), options.Int("seed", 42),
+            new InjectedFaults(options.Int("fault-latency-ms", 0), options.Double("fault-error-rate", 0)), options.String("device") ?? "auto",
+            options.Int("threads", 1));
+    }
 
     private readonly MlflowTracking? _tracking;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -61,27 +76,19 @@ public sealed class TrainingSession : IDisposable
     public TextWriter Error { get; }
     public TimeSpan Elapsed => _clock.Elapsed;
 
-    public static TrainingSession Open(string trainer, CommandLine options, TextWriter output, TextWriter errors, Func<string, string?> environment)
+    public static TrainingSession Open(string trainer, Settings settings, TextWriter output, TextWriter errors, Func<string, string?> environment)
     {
-        var data = options.String("data");
-        var generate = options.Flag("generate");
-        if (data is null == !generate)
-            throw new UsageException(generate ? "give either --data or --generate, not both" : "give --data <path> or --generate");
-        if (data is not null && !File.Exists(data)) throw new UsageException($"--data {data}: no such file");
-        var outputFolder = options.String("out") ?? throw new UsageException("--out <dir> is required");
-        var seed = options.Int("seed", 42, min: 0);
-        var faults = new InjectedFaults(options.Int("fault-latency-ms", 0, min: 0, max: InjectedFaults.MaxLatencyMs),
-            options.Double("fault-error-rate", 0, min: 0, max: 1));
-        var device = SelectDevice(options.String("device") ?? "auto");
-        Directory.CreateDirectory(outputFolder);
+        var device = SelectDevice(settings.Device);
+        Directory.CreateDirectory(settings.OutputFolder);
 
-        torch.set_num_threads(options.Int("threads", 1, min: 1, max: 1024));
-        torch.manual_seed(seed);
-        if (device.type == DeviceType.CUDA) torch.cuda.manual_seed_all(seed);
-        output.WriteLine($"emo-train {trainer}: device {Describe(device)}, {torch.get_num_threads()} CPU threads, seed {seed}, output {Path.GetFullPath(outputFolder)}");
-        if (faults.Any)
-            output.WriteLine($"injected faults for rehearsing rollbacks: {faults.Describe()} (written to the model's metadata; training is unchanged)");
-        return new TrainingSession(trainer, outputFolder, seed, device, data, faults, output, errors, MlflowTracking.FromEnvironment(environment, errors));
+        torch.set_num_threads(settings.Threads);
+        torch.manual_seed(settings.Seed);
+        if (device.type == DeviceType.CUDA) torch.cuda.manual_seed_all(settings.Seed);
+        output.WriteLine($"emo-train {trainer}: device {Describe(device)}, {torch.get_num_threads()} CPU threads, seed {settings.Seed}, output {Path.GetFullPath(settings.OutputFolder)}");
+        if (settings.Faults.Any)
+            output.WriteLine($"injected faults for rehearsing rollbacks: {settings.Faults.Describe()} (written to the model's metadata; training is unchanged)");
+        return new TrainingSession(trainer, settings.OutputFolder, settings.Seed, device, settings.DataPath, settings.Faults, output, errors,
+            MlflowTracking.FromEnvironment(environment, errors));
     }
 
     public static torch.Device SelectDevice(string choice) => choice.ToLowerInvariant() switch

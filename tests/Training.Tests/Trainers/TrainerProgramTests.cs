@@ -36,8 +36,9 @@ public class TrainerProgramTests
         var (exit, stdout, stderr) = Run("anomaly", "--data", path, "--out", output, "--epochs", "1", "--window", "12", "--hidden", "16,4");
 
         exit.ShouldBe(0, stderr);
-        stdout.ShouldContain("readings of pressure, temperature, labelled");
-        File.ReadAllText(Path.Combine(output, "params.json")).ShouldContain("\"features\": [");
+        stdout.ShouldContain("readings of 2 features, labelled");
+        using var parameters = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "params.json")));
+        parameters.RootElement.GetProperty("features").EnumerateArray().Select(f => f.GetString()).ShouldBe(["pressure", "temperature"]);
         Metadata(output).Keys.ShouldNotContain(k => k.StartsWith("emo.fault."), "no fault asked for, none written");
     }
 
