@@ -53,21 +53,21 @@ public static class DatasetDecisions
         return [new DatasetRegistered(c.DatasetId, c.Name, c.Uri, c.Sha256, c.Format, c.RowCount, c.Schema ?? [], actor, now)];
     }
 
-    /// <summary>A <c>generate://&lt;kind&gt;?name=value&amp;…</c> dataset names a known trainer and only parameters it declares.</summary>
+    /// <summary>A <c>generate://&lt;kind&gt;?name=value&amp;…</c> dataset names a trainer that generates its data and only
+    /// parameters its generator declares, each within bounds.</summary>
     private static string? GeneratorProblem(string uri, TrainerCatalog trainers)
     {
         if (!uri.StartsWith("generate://", StringComparison.OrdinalIgnoreCase)) return null;
         var rest = uri["generate://".Length..];
         var query = rest.IndexOf('?');
         var kind = (query < 0 ? rest : rest[..query]).TrimEnd('/');
-        var parameters = new Dictionary<string, double>();
+        var pairs = new List<KeyValuePair<string, string>>();
         foreach (var pair in query < 0 ? [] : rest[(query + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var eq = pair.IndexOf('=');
-            if (eq <= 0 || !double.TryParse(pair[(eq + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value))
-                return "generator parameters are name=number pairs";
-            parameters[pair[..eq]] = value;
+            if (eq <= 0) return "generator parameters are name=number pairs";
+            pairs.Add(new(Uri.UnescapeDataString(pair[..eq]), Uri.UnescapeDataString(pair[(eq + 1)..])));
         }
-        return trainers.Problem(kind, parameters) is { } p ? $"generator {p.Field.Replace("hyperparameters.", "parameter ")} {p.Reason}" : null;
+        return trainers.GeneratorProblem(kind, pairs);
     }
 }

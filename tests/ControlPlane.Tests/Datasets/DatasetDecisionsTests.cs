@@ -59,6 +59,10 @@ public class DatasetDecisionsTests
     [InlineData("s3://../x")]
     [InlineData("s3://someone-elses-bucket/secret.csv")]
     [InlineData("generate://Recommender?seed=1")]
+    [InlineData("generate://recommender?epochs=3")]
+    [InlineData("generate://recommender?users=1e300")]
+    [InlineData("generate://recommender?seed=1&seed=2")]
+    [InlineData("generate://anomaly?days=0")]
     public void Given_a_location_that_must_never_be_read_When_registering_Then_the_uri_is_refused(string uri) =>
         ThenRefused<InvalidField>(() => DatasetDecisions.Register(null, Command with { Uri = uri }, Locations, TrainerCatalog.BuiltIn, "alice", Now), "uri").Field.ShouldBe("uri");
 
