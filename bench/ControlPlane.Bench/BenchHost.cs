@@ -7,6 +7,8 @@ using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Bench.Seeding;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Hosting;
+using EventMlOps.Hosting;
+using EventMlOps.Local;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -68,7 +70,7 @@ public sealed class BenchHost : IAsyncDisposable
     public static async Task<BenchHost> BuildAsync(BenchDatabase db, string emoHome)
     {
         var key = RandomNumberGenerator.GetBytes(32);
-        var app = await ControlPlaneApp.BuildAsync([
+        var app = ControlPlaneApp.Build([
             "--urls=http://127.0.0.1:0",
             $"--ConnectionStrings:Marten={db.ConnectionString}",
             $"--Marten:Schema={BenchDatabase.Schema}",
@@ -125,7 +127,7 @@ public sealed class BenchHost : IAsyncDisposable
     private static JsonSerializerOptions CreateJson()
     {
         var o = new JsonSerializerOptions(JsonSerializerDefaults.Web);
-        ControlPlaneApp.Json(o);
+        WireJson.Configure(o);
         return o;
     }
 }

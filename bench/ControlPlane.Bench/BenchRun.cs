@@ -3,6 +3,7 @@ using EventMlOps.Bench;
 using EventMlOps.ControlPlane.Bench.Measuring;
 using EventMlOps.ControlPlane.Bench.Seeding;
 using EventMlOps.ControlPlane.Hosting;
+using EventMlOps.Local;
 
 namespace EventMlOps.ControlPlane.Bench;
 

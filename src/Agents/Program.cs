@@ -1,5 +1,4 @@
-using Microsoft.Extensions.Hosting;
 using EventMlOps.Agents;
 
-using var host = await AgentsApp.BuildAsync(args);
-await host.RunAsync();
+await using var app = AgentsApp.Build(args);
+await app.RunAsync();

@@ -7,6 +7,7 @@ using System.Text.Json;
 using EventMlOps.Contracts;
 using EventMlOps.ControlPlane;
 using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.Hosting;
 
 namespace EventMlOps.Cli;
 
@@ -155,7 +156,7 @@ public sealed class ApiClient : IDisposable
     private static JsonSerializerOptions CreateJson()
     {
         var o = new JsonSerializerOptions(JsonSerializerDefaults.Web);
-        ControlPlaneApp.Json(o);
+        WireJson.Configure(o);
         return o;
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using EventMlOps.Cli.Hosting;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.Hosting;
 using Microsoft.Extensions.Configuration;
 
 namespace EventMlOps.Cli;
@@ -35,7 +36,7 @@ public sealed class CliContext
         Out = parse.InvocationConfiguration.Output;
         Err = parse.InvocationConfiguration.Error;
         Json = parse.GetValue<bool>(GlobalOptions.Json);
-        Home = Path.GetFullPath(parse.GetValue<string?>(GlobalOptions.Home) ?? Environment.GetEnvironmentVariable("EMO_HOME") ?? ".emo");
+        Home = parse.GetValue<string?>(GlobalOptions.Home) is { } home ? Path.GetFullPath(home) : EmoHome.Resolve();
         CorrelationId = parse.GetValue<string?>(GlobalOptions.Correlation) ?? Guid.NewGuid().ToString();
         _url = parse.GetValue<string?>(GlobalOptions.Url);
         _token = parse.GetValue<string?>(GlobalOptions.Token);

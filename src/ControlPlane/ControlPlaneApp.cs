@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using EventMlOps.ControlPlane.Audit;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
@@ -17,13 +15,8 @@ using JasperFx.Events.Projections;
 using Marten;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.AspNetCore.Http.Json;
-using Serilog;
-using Serilog.Events;
-using Serilog.Formatting.Compact;
-using Wolverine;
 using Weasel.Core;
+using Wolverine;
 using Wolverine.Marten;
 
 namespace EventMlOps.ControlPlane;
@@ -31,29 +24,19 @@ namespace EventMlOps.ControlPlane;
 /// <summary>The control-plane host, in one order: service defaults → Marten → Wolverine → endpoints.</summary>
 public static class ControlPlaneApp
 {
-    public static async Task<WebApplication> BuildAsync(string[] args)
+    public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
         var config = builder.Configuration;
 
-        // Service defaults: structured JSON logs, health, problem details, OpenAPI, auth.
-        builder.Host.UseSerilog((_, log) => log
-            .MinimumLevel.Information()
-            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-            .MinimumLevel.Override("Wolverine", LogEventLevel.Warning)
-            .MinimumLevel.Override("Marten", LogEventLevel.Warning)
-            .MinimumLevel.Override("JasperFx", LogEventLevel.Warning)
-            // A refused command is the caller's mistake, told to the caller: no error with its payload and stack
-            // (ProblemMapping logs a one-line summary instead).
-            .Filter.ByExcluding(e => e.Exception is { } x && ProblemMapping.IsExpected(x))
-            .WriteTo.Console(new RenderedCompactJsonFormatter()));
-        builder.Services.AddHealthChecks().AddCheck<DatabaseHealth>("database", tags: ["ready"]);
+        // Service defaults: JSON logs, metrics, health, problem details; then OpenAPI and auth. A refused command is the
+        // caller's mistake, told to the caller: no error with its payload and stack (ProblemMapping logs one line instead).
+        builder.AddServiceDefaults("emo-controlplane", quiet: e => e.Exception is { } x && ProblemMapping.IsExpected(x))
+            .AddDatabase(s => s.GetRequiredService<IDocumentStore>().Storage.Database.CreateConnection());
         builder.Services.AddRateLimiter(o => CommandAdmission.Configure(o, config));
-        builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemMapping>();
         builder.Services.AddOpenApi();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        builder.Services.Configure<JsonOptions>(o => Json(o.SerializerOptions));
         var tokens = Tokens.FromConfiguration(config);
         builder.Services.AddSingleton(tokens);
         builder.Services.AddSingleton(TimeProvider.System);
@@ -78,8 +61,8 @@ public static class ControlPlaneApp
         });
 
         // Marten: one stream per dataset, run, model version and endpoint; inline snapshots so a caller reads its own write.
-        var connectionString = await Database.ResolveConnectionStringAsync(config);
-        var schema = config["Marten:Schema"] ?? "emo";
+        var connectionString = Store.RequireConnectionString(config);
+        var schema = Store.Schema(config);
         builder.Services.AddMarten(o =>
             {
                 o.Connection(connectionString);
@@ -130,7 +113,7 @@ public static class ControlPlaneApp
             opts.UseRuntimeCompilation();
             opts.Policies.AutoApplyTransactions();
             opts.Policies.ForMessagesOfType<EventMlOps.Contracts.ICommand>().AddMiddleware(typeof(CommandGate));
-            opts.UseSystemTextJsonForSerialization(Json);
+            opts.UseSystemTextJsonForSerialization(WireJson.Configure);
             opts.Durability.ScheduledJobPollingTime = TimeSpan.FromMilliseconds(250);
             Bus.Configure(opts, BusSettings.From(config));
         });
@@ -142,8 +125,7 @@ public static class ControlPlaneApp
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = DatabaseHealth.WriteAsync });
+        app.MapServiceDefaults();
         app.MapOpenApi("/openapi/{documentName}.json");
         var api = app.MapGroup("/api").RequireAuthorization();
         api.MapDatasets();
@@ -203,17 +185,5 @@ public static class ControlPlaneApp
             HttpContext = http,
             ProblemDetails = { Status = status, Title = title, Detail = detail },
         });
-    }
-
-    /// <summary>JSON on the wire: web defaults, enums as strings, nullable annotations and required
-    /// constructor parameters respected so that a missing field is a 400, not a null deep inside.</summary>
-    public static void Json(JsonSerializerOptions o)
-    {
-        o.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
-        o.PropertyNameCaseInsensitive = true;
-        o.RespectNullableAnnotations = true;
-        o.RespectRequiredConstructorParameters = true;
-        // Names only: `"kind": 7` is no rollout kind.
-        o.Converters.Add(new JsonStringEnumConverter(allowIntegerValues: false));
     }
 }

@@ -1,4 +1,4 @@
 using EventMlOps.ControlPlane;
 
-var app = await ControlPlaneApp.BuildAsync(args);
+var app = ControlPlaneApp.Build(args);
 await app.RunAsync();

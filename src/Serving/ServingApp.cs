@@ -9,11 +9,6 @@ using EventMlOps.Serving.Recommending;
 using EventMlOps.Serving.Routing;
 using EventMlOps.Serving.Scoring;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
-using Serilog;
-using Serilog.Events;
-using Serilog.Formatting.Compact;
 
 namespace EventMlOps.Serving;
 
@@ -37,14 +32,9 @@ public static class ServingApp
         builder.Configuration.AddCommandLine(args, Flags);
         var options = builder.Configuration.GetSection("Serving").Get<ServingOptions>() ?? new ServingOptions();
 
-        // Service defaults: structured JSON logs, metrics, health, request limits.
-        builder.Host.UseSerilog((_, log) => log
-            .MinimumLevel.Is(options.LogLevel)
-            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-            .WriteTo.Console(new RenderedCompactJsonFormatter()));
-        builder.Services.AddOpenTelemetry().ConfigureResource(r => r.AddService("emo-serve")).WithMetrics(m => m.AddMeter(ServingMetrics.MeterName).AddPrometheusExporter());
-        builder.Services.AddHealthChecks().AddCheck<ReadinessCheck>("models", tags: ["ready"]);
-        builder.Services.AddProblemDetails();
+        // Service defaults (JSON logs, metrics, health), then request limits.
+        builder.AddServiceDefaults("emo-serve", options.LogLevel, meters: ServingMetrics.MeterName)
+            .AddCheck<ReadinessCheck>("models", tags: [ServiceDefaults.Ready]);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
 
         // Models: the desired state, what is loaded, how requests reach it.
@@ -56,8 +46,7 @@ public static class ServingApp
         builder.Services.AddSingleton<BatchPolicy>();
         builder.Services.AddSingleton<OrtSessions>();
         builder.Services.AddSingleton<ModelLoader>();
-        builder.Services.AddSingleton<IArtifactStore>(_ => ArtifactStore.FromConfiguration(builder.Configuration,
-            builder.Configuration["EMO_HOME"] ?? Path.Combine(Environment.CurrentDirectory, ".emo")));
+        builder.Services.AddSingleton<IArtifactStore>(_ => ArtifactStore.FromConfiguration(builder.Configuration, EmoHome.Resolve(builder.Configuration)));
         builder.Services.AddSingleton(DesiredStateSource(options));
         builder.Services.AddSingleton<Samples>();
         builder.Services.AddHostedService(s => s.GetRequiredService<Samples>());
@@ -65,9 +54,7 @@ public static class ServingApp
 
         var app = builder.Build();
         app.UseMiddleware<Admission>();
-        app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready") });
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapServiceDefaults();
         app.MapOpenInferenceProtocol();
         app.MapRecommend();
         app.MapScore();

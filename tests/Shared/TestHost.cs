@@ -2,6 +2,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using EventMlOps.ControlPlane;
 using EventMlOps.ControlPlane.Hosting;
+using EventMlOps.Hosting;
+using EventMlOps.Local;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -21,7 +23,7 @@ public static class TestHost
     /// <summary>Builds and starts the control plane on <paramref name="connectionString"/>; answers it and its base address.</summary>
     public static async Task<(WebApplication App, Uri Address)> StartControlPlaneAsync(string connectionString, string schema, string home, params string[] extra)
     {
-        var app = await ControlPlaneApp.BuildAsync([
+        var app = ControlPlaneApp.Build([
             "--urls=http://127.0.0.1:0",
             $"--ConnectionStrings:Marten={connectionString}",
             $"--Marten:Schema={schema}",
@@ -53,7 +55,7 @@ public static class TestHost
     private static JsonSerializerOptions CreateJson()
     {
         var o = new JsonSerializerOptions(JsonSerializerDefaults.Web);
-        ControlPlaneApp.Json(o);
+        WireJson.Configure(o);
         return o;
     }
 }

@@ -1,8 +1,6 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Training;
-using EventMlOps.ControlPlane.Commanding;
-using EventMlOps.ControlPlane.Hosting;
 using JasperFx.Resources;
 using Microsoft.Extensions.DependencyInjection;
 using Wolverine;

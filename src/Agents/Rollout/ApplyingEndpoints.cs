@@ -2,33 +2,40 @@ using EventMlOps.Agents.Hosting;
 using EventMlOps.Agents.Serving;
 using EventMlOps.Agents.Training;
 using EventMlOps.Contracts.Endpoints;
+using Microsoft.Extensions.Logging;
 using Wolverine;
 
 namespace EventMlOps.Agents.Rollout;
 
-/// <summary>An <see cref="ApplyEndpoint"/> work order: the endpoint's replica is made to exist (it converges to the
-/// desired versions and weights by itself), a canary step is analysed, a deleted endpoint's replica is stopped. A replica
-/// that cannot be started is reported as the endpoint's observed state, so the operator sees why nothing serves. Orders
-/// older than the latest one seen for the endpoint are ignored.</summary>
+/// <summary>An <see cref="ApplyEndpoint"/> work order: what the serving runtime holds of the endpoint is observed, the
+/// <see cref="ServingPlan"/> decides (create, update, nothing, delete — within the replica bounds), the runtime applies
+/// it, and a canary step is analysed. An order older than the revision the runtime last applied changes nothing — the
+/// revision is kept on the runtime's objects, so this holds across agent restarts. A replica that cannot be started is
+/// reported as the endpoint's observed state, so the operator sees why nothing serves.</summary>
 public static class ApplyEndpointHandler
 {
-    public static async Task<OutgoingMessages> Handle(ApplyEndpoint order, ServingReplicas replicas, CanaryAnalyzer analyzer, WorkGrants grants,
-        CancellationToken ct)
+    public static async Task<OutgoingMessages> Handle(ApplyEndpoint order, IServingRuntime serving, CanaryAnalyzer analyzer, WorkGrants grants,
+        ILogger<ApplyEndpoint> log, CancellationToken ct)
     {
         // Every order brings a fresh grant for the endpoint's facts and replica tokens (a stale order's too: it is no less valid).
         grants.Hold(WorkGrants.Endpoint(order.Endpoint), order.Grant);
-        // An order older than one already handled (a retry, or parallel delivery) must not undo it: restart a replica
-        // of a deleted endpoint, or stop the replica of one created again.
-        if (!analyzer.Track(order)) return [];
-        if (order.Deleted)
-        {
-            await replicas.StopReplicaAsync(order.Endpoint, "the endpoint was deleted", ct);
-            return [];
-        }
-        if (order.Versions.Count == 0) return [];
+        var step = ServingPlan.Decide(order, await serving.ObserveAsync(order.Endpoint, ct), serving.MaxReplicasPerEndpoint);
+        log.LogDebug("Endpoint {Endpoint} revision {Revision}: {Action} ({Reason})", order.Endpoint, order.Revision, step.Action, step.Reason);
+        // A stale order (a retry, or parallel delivery) must not undo a newer one: restart a deleted endpoint's replica,
+        // stop the replica of one created again, or move the canary analysis back.
+        if (step.Stale) return [];
+        analyzer.Track(order);
         try
         {
-            await replicas.EnsureAsync(order.Endpoint, ct);
+            switch (step.Action)
+            {
+                case ServingAction.Delete:
+                    await serving.DeleteAsync(order.Endpoint, order.Revision, "the endpoint was deleted", ct);
+                    break;
+                case ServingAction.Create or ServingAction.Update:
+                    await serving.ApplyAsync(order, step.Replicas, ct);
+                    break;
+            }
             return [];
         }
         catch (ServingUnavailable e)

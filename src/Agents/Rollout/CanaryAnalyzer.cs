@@ -11,50 +11,47 @@ namespace EventMlOps.Agents.Rollout;
 /// The rollout agent's measuring half: while an endpoint has a canary step in progress (its <see cref="ApplyEndpoint"/>
 /// carries a <see cref="CanaryAnalysisOrder"/>), it waits until the endpoint's replica applies the step's traffic split,
 /// takes that moment's metrics as the baseline, and every <see cref="RolloutAnalysis.IntervalSeconds"/> reports the
-/// canary's and the stable version's requests, server errors and p95 since then as a <see cref="RolloutStepObserved"/>.
+/// canary's and the stable version's requests, server errors and p95 since then, over every replica of the endpoint
+/// (<see cref="IEndpointMetrics"/>), as a <see cref="RolloutStepObserved"/>.
 /// It judges nothing: the control plane decides on each report to wait, advance, promote or roll back, and its next
 /// work order ends or replaces this step's analysis. After an agent restart, in-flight canaries are picked up again
 /// with the endpoints' work orders, which <see cref="EndpointOrders"/> asks the control plane to send again.
 /// </summary>
 public sealed class CanaryAnalyzer(
-    ServingReplicas replicas,
+    IEndpointMetrics metrics,
     IWolverineRuntime wolverine,
     TimeProvider time,
     ILogger<CanaryAnalyzer> log) : IHostedService
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(5) };
     private static readonly TimeSpan ConvergePoll = TimeSpan.FromMilliseconds(250);
 
     private readonly Dictionary<string, Tracked> _tracked = [];
     private readonly CancellationTokenSource _stopping = new();
 
-    /// <summary>An endpoint's latest work order, and the analysis running for its canary step (if any).</summary>
-    private sealed record Tracked(long Revision, CanaryAnalysisOrder? Canary, CancellationTokenSource? Stop);
+    /// <summary>The analysis running for an endpoint's canary step.</summary>
+    private sealed record Tracked(CanaryAnalysisOrder Canary, CancellationTokenSource Stop);
 
-    /// <summary>Follows the endpoint's latest desired state: starts analysing a new canary step, keeps analysing the
-    /// same step (a later revision of it), stops when the canary ended. Returns false for an order older than one already
-    /// seen (the same revision again is current: a retried order).</summary>
-    public bool Track(ApplyEndpoint order)
+    /// <summary>Follows the endpoint's current desired state (the rollout handler passes no stale order): starts analysing
+    /// a new canary step, keeps analysing the same step (a later revision of it, or the same order again), stops when the
+    /// canary ended.</summary>
+    public void Track(ApplyEndpoint order)
     {
         lock (_tracked)
         {
             var current = _tracked.GetValueOrDefault(order.Endpoint);
-            if (current is not null && current.Revision >= order.Revision) return current.Revision == order.Revision;
             var canary = order.Deleted ? null : order.Canary;
-            if (current?.Canary is { } running && canary is not null && running.RolloutId == canary.RolloutId && running.Step == canary.Step)
+            if (current is not null && canary is not null && current.Canary.RolloutId == canary.RolloutId && current.Canary.Step == canary.Step)
+                return;
+            if (current is not null)
             {
-                _tracked[order.Endpoint] = current with { Revision = order.Revision };
-                return true;
+                current.Stop.Cancel();
+                current.Stop.Dispose();
+                _tracked.Remove(order.Endpoint);
             }
-            if (current?.Stop is { } previous)
-            {
-                previous.Cancel();
-                previous.Dispose();
-            }
-            var stop = canary is null ? null : CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-            _tracked[order.Endpoint] = new Tracked(order.Revision, canary, stop);
-            if (stop is not null) _ = AnalyseAsync(order, canary!, stop.Token);
-            return true;
+            if (canary is null) return;
+            var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            _tracked[order.Endpoint] = new Tracked(canary, stop);
+            _ = AnalyseAsync(order, canary, stop.Token);
         }
     }
 
@@ -77,11 +74,11 @@ public sealed class CanaryAnalyzer(
                 await Task.Delay(TimeSpan.FromSeconds(canary.Analysis.IntervalSeconds), time, ct);
                 try
                 {
-                    if (await ScrapeAsync(order.Endpoint, model, ct) is not { } now) continue;
-                    if (now.Replica != baseline.Replica)
+                    if (await metrics.ReadAsync(order.Endpoint, model, ct) is not { } now) continue;
+                    if (now.Replicas != baseline.Replicas)
                     {
-                        log.LogWarning("The replica of {Endpoint} restarted: measuring its canary step afresh", order.Endpoint);
-                        baseline = MetricsSnapshot.Empty with { Replica = now.Replica };
+                        log.LogWarning("The replicas of {Endpoint} changed (one restarted or was added): measuring its canary step afresh", order.Endpoint);
+                        baseline = MetricsSnapshot.Empty with { Replicas = now.Replicas };
                     }
                     await bus.SendAsync(new RolloutStepObserved(Guid.NewGuid(), order.Endpoint, canary.RolloutId, canary.Step,
                         now.Since(baseline, canary.CanaryVersion), now.Since(baseline, canary.StableVersion)));
@@ -103,28 +100,12 @@ public sealed class CanaryAnalyzer(
     {
         for (var waited = TimeSpan.Zero; ; waited += ConvergePoll)
         {
-            if (await ScrapeAsync(endpoint, model, ct) is { } snapshot && snapshot.Weights.GetValueOrDefault(canary.CanaryVersion) == canary.Current.Weight)
+            if (await metrics.ReadAsync(endpoint, model, ct) is { } snapshot && snapshot.Weights.GetValueOrDefault(canary.CanaryVersion) == canary.Current.Weight)
                 return snapshot;
             if (waited > TimeSpan.Zero && waited.TotalSeconds % 30 == 0)
                 log.LogWarning("{Endpoint}'s replica does not serve canary v{Version} at {Weight} % yet ({Waited:0} s)", endpoint, canary.CanaryVersion,
                     canary.Current.Weight, waited.TotalSeconds);
             await Task.Delay(ConvergePoll, time, ct);
-        }
-    }
-
-    /// <summary>The replica's metrics now (null when it does not run or does not answer: logged), stamped with the moment
-    /// the replica started, which tells a restarted replica's fresh counts apart.</summary>
-    private async Task<MetricsSnapshot?> ScrapeAsync(string endpoint, string model, CancellationToken ct)
-    {
-        try
-        {
-            if (await replicas.RunningAsync(endpoint, ct) is not { } replica) return null;
-            return MetricsSnapshot.Parse(await Http.GetStringAsync(new Uri(replica.Url, "metrics"), ct), model) with { Replica = replica.StartedAt };
-        }
-        catch (Exception e) when (!ct.IsCancellationRequested)
-        {
-            log.LogWarning("Reading {Endpoint}'s metrics failed: {Reason}", endpoint, e.Message);
-            return null;
         }
     }
 }

@@ -10,14 +10,16 @@ public sealed record VersionHistogram(IReadOnlyList<double> Bounds, IReadOnlyLis
 
 /// <summary>What a serving replica's Prometheus <c>/metrics</c> says about one model's versions at one moment: their
 /// request histograms (<c>emo_serving_request_duration_seconds</c> by <c>version</c> and <c>status_class</c>) and the
-/// traffic weight each gets (<c>emo_serving_versions_weight…</c>). The difference of two snapshots of the same replica
-/// (<see cref="Replica"/>: when it started) is what a version did in between. Only inference routes count: probes and
-/// metadata reads say nothing of a version's health.</summary>
+/// traffic weight each gets (<c>emo_serving_versions_weight…</c>). The difference of two snapshots of the same replicas
+/// (<see cref="Replicas"/>: which ones, since when) is what a version did in between. Only inference routes count: probes
+/// and metadata reads say nothing of a version's health.</summary>
 public sealed record MetricsSnapshot(IReadOnlyDictionary<int, VersionHistogram> Versions, IReadOnlyDictionary<int, double> Weights)
 {
     public static readonly IReadOnlySet<string> InferenceRoutes = new HashSet<string>(["recommend", "score", "infer"]);
 
-    public DateTimeOffset? Replica { get; init; }
+    /// <summary>Which replicas were read, each with the moment it started: a restarted or added replica makes another set,
+    /// whose counts do not continue the earlier ones.</summary>
+    public string? Replicas { get; init; }
 
     public const string Duration = "emo_serving_request_duration_seconds";
     public const string Weight = "emo_serving_versions_weight";
@@ -58,6 +60,26 @@ public sealed record MetricsSnapshot(IReadOnlyDictionary<int, VersionHistogram> 
             return new VersionHistogram([.. b.Value.Keys], [.. b.Value.Values], requests, errors);
         });
         return new MetricsSnapshot(versions, weights);
+    }
+
+    /// <summary>The snapshots of every replica of an endpoint as one: histograms and counts added up (bucket by bucket, as
+    /// Prometheus' <c>sum by (le)</c>), a version's weight kept only where every replica applies the same one (a replica
+    /// still converging makes the split not yet served).</summary>
+    public static MetricsSnapshot Sum(IReadOnlyList<MetricsSnapshot> replicas)
+    {
+        if (replicas.Count == 1) return replicas[0];
+        var versions = replicas.SelectMany(r => r.Versions).GroupBy(v => v.Key).ToDictionary(g => g.Key, g =>
+        {
+            var buckets = new SortedDictionary<double, double>();
+            foreach (var h in g.Select(v => v.Value))
+                for (var i = 0; i < h.Bounds.Count; i++)
+                    buckets[h.Bounds[i]] = buckets.GetValueOrDefault(h.Bounds[i]) + h.Cumulative[i];
+            return new VersionHistogram([.. buckets.Keys], [.. buckets.Values], g.Sum(v => v.Value.Requests), g.Sum(v => v.Value.Errors));
+        });
+        var weights = replicas.SelectMany(r => r.Weights).GroupBy(w => w.Key)
+            .Where(g => g.Count() == replicas.Count && g.Select(w => w.Value).Distinct().Count() == 1)
+            .ToDictionary(g => g.Key, g => g.First().Value);
+        return new MetricsSnapshot(versions, weights) { Replicas = string.Join(",", replicas.Select(r => r.Replicas)) };
     }
 
     /// <summary>The version's requests, server errors and p95 latency (ms) since <paramref name="earlier"/>.</summary>

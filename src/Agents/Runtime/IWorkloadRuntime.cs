@@ -25,6 +25,11 @@ public interface IWorkloadRuntime
     /// serving process restarted after it died, or stopped for good); its log stays. A no-op for a missing job.</summary>
     Task DeleteAsync(string name, CancellationToken ct);
 
+    /// <summary>Sets labels on the job's record (as a Kubernetes annotation patch), over those of the same key: what its
+    /// owner must remember across restarts of the agent (e.g. the endpoint revision a replica was last given). A no-op for
+    /// a missing job.</summary>
+    Task LabelAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct);
+
     /// <summary>Every job this runtime knows, running or finished (for re-adoption after a restart); with
     /// <paramref name="selector"/>, only those carrying all of its labels (as a Kubernetes label selector), which spares
     /// observing the others.</summary>

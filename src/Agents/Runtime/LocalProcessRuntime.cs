@@ -146,6 +146,23 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
         }
     }
 
+    public async Task LabelAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
+    {
+        var dir = JobFolder(name);
+        await _submitting.WaitAsync(ct); // a submission rewrites job.json once its process started
+        try
+        {
+            if (Read(dir) is not { } job) return;
+            var merged = new Dictionary<string, string>(job.Spec.Labels);
+            foreach (var (key, value) in labels) merged[key] = value;
+            Write(dir, job with { Spec = job.Spec with { Labels = merged } });
+        }
+        finally
+        {
+            _submitting.Release();
+        }
+    }
+
     /// <summary>Signals the session, and its leader directly should it not lead a session (yet); false when nothing lives.</summary>
     private static bool Signal(int session, ulong? startTime, int signal)
     {

@@ -25,7 +25,7 @@ public sealed class EndpointOrders(IWorkloadRuntime runtime, WorkGrants grants, 
             try
             {
                 var now = time.GetUtcNow();
-                var due = (await runtime.ListAsync(ct, ServingReplicas.Selector)).Select(ServingReplicas.EndpointOf).OfType<string>().Distinct()
+                var due = (await runtime.ListAsync(ct, LocalServingRuntime.Selector)).Select(LocalServingRuntime.EndpointOf).OfType<string>().Distinct()
                     .Where(e => grants.Needs(WorkGrants.Endpoint(e)) && (!asked.TryGetValue(e, out var at) || now - at > AskAgainAfter)).ToList();
                 if (due.Count > 0)
                 {

@@ -26,7 +26,7 @@ public sealed record ServingAgentOptions(
 {
     public static ServingAgentOptions From(IConfiguration config)
     {
-        var home = ControlPlane.Auth.EmoHome.Resolve(config);
+        var home = EventMlOps.Hosting.EmoHome.Resolve(config);
         return new(
             Path.Combine(home, "agents", "serving"),
             home,

@@ -14,8 +14,10 @@ public static class ServingConfiguration
         services.AddSingleton(ServingAgentOptions.From(config));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ReplicaTokens>();
-        services.AddSingleton<ServingReplicas>();
-        services.AddHostedService(sp => sp.GetRequiredService<ServingReplicas>());
+        services.AddSingleton<LocalServingRuntime>();
+        services.AddSingleton<IServingRuntime>(sp => sp.GetRequiredService<LocalServingRuntime>());
+        services.AddHostedService(sp => sp.GetRequiredService<LocalServingRuntime>());
+        services.AddSingleton<IEndpointMetrics, ScrapedEndpointMetrics>();
         services.AddSingleton<CanaryAnalyzer>();
         services.AddHostedService(sp => sp.GetRequiredService<CanaryAnalyzer>());
         services.AddHostedService<EndpointOrders>();

@@ -1,5 +1,4 @@
 using EventMlOps.Agents.Hosting;
-using EventMlOps.ControlPlane.Auth;
 using Microsoft.Extensions.Configuration;
 
 namespace EventMlOps.Agents.Training;

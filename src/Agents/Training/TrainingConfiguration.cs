@@ -1,6 +1,5 @@
 using EventMlOps.Agents.Runtime;
 using EventMlOps.Artifacts;
-using EventMlOps.ControlPlane.Auth;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -1,6 +1,7 @@
 using EventMlOps.Contracts;
 using EventMlOps.ControlPlane;
 using EventMlOps.ControlPlane.Hosting;
+using EventMlOps.Hosting;
 using Microsoft.Extensions.Hosting;
 using Wolverine;
 using Wolverine.Kafka;
@@ -36,7 +37,7 @@ public static class BusPublisher
         {
             // No handlers here; this assembly is scanned for none.
             opts.ApplicationAssembly = typeof(BusPublisher).Assembly;
-            opts.UseSystemTextJsonForSerialization(ControlPlaneApp.Json);
+            opts.UseSystemTextJsonForSerialization(WireJson.Configure);
             opts.Durability.Mode = DurabilityMode.Solo;
             // Inline where the transport allows: SendAsync returns once the broker has the message. PostgreSQL queues are
             // durable instead (the outbox row moves into the queue table in one statement); we wait for that below.

@@ -4,6 +4,8 @@ using System.Text.Json.Nodes;
 using EventMlOps.Cli.Hosting;
 using EventMlOps.Contracts;
 using EventMlOps.ControlPlane.Hosting;
+using EventMlOps.Hosting;
+using EventMlOps.Local;
 
 namespace EventMlOps.Cli.Bus;
 
@@ -100,10 +102,10 @@ public static class PublishCommand
     private static async Task<BusTarget> TargetAsync(CliContext ctx, string? connection, string? schema, CancellationToken ct)
     {
         var settings = BusSettings.From(ctx.Configuration);
-        var chosenSchema = schema ?? ctx.Configuration["Marten:Schema"] ?? "emo";
+        var chosenSchema = schema ?? Store.Schema(ctx.Configuration);
         if (settings.Transport != BusTransport.Postgresql)
             return new BusTarget(settings, null, chosenSchema);
-        var cs = connection ?? LocalControlPlane.ConfiguredPostgres(ctx.Configuration);
+        var cs = connection ?? Store.ConnectionString(ctx.Configuration);
         if (cs is null && LocalPostgres.IsRunning(ctx.Local.PostgresRoot))
         {
             // Joins the running private cluster (never starts one: with nothing running nobody would consume the message).

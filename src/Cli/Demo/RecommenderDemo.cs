@@ -4,6 +4,7 @@ using EventMlOps.Cli.Endpoints;
 using EventMlOps.Cli.Lineage;
 using EventMlOps.Cli.Registry;
 using EventMlOps.Cli.Training;
+using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Registry;
 using EventMlOps.ControlPlane.Audit;
@@ -121,7 +122,7 @@ public static class RecommenderDemo
 
         s.Step($"the rollouts in endpoint '{Endpoint}''s history (its event stream; analysis records left out)");
         var history = await s.Olivia.GetAsync<List<AuditEntry>>(
-            AuditCommand.Path(stream: ControlPlane.Commanding.StreamKeys.Endpoint(Endpoint), since: s.StartedAt.ToString("O"), limit: 1000), ct);
+            AuditCommand.Path(stream: StreamKeys.Endpoint(Endpoint), since: s.StartedAt.ToString("O"), limit: 1000), ct);
         AuditView.Table(s.Out, history.Where(e => e.Type is not ("rollout_analysis_recorded" or "endpoint_state_observed")));
 
         var runs = new[] { v1, v2, v3 };

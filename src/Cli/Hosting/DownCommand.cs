@@ -3,6 +3,8 @@ using System.Diagnostics;
 using EventMlOps.Agents.Runtime;
 using EventMlOps.Agents.Serving;
 using EventMlOps.ControlPlane.Hosting;
+using EventMlOps.Hosting;
+using EventMlOps.Local;
 
 namespace EventMlOps.Cli.Hosting;
 
@@ -26,9 +28,9 @@ public static class DownCommand
     {
         await StopControlPlaneAsync(ctx, timeout, ct);
         // Replicas outlive the agents that started them; the next `up` restarts them for their endpoints.
-        var replicas = await ServingReplicas.StopAllAsync(LocalProcessRuntime.ForHome(ctx.Home, TimeSpan.FromSeconds(10)), ct);
+        var replicas = await LocalServingRuntime.StopAllAsync(LocalProcessRuntime.ForHome(ctx.Home, TimeSpan.FromSeconds(10)), ct);
         ctx.Out.WriteLine(replicas.Count == 0 ? "serving replicas: none running" : $"stopped serving replicas: {string.Join(", ", replicas)}");
-        if (LocalControlPlane.ConfiguredPostgres(ctx.Configuration) is not null)
+        if (Store.ConnectionString(ctx.Configuration) is not null)
             ctx.Out.WriteLine("PostgreSQL is configured externally (EMO_POSTGRES / ConnectionStrings__Marten): left running");
         else if (LocalPostgres.IsRunning(ctx.Local.PostgresRoot))
         {

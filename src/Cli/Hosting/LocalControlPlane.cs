@@ -58,10 +58,6 @@ public sealed class LocalControlPlane(string home)
             File.SetUnixFileMode(home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
     }
 
-    /// <summary>A configured connection string wins over the private cluster, as in the control plane itself.</summary>
-    public static string? ConfiguredPostgres(IConfiguration configuration) =>
-        (configuration["EMO_POSTGRES"] ?? configuration.GetConnectionString("Marten")) is { Length: > 0 } cs ? cs : null;
-
     public string LogTail(int lines = 30) =>
         File.Exists(LogFile) ? string.Join(Environment.NewLine, File.ReadLines(LogFile).TakeLast(lines)) : "(no log)";
 

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using EventMlOps.ControlPlane.Hosting;
+using EventMlOps.Hosting;
+using EventMlOps.Local;
 
 namespace EventMlOps.Cli.Hosting;
 
@@ -43,7 +45,7 @@ public static class StatusCommand
     }
 
     private static string Postgres(CliContext ctx) =>
-        LocalControlPlane.ConfiguredPostgres(ctx.Configuration) is not null ? "external (EMO_POSTGRES / ConnectionStrings__Marten)"
+        Store.ConnectionString(ctx.Configuration) is not null ? "external (EMO_POSTGRES / ConnectionStrings__Marten)"
         : LocalPostgres.IsRunning(ctx.Local.PostgresRoot) ? $"private cluster running ({ctx.Local.PostgresRoot})"
         : $"private cluster not running ({ctx.Local.PostgresRoot})";
 

@@ -6,6 +6,8 @@ using EventMlOps.Agents.Hosting;
 using EventMlOps.Contracts;
 using EventMlOps.ControlPlane;
 using EventMlOps.ControlPlane.Hosting;
+using EventMlOps.Hosting;
+using EventMlOps.Local;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -75,12 +77,14 @@ public static class UpCommand
     /// until SIGTERM / Ctrl+C (the control plane's console lifetime), then stops the agents first.</summary>
     private static async Task<int> RunForegroundAsync(CliContext ctx, int port, CancellationToken ct)
     {
-        var app = await ControlPlaneApp.BuildAsync([$"--urls=http://127.0.0.1:{port}", $"--EMO_HOME={ctx.Home}"]);
+        // The launcher starts the private cluster (unless one is configured); the hosts are given its connection string.
+        var store = $"--ConnectionStrings:Marten={await LocalDatabase.ConnectionStringAsync(ctx.Configuration, ct)}";
+        var app = ControlPlaneApp.Build([$"--urls=http://127.0.0.1:{port}", $"--EMO_HOME={ctx.Home}", store]);
         await app.StartAsync(ct);
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         // The agents get a token of their own, never the signing key (they could mint an admin token with it).
         var agentToken = ctx.Tokens.Issue(AgentsName, [Roles.Agent], TimeSpan.FromDays(30));
-        using var agents = await AgentsApp.StartAsync([$"--EMO_HOME={ctx.Home}", $"--Agents:ControlPlaneUrl={url}", $"--Agents:Token={agentToken}"], ct);
+        using var agents = await AgentsApp.StartAsync([$"--EMO_HOME={ctx.Home}", store, $"--Agents:ControlPlaneUrl={url}", $"--Agents:Token={agentToken}"], ct);
         ctx.Local.Record(Environment.ProcessId, url);
         ctx.Out.WriteLine($"control plane and agents ready at {url} (pid {Environment.ProcessId}); Ctrl+C stops them");
         try

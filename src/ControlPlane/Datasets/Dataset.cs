@@ -1,5 +1,6 @@
-using EventMlOps.Contracts.Training;
+using EventMlOps.Contracts;
 using EventMlOps.Contracts.Datasets;
+using EventMlOps.Contracts.Training;
 using EventMlOps.ControlPlane.Commanding;
 
 namespace EventMlOps.ControlPlane.Datasets;

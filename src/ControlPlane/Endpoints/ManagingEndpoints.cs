@@ -1,3 +1,4 @@
+using EventMlOps.Contracts;
 using EventMlOps.Contracts.Drift;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.ControlPlane.Auth;

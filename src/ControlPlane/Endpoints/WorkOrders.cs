@@ -1,8 +1,9 @@
+using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
-using EventMlOps.ControlPlane.Commanding;
-using JasperFx.Events;
 using EventMlOps.ControlPlane.Auth;
+using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.WorkOrders;
+using JasperFx.Events;
 using Marten;
 
 namespace EventMlOps.ControlPlane.Endpoints;

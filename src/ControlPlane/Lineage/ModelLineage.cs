@@ -1,3 +1,4 @@
+using EventMlOps.Contracts;
 using EventMlOps.Contracts.Registry;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Datasets;

@@ -1,3 +1,4 @@
+using EventMlOps.Contracts;
 using EventMlOps.Contracts.Training;
 using EventMlOps.ControlPlane.Commanding;
 using Marten;

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using EventMlOps.Contracts;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
 using Marten;

@@ -64,4 +64,25 @@ public class MetricsSnapshotTests
         samples.Select(s => (s.Name, s.Value)).ShouldBe([("x", 1.5), ("y", 2.0)]);
         samples[0].Labels.ShouldBe(new Dictionary<string, string> { ["a"] = "q\"uote", ["b"] = "back\\slash" });
     }
+
+    [Fact]
+    public void Given_two_replicas_When_summed_Then_histograms_and_counts_add_up_and_a_weight_counts_only_where_every_replica_applies_it()
+    {
+        var a = MetricsSnapshot.Parse(string.Join('\n',
+            Series(2, "2xx", ("0.001", 10), ("0.005", 30), ("+Inf", 30)),
+            Series(2, "5xx", ("0.001", 0), ("0.005", 2), ("+Inf", 2)),
+            Weight(1, 90), Weight(2, 10)), "rec") with { Replicas = "a@1" };
+        var b = MetricsSnapshot.Parse(string.Join('\n',
+            Series(2, "2xx", ("0.001", 5), ("0.005", 60), ("+Inf", 70)),
+            Weight(1, 50), Weight(2, 50)), "rec") with { Replicas = "b@1" };
+
+        var sum = MetricsSnapshot.Sum([a, b]);
+
+        var v2 = sum.Since(MetricsSnapshot.Empty, 2);
+        (v2.Requests, v2.Errors).ShouldBe((102, 2));
+        sum.Versions[2].Cumulative.ShouldBe([15.0, 92.0, 102.0]);
+        sum.Weights.ShouldBeEmpty("replica b does not serve replica a's split yet");
+        MetricsSnapshot.Sum([a, a with { Replicas = "c@1" }]).Weights.ShouldBe(a.Weights);
+        sum.Replicas.ShouldBe("a@1,b@1");
+    }
 }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using EventMlOps.ControlPlane;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Hosting;
+using EventMlOps.Local;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -55,7 +56,7 @@ public sealed class AgentsFixture : IAsyncLifetime
     }
 
     /// <summary>A training agent as `emo up` or `dotnet emo-agents.dll` runs it, on this control plane's bus.</summary>
-    public Task<IHost> StartAgentAsync(string home, string? trainer = null, params string[] extra) => AgentsApp.StartAsync([
+    public Task<WebApplication> StartAgentAsync(string home, string? trainer = null, params string[] extra) => AgentsApp.StartAsync([
         $"--ConnectionStrings:Marten={ConnectionString}",
         "--Marten:Schema=emo",
         $"--Agents:Token={Tokens.Issue("emo-agents", [EventMlOps.Contracts.Roles.Agent], TimeSpan.FromHours(2))}",

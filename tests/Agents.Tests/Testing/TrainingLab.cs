@@ -6,6 +6,7 @@ using EventMlOps.Contracts.Datasets;
 using EventMlOps.Contracts.Training;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Training;
+using EventMlOps.Hosting;
 using Marten;
 using Microsoft.Extensions.Hosting;
 

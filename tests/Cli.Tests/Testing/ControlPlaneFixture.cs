@@ -1,8 +1,10 @@
 using EventMlOps.Agents;
 using EventMlOps.Agents.Runtime;
+using EventMlOps.Contracts;
 using EventMlOps.ControlPlane;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Hosting;
+using EventMlOps.Local;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -32,8 +34,8 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
     public async Task<string> SeedModelAsync(string model)
     {
         await using var session = App.Services.GetRequiredService<Marten.IDocumentStore>().LightweightSession();
-        if (await session.Events.FetchStreamStateAsync(ControlPlane.Commanding.StreamKeys.ModelVersion(model, 1)) is not null) return model;
-        session.Events.StartStream<ControlPlane.Registry.ModelVersion>(ControlPlane.Commanding.StreamKeys.ModelVersion(model, 1),
+        if (await session.Events.FetchStreamStateAsync(EventMlOps.Contracts.StreamKeys.ModelVersion(model, 1)) is not null) return model;
+        session.Events.StartStream<ControlPlane.Registry.ModelVersion>(EventMlOps.Contracts.StreamKeys.ModelVersion(model, 1),
             new ControlPlane.Registry.ModelVersionRegistered(model, 1, Guid.NewGuid(), "file:///seeded.onnx", new string('a', 64), Guid.NewGuid(),
                 new string('b', 64), new Dictionary<string, double>(), "alice", DateTimeOffset.UtcNow));
         await session.SaveChangesAsync();

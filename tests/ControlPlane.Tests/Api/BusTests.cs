@@ -10,6 +10,7 @@ using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Tests.Lineage;
 using EventMlOps.ControlPlane.Tests.Testing;
 using EventMlOps.ControlPlane.Training;
+using EventMlOps.Hosting;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -150,7 +151,7 @@ public class BusTests(ControlPlaneFixture fx, ITestOutputHelper output)
             opts.ApplicationAssembly = typeof(BusTests).Assembly;
             if (!handlers) opts.Discovery.DisableConventionalDiscovery();
             opts.UseRuntimeCompilation();
-            opts.UseSystemTextJsonForSerialization(ControlPlaneApp.Json);
+            opts.UseSystemTextJsonForSerialization(WireJson.Configure);
             opts.Durability.Mode = DurabilityMode.Solo;
             transport(opts);
         });

@@ -8,6 +8,7 @@ using EventMlOps.Contracts.Training;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Tests.Testing;
+using EventMlOps.Hosting;
 using Marten;
 
 namespace EventMlOps.ControlPlane.Tests.Api;

@@ -1,6 +1,8 @@
+using EventMlOps.Contracts;
 using EventMlOps.Contracts.Datasets;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Tests.Testing;
+using EventMlOps.Hosting;
 using Marten;
 
 namespace EventMlOps.ControlPlane.Tests.Datasets;

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using System.Net;
 using EventMlOps.Contracts;
@@ -6,6 +5,8 @@ using EventMlOps.Contracts.Endpoints;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Tests.Testing;
+using EventMlOps.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EventMlOps.ControlPlane.Tests.Endpoints;
 

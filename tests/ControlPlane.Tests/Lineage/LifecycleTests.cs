@@ -1,3 +1,4 @@
+using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Registry;
 using EventMlOps.ControlPlane.Audit;
@@ -7,6 +8,7 @@ using EventMlOps.ControlPlane.Lineage;
 using EventMlOps.ControlPlane.Registry;
 using EventMlOps.ControlPlane.Tests.Testing;
 using EventMlOps.ControlPlane.Training;
+using EventMlOps.Hosting;
 using Marten;
 
 namespace EventMlOps.ControlPlane.Tests.Lineage;

@@ -10,6 +10,8 @@ using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Hosting;
 using EventMlOps.ControlPlane.Tests.Testing;
+using EventMlOps.Hosting;
+using EventMlOps.Local;
 using EventMlOps.Testing;
 using Marten;
 

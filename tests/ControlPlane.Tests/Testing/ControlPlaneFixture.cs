@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Hosting;
+using EventMlOps.Local;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;

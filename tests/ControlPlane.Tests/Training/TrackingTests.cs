@@ -7,6 +7,7 @@ using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Tests.Lineage;
 using EventMlOps.ControlPlane.Tests.Testing;
 using EventMlOps.ControlPlane.Training;
+using EventMlOps.Hosting;
 using Marten;
 
 namespace EventMlOps.ControlPlane.Tests.Training;

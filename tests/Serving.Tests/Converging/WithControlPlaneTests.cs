@@ -1,7 +1,9 @@
 using System.Net;
+using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Endpoints;
+using EventMlOps.Hosting;
 using EventMlOps.Serving.Tests.Testing;
 
 namespace EventMlOps.Serving.Tests.Converging;

@@ -1,14 +1,20 @@
 using System.Net;
 using System.Text.Json;
+using EventMlOps.Agents.Hosting;
+using EventMlOps.Agents.Rollout;
 using EventMlOps.Agents.Runtime;
 using EventMlOps.Agents.Serving;
 using EventMlOps.Cli.Demo;
+using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Endpoints;
+using EventMlOps.Hosting;
 using EventMlOps.Models;
 using EventMlOps.Serving.Tests.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EventMlOps.Serving.Tests.Rollout;
 
@@ -122,7 +128,7 @@ public sealed class RolloutAgentTests(TrainedModels models, ControlPlaneFixture 
         await _agents.StopAsync(Ct);
         _agents.Dispose();
         // (Other tests' endpoints on this control plane may have replicas here too: these agents serve every endpoint.)
-        (await ServingReplicas.StopAllAsync(LocalProcessRuntime.ForHome(_home, TimeSpan.FromSeconds(5)), Ct)).ShouldContain(started.Name);
+        (await LocalServingRuntime.StopAllAsync(LocalProcessRuntime.ForHome(_home, TimeSpan.FromSeconds(5)), Ct)).ShouldContain(started.Name);
         await Should.ThrowAsync<HttpRequestException>(() => client.GetAsync("health/live", Ct));
         _agents = await cp.StartAgentsAsync(_home);
         var back = (await WaitAsync(lifecycle, e => e.Replicas![0].Restarts == 2)).Replicas!.Single();
@@ -134,7 +140,23 @@ public sealed class RolloutAgentTests(TrainedModels models, ControlPlaneFixture 
 
         deleted.Replicas!.Single().LastReason.ShouldBe("the endpoint was deleted");
         await Should.ThrowAsync<HttpRequestException>(() => client.GetAsync("health/live", Ct));
-        (await LocalProcessRuntime.ForHome(_home, TimeSpan.FromSeconds(5)).ObserveAsync(started.Name, Ct)).Phase.ShouldBe(JobPhase.Missing);
+        (await LocalProcessRuntime.ForHome(_home, TimeSpan.FromSeconds(5)).ObserveAsync(started.Name, Ct)).Phase.ShouldNotBe(JobPhase.Running);
+
+        // The deletion's revision is kept on the replica's record: agents started afresh still ignore an order from before
+        // it (a retry, or a late delivery) instead of bringing the deleted endpoint's replica back.
+        await _agents.StopAsync(Ct);
+        _agents.Dispose();
+        _agents = await cp.StartAgentsAsync(_home);
+        var serving = _agents.Services.GetRequiredService<IServingRuntime>();
+        var observed = (await serving.ObserveAsync(lifecycle.Endpoint, Ct)).ShouldNotBeNull();
+        (observed.Deleted, observed.AppliedRevision).ShouldBe((true, deleted.Revision));
+        var stale = new ApplyEndpoint(lifecycle.Endpoint, deleted.Revision - 1,
+            [new ServedVersion(lifecycle.Model, v1, new Uri(models.RecommenderPath).AbsoluteUri, new string('0', 64), 100)], 1, 1);
+
+        (await ApplyEndpointHandler.Handle(stale, serving, _agents.Services.GetRequiredService<CanaryAnalyzer>(),
+            _agents.Services.GetRequiredService<WorkGrants>(), NullLogger<ApplyEndpoint>.Instance, Ct)).ShouldBeEmpty();
+        (await serving.ObserveAsync(lifecycle.Endpoint, Ct))!.Replicas.ShouldBeEmpty("the stale order started nothing");
+        await Should.ThrowAsync<HttpRequestException>(() => client.GetAsync("health/live", Ct));
     }
 
     /// <summary>The analysis records of one rollout, oldest first, from the endpoint's events.</summary>

@@ -5,6 +5,7 @@ using EventMlOps.Artifacts;
 using EventMlOps.Contracts;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Hosting;
+using EventMlOps.Local;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -37,7 +38,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
 
     /// <summary>The agents as <c>emo up</c> hosts them on this control plane (home <paramref name="home"/>), whose rollout agent
     /// runs this build's <c>emo-serve</c> as a process per endpoint, reading the same artifact store.</summary>
-    public Task<IHost> StartAgentsAsync(string home, params string[] extra) => AgentsApp.StartAsync([
+    public Task<WebApplication> StartAgentsAsync(string home, params string[] extra) => AgentsApp.StartAsync([
         $"--ConnectionStrings:Marten={Postgres.ConnectionString(Database)}",
         "--Marten:Schema=emo",
         $"--Agents:Token={Token(Roles.Agent, "emo-agents")}",

@@ -1,4 +1,4 @@
-namespace EventMlOps.ControlPlane.Commanding;
+namespace EventMlOps.Contracts;
 
 /// <summary>Deterministic stream keys: one stream per dataset, run, model version and endpoint.</summary>
 public static class StreamKeys

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using EventMlOps.Hosting;
 using Npgsql;
 
-namespace EventMlOps.ControlPlane.Hosting;
+namespace EventMlOps.Local;
 
 /// <summary>
 /// A private PostgreSQL cluster run from the system's binaries. There is no Docker on the machines

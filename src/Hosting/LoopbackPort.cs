@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace EventMlOps.ControlPlane.Hosting;
+namespace EventMlOps.Hosting;
 
 /// <summary>A TCP port on 127.0.0.1 for a local process: the <c>preferred</c> one while it is free (so that addresses
 /// stay stable across restarts), else any free one. Check-then-use: a caller whose process then fails to bind retries.</summary>

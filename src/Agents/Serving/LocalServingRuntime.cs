@@ -7,7 +7,6 @@ using System.Text.RegularExpressions;
 using EventMlOps.Agents.Hosting;
 using EventMlOps.Agents.Runtime;
 using EventMlOps.Contracts.Endpoints;
-using EventMlOps.ControlPlane.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Wolverine;
@@ -15,31 +14,28 @@ using Wolverine.Runtime;
 
 namespace EventMlOps.Agents.Serving;
 
-/// <summary>A replica that runs: where it answers, and since when (a restart makes it another replica).</summary>
-public sealed record RunningReplica(Uri Url, DateTimeOffset? StartedAt);
-
-/// <summary>No replica could be started for an endpoint (no model server configured, or it never answered).</summary>
-public sealed class ServingUnavailable(string reason) : Exception(reason);
-
 /// <summary>
-/// The local serving runtime: one model-server process (<c>emo-serve</c>, a replica) per endpoint, run through the
-/// workload runtime under a deterministic name (<see cref="ReplicaName"/>) on a loopback port kept in its labels. The
-/// replica converges to its endpoint's desired state by itself (it long-polls the control plane); this class only keeps
-/// it alive: started on the first work order, checked every <see cref="ServingAgentOptions.SuperviseInterval"/> and
+/// The local serving runtime: one model-server process (<c>emo-serve</c>, a replica) per endpoint — it says so through
+/// <see cref="MaxReplicasPerEndpoint"/>, and the plan asks for no more — run through the workload runtime under a
+/// deterministic name (<see cref="ReplicaName"/>) on a loopback port kept in its labels, beside the revision last applied.
+/// The replica converges to its endpoint's desired state by itself (it long-polls the control plane); this class keeps it
+/// alive: started on the first work order, checked every <see cref="ServingAgentOptions.SuperviseInterval"/> and
 /// restarted on the same port when it died or stopped answering <c>/health/live</c> (backing off when it keeps dying),
-/// stopped when the endpoint is deleted — each change reported as a <see cref="ServingReplicaChanged"/> fact. Replicas
-/// outlive the agent; a restarted agent re-adopts them on its first check.
+/// stopped when the endpoint is deleted (its record stays, marked with the revision of the deletion) — each change
+/// reported as a <see cref="ServingReplicaChanged"/> fact. Replicas outlive the agent; a restarted agent re-adopts them
+/// on its first check.
 /// </summary>
-public sealed class ServingReplicas(
+public sealed class LocalServingRuntime(
     IWorkloadRuntime runtime,
     ServingAgentOptions options,
     ReplicaTokens tokens,
     IWolverineRuntime wolverine,
     TimeProvider time,
-    ILogger<ServingReplicas> log) : BackgroundService
+    ILogger<LocalServingRuntime> log) : BackgroundService, IServingRuntime
 {
     public const string Component = "serving";
-    private const string ComponentLabel = "eventmlops.io/component", EndpointLabel = "eventmlops.io/endpoint", PortLabel = "eventmlops.io/port";
+    private const string ComponentLabel = "eventmlops.io/component", EndpointLabel = "eventmlops.io/endpoint", PortLabel = "eventmlops.io/port",
+        RevisionLabel = "eventmlops.io/revision", DeletedLabel = "eventmlops.io/deleted";
 
     private static readonly HttpClient Probe = new() { Timeout = TimeSpan.FromSeconds(2) };
     private static readonly Regex NotDnsLabel = new("[^a-z0-9-]+", RegexOptions.CultureInvariant);
@@ -61,8 +57,13 @@ public sealed class ServingReplicas(
     /// <summary>The labels every replica carries: what to list to find them all.</summary>
     public static readonly IReadOnlyDictionary<string, string> Selector = new Dictionary<string, string> { [ComponentLabel] = Component };
 
+    /// <summary>The endpoint a live replica record serves; null for other jobs and for deleted endpoints' records.</summary>
     public static string? EndpointOf(JobObservation job) =>
-        job.Labels?.GetValueOrDefault(ComponentLabel) == Component ? job.Labels.GetValueOrDefault(EndpointLabel) : null;
+        job.Labels?.GetValueOrDefault(ComponentLabel) == Component && !job.Labels.ContainsKey(DeletedLabel) ? job.Labels.GetValueOrDefault(EndpointLabel) : null;
+
+    public string Kind => runtime.Kind;
+
+    public int MaxReplicasPerEndpoint => 1;
 
     /// <summary>Stops every running replica the runtime holds but keeps their records, so that the next agent on it
     /// restarts them for their endpoints (<c>emo down</c>, then <c>emo up</c>); returns the names of those stopped.</summary>
@@ -78,35 +79,51 @@ public sealed class ServingReplicas(
         return stopped;
     }
 
-    /// <summary>The endpoint's replica, when it has one that runs.</summary>
-    public async Task<RunningReplica?> RunningAsync(string endpoint, CancellationToken ct)
+    public async Task<ObservedEndpoint?> ObserveAsync(string endpoint, CancellationToken ct)
     {
         var job = await runtime.ObserveAsync(ReplicaName(endpoint), ct);
-        return job.Phase is JobPhase.Running && PortOf(job) is { } port ? new RunningReplica(Url(port), job.StartedAt) : null;
+        if (job.Phase == JobPhase.Missing) return null;
+        var deleted = job.Labels?.ContainsKey(DeletedLabel) == true;
+        IReadOnlyList<RunningReplica> running = !deleted && job.Phase is JobPhase.Running && PortOf(job) is { } port ? [new RunningReplica(Url(port), job.StartedAt)] : [];
+        return new ObservedEndpoint(endpoint, RevisionOf(job), deleted, running);
     }
 
-    /// <summary>Makes sure the endpoint has a running replica: starts one when it has none, restarts a dead one.</summary>
-    /// <exception cref="ServingUnavailable">No replica could be started.</exception>
-    public async Task<Uri> EnsureAsync(string endpoint, CancellationToken ct)
+    public async Task ApplyAsync(ApplyEndpoint desired, int replicas, CancellationToken ct)
     {
-        using var gate = await GateAsync(endpoint, ct);
-        var job = await runtime.ObserveAsync(ReplicaName(endpoint), ct);
-        return job.Phase switch
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(replicas, MaxReplicasPerEndpoint);
+        ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
+        using var gate = await GateAsync(desired.Endpoint, ct);
+        var job = await runtime.ObserveAsync(ReplicaName(desired.Endpoint), ct);
+        var revision = new Dictionary<string, string> { [RevisionLabel] = desired.Revision.ToString(CultureInfo.InvariantCulture) };
+        if (job.Labels?.ContainsKey(DeletedLabel) == true)
         {
-            JobPhase.Running or JobPhase.Pending when PortOf(job) is { } port => Url(port),
-            JobPhase.Missing => await StartAsync(endpoint, ReplicaChange.Started, null, null, null, ct),
-            _ => await RestartAsync(endpoint, job, Died(job), ct),
-        };
+            // Created again after a deletion: the record of the deleted one frees its name.
+            await runtime.DeleteAsync(job.Name, ct);
+            job = JobObservation.Missing(job.Name);
+        }
+        switch (job.Phase)
+        {
+            case JobPhase.Running or JobPhase.Pending when PortOf(job) is not null:
+                await runtime.LabelAsync(job.Name, revision, ct);
+                break;
+            case JobPhase.Missing:
+                await StartAsync(desired.Endpoint, ReplicaChange.Started, null, desired.Revision, null, null, ct);
+                break;
+            default:
+                await RestartAsync(desired.Endpoint, job, Died(job), desired.Revision, ct);
+                break;
+        }
     }
 
-    /// <summary>Stops the endpoint's replica for good (the endpoint was deleted) and reports it.</summary>
-    public async Task StopReplicaAsync(string endpoint, string reason, CancellationToken ct)
+    public async Task DeleteAsync(string endpoint, long revision, string reason, CancellationToken ct)
     {
         using var gate = await GateAsync(endpoint, ct);
         var name = ReplicaName(endpoint);
         var job = await runtime.ObserveAsync(name, ct);
-        if (job.Phase == JobPhase.Missing) return;
-        await runtime.DeleteAsync(name, ct);
+        if (job.Phase == JobPhase.Missing || job.Labels?.ContainsKey(DeletedLabel) == true) return;
+        await runtime.CancelAsync(name, ct);
+        var at = revision.ToString(CultureInfo.InvariantCulture);
+        await runtime.LabelAsync(name, new Dictionary<string, string> { [DeletedLabel] = at, [RevisionLabel] = at }, ct);
         _health.TryRemove(endpoint, out _);
         log.LogInformation("Stopped serving replica {Replica} of {Endpoint}: {Reason}", name, endpoint, reason);
         await ReportAsync(new ServingReplicaChanged(Guid.NewGuid(), endpoint, name, ReplicaChange.Stopped, runtime.Kind,
@@ -155,7 +172,7 @@ public sealed class ServingReplicas(
         var reason = job.Phase == JobPhase.Running ? $"did not answer /health/live {ReplicaHealth.LivenessFailures} times in a row" : Died(job);
         try
         {
-            await RestartAsync(endpoint, job, reason, ct);
+            await RestartAsync(endpoint, job, reason, RevisionOf(job), ct);
         }
         catch (ServingUnavailable e)
         {
@@ -166,7 +183,7 @@ public sealed class ServingReplicas(
         }
     }
 
-    private async Task<Uri> RestartAsync(string endpoint, JobObservation dead, string reason, CancellationToken ct)
+    private async Task RestartAsync(string endpoint, JobObservation dead, string reason, long revision, CancellationToken ct)
     {
         // Nothing is torn down before the new replica can get its token (after an agent restart, the re-sent order brings the grant).
         if (!tokens.CanIssue(endpoint))
@@ -174,12 +191,12 @@ public sealed class ServingReplicas(
         await runtime.DeleteAsync(dead.Name, ct);
         _health[endpoint] = (_health.GetValueOrDefault(endpoint) ?? new ReplicaHealth()).Restarted(dead, time.GetUtcNow());
         log.LogWarning("Serving replica {Replica} of {Endpoint} {Reason}; restarting it", dead.Name, endpoint, reason);
-        return await StartAsync(endpoint, ReplicaChange.Restarted, PortOf(dead), reason, dead.ExitCode, ct);
+        await StartAsync(endpoint, ReplicaChange.Restarted, PortOf(dead), revision, reason, dead.ExitCode, ct);
     }
 
     /// <summary>Submits the replica (on <paramref name="port"/> when it is still free, else on a free one), waits until it
     /// answers <c>/health/live</c>, and reports the change.</summary>
-    private async Task<Uri> StartAsync(string endpoint, ReplicaChange change, int? port, string? reason, int? exitCode, CancellationToken ct)
+    private async Task StartAsync(string endpoint, ReplicaChange change, int? port, long revision, string? reason, int? exitCode, CancellationToken ct)
     {
         var server = options.Server ?? throw new ServingUnavailable("no model server is configured on this agent: set Serving:Server (or EMO_SERVE) to emo-serve.dll");
         if (server.Contains('/') && !File.Exists(server))
@@ -203,14 +220,14 @@ public sealed class ServingReplicas(
                 [ComponentLabel] = Component,
                 [EndpointLabel] = endpoint,
                 [PortLabel] = chosen.ToString(CultureInfo.InvariantCulture),
+                [RevisionLabel] = revision.ToString(CultureInfo.InvariantCulture),
             });
         var submitted = await runtime.SubmitAsync(spec, ct);
-        if (PortOf(submitted) is { } taken && taken != chosen) return Url(taken); // another agent's order started it just now
+        if (PortOf(submitted) is { } taken && taken != chosen) return; // another agent's order started it just now
         _health[endpoint] = (_health.GetValueOrDefault(endpoint) ?? new ReplicaHealth()) with { FailedProbes = 0, LastStart = time.GetUtcNow() };
         await WaitLiveAsync(name, url, ct);
         log.LogInformation("Serving replica {Replica} of {Endpoint} {Change} at {Url}", name, endpoint, change.ToString().ToLowerInvariant(), url);
         await ReportAsync(new ServingReplicaChanged(Guid.NewGuid(), endpoint, name, change, runtime.Kind, url.ToString(), reason, exitCode));
-        return url;
     }
 
     private async Task WaitLiveAsync(string name, Uri url, CancellationToken ct)
@@ -280,6 +297,9 @@ public sealed class ServingReplicas(
         }
         return $"; last log line: {line[..Math.Min(line.Length, 300)]}";
     }
+
+    private static long RevisionOf(JobObservation job) =>
+        long.TryParse(job.Labels?.GetValueOrDefault(RevisionLabel), NumberStyles.None, CultureInfo.InvariantCulture, out var revision) ? revision : 0;
 
     private static int? PortOf(JobObservation job) =>
         int.TryParse(job.Labels?.GetValueOrDefault(PortLabel), NumberStyles.None, CultureInfo.InvariantCulture, out var port) ? port : null;

@@ -1,0 +1,54 @@
+using System.Net;
+using System.Text.Json;
+using EventMlOps.Agents.Tests.Testing;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EventMlOps.Agents.Tests.Hosting;
+
+/// <summary>The agents' process boundary: what it ships with (never the control plane, its store library, token
+/// signing or the local launcher) and the service defaults every host answers.</summary>
+public sealed class AgentsHostTests(AgentsFixture fx)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+#if DEBUG
+    private const string Configuration = "Debug";
+#else
+    private const string Configuration = "Release";
+#endif
+
+    [Fact]
+    public void Given_the_built_agents_When_their_dependencies_are_read_Then_of_ours_only_contracts_artifacts_and_hosting_ship_and_no_store_or_signing_library()
+    {
+        // The runtime dependency list of the agents' own build output: what a deployed agent process can load.
+        var deps = Path.Combine(TestHost.RepoRoot(), "src", "Agents", "bin", Configuration, "net10.0", "emo-agents.deps.json");
+        using var doc = JsonDocument.Parse(File.ReadAllText(deps));
+        var libraries = doc.RootElement.GetProperty("libraries").EnumerateObject().Select(l => l.Name.Split('/')[0]).ToList();
+
+        libraries.Where(l => l.StartsWith("EventMlOps.", StringComparison.Ordinal)).Order()
+            .ShouldBe(["EventMlOps.Artifacts", "EventMlOps.Contracts", "EventMlOps.Hosting"]);
+        libraries.ShouldNotContain("Marten");
+        libraries.ShouldNotContain("Microsoft.AspNetCore.Authentication.JwtBearer");
+        libraries.ShouldNotContain("System.IdentityModel.Tokens.Jwt");
+    }
+
+    [Fact]
+    public async Task Given_running_agents_When_scraped_and_probed_Then_metrics_liveness_and_readiness_answer()
+    {
+        var home = TestHost.Folder("emo-agents-host-");
+        await using var agents = await fx.StartAgentAsync(home);
+        var address = agents.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        address.ShouldStartWith("http://127.0.0.1:", Case.Sensitive, "loopback on a free port unless --urls says otherwise");
+        using var http = new HttpClient { BaseAddress = new Uri(address) };
+
+        (await http.GetAsync("/health/live", Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var ready = await http.GetAsync("/health/ready", Ct);
+        ready.StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await ready.Content.ReadAsStringAsync(Ct)).ShouldBe("Healthy");
+        var metrics = await http.GetStringAsync("/metrics", Ct);
+        metrics.ShouldContain("service_name=\"emo-agents\"");
+        metrics.ShouldContain("dotnet_gc_");
+    }
+}
