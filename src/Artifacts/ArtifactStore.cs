@@ -18,6 +18,13 @@ public interface IArtifactStore
     /// <exception cref="FileNotFoundException">There is no such file.</exception>
     /// <exception cref="ArtifactIntegrityException">The content does not match <paramref name="sha256"/>.</exception>
     Task<string> LocalizeAsync(string uri, string sha256, CancellationToken ct);
+
+    /// <summary>Makes an output a job reports (<c>uri</c> + <c>sha256</c>) part of the store: read from the store itself,
+    /// or from one of its incoming folders (where local jobs write), and copied in when it is not there yet — accepted only
+    /// if the content stored has the claimed sha256, so a job can claim nothing but what it produced.</summary>
+    /// <exception cref="DataAccessRefused">The URI is neither in the store nor in an incoming folder.</exception>
+    /// <exception cref="ArtifactIntegrityException">The content does not match <paramref name="sha256"/>.</exception>
+    Task<ArtifactRef> AdoptAsync(string uri, string sha256, CancellationToken ct);
 }
 
 /// <summary>The content does not match its recorded sha256. The actual digest is never told: it would make any
@@ -31,14 +38,50 @@ public static class ArtifactStore
     /// environment) selects S3; otherwise a local folder, <c>Artifacts:Root</c> or <c>$EMO_HOME/artifacts</c>. Local
     /// reads are confined to <see cref="DataRoots.FromConfiguration"/> (with <paramref name="protectedPaths"/>).</summary>
     /// <exception cref="InvalidOperationException">A data root is unacceptable.</exception>
-    public static IArtifactStore FromConfiguration(IConfiguration configuration, string emoHome, IEnumerable<string>? protectedPaths = null)
+    /// <param name="incoming">Where local jobs write the outputs <see cref="IArtifactStore.AdoptAsync"/> takes in.</param>
+    public static IArtifactStore FromConfiguration(IConfiguration configuration, string emoHome, IEnumerable<string>? protectedPaths = null,
+        string? incoming = null)
     {
         var roots = DataRoots.FromConfiguration(configuration, emoHome, protectedPaths);
+        var from = incoming is null ? null : new DataRoots(incoming, maxBytes: roots.MaxBytes, readTimeout: roots.ReadTimeout);
         var cache = Path.Combine(emoHome, "cache", "artifacts");
         if (configuration["Artifacts:S3:Bucket"] is { Length: > 0 } bucket)
-            return S3ArtifactStore.Create(bucket, configuration["Artifacts:S3:Prefix"] ?? "eventmlops", configuration["Artifacts:S3:ServiceUrl"], cache, roots);
-        return new LocalArtifactStore(roots);
+            return S3ArtifactStore.Create(bucket, configuration["Artifacts:S3:Prefix"] ?? "eventmlops", configuration["Artifacts:S3:ServiceUrl"], cache, roots, from);
+        return new LocalArtifactStore(roots, from);
     }
+
+    /// <summary>What a job is given to read its dataset and publish its outputs itself: the same S3 bucket (with the
+    /// AWS credentials of this process as secrets), or, with a local store, a store of its own in its working folder
+    /// (<c>store/</c>, which the agent adopts from: a job never writes the shared folder) and the data roots to read.</summary>
+    public static (Dictionary<string, string> Environment, Dictionary<string, string> Secrets) ForJob(IConfiguration configuration, string emoHome)
+    {
+        var roots = DataRoots.FromConfiguration(configuration, emoHome);
+        var environment = new Dictionary<string, string>
+        {
+            ["Datasets__Roots"] = string.Join(';', roots.Roots),
+            ["Datasets__MaxBytes"] = roots.MaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Datasets__ReadTimeoutSeconds"] = ((long)roots.ReadTimeout.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var secrets = new Dictionary<string, string>();
+        if (configuration["Artifacts:S3:Bucket"] is { Length: > 0 } bucket)
+        {
+            environment["Artifacts__S3__Bucket"] = bucket;
+            foreach (var key in (string[])["Prefix", "ServiceUrl"])
+                if (configuration[$"Artifacts:S3:{key}"] is { Length: > 0 } value) environment[$"Artifacts__S3__{key}"] = value;
+            foreach (var key in (string[])["AWS_REGION", "AWS_DEFAULT_REGION"])
+                if (Environment.GetEnvironmentVariable(key) is { Length: > 0 } value) environment[key] = value;
+            foreach (var key in (string[])["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"])
+                if (Environment.GetEnvironmentVariable(key) is { Length: > 0 } value) secrets[key] = value;
+        }
+        else
+        {
+            environment["Artifacts__Root"] = JobStore;
+        }
+        return (environment, secrets);
+    }
+
+    /// <summary>A local job's own store, relative to its working folder.</summary>
+    public const string JobStore = "store";
 
     public static async Task<string> Sha256Async(string path, CancellationToken ct)
     {
@@ -76,10 +119,18 @@ public static class ArtifactStore
     }
 
     internal static string Key(string sha256) => $"sha256/{sha256[..2]}/{sha256}";
+
+    /// <summary>Where an adopted URI is read from: an incoming folder when it lies in one, else the store's own roots.</summary>
+    internal static DataRoots Source(string uri, DataRoots roots, DataRoots? incoming) =>
+        incoming is not null && DataUris.Problem(uri, incoming.Roots) is null ? incoming : roots;
+
+    /// <summary>What was stored, if it is what was claimed (the file may have changed since it was verified).</summary>
+    internal static ArtifactRef Matching(ArtifactRef stored, string uri, string sha256) =>
+        string.Equals(stored.Sha256, sha256, StringComparison.OrdinalIgnoreCase) ? stored : throw new ArtifactIntegrityException(uri, sha256);
 }
 
 /// <summary>A folder laid out as <c>sha256/ab/abcd…</c>; writes go through a temporary file and a rename.</summary>
-public sealed class LocalArtifactStore(DataRoots roots) : IArtifactStore
+public sealed class LocalArtifactStore(DataRoots roots, DataRoots? incoming = null) : IArtifactStore
 {
     /// <summary>A store at <paramref name="root"/> that reads local data from that folder only.</summary>
     public LocalArtifactStore(string root) : this(new DataRoots(root)) { }
@@ -105,4 +156,11 @@ public sealed class LocalArtifactStore(DataRoots roots) : IArtifactStore
     public async Task<string> LocalizeAsync(string uri, string sha256, CancellationToken ct) =>
         await ArtifactStore.LocalFileAsync(uri, sha256, roots, ct)
         ?? throw new NotSupportedException($"the local artifact store cannot read {DataUris.Echo(uri)}; configure Artifacts:S3 for s3:// artifacts");
+
+    public async Task<ArtifactRef> AdoptAsync(string uri, string sha256, CancellationToken ct)
+    {
+        var path = await ArtifactStore.LocalFileAsync(uri, sha256, ArtifactStore.Source(uri, roots, incoming), ct)
+            ?? throw new DataAccessRefused(uri, "a local artifact store adopts only local files");
+        return ArtifactStore.Matching(await PutAsync(path, ct), uri, sha256);
+    }
 }

@@ -33,8 +33,11 @@ public static class TrainerProgram
         try
         {
             var (settings, train) = Prepare(trainer, rest);
-            using var session = TrainingSession.Open(trainer, settings, output, errors, environment);
-            train(session);
+            var store = settings.DataSha256 is not null || settings.Publish ? JobStore.Open(environment) : null;
+            if (settings.DataSha256 is { } sha256) settings = settings with { DataPath = store!.Fetch(settings.DataPath!, sha256) };
+            using (var session = TrainingSession.Open(trainer, settings, output, errors, environment))
+                train(session);
+            store?.Publish(settings.OutputFolder, output);
             return Ok;
         }
         catch (UsageException e)

@@ -72,4 +72,48 @@ public class LocalArtifactStoreTests
         }).Build(), _dir);
         s3.ShouldBeOfType<S3ArtifactStore>();
     }
+
+    [Fact]
+    public async Task Given_an_output_a_job_claims_in_its_folder_When_adopted_Then_it_is_copied_into_the_store_only_if_its_bytes_have_the_claimed_sha256()
+    {
+        var jobs = Directory.CreateDirectory(Path.Combine(_dir, "jobs")).FullName;
+        var store = new LocalArtifactStore(new DataRoots(Path.Combine(_dir, "store")), new DataRoots(jobs));
+        var output = Path.Combine(Directory.CreateDirectory(Path.Combine(jobs, "train-1", "work")).FullName, "model.onnx");
+        await System.IO.File.WriteAllTextAsync(output, "weights", Ct);
+        var sha = await ArtifactStore.Sha256Async(output, Ct);
+
+        var adopted = await store.AdoptAsync(new Uri(output).AbsoluteUri, sha, Ct);
+
+        adopted.Uri.ShouldStartWith(new Uri(Path.Combine(_dir, "store")).AbsoluteUri + "/sha256/");
+        (adopted.Sha256, adopted.Size).ShouldBe((sha, 7L));
+        (await store.AdoptAsync(adopted.Uri, sha, Ct)).ShouldBe(adopted, "an output already in the store is verified where it is");
+        await Should.ThrowAsync<ArtifactIntegrityException>(() => store.AdoptAsync(new Uri(output).AbsoluteUri, new string('0', 64), Ct));
+    }
+
+    [Fact]
+    public async Task Given_a_job_claiming_a_file_outside_its_folder_When_adopted_Then_it_is_refused_even_through_a_link()
+    {
+        var jobs = Directory.CreateDirectory(Path.Combine(_dir, "jobs")).FullName;
+        var store = new LocalArtifactStore(new DataRoots(Path.Combine(_dir, "store")), new DataRoots(jobs));
+        var secret = File("signing.key", "secret");
+        var sha = await ArtifactStore.Sha256Async(secret, Ct);
+        var link = Path.Combine(jobs, "link.onnx");
+        System.IO.File.CreateSymbolicLink(link, secret);
+
+        await Should.ThrowAsync<DataAccessRefused>(() => store.AdoptAsync(new Uri(secret).AbsoluteUri, sha, Ct));
+        (await Should.ThrowAsync<DataAccessRefused>(() => store.AdoptAsync(new Uri(link).AbsoluteUri, sha, Ct))).Message.ShouldNotContain("secret\n");
+        Directory.Exists(Path.Combine(_dir, "store", "sha256")).ShouldBeFalse("nothing was stored");
+    }
+
+    [Fact]
+    public void Given_a_local_store_When_a_job_is_given_its_settings_Then_it_writes_a_store_of_its_own_and_reads_the_data_roots()
+    {
+        var data = Directory.CreateDirectory(Path.Combine(_dir, "data")).FullName;
+        var (environment, secrets) = ArtifactStore.ForJob(new ConfigurationBuilder().AddInMemoryCollection(
+            new Dictionary<string, string?> { ["Datasets:Roots"] = data }).Build(), _dir);
+
+        environment["Artifacts__Root"].ShouldBe(ArtifactStore.JobStore);
+        environment["Datasets__Roots"].Split(';').ShouldBe([Path.Combine(_dir, "artifacts"), data]);
+        secrets.ShouldBeEmpty();
+    }
 }

@@ -1,10 +1,14 @@
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
 
 namespace EventMlOps.Agents.Runtime;
 
 /// <summary>Where and how a workload runs — a batch job (training) or a long-running server (an endpoint's serving
-/// replica): local child processes today, Kubernetes Jobs (with <c>nvidia.com/gpu</c> limits) and Deployments later. Agents act and observe through it; they never see processes or pods. Every call is idempotent and
-/// keyed by the job's deterministic name, so an agent that restarts finds its jobs again with <see cref="ListAsync"/>.</summary>
+/// replica): local child processes today, Kubernetes Jobs (with <c>nvidia.com/gpu</c> limits) and Deployments later.
+/// Agents act and observe through it, and read a job's log through it; they never see processes, pods or the job's
+/// disk (its working folder and log file are the runtime's own). Every call is idempotent and keyed by the job's
+/// deterministic name, so an agent that restarts — on this machine or another — finds its jobs again with
+/// <see cref="ListAsync"/>, and what it must remember of them in their labels (<see cref="LabelAsync"/>).</summary>
 public interface IWorkloadRuntime
 {
     /// <summary>What is reported as the run's runtime (<c>local</c>, <c>kubernetes</c>).</summary>
@@ -25,6 +29,11 @@ public interface IWorkloadRuntime
     /// serving process restarted after it died, or stopped for good); its log stays. A no-op for a missing job.</summary>
     Task DeleteAsync(string name, CancellationToken ct);
 
+    /// <summary>The job's combined stdout/stderr from byte <paramref name="offset"/> on, at most <paramref name="maxBytes"/>;
+    /// an empty chunk at its end (or for a missing job). A log that was cut shorter than <paramref name="offset"/> is read
+    /// from its start again.</summary>
+    Task<LogChunk> ReadLogAsync(string name, long offset, int maxBytes, CancellationToken ct);
+
     /// <summary>Sets labels on the job's record (as a Kubernetes annotation patch), over those of the same key: what its
     /// owner must remember across restarts of the agent (e.g. the endpoint revision a replica was last given). A no-op for
     /// a missing job.</summary>
@@ -37,21 +46,25 @@ public interface IWorkloadRuntime
 }
 
 /// <param name="Name">Deterministic, DNS-label shaped (e.g. <c>train-{runId:N}</c>): the key of every call.</param>
+/// <param name="Image">The container image a cluster runtime runs <paramref name="Command"/> in; the local runtime runs
+/// the command on its own machine.</param>
+/// <param name="Command">The program, and <paramref name="Args"/> its arguments; relative paths in them are relative to
+/// the job's own working folder, which the runtime provides (empty at the start, writable by the job only).</param>
 /// <param name="Environment">Plain settings, recorded with the job.</param>
 /// <param name="Secrets">Passed to the job like <paramref name="Environment"/> but never recorded or logged
 /// (a Kubernetes runtime puts them in a Secret).</param>
-/// <param name="LogPath">Where the job's combined stdout/stderr ends up on the agent's machine.</param>
 /// <param name="Labels">Identify the job to its owner (e.g. <c>eventmlops.io/run-id</c>); returned by observations.</param>
+/// <param name="Placement">Where a cluster runtime may schedule it; the local runtime has one place.</param>
 public sealed record JobSpec(
     string Name,
+    string Image,
     string Command,
     IReadOnlyList<string> Args,
     IReadOnlyDictionary<string, string> Environment,
     IReadOnlyDictionary<string, string> Secrets,
-    string WorkingDirectory,
     JobResources Resources,
-    string LogPath,
-    IReadOnlyDictionary<string, string> Labels)
+    IReadOnlyDictionary<string, string> Labels,
+    JobPlacement? Placement = null)
 {
     private static readonly Regex DnsLabel = new("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant);
 
@@ -61,6 +74,25 @@ public sealed record JobSpec(
 }
 
 public sealed record JobResources(int Cpus, int MemoryMb, int Gpus);
+
+/// <summary>Node selection for a cluster runtime: node labels to match, and taints to tolerate (as Kubernetes has them).</summary>
+public sealed record JobPlacement(IReadOnlyDictionary<string, string> NodeSelector, IReadOnlyList<JobToleration> Tolerations)
+{
+    /// <summary>A <c>Training:Placement</c> / <c>Serving:Placement</c> section: <c>NodeSelector:&lt;label&gt;=value</c>,
+    /// <c>Tolerations:&lt;n&gt;:Key|Operator|Value|Effect</c>; null when it says nothing.</summary>
+    public static JobPlacement? From(IConfigurationSection section)
+    {
+        var selector = section.GetSection("NodeSelector").GetChildren().Where(c => c.Value is not null).ToDictionary(c => c.Key, c => c.Value!);
+        var tolerations = section.GetSection("Tolerations").GetChildren()
+            .Select(t => new JobToleration(t["Key"] ?? "", t["Operator"] ?? "Exists", t["Value"], t["Effect"])).ToList();
+        return selector.Count == 0 && tolerations.Count == 0 ? null : new JobPlacement(selector, tolerations);
+    }
+}
+
+public sealed record JobToleration(string Key, string Operator, string? Value, string? Effect);
+
+/// <param name="Offset">Where the next read starts.</param>
+public sealed record LogChunk(byte[] Bytes, long Offset);
 
 public enum JobPhase { Pending, Running, Succeeded, Failed, Missing }
 

@@ -71,6 +71,13 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
 
     public string JobFolder(string name) => Path.Combine(Root, JobSpec.ValidName(name));
 
+    /// <summary>The job's working folder (<c>work/</c>, its own): where its relative paths lead.</summary>
+    public string WorkFolder(string name) => Path.Combine(JobFolder(name), "work");
+
+    /// <summary>The job's combined stdout/stderr, out of the job's reach; it outlives a deletion (a job of the same name
+    /// restarted appends to it).</summary>
+    public string LogFile(string name) => Path.Combine(Root, ".logs", JobSpec.ValidName(name) + ".log");
+
     public async Task<JobObservation> SubmitAsync(JobSpec spec, CancellationToken ct)
     {
         var dir = JobFolder(spec.Name);
@@ -89,8 +96,8 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
             int pid;
             try
             {
-                Directory.CreateDirectory(spec.WorkingDirectory);
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(spec.LogPath))!);
+                Directory.CreateDirectory(WorkFolder(spec.Name));
+                Directory.CreateDirectory(Path.GetDirectoryName(LogFile(spec.Name))!);
                 pid = Start(spec, dir);
             }
             catch
@@ -146,6 +153,18 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
         }
     }
 
+    public async Task<LogChunk> ReadLogAsync(string name, long offset, int maxBytes, CancellationToken ct)
+    {
+        var path = LogFile(name);
+        if (!File.Exists(path)) return new LogChunk([], 0);
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        if (file.Length < offset) offset = 0; // cut shorter or replaced: start over
+        file.Seek(offset, SeekOrigin.Begin);
+        var buffer = new byte[(int)Math.Min(maxBytes, file.Length - offset)];
+        var read = await file.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, ct);
+        return new LogChunk(read == buffer.Length ? buffer : buffer[..read], offset + read);
+    }
+
     public async Task LabelAsync(string name, IReadOnlyDictionary<string, string> labels, CancellationToken ct)
     {
         var dir = JobFolder(name);
@@ -192,7 +211,7 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
 
         var cancelled = File.Exists(Path.Combine(dir, CancelledFile));
         var observed = new JobObservation(name, JobPhase.Pending, StartedAt: job.StartedAt, Cancelled: cancelled,
-            LogTail: Tail(job.Spec.LogPath, _logTailLines), Labels: job.Spec.Labels);
+            LogTail: Tail(LogFile(name), _logTailLines), Labels: job.Spec.Labels);
         if (Exited(dir, observed) is { } exited) return exited;
         if (job.Pid is not { } pid)
             return _time.GetUtcNow() - job.SubmittedAt < StartTimeout
@@ -225,8 +244,9 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
     /// <summary>Starts the wrapper; returns its pid (the <see cref="Process"/> may be disposed as soon as a quick job exits).</summary>
     private int Start(JobSpec spec, string dir)
     {
-        var start = new ProcessStartInfo("setsid") { UseShellExecute = false, WorkingDirectory = spec.WorkingDirectory };
-        foreach (var arg in (string[])["sh", "-c", Wrapper, "emo-job", dir, Path.GetFullPath(spec.LogPath), spec.Command, .. spec.Args])
+        var work = WorkFolder(spec.Name);
+        var start = new ProcessStartInfo("setsid") { UseShellExecute = false, WorkingDirectory = work };
+        foreach (var arg in (string[])["sh", "-c", Wrapper, "emo-job", dir, LogFile(spec.Name), spec.Command, .. spec.Args])
             start.ArgumentList.Add(arg);
         start.Environment.Clear();
         foreach (var (key, value) in System.Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
@@ -238,8 +258,8 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
         foreach (var (key, value) in spec.Secrets) start.Environment[key] = value;
         if (_runAs is { } user)
         {
-            user.Own(spec.WorkingDirectory);
-            start.Environment["HOME"] = spec.WorkingDirectory; // the account's own home may not exist (nobody's does not)
+            user.Own(work);
+            start.Environment["HOME"] = work; // the account's own home may not exist (nobody's does not)
             start.Environment["EMO_JOB_USER"] = $"{user.Uid}:{user.Gid}";
         }
 

@@ -206,22 +206,22 @@ public sealed class LocalServingRuntime(
         var name = ReplicaName(endpoint);
         var chosen = LoopbackPort.Choose(port);
         var url = Url(chosen);
-        var folder = Path.Combine(options.Home, name);
         var (command, prefix) = AgentSettings.Command(server, options.Dotnet);
         var spec = new JobSpec(
-            name, command,
+            name, options.Image, command,
             [.. prefix, $"--urls={url.ToString().TrimEnd('/')}", "--control-plane", controlPlane, "--endpoint", endpoint, .. options.ServerArguments],
             new Dictionary<string, string>(options.ServerEnvironment) { ["EMO_HOME"] = options.EmoHome },
             // A replica reports its observed state with a token of its own, named after it (the actor of its facts).
             new Dictionary<string, string> { ["Serving__Token"] = await tokens.IssueAsync(endpoint, name, ct) },
-            folder, new JobResources(0, 0, 0), Path.Combine(folder, "serve.log"),
+            new JobResources(0, 0, 0),
             new Dictionary<string, string>
             {
                 [ComponentLabel] = Component,
                 [EndpointLabel] = endpoint,
                 [PortLabel] = chosen.ToString(CultureInfo.InvariantCulture),
                 [RevisionLabel] = revision.ToString(CultureInfo.InvariantCulture),
-            });
+            },
+            options.Placement);
         var submitted = await runtime.SubmitAsync(spec, ct);
         if (PortOf(submitted) is { } taken && taken != chosen) return; // another agent's order started it just now
         _health[endpoint] = (_health.GetValueOrDefault(endpoint) ?? new ReplicaHealth()) with { FailedProbes = 0, LastStart = time.GetUtcNow() };

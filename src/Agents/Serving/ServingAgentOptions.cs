@@ -3,7 +3,8 @@ using Microsoft.Extensions.Configuration;
 
 namespace EventMlOps.Agents.Serving;
 
-/// <param name="Home">Where replicas keep their working folders and logs: <c>$EMO_HOME/agents/serving/{endpoint}</c>.</param>
+/// <param name="Image"><c>Serving:Image</c>: the model server's container image for a cluster runtime (default <c>emo-serve</c>).</param>
+/// <param name="Placement"><c>Serving:Placement</c>: node selector and tolerations for a cluster runtime.</param>
 /// <param name="EmoHome">Given to the model server, which finds the artifact store from it as the agents do.</param>
 /// <param name="Server"><c>Serving:Server</c> (or <c>EMO_SERVE</c>): emo-serve.dll or an executable; null = none configured.</param>
 /// <param name="ControlPlaneUrl"><c>Agents:ControlPlaneUrl</c> (default: <c>Training:TrackingUri</c>): where a replica polls its
@@ -14,7 +15,8 @@ namespace EventMlOps.Agents.Serving;
 /// artifact store the agents write to.</param>
 /// <param name="ServerArguments">Extra arguments for every replica (<c>Serving:Arguments</c>, space-separated), e.g. <c>--Serving:LogLevel=Warning</c>.</param>
 public sealed record ServingAgentOptions(
-    string Home,
+    string Image,
+    Runtime.JobPlacement? Placement,
     string EmoHome,
     string? Server,
     string Dotnet,
@@ -28,7 +30,8 @@ public sealed record ServingAgentOptions(
     {
         var home = EventMlOps.Hosting.EmoHome.Resolve(config);
         return new(
-            Path.Combine(home, "agents", "serving"),
+            config["Serving:Image"] is { Length: > 0 } image ? image : "emo-serve",
+            Runtime.JobPlacement.From(config.GetSection("Serving:Placement")),
             home,
             AgentSettings.Program(config["Serving:Server"] ?? config["EMO_SERVE"], "emo-serve.dll"),
             AgentSettings.Dotnet(),

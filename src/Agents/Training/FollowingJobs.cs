@@ -17,15 +17,17 @@ public enum FollowReason { Submitted, Resumed }
 /// <summary>
 /// Follows each training job from submission to its reported outcome, one task per run: reports submitted and started,
 /// turns the trainer's <c>EMO_EPOCH</c> lines into <see cref="EpochCompleted"/>, beats every
-/// <see cref="TrainingAgentOptions.HeartbeatInterval"/> while it runs, and when the job ends stores its outputs and
-/// reports <see cref="TrainingSucceeded"/> or <see cref="TrainingFailed"/> — once (the <c>reported</c> marker), and nothing
-/// for a cancelled run (the control plane has recorded the cancellation and refuses any later outcome).
+/// <see cref="TrainingAgentOptions.HeartbeatInterval"/> while it runs, and when the job ends adopts the outputs the trainer
+/// published (<c>EMO_OUTPUT</c>: each accepted only if its content has the claimed sha256), stores the job's log, and
+/// reports <see cref="TrainingSucceeded"/> or <see cref="TrainingFailed"/> — once (the job's <c>reported</c> label), and
+/// nothing for a cancelled run (the control plane has recorded the cancellation and refuses any later outcome). The log
+/// is read through the runtime: nothing here touches the job's disk.
 /// Facts carry deterministic command ids, so a second report after a crash appends nothing.
 /// When the agent stops, following stops and the jobs keep running; the next agent re-adopts them.
 /// </summary>
 public sealed class TrainingFollower(
     IWorkloadRuntime runtime,
-    TrainingWorkspace workspace,
+    TrainingRuns runs,
     IArtifactStore store,
     TrainingAgentOptions options,
     IWolverineRuntime wolverine,
@@ -85,7 +87,7 @@ public sealed class TrainingFollower(
                 catch (Exception e)
                 {
                     var pause = TimeSpan.FromSeconds(Math.Min(60, Math.Pow(2, attempt)));
-                    log.LogError(e, "Following training job {Job} failed (attempt {Attempt}); trying again in {Pause}", TrainingWorkspace.JobName(runId), attempt, pause);
+                    log.LogError(e, "Following training job {Job} failed (attempt {Attempt}); trying again in {Pause}", TrainingRuns.JobName(runId), attempt, pause);
                     try { await Task.Delay(pause, time, ct); }
                     catch (OperationCanceledException) { return; }
                 }
@@ -99,17 +101,19 @@ public sealed class TrainingFollower(
 
     private async Task FollowAsync(Guid runId, FollowReason reason, CancellationToken ct)
     {
-        var job = TrainingWorkspace.JobName(runId);
+        var job = TrainingRuns.JobName(runId);
         var bus = new MessageBus(wolverine);
-        var logReader = new LogReader(workspace.Log(runId));
-        var reportedEpoch = workspace.ReportedEpoch(runId);
+        var logReader = new LogReader(runtime, job);
+        var reportedEpoch = -1;
         IReadOnlyDictionary<string, double>? result = null;
+        var published = new Dictionary<string, PublishedOutput>();
         var announced = false;
         var lastBeat = time.GetUtcNow();
         while (true)
         {
             var observed = await runtime.ObserveAsync(job, ct);
-            var cancelled = workspace.Markers(runId).Cancelled;
+            if (reportedEpoch < 0) reportedEpoch = TrainingRuns.ReportedEpoch(observed);
+            var cancelled = runs.Markers(runId, observed).Cancelled;
             var finished = observed.Phase is not (JobPhase.Pending or JobPhase.Running);
             if (!cancelled && !announced && observed.Phase != JobPhase.Missing)
             {
@@ -118,16 +122,17 @@ public sealed class TrainingFollower(
                 announced = true;
             }
             // Read after observing: once the job is seen finished, its log is complete.
-            foreach (var line in logReader.ReadLines(toEnd: finished))
+            foreach (var line in await logReader.ReadLinesAsync(toEnd: finished, ct))
             {
                 result = TrainerOutput.ParseResult(line) ?? result;
+                if (TrainerOutput.ParseOutput(line) is { } output) published[output.Name] = output;
                 if (cancelled || TrainerOutput.ParseEpoch(line) is not { } epoch || epoch.Epoch <= reportedEpoch) continue;
                 await bus.SendAsync(new EpochCompleted(FactIds.Epoch(runId, epoch.Epoch), runId, epoch.Epoch, epoch.Metrics));
-                workspace.RecordEpoch(runId, reportedEpoch = epoch.Epoch);
+                await TrainingRuns.RecordEpochAsync(runtime, runId, reportedEpoch = epoch.Epoch, ct);
             }
             if (finished)
             {
-                await ConcludeAsync(bus, runId, reason, observed, result, ct);
+                await ConcludeAsync(bus, runId, reason, observed, result, published, ct);
                 return;
             }
             if (!cancelled && time.GetUtcNow() - lastBeat >= options.HeartbeatInterval)
@@ -140,56 +145,73 @@ public sealed class TrainingFollower(
     }
 
     private async Task ConcludeAsync(MessageBus bus, Guid runId, FollowReason reason, JobObservation observed,
-        IReadOnlyDictionary<string, double>? result, CancellationToken ct)
+        IReadOnlyDictionary<string, double>? result, IReadOnlyDictionary<string, PublishedOutput> published, CancellationToken ct)
     {
-        if (workspace.Markers(runId).Cancelled)
+        if (runs.Markers(runId, observed).Cancelled)
         {
-            workspace.MarkReported(runId, "cancelled: nothing reported");
+            await TrainingRuns.MarkReportedAsync(runtime, runId, "cancelled", ct);
             log.LogInformation("Training job {Job} of cancelled run {RunId} ended ({Phase}, exit code {ExitCode}); nothing to report",
                 observed.Name, runId, observed.Phase, observed.ExitCode);
             return;
         }
         object outcome = observed.Phase == JobPhase.Succeeded
-            ? await SucceededAsync(runId, observed, result, ct)
+            ? await SucceededAsync(runId, observed, result, published, ct)
             : Failed(runId, observed, reason);
         // A StopTraining may have arrived while the outputs were being stored.
-        if (workspace.Markers(runId).Cancelled)
+        if (runs.Markers(runId, await runtime.ObserveAsync(observed.Name, ct)).Cancelled)
         {
-            workspace.MarkReported(runId, "cancelled: nothing reported");
+            await TrainingRuns.MarkReportedAsync(runtime, runId, "cancelled", ct);
             return;
         }
         await bus.SendAsync(outcome);
-        workspace.MarkReported(runId, outcome.GetType().Name);
+        await TrainingRuns.MarkReportedAsync(runtime, runId, outcome.GetType().Name, ct);
         log.LogInformation("Training job {Job} ended ({Phase}, exit code {ExitCode}); reported {Outcome}",
             observed.Name, observed.Phase, observed.ExitCode, outcome.GetType().Name);
     }
 
-    /// <summary>The model and the other outputs go into the artifact store (content-addressed); a trainer that exited 0
-    /// without a model or with unreadable metrics did not succeed.</summary>
-    private async Task<object> SucceededAsync(Guid runId, JobObservation observed, IReadOnlyDictionary<string, double>? result, CancellationToken ct)
+    /// <summary>The outputs the trainer published are adopted into the artifact store (content-addressed: a claim whose
+    /// content differs is refused), the job's log stored beside them; a trainer that exited 0 without a model, with an
+    /// output that does not hold, or with unreadable metrics did not succeed.</summary>
+    private async Task<object> SucceededAsync(Guid runId, JobObservation observed, IReadOnlyDictionary<string, double>? result,
+        IReadOnlyDictionary<string, PublishedOutput> published, CancellationToken ct)
     {
-        var output = workspace.Output(runId);
-        var model = Path.Combine(output, TrainerOutput.Model);
-        if (!File.Exists(model))
-            return Failure(runId, $"the trainer exited with code 0 but wrote no {TrainerOutput.Model} to {output}", 0, observed.LogTail);
+        if (!published.ContainsKey(TrainerProtocol.Model))
+            return Failure(runId, $"the trainer exited with code 0 but published no {TrainerProtocol.Model} (no {TrainerProtocol.OutputPrefix.Trim()} line)", 0, observed.LogTail);
+        var outputs = new Dictionary<string, ArtifactRef>();
         IReadOnlyDictionary<string, double> metrics;
         try
         {
-            var file = Path.Combine(output, TrainerOutput.MetricsFile);
-            metrics = File.Exists(file) ? TrainerOutput.ReadMetricsFile(file) : result ?? new Dictionary<string, double>();
+            foreach (var (name, output) in published)
+                outputs[name] = await store.AdoptAsync(output.Uri, output.Sha256, ct);
+            metrics = outputs.TryGetValue(TrainerProtocol.Metrics, out var file)
+                ? TrainerOutput.ReadMetricsFile(await store.LocalizeAsync(file.Uri, file.Sha256, ct))
+                : result ?? new Dictionary<string, double>();
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is DataAccessRefused or ArtifactIntegrityException or FileNotFoundException or InvalidDataException or ArgumentException)
         {
-            return Failure(runId, $"the trainer exited with code 0 but its metrics are unreadable: {e.Message}", 0, observed.LogTail);
+            return Failure(runId, $"the trainer exited with code 0 but its outputs do not hold: {e.Message}", 0, observed.LogTail);
         }
-        var artifact = await store.PutAsync(model, ct);
-        var outputs = new Dictionary<string, ArtifactRef>();
-        foreach (var (name, file) in TrainerOutput.Outputs)
-            if (File.Exists(Path.Combine(output, file)))
-                outputs[name] = await store.PutAsync(Path.Combine(output, file), ct);
-        if (File.Exists(workspace.Log(runId)))
-            outputs["log"] = await store.PutAsync(workspace.Log(runId), ct);
-        return new TrainingSucceeded(FactIds.Outcome(runId), runId, artifact.Uri, artifact.Sha256, metrics, outputs);
+        if (await StoreLogAsync(observed.Name, ct) is { } log) outputs["log"] = log;
+        var model = outputs[TrainerProtocol.Model];
+        outputs.Remove(TrainerProtocol.Model);
+        return new TrainingSucceeded(FactIds.Outcome(runId), runId, model.Uri, model.Sha256, metrics, outputs);
+    }
+
+    /// <summary>The job's whole log, read through the runtime, into the artifact store.</summary>
+    private async Task<ArtifactRef?> StoreLogAsync(string job, CancellationToken ct)
+    {
+        var temp = Path.Combine(Path.GetTempPath(), $"emo-{job}-{Guid.NewGuid():N}.log");
+        try
+        {
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+                for (LogChunk chunk; (chunk = await runtime.ReadLogAsync(job, file.Length, 1 << 20, ct)).Bytes.Length > 0;)
+                    await file.WriteAsync(chunk.Bytes, ct);
+            return new FileInfo(temp).Length > 0 ? await store.PutAsync(temp, ct) : null;
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
     }
 
     private TrainingFailed Failed(Guid runId, JobObservation observed, FollowReason reason) => observed switch

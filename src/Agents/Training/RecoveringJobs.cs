@@ -12,7 +12,7 @@ namespace EventMlOps.Agents.Training;
 /// again (<see cref="RequestWorkOrders"/>) — it keeps no grants on disk — and each order that comes back is followed like
 /// a redelivered one: a running job to its end, a finished one to its report, one whose process vanished reported
 /// failed. A run the control plane already finished gets no order and is left alone.</summary>
-public sealed class TrainingRecovery(IWorkloadRuntime runtime, TrainingWorkspace workspace, IWolverineRuntime wolverine,
+public sealed class TrainingRecovery(IWorkloadRuntime runtime, TrainingRuns runs, IWolverineRuntime wolverine,
     ILogger<TrainingRecovery> log) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -20,8 +20,8 @@ public sealed class TrainingRecovery(IWorkloadRuntime runtime, TrainingWorkspace
         var unreported = new List<Guid>();
         foreach (var job in await runtime.ListAsync(cancellationToken))
         {
-            if (TrainingWorkspace.RunIdOf(job) is not { } runId) continue;
-            switch (TrainingPlan.Decide(workspace.Markers(runId), job))
+            if (TrainingRuns.RunIdOf(job) is not { } runId) continue;
+            switch (TrainingPlan.Decide(runs.Markers(runId, job), job))
             {
                 case TrainingAction.Follow:
                     unreported.Add(runId);
@@ -29,7 +29,7 @@ public sealed class TrainingRecovery(IWorkloadRuntime runtime, TrainingWorkspace
                 case TrainingAction.Cancel:
                     log.LogInformation("Training job {Job} of a cancelled run still runs; stopping it", job.Name);
                     await runtime.CancelAsync(job.Name, cancellationToken);
-                    workspace.MarkReported(runId, "cancelled: nothing reported");
+                    await TrainingRuns.MarkReportedAsync(runtime, runId, "cancelled", cancellationToken);
                     break;
             }
         }

@@ -11,14 +11,19 @@ public sealed class InvalidTrainingOrder(string message) : Exception(message);
 public sealed record TrainerInvocation(string Command, IReadOnlyList<string> Args);
 
 /// <summary>The trainer's command line for a work order (pure):
-/// <c>[dotnet emo-train.dll | trainer] &lt;kind&gt; (--data &lt;path&gt; | --generate --&lt;name&gt; &lt;value&gt;…) --out &lt;dir&gt;
-/// --&lt;hyperparameter&gt; &lt;value&gt;… --device cpu|cuda</c>.</summary>
+/// <c>[dotnet emo-train.dll | trainer] &lt;kind&gt; (--data &lt;uri&gt; --data-sha256 &lt;hex&gt; | --generate --&lt;name&gt; &lt;value&gt;…)
+/// --out out --publish --&lt;hyperparameter&gt; &lt;value&gt;… --device cpu|cuda</c> (see <see cref="TrainerProtocol"/>).</summary>
 public static class TrainerCommand
 {
     public const string GeneratorScheme = "generate";
 
+    /// <summary>The trainer's output folder, in its working folder.</summary>
+    public const string OutputFolder = "out";
+
     /// <summary>Options the agent sets itself: neither a hyperparameter nor a generator parameter may take them.</summary>
-    private static readonly HashSet<string> Reserved = new(["data", "generate", "out", "device"], StringComparer.OrdinalIgnoreCase);
+    private static readonly HashSet<string> Reserved = new(
+        [TrainerProtocol.Data, TrainerProtocol.DataSha256, "data_sha256", "generate", TrainerProtocol.Out, TrainerProtocol.Publish, TrainerProtocol.Device],
+        StringComparer.OrdinalIgnoreCase);
 
     private static readonly Regex Name = new("^[A-Za-z][A-Za-z0-9_.-]{0,63}$", RegexOptions.CultureInvariant);
     private static readonly Regex Kind = new("^[a-z][a-z0-9-]{0,63}$", RegexOptions.CultureInvariant);
@@ -47,8 +52,7 @@ public static class TrainerCommand
     }
 
     /// <param name="trainer">emo-train.dll (run with <paramref name="dotnet"/>) or an executable.</param>
-    /// <param name="dataPath">The verified local dataset; null when the trainer generates it.</param>
-    public static TrainerInvocation Build(LaunchTraining order, string trainer, string dotnet, string? dataPath, string outputFolder)
+    public static TrainerInvocation Build(LaunchTraining order, string trainer, string dotnet)
     {
         if (!Kind.IsMatch(order.TrainerKind ?? ""))
             throw new InvalidTrainingOrder($"trainer kind '{order.TrainerKind}' is not a trainer name");
@@ -72,12 +76,13 @@ public static class TrainerCommand
         }
         else
         {
-            args.AddRange(["--data", dataPath ?? throw new InvalidTrainingOrder($"dataset {order.DatasetUri} has no local copy")]);
+            // The trainer fetches the dataset through the artifact store and uses it only if its content has this sha256.
+            args.AddRange(["--" + TrainerProtocol.Data, order.DatasetUri, "--" + TrainerProtocol.DataSha256, order.DatasetSha256]);
         }
-        args.AddRange(["--out", outputFolder]);
+        args.AddRange(["--" + TrainerProtocol.Out, OutputFolder, "--" + TrainerProtocol.Publish]);
         foreach (var (name, value) in hyperparameters.OrderBy(h => h.Key, StringComparer.Ordinal))
             args.AddRange(["--" + name, Format(value)]);
-        args.AddRange(["--device", (order.Resources?.Gpus ?? 0) > 0 ? "cuda" : "cpu"]);
+        args.AddRange(["--" + TrainerProtocol.Device, (order.Resources?.Gpus ?? 0) > 0 ? "cuda" : "cpu"]);
         return new TrainerInvocation(command, args);
     }
 

@@ -1,28 +1,21 @@
 using System.Text;
 using System.Text.Json;
+using EventMlOps.Agents.Runtime;
+using EventMlOps.Contracts.Training;
 
 namespace EventMlOps.Agents.Training;
 
 /// <summary>One <c>EMO_EPOCH {"epoch":1,"epochs":10,"seconds":2.1,"metrics":{"loss":0.35}}</c> line.</summary>
 public sealed record EpochLine(int Epoch, int? Epochs, double? Seconds, IReadOnlyDictionary<string, double> Metrics);
 
-/// <summary>The trainer's side of the contract: progress lines on stdout and files in its <c>--out</c> folder.</summary>
+/// <summary>Reads the trainer's side of <see cref="TrainerProtocol"/> from its log lines.</summary>
 public static class TrainerOutput
 {
-    public const string EpochPrefix = "EMO_EPOCH ";
-    public const string ResultPrefix = "EMO_RESULT ";
-    public const string Model = "model.onnx";
-    public const string MetricsFile = "metrics.json";
-
-    /// <summary>The other outputs stored beside the model, by the name they are reported under.</summary>
-    public static readonly IReadOnlyList<(string Name, string File)> Outputs =
-        [("baseline", "baseline.json"), ("params", "params.json"), ("metrics", MetricsFile)];
-
     /// <summary>The epoch a log line reports, or null for any other line (including a malformed progress line:
     /// progress is informative, the outcome is decided by the exit code and the files).</summary>
     public static EpochLine? ParseEpoch(string line)
     {
-        if (Payload(line, EpochPrefix) is not { } json) return null;
+        if (Payload(line, TrainerProtocol.EpochPrefix) is not { } json) return null;
         try
         {
             using var doc = JsonDocument.Parse(json);
@@ -40,12 +33,31 @@ public static class TrainerOutput
     /// <summary>The metrics of an <c>EMO_RESULT {"metrics":{…}}</c> line, or null.</summary>
     public static IReadOnlyDictionary<string, double>? ParseResult(string line)
     {
-        if (Payload(line, ResultPrefix) is not { } json) return null;
+        if (Payload(line, TrainerProtocol.ResultPrefix) is not { } json) return null;
         try
         {
             using var doc = JsonDocument.Parse(json);
             return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("metrics", out var metrics)
                 ? Numbers(metrics)
+                : null;
+        }
+        catch (JsonException) { return null; }
+    }
+
+    /// <summary>The output of an <c>EMO_OUTPUT {"name":…,"uri":…,"sha256":…}</c> line naming one of the protocol's outputs, or
+    /// null (the claim is checked when the output is adopted).</summary>
+    public static PublishedOutput? ParseOutput(string line)
+    {
+        if (Payload(line, TrainerProtocol.OutputPrefix) is not { } json) return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var root = doc.RootElement;
+            string? Text(string name) => root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String
+                ? v.GetString()
+                : null;
+            return Text("name") is { } name && TrainerProtocol.Outputs.Any(o => o.Name == name) && Text("uri") is { } uri && Text("sha256") is { } sha256
+                ? new PublishedOutput(name, uri, sha256)
                 : null;
         }
         catch (JsonException) { return null; }
@@ -85,26 +97,22 @@ public static class TrainerOutput
     }
 }
 
-/// <summary>Reads a growing log file line by line from where it stopped last time; a line still being written stays
-/// for the next read (unless the writer is done: <see cref="ReadLines(bool)"/> with <c>toEnd</c>).</summary>
-internal sealed class LogReader(string path)
+/// <summary>Reads a job's growing log, through its runtime, line by line from where it stopped last time; a line still
+/// being written stays for the next read (unless the job is done: <see cref="ReadLinesAsync"/> with <c>toEnd</c>).</summary>
+internal sealed class LogReader(IWorkloadRuntime runtime, string job)
 {
+    private const int Chunk = 1 << 20;
     private long _offset;
     private byte[] _partial = [];
 
-    public IReadOnlyList<string> ReadLines(bool toEnd)
+    public async Task<IReadOnlyList<string>> ReadLinesAsync(bool toEnd, CancellationToken ct)
     {
         var lines = new List<string>();
-        if (File.Exists(path))
+        for (LogChunk chunk; (chunk = await runtime.ReadLogAsync(job, _offset, Chunk, ct)).Bytes.Length > 0;)
         {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            if (file.Length < _offset) (_offset, _partial) = (0, []); // truncated or replaced: start over
-            file.Seek(_offset, SeekOrigin.Begin);
-            using var chunk = new MemoryStream();
-            chunk.Write(_partial);
-            file.CopyTo(chunk);
-            _offset = file.Position;
-            var bytes = chunk.ToArray();
+            if (chunk.Offset - chunk.Bytes.Length < _offset) _partial = []; // the log was cut and read from its start again
+            _offset = chunk.Offset;
+            var bytes = (byte[])[.. _partial, .. chunk.Bytes];
             var start = 0;
             for (var i = 0; i < bytes.Length; i++)
             {

@@ -1,15 +1,23 @@
 using EventMlOps.Agents.Hosting;
+using EventMlOps.Agents.Runtime;
+using EventMlOps.Artifacts;
 using Microsoft.Extensions.Configuration;
 
 namespace EventMlOps.Agents.Training;
 
-/// <param name="Home">The agent's state: <c>$EMO_HOME/agents</c> (jobs/ for the runtime, training/ for runs).</param>
+/// <param name="Image"><c>Training:Image</c>: the trainer's container image for a cluster runtime (default <c>emo-train</c>).</param>
+/// <param name="Placement"><c>Training:Placement</c>: node selector and tolerations for a cluster runtime (e.g. GPU nodes).</param>
+/// <param name="StoreEnvironment">How a trainer reaches the artifact store (see <c>ArtifactStore.ForJob</c>), and
+/// <paramref name="StoreSecrets"/> the credentials it needs for it.</param>
 /// <param name="Trainer"><c>Training:Trainer</c> (or <c>EMO_TRAINER</c>): emo-train.dll or an executable; null = none configured.</param>
 /// <param name="Dotnet">The <c>dotnet</c> host that runs a .dll trainer.</param>
 /// <param name="TrackingUri"><c>Training:TrackingUri</c> (default: <c>Agents:ControlPlaneUrl</c>): the control plane's base URL,
 /// given to the trainer as MLFLOW_TRACKING_URI.</param>
 public sealed record TrainingAgentOptions(
-    string Home,
+    string Image,
+    JobPlacement? Placement,
+    IReadOnlyDictionary<string, string> StoreEnvironment,
+    IReadOnlyDictionary<string, string> StoreSecrets,
     string? Trainer,
     string Dotnet,
     string? TrackingUri,
@@ -18,13 +26,20 @@ public sealed record TrainingAgentOptions(
     TimeSpan CancelGrace,
     int LogTailLines)
 {
-    public static TrainingAgentOptions From(IConfiguration config) => new(
-        Path.Combine(EmoHome.Resolve(config), "agents"),
-        AgentSettings.Program(config["Training:Trainer"] ?? config["EMO_TRAINER"], "emo-train.dll"),
-        AgentSettings.Dotnet(),
-        (config["Training:TrackingUri"] ?? config["Agents:ControlPlaneUrl"]) is { Length: > 0 } uri ? uri : null,
-        TimeSpan.FromSeconds(AgentSettings.Number(config, "Agents:HeartbeatSeconds", 15)),
-        TimeSpan.FromMilliseconds(AgentSettings.Number(config, "Agents:PollMilliseconds", 250)),
-        TimeSpan.FromSeconds(AgentSettings.Number(config, "Agents:CancelGraceSeconds", 10)),
-        (int)AgentSettings.Number(config, "Agents:LogTailLines", 20));
+    public static TrainingAgentOptions From(IConfiguration config)
+    {
+        var (environment, secrets) = ArtifactStore.ForJob(config, EmoHome.Resolve(config));
+        return new(
+            config["Training:Image"] is { Length: > 0 } image ? image : "emo-train",
+            JobPlacement.From(config.GetSection("Training:Placement")),
+            environment,
+            secrets,
+            AgentSettings.Program(config["Training:Trainer"] ?? config["EMO_TRAINER"], "emo-train.dll"),
+            AgentSettings.Dotnet(),
+            (config["Training:TrackingUri"] ?? config["Agents:ControlPlaneUrl"]) is { Length: > 0 } uri ? uri : null,
+            TimeSpan.FromSeconds(AgentSettings.Number(config, "Agents:HeartbeatSeconds", 15)),
+            TimeSpan.FromMilliseconds(AgentSettings.Number(config, "Agents:PollMilliseconds", 250)),
+            TimeSpan.FromSeconds(AgentSettings.Number(config, "Agents:CancelGraceSeconds", 10)),
+            (int)AgentSettings.Number(config, "Agents:LogTailLines", 20));
+    }
 }

@@ -24,8 +24,10 @@ public static class TrainingConfiguration
                 sp.GetRequiredService<ILogger<LocalProcessRuntime>>().LogWarning("Jobs run as the agent's own account: {Why}", why);
             return LocalProcessRuntime.ForHome(EmoHome.Resolve(config), options.CancelGrace, options.LogTailLines, runAs);
         });
-        services.AddSingleton(new TrainingWorkspace(Path.Combine(options.Home, "training")));
-        services.TryAddSingleton(_ => ArtifactStore.FromConfiguration(config, EmoHome.Resolve(config)));
+        services.AddSingleton<TrainingRuns>();
+        // Local jobs publish into a store in their own folder; the agent adopts their outputs from there.
+        services.TryAddSingleton(sp => ArtifactStore.FromConfiguration(config, EmoHome.Resolve(config),
+            incoming: (sp.GetRequiredService<IWorkloadRuntime>() as LocalProcessRuntime)?.Root));
         services.AddSingleton<TrainingFollower>();
         services.AddHostedService(sp => sp.GetRequiredService<TrainingFollower>());
         services.AddHostedService<TrainingRecovery>();

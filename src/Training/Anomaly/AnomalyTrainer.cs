@@ -154,7 +154,7 @@ public static class AnomalyTrainer
             path => Verify(scorer, path, sample, rng), metrics);
 
         var trainErrors = scorer.Score(train.Values, train.Width).Errors;
-        WriteBaseline(session.PathOf("baseline.json"), data, s.Split, trainErrors, validationErrors, threshold);
+        WriteBaseline(session.PathOf(TrainerProtocol.FileOf(TrainerProtocol.Baseline)), data, s.Split, trainErrors, validationErrors, threshold);
         metrics["total_seconds"] = session.Elapsed.TotalSeconds;
         session.Finish(metrics, s.Epochs);
     }

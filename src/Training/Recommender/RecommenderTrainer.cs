@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EventMlOps.Contracts.Training;
 using EventMlOps.Training.Running;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -124,7 +125,7 @@ public static class RecommenderTrainer
                 RecommenderExport.Metadata(data, s.Factors, s.Layers, popular, metrics)),
             path => Verify(model, path, data.UserCount, data.ItemCount, device, rng), metrics);
 
-        WriteBaseline(session.PathOf("baseline.json"), data, split, model.Score(candidateUsers, candidateItems, device));
+        WriteBaseline(session.PathOf(TrainerProtocol.FileOf(TrainerProtocol.Baseline)), data, split, model.Score(candidateUsers, candidateItems, device));
         metrics["total_seconds"] = session.Elapsed.TotalSeconds;
         session.Finish(metrics, s.Epochs);
     }

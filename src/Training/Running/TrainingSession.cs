@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using EventMlOps.Contracts.Training;
 using EventMlOps.Models;
 using EventMlOps.Training.Tracking;
 using Onnx;
@@ -15,9 +16,11 @@ public sealed class TrainingSession : IDisposable
     /// <summary>The options every trainer takes, with that trainer's defaults in the help.</summary>
     public static IReadOnlyList<OptionSpec> CommonOptions(string trainer, int epochs, double lr, int batchSize) =>
     [
-        new("data", "training data file"),
+        new(TrainerProtocol.Data, "training data: a file, or with --data-sha256 a dataset URI (file:// or s3://) fetched from the artifact store"),
+        new(TrainerProtocol.DataSha256, "the dataset's sha256: the data is fetched through the artifact store and used only if its content matches"),
         new("generate", "generate synthetic data instead of reading --data", IsFlag: true),
-        new("out", "output folder (model.onnx, baseline.json, metrics.json, params.json)"),
+        new(TrainerProtocol.Out, "output folder (model.onnx, baseline.json, metrics.json, params.json)"),
+        new(TrainerProtocol.Publish, "put the outputs into the artifact store and print an EMO_OUTPUT line for each (the store's settings come from the environment: Artifacts__Root or Artifacts__S3__Bucket, Datasets__Roots)", IsFlag: true),
         OptionSpec.Hyperparameter(trainer, "epochs", $"training epochs (default {epochs})"),
         OptionSpec.Hyperparameter(trainer, "seed", "random seed (data generation, sampling, initialisation); default 42"),
         new("device", "auto (CUDA when available, else CPU) | cpu | cuda; default auto"),
@@ -29,18 +32,22 @@ public sealed class TrainingSession : IDisposable
     ];
 
     /// <summary>The common options, read and checked before anything is created.</summary>
-    public sealed record Settings(string? DataPath, string OutputFolder, int Seed, InjectedFaults Faults, string Device, int Threads);
+    /// <param name="DataSha256">Set when <paramref name="DataPath"/> is a dataset URI still to be fetched (<see cref="JobStore"/>).</param>
+    public sealed record Settings(string? DataPath, string OutputFolder, int Seed, InjectedFaults Faults, string Device, int Threads,
+        string? DataSha256 = null, bool Publish = false);
 
     public static Settings Read(CommandLine options)
     {
-        var data = options.String("data");
+        var data = options.String(TrainerProtocol.Data);
+        var sha256 = options.String(TrainerProtocol.DataSha256);
         var generate = options.Flag("generate");
         if (data is null == !generate)
             throw new UsageException(generate ? "give either --data or --generate, not both" : "give --data <path> or --generate");
-        if (data is not null && !File.Exists(data)) throw new UsageException($"--data {data}: no such file");
-        return new Settings(data, options.String("out") ?? throw new UsageException("--out <dir> is required"), options.Int("seed", 42),
-            new InjectedFaults(options.Int("fault-latency-ms", 0), options.Double("fault-error-rate", 0)), options.String("device") ?? "auto",
-            options.Int("threads", 1));
+        if (sha256 is not null && data is null) throw new UsageException("--data-sha256 goes with --data <uri>");
+        if (data is not null && sha256 is null && !File.Exists(data)) throw new UsageException($"--data {data}: no such file");
+        return new Settings(data, options.String(TrainerProtocol.Out) ?? throw new UsageException("--out <dir> is required"), options.Int("seed", 42),
+            new InjectedFaults(options.Int("fault-latency-ms", 0), options.Double("fault-error-rate", 0)), options.String(TrainerProtocol.Device) ?? "auto",
+            options.Int("threads", 1), sha256, options.Flag(TrainerProtocol.Publish));
     }
 
     private readonly MlflowTracking? _tracking;
@@ -125,7 +132,7 @@ public sealed class TrainingSession : IDisposable
         foreach (var (name, value) in trainerParameters) parameters[name] = value;
         parameters["fault_latency_ms"] = Faults.LatencyMs;
         parameters["fault_error_rate"] = Faults.ErrorRate;
-        JsonOut.WriteFile(PathOf("params.json"), w => JsonOut.WriteParameters(w, parameters));
+        JsonOut.WriteFile(PathOf(TrainerProtocol.FileOf(TrainerProtocol.Params)), w => JsonOut.WriteParameters(w, parameters));
         _tracking?.LogStart(parameters.AsStrings(),
         [
             new("mlflow.source.name", "emo-train"),
@@ -138,7 +145,7 @@ public sealed class TrainingSession : IDisposable
     {
         var human = string.Join("  ", metrics.Select(m => $"{m.Key} {Format(m.Value)}"));
         Out.WriteLine($"epoch {epoch}/{epochs}  {human}  ({seconds.ToString("0.0", CultureInfo.InvariantCulture)} s)");
-        Out.WriteLine("EMO_EPOCH " + JsonOut.Write(w =>
+        Out.WriteLine(TrainerProtocol.EpochPrefix + JsonOut.Write(w =>
         {
             w.WriteStartObject();
             w.WriteNumber("epoch", epoch);
@@ -156,10 +163,10 @@ public sealed class TrainingSession : IDisposable
     /// was verified.</summary>
     public void Finish(Metrics metrics, int step)
     {
-        JsonOut.WriteFile(PathOf("metrics.json"), w => JsonOut.WriteMetrics(w, metrics));
+        JsonOut.WriteFile(PathOf(TrainerProtocol.FileOf(TrainerProtocol.Metrics)), w => JsonOut.WriteMetrics(w, metrics));
         _tracking?.LogMetrics(metrics, step, DateTimeOffset.UtcNow);
         Out.WriteLine("result: " + string.Join("  ", metrics.Select(m => $"{m.Key} {Format(m.Value)}")));
-        Out.WriteLine("EMO_RESULT " + JsonOut.Write(w =>
+        Out.WriteLine(TrainerProtocol.ResultPrefix + JsonOut.Write(w =>
         {
             w.WriteStartObject();
             w.WritePropertyName("metrics");
@@ -176,7 +183,7 @@ public sealed class TrainingSession : IDisposable
     public void ExportVerified(Func<ModelProto> build, Func<string, OnnxCheck.Difference> verify, Metrics metrics)
     {
         var clock = Stopwatch.StartNew();
-        var modelPath = PathOf("model.onnx");
+        var modelPath = PathOf(TrainerProtocol.FileOf(TrainerProtocol.Model));
         var model = build();
         foreach (var (key, value) in Faults.Metadata()) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         OnnxGraph.Save(model, modelPath);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
 using EventMlOps.Agents.Runtime;
 using EventMlOps.Agents.Tests.Testing;
@@ -16,8 +17,7 @@ public class LocalProcessRuntimeTests(AgentsFixture fx)
 
     private JobSpec Bash(string name, string script, JobResources? resources = null,
         Dictionary<string, string>? env = null, Dictionary<string, string>? secrets = null) => new(
-        name, "bash", ["-c", script], env ?? [], secrets ?? [], Path.Combine(_root, "work", name),
-        resources ?? new JobResources(1, 256, 0), Path.Combine(_root, "logs", name + ".log"),
+        name, "emo-test", "bash", ["-c", script], env ?? [], secrets ?? [], resources ?? new JobResources(1, 256, 0),
         new Dictionary<string, string> { ["eventmlops.io/run-id"] = name });
 
     private static async Task<JobObservation> UntilAsync(LocalProcessRuntime runtime, string name, Func<JobObservation, bool> until, int seconds = 15)
@@ -58,7 +58,7 @@ public class LocalProcessRuntimeTests(AgentsFixture fx)
 
         done.LogTail!.ShouldContain(user.Name);
         done.LogTail!.ShouldContain("wrote", "its working folder is its own");
-        File.ReadAllText(Path.Combine(_root, "work", "job-nobody", "out.txt")).Trim().ShouldBe("written");
+        File.ReadAllText(Path.Combine(runtime.WorkFolder("job-nobody"), "out.txt")).Trim().ShouldBe("written");
         string.Join('\n', done.LogTail!).ShouldContain("Permission denied");
         string.Join('\n', done.LogTail!).ShouldNotContain("TOP-SECRET");
     }
@@ -80,7 +80,12 @@ public class LocalProcessRuntimeTests(AgentsFixture fx)
         done.FinishedAt.ShouldNotBeNull().ShouldBeGreaterThanOrEqualTo(done.StartedAt!.Value.AddMilliseconds(-1000));
         done.LogTail.ShouldBe(["hello", "oops"]);
         done.Labels!["eventmlops.io/run-id"].ShouldBe("job-a");
-        (await File.ReadAllTextAsync(Path.Combine(_root, "logs", "job-a.log"), Ct)).ShouldBe("hello\noops\n");
+        // The log is read through the runtime, from any offset, as a follower reads it while the job runs.
+        Encoding.UTF8.GetString((await runtime.ReadLogAsync("job-a", 0, 1 << 20, Ct)).Bytes).ShouldBe("hello\noops\n");
+        var rest = await runtime.ReadLogAsync("job-a", 6, 3, Ct);
+        (Encoding.UTF8.GetString(rest.Bytes), rest.Offset).ShouldBe(("oop", 9L));
+        (await runtime.ReadLogAsync("job-a", 11, 100, Ct)).Bytes.ShouldBeEmpty("at its end");
+        (await runtime.ReadLogAsync("job-a", 500, 100, Ct)).Offset.ShouldBe(11, "a log cut shorter than the offset is read from its start again");
     }
 
     [Fact]

@@ -35,9 +35,12 @@ public sealed class TrainingLab(AgentsFixture fx) : IAsyncDisposable
         Agent = null;
     }
 
-    public string RunFolder(Guid runId) => Path.Combine(Home, "agents", "training", $"train-{runId:N}");
+    /// <summary>The run's job as the local runtime holds it (its labels: what the agent remembers of the run).</summary>
+    public Task<JobObservation> JobAsync(Guid runId) =>
+        new LocalProcessRuntime(Path.Combine(Home, "agents", "jobs"), TimeSpan.Zero).ObserveAsync($"train-{runId:N}", Ct);
 
-    public string Output(Guid runId) => Path.Combine(RunFolder(runId), "out");
+    /// <summary>The run's trainer output folder, in its job's working folder (the local runtime's).</summary>
+    public string Output(Guid runId) => Path.Combine(new LocalProcessRuntime(Path.Combine(Home, "agents", "jobs"), TimeSpan.Zero).WorkFolder($"train-{runId:N}"), "out");
 
     /// <summary>Writes a dataset file and registers it; <paramref name="claimedSha256"/> lies about its content when given.</summary>
     public async Task<(Guid Id, string Path, string Sha256)> RegisterFileDatasetAsync(string content, string? claimedSha256 = null)

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # A stand-in for emo-train with the same contract, driven by its (numeric) hyperparameters:
-#   fake-trainer.sh <kind> (--data <path> | --generate [--<name> <value>]...) --out <dir> [--epochs N] [--epoch_ms MS]
-#                   [--fail_code N] [--hang 1] [--ignore_term 1] [--device cpu|cuda]
-# Writes args.txt, env.txt and trainer.pid into --out; prints EMO_EPOCH lines; on success writes model.onnx,
-# metrics.json, baseline.json, params.json and prints EMO_RESULT; --fail_code exits with that code after an error
-# on stderr; --hang starts a child (child.pid) and waits forever, to be cancelled or killed.
+#   fake-trainer.sh <kind> (--data <file://uri> --data-sha256 <hex> | --generate [--<name> <value>]...) --out <dir>
+#                   [--publish] [--epochs N] [--epoch_ms MS] [--fail_code N] [--hang 1] [--ignore_term 1] [--device cpu|cuda]
+# Checks the dataset's sha256 (exit 2 when it differs); writes args.txt, env.txt and trainer.pid into --out; prints
+# EMO_EPOCH lines; on success writes model.onnx, metrics.json, baseline.json, params.json, prints EMO_RESULT and, with
+# --publish, an EMO_OUTPUT line per file (its own files: the agent adopts them from its working folder); --fail_code
+# exits with that code after an error on stderr; --hang starts a child (child.pid) and waits forever.
 set -u
 kind=$1; shift
 all="$kind $*"
-out='' data='' epochs=3 epoch_ms=100 fail_code=0 hang=0 ignore_term=0
+out='' data='' data_sha256='' publish=0 epochs=3 epoch_ms=100 fail_code=0 hang=0 ignore_term=0
 while (($#)); do
   case $1 in
     --generate) shift ;;
+    --publish) publish=1; shift ;;
+    --data-sha256) data_sha256=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
     --epochs) epochs=$2; shift 2 ;;
@@ -27,7 +30,11 @@ mkdir -p "$out"
 printf '%s\n' "$all" > "$out/args.txt"
 env | grep -E '^(MLFLOW_|CUDA_VISIBLE_DEVICES|OMP_NUM_THREADS)' | sort > "$out/env.txt"
 echo $$ > "$out/trainer.pid"
+data=${data#file://}
 if [[ -n $data && ! -r $data ]]; then echo "fake-trainer: cannot read $data" >&2; exit 2; fi
+if [[ -n $data_sha256 && $(sha256sum "$data" | cut -d' ' -f1) != "$data_sha256" ]]; then
+  echo "fake-trainer: --data: the content does not match the recorded sha256" >&2; exit 2
+fi
 echo "fake-trainer: training $kind for $epochs epochs"
 if [[ $ignore_term != 0 ]]; then trap '' TERM; fi
 if [[ $hang != 0 ]]; then
@@ -48,4 +55,10 @@ echo '{"hr@10":0.71,"ndcg@10":0.43,"baseline_hr@10":0.4}' > "$out/metrics.json"
 echo '{"features":{}}' > "$out/baseline.json"
 echo "{\"epochs\":$epochs}" > "$out/params.json"
 echo 'EMO_RESULT {"metrics":{"hr@10":0.71,"ndcg@10":0.43,"baseline_hr@10":0.4}}'
+if [[ $publish != 0 ]]; then
+  for pair in model:model.onnx metrics:metrics.json baseline:baseline.json params:params.json; do
+    file=$(cd "$out" && pwd)/${pair#*:}
+    echo "EMO_OUTPUT {\"name\":\"${pair%%:*}\",\"uri\":\"file://$file\",\"sha256\":\"$(sha256sum "$file" | cut -d' ' -f1)\"}"
+  done
+fi
 exit 0

@@ -10,13 +10,13 @@ public class TrainerCommandTests
         new TrainingResources(2, 1024, gpus), "git:x");
 
     [Fact]
-    public void Given_a_file_dataset_and_a_dll_trainer_When_built_Then_dotnet_runs_it_on_the_verified_path_with_every_option()
+    public void Given_a_file_dataset_and_a_dll_trainer_When_built_Then_dotnet_runs_it_to_fetch_verify_and_publish_with_every_option()
     {
-        var command = TrainerCommand.Build(Order("file:///data/u.data"), "/opt/emo/emo-train.dll", "/usr/bin/dotnet", "/data/u.data", "/runs/out");
+        var command = TrainerCommand.Build(Order("file:///data/u.data"), "/opt/emo/emo-train.dll", "/usr/bin/dotnet");
 
         command.Command.ShouldBe("/usr/bin/dotnet");
-        command.Args.ShouldBe(["/opt/emo/emo-train.dll", "recommender", "--data", "/data/u.data", "--out", "/runs/out",
-            "--epochs", "10", "--lr", "0.001", "--device", "cpu"]);
+        command.Args.ShouldBe(["/opt/emo/emo-train.dll", "recommender", "--data", "file:///data/u.data", "--data-sha256", new string('a', 64),
+            "--out", "out", "--publish", "--epochs", "10", "--lr", "0.001", "--device", "cpu"]);
     }
 
     [Fact]
@@ -24,10 +24,10 @@ public class TrainerCommandTests
     {
         var order = Order("generate://recommender?seed=42&users=6000&items=4000", new() { ["epochs"] = 3 }, gpus: 1);
 
-        var command = TrainerCommand.Build(order, "/bin/trainer", "dotnet", null, "/out");
+        var command = TrainerCommand.Build(order, "/bin/trainer", "dotnet");
 
         command.Command.ShouldBe("/bin/trainer");
-        command.Args.ShouldBe(["recommender", "--generate", "--seed", "42", "--users", "6000", "--items", "4000", "--out", "/out",
+        command.Args.ShouldBe(["recommender", "--generate", "--seed", "42", "--users", "6000", "--items", "4000", "--out", "out", "--publish",
             "--epochs", "3", "--device", "cuda"]);
     }
 
@@ -36,26 +36,29 @@ public class TrainerCommandTests
     {
         var order = Order("generate://anomaly?seed=1&machines=4", new() { ["seed"] = 9 }, kind: "anomaly");
 
-        TrainerCommand.Build(order, "t", "dotnet", null, "/o").Args
-            .ShouldBe(["anomaly", "--generate", "--machines", "4", "--out", "/o", "--seed", "9", "--device", "cpu"]);
+        TrainerCommand.Build(order, "t", "dotnet").Args
+            .ShouldBe(["anomaly", "--generate", "--machines", "4", "--out", "out", "--publish", "--seed", "9", "--device", "cpu"]);
     }
 
     [Theory]
     [InlineData("generate://anomaly?seed=1", "generated for 'anomaly'")]
     [InlineData("generate://recommender?out=/etc", "not a generator parameter")]
+    [InlineData("generate://recommender?publish=1", "not a generator parameter")]
     [InlineData("generate://recommender?seed", "not a generator parameter")]
     public void Given_an_unusable_generator_uri_When_built_Then_it_is_an_invalid_order(string uri, string reason)
     {
-        Should.Throw<InvalidTrainingOrder>(() => TrainerCommand.Build(Order(uri), "t", "dotnet", null, "/o")).Message.ShouldContain(reason);
+        Should.Throw<InvalidTrainingOrder>(() => TrainerCommand.Build(Order(uri), "t", "dotnet")).Message.ShouldContain(reason);
     }
 
     [Theory]
     [InlineData("device")]
+    [InlineData("publish")]
+    [InlineData("data_sha256")]
     [InlineData("--evil")]
     [InlineData("a b")]
     public void Given_a_hyperparameter_that_is_not_an_option_name_When_built_Then_it_is_an_invalid_order(string name)
     {
-        Should.Throw<InvalidTrainingOrder>(() => TrainerCommand.Build(Order("file:///d", new() { [name] = 1 }), "t", "dotnet", "/d", "/o"));
+        Should.Throw<InvalidTrainingOrder>(() => TrainerCommand.Build(Order("file:///d", new() { [name] = 1 }), "t", "dotnet"));
     }
 
     [Theory]

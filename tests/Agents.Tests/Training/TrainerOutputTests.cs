@@ -1,9 +1,12 @@
+using EventMlOps.Agents.Runtime;
 using EventMlOps.Agents.Training;
 
 namespace EventMlOps.Agents.Tests.Training;
 
 public class TrainerOutputTests
 {
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
     [Fact]
     public void Given_an_epoch_line_When_parsed_Then_its_epoch_and_numeric_metrics_are_read()
     {
@@ -45,23 +48,37 @@ public class TrainerOutputTests
     }
 
     [Fact]
-    public void Given_a_growing_log_When_read_repeatedly_Then_each_complete_line_is_returned_once_and_a_partial_one_at_the_end()
+    public async Task Given_a_growing_log_When_read_repeatedly_through_the_runtime_Then_each_complete_line_is_returned_once_and_a_partial_one_at_the_end()
     {
-        var file = Path.GetTempFileName();
+        var root = Directory.CreateTempSubdirectory("emo-log-reader-").FullName;
         try
         {
-            var reader = new LogReader(file);
+            var runtime = new LocalProcessRuntime(root, TimeSpan.Zero);
+            Directory.CreateDirectory(Path.GetDirectoryName(runtime.LogFile("train-x"))!);
+            var file = runtime.LogFile("train-x");
+            var reader = new LogReader(runtime, "train-x");
             File.AppendAllText(file, "one\ntw");
-            reader.ReadLines(toEnd: false).ShouldBe(["one"]);
+            (await reader.ReadLinesAsync(toEnd: false, Ct)).ShouldBe(["one"]);
             File.AppendAllText(file, "o\r\nthr");
-            reader.ReadLines(toEnd: false).ShouldBe(["two"]);
-            reader.ReadLines(toEnd: false).ShouldBeEmpty();
+            (await reader.ReadLinesAsync(toEnd: false, Ct)).ShouldBe(["two"]);
+            (await reader.ReadLinesAsync(toEnd: false, Ct)).ShouldBeEmpty();
             File.AppendAllText(file, "ee");
-            reader.ReadLines(toEnd: true).ShouldBe(["three"]);
-            reader.ReadLines(toEnd: true).ShouldBeEmpty();
+            (await reader.ReadLinesAsync(toEnd: true, Ct)).ShouldBe(["three"]);
+            (await reader.ReadLinesAsync(toEnd: true, Ct)).ShouldBeEmpty();
         }
-        finally { File.Delete(file); }
+        finally { Directory.Delete(root, recursive: true); }
     }
+
+    [Theory]
+    [InlineData("EMO_OUTPUT {\"name\":\"model\",\"uri\":\"file:///w/store/x\",\"sha256\":\"ab\"}", true)]
+    [InlineData("  EMO_OUTPUT {\"name\":\"baseline\",\"uri\":\"s3://b/k\",\"sha256\":\"ab\",\"extra\":1}", true)]
+    [InlineData("EMO_OUTPUT {\"name\":\"keys\",\"uri\":\"file:///etc/shadow\",\"sha256\":\"ab\"}", false)]
+    [InlineData("EMO_OUTPUT {\"name\":\"model\",\"uri\":7,\"sha256\":\"ab\"}", false)]
+    [InlineData("EMO_OUTPUT [1]", false)]
+    [InlineData("EMO_OUTPUT {", false)]
+    [InlineData("echo EMO_OUTPUT {\"name\":\"model\",\"uri\":\"u\",\"sha256\":\"ab\"}", false)]
+    public void Given_an_output_line_When_parsed_Then_only_a_whole_claim_on_one_of_the_protocols_outputs_counts(string line, bool counts) =>
+        (TrainerOutput.ParseOutput(line) is not null).ShouldBe(counts);
 
     [Fact]
     public void Given_a_run_When_fact_ids_are_derived_Then_they_are_stable_per_fact_and_distinct_across_facts_and_runs()

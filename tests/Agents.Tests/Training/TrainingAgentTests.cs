@@ -45,12 +45,15 @@ public class TrainingAgentTests(AgentsFixture fx, ITestOutputHelper output)
         events.OfType<TrainingEpochCompleted>().Select(e => e.Epoch).ShouldBe([1, 2, 3, 4]);
         events.OfType<TrainingEpochCompleted>().Last().Metrics["loss"].ShouldBe(0.5);
 
-        // The trainer was given the verified dataset, its options, and what it needs to log to the tracking API.
+        // The trainer was given the dataset to fetch and verify itself, its options, and what it needs to publish its
+        // outputs and log to the tracking API; what it published was adopted into the store, out of the job's folder.
         var args = (await File.ReadAllTextAsync(Path.Combine(lab.Output(runId), "args.txt"), Ct)).Trim();
         // The dataset is its content: an earlier test may have registered the same ratings from another file.
         var data = args.Split(' ')[2];
-        (await File.ReadAllTextAsync(data, Ct)).ShouldBe(await File.ReadAllTextAsync(dataset.Path, Ct));
-        args.ShouldBe($"fake --data {data} --out {lab.Output(runId)} --epoch_ms 250 --epochs 4 --lr 0.001 --device cpu");
+        (await File.ReadAllTextAsync(new Uri(data).LocalPath, Ct)).ShouldBe(await File.ReadAllTextAsync(dataset.Path, Ct));
+        args.ShouldBe($"fake --data {data} --data-sha256 {dataset.Sha256} --out out --publish --epoch_ms 250 --epochs 4 --lr 0.001 --device cpu");
+        run.ArtifactUri!.ShouldNotContain("/agents/jobs/");
+        run.Outputs!.Values.ShouldAllBe(o => !o.Uri.Contains("/agents/jobs/"));
         var env = await File.ReadAllLinesAsync(Path.Combine(lab.Output(runId), "env.txt"), Ct);
         env.ShouldContain($"MLFLOW_RUN_ID={runId:N}");
         env.ShouldContain($"MLFLOW_TRACKING_URI={fx.BaseAddress}");
@@ -95,7 +98,7 @@ public class TrainingAgentTests(AgentsFixture fx, ITestOutputHelper output)
         run.FailureReason.ShouldContain("EMO_EPOCH {\"epoch\":2");
         var failed = (await lab.EventsAsync(runId)).OfType<TrainingRunFailed>().Single();
         failed.ExitCode.ShouldBe(2);
-        File.Exists(Path.Combine(lab.RunFolder(runId), "reported")).ShouldBeTrue();
+        (await lab.JobAsync(runId)).Labels!.ShouldContainKey("eventmlops.io/reported", "kept on the job: a restarted agent reports nothing again");
         (await lab.DeadLettersAsync(runId)).ShouldBeEmpty();
     }
 
@@ -121,9 +124,9 @@ public class TrainingAgentTests(AgentsFixture fx, ITestOutputHelper output)
         output.WriteLine($"{clock.ElapsedMilliseconds} ms: process tree gone");
         TrainingLab.Alive(trainer).ShouldBeFalse("the trainer process is killed");
         TrainingLab.Alive(child).ShouldBeFalse("the trainer's child process is killed with it");
-        for (var deadline = DateTime.UtcNow.AddSeconds(10); !File.Exists(Path.Combine(lab.RunFolder(runId), "reported")) && DateTime.UtcNow < deadline;)
+        for (var deadline = DateTime.UtcNow.AddSeconds(10); (await lab.JobAsync(runId)).Labels?.ContainsKey("eventmlops.io/reported") != true && DateTime.UtcNow < deadline;)
             await Task.Delay(50, Ct);
-        File.ReadAllText(Path.Combine(lab.RunFolder(runId), "reported")).ShouldStartWith("cancelled");
+        (await lab.JobAsync(runId)).Labels!["eventmlops.io/reported"].ShouldBe("cancelled");
         await Task.Delay(500, Ct); // anything the agent would (wrongly) report has reached the control plane by now
         var run = await lab.RunAsync(runId);
         run.Status.ShouldBe(RunStatus.Cancelled);
@@ -189,7 +192,7 @@ public class TrainingAgentTests(AgentsFixture fx, ITestOutputHelper output)
     public async Task Given_a_dataset_under_a_data_root_that_links_to_the_agents_keys_When_a_run_is_requested_Then_nothing_is_read_and_nothing_leaks()
     {
         await using var lab = new TrainingLab(fx);
-        await lab.StartAgentAsync();
+        await lab.StartAgentAsync(RealTrainer());
         const string secret = "c2VjcmV0LWtleS1mb3ItdGhlLWFnZW50cw==";
         Directory.CreateDirectory(Path.Combine(lab.Home, "keys"));
         await File.WriteAllTextAsync(Path.Combine(lab.Home, "keys", "signing.key"), secret, Ct);
@@ -199,31 +202,32 @@ public class TrainingAgentTests(AgentsFixture fx, ITestOutputHelper output)
         var guessed = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)));
         var dataset = await lab.RegisterDatasetAsync(new Uri(Path.Combine(link, "signing.key")).AbsoluteUri, guessed, "other");
 
-        var run = await lab.WaitForEndAsync(await lab.RequestRunAsync(dataset, new() { ["epochs"] = 1 }));
+        var run = await lab.WaitForEndAsync(await lab.RequestRunAsync(dataset, new() { ["epochs"] = 1 }, trainer: "recommender"), seconds: 60);
 
         run.Status.ShouldBe(RunStatus.Failed);
+        run.FailureReason!.ShouldStartWith("the trainer exited with code 2 (bad input)");
         run.FailureReason!.ShouldContain("refusing to read");
         run.FailureReason!.ShouldNotContain(secret[..12]);
         run.FailureReason!.ShouldNotContain(guessed[..12]);
     }
 
     [Fact]
-    public async Task Given_a_fifo_in_a_data_root_When_a_run_is_requested_Then_it_fails_at_once_instead_of_blocking_the_agent()
+    public async Task Given_a_fifo_in_a_data_root_When_a_run_is_requested_Then_it_fails_at_once_instead_of_blocking_the_trainer()
     {
         await using var lab = new TrainingLab(fx);
-        await lab.StartAgentAsync();
+        await lab.StartAgentAsync(RealTrainer());
         var fifo = Path.Combine(fx.Data, "fifo-" + Guid.NewGuid().ToString("N")[..8]);
         using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo])) await mkfifo.WaitForExitAsync(Ct);
         var dataset = await lab.RegisterDatasetAsync(new Uri(fifo).AbsoluteUri, new string('a', 64), "other");
 
-        var run = await lab.WaitForEndAsync(await lab.RequestRunAsync(dataset, new() { ["epochs"] = 1 }), seconds: 20);
+        var run = await lab.WaitForEndAsync(await lab.RequestRunAsync(dataset, new() { ["epochs"] = 1 }, trainer: "recommender"), seconds: 60);
 
         run.Status.ShouldBe(RunStatus.Failed);
         run.FailureReason!.ShouldContain("is not a regular file");
     }
 
     [Fact]
-    public async Task Given_a_dataset_whose_content_does_not_match_its_sha256_When_the_run_is_requested_Then_it_fails_naming_the_mismatch_and_no_trainer_runs()
+    public async Task Given_a_dataset_whose_content_does_not_match_its_sha256_When_the_run_is_requested_Then_the_trainer_refuses_it_naming_the_mismatch()
     {
         await using var lab = new TrainingLab(fx);
         await lab.StartAgentAsync();
@@ -234,9 +238,10 @@ public class TrainingAgentTests(AgentsFixture fx, ITestOutputHelper output)
         var run = await lab.WaitForEndAsync(runId);
 
         run.Status.ShouldBe(RunStatus.Failed);
-        run.FailureReason!.ShouldContain($"does not match the recorded sha256 {claimed[..12]}");
+        run.FailureReason!.ShouldStartWith("the trainer exited with code 2 (bad input)");
+        run.FailureReason!.ShouldContain("does not match the recorded sha256");
         run.FailureReason!.ShouldNotContain(dataset.Sha256, Case.Insensitive, "a digest of data the requester could not read is never disclosed");
-        Directory.Exists(Path.Combine(lab.Home, "agents", "jobs", $"train-{runId:N}")).ShouldBeFalse("no job was submitted");
+        run.Epochs.ShouldBe(0, "nothing was trained on it");
     }
 
     [Fact]
@@ -252,20 +257,15 @@ public class TrainingAgentTests(AgentsFixture fx, ITestOutputHelper output)
 
         run.Status.ShouldBe(RunStatus.Succeeded, run.FailureReason);
         (await File.ReadAllTextAsync(Path.Combine(lab.Output(runId), "args.txt"), Ct)).Trim()
-            .ShouldBe($"anomaly --generate --machines 3 --days 2 --out {lab.Output(runId)} --epochs 1 --seed 11 --device cuda");
+            .ShouldBe("anomaly --generate --machines 3 --days 2 --out out --publish --epochs 1 --seed 11 --device cuda");
         (await File.ReadAllLinesAsync(Path.Combine(lab.Output(runId), "env.txt"), Ct)).ShouldContain("CUDA_VISIBLE_DEVICES=0,1");
     }
 
     [Fact]
     public async Task Given_the_real_emo_train_When_a_small_generated_recommender_run_is_requested_Then_it_succeeds_with_a_verified_onnx_model()
     {
-        var trainer = new[] { "Release", "Debug" }
-            .Select(c => Path.Combine(EventMlOps.Testing.TestHost.RepoRoot(), "src", "Training", "bin", c, "net10.0", "emo-train.dll"))
-            .FirstOrDefault(File.Exists);
-        if (trainer is null)
-            Assert.Skip("the real trainer is not built: src/Training/bin/{Release|Debug}/net10.0/emo-train.dll is missing (dotnet build src/Training)");
         await using var lab = new TrainingLab(fx);
-        await lab.StartAgentAsync(trainer);
+        await lab.StartAgentAsync(RealTrainer());
         var spec = "generate://recommender?seed=42&users=200&items=300&interactions=6000";
         var datasetId = await lab.RegisterDatasetAsync(spec, Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(spec))));
 
@@ -278,7 +278,17 @@ public class TrainingAgentTests(AgentsFixture fx, ITestOutputHelper output)
         var model = await File.ReadAllBytesAsync(new Uri(run.ArtifactUri!).LocalPath, Ct);
         Convert.ToHexStringLower(SHA256.HashData(model)).ShouldBe(run.ArtifactSha256);
         run.Outputs!.Keys.Order().ShouldBe(["baseline", "log", "metrics", "params"]);
+        // The trainer published its outputs into a store of its own; the agent adopted them into the shared one.
+        (await File.ReadAllTextAsync(new Uri(run.Outputs["log"].Uri).LocalPath, Ct)).ShouldContain("EMO_OUTPUT {\"name\":\"model\"");
+        run.ArtifactUri!.ShouldNotContain("/agents/jobs/");
         // The trainer logged to the tracking API with its run-scoped token.
         run.Params.ShouldNotBeEmpty();
     }
+
+    /// <summary>This build's emo-train, which fetches and checks its dataset itself.</summary>
+    private static string RealTrainer() =>
+        new[] { "Release", "Debug" }
+            .Select(c => Path.Combine(EventMlOps.Testing.TestHost.RepoRoot(), "src", "Training", "bin", c, "net10.0", "emo-train.dll"))
+            .FirstOrDefault(File.Exists)
+        ?? throw new InvalidOperationException("the real trainer is not built: src/Training/bin/{Release|Debug}/net10.0/emo-train.dll is missing (dotnet build src/Training)");
 }

@@ -14,7 +14,8 @@ public class TrainerCatalogTests
     private static readonly TrainerCatalog Catalog = TrainerCatalog.BuiltIn;
 
     /// <summary>What the training agent sets itself (src/Agents/Training/TrainerCommand.cs) and refuses from a run.</summary>
-    private static readonly string[] AgentSet = ["data", "generate", "out", "device"];
+    private static readonly string[] AgentSet =
+        [.. new[] { TrainerProtocol.Data, TrainerProtocol.DataSha256, "generate", TrainerProtocol.Out, TrainerProtocol.Publish, TrainerProtocol.Device }.Select(TrainerCatalog.Normalize)];
 
     public static TheoryData<string> Kinds => [RecommenderTrainer.Name, AnomalyTrainer.Name];
 
