@@ -3,6 +3,7 @@ namespace EventMlOps.Contracts.Endpoints;
 /// <summary>Creates an endpoint for a registered model. A rollout needs a version approved by someone other than its
 /// authors (four eyes) unless <paramref name="AllowUnapproved"/> relaxes that — for non-production endpoints, and
 /// recorded with the endpoint.</summary>
+[SentBy(Roles.Operator)]
 public sealed record CreateEndpoint(Guid CommandId, string Name, string ModelName, int MinReplicas = 1, int MaxReplicas = 1,
     bool AllowUnapproved = false) : ICommand;
 
@@ -33,21 +34,27 @@ public sealed record RolloutStrategy(RolloutKind Kind, IReadOnlyList<CanaryStep>
 
 /// <summary>Rolls <paramref name="Version"/> of the endpoint's model out. <paramref name="ExpectedVersion"/>,
 /// when given, is the endpoint stream version the caller saw (optimistic concurrency).</summary>
+[SentBy(Roles.Operator)]
 public sealed record RollOut(Guid CommandId, string Endpoint, int Version, RolloutStrategy Strategy, long? ExpectedVersion = null) : ICommand;
 
 /// <summary>Moves an in-flight canary to its next step at once, without waiting for its analysis: an operator's override
 /// (the analysis itself advances a healthy, baked step).</summary>
+[SentBy(Roles.Operator)]
 public sealed record AdvanceRollout(Guid CommandId, string Endpoint, Guid RolloutId) : ICommand;
 
+[SentBy(Roles.Operator)]
 public sealed record PromoteRollout(Guid CommandId, string Endpoint) : ICommand;
 
+[SentBy(Roles.Operator)]
 public sealed record AbortRollout(Guid CommandId, string Endpoint, string Reason) : ICommand;
 
 /// <summary>Deletes the endpoint: its serving processes are stopped; its history stays (lineage, audit, as-of queries).
 /// The name may be created again later.</summary>
+[SentBy(Roles.Operator)]
 public sealed record DeleteEndpoint(Guid CommandId, string Name, string Reason) : ICommand;
 
 /// <summary>Returns the endpoint to the version that served before the current one.</summary>
+[SentBy(Roles.Operator)]
 public sealed record Rollback(Guid CommandId, string Endpoint, string Reason) : ICommand;
 
 // Facts the rollout/serving agents report.
@@ -95,7 +102,7 @@ public sealed record CanaryAnalysisOrder(Guid RolloutId, int Step, int CanaryVer
 /// report facts about this endpoint and obtain its replicas' tokens.</summary>
 public sealed record ApplyEndpoint(
     string Endpoint, long Revision, IReadOnlyList<ServedVersion> Versions, int MinReplicas, int MaxReplicas,
-    CanaryAnalysisOrder? Canary = null, bool Deleted = false, string? Grant = null);
+    CanaryAnalysisOrder? Canary = null, bool Deleted = false, string? Grant = null) : IWorkOrder;
 
 /// <summary>A serving replica's token: it may read its endpoint's desired state and report what it observes, nothing
 /// else; short-lived, renewed by the replica with the token it holds while the endpoint exists.</summary>

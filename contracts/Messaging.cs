@@ -7,9 +7,25 @@ public interface ICommand
     Guid CommandId { get; }
 }
 
+/// <summary>The role a command's sender needs (<see cref="Roles"/>; admin may send anything). Declared on the command
+/// itself, so a new command cannot be forgotten in some central list; without it only admin may send it — except an
+/// <see cref="IAgentReport"/>, which is the agents'.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class SentByAttribute(string role) : Attribute
+{
+    public string Role { get; } = role;
+}
+
+/// <summary>What an agent sends the control plane (role <see cref="Roles.Agent"/>): its agents' bus routes every such
+/// message to <see cref="BusHeaders.ControlPlaneQueue"/>.</summary>
+public interface IAgentReport : ICommand;
+
+/// <summary>A work order the control plane sends the agents (to <see cref="BusHeaders.AgentsQueue"/>).</summary>
+public interface IWorkOrder;
+
 /// <summary>A fact an agent reports about the training run a work order gave it: accepted only with that order's
 /// grant (<see cref="BusHeaders.Grant"/>).</summary>
-public interface IRunFact : ICommand
+public interface IRunFact : IAgentReport
 {
     Guid RunId { get; }
 }
@@ -20,7 +36,7 @@ public interface IPeriodic : ICommand;
 
 /// <summary>A fact reported about an endpoint whose work order the reporter holds (its grant), or — for what a serving
 /// replica observes — by that endpoint's own replica token.</summary>
-public interface IEndpointFact : ICommand
+public interface IEndpointFact : IAgentReport
 {
     string Endpoint { get; }
 }

@@ -5,6 +5,7 @@ namespace EventMlOps.Contracts.Training;
 public sealed record TrainingResources(int Cpus = 1, int MemoryMb = 2048, int Gpus = 0);
 
 /// <summary>Asks for a training run of <paramref name="TrainerKind"/> on a registered dataset.</summary>
+[SentBy(Roles.Scientist)]
 public sealed record RequestTraining(
     Guid CommandId,
     Guid RunId,
@@ -15,6 +16,7 @@ public sealed record RequestTraining(
     TrainingResources Resources,
     string CodeVersion) : ICommand;
 
+[SentBy(Roles.Scientist)]
 public sealed record CancelTraining(Guid CommandId, Guid RunId, string Reason) : ICommand;
 
 // Facts a training agent reports about the physical job.
@@ -54,11 +56,11 @@ public sealed record LaunchTraining(
     TrainingResources Resources,
     string CodeVersion,
     string? TrackingToken = null,
-    string? Grant = null);
+    string? Grant = null) : IWorkOrder;
 
-public sealed record StopTraining(Guid RunId, string Reason);
+public sealed record StopTraining(Guid RunId, string Reason) : IWorkOrder;
 
 /// <summary>An agent that restarted asks for the work orders of what it still runs — unfinished runs and live endpoints —
 /// to be sent again (to the agents' queue, never back to the sender): they carry fresh grants, and the agent keeps
 /// none on disk.</summary>
-public sealed record RequestWorkOrders(Guid CommandId, IReadOnlyList<Guid> Runs, IReadOnlyList<string> Endpoints) : ICommand;
+public sealed record RequestWorkOrders(Guid CommandId, IReadOnlyList<Guid> Runs, IReadOnlyList<string> Endpoints) : IAgentReport;

@@ -71,16 +71,12 @@ public static class ControlPlaneApp
                 o.Events.StreamIdentity = StreamIdentity.AsString;
                 o.Events.MetadataConfig.EnableAll();
                 o.Events.MetadataConfig.UserNameEnabled = true; // not part of EnableAll: the actor on every event
-                o.Projections.Snapshot<Dataset>(SnapshotLifecycle.Inline);
-                o.Projections.Snapshot<TrainingRun>(SnapshotLifecycle.Inline);
-                o.Projections.Snapshot<ModelVersion>(SnapshotLifecycle.Inline);
-                o.Projections.Snapshot<EndpointState>(SnapshotLifecycle.Inline);
-                o.Schema.For<Dataset>().Index(x => x.Sha256);
-                o.Schema.For<TrainingRun>().Index(x => x.DatasetSha256).Index(x => x.ModelName);
-                o.Schema.For<ModelVersion>().Index(x => x.ModelName).Index(x => x.DatasetSha256);
-                o.Schema.For<EndpointState>().Index(x => x.ModelName);
-                o.Schema.For<HandledCommand>();
-                o.Schema.For<RefusedCommand>();
+                // Each slice declares its snapshots and indexes.
+                o.ConfigureDatasets();
+                o.ConfigureTraining();
+                o.ConfigureRegistry();
+                o.ConfigureEndpoints();
+                o.ConfigureCommanding();
             })
             .UseLightweightSessions()
             .IntegrateWithWolverine(w =>
@@ -88,19 +84,10 @@ public static class ControlPlaneApp
                 w.MessageStorageSchemaName = schema + "_wolverine";
                 w.TransportSchemaName = schema + "_queues";
             })
+            // The events a slice's subscription handler takes (SubscribedEvents finds them): work orders, the registration policy.
             .ProcessEventsWithWolverineHandlersInStrictOrder("work-orders", o =>
             {
-                o.IncludeType<TrainingRunRequested>();
-                o.IncludeType<TrainingRunCancelled>();
-                o.IncludeType<TrainingRunSucceeded>();
-                o.IncludeType<RolloutStarted>();
-                o.IncludeType<RolloutStepAdvanced>();
-                o.IncludeType<RolloutPromoted>();
-                o.IncludeType<RolloutAborted>();
-                o.IncludeType<EndpointRolledBack>();
-                o.IncludeType<CanaryRolledBack>();
-                o.IncludeType<EndpointDeleted>();
-                o.IncludeType<RolloutFailed>();
+                foreach (var type in SubscribedEvents.Types) o.IncludeType(type);
             })
             // HotCold: with several control-plane replicas on one store, one leads the daemon (the work-orders subscription
             // included), so each work order is sent once; another takes over when the leader goes away.

@@ -19,13 +19,6 @@ namespace EventMlOps.Agents.Hosting;
 /// <c>{schema}_queues</c> of the control plane's database and the agent's inbox/outbox in its own <c>{schema}_agents</c>.</summary>
 public static class AgentBus
 {
-    public static readonly Type[] Facts =
-    [
-        typeof(TrainingJobSubmitted), typeof(TrainingStarted), typeof(EpochCompleted),
-        typeof(TrainingSucceeded), typeof(TrainingFailed), typeof(TrainingHeartbeat),
-        typeof(ServingReplicaChanged), typeof(RolloutStepObserved), typeof(EndpointObserved), typeof(RequestWorkOrders),
-    ];
-
     /// <param name="connectionString">The database for the durable inbox/outbox: required for the PostgreSQL
     /// transport; with RabbitMQ or Kafka optional (without it, facts are sent inline and orders buffered).</param>
     public static void Configure(WolverineOptions opts, BusSettings settings, string? connectionString, string schema, AgentToken token, WorkGrants grants)
@@ -89,8 +82,6 @@ public static class AgentBus
 
     public static string? EndpointOf(object? fact) => (fact as IEndpointFact)?.Endpoint;
 
-    private static void Messages(PublishingExpression rule)
-    {
-        foreach (var type in Facts) rule.Message(type);
-    }
+    // Every agent report, whichever slice declares it: a new fact cannot be forgotten here.
+    private static void Messages(PublishingExpression rule) => rule.MessagesImplementing<IAgentReport>();
 }

@@ -14,8 +14,6 @@ namespace EventMlOps.ControlPlane.Hosting;
 
 public static class Bus
 {
-    public static readonly Type[] WorkOrders = [typeof(LaunchTraining), typeof(StopTraining), typeof(ApplyEndpoint)];
-
     /// <summary>Listens for commands on <see cref="BusHeaders.ControlPlaneQueue"/> and sends work orders to
     /// <see cref="BusHeaders.AgentsQueue"/>, both through the durable inbox/outbox.</summary>
     public static void Configure(WolverineOptions opts, BusSettings settings)
@@ -57,8 +55,7 @@ public static class Bus
     private static void PublishWorkOrders(WolverineOptions opts, Action<IPublishToExpression> to) =>
         opts.Publish(rule =>
         {
-            foreach (var type in WorkOrders)
-                rule.Message(type);
+            rule.MessagesImplementing<IWorkOrder>();
             to(rule);
         });
 }

@@ -8,7 +8,9 @@ using Wolverine;
 
 namespace EventMlOps.ControlPlane.Training;
 
-/// <summary>One tracking call, whatever its MLflow shape: becomes one <see cref="TrainingRunLogged"/> event.</summary>
+/// <summary>One tracking call, whatever its MLflow shape: becomes one <see cref="TrainingRunLogged"/> event. Sent by a
+/// trainer with its run-scoped token, or an agent.</summary>
+[EventMlOps.Contracts.SentBy(EventMlOps.Contracts.Roles.Agent)]
 public sealed record LogToRun(
     Guid CommandId,
     Guid RunId,

@@ -1,6 +1,8 @@
+using System.Reflection;
 using EventMlOps.Contracts;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Tests.Testing;
+using EventMlOps.ControlPlane.WorkOrders;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -14,8 +16,20 @@ public sealed class CompletenessTests(ControlPlaneFixture fx)
         .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(ICommand).IsAssignableFrom(t))];
 
     [Fact]
-    public void Given_every_command_When_the_roles_are_read_Then_each_declares_its_role() =>
-        Commands.Where(c => !CommandRoles.Commands.Contains(c)).Select(c => c.Name).ShouldBeEmpty("commands without a declared role (they would need admin)");
+    public void Given_every_command_When_the_roles_are_read_Then_each_declares_its_role_or_is_an_agents_report()
+    {
+        Commands.Where(c => c.GetCustomAttribute<SentByAttribute>() is null && !typeof(IAgentReport).IsAssignableFrom(c)).Select(c => c.Name)
+            .ShouldBeEmpty("commands without a declared role (only admin could send them)");
+        CommandRoles.For(typeof(Contracts.Training.RequestTraining)).ShouldBe(Roles.Scientist);
+        CommandRoles.For(typeof(Contracts.Endpoints.EndpointObserved)).ShouldBe(Roles.Agent);
+        CommandRoles.For(typeof(Contracts.Registry.ApproveModelVersion)).ShouldBe(Roles.Approver);
+    }
+
+    [Fact]
+    public void Given_the_slices_subscription_handlers_When_the_subscription_is_configured_Then_it_takes_exactly_the_events_they_handle() =>
+        SubscribedEvents.Types.Select(t => t.Name).Order().ShouldBe([
+            "CanaryRolledBack", "EndpointDeleted", "EndpointRolledBack", "RolloutAborted", "RolloutFailed", "RolloutPromoted", "RolloutStarted",
+            "RolloutStepAdvanced", "TrainingRunCancelled", "TrainingRunRequested", "TrainingRunSucceeded"]);
 
     [Fact]
     public void Given_every_command_When_the_host_maps_its_routes_Then_each_has_a_route()

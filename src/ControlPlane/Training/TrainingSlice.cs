@@ -1,0 +1,14 @@
+using Marten;
+using JasperFx.Events.Projections;
+
+namespace EventMlOps.ControlPlane.Training;
+
+/// <summary>What the training slice adds to the store (its routes: <see cref="TrainingApi"/> and the tracking API).</summary>
+public static class TrainingSlice
+{
+    public static void ConfigureTraining(this StoreOptions o)
+    {
+        o.Projections.Snapshot<TrainingRun>(SnapshotLifecycle.Inline);
+        o.Schema.For<TrainingRun>().Index(x => x.DatasetSha256).Index(x => x.ModelName);
+    }
+}
