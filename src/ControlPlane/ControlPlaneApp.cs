@@ -44,6 +44,7 @@ public static class ControlPlaneApp
         builder.Services.AddSingleton(DataLocations.From(config));
         builder.Services.AddSingleton(TrainerKinds.From(config));
         builder.Services.AddHostedService<CommandRecordRetention>();
+        builder.Services.AddHostedService<RunStallWatch>();
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer(o =>
             {

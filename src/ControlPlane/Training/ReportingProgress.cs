@@ -20,8 +20,15 @@ public static class TrainingFactsHandler
     public static Task<CommandAccepted> Handle(TrainingSucceeded fact, IDocumentSession session, TimeProvider time) =>
         session.DecideAsync<TrainingRun>(fact, StreamKeys.Run(fact.RunId), run => TrainingDecisions.Succeeded(run, fact, time.GetUtcNow()));
 
-    public static Task<CommandAccepted> Handle(TrainingHeartbeat fact, IDocumentSession session, TimeProvider time) =>
-        session.DecideAsync<TrainingRun>(fact, StreamKeys.Run(fact.RunId), run => TrainingDecisions.Heartbeat(run, fact, time.GetUtcNow()));
+    /// <summary>A beat overwrites the run's liveness document; it appends nothing.</summary>
+    public static async Task<CommandAccepted> Handle(TrainingHeartbeat fact, IDocumentSession session, TimeProvider time, CancellationToken ct)
+    {
+        var stream = StreamKeys.Run(fact.RunId);
+        if (TrainingDecisions.Heartbeat(await session.LoadAsync<TrainingRun>(stream, ct), fact, time.GetUtcNow()) is { } liveness)
+            session.Store(liveness);
+        var state = await session.Events.FetchStreamStateAsync(stream, ct);
+        return session.Answered(new CommandAccepted(fact.CommandId, stream, state?.Version ?? 0, 0));
+    }
 
     public static Task<CommandAccepted> Handle(TrainingFailed fact, IDocumentSession session, TimeProvider time) =>
         session.DecideAsync<TrainingRun>(fact, StreamKeys.Run(fact.RunId), run => TrainingDecisions.Failed(run, fact, time.GetUtcNow()));

@@ -78,11 +78,18 @@ public static class TrainingDecisions
         return [new TrainingRunFailed(c.RunId, Guard.Required("reason", c.Reason), c.ExitCode, now)];
     }
 
-    public static object[] Heartbeat(TrainingRun? run, TrainingHeartbeat c, DateTimeOffset now)
+    /// <summary>A beat: the run's liveness now, or null for a finished run (a late beat is harmless).</summary>
+    public static RunLiveness? Heartbeat(TrainingRun? run, TrainingHeartbeat c, DateTimeOffset now)
     {
         var r = Existing(run, c.RunId);
-        return r.IsFinished ? [] : [new TrainingRunHeartbeat(c.RunId, Guard.Required("jobName", c.JobName), now)]; // a late beat is harmless
+        return r.IsFinished ? null : new RunLiveness(r.Id, r.RunId, Guard.Required("jobName", c.JobName), now);
     }
+
+    /// <summary>An unfinished run whose job has not beaten for <paramref name="after"/> stalled — decided once per last beat.</summary>
+    public static object[] Stalled(TrainingRun? run, RunLiveness liveness, DateTimeOffset now, TimeSpan after) =>
+        run is { IsFinished: false } r && now - liveness.LastBeatAt >= after && r.StalledSince != liveness.LastBeatAt
+            ? [new TrainingRunStalled(r.RunId, liveness.LastBeatAt, now)]
+            : [];
 
     /// <summary>How long after its success a run still takes tracking calls: the trainer may flush its last metrics after
     /// the agent saw it exit; after that the record is closed.</summary>

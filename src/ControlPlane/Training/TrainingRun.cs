@@ -32,7 +32,13 @@ public sealed record TrainingRunSucceeded(
     DateTimeOffset SucceededAt,
     IReadOnlyDictionary<string, ArtifactRef>? Outputs = null);
 
+/// <summary>No longer appended (a heartbeat is a <see cref="RunLiveness"/> document now); kept so that history written
+/// before can still be read.</summary>
 public sealed record TrainingRunHeartbeat(Guid RunId, string JobName, DateTimeOffset At);
+
+/// <summary>The run's job has not beaten since <paramref name="LastBeatAt"/>: its agent or machine may be gone. The run
+/// is not ended by it — an agent that comes back reports on; an operator may cancel it.</summary>
+public sealed record TrainingRunStalled(Guid RunId, DateTimeOffset LastBeatAt, DateTimeOffset StalledAt);
 
 /// <summary>One tracking call (an MLflow-shaped log-batch, log-metric, log-parameter or set-tag): one event, however
 /// many values it carried.</summary>
@@ -81,8 +87,8 @@ public sealed record TrainingRun(
     string? FailureReason = null,
     int? RegisteredVersion = null,
     IReadOnlyDictionary<string, ArtifactRef>? Outputs = null,
-    DateTimeOffset? LastHeartbeatAt = null,
-    string? RegistrationBlocked = null)
+    string? RegistrationBlocked = null,
+    DateTimeOffset? StalledSince = null)
 {
     /// <summary>Tracked parameters, tags and metric history (the tracking API's view of the run).</summary>
     public IReadOnlyDictionary<string, string> Params { get; init; } = new Dictionary<string, string>();
@@ -103,15 +109,16 @@ public sealed record TrainingRun(
 
     public TrainingRun Apply(TrainingRunStarted e) => this with { Status = RunStatus.Running, StartedAt = e.StartedAt };
 
-    public TrainingRun Apply(TrainingEpochCompleted e) => this with { Status = RunStatus.Running, StartedAt = StartedAt ?? e.CompletedAt, Epochs = e.Epoch, Metrics = e.Metrics };
+    public TrainingRun Apply(TrainingEpochCompleted e) =>
+        this with { Status = RunStatus.Running, StartedAt = StartedAt ?? e.CompletedAt, Epochs = e.Epoch, Metrics = e.Metrics, StalledSince = null };
+
+    public TrainingRun Apply(TrainingRunStalled e) => this with { StalledSince = e.LastBeatAt };
 
     public TrainingRun Apply(TrainingRunSucceeded e) => this with
     {
         Status = RunStatus.Succeeded, FinishedAt = e.SucceededAt, ArtifactUri = e.ArtifactUri, ArtifactSha256 = e.ArtifactSha256, Metrics = e.Metrics,
         Outputs = e.Outputs,
     };
-
-    public TrainingRun Apply(TrainingRunHeartbeat e) => this with { LastHeartbeatAt = e.At };
 
     public TrainingRun Apply(TrainingRunLogged e) => this with
     {

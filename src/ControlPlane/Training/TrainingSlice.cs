@@ -10,5 +10,6 @@ public static class TrainingSlice
     {
         o.Projections.Snapshot<TrainingRun>(SnapshotLifecycle.Inline);
         o.Schema.For<TrainingRun>().Index(x => x.DatasetSha256).Index(x => x.ModelName);
+        o.Schema.For<RunLiveness>().Index(x => x.LastBeatAt);
     }
 }
