@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using EventMlOps.Contracts;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
 using Marten;

@@ -1,5 +1,6 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Training;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 using Marten;
 
@@ -22,9 +23,9 @@ public static class TrainingApi
             var query = session.Query<TrainingRun>().AsQueryable();
             if (model is not null) query = query.Where(r => r.ModelName == model);
             if (status is not null) query = query.Where(r => r.Status == status);
-            return await query.OrderByDescending(r => r.RequestedAt).Page(limit, offset).ToListAsync(ct);
+            return (await query.OrderByDescending(r => r.RequestedAt).Page(limit, offset).ToListAsync(ct)).Select(r => r.ToView()).ToList();
         });
         api.MapGet("/runs/{id:guid}", async (Guid id, string? asOf, IQuerySession session, CancellationToken ct) =>
-            await session.StateAsync<TrainingRun>(StreamKeys.Run(id), AsOf.Parse(asOf), ct) ?? throw new NotFound("run", id.ToString("N")));
+            (await session.StateAsync<TrainingRun>(StreamKeys.Run(id), AsOf.Parse(asOf), ct) ?? throw new NotFound("run", id.ToString("N"))).ToView());
     }
 }

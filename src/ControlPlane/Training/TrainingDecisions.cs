@@ -1,4 +1,5 @@
 using EventMlOps.Contracts.Training;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Datasets;
 

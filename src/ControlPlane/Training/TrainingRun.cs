@@ -1,6 +1,7 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Artifacts;
 using EventMlOps.Contracts.Training;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 
 namespace EventMlOps.ControlPlane.Training;
@@ -43,8 +44,6 @@ public sealed record TrainingRunLogged(
     IReadOnlyDictionary<string, string> Tags,
     DateTimeOffset LoggedAt);
 
-public sealed record MetricPoint(string Key, double Value, long Step, long Timestamp);
-
 /// <summary>The registration policy declined to register the succeeded run, and why (e.g. a quality gate).</summary>
 public sealed record TrainingRunRegistrationBlocked(Guid RunId, string ModelName, string Reason, DateTimeOffset At);
 
@@ -54,8 +53,6 @@ public sealed record TrainingRunCancelled(Guid RunId, string Reason, string Canc
 
 /// <summary>Recorded on the run when its artifact becomes a model version (a run registers once).</summary>
 public sealed record TrainingRunRegistered(Guid RunId, string ModelName, int Version, DateTimeOffset RegisteredAt);
-
-public enum RunStatus { Requested, Submitted, Running, Succeeded, Failed, Cancelled }
 
 /// <summary>A training run (stream <c>run:{id}</c>).</summary>
 public sealed record TrainingRun(
@@ -134,4 +131,9 @@ public sealed record TrainingRun(
     public TrainingRun Apply(TrainingRunCancelled e) => this with { Status = RunStatus.Cancelled, FinishedAt = e.CancelledAt, FailureReason = e.Reason };
 
     public TrainingRun Apply(TrainingRunRegistered e) => this with { RegisteredVersion = e.Version };
+
+    public TrainingRunView ToView() => new(
+        Id, RunId, ModelName, TrainerKind, DatasetId, DatasetSha256, Hyperparameters, Resources, CodeVersion, RequestedBy, RequestedAt, Status,
+        JobName, StartedAt, FinishedAt, Epochs, Metrics, ArtifactUri, ArtifactSha256, FailureReason, RegisteredVersion, Outputs, LastHeartbeatAt,
+        RegistrationBlocked, Params, Tags, MetricHistory, IsFinished, DurationSeconds);
 }

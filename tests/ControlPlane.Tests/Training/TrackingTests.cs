@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using EventMlOps.Contracts;
-using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Tests.Lineage;
 using EventMlOps.ControlPlane.Tests.Testing;
 using EventMlOps.ControlPlane.Training;
@@ -60,7 +60,7 @@ public class TrackingTests(ControlPlaneFixture fx)
         metrics["ndcg@10"].ShouldBe((0.4, 3L));
         got.GetProperty("data").GetProperty("params").EnumerateArray().Select(p => p.GetProperty("key").GetString()).ShouldBe(["lr", "factors"], ignoreOrder: true);
 
-        var view = await s.Viewer.Get<TrainingRun>($"/api/runs/{request.RunId}");
+        var view = await s.Viewer.Get<TrainingRunView>($"/api/runs/{request.RunId}");
         view.MetricHistory.Count(m => m.Key == "loss").ShouldBe(3);
         view.Tags["stage"].ShouldBe("eval");
     }
