@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace EventMlOps.Contracts.Endpoints;
 
 /// <summary>Creates an endpoint for a registered model. A rollout needs a version approved by someone other than its
@@ -25,6 +27,14 @@ public sealed record RolloutAnalysis(int IntervalSeconds = 5, int MinRequests = 
     public const double P95FloorMs = 5;
 
     public static readonly RolloutAnalysis Default = new();
+}
+
+/// <summary>How numbers read in the canary verdicts the control plane records, and in clients beside them: "3.1", "2", "31.0 %".</summary>
+public static class VerdictFormat
+{
+    public static string Number(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);
+
+    public static string Percent(double fraction) => (fraction * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %";
 }
 
 public sealed record RolloutStrategy(RolloutKind Kind, IReadOnlyList<CanaryStep> Steps, RolloutAnalysis? Analysis = null)

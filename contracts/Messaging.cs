@@ -73,8 +73,3 @@ public static class Roles
 
     public static readonly IReadOnlyList<string> All = [Viewer, Scientist, Approver, Operator, Agent, Admin];
 }
-
-/// <summary>What became of a command (<c>GET /api/commands/{id}</c>): <c>accepted</c> with the stream and version it wrote,
-/// or <c>refused</c> with the status and reason an HTTP caller would have got — how a bus publisher learns the outcome.</summary>
-public sealed record CommandOutcome(Guid CommandId, string Type, string State, string? Stream = null, long? Version = null, int? Appended = null,
-    int? Status = null, string? Reason = null);

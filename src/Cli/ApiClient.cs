@@ -5,8 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using EventMlOps.Contracts;
-using EventMlOps.ControlPlane;
-using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.Contracts.Views;
 using EventMlOps.Hosting;
 
 namespace EventMlOps.Cli;

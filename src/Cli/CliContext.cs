@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using EventMlOps.Cli.Hosting;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Auth;
-using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.Hosting;
 using Microsoft.Extensions.Configuration;
 

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Datasets;
 using EventMlOps.Contracts.Training;
-using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Datasets;
 using EventMlOps.ControlPlane.Training;
 using Marten;

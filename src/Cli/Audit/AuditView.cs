@@ -1,4 +1,4 @@
-using EventMlOps.ControlPlane.Audit;
+using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Audit;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using EventMlOps.ControlPlane.Audit;
+using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Audit;
 

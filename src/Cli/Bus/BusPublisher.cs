@@ -1,6 +1,4 @@
 using EventMlOps.Contracts;
-using EventMlOps.ControlPlane;
-using EventMlOps.ControlPlane.Hosting;
 using EventMlOps.Hosting;
 using Microsoft.Extensions.Hosting;
 using Wolverine;

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventMlOps.Cli.Hosting;
 using EventMlOps.Contracts;
-using EventMlOps.ControlPlane.Hosting;
+using EventMlOps.Contracts.Views;
 using EventMlOps.Hosting;
 using EventMlOps.Local;
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using EventMlOps.Contracts.Datasets;
-using EventMlOps.ControlPlane.Commanding;
-using EventMlOps.ControlPlane.Datasets;
+using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Datasets;
 
@@ -60,7 +59,7 @@ public static class DatasetsCommand
         command.SetAction((parse, ct) =>
         {
             var ctx = CliContext.From(parse);
-            return ctx.ShowAsync<List<Dataset>>("/api/datasets", datasets =>
+            return ctx.ShowAsync<List<DatasetView>>("/api/datasets", datasets =>
             {
                 var table = new Table("ID", "NAME", "FORMAT", "ROWS", "SHA256", "REGISTERED", "BY");
                 foreach (var d in datasets)
@@ -79,7 +78,7 @@ public static class DatasetsCommand
         command.SetAction((parse, ct) =>
         {
             var ctx = CliContext.From(parse);
-            return ctx.ShowAsync<Dataset>(ApiClient.Path($"/api/datasets/{parse.GetValue(id)}", ("asOf", parse.GetValue(asOf))), d =>
+            return ctx.ShowAsync<DatasetView>(ApiClient.Path($"/api/datasets/{parse.GetValue(id)}", ("asOf", parse.GetValue(asOf))), d =>
             {
                 ctx.Out.WriteLine($"dataset {d.Name} ({d.DatasetId})");
                 ctx.Out.WriteLine($"  uri        {d.Uri}");

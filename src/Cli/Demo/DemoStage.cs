@@ -4,8 +4,7 @@ using EventMlOps.Cli.Registry;
 using EventMlOps.Cli.Training;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Training;
-using EventMlOps.ControlPlane.Endpoints;
-using EventMlOps.ControlPlane.Training;
+using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Demo;
 
@@ -37,8 +36,8 @@ public sealed class DemoStage(TextWriter w, ApiClient alice, ApiClient bob, ApiC
 
     /// <summary>One real training run: requested by alice, run by the training agent (progress bar), registered by the
     /// registration policy's quality gate.</summary>
-    public async Task<(ModelRef Version, TrainingRun Run)> TrainAsync(string model, string trainer, Guid dataset, Dictionary<string, double> hyperparameters,
-        CancellationToken ct)
+    public async Task<(ModelRef Version, TrainingRunView Run)> TrainAsync(string model, string trainer, Guid dataset,
+        Dictionary<string, double> hyperparameters, CancellationToken ct)
     {
         var request = new RequestTraining(Guid.NewGuid(), Guid.NewGuid(), model, trainer, dataset, hyperparameters,
             new TrainingResources(Cpus: 2, MemoryMb: 2048, Gpus: 0), "demo");
@@ -70,7 +69,7 @@ public sealed class DemoStage(TextWriter w, ApiClient alice, ApiClient bob, ApiC
     {
         try
         {
-            var existing = await olivia.GetAsync<EndpointState>($"/api/endpoints/{endpoint}", ct);
+            var existing = await olivia.GetAsync<EndpointView>($"/api/endpoints/{endpoint}", ct);
             if (!existing.Deleted)
             {
                 Say($"endpoint '{endpoint}' exists from an earlier run (serving {EndpointsCommand.Traffic(existing.Traffic)}): reusing it");
@@ -86,12 +85,12 @@ public sealed class DemoStage(TextWriter w, ApiClient alice, ApiClient bob, ApiC
         Say($"created endpoint '{endpoint}' for model {model} (1..3 replicas; one local replica)");
     }
 
-    public async Task<EndpointState> EndpointAsync(string endpoint, CancellationToken ct) =>
-        await olivia.GetAsync<EndpointState>($"/api/endpoints/{endpoint}", ct);
+    public async Task<EndpointView> EndpointAsync(string endpoint, CancellationToken ct) =>
+        await olivia.GetAsync<EndpointView>($"/api/endpoints/{endpoint}", ct);
 
     /// <summary>Waits until the endpoint's replica (started by the rollout agent) reported that it serves the current
     /// desired state in full; returns where it answers.</summary>
-    public async Task<(EndpointState State, ReplicaState Replica)> ServingAsync(string endpoint, CancellationToken ct)
+    public async Task<(EndpointView State, ReplicaState Replica)> ServingAsync(string endpoint, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         while (true)

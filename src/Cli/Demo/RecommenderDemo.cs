@@ -7,10 +7,7 @@ using EventMlOps.Cli.Training;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Registry;
-using EventMlOps.ControlPlane.Audit;
-using EventMlOps.ControlPlane.Endpoints;
-using EventMlOps.ControlPlane.Lineage;
-using EventMlOps.ControlPlane.Training;
+using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Demo;
 

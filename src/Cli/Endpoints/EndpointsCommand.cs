@@ -1,9 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using EventMlOps.Contracts.Endpoints;
-using EventMlOps.ControlPlane.Commanding;
-using EventMlOps.ControlPlane.Endpoints;
-using static EventMlOps.ControlPlane.Endpoints.CanaryAnalysis;
+using EventMlOps.Contracts.Views;
+using static EventMlOps.Contracts.Endpoints.VerdictFormat;
 
 namespace EventMlOps.Cli.Endpoints;
 
@@ -37,7 +36,7 @@ public static class EndpointsCommand
         var clock = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
-            var state = await api.GetAsync<EndpointState>($"/api/endpoints/{Uri.EscapeDataString(endpoint)}", ct);
+            var state = await api.GetAsync<EndpointView>($"/api/endpoints/{Uri.EscapeDataString(endpoint)}", ct);
             if (state.Rollouts.FirstOrDefault(r => r.RolloutId == rolloutId) is { } outcome)
             {
                 if (outcome.Outcome == "promoted") return;
@@ -188,7 +187,7 @@ public static class EndpointsCommand
         command.SetAction((parse, ct) =>
         {
             var ctx = CliContext.From(parse);
-            return ctx.ShowAsync<EndpointState>(ApiClient.Path($"/api/endpoints/{ApiClient.Segment(parse.GetValue(name)!)}", ("asOf", parse.GetValue(asOf))), e =>
+            return ctx.ShowAsync<EndpointView>(ApiClient.Path($"/api/endpoints/{ApiClient.Segment(parse.GetValue(name)!)}", ("asOf", parse.GetValue(asOf))), e =>
             {
                 var w = ctx.Out;
                 w.WriteLine($"endpoint {e.Name}  model {e.ModelName}  revision {e.Revision}  replicas {e.MinReplicas}..{e.MaxReplicas}");
@@ -245,7 +244,7 @@ public static class EndpointsCommand
         command.SetAction((parse, ct) =>
         {
             var ctx = CliContext.From(parse);
-            return ctx.ShowAsync<List<EndpointState>>("/api/endpoints", endpoints =>
+            return ctx.ShowAsync<List<EndpointView>>("/api/endpoints", endpoints =>
             {
                 var table = new Table("ENDPOINT", "MODEL", "REVISION", "TRAFFIC", "ROLLOUT");
                 foreach (var e in endpoints)

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Diagnostics;
 using EventMlOps.Agents.Runtime;
 using EventMlOps.Agents.Serving;
-using EventMlOps.ControlPlane.Hosting;
 using EventMlOps.Hosting;
 using EventMlOps.Local;
 

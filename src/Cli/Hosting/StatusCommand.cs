@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text.Json;
-using EventMlOps.ControlPlane.Hosting;
 using EventMlOps.Hosting;
 using EventMlOps.Local;
 

@@ -5,7 +5,6 @@ using EventMlOps.Agents;
 using EventMlOps.Agents.Hosting;
 using EventMlOps.Contracts;
 using EventMlOps.ControlPlane;
-using EventMlOps.ControlPlane.Hosting;
 using EventMlOps.Hosting;
 using EventMlOps.Local;
 using Microsoft.AspNetCore.Hosting.Server;

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using EventMlOps.ControlPlane.Lineage;
+using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Lineage;
 

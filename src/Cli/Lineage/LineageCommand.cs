@@ -1,6 +1,6 @@
 using System.CommandLine;
 using EventMlOps.Cli.Registry;
-using EventMlOps.ControlPlane.Lineage;
+using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Lineage;
 

@@ -1,5 +1,5 @@
 using EventMlOps.Cli.Endpoints;
-using EventMlOps.ControlPlane.Lineage;
+using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Lineage;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using EventMlOps.ControlPlane.Registry;
+using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Registry;
 
@@ -40,7 +40,7 @@ public static class ModelsCommand
             if (text.Contains('@'))
             {
                 var r = ModelRef.Parse(text);
-                return ctx.ShowAsync<ModelVersion>(ApiClient.Path($"/api/models/{ApiClient.Segment(r.Model)}/versions/{r.Version}", at), v => RenderVersion(ctx.Out, v), ct);
+                return ctx.ShowAsync<ModelVersionView>(ApiClient.Path($"/api/models/{ApiClient.Segment(r.Model)}/versions/{r.Version}", at), v => RenderVersion(ctx.Out, v), ct);
             }
             return ctx.ShowAsync<RegisteredModel>(ApiClient.Path($"/api/models/{ApiClient.Segment(text)}", at), m =>
             {
@@ -55,7 +55,7 @@ public static class ModelsCommand
         return command;
     }
 
-    private static void RenderVersion(TextWriter w, ModelVersion v)
+    private static void RenderVersion(TextWriter w, ModelVersionView v)
     {
         w.WriteLine($"{v.ModelName}@{v.Version}  {v.Stage}{(v.Aliases.Count == 0 ? "" : "  aliases " + string.Join(",", v.Aliases))}");
         w.WriteLine($"  artifact    {v.ArtifactUri}");

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using EventMlOps.Contracts.Registry;
-using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Registry;
 

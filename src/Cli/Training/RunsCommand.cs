@@ -1,6 +1,6 @@
 using System.CommandLine;
 using EventMlOps.Contracts.Training;
-using EventMlOps.ControlPlane.Training;
+using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Training;
 
@@ -19,7 +19,7 @@ public static class RunsCommand
         {
             var ctx = CliContext.From(parse);
             var path = ApiClient.Path("/api/runs", ("model", parse.GetValue(model)), ("status", parse.GetValue(status)), ("limit", parse.GetValue(limit)));
-            return ctx.ShowAsync<List<TrainingRun>>(path, runs =>
+            return ctx.ShowAsync<List<TrainingRunSummary>>(path, runs =>
             {
                 var table = new Table("ID", "MODEL", "TRAINER", "STATUS", "EPOCHS", "METRICS", "REQUESTED", "BY");
                 foreach (var r in runs)
@@ -39,7 +39,7 @@ public static class RunsCommand
         command.SetAction((parse, ct) =>
         {
             var ctx = CliContext.From(parse);
-            return ctx.ShowAsync<TrainingRun>(ApiClient.Path($"/api/runs/{parse.GetValue(id)}", ("asOf", parse.GetValue(asOf))), r =>
+            return ctx.ShowAsync<TrainingRunView>(ApiClient.Path($"/api/runs/{parse.GetValue(id)}", ("asOf", parse.GetValue(asOf))), r =>
             {
                 var w = ctx.Out;
                 w.WriteLine($"run {r.RunId}  {r.Status}");

@@ -7,8 +7,7 @@ using System.Text.Json;
 using EventMlOps.Cli.Datasets;
 using EventMlOps.Contracts.Datasets;
 using EventMlOps.Contracts.Training;
-using EventMlOps.ControlPlane.Commanding;
-using EventMlOps.ControlPlane.Training;
+using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Training;
 
@@ -113,11 +112,11 @@ public static class TrainCommand
     /// <summary>Polls the run until it ends and, when it succeeded, until the registration policy has spoken
     /// (registered or blocked it; a few seconds at most). <paramref name="progress"/> sees every poll, the end included
     /// (the last epochs and the outcome may arrive between two polls: the bar still completes).</summary>
-    public static async Task<TrainingRun> WaitForOutcomeAsync(ApiClient api, Guid runId, Action<TrainingRun> progress, CancellationToken ct)
+    public static async Task<TrainingRunView> WaitForOutcomeAsync(ApiClient api, Guid runId, Action<TrainingRunView> progress, CancellationToken ct)
     {
         var path = $"/api/runs/{runId}";
-        TrainingRun run;
-        while (!(run = await api.GetAsync<TrainingRun>(path, ct)).IsFinished)
+        TrainingRunView run;
+        while (!(run = await api.GetAsync<TrainingRunView>(path, ct)).IsFinished)
         {
             progress(run);
             await Task.Delay(Poll, ct);
@@ -127,7 +126,7 @@ public static class TrainCommand
              run is { Status: RunStatus.Succeeded, RegisteredVersion: null, RegistrationBlocked: null } && DateTime.UtcNow < until;)
         {
             await Task.Delay(Poll, ct);
-            run = await api.GetAsync<TrainingRun>(path, ct);
+            run = await api.GetAsync<TrainingRunView>(path, ct);
         }
         return run;
     }
@@ -137,7 +136,7 @@ public static class TrainCommand
         var progress = new TrainingProgress(ctx.Json ? TextWriter.Null : ctx.Out, TrainingProgress.IsTerminal(ctx.Out));
         var waiting = Stopwatch.StartNew();
         var warned = false;
-        TrainingRun run;
+        TrainingRunView run;
         try
         {
             run = await WaitForOutcomeAsync(ctx.Api, request.RunId, r =>
@@ -168,7 +167,7 @@ public static class TrainCommand
         return run.Status == RunStatus.Succeeded ? 0 : 1;
     }
 
-    private static void Summarize(TextWriter w, TrainingRun run)
+    private static void Summarize(TextWriter w, TrainingRunView run)
     {
         w.WriteLine($"run {run.RunId} {run.Status.ToString().ToLowerInvariant()} in {Fmt.Seconds(run.DurationSeconds)}");
         if (run.Status != RunStatus.Succeeded)

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using EventMlOps.ControlPlane.Training;
+using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Training;
 
@@ -13,7 +13,7 @@ public sealed class TrainingProgress(TextWriter w, bool redraw, string indent = 
     /// <summary>Whether <paramref name="w"/> is this process's console on a terminal (not redirected).</summary>
     public static bool IsTerminal(TextWriter w) => !Console.IsOutputRedirected && ReferenceEquals(w, Console.Out);
 
-    public void Draw(TrainingRun run, IReadOnlyDictionary<string, double> requested)
+    public void Draw(TrainingRunView run, IReadOnlyDictionary<string, double> requested)
     {
         var total = requested.TryGetValue("epochs", out var e) ? (int)e
             : run.Params.TryGetValue("epochs", out var p) && int.TryParse(p, out var tracked) ? tracked : (int?)null;
@@ -33,7 +33,7 @@ public sealed class TrainingProgress(TextWriter w, bool redraw, string indent = 
         w.Flush();
     }
 
-    private static string Epochs(TrainingRun run, int? total)
+    private static string Epochs(TrainingRunView run, int? total)
     {
         var metrics = Fmt.Headline(run.Metrics);
         if (total is not { } t || t <= 0) return $"epoch {run.Epochs}  {metrics}";

@@ -1,13 +1,10 @@
 using System.Text.Json;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 using Marten;
 using Npgsql;
 
 namespace EventMlOps.ControlPlane.Audit;
-
-/// <summary>One event as the audit trail shows it: when, what, where, who, and why (correlation/causation).</summary>
-public sealed record AuditEntry(long Sequence, DateTimeOffset Timestamp, string Type, string Stream, long Version, string? Actor,
-    string? CorrelationId, string? CausationId, JsonElement Data);
 
 public sealed record AuditFilter(string? Actor = null, string? Stream = null, DateTimeOffset? Since = null, DateTimeOffset? Until = null,
     string? CorrelationId = null, long? AfterSequence = null, int Limit = 100);

@@ -1,4 +1,5 @@
 using EventMlOps.Contracts;
+using EventMlOps.Contracts.Views;
 using Marten;
 using Wolverine;
 
@@ -43,21 +44,14 @@ public sealed class CommandRecordRetention(IDocumentStore store, IConfiguration 
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
         var keep = TimeSpan.FromDays(Math.Max(1, config.GetValue(CommandOutcomes.RetentionSetting, 7)));
-        using var timer = new PeriodicTimer(TimeSpan.FromHours(1), time);
-        do
-        {
-            try
+        await Periodic.RunAsync(TimeSpan.FromHours(1), time, async token =>
             {
                 var cutoff = time.GetUtcNow() - keep;
                 await using var session = store.LightweightSession();
                 session.DeleteWhere<HandledCommand>(h => h.At < cutoff);
                 session.DeleteWhere<RefusedCommand>(r => r.At < cutoff);
-                await session.SaveChangesAsync(ct);
-            }
-            catch (Exception e) when (!ct.IsCancellationRequested)
-            {
-                log.LogWarning("Forgetting old command records failed ({Reason}); trying again in an hour", e.Message);
-            }
-        } while (await timer.WaitForNextTickAsync(ct));
+                await session.SaveChangesAsync(token);
+            },
+            e => log.LogWarning("Forgetting old command records failed ({Reason}); trying again in an hour", e.Message), startNow: true, ct);
     }
 }

@@ -1,4 +1,5 @@
 using EventMlOps.Contracts;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Auth;
 using Marten;
 using Microsoft.AspNetCore.Mvc;

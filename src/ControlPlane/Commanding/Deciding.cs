@@ -1,4 +1,5 @@
 using EventMlOps.Contracts;
+using EventMlOps.Contracts.Views;
 using Marten;
 
 namespace EventMlOps.ControlPlane.Commanding;

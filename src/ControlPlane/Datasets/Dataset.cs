@@ -1,6 +1,7 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Datasets;
 using EventMlOps.Contracts.Training;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 
 namespace EventMlOps.ControlPlane.Datasets;
@@ -31,6 +32,9 @@ public sealed record Dataset(
 {
     public static Dataset Create(DatasetRegistered e) =>
         new(StreamKeys.Dataset(e.DatasetId), e.DatasetId, e.Name, e.Uri, e.Sha256, e.Format, e.RowCount, e.Schema, e.RegisteredBy, e.RegisteredAt);
+
+    /// <summary>What the API answers: clients read the contract's view, never the snapshot, so the snapshot may change.</summary>
+    public DatasetView ToView() => new(Id, DatasetId, Name, Uri, Sha256, Format, RowCount, Schema, RegisteredBy, RegisteredAt);
 }
 
 public static class DatasetDecisions

@@ -1,6 +1,7 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Datasets;
 using EventMlOps.Contracts.Training;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
 using Marten;

@@ -1,6 +1,6 @@
-using System.Globalization;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.ControlPlane.Commanding;
+using static EventMlOps.Contracts.Endpoints.VerdictFormat;
 
 namespace EventMlOps.ControlPlane.Endpoints;
 
@@ -40,11 +40,6 @@ public static class CanaryAnalysis
                         + (stable.P95Ms < floor ? $" (floor {Ms(floor)})" : ""));
         return reasons.Count == 0 ? null : string.Join("; ", reasons);
     }
-
-    /// <summary>How numbers read in verdicts (and in the CLI beside them): "3.1", "2", "31.0 %".</summary>
-    public static string Number(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);
-
-    public static string Percent(double fraction) => (fraction * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %";
 
     private static string Ms(double value) => Number(value) + " ms";
 }

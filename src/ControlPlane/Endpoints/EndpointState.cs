@@ -1,5 +1,6 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 
 namespace EventMlOps.ControlPlane.Endpoints;
@@ -53,27 +54,6 @@ public sealed record EndpointStateObserved(
 public sealed record EndpointDriftMeasured(string Endpoint, string ModelName, int Version, IReadOnlyDictionary<string, double> FeatureScores, DateTimeOffset WindowEnd);
 
 public sealed record EndpointDriftDetected(string Endpoint, string ModelName, int Version, string Feature, double Score, double Threshold, DateTimeOffset WindowEnd);
-
-/// <summary>A version taking a share of an endpoint's traffic.</summary>
-public sealed record TrafficSplit(int Version, string ArtifactUri, string ArtifactSha256, int Weight);
-
-/// <summary>The rollout in flight; a canary's current step began at <paramref name="StepStartedAt"/> and is judged under
-/// <paramref name="Analysis"/> (null for an immediate rollout). From <paramref name="Revision"/> on, the replicas' reports
-/// tell whether the version loads; <paramref name="Previous"/> is the traffic that serves again if the rollout ends
-/// unpromoted.</summary>
-public sealed record RolloutInProgress(
-    Guid RolloutId, int Version, string ArtifactUri, string ArtifactSha256, RolloutKind Kind, IReadOnlyList<CanaryStep> Steps, int Step,
-    string StartedBy, DateTimeOffset StartedAt, DateTimeOffset StepStartedAt, RolloutAnalysis? Analysis, long Revision = 0,
-    IReadOnlyList<TrafficSplit>? Previous = null);
-
-/// <summary>When a version served on this endpoint (To is null while it still serves).</summary>
-public sealed record ServingPeriod(int Version, DateTimeOffset From, DateTimeOffset? To);
-
-/// <summary>A serving process as its runtime last reported it; <paramref name="Restarts"/> counts restarts since it was started.</summary>
-public sealed record ReplicaState(
-    string Name, string Runtime, string? Url, int Restarts, ReplicaChange LastChange, string? LastReason, int? LastExitCode, DateTimeOffset ChangedAt);
-
-public sealed record RolloutOutcome(Guid RolloutId, int Version, RolloutKind Kind, string Outcome, string By, DateTimeOffset StartedAt, DateTimeOffset EndedAt, string? Reason);
 
 /// <summary>An endpoint's desired state and history (stream <c>endpoint:{name}</c>). Every change of
 /// the desired state bumps <see cref="Revision"/>, which agents use to ignore stale work orders. A deleted endpoint
@@ -242,6 +222,12 @@ public sealed record EndpointState(
             Revision = Revision + 1,
         };
     }
+
+    public EndpointView ToView() => new(
+        Id, Name, ModelName, MinReplicas, MaxReplicas, CreatedBy, CreatedAt, Revision, Traffic, Rollout, Served, Rollouts, Ready, ObservedRevision,
+        ObservedMessage, ObservedLoaded, LastDrift,
+        RecentAnalysis?.Select(a => new AnalysisRecord(a.Endpoint, a.RolloutId, a.Step, a.Canary, a.Stable, a.Verdict, a.Detail, a.ObservedAt)).ToList(),
+        Replicas, DeletedAt, AllowUnapproved, LastGood, StreamVersion, Deleted, StableVersion);
 
     private static IReadOnlyList<ServingPeriod> EndServing(IReadOnlyList<ServingPeriod> served, int? keep, DateTimeOffset at) =>
         [.. served.Select(p => p.To is null && p.Version != keep ? p with { To = at } : p)];

@@ -1,3 +1,4 @@
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Datasets;
 using EventMlOps.ControlPlane.Endpoints;
@@ -6,11 +7,6 @@ using EventMlOps.ControlPlane.Training;
 using Marten;
 
 namespace EventMlOps.ControlPlane.Lineage;
-
-public sealed record ImpactedVersion(string Model, int Version, Guid RunId, string Stage, IReadOnlyList<string> Endpoints);
-
-/// <summary>Everything that descends from a dataset's content: runs, model versions and the endpoints that served them.</summary>
-public sealed record DatasetImpact(string Sha256, IReadOnlyList<Guid> Datasets, IReadOnlyList<Guid> Runs, IReadOnlyList<ImpactedVersion> Versions, IReadOnlyList<string> Endpoints);
 
 public static class ImpactQuery
 {

@@ -1,5 +1,5 @@
 using EventMlOps.Contracts;
-using EventMlOps.Contracts.Registry;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Datasets;
 using EventMlOps.ControlPlane.Endpoints;
@@ -8,25 +8,6 @@ using EventMlOps.ControlPlane.Training;
 using Marten;
 
 namespace EventMlOps.ControlPlane.Lineage;
-
-public sealed record DatasetLineage(Guid DatasetId, string Name, string Uri, string Sha256, string Format, long RowCount, string RegisteredBy, DateTimeOffset RegisteredAt);
-
-public sealed record RunLineage(
-    Guid RunId, string TrainerKind, RunStatus Status, IReadOnlyDictionary<string, double> Hyperparameters, string CodeVersion,
-    IReadOnlyDictionary<string, double>? Metrics, double? DurationSeconds, string RequestedBy, DateTimeOffset RequestedAt);
-
-public sealed record EndpointServing(string Endpoint, DateTimeOffset From, DateTimeOffset? To, int? Weight);
-
-/// <summary>What produced a model version and where it served: dataset → run → version → endpoints.</summary>
-public sealed record ModelLineage(
-    string Model, int Version, ModelStage Stage, IReadOnlyList<string> Aliases, string ArtifactUri, string ArtifactSha256,
-    string RegisteredBy, DateTimeOffset RegisteredAt, IReadOnlyList<Approval> Approvals, IReadOnlyList<StageChange> StageHistory,
-    IReadOnlyList<AliasChange> AliasHistory, RunLineage? Run, DatasetLineage? Dataset, IReadOnlyList<EndpointServing> Endpoints, string? AsOf);
-
-/// <summary>What an endpoint served (as of a point in time) and the lineage of each of those versions.</summary>
-public sealed record EndpointLineage(
-    string Endpoint, string Model, long Revision, IReadOnlyList<TrafficSplit> Traffic, RolloutInProgress? Rollout,
-    IReadOnlyList<ModelLineage> Serving, string? AsOf);
 
 /// <summary>Lineage is composed from the per-stream states. Now, they are the inline snapshots;
 /// as of a time or sequence, the same streams are aggregated up to that point by Marten — so

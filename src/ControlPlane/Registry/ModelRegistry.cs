@@ -1,13 +1,8 @@
-using EventMlOps.Contracts.Registry;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 using Marten;
 
 namespace EventMlOps.ControlPlane.Registry;
-
-public sealed record VersionSummary(int Version, ModelStage Stage, IReadOnlyList<string> Aliases, bool Approved, string RegisteredBy, DateTimeOffset RegisteredAt, IReadOnlyDictionary<string, double> Metrics);
-
-/// <summary>A registered model: its versions, which alias names which version, and what is in each stage.</summary>
-public sealed record RegisteredModel(string Name, int LatestVersion, IReadOnlyDictionary<string, int> Aliases, IReadOnlyList<VersionSummary> Versions, string? AsOf);
 
 public static class RegistryQueries
 {

@@ -1,5 +1,6 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Registry;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 
 namespace EventMlOps.ControlPlane.Registry;
@@ -25,12 +26,6 @@ public sealed record ModelVersionAliasSet(string ModelName, int Version, string 
 public sealed record ModelVersionAliasRemoved(string ModelName, int Version, string Alias, string RemovedBy, DateTimeOffset RemovedAt);
 
 public sealed record ModelVersionStageChanged(string ModelName, int Version, ModelStage From, ModelStage To, string ChangedBy, DateTimeOffset ChangedAt);
-
-public sealed record Approval(string By, string? Comment, DateTimeOffset At);
-
-public sealed record StageChange(ModelStage From, ModelStage To, string By, DateTimeOffset At);
-
-public sealed record AliasChange(string Alias, bool Set, string By, DateTimeOffset At);
 
 /// <summary>One version of a registered model (stream <c>model:{name}@{version}</c>).</summary>
 public sealed record ModelVersion(
@@ -87,4 +82,8 @@ public sealed record ModelVersion(
     {
         Stage = e.To, StageHistory = [.. StageHistory, new StageChange(e.From, e.To, e.ChangedBy, e.ChangedAt)],
     };
+
+    public ModelVersionView ToView() => new(
+        Id, ModelName, Version, RunId, ArtifactUri, ArtifactSha256, DatasetId, DatasetSha256, Metrics, RegisteredBy, RegisteredAt, Stage, Aliases,
+        Approvals, StageHistory, AliasHistory, RunRequestedBy, TrainerKind, IsApproved, StreamVersion);
 }

@@ -18,7 +18,7 @@ public static class RegistryApi
         api.MapGet("/models/{name}", async (string name, string? asOf, IQuerySession session, CancellationToken ct) =>
             await RegistryQueries.GetAsync(session, name, AsOf.Parse(asOf), ct) ?? throw new NotFound("model", name));
         api.MapGet("/models/{name}/versions/{version:int}", async (string name, int version, string? asOf, IQuerySession session, CancellationToken ct) =>
-            await session.StateAsync<ModelVersion>(StreamKeys.ModelVersion(name, version), AsOf.Parse(asOf), ct)
-                ?? throw new NotFound("model version", $"{name}@{version}"));
+            (await session.StateAsync<ModelVersion>(StreamKeys.ModelVersion(name, version), AsOf.Parse(asOf), ct)
+                ?? throw new NotFound("model version", $"{name}@{version}")).ToView());
     }
 }

@@ -18,18 +18,8 @@ public sealed class RunStallWatch(IDocumentStore store, IConfiguration config, T
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
         var after = TimeSpan.FromSeconds(Math.Max(1, config.GetValue("Training:StallSeconds", 120.0)));
-        using var timer = new PeriodicTimer(after / 4, time);
-        while (await timer.WaitForNextTickAsync(ct))
-        {
-            try
-            {
-                await CheckAsync(after, ct);
-            }
-            catch (Exception e) when (!ct.IsCancellationRequested)
-            {
-                log.LogWarning("Checking training runs' liveness failed ({Reason}); trying again in {Interval}", e.Message, after / 4);
-            }
-        }
+        await Periodic.RunAsync(after / 4, time, token => CheckAsync(after, token),
+            e => log.LogWarning("Checking training runs' liveness failed ({Reason}); trying again in {Interval}", e.Message, after / 4), startNow: false, ct);
     }
 
     public async Task CheckAsync(TimeSpan after, CancellationToken ct)
@@ -43,6 +33,13 @@ public sealed class RunStallWatch(IDocumentStore store, IConfiguration config, T
             await using var session = store.LightweightSession();
             session.LastModifiedBy = Actor;
             var run = await session.Events.FetchForWriting<TrainingRun>(liveness.Id, ct);
+            if (run.Aggregate is null or { IsFinished: true })
+            {
+                // A finished run needs no watching: its liveness goes.
+                session.Delete(liveness);
+                await session.SaveChangesAsync(ct);
+                continue;
+            }
             var events = TrainingDecisions.Stalled(run.Aggregate, liveness, time.GetUtcNow(), after);
             if (events.Length == 0) continue;
             run.AppendMany(events);

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using EventMlOps.Contracts;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
 using Marten;
@@ -20,8 +21,12 @@ public sealed record LogToRun(
 
 public static class LogToRunHandler
 {
-    public static Task<CommandAccepted> Handle(LogToRun command, IDocumentSession session, TimeProvider time) =>
-        session.DecideAsync<TrainingRun>(command, StreamKeys.Run(command.RunId), run => TrainingDecisions.Log(run, command, time.GetUtcNow()));
+    public static async Task<CommandAccepted> Handle(LogToRun command, IDocumentSession session, TimeProvider time, CancellationToken ct)
+    {
+        var stream = StreamKeys.Run(command.RunId);
+        var tracked = await session.LoadAsync<RunTracking>(stream, ct);
+        return await session.DecideAsync<TrainingRun>(command, stream, run => TrainingDecisions.Log(run, tracked, command, time.GetUtcNow()));
+    }
 }
 
 // MLflow REST shapes (https://mlflow.org/docs/latest/rest-api.html), snake_case on the wire.
@@ -93,13 +98,14 @@ public static class Tracking
         mlflow.MapGet("/get", async (string? run_id, string? run_uuid, HttpContext http, IQuerySession session, CancellationToken ct) =>
         {
             var run = await Load(session, RunOf(run_id, run_uuid), http, ct);
-            var latest = run.MetricHistory.GroupBy(m => m.Key)
+            var tracked = await session.LoadAsync<RunTracking>(run.Id, ct) ?? new RunTracking(run.Id, run.RunId);
+            var latest = tracked.MetricHistory.GroupBy(m => m.Key)
                 .Select(g => g.OrderBy(m => m.Step).ThenBy(m => m.Timestamp).Last())
                 .Select(m => new MlflowMetric(m.Key, m.Value, m.Timestamp, m.Step)).ToList();
             return Json(new
             {
                 run = new MlflowRun(Info(run), new MlflowRunData(latest,
-                    [.. run.Params.Select(p => new MlflowParam(p.Key, p.Value))], [.. run.Tags.Select(t => new MlflowParam(t.Key, t.Value))])),
+                    [.. tracked.Params.Select(p => new MlflowParam(p.Key, p.Value))], [.. tracked.Tags.Select(t => new MlflowParam(t.Key, t.Value))])),
             });
         });
     }

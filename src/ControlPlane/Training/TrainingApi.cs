@@ -1,5 +1,6 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Training;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 using Marten;
 
@@ -22,9 +23,14 @@ public static class TrainingApi
             var query = session.Query<TrainingRun>().AsQueryable();
             if (model is not null) query = query.Where(r => r.ModelName == model);
             if (status is not null) query = query.Where(r => r.Status == status);
-            return await query.OrderByDescending(r => r.RequestedAt).Page(limit, offset).ToListAsync(ct);
+            return (await query.OrderByDescending(r => r.RequestedAt).Page(limit, offset).ToListAsync(ct)).Select(r => r.ToSummary()).ToList();
         });
         api.MapGet("/runs/{id:guid}", async (Guid id, string? asOf, IQuerySession session, CancellationToken ct) =>
-            await session.StateAsync<TrainingRun>(StreamKeys.Run(id), AsOf.Parse(asOf), ct) ?? throw new NotFound("run", id.ToString("N")));
+        {
+            var (stream, at) = (StreamKeys.Run(id), AsOf.Parse(asOf));
+            var run = await session.StateAsync<TrainingRun>(stream, at, ct) ?? throw new NotFound("run", id.ToString("N"));
+            // Liveness is the present only: a past moment has no beat to show.
+            return run.ToView(await session.StateAsync<RunTracking>(stream, at, ct), at is null ? await session.LoadAsync<RunLiveness>(stream, ct) : null);
+        });
     }
 }

@@ -1,4 +1,5 @@
 using EventMlOps.Contracts.Training;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Datasets;
 
@@ -97,7 +98,7 @@ public static class TrainingDecisions
 
     /// <summary>A tracking call. Accepted while the run is unfinished and for <see cref="TrackingGrace"/> after it succeeded;
     /// a cancelled or failed run takes nothing more.</summary>
-    public static object[] Log(TrainingRun? run, LogToRun c, DateTimeOffset now)
+    public static object[] Log(TrainingRun? run, RunTracking? tracked, LogToRun c, DateTimeOffset now)
     {
         var r = Existing(run, c.RunId);
         if (r.Status is RunStatus.Cancelled or RunStatus.Failed || (r.FinishedAt is { } finished && now - finished > TrackingGrace))
@@ -109,7 +110,7 @@ public static class TrainingDecisions
         }
         foreach (var key in c.Params.Keys.Concat(c.Tags.Keys)) Guard.Key("key", key);
         foreach (var (key, value) in c.Params)
-            if (r.Params.TryGetValue(key, out var logged) && logged != value)
+            if (tracked?.Params.TryGetValue(key, out var logged) == true && logged != value)
                 throw new InvalidField($"params.{key}", $"was already logged as '{logged}'; a parameter cannot change (MLflow semantics)");
         return c.Metrics.Count + c.Params.Count + c.Tags.Count == 0
             ? []

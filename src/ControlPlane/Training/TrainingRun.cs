@@ -1,6 +1,7 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Artifacts;
 using EventMlOps.Contracts.Training;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 
 namespace EventMlOps.ControlPlane.Training;
@@ -49,8 +50,6 @@ public sealed record TrainingRunLogged(
     IReadOnlyDictionary<string, string> Tags,
     DateTimeOffset LoggedAt);
 
-public sealed record MetricPoint(string Key, double Value, long Step, long Timestamp);
-
 /// <summary>The registration policy declined to register the succeeded run, and why (e.g. a quality gate).</summary>
 public sealed record TrainingRunRegistrationBlocked(Guid RunId, string ModelName, string Reason, DateTimeOffset At);
 
@@ -60,8 +59,6 @@ public sealed record TrainingRunCancelled(Guid RunId, string Reason, string Canc
 
 /// <summary>Recorded on the run when its artifact becomes a model version (a run registers once).</summary>
 public sealed record TrainingRunRegistered(Guid RunId, string ModelName, int Version, DateTimeOffset RegisteredAt);
-
-public enum RunStatus { Requested, Submitted, Running, Succeeded, Failed, Cancelled }
 
 /// <summary>A training run (stream <c>run:{id}</c>).</summary>
 public sealed record TrainingRun(
@@ -90,13 +87,6 @@ public sealed record TrainingRun(
     string? RegistrationBlocked = null,
     DateTimeOffset? StalledSince = null)
 {
-    /// <summary>Tracked parameters, tags and metric history (the tracking API's view of the run).</summary>
-    public IReadOnlyDictionary<string, string> Params { get; init; } = new Dictionary<string, string>();
-
-    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
-
-    public IReadOnlyList<MetricPoint> MetricHistory { get; init; } = [];
-
     public bool IsFinished => Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled;
 
     public double? DurationSeconds => StartedAt is { } s && FinishedAt is { } f ? (f - s).TotalSeconds : null;
@@ -120,25 +110,23 @@ public sealed record TrainingRun(
         Outputs = e.Outputs,
     };
 
-    public TrainingRun Apply(TrainingRunLogged e) => this with
-    {
-        Params = Merge(Params, e.Params),
-        Tags = Merge(Tags, e.Tags),
-        MetricHistory = [.. MetricHistory, .. e.Metrics],
-    };
-
-    public TrainingRun Apply(TrainingRunRegistrationBlocked e) => this with { RegistrationBlocked = e.Reason };
-
-    private static Dictionary<string, string> Merge(IReadOnlyDictionary<string, string> current, IReadOnlyDictionary<string, string> logged)
-    {
-        var merged = new Dictionary<string, string>(current);
-        foreach (var (k, v) in logged) merged[k] = v;
-        return merged;
-    }
-
     public TrainingRun Apply(TrainingRunFailed e) => this with { Status = RunStatus.Failed, FinishedAt = e.FailedAt, FailureReason = e.Reason };
 
     public TrainingRun Apply(TrainingRunCancelled e) => this with { Status = RunStatus.Cancelled, FinishedAt = e.CancelledAt, FailureReason = e.Reason };
 
     public TrainingRun Apply(TrainingRunRegistered e) => this with { RegisteredVersion = e.Version };
+
+    public TrainingRun Apply(TrainingRunRegistrationBlocked e) => this with { RegistrationBlocked = e.Reason };
+
+    /// <summary>The whole run: its state, what the trainer tracked, and (for the present, not a past moment) its last beat.</summary>
+    public TrainingRunView ToView(RunTracking? tracking, RunLiveness? liveness) => new(
+        Id, RunId, ModelName, TrainerKind, DatasetId, DatasetSha256, Hyperparameters, Resources, CodeVersion, RequestedBy, RequestedAt, Status,
+        JobName, StartedAt, FinishedAt, Epochs, Metrics, ArtifactUri, ArtifactSha256, FailureReason, RegisteredVersion, Outputs,
+        liveness?.LastBeatAt, RegistrationBlocked, tracking?.Params ?? new Dictionary<string, string>(), tracking?.Tags ?? new Dictionary<string, string>(),
+        tracking?.MetricHistory ?? [], IsFinished, DurationSeconds, StalledSince);
+
+    /// <summary>A row of the run list: no tracked history.</summary>
+    public TrainingRunSummary ToSummary() => new(
+        Id, RunId, ModelName, TrainerKind, Status, RequestedBy, RequestedAt, StartedAt, FinishedAt, Epochs, Metrics, RegisteredVersion, FailureReason,
+        IsFinished, DurationSeconds, StalledSince);
 }

@@ -9,6 +9,7 @@ public static class TrainingSlice
     public static void ConfigureTraining(this StoreOptions o)
     {
         o.Projections.Snapshot<TrainingRun>(SnapshotLifecycle.Inline);
+        o.Projections.Snapshot<RunTracking>(SnapshotLifecycle.Inline);
         o.Schema.For<TrainingRun>().Index(x => x.DatasetSha256).Index(x => x.ModelName);
         o.Schema.For<RunLiveness>().Index(x => x.LastBeatAt);
     }

@@ -4,8 +4,7 @@ using EventMlOps.Agents.Runtime;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Datasets;
 using EventMlOps.Contracts.Training;
-using EventMlOps.ControlPlane.Commanding;
-using EventMlOps.ControlPlane.Training;
+using EventMlOps.Contracts.Views;
 using EventMlOps.Hosting;
 using Marten;
 using Microsoft.Extensions.Hosting;
@@ -56,7 +55,7 @@ public sealed class TrainingLab(AgentsFixture fx) : IAsyncDisposable
     public async Task<Guid> RegisterDatasetAsync(string uri, string sha256, string format = "other")
     {
         var accepted = await (await Scientist.Send("/api/datasets", new RegisterDataset(Guid.NewGuid(), Guid.NewGuid(), "ratings", uri, sha256, format, 3,
-            [new DatasetColumn("user", "int"), new DatasetColumn("item", "int")]))).Read<EventMlOps.ControlPlane.Commanding.CommandAccepted>();
+            [new DatasetColumn("user", "int"), new DatasetColumn("item", "int")]))).Read<CommandAccepted>();
         return Guid.ParseExact(accepted.Stream["dataset:".Length..], "N");
     }
 
@@ -69,9 +68,9 @@ public sealed class TrainingLab(AgentsFixture fx) : IAsyncDisposable
         return runId;
     }
 
-    public async Task<TrainingRun> RunAsync(Guid runId) => await (await Scientist.GetAsync($"/api/runs/{runId}", Ct)).Read<TrainingRun>();
+    public async Task<TrainingRunView> RunAsync(Guid runId) => await (await Scientist.GetAsync($"/api/runs/{runId}", Ct)).Read<TrainingRunView>();
 
-    public async Task<TrainingRun> WaitForAsync(Guid runId, Func<TrainingRun, bool> until, string what, int seconds = 30)
+    public async Task<TrainingRunView> WaitForAsync(Guid runId, Func<TrainingRunView, bool> until, string what, int seconds = 30)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (true)
@@ -84,7 +83,7 @@ public sealed class TrainingLab(AgentsFixture fx) : IAsyncDisposable
         }
     }
 
-    public Task<TrainingRun> WaitForEndAsync(Guid runId, int seconds = 30) => WaitForAsync(runId, r => r.IsFinished, "finished", seconds);
+    public Task<TrainingRunView> WaitForEndAsync(Guid runId, int seconds = 30) => WaitForAsync(runId, r => r.IsFinished, "finished", seconds);
 
     public async Task<IReadOnlyList<object>> EventsAsync(Guid runId)
     {

@@ -3,6 +3,7 @@ using EventMlOps.Agents.Runtime;
 using EventMlOps.Agents.Tests.Testing;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Training;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Training;
 
 namespace EventMlOps.Agents.Tests.Training;

@@ -2,7 +2,7 @@ using System.Net.Http.Headers;
 using EventMlOps.Cli.Tests.Testing;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
-using EventMlOps.ControlPlane.Endpoints;
+using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Tests.Endpoints;
 
@@ -26,7 +26,7 @@ public sealed class AnalyzingCanariesTests(ControlPlaneFixture cp)
         var during = (await ops.RunAsync("endpoints", "show", endpoint)).ShouldSucceed().Out;
         during.ShouldContain("  analysis  every 3600 s after 10 canary requests: errors ≤ 2.0 %, p95 ≤ 1.5 × stable (at least 5 ms) and ≤ 250 ms; step 1 bakes 0 s from ");
 
-        var state = await ApiGet<EndpointState>($"/api/endpoints/{endpoint}");
+        var state = await ApiGet<EndpointView>($"/api/endpoints/{endpoint}");
         using var agent = Client(Roles.Agent, "rollout-agent");
         agent.DefaultRequestHeaders.Add(BusHeaders.GrantHttpHeader, cp.Tokens.IssueGrant($"endpoint:{endpoint}", TimeSpan.FromHours(1)));
         (await agent.Send("/api/endpoints/facts/step", new RolloutStepObserved(Guid.NewGuid(), endpoint, state.Rollout!.RolloutId, 0,

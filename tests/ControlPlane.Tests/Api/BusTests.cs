@@ -4,6 +4,7 @@ using EventMlOps.Contracts;
 using EventMlOps.Contracts.Datasets;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Training;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Datasets;
 using EventMlOps.ControlPlane.Endpoints;

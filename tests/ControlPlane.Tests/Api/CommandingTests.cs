@@ -5,6 +5,7 @@ using EventMlOps.Contracts;
 using EventMlOps.Contracts.Datasets;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Training;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Tests.Testing;
@@ -50,7 +51,7 @@ public class CommandingTests(ControlPlaneFixture fx)
         var v1 = await s.RegisteredVersion(await s.TrainedRun());
         var v2 = await s.RegisteredVersion(await s.TrainedRun());
         await s.CreateEndpoint();
-        var seen = (await s.Viewer.Get<EndpointState>($"/api/endpoints/{s.Endpoint}")).StreamVersion;
+        var seen = (await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}")).StreamVersion;
         seen.ShouldBe(1);
         (await s.RollOut(v1, expectedVersion: seen)).EnsureSuccessStatusCode();
 
@@ -58,7 +59,7 @@ public class CommandingTests(ControlPlaneFixture fx)
 
         problem.GetProperty("detail").GetString()!.ShouldContain("changed");
         problem.GetProperty("currentVersion").GetInt64().ShouldBe(4, "created, started, observed served, promoted");
-        (await s.Viewer.Get<EndpointState>($"/api/endpoints/{s.Endpoint}")).Traffic.Single().Version.ShouldBe(v1);
+        (await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}")).Traffic.Single().Version.ShouldBe(v1);
     }
 
     [Fact]

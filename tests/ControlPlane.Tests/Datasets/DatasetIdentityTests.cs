@@ -1,6 +1,6 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Datasets;
-using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Tests.Testing;
 using EventMlOps.Hosting;
 using Marten;

@@ -1,6 +1,6 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
-using EventMlOps.ControlPlane.Endpoints;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Tests.Testing;
 
 namespace EventMlOps.ControlPlane.Tests.Endpoints;
@@ -51,7 +51,7 @@ public class AnalyzingCanariesApiTests(ControlPlaneFixture fx)
         promoted.Versions.Select(v => (v.Version, v.Weight)).ShouldBe([(v2, 100), (v1, 0)], "v1 stays the fallback until a replica reports v2 loaded");
         promoted.Canary.ShouldBeNull();
 
-        var endpoint = await s.Viewer.Get<EndpointState>($"/api/endpoints/{s.Endpoint}");
+        var endpoint = await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}");
         (endpoint.Rollouts[^1].Outcome, endpoint.Rollouts[^1].By).ShouldBe(("promoted", "rollout-agent"));
         endpoint.RecentAnalysis!.Select(a => (a.Step, a.Verdict)).ShouldBe([(0, "healthy"), (1, "healthy")]);
     }
@@ -68,7 +68,7 @@ public class AnalyzingCanariesApiTests(ControlPlaneFixture fx)
         var rolledBack = await agent.Get<ApplyEndpoint>($"/api/endpoints/{s.Endpoint}/desired?after={desired.Revision}&waitSeconds=10");
         rolledBack.Versions.Select(v => (v.Version, v.Weight)).ShouldBe([(v1, 100)]);
         rolledBack.Canary.ShouldBeNull();
-        var endpoint = await s.Viewer.Get<EndpointState>($"/api/endpoints/{s.Endpoint}");
+        var endpoint = await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}");
         (endpoint.Rollouts[^1].Outcome, endpoint.Rollouts[^1].Reason).ShouldBe(("rolled back", "canary error rate 40.0 % > 5.0 %"));
         endpoint.RecentAnalysis!.Select(a => a.Verdict).ShouldBe(["too_few_samples", "breach"]);
         (await WorkOrders.Eventually(fx, $"\"endpoint\":\"{s.Endpoint}\",\"revision\":{rolledBack.Revision},"))

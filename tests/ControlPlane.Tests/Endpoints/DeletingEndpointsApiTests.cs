@@ -1,7 +1,7 @@
 using System.Text.Json;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
-using EventMlOps.ControlPlane.Endpoints;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Tests.Testing;
 
 namespace EventMlOps.ControlPlane.Tests.Endpoints;
@@ -35,7 +35,7 @@ public class DeletingEndpointsApiTests(ControlPlaneFixture fx)
         (await s.AgentFact("/api/endpoints/facts/replica", new ServingReplicaChanged(Guid.NewGuid(), s.Endpoint, $"serve-{s.Endpoint}",
             ReplicaChange.Stopped, "local", "http://127.0.0.1:5001", "endpoint deleted"), serving)).EnsureSuccessStatusCode();
 
-        var endpoint = await s.Viewer.Get<EndpointState>($"/api/endpoints/{s.Endpoint}");
+        var endpoint = await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}");
         endpoint.DeletedAt.ShouldNotBeNull();
         endpoint.Replicas!.Single().ShouldSatisfyAllConditions(
             r => r.Name.ShouldBe($"serve-{s.Endpoint}"), r => r.LastChange.ShouldBe(ReplicaChange.Stopped), r => r.LastReason.ShouldBe("endpoint deleted"));
@@ -43,7 +43,7 @@ public class DeletingEndpointsApiTests(ControlPlaneFixture fx)
         listed.GetProperty("deleted").GetBoolean().ShouldBeTrue();
 
         await s.CreateEndpoint();
-        var recreated = await s.Viewer.Get<EndpointState>($"/api/endpoints/{s.Endpoint}");
+        var recreated = await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}");
         recreated.Deleted.ShouldBeFalse();
         recreated.Revision.ShouldBeGreaterThan(deleted.Revision);
         (await s.RollOut(v1)).EnsureSuccessStatusCode();

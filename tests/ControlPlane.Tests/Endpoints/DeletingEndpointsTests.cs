@@ -1,4 +1,5 @@
 using EventMlOps.Contracts.Endpoints;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Endpoints;
 using static EventMlOps.ControlPlane.Tests.Endpoints.EndpointHistory;

@@ -1,5 +1,6 @@
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Registry;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Registry;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
-using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Tests.Testing;
 using EventMlOps.Hosting;
@@ -108,7 +108,7 @@ public class ServingStateTests(ControlPlaneFixture fx)
         (await serving.Send("/api/endpoints/facts/observed", report)).EnsureSuccessStatusCode();
         (await serving.Send("/api/endpoints/facts/observed", report)).EnsureSuccessStatusCode();
 
-        var endpoint = await s.Viewer.Get<EndpointState>($"/api/endpoints/{s.Endpoint}");
+        var endpoint = await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}");
         endpoint.Ready.ShouldBe(true);
         endpoint.ObservedRevision.ShouldBe(desired.Revision);
         endpoint.ObservedLoaded!.Single().ShouldBe(new LoadedVersion(v1, desired.Versions[0].ArtifactSha256, 100));

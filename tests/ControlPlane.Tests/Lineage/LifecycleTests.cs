@@ -1,13 +1,12 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Registry;
-using EventMlOps.ControlPlane.Audit;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Lineage;
 using EventMlOps.ControlPlane.Registry;
 using EventMlOps.ControlPlane.Tests.Testing;
-using EventMlOps.ControlPlane.Training;
 using EventMlOps.Hosting;
 using Marten;
 
@@ -44,7 +43,7 @@ public class LifecycleTests(ControlPlaneFixture fx)
         // The views answer from them.
         var registry = await s.Viewer.Get<RegisteredModel>($"/api/models/{s.Model}");
         registry.Versions.Single().Stage.ShouldBe(ModelStage.Production);
-        var endpoint = await s.Viewer.Get<EndpointState>($"/api/endpoints/{s.Endpoint}");
+        var endpoint = await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}");
         endpoint.Traffic.Single().Version.ShouldBe(v1);
 
         var lineage = await s.Viewer.Get<ModelLineage>($"/api/lineage/models/{s.Model}/{v1}");

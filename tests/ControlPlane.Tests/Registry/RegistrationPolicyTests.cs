@@ -1,4 +1,5 @@
 using EventMlOps.Contracts.Training;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Registry;
 using EventMlOps.ControlPlane.Tests.Lineage;
 using EventMlOps.ControlPlane.Tests.Testing;
@@ -47,16 +48,16 @@ public class RegistrationPolicyTests(ControlPlaneFixture fx)
         await sensors.RegisterDataset();
         var weak = await sensors.TrainedRun(new Dictionary<string, double> { ["tpr"] = 0.5, ["fpr"] = 0.05 });
 
-        TrainingRun? goodRun = null, badRun = null, weakRun = null;
+        TrainingRunView? goodRun = null, badRun = null, weakRun = null;
         (await LifecycleTests.Eventually(async () =>
         {
-            goodRun = await rec.Viewer.Get<TrainingRun>($"/api/runs/{good}");
-            badRun = await rec.Viewer.Get<TrainingRun>($"/api/runs/{bad}");
-            weakRun = await rec.Viewer.Get<TrainingRun>($"/api/runs/{weak}");
+            goodRun = await rec.Viewer.Get<TrainingRunView>($"/api/runs/{good}");
+            badRun = await rec.Viewer.Get<TrainingRunView>($"/api/runs/{bad}");
+            weakRun = await rec.Viewer.Get<TrainingRunView>($"/api/runs/{weak}");
             return goodRun.RegisteredVersion is not null && badRun.RegistrationBlocked is not null && weakRun.RegistrationBlocked is not null;
         })).ShouldBeTrue("the policy acted on all three runs");
 
-        var version = await rec.Viewer.Get<ModelVersion>($"/api/models/{AutoRegistered.Recommender}/versions/{goodRun!.RegisteredVersion}");
+        var version = await rec.Viewer.Get<ModelVersionView>($"/api/models/{AutoRegistered.Recommender}/versions/{goodRun!.RegisteredVersion}");
         version.RegisteredBy.ShouldBe(RegistrationPolicy.Actor);
         version.RunId.ShouldBe(good);
         badRun!.RegisteredVersion.ShouldBeNull();

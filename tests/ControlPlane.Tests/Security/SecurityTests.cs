@@ -5,9 +5,9 @@ using EventMlOps.Contracts.Datasets;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Registry;
 using EventMlOps.Contracts.Training;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
-using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Hosting;
 using EventMlOps.ControlPlane.Tests.Testing;
 using EventMlOps.Hosting;
@@ -80,13 +80,13 @@ public sealed class SecurityTests(ControlPlaneFixture fx)
         var s = new Scenario(fx);
         var (_, v2) = await s.ServingV1Async();
         (await s.RollOut(v2, new RolloutStrategy(RolloutKind.Canary, [new CanaryStep(50, 0)], new RolloutAnalysis(1, 10)))).EnsureSuccessStatusCode();
-        var rollout = (await s.Viewer.Get<EndpointState>($"/api/endpoints/{s.Endpoint}")).Rollout!.RolloutId;
+        var rollout = (await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}")).Rollout!.RolloutId;
         var healthy = new RolloutStepObserved(Guid.NewGuid(), s.Endpoint, rollout, 0, new VersionMetrics(1000, 0, 1), new VersionMetrics(1000, 0, 1));
 
         (await fx.Client(Roles.Agent, "mallory-agent").Send("/api/endpoints/facts/step", healthy)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         (await s.Replica.Send("/api/endpoints/facts/step", healthy)).StatusCode.ShouldBe(HttpStatusCode.Forbidden, "a replica reports what it serves, no measurements");
 
-        (await s.Viewer.Get<EndpointState>($"/api/endpoints/{s.Endpoint}")).Rollout.ShouldNotBeNull("the canary is still being judged");
+        (await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}")).Rollout.ShouldNotBeNull("the canary is still being judged");
     }
 
     [Fact]

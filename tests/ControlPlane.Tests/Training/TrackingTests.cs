@@ -3,12 +3,14 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using EventMlOps.Contracts;
-using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.Contracts.Training;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Tests.Lineage;
 using EventMlOps.ControlPlane.Tests.Testing;
 using EventMlOps.ControlPlane.Training;
 using EventMlOps.Hosting;
 using Marten;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EventMlOps.ControlPlane.Tests.Training;
 
@@ -60,7 +62,7 @@ public class TrackingTests(ControlPlaneFixture fx)
         metrics["ndcg@10"].ShouldBe((0.4, 3L));
         got.GetProperty("data").GetProperty("params").EnumerateArray().Select(p => p.GetProperty("key").GetString()).ShouldBe(["lr", "factors"], ignoreOrder: true);
 
-        var view = await s.Viewer.Get<TrainingRun>($"/api/runs/{request.RunId}");
+        var view = await s.Viewer.Get<TrainingRunView>($"/api/runs/{request.RunId}");
         view.MetricHistory.Count(m => m.Key == "loss").ShouldBe(3);
         view.Tags["stage"].ShouldBe("eval");
     }
@@ -125,5 +127,52 @@ public class TrackingTests(ControlPlaneFixture fx)
         var start = text.IndexOf("{\"runId\"", StringComparison.Ordinal);
         using var doc = JsonDocument.Parse(text[start..(text.LastIndexOf('}') + 1)]);
         return doc.RootElement.GetProperty("trackingToken").GetString();
+    }
+
+    [Fact]
+    public async Task Given_a_running_run_When_its_job_beats_then_falls_silent_Then_no_beat_is_history_one_stall_is_and_the_views_show_both()
+    {
+        var s = new Scenario(fx);
+        await s.RegisterDataset();
+        var request = s.Request();
+        (await s.Scientist.Send("/api/runs", request)).EnsureSuccessStatusCode();
+        await s.Fact("/api/runs/facts/started", new TrainingStarted(Guid.NewGuid(), request.RunId, DateTimeOffset.UtcNow));
+        using var trainer = Trainer(fx, request.RunId);
+        (await Post(trainer, "log-batch", $$"""{"run_id": "{{request.RunId:N}}", "params": [{"key": "lr", "value": "0.01"}]}""")).EnsureSuccessStatusCode();
+        await using (var before = fx.Store.QuerySession())
+        {
+            var version = (await before.Events.FetchStreamStateAsync(StreamKeys.Run(request.RunId), Ct))!.Version;
+            for (var beat = 0; beat < 3; beat++)
+                await s.Fact("/api/runs/facts/heartbeat", new TrainingHeartbeat(Guid.NewGuid(), request.RunId, "train-x"));
+            (await before.Events.FetchStreamStateAsync(StreamKeys.Run(request.RunId), Ct))!.Version.ShouldBe(version, "a beat appends nothing");
+        }
+        var beating = await s.Viewer.Get<TrainingRunView>($"/api/runs/{request.RunId}");
+        beating.LastHeartbeatAt.ShouldNotBeNull();
+        beating.StalledSince.ShouldBeNull();
+
+        // The watch, as every control plane runs it, with the job silent for longer than the stall limit.
+        var watch = ActivatorUtilities.CreateInstance<RunStallWatch>(fx.App.Services);
+        await watch.CheckAsync(TimeSpan.Zero, Ct);
+        await watch.CheckAsync(TimeSpan.Zero, Ct);
+
+        await using var session = fx.Store.QuerySession();
+        var stalls = (await session.Events.FetchStreamAsync(StreamKeys.Run(request.RunId), token: Ct)).Where(e => e.Data is TrainingRunStalled).ToList();
+        stalls.Count.ShouldBe(1, "decided once for its last beat");
+        stalls[0].UserName.ShouldBe(RunStallWatch.Actor);
+        var stalled = await s.Viewer.Get<TrainingRunView>($"/api/runs/{request.RunId}");
+        stalled.StalledSince.ShouldBe(beating.LastHeartbeatAt);
+        stalled.Params["lr"].ShouldBe("0.01", "what the trainer tracked comes from its own projection");
+        var listed = (await s.Viewer.Get<List<TrainingRunSummary>>($"/api/runs?model={s.Model}")).ShouldHaveSingleItem();
+        (listed.RunId, listed.StalledSince).ShouldBe((request.RunId, stalled.StalledSince));
+        var raw = await s.Viewer.GetStringAsync($"/api/runs?model={s.Model}", Ct);
+        raw.ShouldNotContain("metricHistory", Case.Sensitive, "a list row carries no tracked history");
+        // A finished run's liveness is dropped by the next check.
+        await s.Fact("/api/runs/facts/failed", new TrainingFailed(Guid.NewGuid(), request.RunId, "gone"));
+        await watch.CheckAsync(TimeSpan.Zero, Ct);
+        (await session.LoadAsync<RunLiveness>(StreamKeys.Run(request.RunId), Ct)).ShouldBeNull();
+        // Time travel: as of the run's start, before the tracking call, nothing was tracked and no beat is shown.
+        var started = (await session.Events.FetchStreamAsync(StreamKeys.Run(request.RunId), token: Ct)).First(e => e.Data is TrainingRunStarted);
+        var past = await s.Viewer.Get<TrainingRunView>($"/api/runs/{request.RunId}?asOf={started.Sequence}");
+        (past.Params.Count, past.LastHeartbeatAt).ShouldBe((0, (DateTimeOffset?)null));
     }
 }

@@ -1,3 +1,4 @@
+using EventMlOps.Contracts;
 using EventMlOps.Contracts.Datasets;
 using EventMlOps.Contracts.Training;
 using EventMlOps.ControlPlane.Commanding;
@@ -101,4 +102,32 @@ public class TrainingDecisionsTests
     public void Given_a_running_run_When_failure_is_reported_Then_the_run_fails_with_the_reason() =>
         TrainingDecisions.Failed(Given<TrainingRun>(Requested()), new TrainingFailed(Guid.NewGuid(), RunId, "exit 1: CUDA OOM", 1), Now)
             .ThenEvents(new TrainingRunFailed(RunId, "exit 1: CUDA OOM", 1, Now));
+
+    [Fact]
+    public void Given_a_running_run_When_its_job_beats_Then_only_its_liveness_changes_and_a_finished_run_ignores_the_beat()
+    {
+        var beat = new TrainingHeartbeat(Guid.NewGuid(), RunId, "train-1");
+        TrainingDecisions.Heartbeat(Given<TrainingRun>(Requested()), beat, Now).ShouldBe(new RunLiveness(StreamKeys.Run(RunId), RunId, "train-1", Now));
+        TrainingDecisions.Heartbeat(Given<TrainingRun>(Requested(), new TrainingRunFailed(RunId, "oom", 137, Now)), beat, Now).ShouldBeNull();
+        Should.Throw<NotFound>(() => TrainingDecisions.Heartbeat(null, beat, Now));
+    }
+
+    [Fact]
+    public void Given_a_run_whose_job_stopped_beating_When_the_stall_is_decided_Then_it_is_recorded_once_per_last_beat_and_an_epoch_clears_it()
+    {
+        var lastBeat = Now - TimeSpan.FromMinutes(3);
+        var liveness = new RunLiveness(StreamKeys.Run(RunId), RunId, "train-1", lastBeat);
+        var running = Given<TrainingRun>(Requested(), new TrainingRunStarted(RunId, Now - TimeSpan.FromMinutes(10)));
+
+        TrainingDecisions.Stalled(running, liveness, Now, TimeSpan.FromMinutes(2)).ThenEvents(new TrainingRunStalled(RunId, lastBeat, Now));
+        TrainingDecisions.Stalled(running, liveness, Now, TimeSpan.FromMinutes(5)).ThenEvents();
+        var stalled = Given<TrainingRun>(Requested(), new TrainingRunStarted(RunId, Now), new TrainingRunStalled(RunId, lastBeat, Now));
+        stalled!.StalledSince.ShouldBe(lastBeat);
+        TrainingDecisions.Stalled(stalled, liveness, Now, TimeSpan.FromMinutes(2)).ThenEvents();
+        TrainingDecisions.Stalled(stalled, liveness with { LastBeatAt = Now - TimeSpan.FromMinutes(2) }, Now, TimeSpan.FromMinutes(2))
+            .ThenEvents(new TrainingRunStalled(RunId, Now - TimeSpan.FromMinutes(2), Now));
+        Given<TrainingRun>(Requested(), new TrainingRunStalled(RunId, lastBeat, Now), new TrainingEpochCompleted(RunId, 1, new Dictionary<string, double>(), Now))!
+            .StalledSince.ShouldBeNull("the job reported progress again");
+        TrainingDecisions.Stalled(Given<TrainingRun>(Requested(), new TrainingRunCancelled(RunId, "x", "alice", Now)), liveness, Now, TimeSpan.FromMinutes(2)).ThenEvents();
+    }
 }

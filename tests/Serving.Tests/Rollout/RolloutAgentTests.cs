@@ -7,7 +7,7 @@ using EventMlOps.Agents.Serving;
 using EventMlOps.Cli.Demo;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
-using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.Hosting;
 using EventMlOps.Models;
@@ -167,7 +167,7 @@ public sealed class RolloutAgentTests(TrainedModels models, ControlPlaneFixture 
         return [.. events.Select(e => e.Data).OfType<RolloutAnalysisRecorded>().Where(a => a.RolloutId == rolloutId)];
     }
 
-    private static async Task<EndpointState> WaitAsync(EndpointLifecycle lifecycle, Func<EndpointState, bool> until)
+    private static async Task<EndpointView> WaitAsync(EndpointLifecycle lifecycle, Func<EndpointView, bool> until)
     {
         for (var deadline = DateTime.UtcNow.AddSeconds(30); ; await Task.Delay(100, Ct))
         {

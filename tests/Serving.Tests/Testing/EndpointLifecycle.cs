@@ -6,7 +6,7 @@ using EventMlOps.Contracts.Datasets;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Registry;
 using EventMlOps.Contracts.Training;
-using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Endpoints;
 
 namespace EventMlOps.Serving.Tests.Testing;
@@ -86,11 +86,11 @@ public sealed class EndpointLifecycle
 
     public Task PromoteAsync() => Ok(_operator, "/api/endpoints/promote", new PromoteRollout(Guid.NewGuid(), Endpoint));
 
-    public Task<EndpointState> StateAsync() => _viewer.Get<EndpointState>($"/api/endpoints/{Endpoint}");
+    public Task<EndpointView> StateAsync() => _viewer.Get<EndpointView>($"/api/endpoints/{Endpoint}");
 
     /// <summary>The endpoint once a serving process reported its current revision (and <paramref name="until"/> holds);
     /// fails after <paramref name="seconds"/>.</summary>
-    public async Task<EndpointState> ObservedAsync(Func<EndpointState, bool>? until = null, double seconds = 10)
+    public async Task<EndpointView> ObservedAsync(Func<EndpointView, bool>? until = null, double seconds = 10)
     {
         var clock = Stopwatch.StartNew();
         while (true)

@@ -1,0 +1,62 @@
+using EventMlOps.Contracts.Endpoints;
+
+namespace EventMlOps.Contracts.Views;
+
+/// <summary>A version taking a share of an endpoint's traffic.</summary>
+public sealed record TrafficSplit(int Version, string ArtifactUri, string ArtifactSha256, int Weight);
+
+/// <summary>The rollout in flight; a canary's current step began at <paramref name="StepStartedAt"/> and is judged under
+/// <paramref name="Analysis"/> (null for an immediate rollout). From <paramref name="Revision"/> on, the replicas' reports
+/// tell whether the version loads; <paramref name="Previous"/> is the traffic that serves again if the rollout ends
+/// unpromoted.</summary>
+public sealed record RolloutInProgress(
+    Guid RolloutId, int Version, string ArtifactUri, string ArtifactSha256, RolloutKind Kind, IReadOnlyList<CanaryStep> Steps, int Step,
+    string StartedBy, DateTimeOffset StartedAt, DateTimeOffset StepStartedAt, RolloutAnalysis? Analysis, long Revision = 0,
+    IReadOnlyList<TrafficSplit>? Previous = null);
+
+/// <summary>When a version served on this endpoint (To is null while it still serves).</summary>
+public sealed record ServingPeriod(int Version, DateTimeOffset From, DateTimeOffset? To);
+
+/// <summary>A serving process as its runtime last reported it; <paramref name="Restarts"/> counts restarts since it was started.</summary>
+public sealed record ReplicaState(
+    string Name, string Runtime, string? Url, int Restarts, ReplicaChange LastChange, string? LastReason, int? LastExitCode, DateTimeOffset ChangedAt);
+
+public sealed record RolloutOutcome(
+    Guid RolloutId, int Version, RolloutKind Kind, string Outcome, string By, DateTimeOffset StartedAt, DateTimeOffset EndedAt, string? Reason);
+
+/// <summary>The control plane's verdict on one measurement of a canary step, with the numbers it was taken on
+/// (<see cref="VerdictFormat"/> writes the numbers in <paramref name="Detail"/>).</summary>
+public sealed record AnalysisRecord(
+    string Endpoint, Guid RolloutId, int Step, VersionMetrics Canary, VersionMetrics Stable, string Verdict, string? Detail, DateTimeOffset ObservedAt);
+
+/// <summary>An endpoint (<c>GET /api/endpoints/{name}</c>): the traffic it is to serve at <paramref name="Revision"/>, the
+/// rollout in flight, what its replicas report (<paramref name="Ready"/>, <c>Observed…</c>, <paramref name="Replicas"/>),
+/// and its history. <paramref name="StreamVersion"/> is what a caller passes as <c>expectedVersion</c>;
+/// <paramref name="StableVersion"/> is what a canary is judged against; <paramref name="LastGood"/> the last version a
+/// replica loaded, every replica's fallback. A deleted endpoint stays listed (<paramref name="Deleted"/>, its history).</summary>
+public sealed record EndpointView(
+    string Id,
+    string Name,
+    string ModelName,
+    int MinReplicas,
+    int MaxReplicas,
+    string CreatedBy,
+    DateTimeOffset CreatedAt,
+    long Revision,
+    IReadOnlyList<TrafficSplit> Traffic,
+    RolloutInProgress? Rollout,
+    IReadOnlyList<ServingPeriod> Served,
+    IReadOnlyList<RolloutOutcome> Rollouts,
+    bool? Ready,
+    long ObservedRevision,
+    string? ObservedMessage,
+    IReadOnlyList<LoadedVersion>? ObservedLoaded,
+    IReadOnlyDictionary<string, double>? LastDrift,
+    IReadOnlyList<AnalysisRecord>? RecentAnalysis,
+    IReadOnlyList<ReplicaState>? Replicas,
+    DateTimeOffset? DeletedAt,
+    bool AllowUnapproved,
+    TrafficSplit? LastGood,
+    long StreamVersion,
+    bool Deleted,
+    int? StableVersion);

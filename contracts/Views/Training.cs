@@ -1,0 +1,63 @@
+using EventMlOps.Contracts.Artifacts;
+using EventMlOps.Contracts.Training;
+
+namespace EventMlOps.Contracts.Views;
+
+public enum RunStatus { Requested, Submitted, Running, Succeeded, Failed, Cancelled }
+
+/// <summary>One value the trainer tracked (an MLflow-shaped metric at a step; <paramref name="Timestamp"/> in Unix milliseconds).</summary>
+public sealed record MetricPoint(string Key, double Value, long Step, long Timestamp);
+
+/// <summary>A training run (<c>GET /api/runs</c>); <paramref name="Id"/> is its stream. <paramref name="Params"/>,
+/// <paramref name="Tags"/> and <paramref name="MetricHistory"/> are what the trainer tracked.</summary>
+public sealed record TrainingRunView(
+    string Id,
+    Guid RunId,
+    string ModelName,
+    string TrainerKind,
+    Guid DatasetId,
+    string DatasetSha256,
+    IReadOnlyDictionary<string, double> Hyperparameters,
+    TrainingResources Resources,
+    string CodeVersion,
+    string RequestedBy,
+    DateTimeOffset RequestedAt,
+    RunStatus Status,
+    string? JobName,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    int Epochs,
+    IReadOnlyDictionary<string, double>? Metrics,
+    string? ArtifactUri,
+    string? ArtifactSha256,
+    string? FailureReason,
+    int? RegisteredVersion,
+    IReadOnlyDictionary<string, ArtifactRef>? Outputs,
+    DateTimeOffset? LastHeartbeatAt,
+    string? RegistrationBlocked,
+    IReadOnlyDictionary<string, string> Params,
+    IReadOnlyDictionary<string, string> Tags,
+    IReadOnlyList<MetricPoint> MetricHistory,
+    bool IsFinished,
+    double? DurationSeconds,
+    DateTimeOffset? StalledSince = null);
+
+/// <summary>A run as the run list shows it (<c>GET /api/runs</c>): its state without what the trainer tracked.
+/// <paramref name="StalledSince"/>: its job's last beat, when it has not beaten for <c>Training:StallSeconds</c> since.</summary>
+public sealed record TrainingRunSummary(
+    string Id,
+    Guid RunId,
+    string ModelName,
+    string TrainerKind,
+    RunStatus Status,
+    string RequestedBy,
+    DateTimeOffset RequestedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    int Epochs,
+    IReadOnlyDictionary<string, double>? Metrics,
+    int? RegisteredVersion,
+    string? FailureReason,
+    bool IsFinished,
+    double? DurationSeconds,
+    DateTimeOffset? StalledSince);
