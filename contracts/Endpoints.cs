@@ -73,7 +73,7 @@ public sealed record VersionMetrics(long Requests, long Errors, double P95Ms);
 
 /// <summary>The canary's and the stable version's metrics since <paramref name="Step"/> began, as measured by the
 /// endpoint's serving process; the control plane judges them (see <see cref="RolloutAnalysis"/>).</summary>
-public sealed record RolloutStepObserved(
+public sealed record RolloutStepReport(
     Guid CommandId,
     string Endpoint,
     Guid RolloutId,
@@ -86,7 +86,7 @@ public sealed record LoadedVersion(int Version, string Sha256, int Weight);
 
 /// <summary>What a serving process runs: the desired revision it converged to (or is converging to), whether it is
 /// ready, what it loaded, and load errors in <see cref="Message"/>.</summary>
-public sealed record EndpointObserved(
+public sealed record EndpointStatusReport(
     Guid CommandId, string Endpoint, long Revision, bool Ready, string? Message = null, IReadOnlyList<LoadedVersion>? Loaded = null) : IEndpointFact;
 
 public enum ReplicaChange { Started, Restarted, Stopped }
@@ -95,7 +95,7 @@ public enum ReplicaChange { Started, Restarted, Stopped }
 /// (<paramref name="Reason"/>, <paramref name="ExitCode"/> say why), or stopped.</summary>
 /// <param name="Replica">The runtime's deterministic name for it (e.g. <c>serve-recommender</c>).</param>
 /// <param name="Url">Where it answers (<c>http://127.0.0.1:port</c> locally).</param>
-public sealed record ServingReplicaChanged(
+public sealed record ReplicaChangeReport(
     Guid CommandId, string Endpoint, string Replica, ReplicaChange Change, string Runtime, string? Url, string? Reason = null, int? ExitCode = null) : IEndpointFact;
 
 // Work orders for the rollout agent: the endpoint's full desired state at a revision.

@@ -21,14 +21,14 @@ public sealed record CancelTraining(Guid CommandId, Guid RunId, string Reason) :
 
 // Facts a training agent reports about the physical job.
 
-public sealed record TrainingJobSubmitted(Guid CommandId, Guid RunId, string JobName, string Runtime) : IRunFact;
+public sealed record JobSubmittedReport(Guid CommandId, Guid RunId, string JobName, string Runtime) : IRunFact;
 
-public sealed record TrainingStarted(Guid CommandId, Guid RunId, DateTimeOffset StartedAt) : IRunFact;
+public sealed record TrainingStartedReport(Guid CommandId, Guid RunId, DateTimeOffset StartedAt) : IRunFact;
 
-public sealed record EpochCompleted(Guid CommandId, Guid RunId, int Epoch, IReadOnlyDictionary<string, double> Metrics) : IRunFact;
+public sealed record EpochReport(Guid CommandId, Guid RunId, int Epoch, IReadOnlyDictionary<string, double> Metrics) : IRunFact;
 
 /// <summary>The run's model artifact, its final metrics and its other outputs by name (e.g. <c>baseline</c>, <c>log</c>).</summary>
-public sealed record TrainingSucceeded(
+public sealed record TrainingSucceededReport(
     Guid CommandId,
     Guid RunId,
     string ArtifactUri,
@@ -36,10 +36,10 @@ public sealed record TrainingSucceeded(
     IReadOnlyDictionary<string, double> Metrics,
     IReadOnlyDictionary<string, ArtifactRef>? Outputs = null) : IRunFact;
 
-public sealed record TrainingFailed(Guid CommandId, Guid RunId, string Reason, int? ExitCode = null) : IRunFact;
+public sealed record TrainingFailedReport(Guid CommandId, Guid RunId, string Reason, int? ExitCode = null) : IRunFact;
 
 /// <summary>The agent still watches the run's job (sent periodically while it runs).</summary>
-public sealed record TrainingHeartbeat(Guid CommandId, Guid RunId, string JobName) : IRunFact, IPeriodic;
+public sealed record HeartbeatReport(Guid CommandId, Guid RunId, string JobName) : IRunFact, IPeriodic;
 
 // Work orders for the training agent.
 

@@ -21,7 +21,7 @@ namespace EventMlOps.ControlPlane.Bench.Measuring;
 /// role, idempotency record, actor/correlation stamping) and its transaction, without HTTP;</item>
 /// <item>HTTP end to end: POST to the real Kestrel endpoint, as an agent or a scientist would.</item>
 /// </list>
-/// EpochCompleted is the hot path of a control plane (training agents report every epoch): each client
+/// EpochReport is the hot path of a control plane (training agents report every epoch): each client
 /// owns one running run and reports its next epoch, which appends a TrainingEpochCompleted and updates the
 /// inline TrainingRun snapshot. RegisterDataset starts a new stream (a new snapshot document) per command.
 /// </summary>
@@ -54,11 +54,11 @@ public static class CommandThroughput
             runs[i] = Guid.NewGuid();
             await BenchHost.SendAsync(scientist, "/api/runs", new RequestTraining(Guid.NewGuid(), runs[i], "bench-load", "pytorch", datasetId,
                 new Dictionary<string, double> { ["epochs"] = 1_000_000, ["learning_rate"] = 0.001 }, new TrainingResources(4, 8192, 1), "git:bench"), ct);
-            await BenchHost.SendAsync(agent, "/api/runs/facts/submitted", new TrainingJobSubmitted(Guid.NewGuid(), runs[i], $"train-{runs[i]:N}", "kubernetes"), ct);
-            await BenchHost.SendAsync(agent, "/api/runs/facts/started", new TrainingStarted(Guid.NewGuid(), runs[i], DateTimeOffset.UtcNow), ct);
+            await BenchHost.SendAsync(agent, "/api/runs/facts/submitted", new JobSubmittedReport(Guid.NewGuid(), runs[i], $"train-{runs[i]:N}", "kubernetes"), ct);
+            await BenchHost.SendAsync(agent, "/api/runs/facts/started", new TrainingStartedReport(Guid.NewGuid(), runs[i], DateTimeOffset.UtcNow), ct);
         }
 
-        EpochCompleted NextEpoch(int i) => new(Guid.NewGuid(), runs[i], ++epochs[i], Metrics);
+        EpochReport NextEpoch(int i) => new(Guid.NewGuid(), runs[i], ++epochs[i], Metrics);
         static RegisterDataset NewDataset()
         {
             var id = Guid.NewGuid();
@@ -68,11 +68,11 @@ public static class CommandThroughput
 
         var paths = new (string Subject, string Path, Func<int, CancellationToken, Task> Operation)[]
         {
-            ("EpochCompleted", Baseline, (i, token) =>
+            ("EpochReport", Baseline, (i, token) =>
                 MartenOnlyAsync<TrainingRun>(store, "training-agent", StreamKeys.Run(runs[i]),
                     run => TrainingDecisions.Epoch(run, NextEpoch(i), DateTimeOffset.UtcNow), token)),
-            ("EpochCompleted", InProcess, (i, token) => InvokeAsync(host, agentToken, NextEpoch(i), token)),
-            ("EpochCompleted", "HTTP POST /api/runs/facts/epoch", async (i, token) =>
+            ("EpochReport", InProcess, (i, token) => InvokeAsync(host, agentToken, NextEpoch(i), token)),
+            ("EpochReport", "HTTP POST /api/runs/facts/epoch", async (i, token) =>
                 Expect(await BenchHost.SendAsync(agent, "/api/runs/facts/epoch", NextEpoch(i), token))),
             ("RegisterDataset", Baseline, (_, token) =>
             {

@@ -42,7 +42,7 @@ public static class ApplyEndpointHandler
         {
             var message = $"no serving replica: {e.Message}";
             // Deterministic: a redelivered order failing the same way reports the same fact once.
-            return [new EndpointObserved(FactIds.For(Guid.Empty, $"serving/{order.Endpoint}/{order.Revision}/{message}"), order.Endpoint, order.Revision, false, message)];
+            return [new EndpointStatusReport(FactIds.For(Guid.Empty, $"serving/{order.Endpoint}/{order.Revision}/{message}"), order.Endpoint, order.Revision, false, message)];
         }
     }
 }

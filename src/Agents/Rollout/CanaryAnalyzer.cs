@@ -12,7 +12,7 @@ namespace EventMlOps.Agents.Rollout;
 /// carries a <see cref="CanaryAnalysisOrder"/>), it waits until the endpoint's replica applies the step's traffic split,
 /// takes that moment's metrics as the baseline, and every <see cref="RolloutAnalysis.IntervalSeconds"/> reports the
 /// canary's and the stable version's requests, server errors and p95 since then, over every replica of the endpoint
-/// (<see cref="IEndpointMetrics"/>), as a <see cref="RolloutStepObserved"/>.
+/// (<see cref="IEndpointMetrics"/>), as a <see cref="RolloutStepReport"/>.
 /// It judges nothing: the control plane decides on each report to wait, advance, promote or roll back, and its next
 /// work order ends or replaces this step's analysis. After an agent restart, in-flight canaries are picked up again
 /// with the endpoints' work orders, which <see cref="EndpointOrders"/> asks the control plane to send again.
@@ -80,7 +80,7 @@ public sealed class CanaryAnalyzer(
                         log.LogWarning("The replicas of {Endpoint} changed (one restarted or was added): measuring its canary step afresh", order.Endpoint);
                         baseline = MetricsSnapshot.Empty with { Replicas = now.Replicas };
                     }
-                    await bus.SendAsync(new RolloutStepObserved(Guid.NewGuid(), order.Endpoint, canary.RolloutId, canary.Step,
+                    await bus.SendAsync(new RolloutStepReport(Guid.NewGuid(), order.Endpoint, canary.RolloutId, canary.Step,
                         now.Since(baseline, canary.CanaryVersion), now.Since(baseline, canary.StableVersion)));
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested)

@@ -22,7 +22,7 @@ namespace EventMlOps.Agents.Serving;
 /// alive: started on the first work order, checked every <see cref="ServingAgentOptions.SuperviseInterval"/> and
 /// restarted on the same port when it died or stopped answering <c>/health/live</c> (backing off when it keeps dying),
 /// stopped when the endpoint is deleted (its record stays, marked with the revision of the deletion) — each change
-/// reported as a <see cref="ServingReplicaChanged"/> fact. Replicas outlive the agent; a restarted agent re-adopts them
+/// reported as a <see cref="ReplicaChangeReport"/> fact. Replicas outlive the agent; a restarted agent re-adopts them
 /// on its first check.
 /// </summary>
 public sealed class LocalServingRuntime(
@@ -126,7 +126,7 @@ public sealed class LocalServingRuntime(
         await runtime.LabelAsync(name, new Dictionary<string, string> { [DeletedLabel] = at, [RevisionLabel] = at }, ct);
         _health.TryRemove(endpoint, out _);
         log.LogInformation("Stopped serving replica {Replica} of {Endpoint}: {Reason}", name, endpoint, reason);
-        await ReportAsync(new ServingReplicaChanged(Guid.NewGuid(), endpoint, name, ReplicaChange.Stopped, runtime.Kind,
+        await ReportAsync(new ReplicaChangeReport(Guid.NewGuid(), endpoint, name, ReplicaChange.Stopped, runtime.Kind,
             PortOf(job) is { } port ? Url(port).ToString() : null, reason));
     }
 
@@ -178,7 +178,7 @@ public sealed class LocalServingRuntime(
         {
             // Reported, so that the endpoint does not go on showing a replica that runs; the next check tries again.
             log.LogError("Restarting serving replica {Replica} of {Endpoint} failed: {Reason}", job.Name, endpoint, e.Message);
-            await ReportAsync(new ServingReplicaChanged(Guid.NewGuid(), endpoint, job.Name, ReplicaChange.Stopped, runtime.Kind,
+            await ReportAsync(new ReplicaChangeReport(Guid.NewGuid(), endpoint, job.Name, ReplicaChange.Stopped, runtime.Kind,
                 PortOf(job) is { } at ? Url(at).ToString() : null, $"{reason}; restarting it failed: {e.Message}", job.ExitCode));
         }
     }
@@ -227,7 +227,7 @@ public sealed class LocalServingRuntime(
         _health[endpoint] = (_health.GetValueOrDefault(endpoint) ?? new ReplicaHealth()) with { FailedProbes = 0, LastStart = time.GetUtcNow() };
         await WaitLiveAsync(name, url, ct);
         log.LogInformation("Serving replica {Replica} of {Endpoint} {Change} at {Url}", name, endpoint, change.ToString().ToLowerInvariant(), url);
-        await ReportAsync(new ServingReplicaChanged(Guid.NewGuid(), endpoint, name, change, runtime.Kind, url.ToString(), reason, exitCode));
+        await ReportAsync(new ReplicaChangeReport(Guid.NewGuid(), endpoint, name, change, runtime.Kind, url.ToString(), reason, exitCode));
     }
 
     private async Task WaitLiveAsync(string name, Uri url, CancellationToken ct)

@@ -16,10 +16,10 @@ public enum FollowReason { Submitted, Resumed }
 
 /// <summary>
 /// Follows each training job from submission to its reported outcome, one task per run: reports submitted and started,
-/// turns the trainer's <c>EMO_EPOCH</c> lines into <see cref="EpochCompleted"/>, beats every
+/// turns the trainer's <c>EMO_EPOCH</c> lines into <see cref="EpochReport"/>, beats every
 /// <see cref="TrainingAgentOptions.HeartbeatInterval"/> while it runs, and when the job ends adopts the outputs the trainer
 /// published (<c>EMO_OUTPUT</c>: each accepted only if its content has the claimed sha256), stores the job's log, and
-/// reports <see cref="TrainingSucceeded"/> or <see cref="TrainingFailed"/> — once (the job's <c>reported</c> label), and
+/// reports <see cref="TrainingSucceededReport"/> or <see cref="TrainingFailedReport"/> — once (the job's <c>reported</c> label), and
 /// nothing for a cancelled run (the control plane has recorded the cancellation and refuses any later outcome). The log
 /// is read through the runtime: nothing here touches the job's disk.
 /// Facts carry deterministic command ids, so a second report after a crash appends nothing.
@@ -117,8 +117,8 @@ public sealed class TrainingFollower(
             var finished = observed.Phase is not (JobPhase.Pending or JobPhase.Running);
             if (!cancelled && !announced && observed.Phase != JobPhase.Missing)
             {
-                await bus.SendAsync(new TrainingJobSubmitted(FactIds.Submitted(runId), runId, job, runtime.Kind));
-                await bus.SendAsync(new TrainingStarted(FactIds.Started(runId), runId, observed.StartedAt ?? time.GetUtcNow()));
+                await bus.SendAsync(new JobSubmittedReport(FactIds.Submitted(runId), runId, job, runtime.Kind));
+                await bus.SendAsync(new TrainingStartedReport(FactIds.Started(runId), runId, observed.StartedAt ?? time.GetUtcNow()));
                 announced = true;
             }
             // Read after observing: once the job is seen finished, its log is complete.
@@ -127,7 +127,7 @@ public sealed class TrainingFollower(
                 result = TrainerOutput.ParseResult(line) ?? result;
                 if (TrainerOutput.ParseOutput(line) is { } output) published[output.Name] = output;
                 if (cancelled || TrainerOutput.ParseEpoch(line) is not { } epoch || epoch.Epoch <= reportedEpoch) continue;
-                await bus.SendAsync(new EpochCompleted(FactIds.Epoch(runId, epoch.Epoch), runId, epoch.Epoch, epoch.Metrics));
+                await bus.SendAsync(new EpochReport(FactIds.Epoch(runId, epoch.Epoch), runId, epoch.Epoch, epoch.Metrics));
                 await TrainingRuns.RecordEpochAsync(runtime, runId, reportedEpoch = epoch.Epoch, ct);
             }
             if (finished)
@@ -137,7 +137,7 @@ public sealed class TrainingFollower(
             }
             if (!cancelled && time.GetUtcNow() - lastBeat >= options.HeartbeatInterval)
             {
-                await bus.SendAsync(new TrainingHeartbeat(Guid.NewGuid(), runId, job));
+                await bus.SendAsync(new HeartbeatReport(Guid.NewGuid(), runId, job));
                 lastBeat = time.GetUtcNow();
             }
             await Task.Delay(options.PollInterval, time, ct);
@@ -194,7 +194,7 @@ public sealed class TrainingFollower(
         if (await StoreLogAsync(observed.Name, ct) is { } log) outputs["log"] = log;
         var model = outputs[TrainerProtocol.Model];
         outputs.Remove(TrainerProtocol.Model);
-        return new TrainingSucceeded(FactIds.Outcome(runId), runId, model.Uri, model.Sha256, metrics, outputs);
+        return new TrainingSucceededReport(FactIds.Outcome(runId), runId, model.Uri, model.Sha256, metrics, outputs);
     }
 
     /// <summary>The job's whole log, read through the runtime, into the artifact store.</summary>
@@ -214,7 +214,7 @@ public sealed class TrainingFollower(
         }
     }
 
-    private TrainingFailed Failed(Guid runId, JobObservation observed, FollowReason reason) => observed switch
+    private TrainingFailedReport Failed(Guid runId, JobObservation observed, FollowReason reason) => observed switch
     {
         { Phase: JobPhase.Missing } => Failure(runId, $"the training job {observed.Name} no longer exists in the {runtime.Kind} runtime", null, null),
         { ExitCode: { } code } => Failure(runId, $"the trainer exited with code {code} ({Meaning(code)})", code, observed.LogTail),
@@ -222,12 +222,12 @@ public sealed class TrainingFollower(
         _ => Failure(runId, $"the training process is gone without an exit code: {observed.Message}", null, observed.LogTail),
     };
 
-    private static TrainingFailed Failure(Guid runId, string what, int? exitCode, IReadOnlyList<string>? tail)
+    private static TrainingFailedReport Failure(Guid runId, string what, int? exitCode, IReadOnlyList<string>? tail)
     {
         var reason = tail is { Count: > 0 }
             ? what + "; last log lines:\n" + string.Join('\n', tail.Select(l => l.Length > MaxLineLength ? l[..MaxLineLength] + "…" : l))
             : what;
-        return new TrainingFailed(FactIds.Outcome(runId), runId, reason.Length > MaxReasonLength ? reason[..MaxReasonLength] + "…" : reason, exitCode);
+        return new TrainingFailedReport(FactIds.Outcome(runId), runId, reason.Length > MaxReasonLength ? reason[..MaxReasonLength] + "…" : reason, exitCode);
     }
 
     /// <summary>The trainer's exit codes (2 bad input, 1 failure) and the shell's (126/127, 128 + signal).</summary>

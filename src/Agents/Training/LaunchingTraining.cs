@@ -38,7 +38,7 @@ public static class LaunchTrainingHandler
         catch (InvalidTrainingOrder e)
         {
             // Deterministic: a redelivery fails the same way, with the same command id (appended once).
-            return [new TrainingFailed(FactIds.Outcome(order.RunId), order.RunId, $"cannot start the trainer: {e.Message}")];
+            return [new TrainingFailedReport(FactIds.Outcome(order.RunId), order.RunId, $"cannot start the trainer: {e.Message}")];
         }
         await runtime.SubmitAsync(spec, ct);
         // A StopTraining handled meanwhile: its cancel may have found no job yet.

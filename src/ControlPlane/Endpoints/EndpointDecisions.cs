@@ -74,7 +74,7 @@ public static class EndpointDecisions
     /// <summary>Judges the agent's measurement of the canary's current step: no verdict before enough requests; a breach
     /// rolls the canary back at once; a healthy step advances (or, after the last, promotes) once its bake time has
     /// passed. Every verdict is recorded. A measurement of another step or rollout is stale and changes nothing.</summary>
-    public static object[] Analyze(EndpointState? endpoint, RolloutStepObserved c, string actor, DateTimeOffset now)
+    public static object[] Analyze(EndpointState? endpoint, RolloutStepReport c, string actor, DateTimeOffset now)
     {
         var e = Existing(endpoint, c.Endpoint);
         if (e.Rollout is not { Analysis: { } analysis } r || r.RolloutId != c.RolloutId || r.Step != c.Step)
@@ -144,7 +144,7 @@ public static class EndpointDecisions
     /// <summary>Records what a replica serves, and settles the rollout in flight by it: once a replica reports the revision
     /// the rollout asked for, an immediate rollout whose version it loaded is promoted, and a rollout (immediate or canary)
     /// whose version it could not load fails — what served before serves again.</summary>
-    public static object[] RecordObserved(EndpointState? endpoint, EndpointObserved c, string actor, DateTimeOffset now)
+    public static object[] RecordObserved(EndpointState? endpoint, EndpointStatusReport c, string actor, DateTimeOffset now)
     {
         var e = Existing(endpoint, c.Endpoint);
         if (c.Revision < e.ObservedRevision) return [];
@@ -158,7 +158,7 @@ public static class EndpointDecisions
     }
 
     /// <summary>Recorded after the endpoint's deletion too: its replicas stopping then is what deletion asks for.</summary>
-    public static object[] RecordReplica(EndpointState? endpoint, ServingReplicaChanged c, DateTimeOffset now)
+    public static object[] RecordReplica(EndpointState? endpoint, ReplicaChangeReport c, DateTimeOffset now)
     {
         var e = Existing(endpoint, c.Endpoint);
         return [new EndpointReplicaChanged(e.Name, Guard.Required("replica", c.Replica), c.Change, Guard.Required("runtime", c.Runtime), c.Url,

@@ -25,9 +25,9 @@ public static class EndpointsApi
         api.MapCommand<AbortRollout>("/endpoints/abort");
         api.MapCommand<Rollback>("/endpoints/rollback");
         api.MapCommand<DeleteEndpoint>("/endpoints/delete");
-        api.MapCommand<RolloutStepObserved>("/endpoints/facts/step");
-        replicas.MapCommand<EndpointObserved>("/endpoints/facts/observed");
-        api.MapCommand<ServingReplicaChanged>("/endpoints/facts/replica");
+        api.MapCommand<RolloutStepReport>("/endpoints/facts/step");
+        replicas.MapCommand<EndpointStatusReport>("/endpoints/facts/observed");
+        api.MapCommand<ReplicaChangeReport>("/endpoints/facts/replica");
         api.MapCommand<DriftMeasured>("/endpoints/facts/drift-measured");
         api.MapCommand<DriftDetected>("/endpoints/facts/drift-detected");
         // Deleted endpoints stay listed (Deleted, DeletedAt): their history is still asked about.

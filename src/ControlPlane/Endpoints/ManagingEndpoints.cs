@@ -67,13 +67,13 @@ public static class RolloutControlHandler
 /// <summary>Facts the rollout, serving and drift agents report about an endpoint.</summary>
 public static class EndpointFactsHandler
 {
-    public static Task<CommandAccepted> Handle(RolloutStepObserved fact, Actor actor, IDocumentSession session, TimeProvider time) =>
+    public static Task<CommandAccepted> Handle(RolloutStepReport fact, Actor actor, IDocumentSession session, TimeProvider time) =>
         session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.Analyze(e, fact, actor.Name, time.GetUtcNow()));
 
-    public static Task<CommandAccepted> Handle(ServingReplicaChanged fact, IDocumentSession session, TimeProvider time) =>
+    public static Task<CommandAccepted> Handle(ReplicaChangeReport fact, IDocumentSession session, TimeProvider time) =>
         session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordReplica(e, fact, time.GetUtcNow()));
 
-    public static Task<CommandAccepted> Handle(EndpointObserved fact, Actor actor, IDocumentSession session, TimeProvider time) =>
+    public static Task<CommandAccepted> Handle(EndpointStatusReport fact, Actor actor, IDocumentSession session, TimeProvider time) =>
         session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordObserved(e, fact, actor.Name, time.GetUtcNow()));
 
     public static Task<CommandAccepted> Handle(DriftMeasured fact, IDocumentSession session) =>

@@ -9,20 +9,20 @@ namespace EventMlOps.ControlPlane.Training;
 /// <summary>Facts the training agent reports about a run's physical job.</summary>
 public static class TrainingFactsHandler
 {
-    public static Task<CommandAccepted> Handle(TrainingJobSubmitted fact, IDocumentSession session, TimeProvider time) =>
+    public static Task<CommandAccepted> Handle(JobSubmittedReport fact, IDocumentSession session, TimeProvider time) =>
         session.DecideAsync<TrainingRun>(fact, StreamKeys.Run(fact.RunId), run => TrainingDecisions.Submitted(run, fact, time.GetUtcNow()));
 
-    public static Task<CommandAccepted> Handle(TrainingStarted fact, IDocumentSession session) =>
+    public static Task<CommandAccepted> Handle(TrainingStartedReport fact, IDocumentSession session) =>
         session.DecideAsync<TrainingRun>(fact, StreamKeys.Run(fact.RunId), run => TrainingDecisions.Started(run, fact));
 
-    public static Task<CommandAccepted> Handle(EpochCompleted fact, IDocumentSession session, TimeProvider time) =>
+    public static Task<CommandAccepted> Handle(EpochReport fact, IDocumentSession session, TimeProvider time) =>
         session.DecideAsync<TrainingRun>(fact, StreamKeys.Run(fact.RunId), run => TrainingDecisions.Epoch(run, fact, time.GetUtcNow()));
 
-    public static Task<CommandAccepted> Handle(TrainingSucceeded fact, IDocumentSession session, TimeProvider time) =>
+    public static Task<CommandAccepted> Handle(TrainingSucceededReport fact, IDocumentSession session, TimeProvider time) =>
         session.DecideAsync<TrainingRun>(fact, StreamKeys.Run(fact.RunId), run => TrainingDecisions.Succeeded(run, fact, time.GetUtcNow()));
 
     /// <summary>A beat overwrites the run's liveness document; it appends nothing.</summary>
-    public static async Task<CommandAccepted> Handle(TrainingHeartbeat fact, IDocumentSession session, TimeProvider time, CancellationToken ct)
+    public static async Task<CommandAccepted> Handle(HeartbeatReport fact, IDocumentSession session, TimeProvider time, CancellationToken ct)
     {
         var stream = StreamKeys.Run(fact.RunId);
         if (TrainingDecisions.Heartbeat(await session.LoadAsync<TrainingRun>(stream, ct), fact, time.GetUtcNow()) is { } liveness)
@@ -31,6 +31,6 @@ public static class TrainingFactsHandler
         return session.Answered(new CommandAccepted(fact.CommandId, stream, state?.Version ?? 0, 0));
     }
 
-    public static Task<CommandAccepted> Handle(TrainingFailed fact, IDocumentSession session, TimeProvider time) =>
+    public static Task<CommandAccepted> Handle(TrainingFailedReport fact, IDocumentSession session, TimeProvider time) =>
         session.DecideAsync<TrainingRun>(fact, StreamKeys.Run(fact.RunId), run => TrainingDecisions.Failed(run, fact, time.GetUtcNow()));
 }

@@ -12,12 +12,12 @@ public static class TrainingApi
     {
         api.MapCommand<RequestTraining>("/runs");
         api.MapCommand<CancelTraining>("/runs/cancel");
-        api.MapCommand<TrainingJobSubmitted>("/runs/facts/submitted");
-        api.MapCommand<TrainingStarted>("/runs/facts/started");
-        api.MapCommand<EpochCompleted>("/runs/facts/epoch");
-        api.MapCommand<TrainingSucceeded>("/runs/facts/succeeded");
-        api.MapCommand<TrainingFailed>("/runs/facts/failed");
-        api.MapCommand<TrainingHeartbeat>("/runs/facts/heartbeat");
+        api.MapCommand<JobSubmittedReport>("/runs/facts/submitted");
+        api.MapCommand<TrainingStartedReport>("/runs/facts/started");
+        api.MapCommand<EpochReport>("/runs/facts/epoch");
+        api.MapCommand<TrainingSucceededReport>("/runs/facts/succeeded");
+        api.MapCommand<TrainingFailedReport>("/runs/facts/failed");
+        api.MapCommand<HeartbeatReport>("/runs/facts/heartbeat");
         api.MapGet("/runs", async (string? model, RunStatus? status, int? limit, int? offset, IQuerySession session, CancellationToken ct) =>
         {
             var query = session.Query<TrainingRun>().AsQueryable();

@@ -42,25 +42,25 @@ public static class TrainingDecisions
         return [new TrainingRunCancelled(c.RunId, string.IsNullOrWhiteSpace(c.Reason) ? "cancelled" : Guard.Text("reason", c.Reason)!, actor, now)];
     }
 
-    public static object[] Submitted(TrainingRun? run, TrainingJobSubmitted c, DateTimeOffset now)
+    public static object[] Submitted(TrainingRun? run, JobSubmittedReport c, DateTimeOffset now)
     {
         var r = Unfinished(run, c.RunId, "submitted");
         return r.Status == RunStatus.Requested ? [new TrainingRunSubmitted(c.RunId, Guard.Required("jobName", c.JobName), c.Runtime, now)] : [];
     }
 
-    public static object[] Started(TrainingRun? run, TrainingStarted c) =>
+    public static object[] Started(TrainingRun? run, TrainingStartedReport c) =>
         Unfinished(run, c.RunId, "started").Status is RunStatus.Requested or RunStatus.Submitted
             ? [new TrainingRunStarted(c.RunId, c.StartedAt)]
             : [];
 
-    public static object[] Epoch(TrainingRun? run, EpochCompleted c, DateTimeOffset now)
+    public static object[] Epoch(TrainingRun? run, EpochReport c, DateTimeOffset now)
     {
         var r = Unfinished(run, c.RunId, "epoch completed");
         if (c.Epoch < 1) throw new InvalidField("epoch", "must be ≥ 1");
         return c.Epoch <= r.Epochs ? [] : [new TrainingEpochCompleted(c.RunId, c.Epoch, c.Metrics ?? new Dictionary<string, double>(), now)];
     }
 
-    public static object[] Succeeded(TrainingRun? run, TrainingSucceeded c, DateTimeOffset now)
+    public static object[] Succeeded(TrainingRun? run, TrainingSucceededReport c, DateTimeOffset now)
     {
         Unfinished(run, c.RunId, "succeeded");
         Guard.Required("artifactUri", c.ArtifactUri);
@@ -73,14 +73,14 @@ public static class TrainingDecisions
         return [new TrainingRunSucceeded(c.RunId, c.ArtifactUri, c.ArtifactSha256, c.Metrics ?? new Dictionary<string, double>(), now, c.Outputs)];
     }
 
-    public static object[] Failed(TrainingRun? run, TrainingFailed c, DateTimeOffset now)
+    public static object[] Failed(TrainingRun? run, TrainingFailedReport c, DateTimeOffset now)
     {
         Unfinished(run, c.RunId, "failed");
         return [new TrainingRunFailed(c.RunId, Guard.Required("reason", c.Reason), c.ExitCode, now)];
     }
 
     /// <summary>A beat: the run's liveness now, or null for a finished run (a late beat is harmless).</summary>
-    public static RunLiveness? Heartbeat(TrainingRun? run, TrainingHeartbeat c, DateTimeOffset now)
+    public static RunLiveness? Heartbeat(TrainingRun? run, HeartbeatReport c, DateTimeOffset now)
     {
         var r = Existing(run, c.RunId);
         return r.IsFinished ? null : new RunLiveness(r.Id, r.RunId, Guard.Required("jobName", c.JobName), now);

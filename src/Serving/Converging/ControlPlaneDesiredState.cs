@@ -96,7 +96,7 @@ public sealed class ControlPlaneDesiredState(HttpClient http, string endpoint, s
     }
 
     /// <summary>Posts the report, retrying a few times: its command id makes a repeat harmless.</summary>
-    public async Task ReportAsync(EndpointObserved observed, CancellationToken ct)
+    public async Task ReportAsync(EndpointStatusReport observed, CancellationToken ct)
     {
         var backoff = FirstBackoff;
         for (var attempt = 1; ; attempt++)

@@ -24,7 +24,7 @@ public sealed class Converger(IDesiredStateSource source, ModelLoader loader, Ro
             await source.ReportAsync(await ApplyAsync(desired, ct), ct);
     }
 
-    public async Task<EndpointObserved> ApplyAsync(ApplyEndpoint desired, CancellationToken ct)
+    public async Task<EndpointStatusReport> ApplyAsync(ApplyEndpoint desired, CancellationToken ct)
     {
         var current = router.Current;
         var routes = new List<WeightedVersion>();
@@ -84,12 +84,12 @@ public sealed class Converger(IDesiredStateSource source, ModelLoader loader, Ro
     /// process and the content, so a retried report is one fact, while a restarted process (or another replica)
     /// reporting the same revision is a new one: with the content alone, "ready" after an intervening "not ready"
     /// of the same revision would be taken for the first "ready" again and appended nothing.</summary>
-    public static EndpointObserved Observed(Guid process, ApplyEndpoint desired, RoutingTable table, IReadOnlyList<string> errors)
+    public static EndpointStatusReport Observed(Guid process, ApplyEndpoint desired, RoutingTable table, IReadOnlyList<string> errors)
     {
         var loaded = table.Routes.Select(r => new LoadedVersion(r.Model.Version, r.Model.Sha256, r.Weight)).ToList();
         var message = errors.Count == 0 ? null : string.Join("; ", errors);
         var identity = $"{process}|{desired.Endpoint}|{desired.Revision}|{message}|{string.Join(",", loaded)}";
         var id = new Guid(SHA256.HashData(Encoding.UTF8.GetBytes(identity)).AsSpan(0, 16));
-        return new EndpointObserved(id, desired.Endpoint, desired.Revision, errors.Count == 0 && loaded.Count > 0, message, loaded);
+        return new EndpointStatusReport(id, desired.Endpoint, desired.Revision, errors.Count == 0 && loaded.Count > 0, message, loaded);
     }
 }

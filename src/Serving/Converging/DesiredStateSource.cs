@@ -11,7 +11,7 @@ public interface IDesiredStateSource
     IAsyncEnumerable<ApplyEndpoint> WatchAsync(CancellationToken ct);
 
     /// <summary>Reports what was loaded for a revision; a failure is logged, never thrown.</summary>
-    Task ReportAsync(EndpointObserved observed, CancellationToken ct);
+    Task ReportAsync(EndpointStatusReport observed, CancellationToken ct);
 }
 
 public static class DesiredState
@@ -49,7 +49,7 @@ public sealed class FileDesiredState(string path, TimeSpan pollInterval, ILogger
         } while (await timer.WaitForNextTickAsync(ct));
     }
 
-    public Task ReportAsync(EndpointObserved observed, CancellationToken ct)
+    public Task ReportAsync(EndpointStatusReport observed, CancellationToken ct)
     {
         log.LogInformation("Observed {Endpoint} revision {Revision}: ready {Ready}, loaded {Loaded}{Errors}", observed.Endpoint, observed.Revision,
             observed.Ready, string.Join(", ", observed.Loaded?.Select(l => $"v{l.Version} ({l.Weight}%)") ?? []), observed.Message is null ? "" : $"; {observed.Message}");

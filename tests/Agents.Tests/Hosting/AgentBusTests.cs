@@ -33,9 +33,9 @@ public sealed class AgentBusTests(AgentsFixture fx)
     [Fact]
     public void Given_facts_about_a_run_and_an_endpoint_When_their_scope_is_read_Then_it_names_the_stream_whose_grant_they_carry()
     {
-        WorkGrants.ScopeOf(new Contracts.Training.TrainingStarted(Guid.NewGuid(), Guid.Parse("6f9619ff-8b86-d011-b42d-00c04fc964ff"), DateTimeOffset.UtcNow))
+        WorkGrants.ScopeOf(new Contracts.Training.TrainingStartedReport(Guid.NewGuid(), Guid.Parse("6f9619ff-8b86-d011-b42d-00c04fc964ff"), DateTimeOffset.UtcNow))
             .ShouldBe("run:6f9619ff8b86d011b42d00c04fc964ff");
-        WorkGrants.ScopeOf(new Contracts.Endpoints.EndpointObserved(Guid.NewGuid(), "rec", 1, true)).ShouldBe("endpoint:rec");
+        WorkGrants.ScopeOf(new Contracts.Endpoints.EndpointStatusReport(Guid.NewGuid(), "rec", 1, true)).ShouldBe("endpoint:rec");
         WorkGrants.ScopeOf(new Contracts.Training.RequestWorkOrders(Guid.NewGuid(), [], [])).ShouldBeNull("a request for orders is no fact about one scope");
     }
 }

@@ -29,7 +29,7 @@ public sealed class AnalyzingCanariesTests(ControlPlaneFixture cp)
         var state = await ApiGet<EndpointView>($"/api/endpoints/{endpoint}");
         using var agent = Client(Roles.Agent, "rollout-agent");
         agent.DefaultRequestHeaders.Add(BusHeaders.GrantHttpHeader, cp.Tokens.IssueGrant($"endpoint:{endpoint}", TimeSpan.FromHours(1)));
-        (await agent.Send("/api/endpoints/facts/step", new RolloutStepObserved(Guid.NewGuid(), endpoint, state.Rollout!.RolloutId, 0,
+        (await agent.Send("/api/endpoints/facts/step", new RolloutStepReport(Guid.NewGuid(), endpoint, state.Rollout!.RolloutId, 0,
             new VersionMetrics(100, 10, 20), new VersionMetrics(900, 1, 18)))).EnsureSuccessStatusCode();
 
         var after = (await ops.RunAsync("endpoints", "show", endpoint)).ShouldSucceed().Out;

@@ -18,7 +18,7 @@ public sealed class DeletingEndpointsTests(ControlPlaneFixture cp)
         using var serving = new HttpClient { BaseAddress = new Uri(cp.Url) };
         serving.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", cp.Tokens.Issue("serving", [Roles.Agent], TimeSpan.FromHours(1)));
         serving.DefaultRequestHeaders.Add(BusHeaders.GrantHttpHeader, cp.Tokens.IssueGrant($"endpoint:{endpoint}", TimeSpan.FromHours(1)));
-        (await serving.Send("/api/endpoints/facts/replica", new ServingReplicaChanged(Guid.NewGuid(), endpoint, $"serve-{endpoint}", ReplicaChange.Stopped,
+        (await serving.Send("/api/endpoints/facts/replica", new ReplicaChangeReport(Guid.NewGuid(), endpoint, $"serve-{endpoint}", ReplicaChange.Stopped,
             "local", "http://127.0.0.1:5001", "endpoint deleted", 0))).EnsureSuccessStatusCode();
 
         var shown = (await ops.RunAsync("endpoints", "show", endpoint)).ShouldSucceed().Out;

@@ -17,7 +17,7 @@ public sealed class ShowingEndpointsTests(ControlPlaneFixture cp)
         string v1 = Sha256("v1"), v2 = Sha256("v2");
         using var serving = new HttpClient { BaseAddress = new Uri(cp.Url) };
         serving.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", cp.Tokens.IssueForReplica(endpoint, "serving", TimeSpan.FromHours(1)));
-        (await serving.Send("/api/endpoints/facts/observed", new EndpointObserved(Guid.NewGuid(), endpoint, 0, Ready: false, "m@3: artifact missing",
+        (await serving.Send("/api/endpoints/facts/observed", new EndpointStatusReport(Guid.NewGuid(), endpoint, 0, Ready: false, "m@3: artifact missing",
             [new LoadedVersion(1, v1, 90), new LoadedVersion(2, v2, 10)]))).EnsureSuccessStatusCode();
 
         var shown = (await ops.RunAsync("endpoints", "show", endpoint)).ShouldSucceed().Out;

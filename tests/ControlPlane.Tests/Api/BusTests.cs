@@ -59,16 +59,16 @@ public class BusTests(ControlPlaneFixture fx, ITestOutputHelper output)
         using var client = await StartClientAsync(opts =>
         {
             opts.UsePostgresqlPersistenceAndTransport(fx.ConnectionString, "emo_busclient_serving", transportSchema: "emo_queues");
-            opts.PublishMessage<ServingReplicaChanged>().ToPostgresqlQueue(BusHeaders.ControlPlaneQueue);
+            opts.PublishMessage<ReplicaChangeReport>().ToPostgresqlQueue(BusHeaders.ControlPlaneQueue);
         });
         var s = new Scenario(fx);
         await s.CreateEndpoint();
         var token = fx.Tokens.Issue("serving-agent", [Roles.Agent], TimeSpan.FromMinutes(5));
         var replica = $"serve-{s.Endpoint}";
 
-        await Publish(client, new ServingReplicaChanged(Guid.NewGuid(), s.Endpoint, replica, ReplicaChange.Started, "local", "http://127.0.0.1:5001"), token,
+        await Publish(client, new ReplicaChangeReport(Guid.NewGuid(), s.Endpoint, replica, ReplicaChange.Started, "local", "http://127.0.0.1:5001"), token,
             StreamKeys.Endpoint(s.Endpoint));
-        await Publish(client, new ServingReplicaChanged(Guid.NewGuid(), s.Endpoint, replica, ReplicaChange.Restarted, "local", "http://127.0.0.1:5002",
+        await Publish(client, new ReplicaChangeReport(Guid.NewGuid(), s.Endpoint, replica, ReplicaChange.Restarted, "local", "http://127.0.0.1:5002",
             "exited", 137), token, StreamKeys.Endpoint(s.Endpoint));
 
         var restarted = await LifecycleTests.Eventually(async () =>

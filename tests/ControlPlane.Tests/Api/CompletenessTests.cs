@@ -21,7 +21,7 @@ public sealed class CompletenessTests(ControlPlaneFixture fx)
         Commands.Where(c => c.GetCustomAttribute<SentByAttribute>() is null && !typeof(IAgentReport).IsAssignableFrom(c)).Select(c => c.Name)
             .ShouldBeEmpty("commands without a declared role (only admin could send them)");
         CommandRoles.For(typeof(Contracts.Training.RequestTraining)).ShouldBe(Roles.Scientist);
-        CommandRoles.For(typeof(Contracts.Endpoints.EndpointObserved)).ShouldBe(Roles.Agent);
+        CommandRoles.For(typeof(Contracts.Endpoints.EndpointStatusReport)).ShouldBe(Roles.Agent);
         CommandRoles.For(typeof(Contracts.Registry.ApproveModelVersion)).ShouldBe(Roles.Approver);
     }
 

@@ -29,7 +29,7 @@ public class AnalyzingCanariesApiTests(ControlPlaneFixture fx)
     }
 
     private static async Task Measured(Scenario s, HttpClient agent, CanaryAnalysisOrder canary, VersionMetrics metrics) =>
-        (await s.AgentFact("/api/endpoints/facts/step", new RolloutStepObserved(Guid.NewGuid(), s.Endpoint, canary.RolloutId, canary.Step, metrics, Stable), agent))
+        (await s.AgentFact("/api/endpoints/facts/step", new RolloutStepReport(Guid.NewGuid(), s.Endpoint, canary.RolloutId, canary.Step, metrics, Stable), agent))
         .EnsureSuccessStatusCode();
 
     [Fact]

@@ -14,13 +14,13 @@ public class AnalyzingCanariesTests
     private const string Agent = "rollout-agent";
     private static readonly VersionMetrics Stable = new(4500, 3, 11.0), Fine = new(500, 1, 12.5);
 
-    private static RolloutStepObserved Measured(VersionMetrics canary, VersionMetrics? stable = null, int step = 0, Guid? rollout = null) =>
+    private static RolloutStepReport Measured(VersionMetrics canary, VersionMetrics? stable = null, int step = 0, Guid? rollout = null) =>
         new(Guid.NewGuid(), "rec", rollout ?? R2, step, canary, stable ?? Stable);
 
-    private static object[] Analyze(object[] given, RolloutStepObserved fact, DateTimeOffset at) =>
+    private static object[] Analyze(object[] given, RolloutStepReport fact, DateTimeOffset at) =>
         EndpointDecisions.Analyze(Given<EndpointState>(given), fact, Agent, at);
 
-    private static RolloutAnalysisRecorded Recorded(RolloutStepObserved f, string verdict, string detail, DateTimeOffset at) =>
+    private static RolloutAnalysisRecorded Recorded(RolloutStepReport f, string verdict, string detail, DateTimeOffset at) =>
         new("rec", f.RolloutId, f.Step, f.Canary, f.Stable, verdict, detail, at);
 
     [Fact]

@@ -32,7 +32,7 @@ public class DeletingEndpointsApiTests(ControlPlaneFixture fx)
 
         var refused = await (await s.RollOut(v1)).Problem(422);
         refused.GetProperty("detail").GetString()!.ShouldContain($"endpoint '{s.Endpoint}' was deleted at");
-        (await s.AgentFact("/api/endpoints/facts/replica", new ServingReplicaChanged(Guid.NewGuid(), s.Endpoint, $"serve-{s.Endpoint}",
+        (await s.AgentFact("/api/endpoints/facts/replica", new ReplicaChangeReport(Guid.NewGuid(), s.Endpoint, $"serve-{s.Endpoint}",
             ReplicaChange.Stopped, "local", "http://127.0.0.1:5001", "endpoint deleted"), serving)).EnsureSuccessStatusCode();
 
         var endpoint = await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}");

@@ -74,7 +74,7 @@ public class DeletingEndpointsTests
     [Fact]
     public void Given_a_deleted_endpoint_When_its_replica_reports_it_stopped_Then_the_fact_is_recorded()
     {
-        var fact = new ServingReplicaChanged(Guid.NewGuid(), "rec", "serve-rec", ReplicaChange.Stopped, "local", null, "endpoint deleted");
+        var fact = new ReplicaChangeReport(Guid.NewGuid(), "rec", "serve-rec", ReplicaChange.Stopped, "local", null, "endpoint deleted");
         EndpointDecisions.RecordReplica(Given<EndpointState>(DeletedDuringCanary), fact, Later.AddSeconds(2))
             .ThenEvents(new EndpointReplicaChanged("rec", "serve-rec", ReplicaChange.Stopped, "local", null, "endpoint deleted", null, Later.AddSeconds(2)));
     }
@@ -102,5 +102,5 @@ public class DeletingEndpointsTests
     [Fact]
     public void Given_an_unknown_endpoint_When_a_replica_fact_arrives_Then_it_is_not_found() =>
         ThenRefused<NotFound>(() => EndpointDecisions.RecordReplica(null,
-            new ServingReplicaChanged(Guid.NewGuid(), "rec", "serve-rec", ReplicaChange.Started, "local", "http://x"), Now), "endpoint 'rec'");
+            new ReplicaChangeReport(Guid.NewGuid(), "rec", "serve-rec", ReplicaChange.Started, "local", "http://x"), Now), "endpoint 'rec'");
 }

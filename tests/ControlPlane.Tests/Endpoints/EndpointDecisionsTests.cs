@@ -37,7 +37,7 @@ public class EndpointDecisionsTests
             .. EndpointDecisions.RollOut(serving, Version(2), RollOut(2), R2, "olga", Now)])!;
         started.Desired().Versions.Select(v => (v.Version, v.Weight)).ShouldBe([(2, 100), (1, 0)], "v1 is listed as the fallback");
 
-        var report = new EndpointObserved(Guid.NewGuid(), "rec", started.Revision, false, "ncf@2: sha256 mismatch; serving fallback ncf@1",
+        var report = new EndpointStatusReport(Guid.NewGuid(), "rec", started.Revision, false, "ncf@2: sha256 mismatch; serving fallback ncf@1",
             [new LoadedVersion(1, new string('1', 64), 100)]);
         var events = EndpointDecisions.RecordObserved(started, report, "serve-rec", Now);
         events.Last().ShouldBeOfType<RolloutFailed>().Reason.ShouldContain("ncf@2 did not load");

@@ -37,6 +37,6 @@ public static class EndpointHistory
             new string('e', 64), new Dictionary<string, double>(), "alice", Now), .. more])!;
 
     /// <summary>The replica's report that it serves <paramref name="version"/> at <paramref name="revision"/>.</summary>
-    public static EndpointObserved Serves(long revision, int version) =>
+    public static EndpointStatusReport Serves(long revision, int version) =>
         new(Guid.NewGuid(), "rec", revision, true, null, [new LoadedVersion(version, new string((char)('0' + version), 64), 100)]);
 }

@@ -103,7 +103,7 @@ public class ServingStateTests(ControlPlaneFixture fx)
         var desired = await s.Viewer.Get<ApplyEndpoint>($"/api/endpoints/{s.Endpoint}/desired");
         var serving = s.Replica;
 
-        var report = new EndpointObserved(Guid.NewGuid(), s.Endpoint, desired.Revision, Ready: true, Message: null,
+        var report = new EndpointStatusReport(Guid.NewGuid(), s.Endpoint, desired.Revision, Ready: true, Message: null,
             Loaded: [new LoadedVersion(v1, desired.Versions[0].ArtifactSha256, 100)]);
         (await serving.Send("/api/endpoints/facts/observed", report)).EnsureSuccessStatusCode();
         (await serving.Send("/api/endpoints/facts/observed", report)).EnsureSuccessStatusCode();
@@ -123,7 +123,7 @@ public class ServingStateTests(ControlPlaneFixture fx)
     {
         var s = new Scenario(fx);
         await s.CreateEndpoint();
-        var response = await s.Viewer.Send("/api/endpoints/facts/observed", new EndpointObserved(Guid.NewGuid(), s.Endpoint, 0, true));
+        var response = await s.Viewer.Send("/api/endpoints/facts/observed", new EndpointStatusReport(Guid.NewGuid(), s.Endpoint, 0, true));
         await response.Problem(403);
     }
 }

@@ -60,12 +60,12 @@ public sealed class SecurityTests(ControlPlaneFixture fx)
         await s.RegisterDataset();
         var request = s.Request();
         (await s.Scientist.Send("/api/runs", request)).EnsureSuccessStatusCode();
-        var forged = new TrainingSucceeded(Guid.NewGuid(), request.RunId, "file:///data/evil.onnx", new string('e', 64), new Dictionary<string, double> { ["hr@10"] = 0.99 });
+        var forged = new TrainingSucceededReport(Guid.NewGuid(), request.RunId, "file:///data/evil.onnx", new string('e', 64), new Dictionary<string, double> { ["hr@10"] = 0.99 });
         var mallory = fx.Client(Roles.Agent, "mallory-agent");
 
         (await mallory.Send("/api/runs/facts/succeeded", forged)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         // A genuine grant, but for another run: still refused.
-        var other = s.WithGrant(mallory, new TrainingStarted(Guid.NewGuid(), Guid.NewGuid(), DateTimeOffset.UtcNow));
+        var other = s.WithGrant(mallory, new TrainingStartedReport(Guid.NewGuid(), Guid.NewGuid(), DateTimeOffset.UtcNow));
         (await (await other.Send("/api/runs/facts/succeeded", forged)).Problem(403)).GetProperty("detail").GetString()!.ShouldContain("other work");
         // Admin does not stand in for the grant either.
         (await fx.Client(Roles.Admin, "root").Send("/api/runs/facts/succeeded", forged)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
@@ -81,7 +81,7 @@ public sealed class SecurityTests(ControlPlaneFixture fx)
         var (_, v2) = await s.ServingV1Async();
         (await s.RollOut(v2, new RolloutStrategy(RolloutKind.Canary, [new CanaryStep(50, 0)], new RolloutAnalysis(1, 10)))).EnsureSuccessStatusCode();
         var rollout = (await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}")).Rollout!.RolloutId;
-        var healthy = new RolloutStepObserved(Guid.NewGuid(), s.Endpoint, rollout, 0, new VersionMetrics(1000, 0, 1), new VersionMetrics(1000, 0, 1));
+        var healthy = new RolloutStepReport(Guid.NewGuid(), s.Endpoint, rollout, 0, new VersionMetrics(1000, 0, 1), new VersionMetrics(1000, 0, 1));
 
         (await fx.Client(Roles.Agent, "mallory-agent").Send("/api/endpoints/facts/step", healthy)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         (await s.Replica.Send("/api/endpoints/facts/step", healthy)).StatusCode.ShouldBe(HttpStatusCode.Forbidden, "a replica reports what it serves, no measurements");
@@ -99,7 +99,7 @@ public sealed class SecurityTests(ControlPlaneFixture fx)
 
         (await s.Replica.GetAsync($"/api/endpoints/{s.Endpoint}/desired", Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await s.Replica.GetAsync($"/api/endpoints/{other.Endpoint}/desired", Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
-        (await s.Replica.Send("/api/endpoints/facts/observed", new EndpointObserved(Guid.NewGuid(), other.Endpoint, 0, true))).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await s.Replica.Send("/api/endpoints/facts/observed", new EndpointStatusReport(Guid.NewGuid(), other.Endpoint, 0, true))).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         (await s.Replica.GetAsync("/api/audit", Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         (await s.Replica.Send("/api/datasets", new RegisterDataset(Guid.NewGuid(), Guid.NewGuid(), "x", "s3://bucket/x", new string('a', 64), "other", 1, [])))
             .StatusCode.ShouldBe(HttpStatusCode.Forbidden);

@@ -42,11 +42,11 @@ public sealed class Scenario(ControlPlaneFixture fx, string? model = null, strin
         var request = Request();
         (await Scientist.Send("/api/runs", request)).EnsureSuccessStatusCode();
         var run = request.RunId;
-        await Fact("/api/runs/facts/submitted", new TrainingJobSubmitted(Guid.NewGuid(), run, $"train-{run:N}", "local"));
-        await Fact("/api/runs/facts/started", new TrainingStarted(Guid.NewGuid(), run, DateTimeOffset.UtcNow));
+        await Fact("/api/runs/facts/submitted", new JobSubmittedReport(Guid.NewGuid(), run, $"train-{run:N}", "local"));
+        await Fact("/api/runs/facts/started", new TrainingStartedReport(Guid.NewGuid(), run, DateTimeOffset.UtcNow));
         for (var epoch = 1; epoch <= 3; epoch++)
-            await Fact("/api/runs/facts/epoch", new EpochCompleted(Guid.NewGuid(), run, epoch, new Dictionary<string, double> { ["loss"] = 1.0 / epoch }));
-        await Fact("/api/runs/facts/succeeded", new TrainingSucceeded(Guid.NewGuid(), run, $"file:///artifacts/{run:N}.onnx",
+            await Fact("/api/runs/facts/epoch", new EpochReport(Guid.NewGuid(), run, epoch, new Dictionary<string, double> { ["loss"] = 1.0 / epoch }));
+        await Fact("/api/runs/facts/succeeded", new TrainingSucceededReport(Guid.NewGuid(), run, $"file:///artifacts/{run:N}.onnx",
             Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(run.ToByteArray())), metrics));
         return run;
     }
@@ -100,7 +100,7 @@ public sealed class Scenario(ControlPlaneFixture fx, string? model = null, strin
     {
         var state = await Viewer.Get<System.Text.Json.JsonElement>($"/api/endpoints/{Endpoint}");
         var sha = (await Viewer.Get<System.Text.Json.JsonElement>($"/api/models/{Model}/versions/{version}")).GetProperty("artifactSha256").GetString()!;
-        (await Replica.Send("/api/endpoints/facts/observed", new EndpointObserved(Guid.NewGuid(), Endpoint, state.GetProperty("revision").GetInt64(), true, null,
+        (await Replica.Send("/api/endpoints/facts/observed", new EndpointStatusReport(Guid.NewGuid(), Endpoint, state.GetProperty("revision").GetInt64(), true, null,
             [new LoadedVersion(version, sha, 100)]))).EnsureSuccessStatusCode();
     }
 

@@ -136,14 +136,14 @@ public class TrackingTests(ControlPlaneFixture fx)
         await s.RegisterDataset();
         var request = s.Request();
         (await s.Scientist.Send("/api/runs", request)).EnsureSuccessStatusCode();
-        await s.Fact("/api/runs/facts/started", new TrainingStarted(Guid.NewGuid(), request.RunId, DateTimeOffset.UtcNow));
+        await s.Fact("/api/runs/facts/started", new TrainingStartedReport(Guid.NewGuid(), request.RunId, DateTimeOffset.UtcNow));
         using var trainer = Trainer(fx, request.RunId);
         (await Post(trainer, "log-batch", $$"""{"run_id": "{{request.RunId:N}}", "params": [{"key": "lr", "value": "0.01"}]}""")).EnsureSuccessStatusCode();
         await using (var before = fx.Store.QuerySession())
         {
             var version = (await before.Events.FetchStreamStateAsync(StreamKeys.Run(request.RunId), Ct))!.Version;
             for (var beat = 0; beat < 3; beat++)
-                await s.Fact("/api/runs/facts/heartbeat", new TrainingHeartbeat(Guid.NewGuid(), request.RunId, "train-x"));
+                await s.Fact("/api/runs/facts/heartbeat", new HeartbeatReport(Guid.NewGuid(), request.RunId, "train-x"));
             (await before.Events.FetchStreamStateAsync(StreamKeys.Run(request.RunId), Ct))!.Version.ShouldBe(version, "a beat appends nothing");
         }
         var beating = await s.Viewer.Get<TrainingRunView>($"/api/runs/{request.RunId}");
@@ -167,7 +167,7 @@ public class TrackingTests(ControlPlaneFixture fx)
         var raw = await s.Viewer.GetStringAsync($"/api/runs?model={s.Model}", Ct);
         raw.ShouldNotContain("metricHistory", Case.Sensitive, "a list row carries no tracked history");
         // A finished run's liveness is dropped by the next check.
-        await s.Fact("/api/runs/facts/failed", new TrainingFailed(Guid.NewGuid(), request.RunId, "gone"));
+        await s.Fact("/api/runs/facts/failed", new TrainingFailedReport(Guid.NewGuid(), request.RunId, "gone"));
         await watch.CheckAsync(TimeSpan.Zero, Ct);
         (await session.LoadAsync<RunLiveness>(StreamKeys.Run(request.RunId), Ct)).ShouldBeNull();
         // Time travel: as of the run's start, before the tracking call, nothing was tracked and no beat is shown.

@@ -77,7 +77,7 @@ public class TrainingDecisionsTests
     public void Given_a_requested_run_When_the_agent_reports_submitted_then_again_Then_only_the_first_counts()
     {
         var run = Given<TrainingRun>(Requested());
-        var fact = new TrainingJobSubmitted(Guid.NewGuid(), RunId, "train-1", "local");
+        var fact = new JobSubmittedReport(Guid.NewGuid(), RunId, "train-1", "local");
         TrainingDecisions.Submitted(run, fact, Now).ThenEvents(new TrainingRunSubmitted(RunId, "train-1", "local", Now));
         TrainingDecisions.Submitted(Given<TrainingRun>(Requested(), new TrainingRunSubmitted(RunId, "train-1", "local", Now)), fact, Now).ThenEvents();
     }
@@ -86,27 +86,27 @@ public class TrainingDecisionsTests
     public void Given_a_running_run_When_an_old_epoch_is_reported_again_Then_nothing_happens() =>
         TrainingDecisions.Epoch(Given<TrainingRun>(Requested(), new TrainingRunStarted(RunId, Now),
                 new TrainingEpochCompleted(RunId, 2, new Dictionary<string, double>(), Now)),
-            new EpochCompleted(Guid.NewGuid(), RunId, 2, new Dictionary<string, double>()), Now).ThenEvents();
+            new EpochReport(Guid.NewGuid(), RunId, 2, new Dictionary<string, double>()), Now).ThenEvents();
 
     [Fact]
     public void Given_a_failed_run_When_success_is_reported_Then_it_is_refused() =>
         ThenRefused<Refused>(() => TrainingDecisions.Succeeded(Given<TrainingRun>(Requested(), new TrainingRunFailed(RunId, "oom", 137, Now)),
-            new TrainingSucceeded(Guid.NewGuid(), RunId, "file:///m", Sha, new Dictionary<string, double>()), Now), "already failed");
+            new TrainingSucceededReport(Guid.NewGuid(), RunId, "file:///m", Sha, new Dictionary<string, double>()), Now), "already failed");
 
     [Fact]
     public void Given_a_running_run_When_success_has_a_malformed_digest_Then_the_field_is_named() =>
         ThenRefused<InvalidField>(() => TrainingDecisions.Succeeded(Given<TrainingRun>(Requested()),
-            new TrainingSucceeded(Guid.NewGuid(), RunId, "file:///m", "abc", new Dictionary<string, double>()), Now), "artifactSha256");
+            new TrainingSucceededReport(Guid.NewGuid(), RunId, "file:///m", "abc", new Dictionary<string, double>()), Now), "artifactSha256");
 
     [Fact]
     public void Given_a_running_run_When_failure_is_reported_Then_the_run_fails_with_the_reason() =>
-        TrainingDecisions.Failed(Given<TrainingRun>(Requested()), new TrainingFailed(Guid.NewGuid(), RunId, "exit 1: CUDA OOM", 1), Now)
+        TrainingDecisions.Failed(Given<TrainingRun>(Requested()), new TrainingFailedReport(Guid.NewGuid(), RunId, "exit 1: CUDA OOM", 1), Now)
             .ThenEvents(new TrainingRunFailed(RunId, "exit 1: CUDA OOM", 1, Now));
 
     [Fact]
     public void Given_a_running_run_When_its_job_beats_Then_only_its_liveness_changes_and_a_finished_run_ignores_the_beat()
     {
-        var beat = new TrainingHeartbeat(Guid.NewGuid(), RunId, "train-1");
+        var beat = new HeartbeatReport(Guid.NewGuid(), RunId, "train-1");
         TrainingDecisions.Heartbeat(Given<TrainingRun>(Requested()), beat, Now).ShouldBe(new RunLiveness(StreamKeys.Run(RunId), RunId, "train-1", Now));
         TrainingDecisions.Heartbeat(Given<TrainingRun>(Requested(), new TrainingRunFailed(RunId, "oom", 137, Now)), beat, Now).ShouldBeNull();
         Should.Throw<NotFound>(() => TrainingDecisions.Heartbeat(null, beat, Now));

@@ -54,9 +54,9 @@ public sealed class EndpointLifecycle
         // The training agent's facts, with the grant its work order carries.
         using var agent = _cp.Client(Roles.Agent, "training-agent");
         agent.DefaultRequestHeaders.Add(BusHeaders.GrantHttpHeader, _cp.Grant($"run:{run:N}"));
-        await Ok(agent, "/api/runs/facts/submitted", new TrainingJobSubmitted(Guid.NewGuid(), run, $"train-{run:N}", "local"));
-        await Ok(agent, "/api/runs/facts/started", new TrainingStarted(Guid.NewGuid(), run, DateTimeOffset.UtcNow));
-        await Ok(agent, "/api/runs/facts/succeeded", new TrainingSucceeded(Guid.NewGuid(), run, artifact.Uri, claimedSha256 ?? artifact.Sha256,
+        await Ok(agent, "/api/runs/facts/submitted", new JobSubmittedReport(Guid.NewGuid(), run, $"train-{run:N}", "local"));
+        await Ok(agent, "/api/runs/facts/started", new TrainingStartedReport(Guid.NewGuid(), run, DateTimeOffset.UtcNow));
+        await Ok(agent, "/api/runs/facts/succeeded", new TrainingSucceededReport(Guid.NewGuid(), run, artifact.Uri, claimedSha256 ?? artifact.Sha256,
             new Dictionary<string, double> { ["hr@10"] = 0.7 }));
         var accepted = await (await _scientist.Send("/api/models/versions", new RegisterModelVersion(Guid.NewGuid(), Model, run))).Read<CommandAccepted>();
         var version = int.Parse(accepted.Stream[(accepted.Stream.LastIndexOf('@') + 1)..]);

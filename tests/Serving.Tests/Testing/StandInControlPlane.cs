@@ -26,7 +26,7 @@ public sealed class StandInControlPlane : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder(["--urls=http://127.0.0.1:0"]);
         _app = builder.Build();
         _app.MapGet("/api/endpoints/{name}/desired", PollAsync);
-        _app.MapPost("/api/endpoints/facts/observed", (HttpContext http, EndpointObserved observed) =>
+        _app.MapPost("/api/endpoints/facts/observed", (HttpContext http, EndpointStatusReport observed) =>
         {
             if (http.Request.Headers.Authorization != $"Bearer {Token}") return Results.Unauthorized();
             Reports.Enqueue(observed);
@@ -34,7 +34,7 @@ public sealed class StandInControlPlane : IAsyncDisposable
         });
     }
 
-    public ConcurrentQueue<EndpointObserved> Reports { get; } = new();
+    public ConcurrentQueue<EndpointStatusReport> Reports { get; } = new();
     public int Polls;
     public string Url => _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
@@ -58,7 +58,7 @@ public sealed class StandInControlPlane : IAsyncDisposable
     }
 
     /// <summary>The latest report of <paramref name="revision"/>, once one arrived.</summary>
-    public async Task<EndpointObserved> ReportAsync(long revision)
+    public async Task<EndpointStatusReport> ReportAsync(long revision)
     {
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(20))
