@@ -71,20 +71,11 @@ public sealed record EndpointState(
     RolloutInProgress? Rollout,
     IReadOnlyList<ServingPeriod> Served,
     IReadOnlyList<RolloutOutcome> Rollouts,
-    bool? Ready = null,
     long ObservedRevision = 0,
-    string? ObservedMessage = null,
-    IReadOnlyList<LoadedVersion>? ObservedLoaded = null,
-    IReadOnlyDictionary<string, double>? LastDrift = null,
-    IReadOnlyList<RolloutAnalysisRecorded>? RecentAnalysis = null,
-    IReadOnlyList<ReplicaState>? Replicas = null,
     DateTimeOffset? DeletedAt = null,
     bool AllowUnapproved = false,
     TrafficSplit? LastGood = null)
 {
-    /// <summary>How many analysis records the state keeps: enough to read how the current step goes.</summary>
-    public const int RecentAnalysisKept = 10;
-
     /// <summary>The stream version: what a caller passes as <c>expectedVersion</c> to roll out only if nothing changed since.</summary>
     [Marten.Schema.Version]
     public long StreamVersion { get; init; }
@@ -118,7 +109,7 @@ public sealed record EndpointState(
     public EndpointState Apply(EndpointCreated e)
     {
         var sameModel = e.ModelName == ModelName;
-        return Create(e) with { Revision = Revision + 1, Served = sameModel ? Served : [], Rollouts = sameModel ? Rollouts : [], Replicas = Replicas };
+        return Create(e) with { Revision = Revision + 1, Served = sameModel ? Served : [], Rollouts = sameModel ? Rollouts : [] };
     }
 
     public EndpointState Apply(RolloutStarted e)
@@ -134,7 +125,6 @@ public sealed record EndpointState(
         return this with
         {
             Rollout = rollout,
-            RecentAnalysis = [],
             Traffic = [.. Traffic.Select(t => t with { Weight = 100 - weight }), new TrafficSplit(e.Version, e.ArtifactUri, e.ArtifactSha256, weight)],
             Served = [.. Served, new ServingPeriod(e.Version, e.StartedAt, null)],
             Revision = Revision + 1,
@@ -168,26 +158,10 @@ public sealed record EndpointState(
 
     public EndpointState Apply(RolloutFailed e) => EndRollout("failed to load", e.ReportedBy, e.FailedAt, e.Reason);
 
-    public EndpointState Apply(RolloutAnalysisRecorded e) => this with { RecentAnalysis = [.. (RecentAnalysis ?? []).TakeLast(RecentAnalysisKept - 1), e] };
-
     public EndpointState Apply(EndpointDeleted e)
     {
         var ended = Rollout is null ? this with { Revision = Revision + 1 } : EndRollout("aborted", e.DeletedBy, e.DeletedAt, "endpoint deleted");
         return ended with { Traffic = [], Served = EndServing(ended.Served, keep: null, at: e.DeletedAt), DeletedAt = e.DeletedAt };
-    }
-
-    public EndpointState Apply(EndpointReplicaChanged e)
-    {
-        var before = Replicas?.FirstOrDefault(r => r.Name == e.Replica);
-        var restarts = e.Change switch
-        {
-            ReplicaChange.Started => 0,
-            ReplicaChange.Restarted => (before?.Restarts ?? 0) + 1,
-            _ => before?.Restarts ?? 0,
-        };
-        // A stopped replica stays listed (with why it stopped) until it starts again under the same name.
-        var replica = new ReplicaState(e.Replica, e.Runtime, e.Url ?? before?.Url, restarts, e.Change, e.Reason, e.ExitCode, e.ChangedAt);
-        return this with { Replicas = [.. (Replicas ?? []).Where(r => r.Name != e.Replica).Append(replica).OrderBy(r => r.Name, StringComparer.Ordinal)] };
     }
 
     public EndpointState Apply(EndpointRolledBack e) => this with
@@ -200,13 +174,11 @@ public sealed record EndpointState(
     /// <summary>What a replica reports it serves; the version it serves most (of the desired ones) is known to load.</summary>
     public EndpointState Apply(EndpointStateObserved e) => this with
     {
-        Ready = e.Ready, ObservedRevision = e.Revision, ObservedMessage = e.Message, ObservedLoaded = e.Loaded,
+        ObservedRevision = e.Revision,
         LastGood = (e.Loaded ?? []).Where(l => l.Weight > 0).OrderByDescending(l => l.Weight)
             .Select(l => Traffic.Concat(LastGood is null ? [] : [LastGood]).FirstOrDefault(t => t.Version == l.Version && t.ArtifactSha256 == l.Sha256))
             .FirstOrDefault(t => t is not null) ?? LastGood,
     };
-
-    public EndpointState Apply(EndpointDriftMeasured e) => this with { LastDrift = e.FeatureScores };
 
     /// <summary>Ends the rollout in flight without promoting it: the stable version takes all traffic back.</summary>
     private EndpointState EndRollout(string outcome, string by, DateTimeOffset at, string? reason)
@@ -223,11 +195,12 @@ public sealed record EndpointState(
         };
     }
 
-    public EndpointView ToView() => new(
-        Id, Name, ModelName, MinReplicas, MaxReplicas, CreatedBy, CreatedAt, Revision, Traffic, Rollout, Served, Rollouts, Ready, ObservedRevision,
-        ObservedMessage, ObservedLoaded, LastDrift,
-        RecentAnalysis?.Select(a => new AnalysisRecord(a.Endpoint, a.RolloutId, a.Step, a.Canary, a.Stable, a.Verdict, a.Detail, a.ObservedAt)).ToList(),
-        Replicas, DeletedAt, AllowUnapproved, LastGood, StreamVersion, Deleted, StableVersion);
+    /// <summary>The endpoint as clients see it: its state and what its replicas and agents report.</summary>
+    public EndpointView ToView(EndpointStatus? status) => new(
+        Id, Name, ModelName, MinReplicas, MaxReplicas, CreatedBy, CreatedAt, Revision, Traffic, Rollout, Served, Rollouts, status?.Ready, ObservedRevision,
+        status?.ObservedMessage, status?.ObservedLoaded, status?.LastDrift,
+        status?.RecentAnalysis?.Select(a => new AnalysisRecord(a.Endpoint, a.RolloutId, a.Step, a.Canary, a.Stable, a.Verdict, a.Detail, a.ObservedAt)).ToList(),
+        status?.Replicas, DeletedAt, AllowUnapproved, LastGood, StreamVersion, Deleted, StableVersion);
 
     private static IReadOnlyList<ServingPeriod> EndServing(IReadOnlyList<ServingPeriod> served, int? keep, DateTimeOffset at) =>
         [.. served.Select(p => p.To is null && p.Version != keep ? p with { To = at } : p)];

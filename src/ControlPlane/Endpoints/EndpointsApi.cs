@@ -32,11 +32,19 @@ public static class EndpointsApi
         api.MapCommand<DriftDetected>("/endpoints/facts/drift-detected");
         // Deleted endpoints stay listed (Deleted, DeletedAt): their history is still asked about.
         api.MapGet("/endpoints", async (int? limit, int? offset, IQuerySession session, CancellationToken ct) =>
-            (await session.Query<EndpointState>().OrderBy(e => e.Name).Page(limit, offset).ToListAsync(ct)).Select(e => e.ToView()).ToList());
+        {
+            var endpoints = await session.Query<EndpointState>().OrderBy(e => e.Name).Page(limit, offset).ToListAsync(ct);
+            var statuses = await session.LoadManyAsync<EndpointStatus>(ct, endpoints.Select(e => e.Id));
+            return endpoints.Select(e => e.ToView(statuses.FirstOrDefault(s => s.Id == e.Id))).ToList();
+        });
         replicas.MapGet("/endpoints/{name}/desired", DesiredAsync);
         replicas.MapPost("/endpoints/{name}/replica-token", ReplicaTokenAsync);
         api.MapGet("/endpoints/{name}", async (string name, string? asOf, IQuerySession session, CancellationToken ct) =>
-            (await session.StateAsync<EndpointState>(StreamKeys.Endpoint(name), AsOf.Parse(asOf), ct) ?? throw new NotFound("endpoint", name)).ToView());
+        {
+            var (stream, at) = (StreamKeys.Endpoint(name), AsOf.Parse(asOf));
+            var endpoint = await session.StateAsync<EndpointState>(stream, at, ct) ?? throw new NotFound("endpoint", name);
+            return endpoint.ToView(await session.StateAsync<EndpointStatus>(stream, at, ct));
+        });
     }
 
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);

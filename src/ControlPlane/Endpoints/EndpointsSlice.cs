@@ -9,6 +9,7 @@ public static class EndpointsSlice
     public static void ConfigureEndpoints(this StoreOptions o)
     {
         o.Projections.Snapshot<EndpointState>(SnapshotLifecycle.Inline);
+        o.Projections.Snapshot<EndpointStatus>(SnapshotLifecycle.Inline);
         o.Schema.For<EndpointState>().Index(x => x.ModelName);
     }
 }

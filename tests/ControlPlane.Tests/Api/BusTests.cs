@@ -74,11 +74,11 @@ public class BusTests(ControlPlaneFixture fx, ITestOutputHelper output)
         var restarted = await LifecycleTests.Eventually(async () =>
         {
             await using var session = fx.Store.QuerySession();
-            return (await session.LoadAsync<EndpointState>(StreamKeys.Endpoint(s.Endpoint), Ct))?.Replicas?.SingleOrDefault()?.Restarts == 1;
+            return (await session.LoadAsync<EndpointStatus>(StreamKeys.Endpoint(s.Endpoint), Ct))?.Replicas?.SingleOrDefault()?.Restarts == 1;
         });
         restarted.ShouldBeTrue("both facts were handled, the start before the restart");
         await using var query = fx.Store.QuerySession();
-        var state = await query.LoadAsync<EndpointState>(StreamKeys.Endpoint(s.Endpoint), Ct);
+        var state = await query.LoadAsync<EndpointStatus>(StreamKeys.Endpoint(s.Endpoint), Ct);
         state!.Replicas!.Single().ShouldBe(new ReplicaState(replica, "local", "http://127.0.0.1:5002", 1, ReplicaChange.Restarted, "exited", 137,
             state.Replicas!.Single().ChangedAt));
         (await query.Events.FetchStreamAsync(StreamKeys.Endpoint(s.Endpoint), token: Ct)).Last().UserName.ShouldBe("serving-agent");

@@ -116,7 +116,7 @@ public class AnalyzingCanariesTests
         object[] history = [.. CanaryOfV2, Recorded(fact, "baking", "baked 5 of 60 s", Now.AddSeconds(5))];
         EndpointDecisions.Abort(Given<EndpointState>(history), new AbortRollout(Guid.NewGuid(), "rec", "enough"), "olga", Now.AddSeconds(6))
             .ThenEvents(new RolloutAborted("rec", R2, 2, "enough", "olga", Now.AddSeconds(6)));
-        Given<EndpointState>(history)!.RecentAnalysis!.Single().Verdict.ShouldBe("baking");
+        Given<EndpointStatus>(history)!.RecentAnalysis!.Single().Verdict.ShouldBe("baking");
     }
 
     [Fact]

@@ -84,7 +84,7 @@ public class DeletingEndpointsTests
     {
         EndpointReplicaChanged Change(ReplicaChange change, int seconds, string? url = null, string? reason = null, int? exit = null) =>
             new("rec", "serve-rec", change, "local", url, reason, exit, Now.AddSeconds(seconds));
-        var state = Given<EndpointState>([
+        var state = Given<EndpointStatus>([
             .. ServingV1,
             Change(ReplicaChange.Started, 1, "http://127.0.0.1:5001"),
             Change(ReplicaChange.Restarted, 2, "http://127.0.0.1:5002", "exited", 137),

@@ -116,6 +116,12 @@ public class ServingStateTests(ControlPlaneFixture fx)
         var events = await session.Events.FetchStreamAsync(StreamKeys.Endpoint(s.Endpoint), token: Ct);
         events.Count(e => e.Data is EndpointStateObserved).ShouldBe(2, "the report that promoted the rollout, then this one, once");
         events.Last(e => e.Data is EndpointStateObserved).UserName.ShouldBe($"serve-{s.Endpoint}");
+        // What replicas report is its own view of the stream, and travels in time with the endpoint: before the first
+        // report nothing was known to be loaded.
+        var before = events.First(e => e.Data is EndpointStateObserved).Sequence - 1;
+        var then = await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}?asOf={before}");
+        (then.Ready, then.ObservedLoaded).ShouldBe(((bool?)null, (IReadOnlyList<LoadedVersion>?)null));
+        then.Rollout.ShouldNotBeNull("the rollout was not yet promoted by a report either");
     }
 
     [Fact]

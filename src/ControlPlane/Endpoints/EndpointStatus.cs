@@ -1,0 +1,50 @@
+using EventMlOps.Contracts;
+using EventMlOps.Contracts.Endpoints;
+using EventMlOps.Contracts.Views;
+
+namespace EventMlOps.ControlPlane.Endpoints;
+
+/// <summary>What an endpoint's replicas and agents report — readiness, what is loaded, the canary's recent analysis,
+/// the replicas — projected from its stream into a document of its own (inline), apart from the endpoint's decision
+/// state, which none of it informs. Time travel aggregates it live like any stream view.</summary>
+public sealed record EndpointStatus(
+    string Id,
+    string Name,
+    bool? Ready = null,
+    string? ObservedMessage = null,
+    IReadOnlyList<LoadedVersion>? ObservedLoaded = null,
+    IReadOnlyDictionary<string, double>? LastDrift = null,
+    IReadOnlyList<RolloutAnalysisRecorded>? RecentAnalysis = null,
+    IReadOnlyList<ReplicaState>? Replicas = null)
+{
+    /// <summary>How many analysis records are kept: enough to read how the current step goes.</summary>
+    public const int RecentAnalysisKept = 10;
+
+    public static EndpointStatus Create(EndpointCreated e) => new(StreamKeys.Endpoint(e.Endpoint), e.Endpoint);
+
+    /// <summary>Created again after a deletion: its replicas stay listed (they may still be stopping), the rest starts over.</summary>
+    public EndpointStatus Apply(EndpointCreated e) => Create(e) with { Replicas = Replicas };
+
+    public EndpointStatus Apply(EndpointStateObserved e) => this with { Ready = e.Ready, ObservedMessage = e.Message, ObservedLoaded = e.Loaded };
+
+    /// <summary>A new canary is analysed afresh.</summary>
+    public EndpointStatus Apply(RolloutStarted e) => e.Kind == RolloutKind.Canary ? this with { RecentAnalysis = [] } : this;
+
+    public EndpointStatus Apply(RolloutAnalysisRecorded e) => this with { RecentAnalysis = [.. (RecentAnalysis ?? []).TakeLast(RecentAnalysisKept - 1), e] };
+
+    public EndpointStatus Apply(EndpointDriftMeasured e) => this with { LastDrift = e.FeatureScores };
+
+    public EndpointStatus Apply(EndpointReplicaChanged e)
+    {
+        var before = Replicas?.FirstOrDefault(r => r.Name == e.Replica);
+        var restarts = e.Change switch
+        {
+            ReplicaChange.Started => 0,
+            ReplicaChange.Restarted => (before?.Restarts ?? 0) + 1,
+            _ => before?.Restarts ?? 0,
+        };
+        // A stopped replica stays listed (with why it stopped) until it starts again under the same name.
+        var replica = new ReplicaState(e.Replica, e.Runtime, e.Url ?? before?.Url, restarts, e.Change, e.Reason, e.ExitCode, e.ChangedAt);
+        return this with { Replicas = [.. (Replicas ?? []).Where(r => r.Name != e.Replica).Append(replica).OrderBy(r => r.Name, StringComparer.Ordinal)] };
+    }
+}
