@@ -47,6 +47,7 @@ public static class AgentsApp
             // Only this assembly's handlers (LaunchTraining, StopTraining, ApplyEndpoint), not the control plane's.
             opts.ApplicationAssembly = typeof(AgentsApp).Assembly;
             opts.UseRuntimeCompilation();
+            opts.CodeGeneration.TypeLoadMode = CodeGeneration.Mode(config);
             opts.UseSystemTextJsonForSerialization(WireJson.Configure);
             opts.Durability.ScheduledJobPollingTime = TimeSpan.FromMilliseconds(250);
             AgentBus.Configure(opts, settings, connectionString, schema, token, grants);

@@ -99,6 +99,7 @@ public static class ControlPlaneApp
         {
             opts.ApplicationAssembly = typeof(ControlPlaneApp).Assembly;
             opts.UseRuntimeCompilation();
+            opts.CodeGeneration.TypeLoadMode = CodeGeneration.Mode(config);
             opts.Policies.AutoApplyTransactions();
             opts.Policies.ForMessagesOfType<EventMlOps.Contracts.ICommand>().AddMiddleware(typeof(CommandGate));
             opts.UseSystemTextJsonForSerialization(WireJson.Configure);
