@@ -17,6 +17,16 @@ public static class TestHost
 {
     public static readonly JsonSerializerOptions Json = CreateJson();
 
+    /// <summary>The build configuration of these tests: the programs they run are this build's (src/*/bin/{Configuration}).</summary>
+#if DEBUG
+    public const string Configuration = "Debug";
+#else
+    public const string Configuration = "Release";
+#endif
+
+    /// <summary>A file of this build's output of <c>src/{project}</c> (a program the tests run, its deps.json …).</summary>
+    public static string Built(string project, string file) => Path.Combine(RepoRoot(), "src", project, "bin", Configuration, "net10.0", file);
+
     /// <summary>The cluster every test run shares (fsync off), started by the same launcher as `./emo up`.</summary>
     public static Task<LocalPostgres> PostgresAsync() => LocalPostgres.StartAsync(Path.Combine(RepoRoot(), ".emo", "pg-test"), durable: false);
 

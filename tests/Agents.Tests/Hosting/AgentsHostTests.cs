@@ -13,17 +13,11 @@ public sealed class AgentsHostTests(AgentsFixture fx)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-#if DEBUG
-    private const string Configuration = "Debug";
-#else
-    private const string Configuration = "Release";
-#endif
-
     [Fact]
     public void Given_the_built_agents_When_their_dependencies_are_read_Then_of_ours_only_contracts_artifacts_and_hosting_ship_and_no_store_or_signing_library()
     {
         // The runtime dependency list of the agents' own build output: what a deployed agent process can load.
-        var deps = Path.Combine(TestHost.RepoRoot(), "src", "Agents", "bin", Configuration, "net10.0", "emo-agents.deps.json");
+        var deps = TestHost.Built("Agents", "emo-agents.deps.json");
         using var doc = JsonDocument.Parse(File.ReadAllText(deps));
         var libraries = doc.RootElement.GetProperty("libraries").EnumerateObject().Select(l => l.Name.Split('/')[0]).ToList();
 

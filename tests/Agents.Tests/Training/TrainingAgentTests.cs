@@ -287,9 +287,5 @@ public class TrainingAgentTests(AgentsFixture fx, ITestOutputHelper output)
     }
 
     /// <summary>This build's emo-train, which fetches and checks its dataset itself.</summary>
-    private static string RealTrainer() =>
-        new[] { "Release", "Debug" }
-            .Select(c => Path.Combine(EventMlOps.Testing.TestHost.RepoRoot(), "src", "Training", "bin", c, "net10.0", "emo-train.dll"))
-            .FirstOrDefault(File.Exists)
-        ?? throw new InvalidOperationException("the real trainer is not built: src/Training/bin/{Release|Debug}/net10.0/emo-train.dll is missing (dotnet build src/Training)");
+    private static string RealTrainer() => EventMlOps.Testing.TestHost.Built("Training", "emo-train.dll");
 }

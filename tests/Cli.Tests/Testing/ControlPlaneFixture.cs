@@ -56,26 +56,18 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         Url = url.ToString();
         // The trainer and the model server are built beside the CLI (its project references) in this build's configuration;
         // the demo generates its sensor stream with the trainer, as ./emo points it there.
-        Environment.SetEnvironmentVariable("EMO_TRAINER", Built("Training", "emo-train.dll"));
+        Environment.SetEnvironmentVariable("EMO_TRAINER", TestHost.Built("Training", "emo-train.dll"));
         Agents = await AgentsApp.StartAsync([
             $"--EMO_HOME={Home}",
             $"--ConnectionStrings:Marten={ConnectionString}",
             $"--Marten:Schema={Schema}",
             $"--Agents:ControlPlaneUrl={Url}",
-            $"--Training:Trainer={Built("Training", "emo-train.dll")}",
-            $"--Serving:Server={Built("Serving", "emo-serve.dll")}",
+            $"--Training:Trainer={TestHost.Built("Training", "emo-train.dll")}",
+            $"--Serving:Server={TestHost.Built("Serving", "emo-serve.dll")}",
             "--Serving:Arguments=--Serving:LogLevel=Warning",
             $"--Agents:Token={Tokens.Issue("emo-agents", [EventMlOps.Contracts.Roles.Agent], TimeSpan.FromHours(2))}",
         ]);
     }
-
-#if DEBUG
-    private const string Configuration = "Debug";
-#else
-    private const string Configuration = "Release";
-#endif
-
-    private static string Built(string project, string dll) => Path.Combine(TestHost.RepoRoot(), "src", project, "bin", Configuration, "net10.0", dll);
 
     /// <summary>The CLI as one principal of this control plane.</summary>
     public EmoUser As(string name, params string[] roles) => new(this, Tokens.Issue(name, roles, TimeSpan.FromHours(1)));

@@ -12,12 +12,6 @@ public sealed class CodeGenerationTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-#if DEBUG
-    private const string Configuration = "Debug";
-#else
-    private const string Configuration = "Release";
-#endif
-
     [Fact]
     public async Task Given_the_built_hosts_When_their_code_is_written_ahead_of_time_Then_every_command_and_work_order_has_its_handler()
     {
@@ -50,7 +44,7 @@ public sealed class CodeGenerationTests
         try
         {
             var start = new ProcessStartInfo("dotnet") { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var arg in (string[])[Path.Combine(TestHost.RepoRoot(), "src", project, "bin", Configuration, "net10.0", dll), "codegen", "write"])
+            foreach (var arg in (string[])[TestHost.Built(project, dll), "codegen", "write"])
                 start.ArgumentList.Add(arg);
             start.Environment["EMO_POSTGRES"] = "Host=127.0.0.1;Port=1;Username=nobody;Database=none;Timeout=1";
             start.Environment["Agents__Token"] = "not-used-for-code-generation";

@@ -45,17 +45,12 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         $"--EMO_HOME={home}",
         $"--Agents:ControlPlaneUrl={BaseAddress}",
         $"--Artifacts:Root={ArtifactsRoot}",
-        $"--Serving:Server={Path.Combine(TestHost.RepoRoot(), "src", "Serving", "bin", Configuration, "net10.0", "emo-serve.dll")}",
+        $"--Serving:Server={TestHost.Built("Serving", "emo-serve.dll")}",
         "--Serving:Arguments=--Serving:LogLevel=Warning",
         "--Agents:SuperviseMilliseconds=250",
         .. extra,
     ]);
 
-#if DEBUG
-    private const string Configuration = "Debug";
-#else
-    private const string Configuration = "Release";
-#endif
 
     public string Token(string role, string name) => new Tokens(_key).Issue(name, [role], TimeSpan.FromHours(1));
 
