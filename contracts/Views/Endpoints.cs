@@ -60,3 +60,18 @@ public sealed record EndpointView(
     long StreamVersion,
     bool Deleted,
     int? StableVersion);
+
+/// <summary>An endpoint as the endpoint list shows it (<c>GET /api/endpoints</c>): what it serves now and whether its
+/// replicas keep up, without its serving history, past rollouts or analysis.</summary>
+public sealed record EndpointSummary(
+    string Name,
+    string ModelName,
+    int MinReplicas,
+    int MaxReplicas,
+    long Revision,
+    IReadOnlyList<TrafficSplit> Traffic,
+    RolloutInProgress? Rollout,
+    bool? Ready,
+    long ObservedRevision,
+    bool Deleted,
+    DateTimeOffset? DeletedAt);

@@ -244,7 +244,7 @@ public static class EndpointsCommand
         command.SetAction((parse, ct) =>
         {
             var ctx = CliContext.From(parse);
-            return ctx.ShowAsync<List<EndpointView>>("/api/endpoints", endpoints =>
+            return ctx.ShowAsync<List<EndpointSummary>>("/api/endpoints", endpoints =>
             {
                 var table = new Table("ENDPOINT", "MODEL", "REVISION", "TRAFFIC", "ROLLOUT");
                 foreach (var e in endpoints)

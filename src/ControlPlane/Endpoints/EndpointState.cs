@@ -202,6 +202,9 @@ public sealed record EndpointState(
         status?.RecentAnalysis?.Select(a => new AnalysisRecord(a.Endpoint, a.RolloutId, a.Step, a.Canary, a.Stable, a.Verdict, a.Detail, a.ObservedAt)).ToList(),
         status?.Replicas, DeletedAt, AllowUnapproved, LastGood, StreamVersion, Deleted, StableVersion);
 
+    public EndpointSummary ToSummary(EndpointStatus? status) =>
+        new(Name, ModelName, MinReplicas, MaxReplicas, Revision, Traffic, Rollout, status?.Ready, ObservedRevision, Deleted, DeletedAt);
+
     private static IReadOnlyList<ServingPeriod> EndServing(IReadOnlyList<ServingPeriod> served, int? keep, DateTimeOffset at) =>
         [.. served.Select(p => p.To is null && p.Version != keep ? p with { To = at } : p)];
 }

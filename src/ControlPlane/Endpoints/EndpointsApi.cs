@@ -35,7 +35,7 @@ public static class EndpointsApi
         {
             var endpoints = await session.Query<EndpointState>().OrderBy(e => e.Name).Page(limit, offset).ToListAsync(ct);
             var statuses = await session.LoadManyAsync<EndpointStatus>(ct, endpoints.Select(e => e.Id));
-            return endpoints.Select(e => e.ToView(statuses.FirstOrDefault(s => s.Id == e.Id))).ToList();
+            return endpoints.Select(e => e.ToSummary(statuses.FirstOrDefault(s => s.Id == e.Id))).ToList();
         });
         replicas.MapGet("/endpoints/{name}/desired", DesiredAsync);
         replicas.MapPost("/endpoints/{name}/replica-token", ReplicaTokenAsync);

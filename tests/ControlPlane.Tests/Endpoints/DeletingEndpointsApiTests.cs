@@ -41,6 +41,7 @@ public class DeletingEndpointsApiTests(ControlPlaneFixture fx)
             r => r.Name.ShouldBe($"serve-{s.Endpoint}"), r => r.LastChange.ShouldBe(ReplicaChange.Stopped), r => r.LastReason.ShouldBe("endpoint deleted"));
         var listed = (await s.Viewer.Get<JsonElement>("/api/endpoints?limit=1000")).EnumerateArray().Single(e => e.GetProperty("name").GetString() == s.Endpoint);
         listed.GetProperty("deleted").GetBoolean().ShouldBeTrue();
+        listed.TryGetProperty("served", out _).ShouldBeFalse("a list row carries no serving history");
 
         await s.CreateEndpoint();
         var recreated = await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}");
