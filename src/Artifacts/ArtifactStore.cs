@@ -19,12 +19,13 @@ public interface IArtifactStore
     /// <exception cref="ArtifactIntegrityException">The content does not match <paramref name="sha256"/>.</exception>
     Task<string> LocalizeAsync(string uri, string sha256, CancellationToken ct);
 
-    /// <summary>Makes an output a job reports (<c>uri</c> + <c>sha256</c>) part of the store: read from the store itself,
-    /// or from one of its incoming folders (where local jobs write), and copied in when it is not there yet — accepted only
-    /// if the content stored has the claimed sha256, so a job can claim nothing but what it produced.</summary>
-    /// <exception cref="DataAccessRefused">The URI is neither in the store nor in an incoming folder.</exception>
+    /// <summary>Makes an output a job reports (<c>uri</c> + <c>sha256</c>) part of the store, accepted only if its content
+    /// has the claimed sha256: the store's own object for that sha256, or a regular file in the job's own folder on this
+    /// machine (<paramref name="jobFolder"/>, where a local job publishes), copied in from the very file checked — so a job
+    /// can claim nothing but what it produced or what the store already holds under that content address.</summary>
+    /// <exception cref="DataAccessRefused">The URI is neither the store's object for that sha256 nor in the job's folder.</exception>
     /// <exception cref="ArtifactIntegrityException">The content does not match <paramref name="sha256"/>.</exception>
-    Task<ArtifactRef> AdoptAsync(string uri, string sha256, CancellationToken ct);
+    Task<ArtifactRef> AdoptAsync(string uri, string sha256, string? jobFolder, CancellationToken ct);
 }
 
 /// <summary>The content does not match its recorded sha256. The actual digest is never told: it would make any
@@ -38,16 +39,13 @@ public static class ArtifactStore
     /// environment) selects S3; otherwise a local folder, <c>Artifacts:Root</c> or <c>$EMO_HOME/artifacts</c>. Local
     /// reads are confined to <see cref="DataRoots.FromConfiguration"/> (with <paramref name="protectedPaths"/>).</summary>
     /// <exception cref="InvalidOperationException">A data root is unacceptable.</exception>
-    /// <param name="incoming">Where local jobs write the outputs <see cref="IArtifactStore.AdoptAsync"/> takes in.</param>
-    public static IArtifactStore FromConfiguration(IConfiguration configuration, string emoHome, IEnumerable<string>? protectedPaths = null,
-        string? incoming = null)
+    public static IArtifactStore FromConfiguration(IConfiguration configuration, string emoHome, IEnumerable<string>? protectedPaths = null)
     {
         var roots = DataRoots.FromConfiguration(configuration, emoHome, protectedPaths);
-        var from = incoming is null ? null : new DataRoots(incoming, maxBytes: roots.MaxBytes, readTimeout: roots.ReadTimeout);
         var cache = Path.Combine(emoHome, "cache", "artifacts");
         if (configuration["Artifacts:S3:Bucket"] is { Length: > 0 } bucket)
-            return S3ArtifactStore.Create(bucket, configuration["Artifacts:S3:Prefix"] ?? "eventmlops", configuration["Artifacts:S3:ServiceUrl"], cache, roots, from);
-        return new LocalArtifactStore(roots, from);
+            return S3ArtifactStore.Create(bucket, configuration["Artifacts:S3:Prefix"] ?? "eventmlops", configuration["Artifacts:S3:ServiceUrl"], cache, roots);
+        return new LocalArtifactStore(roots);
     }
 
     /// <summary>What a job is given to read its dataset and publish its outputs itself: the same S3 bucket (with the
@@ -120,17 +118,30 @@ public static class ArtifactStore
 
     internal static string Key(string sha256) => $"sha256/{sha256[..2]}/{sha256}";
 
-    /// <summary>Where an adopted URI is read from: an incoming folder when it lies in one, else the store's own roots.</summary>
-    internal static DataRoots Source(string uri, DataRoots roots, DataRoots? incoming) =>
-        incoming is not null && DataUris.Problem(uri, incoming.Roots) is null ? incoming : roots;
-
-    /// <summary>What was stored, if it is what was claimed (the file may have changed since it was verified).</summary>
-    internal static ArtifactRef Matching(ArtifactRef stored, string uri, string sha256) =>
-        string.Equals(stored.Sha256, sha256, StringComparison.OrdinalIgnoreCase) ? stored : throw new ArtifactIntegrityException(uri, sha256);
+    /// <summary>A job's file copied, verified, into a new temporary file at <paramref name="temp"/> (the caller moves or
+    /// uploads it): read from the handle that was checked to be a regular file inside <paramref name="jobFolder"/>.</summary>
+    /// <exception cref="DataAccessRefused">The URI is not a file of the job's folder.</exception>
+    internal static async Task CopyJobFileAsync(string uri, string sha256, string? jobFolder, DataRoots limits, string temp, CancellationToken ct)
+    {
+        if (jobFolder is null || !uri.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+            throw new DataAccessRefused(uri, "it is neither this store's object for its sha256 nor a file of the job's own folder");
+        DataFiles.RequireSha256(uri, sha256);
+        Directory.CreateDirectory(Path.GetDirectoryName(temp)!);
+        try
+        {
+            await using var copy = new FileStream(temp, FileMode.CreateNew, FileAccess.Write);
+            await DataFiles.CopyVerifiedAsync(uri, sha256, new DataRoots(jobFolder, maxBytes: limits.MaxBytes, readTimeout: limits.ReadTimeout), copy, ct);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
 }
 
 /// <summary>A folder laid out as <c>sha256/ab/abcd…</c>; writes go through a temporary file and a rename.</summary>
-public sealed class LocalArtifactStore(DataRoots roots, DataRoots? incoming = null) : IArtifactStore
+public sealed class LocalArtifactStore(DataRoots roots) : IArtifactStore
 {
     /// <summary>A store at <paramref name="root"/> that reads local data from that folder only.</summary>
     public LocalArtifactStore(string root) : this(new DataRoots(root)) { }
@@ -157,10 +168,15 @@ public sealed class LocalArtifactStore(DataRoots roots, DataRoots? incoming = nu
         await ArtifactStore.LocalFileAsync(uri, sha256, roots, ct)
         ?? throw new NotSupportedException($"the local artifact store cannot read {DataUris.Echo(uri)}; configure Artifacts:S3 for s3:// artifacts");
 
-    public async Task<ArtifactRef> AdoptAsync(string uri, string sha256, CancellationToken ct)
+    public async Task<ArtifactRef> AdoptAsync(string uri, string sha256, string? jobFolder, CancellationToken ct)
     {
-        var path = await ArtifactStore.LocalFileAsync(uri, sha256, ArtifactStore.Source(uri, roots, incoming), ct)
-            ?? throw new DataAccessRefused(uri, "a local artifact store adopts only local files");
-        return ArtifactStore.Matching(await PutAsync(path, ct), uri, sha256);
+        DataFiles.RequireSha256(uri, sha256);
+        var target = Path.Combine(Root, ArtifactStore.Key(sha256.ToLowerInvariant()));
+        if (uri == new Uri(target).AbsoluteUri)
+            return new ArtifactRef(uri, sha256.ToLowerInvariant(), new FileInfo(await LocalizeAsync(uri, sha256, ct)).Length);
+        var temp = $"{target}.{Guid.NewGuid():N}.tmp";
+        await ArtifactStore.CopyJobFileAsync(uri, sha256, jobFolder, roots, temp, ct);
+        File.Move(temp, target, overwrite: true); // the same content if it was there: content addressing
+        return new ArtifactRef(new Uri(target).AbsoluteUri, sha256.ToLowerInvariant(), new FileInfo(target).Length);
     }
 }

@@ -24,25 +24,49 @@ internal static class DataFiles
     /// <exception cref="ArtifactIntegrityException">The content does not match.</exception>
     public static async Task<string> VerifiedFileAsync(string uri, string sha256, DataRoots roots, CancellationToken ct)
     {
+        using var handle = OpenVerified(uri, roots, out var real);
+        await VerifyAsync(uri, handle, sha256, roots, ct);
+        return real;
+    }
+
+    /// <summary>Copies the content of a <c>file://</c> URI to <paramref name="copy"/> from the very file that was checked
+    /// (it is never opened again by its path, which a writer of its folder could have redirected since), verifying it
+    /// against <paramref name="sha256"/>; the copy is not to be used when this throws.</summary>
+    public static async Task CopyVerifiedAsync(string uri, string sha256, DataRoots roots, Stream copy, CancellationToken ct)
+    {
+        using var handle = OpenVerified(uri, roots, out _);
+        await VerifyAsync(uri, handle, sha256, roots, ct, copy);
+    }
+
+    /// <summary>The regular file a <c>file://</c> URI leads to under one of the roots, opened.</summary>
+    private static SafeFileHandle OpenVerified(string uri, DataRoots roots, out string real)
+    {
         Refuse(uri, DataUris.Problem(uri, roots.Roots));
         var path = DataUris.FilePath(uri, roots.Roots);
-        var real = UnixFiles.RealPath(path) ?? throw new FileNotFoundException($"{DataUris.Echo(uri)} does not exist");
+        real = UnixFiles.RealPath(path) ?? throw new FileNotFoundException($"{DataUris.Echo(uri)} does not exist");
         var realRoots = roots.Roots.Select(UnixFiles.RealPath).OfType<string>()
             .Where(r => DataUris.RootProblem(r, roots.Protected) is null).ToList();
         Refuse(uri, Inside(real, realRoots));
         Refuse(uri, SizeProblem(UnixFiles.Status(real), roots.MaxBytes));
 
         // Checked again on what was opened: nothing may have been swapped in since.
-        using var handle = UnixFiles.OpenRegular(real) ?? throw new DataAccessRefused(uri, "it is not a regular file (or it was replaced)");
-        Refuse(uri, UnixFiles.OpenedPath(handle) is { } opened ? Inside(opened, realRoots) : "what was opened cannot be identified");
-        Refuse(uri, SizeProblem(UnixFiles.Status(handle), roots.MaxBytes));
-        await VerifyAsync(uri, handle, sha256, roots, ct);
-        return real;
+        var handle = UnixFiles.OpenRegular(real) ?? throw new DataAccessRefused(uri, "it is not a regular file (or it was replaced)");
+        try
+        {
+            Refuse(uri, UnixFiles.OpenedPath(handle) is { } opened ? Inside(opened, realRoots) : "what was opened cannot be identified");
+            Refuse(uri, SizeProblem(UnixFiles.Status(handle), roots.MaxBytes));
+            return handle;
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Checks the content behind <paramref name="handle"/> against <paramref name="sha256"/>, streaming, at
     /// most <see cref="DataRoots.MaxBytes"/> bytes, stopping promptly on <paramref name="ct"/> or the read timeout.</summary>
-    public static async Task VerifyAsync(string uri, SafeFileHandle handle, string sha256, DataRoots roots, CancellationToken ct)
+    public static async Task VerifyAsync(string uri, SafeFileHandle handle, string sha256, DataRoots roots, CancellationToken ct, Stream? copy = null)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(roots.ReadTimeout);
@@ -54,6 +78,7 @@ internal static class DataFiles
             {
                 if (offset + read > roots.MaxBytes) throw new DataAccessRefused(uri, $"it is larger than {roots.MaxBytes} bytes");
                 hash.AppendData(buffer, 0, (int)read);
+                if (copy is not null) await copy.WriteAsync(buffer.AsMemory(0, (int)read), timeout.Token);
                 timeout.Token.ThrowIfCancellationRequested();
             }
         }

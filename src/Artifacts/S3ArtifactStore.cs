@@ -6,9 +6,9 @@ namespace EventMlOps.Artifacts;
 
 /// <summary>An S3-compatible bucket (AWS, MinIO, Ceph…): objects keyed <c>{prefix}/sha256/ab/abcd…</c>, downloads
 /// verified into a local cache. Credentials and region come from the usual AWS environment variables/profile.</summary>
-public sealed class S3ArtifactStore(IAmazonS3 s3, string bucket, string prefix, string cacheRoot, DataRoots roots, DataRoots? incoming = null) : IArtifactStore
+public sealed class S3ArtifactStore(IAmazonS3 s3, string bucket, string prefix, string cacheRoot, DataRoots roots) : IArtifactStore
 {
-    public static S3ArtifactStore Create(string bucket, string prefix, string? serviceUrl, string cacheRoot, DataRoots roots, DataRoots? incoming = null)
+    public static S3ArtifactStore Create(string bucket, string prefix, string? serviceUrl, string cacheRoot, DataRoots roots)
     {
         var config = new AmazonS3Config();
         if (serviceUrl is not null)
@@ -16,7 +16,7 @@ public sealed class S3ArtifactStore(IAmazonS3 s3, string bucket, string prefix, 
             config.ServiceURL = serviceUrl;
             config.ForcePathStyle = true; // MinIO and most self-hosted S3s
         }
-        return new S3ArtifactStore(new AmazonS3Client(config), bucket, prefix.Trim('/'), cacheRoot, roots, incoming);
+        return new S3ArtifactStore(new AmazonS3Client(config), bucket, prefix.Trim('/'), cacheRoot, roots);
     }
 
     public async Task<ArtifactRef> PutAsync(string path, CancellationToken ct)
@@ -30,20 +30,28 @@ public sealed class S3ArtifactStore(IAmazonS3 s3, string bucket, string prefix, 
         }
     }
 
-    /// <summary>An object of this store is verified where it is; a local job's file is verified and uploaded.</summary>
-    public async Task<ArtifactRef> AdoptAsync(string uri, string sha256, CancellationToken ct)
+    /// <summary>This store's object for the sha256 is checked to exist and verified (downloaded); a local job's file is
+    /// copied, verified, and uploaded.</summary>
+    public async Task<ArtifactRef> AdoptAsync(string uri, string sha256, string? jobFolder, CancellationToken ct)
     {
-        if (!uri.StartsWith("s3:", StringComparison.OrdinalIgnoreCase))
+        DataFiles.RequireSha256(uri, sha256);
+        var key = $"{prefix}/{ArtifactStore.Key(sha256.ToLowerInvariant())}";
+        if (uri == $"s3://{bucket}/{key}")
         {
-            var path = await ArtifactStore.LocalFileAsync(uri, sha256, ArtifactStore.Source(uri, roots, incoming), ct)
-                ?? throw new DataAccessRefused(uri, "only this store's objects and local files can be adopted");
-            return ArtifactStore.Matching(await PutAsync(path, ct), uri, sha256);
+            // The object itself, not a cached copy of that content: the recorded URI must lead to it.
+            await s3.GetObjectMetadataAsync(bucket, key, ct);
+            return new ArtifactRef(uri, sha256.ToLowerInvariant(), new FileInfo(await LocalizeAsync(uri, sha256, ct)).Length);
         }
-        var (objectBucket, key) = DataUris.S3Object(uri);
-        if (objectBucket != bucket || !key.StartsWith(prefix + "/sha256/", StringComparison.Ordinal))
-            throw new DataAccessRefused(uri, "it is not an object of this artifact store");
-        var local = await LocalizeAsync(uri, sha256, ct);
-        return new ArtifactRef(uri, sha256.ToLowerInvariant(), new FileInfo(local).Length);
+        var temp = Path.Combine(cacheRoot, "incoming", $"{Guid.NewGuid():N}.tmp");
+        await ArtifactStore.CopyJobFileAsync(uri, sha256, jobFolder, roots, temp, ct);
+        try
+        {
+            return await PutAsync(temp, ct);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
     }
 
     public async Task<string> LocalizeAsync(string uri, string sha256, CancellationToken ct)

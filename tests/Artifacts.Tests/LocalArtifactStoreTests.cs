@@ -76,33 +76,43 @@ public class LocalArtifactStoreTests
     [Fact]
     public async Task Given_an_output_a_job_claims_in_its_folder_When_adopted_Then_it_is_copied_into_the_store_only_if_its_bytes_have_the_claimed_sha256()
     {
-        var jobs = Directory.CreateDirectory(Path.Combine(_dir, "jobs")).FullName;
-        var store = new LocalArtifactStore(new DataRoots(Path.Combine(_dir, "store")), new DataRoots(jobs));
-        var output = Path.Combine(Directory.CreateDirectory(Path.Combine(jobs, "train-1", "work")).FullName, "model.onnx");
+        var work = Directory.CreateDirectory(Path.Combine(_dir, "jobs", "train-1", "work")).FullName;
+        var store = new LocalArtifactStore(Path.Combine(_dir, "store"));
+        var output = Path.Combine(Directory.CreateDirectory(Path.Combine(work, "store")).FullName, "model.onnx");
         await System.IO.File.WriteAllTextAsync(output, "weights", Ct);
         var sha = await ArtifactStore.Sha256Async(output, Ct);
 
-        var adopted = await store.AdoptAsync(new Uri(output).AbsoluteUri, sha, Ct);
+        var adopted = await store.AdoptAsync(new Uri(output).AbsoluteUri, sha, work, Ct);
 
-        adopted.Uri.ShouldStartWith(new Uri(Path.Combine(_dir, "store")).AbsoluteUri + "/sha256/");
+        adopted.Uri.ShouldBe(new Uri(Path.Combine(_dir, "store", "sha256", sha[..2], sha)).AbsoluteUri);
         (adopted.Sha256, adopted.Size).ShouldBe((sha, 7L));
-        (await store.AdoptAsync(adopted.Uri, sha, Ct)).ShouldBe(adopted, "an output already in the store is verified where it is");
-        await Should.ThrowAsync<ArtifactIntegrityException>(() => store.AdoptAsync(new Uri(output).AbsoluteUri, new string('0', 64), Ct));
+        (await store.AdoptAsync(adopted.Uri, sha, null, Ct)).ShouldBe(adopted, "the store's own object for that content is verified where it is");
+        await Should.ThrowAsync<ArtifactIntegrityException>(() => store.AdoptAsync(new Uri(output).AbsoluteUri, new string('0', 64), work, Ct));
+        await Should.ThrowAsync<DataAccessRefused>(() => store.AdoptAsync(new Uri(output).AbsoluteUri, sha, null, Ct), "a runtime whose jobs run elsewhere has no job folder here");
     }
 
     [Fact]
-    public async Task Given_a_job_claiming_a_file_outside_its_folder_When_adopted_Then_it_is_refused_even_through_a_link()
+    public async Task Given_a_job_claiming_a_file_outside_its_own_folder_When_adopted_Then_it_is_refused_even_through_a_link_or_another_jobs_folder()
     {
         var jobs = Directory.CreateDirectory(Path.Combine(_dir, "jobs")).FullName;
-        var store = new LocalArtifactStore(new DataRoots(Path.Combine(_dir, "store")), new DataRoots(jobs));
+        var work = Directory.CreateDirectory(Path.Combine(jobs, "train-1", "work")).FullName;
+        var other = Directory.CreateDirectory(Path.Combine(jobs, "train-2", "work")).FullName;
+        var store = new LocalArtifactStore(new DataRoots(Path.Combine(_dir, "store"), [_dir]));
         var secret = File("signing.key", "secret");
         var sha = await ArtifactStore.Sha256Async(secret, Ct);
-        var link = Path.Combine(jobs, "link.onnx");
+        var link = Path.Combine(work, "link.onnx");
         System.IO.File.CreateSymbolicLink(link, secret);
+        var theirs = Path.Combine(other, "model.onnx");
+        System.IO.File.Copy(secret, theirs);
+        var folderLink = Path.Combine(work, "keys");
+        Directory.CreateSymbolicLink(folderLink, _dir);
 
-        await Should.ThrowAsync<DataAccessRefused>(() => store.AdoptAsync(new Uri(secret).AbsoluteUri, sha, Ct));
-        (await Should.ThrowAsync<DataAccessRefused>(() => store.AdoptAsync(new Uri(link).AbsoluteUri, sha, Ct))).Message.ShouldNotContain("secret\n");
-        Directory.Exists(Path.Combine(_dir, "store", "sha256")).ShouldBeFalse("nothing was stored");
+        await Should.ThrowAsync<DataAccessRefused>(() => store.AdoptAsync(new Uri(secret).AbsoluteUri, sha, work, Ct), "a data root is no job folder");
+        (await Should.ThrowAsync<DataAccessRefused>(() => store.AdoptAsync(new Uri(link).AbsoluteUri, sha, work, Ct))).Message.ShouldNotContain("secret\n");
+        await Should.ThrowAsync<DataAccessRefused>(() => store.AdoptAsync(new Uri(Path.Combine(folderLink, "signing.key")).AbsoluteUri, sha, work, Ct));
+        await Should.ThrowAsync<DataAccessRefused>(() => store.AdoptAsync(new Uri(theirs).AbsoluteUri, sha, work, Ct), "another job's output is not this job's");
+        (Directory.Exists(Path.Combine(_dir, "store")) ? Directory.GetFiles(Path.Combine(_dir, "store"), "*", SearchOption.AllDirectories) : [])
+            .ShouldBeEmpty("nothing was stored, not even a temporary copy");
     }
 
     [Fact]

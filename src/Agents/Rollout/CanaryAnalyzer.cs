@@ -28,30 +28,29 @@ public sealed class CanaryAnalyzer(
     private readonly Dictionary<string, Tracked> _tracked = [];
     private readonly CancellationTokenSource _stopping = new();
 
-    /// <summary>The analysis running for an endpoint's canary step.</summary>
-    private sealed record Tracked(CanaryAnalysisOrder Canary, CancellationTokenSource Stop);
+    /// <summary>An endpoint's latest order, and the analysis running for its canary step (if any).</summary>
+    private sealed record Tracked(long Revision, CanaryAnalysisOrder? Canary, CancellationTokenSource? Stop);
 
-    /// <summary>Follows the endpoint's current desired state (the rollout handler passes no stale order): starts analysing
-    /// a new canary step, keeps analysing the same step (a later revision of it, or the same order again), stops when the
-    /// canary ended.</summary>
+    /// <summary>Follows the endpoint's latest desired state: starts analysing a new canary step, keeps analysing the same
+    /// step (a later revision of it, or the same order again), stops when the canary ended. An order older than one seen
+    /// (delivered in parallel with a newer one) changes nothing.</summary>
     public void Track(ApplyEndpoint order)
     {
         lock (_tracked)
         {
             var current = _tracked.GetValueOrDefault(order.Endpoint);
+            if (current is not null && order.Revision < current.Revision) return;
             var canary = order.Deleted ? null : order.Canary;
-            if (current is not null && canary is not null && current.Canary.RolloutId == canary.RolloutId && current.Canary.Step == canary.Step)
-                return;
-            if (current is not null)
+            if (current?.Canary is { } running && canary is not null && running.RolloutId == canary.RolloutId && running.Step == canary.Step)
             {
-                current.Stop.Cancel();
-                current.Stop.Dispose();
-                _tracked.Remove(order.Endpoint);
+                _tracked[order.Endpoint] = current with { Revision = order.Revision };
+                return;
             }
-            if (canary is null) return;
-            var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-            _tracked[order.Endpoint] = new Tracked(canary, stop);
-            _ = AnalyseAsync(order, canary, stop.Token);
+            current?.Stop?.Cancel();
+            current?.Stop?.Dispose();
+            var stop = canary is null ? null : CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+            _tracked[order.Endpoint] = new Tracked(order.Revision, canary, stop);
+            if (stop is not null) _ = AnalyseAsync(order, canary!, stop.Token);
         }
     }
 

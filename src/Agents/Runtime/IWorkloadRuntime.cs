@@ -34,6 +34,10 @@ public interface IWorkloadRuntime
     /// from its start again.</summary>
     Task<LogChunk> ReadLogAsync(string name, long offset, int maxBytes, CancellationToken ct);
 
+    /// <summary>The job's working folder on this machine, from which the outputs it publishes there may be adopted; null
+    /// for a runtime whose jobs run elsewhere (they publish into the shared store).</summary>
+    string? LocalFolder(string name);
+
     /// <summary>Sets labels on the job's record (as a Kubernetes annotation patch), over those of the same key: what its
     /// owner must remember across restarts of the agent (e.g. the endpoint revision a replica was last given). A no-op for
     /// a missing job.</summary>

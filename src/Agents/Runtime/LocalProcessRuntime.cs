@@ -9,9 +9,10 @@ namespace EventMlOps.Agents.Runtime;
 /// <summary>
 /// Jobs as child processes of this machine. Each job runs in its own session (<c>setsid</c>), so cancelling signals
 /// the whole tree, and outlives the agent that started it: everything needed to observe it again is in
-/// <c>{Root}/{name}/</c> — <c>job.json</c> (spec without secrets, pid, process start time), <c>exit_code</c> (written by
-/// a small <c>sh</c> wrapper when the command exits) and <c>cancelled</c>. The command's stdout and stderr are appended
-/// to the spec's log path by the wrapper itself, so no pipe to the agent can break when the agent goes away.
+/// <c>{Root}/{name}/</c> — <c>job.json</c> (spec without secrets, labels, pid, process start time), <c>exit_code</c>
+/// (written by a small <c>sh</c> wrapper when the command exits), <c>cancelled</c> — beside the job's own working folder
+/// <c>work/</c>. The command's stdout and stderr are appended to <c>{Root}/.logs/{name}.log</c> by the wrapper itself, so
+/// no pipe to the agent can break when the agent goes away.
 /// Linux only (it reads <c>/proc</c>).
 /// </summary>
 public sealed class LocalProcessRuntime : IWorkloadRuntime
@@ -73,6 +74,8 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
 
     /// <summary>The job's working folder (<c>work/</c>, its own): where its relative paths lead.</summary>
     public string WorkFolder(string name) => Path.Combine(JobFolder(name), "work");
+
+    public string? LocalFolder(string name) => WorkFolder(name);
 
     /// <summary>The job's combined stdout/stderr, out of the job's reach; it outlives a deletion (a job of the same name
     /// restarted appends to it).</summary>

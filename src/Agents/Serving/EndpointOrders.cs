@@ -1,5 +1,4 @@
 using EventMlOps.Agents.Hosting;
-using EventMlOps.Agents.Runtime;
 using EventMlOps.Contracts.Training;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -12,7 +11,7 @@ namespace EventMlOps.Agents.Serving;
 /// in memory only) and before a grant grows old, it asks the control plane to send those endpoints' orders again
 /// (<see cref="RequestWorkOrders"/>); the orders come back over the agents' queue and resume what they carry (a canary's
 /// analysis, the replica's supervision reports).</summary>
-public sealed class EndpointOrders(IWorkloadRuntime runtime, WorkGrants grants, IWolverineRuntime wolverine, TimeProvider time,
+public sealed class EndpointOrders(IServingRuntime serving, WorkGrants grants, IWolverineRuntime wolverine, TimeProvider time,
     ILogger<EndpointOrders> log) : BackgroundService
 {
     private static readonly TimeSpan CheckEvery = TimeSpan.FromSeconds(5), AskAgainAfter = TimeSpan.FromMinutes(1);
@@ -25,7 +24,7 @@ public sealed class EndpointOrders(IWorkloadRuntime runtime, WorkGrants grants, 
             try
             {
                 var now = time.GetUtcNow();
-                var due = (await runtime.ListAsync(ct, LocalServingRuntime.Selector)).Select(LocalServingRuntime.EndpointOf).OfType<string>().Distinct()
+                var due = (await serving.EndpointsAsync(ct))
                     .Where(e => grants.Needs(WorkGrants.Endpoint(e)) && (!asked.TryGetValue(e, out var at) || now - at > AskAgainAfter)).ToList();
                 if (due.Count > 0)
                 {

@@ -16,6 +16,9 @@ public interface IServingRuntime
     /// <summary>The most replicas this runtime runs for one endpoint (the plan never asks for more, and says so).</summary>
     int MaxReplicasPerEndpoint { get; }
 
+    /// <summary>The endpoints it runs replicas for (not those deleted).</summary>
+    Task<IReadOnlyList<string>> EndpointsAsync(CancellationToken ct);
+
     /// <summary>The endpoint as the runtime holds it; null when it holds nothing of it.</summary>
     Task<ObservedEndpoint?> ObserveAsync(string endpoint, CancellationToken ct);
 

@@ -79,6 +79,9 @@ public sealed class LocalServingRuntime(
         return stopped;
     }
 
+    public async Task<IReadOnlyList<string>> EndpointsAsync(CancellationToken ct) =>
+        [.. (await runtime.ListAsync(ct, Selector)).Select(EndpointOf).OfType<string>().Distinct()];
+
     public async Task<ObservedEndpoint?> ObserveAsync(string endpoint, CancellationToken ct)
     {
         var job = await runtime.ObserveAsync(ReplicaName(endpoint), ct);
@@ -94,6 +97,8 @@ public sealed class LocalServingRuntime(
         ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
         using var gate = await GateAsync(desired.Endpoint, ct);
         var job = await runtime.ObserveAsync(ReplicaName(desired.Endpoint), ct);
+        // Looked at again under the gate: a newer order (delivered in parallel) may have been applied since the plan.
+        if (RevisionOf(job) > desired.Revision) return;
         var revision = new Dictionary<string, string> { [RevisionLabel] = desired.Revision.ToString(CultureInfo.InvariantCulture) };
         if (job.Labels?.ContainsKey(DeletedLabel) == true)
         {
@@ -120,7 +125,7 @@ public sealed class LocalServingRuntime(
         using var gate = await GateAsync(endpoint, ct);
         var name = ReplicaName(endpoint);
         var job = await runtime.ObserveAsync(name, ct);
-        if (job.Phase == JobPhase.Missing || job.Labels?.ContainsKey(DeletedLabel) == true) return;
+        if (job.Phase == JobPhase.Missing || job.Labels?.ContainsKey(DeletedLabel) == true || RevisionOf(job) > revision) return;
         await runtime.CancelAsync(name, ct);
         var at = revision.ToString(CultureInfo.InvariantCulture);
         await runtime.LabelAsync(name, new Dictionary<string, string> { [DeletedLabel] = at, [RevisionLabel] = at }, ct);
@@ -167,7 +172,8 @@ public sealed class LocalServingRuntime(
         using var gate = await GateAsync(endpoint, ct);
         // Looked at again under the gate: a work order or a deletion may have acted meanwhile.
         var job = await runtime.ObserveAsync(seen.Name, ct);
-        if (job.Phase == JobPhase.Missing || (job.Phase == JobPhase.Running && _health.GetValueOrDefault(endpoint)?.Hung(time.GetUtcNow(), options.StartTimeout) != true))
+        if (job.Phase == JobPhase.Missing || job.Labels?.ContainsKey(DeletedLabel) == true
+            || (job.Phase == JobPhase.Running && _health.GetValueOrDefault(endpoint)?.Hung(time.GetUtcNow(), options.StartTimeout) != true))
             return;
         var reason = job.Phase == JobPhase.Running ? $"did not answer /health/live {ReplicaHealth.LivenessFailures} times in a row" : Died(job);
         try

@@ -102,6 +102,9 @@ public static class TrainerOutput
 internal sealed class LogReader(IWorkloadRuntime runtime, string job)
 {
     private const int Chunk = 1 << 20;
+
+    /// <summary>A line longer than this is cut there: a job cannot make the agent hold (and rescan) a line without end.</summary>
+    public const int MaxLine = 64 * 1024;
     private long _offset;
     private byte[] _partial = [];
 
@@ -121,6 +124,11 @@ internal sealed class LogReader(IWorkloadRuntime runtime, string job)
                 start = i + 1;
             }
             _partial = bytes[start..];
+            if (_partial.Length > MaxLine)
+            {
+                lines.Add(Encoding.UTF8.GetString(_partial, 0, MaxLine));
+                _partial = [];
+            }
         }
         if (toEnd && _partial.Length > 0)
         {

@@ -25,9 +25,7 @@ public static class TrainingConfiguration
             return LocalProcessRuntime.ForHome(EmoHome.Resolve(config), options.CancelGrace, options.LogTailLines, runAs);
         });
         services.AddSingleton<TrainingRuns>();
-        // Local jobs publish into a store in their own folder; the agent adopts their outputs from there.
-        services.TryAddSingleton(sp => ArtifactStore.FromConfiguration(config, EmoHome.Resolve(config),
-            incoming: (sp.GetRequiredService<IWorkloadRuntime>() as LocalProcessRuntime)?.Root));
+        services.TryAddSingleton(_ => ArtifactStore.FromConfiguration(config, EmoHome.Resolve(config)));
         services.AddSingleton<TrainingFollower>();
         services.AddHostedService(sp => sp.GetRequiredService<TrainingFollower>());
         services.AddHostedService<TrainingRecovery>();

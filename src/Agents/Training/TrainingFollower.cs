@@ -181,8 +181,9 @@ public sealed class TrainingFollower(
         IReadOnlyDictionary<string, double> metrics;
         try
         {
+            // Only what the job published in its own folder, or what the store holds under that content address.
             foreach (var (name, output) in published)
-                outputs[name] = await store.AdoptAsync(output.Uri, output.Sha256, ct);
+                outputs[name] = await store.AdoptAsync(output.Uri, output.Sha256, runtime.LocalFolder(observed.Name), ct);
             metrics = outputs.TryGetValue(TrainerProtocol.Metrics, out var file)
                 ? TrainerOutput.ReadMetricsFile(await store.LocalizeAsync(file.Uri, file.Sha256, ct))
                 : result ?? new Dictionary<string, double>();
@@ -204,7 +205,10 @@ public sealed class TrainingFollower(
         try
         {
             await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-                for (LogChunk chunk; (chunk = await runtime.ReadLogAsync(job, file.Length, 1 << 20, ct)).Bytes.Length > 0;)
+                // Until its end, or until it was cut shorter than what was read (a chunk from its start again).
+                for (var (offset, chunk) = (0L, await runtime.ReadLogAsync(job, 0, 1 << 20, ct));
+                     chunk.Bytes.Length > 0 && chunk.Offset > offset;
+                     offset = chunk.Offset, chunk = await runtime.ReadLogAsync(job, offset, 1 << 20, ct))
                     await file.WriteAsync(chunk.Bytes, ct);
             return new FileInfo(temp).Length > 0 ? await store.PutAsync(temp, ct) : null;
         }

@@ -27,7 +27,8 @@ public static class TimeTravel
     public static async Task<T?> StateAsync<T>(this IQuerySession session, string stream, AsOf? asOf, CancellationToken ct = default) where T : class
     {
         if (asOf is null)
-            return await session.LoadAsync<T>(stream, ct);
+            // A view added after the stream was written has no snapshot yet: it is aggregated live until one is written.
+            return await session.LoadAsync<T>(stream, ct) ?? await session.Events.AggregateStreamAsync<T>(stream, token: ct);
         if (asOf.Time is { } time)
             return await session.Events.AggregateStreamAsync<T>(stream, timestamp: time, token: ct);
         var last = await session.Events.QueryAllRawEvents()

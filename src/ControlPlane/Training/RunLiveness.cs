@@ -40,11 +40,13 @@ public sealed class RunStallWatch(IDocumentStore store, IConfiguration config, T
                 await session.SaveChangesAsync(ct);
                 continue;
             }
-            var events = TrainingDecisions.Stalled(run.Aggregate, liveness, time.GetUtcNow(), after);
+            // Read again now: a beat that arrived since the query is no silence.
+            if (await session.LoadAsync<RunLiveness>(liveness.Id, ct) is not { } current) continue;
+            var events = TrainingDecisions.Stalled(run.Aggregate, current, time.GetUtcNow(), after);
             if (events.Length == 0) continue;
             run.AppendMany(events);
             await session.SaveChangesAsync(ct);
-            log.LogWarning("Training run {RunId} stalled: its job {Job} has not beaten since {LastBeat}", liveness.RunId, liveness.JobName, liveness.LastBeatAt);
+            log.LogWarning("Training run {RunId} stalled: its job {Job} has not beaten since {LastBeat}", current.RunId, current.JobName, current.LastBeatAt);
         }
     }
 }

@@ -24,7 +24,7 @@ public static class LogToRunHandler
     public static async Task<CommandAccepted> Handle(LogToRun command, IDocumentSession session, TimeProvider time, CancellationToken ct)
     {
         var stream = StreamKeys.Run(command.RunId);
-        var tracked = await session.LoadAsync<RunTracking>(stream, ct);
+        var tracked = await session.StateAsync<RunTracking>(stream, null, ct);
         return await session.DecideAsync<TrainingRun>(command, stream, run => TrainingDecisions.Log(run, tracked, command, time.GetUtcNow()));
     }
 }
@@ -98,7 +98,7 @@ public static class Tracking
         mlflow.MapGet("/get", async (string? run_id, string? run_uuid, HttpContext http, IQuerySession session, CancellationToken ct) =>
         {
             var run = await Load(session, RunOf(run_id, run_uuid), http, ct);
-            var tracked = await session.LoadAsync<RunTracking>(run.Id, ct) ?? new RunTracking(run.Id, run.RunId);
+            var tracked = await session.StateAsync<RunTracking>(run.Id, null, ct) ?? new RunTracking(run.Id, run.RunId);
             var latest = tracked.MetricHistory.GroupBy(m => m.Key)
                 .Select(g => g.OrderBy(m => m.Step).ThenBy(m => m.Timestamp).Last())
                 .Select(m => new MlflowMetric(m.Key, m.Value, m.Timestamp, m.Step)).ToList();

@@ -23,7 +23,9 @@ public static class TrainingApi
             var query = session.Query<TrainingRun>().AsQueryable();
             if (model is not null) query = query.Where(r => r.ModelName == model);
             if (status is not null) query = query.Where(r => r.Status == status);
-            return (await query.OrderByDescending(r => r.RequestedAt).Page(limit, offset).ToListAsync(ct)).Select(r => r.ToSummary()).ToList();
+            var runs = await query.OrderByDescending(r => r.RequestedAt).Page(limit, offset).ToListAsync(ct);
+            var liveness = await session.LoadManyAsync<RunLiveness>(ct, runs.Select(r => r.Id));
+            return runs.Select(r => r.ToSummary(liveness.FirstOrDefault(l => l.Id == r.Id))).ToList();
         });
         api.MapGet("/runs/{id:guid}", async (Guid id, string? asOf, IQuerySession session, CancellationToken ct) =>
         {

@@ -123,10 +123,14 @@ public sealed record TrainingRun(
         Id, RunId, ModelName, TrainerKind, DatasetId, DatasetSha256, Hyperparameters, Resources, CodeVersion, RequestedBy, RequestedAt, Status,
         JobName, StartedAt, FinishedAt, Epochs, Metrics, ArtifactUri, ArtifactSha256, FailureReason, RegisteredVersion, Outputs,
         liveness?.LastBeatAt, RegistrationBlocked, tracking?.Params ?? new Dictionary<string, string>(), tracking?.Tags ?? new Dictionary<string, string>(),
-        tracking?.MetricHistory ?? [], IsFinished, DurationSeconds, StalledSince);
+        tracking?.MetricHistory ?? [], IsFinished, DurationSeconds, StillStalled(liveness));
 
     /// <summary>A row of the run list: no tracked history.</summary>
-    public TrainingRunSummary ToSummary() => new(
+    public TrainingRunSummary ToSummary(RunLiveness? liveness) => new(
         Id, RunId, ModelName, TrainerKind, Status, RequestedBy, RequestedAt, StartedAt, FinishedAt, Epochs, Metrics, RegisteredVersion, FailureReason,
-        IsFinished, DurationSeconds, StalledSince);
+        IsFinished, DurationSeconds, StillStalled(liveness));
+
+    /// <summary>The stall as recorded, unless the job has beaten since (it came back without a new epoch yet).</summary>
+    private DateTimeOffset? StillStalled(RunLiveness? liveness) =>
+        StalledSince is { } since && (liveness is null || liveness.LastBeatAt <= since) ? since : null;
 }

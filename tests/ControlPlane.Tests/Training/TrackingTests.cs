@@ -166,6 +166,9 @@ public class TrackingTests(ControlPlaneFixture fx)
         (listed.RunId, listed.StalledSince).ShouldBe((request.RunId, stalled.StalledSince));
         var raw = await s.Viewer.GetStringAsync($"/api/runs?model={s.Model}", Ct);
         raw.ShouldNotContain("metricHistory", Case.Sensitive, "a list row carries no tracked history");
+        // Its job beats again (no epoch yet): the run no longer shows stalled; the recorded stall stays history.
+        await s.Fact("/api/runs/facts/heartbeat", new HeartbeatReport(Guid.NewGuid(), request.RunId, "train-x"));
+        (await s.Viewer.Get<TrainingRunView>($"/api/runs/{request.RunId}")).StalledSince.ShouldBeNull();
         // A finished run's liveness is dropped by the next check.
         await s.Fact("/api/runs/facts/failed", new TrainingFailedReport(Guid.NewGuid(), request.RunId, "gone"));
         await watch.CheckAsync(TimeSpan.Zero, Ct);
