@@ -21,8 +21,9 @@ public interface IWorkloadRuntime
     Task<JobObservation> ObserveAsync(string name, CancellationToken ct);
 
     /// <summary>Stops the job and everything it started (politely, then forcibly after a grace period); a no-op for a
-    /// missing or finished job. A cancelled job is observed with <see cref="JobObservation.Cancelled"/> set (and, once it
-    /// ended, as <see cref="JobPhase.Failed"/> — unless the command still exited 0 on its own).</summary>
+    /// finished job. A cancelled job is observed with <see cref="JobObservation.Cancelled"/> set (and, once it ended, as
+    /// <see cref="JobPhase.Failed"/> — unless the command still exited 0 on its own). A job not submitted yet is recorded
+    /// cancelled under its name: a later submission of it starts nothing, whoever makes it, after any restart.</summary>
     Task CancelAsync(string name, CancellationToken ct);
 
     /// <summary>Stops the job like <see cref="CancelAsync"/> and forgets it, so that its name is free for a new job (a

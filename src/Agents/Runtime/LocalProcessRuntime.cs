@@ -124,6 +124,8 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
     public async Task CancelAsync(string name, CancellationToken ct)
     {
         var dir = JobFolder(name);
+        if (Read(dir) is null && await RecordCancelledAsync(name, ct)) return;
+        // (Submitted while this looked: its record is whole now, submissions hold the same lock.)
         if (Read(dir) is not { } job) return;
         if (!File.Exists(Path.Combine(dir, CancelledFile)))
             File.WriteAllText(Path.Combine(dir, CancelledFile), _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture));
@@ -134,6 +136,28 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
         // Whatever is left (it ignored TERM, or was forked meanwhile) is killed, pass after pass until none is left.
         for (var deadline = DateTime.UtcNow.AddSeconds(5); Signal(session, job.ProcessStartTime, ProcessTable.SigKill) && DateTime.UtcNow < deadline;)
             await Task.Delay(20, ct);
+    }
+
+    /// <summary>Claims the name of a job not submitted yet, as cancelled and without a process: a submission finds it
+    /// taken. False when it was submitted meanwhile.</summary>
+    private async Task<bool> RecordCancelledAsync(string name, CancellationToken ct)
+    {
+        var dir = JobFolder(name);
+        await _submitting.WaitAsync(ct);
+        try
+        {
+            if (File.Exists(Path.Combine(dir, JobFile))) return false;
+            Directory.CreateDirectory(dir);
+            var now = _time.GetUtcNow();
+            File.WriteAllText(Path.Combine(dir, CancelledFile), now.ToString("O", CultureInfo.InvariantCulture));
+            Write(dir, new LocalJob(new JobSpec(name, "", "", [], new Dictionary<string, string>(), new Dictionary<string, string>(),
+                new JobResources(0, 0, 0), new Dictionary<string, string>()), [], now, null, null, null));
+            return true;
+        }
+        finally
+        {
+            _submitting.Release();
+        }
     }
 
     public async Task DeleteAsync(string name, CancellationToken ct)
@@ -216,6 +240,8 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
         var observed = new JobObservation(name, JobPhase.Pending, StartedAt: job.StartedAt, Cancelled: cancelled,
             LogTail: Tail(LogFile(name), _logTailLines), Labels: job.Spec.Labels);
         if (Exited(dir, observed) is { } exited) return exited;
+        if (job.Pid is null && cancelled)
+            return observed with { Phase = JobPhase.Failed, Message = "cancelled before it started" };
         if (job.Pid is not { } pid)
             return _time.GetUtcNow() - job.SubmittedAt < StartTimeout
                 ? observed with { Message = "being submitted" }

@@ -11,14 +11,14 @@ namespace EventMlOps.Agents.Training;
 /// content does not match fails the trainer (exit code 2, its reason in the log).</summary>
 public static class LaunchTrainingHandler
 {
-    public static async Task<OutgoingMessages> Handle(LaunchTraining order, IWorkloadRuntime runtime, TrainingRuns runs,
+    public static async Task<OutgoingMessages> Handle(LaunchTraining order, IWorkloadRuntime runtime,
         TrainingFollower follower, TrainingAgentOptions options, WorkGrants grants, CancellationToken ct)
     {
         // The order's grant goes with every fact about the run; a re-sent order (after a restart) brings a fresh one.
         grants.Hold(WorkGrants.Run(order.RunId), order.Grant);
         var job = TrainingRuns.JobName(order.RunId);
         var observed = await runtime.ObserveAsync(job, ct);
-        switch (TrainingPlan.Decide(runs.Markers(order.RunId, observed), observed))
+        switch (TrainingPlan.Decide(TrainingRuns.Markers(observed), observed))
         {
             case TrainingAction.Nothing:
                 return [];
@@ -40,9 +40,8 @@ public static class LaunchTrainingHandler
             // Deterministic: a redelivery fails the same way, with the same command id (appended once).
             return [new TrainingFailedReport(FactIds.Outcome(order.RunId), order.RunId, $"cannot start the trainer: {e.Message}")];
         }
+        // A StopTraining handled meanwhile left the name cancelled: the runtime starts nothing then.
         await runtime.SubmitAsync(spec, ct);
-        // A StopTraining handled meanwhile: its cancel may have found no job yet.
-        if (runs.Markers(order.RunId, JobObservation.Missing(job)).Cancelled) await runtime.CancelAsync(job, ct);
         follower.Follow(order.RunId, FollowReason.Submitted);
         return [];
     }

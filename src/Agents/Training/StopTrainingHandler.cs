@@ -3,14 +3,11 @@ using EventMlOps.Contracts.Training;
 
 namespace EventMlOps.Agents.Training;
 
-/// <summary>A <see cref="StopTraining"/> work order (the control plane has recorded the cancellation): remember it, so
-/// that nothing more is reported and a late LaunchTraining starts nothing, then stop the job and its process tree (the
-/// runtime keeps it cancelled).</summary>
+/// <summary>A <see cref="StopTraining"/> work order (the control plane has recorded the cancellation): the job and its
+/// process tree are stopped, and the runtime keeps it cancelled — also one not submitted yet, so that a late
+/// LaunchTraining starts nothing and nothing more is reported.</summary>
 public static class StopTrainingHandler
 {
-    public static Task Handle(StopTraining order, IWorkloadRuntime runtime, TrainingRuns runs, CancellationToken ct)
-    {
-        runs.Cancel(order.RunId);
-        return runtime.CancelAsync(TrainingRuns.JobName(order.RunId), ct);
-    }
+    public static Task Handle(StopTraining order, IWorkloadRuntime runtime, CancellationToken ct) =>
+        runtime.CancelAsync(TrainingRuns.JobName(order.RunId), ct);
 }

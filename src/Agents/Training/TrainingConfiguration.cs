@@ -24,7 +24,6 @@ public static class TrainingConfiguration
                 sp.GetRequiredService<ILogger<LocalProcessRuntime>>().LogWarning("Jobs run as the agent's own account: {Why}", why);
             return LocalProcessRuntime.ForHome(EmoHome.Resolve(config), options.CancelGrace, options.LogTailLines, runAs);
         });
-        services.AddSingleton<TrainingRuns>();
         services.TryAddSingleton(_ => ArtifactStore.FromConfiguration(config, EmoHome.Resolve(config)));
         services.AddSingleton<TrainingFollower>();
         services.AddHostedService(sp => sp.GetRequiredService<TrainingFollower>());

@@ -27,7 +27,6 @@ public enum FollowReason { Submitted, Resumed }
 /// </summary>
 public sealed class TrainingFollower(
     IWorkloadRuntime runtime,
-    TrainingRuns runs,
     IArtifactStore store,
     TrainingAgentOptions options,
     IWolverineRuntime wolverine,
@@ -113,7 +112,7 @@ public sealed class TrainingFollower(
         {
             var observed = await runtime.ObserveAsync(job, ct);
             if (reportedEpoch < 0) reportedEpoch = TrainingRuns.ReportedEpoch(observed);
-            var cancelled = runs.Markers(runId, observed).Cancelled;
+            var cancelled = TrainingRuns.Markers(observed).Cancelled;
             var finished = observed.Phase is not (JobPhase.Pending or JobPhase.Running);
             if (!cancelled && !announced && observed.Phase != JobPhase.Missing)
             {
@@ -147,7 +146,7 @@ public sealed class TrainingFollower(
     private async Task ConcludeAsync(MessageBus bus, Guid runId, FollowReason reason, JobObservation observed,
         IReadOnlyDictionary<string, double>? result, IReadOnlyDictionary<string, PublishedOutput> published, CancellationToken ct)
     {
-        if (runs.Markers(runId, observed).Cancelled)
+        if (TrainingRuns.Markers(observed).Cancelled)
         {
             await TrainingRuns.MarkReportedAsync(runtime, runId, "cancelled", ct);
             log.LogInformation("Training job {Job} of cancelled run {RunId} ended ({Phase}, exit code {ExitCode}); nothing to report",
@@ -158,7 +157,7 @@ public sealed class TrainingFollower(
             ? await SucceededAsync(runId, observed, result, published, ct)
             : Failed(runId, observed, reason);
         // A StopTraining may have arrived while the outputs were being stored.
-        if (runs.Markers(runId, await runtime.ObserveAsync(observed.Name, ct)).Cancelled)
+        if (TrainingRuns.Markers(await runtime.ObserveAsync(observed.Name, ct)).Cancelled)
         {
             await TrainingRuns.MarkReportedAsync(runtime, runId, "cancelled", ct);
             return;

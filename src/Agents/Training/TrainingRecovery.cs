@@ -12,7 +12,7 @@ namespace EventMlOps.Agents.Training;
 /// again (<see cref="RequestWorkOrders"/>) — it keeps no grants on disk — and each order that comes back is followed like
 /// a redelivered one: a running job to its end, a finished one to its report, one whose process vanished reported
 /// failed. A run the control plane already finished gets no order and is left alone.</summary>
-public sealed class TrainingRecovery(IWorkloadRuntime runtime, TrainingRuns runs, IWolverineRuntime wolverine,
+public sealed class TrainingRecovery(IWorkloadRuntime runtime, IWolverineRuntime wolverine,
     ILogger<TrainingRecovery> log) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -21,7 +21,7 @@ public sealed class TrainingRecovery(IWorkloadRuntime runtime, TrainingRuns runs
         foreach (var job in await runtime.ListAsync(cancellationToken))
         {
             if (TrainingRuns.RunIdOf(job) is not { } runId) continue;
-            switch (TrainingPlan.Decide(runs.Markers(runId, job), job))
+            switch (TrainingPlan.Decide(TrainingRuns.Markers(job), job))
             {
                 case TrainingAction.Follow:
                     unreported.Add(runId);

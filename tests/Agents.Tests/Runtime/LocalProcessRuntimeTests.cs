@@ -243,4 +243,19 @@ public class LocalProcessRuntimeTests(AgentsFixture fx)
     {
         await Should.ThrowAsync<ArgumentException>(() => Runtime().SubmitAsync(Bash("../escape", "true"), Ct));
     }
+
+    [Fact]
+    public async Task Given_a_job_cancelled_before_it_was_submitted_When_it_is_submitted_later_even_by_a_restarted_runtime_Then_nothing_starts()
+    {
+        var marker = Path.Combine(_root, "ran.txt");
+        await Runtime().CancelAsync("job-early", Ct);
+
+        var restarted = Runtime();
+        var submitted = await restarted.SubmitAsync(Bash("job-early", $"echo ran > {marker}"), Ct);
+
+        (submitted.Phase, submitted.Cancelled, submitted.Message).ShouldBe((JobPhase.Failed, true, "cancelled before it started"));
+        await Task.Delay(300, Ct);
+        File.Exists(marker).ShouldBeFalse("the late submission started no process");
+        (await restarted.ListAsync(Ct)).ShouldContain(j => j.Name == "job-early" && j.Cancelled);
+    }
 }
