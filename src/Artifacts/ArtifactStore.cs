@@ -20,10 +20,10 @@ public interface IArtifactStore
     Task<string> LocalizeAsync(string uri, string sha256, CancellationToken ct);
 
     /// <summary>Makes an output a job reports (<c>uri</c> + <c>sha256</c>) part of the store, accepted only if its content
-    /// has the claimed sha256: the store's own object for that sha256, or a regular file in the job's own folder on this
-    /// machine (<paramref name="jobFolder"/>, where a local job publishes), copied in from the very file checked — so a job
-    /// can claim nothing but what it produced or what the store already holds under that content address.</summary>
-    /// <exception cref="DataAccessRefused">The URI is neither the store's object for that sha256 nor in the job's folder.</exception>
+    /// has the claimed sha256: a regular file in the job's own folder on this machine (<paramref name="jobFolder"/>, where a
+    /// local job publishes), copied in from the very file checked, or — for a store jobs write themselves (S3) — the
+    /// store's own object for that sha256.</summary>
+    /// <exception cref="DataAccessRefused">The URI is not in the job's folder (nor, with S3, the store's object for that sha256).</exception>
     /// <exception cref="ArtifactIntegrityException">The content does not match <paramref name="sha256"/>.</exception>
     Task<ArtifactRef> AdoptAsync(string uri, string sha256, string? jobFolder, CancellationToken ct);
 }
@@ -124,13 +124,16 @@ public static class ArtifactStore
     internal static async Task CopyJobFileAsync(string uri, string sha256, string? jobFolder, DataRoots limits, string temp, CancellationToken ct)
     {
         if (jobFolder is null || !uri.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
-            throw new DataAccessRefused(uri, "it is neither this store's object for its sha256 nor a file of the job's own folder");
+            throw new DataAccessRefused(uri, "it is not a file of the job's own folder");
         DataFiles.RequireSha256(uri, sha256);
+        var from = new DataRoots(jobFolder, maxBytes: limits.MaxBytes, readTimeout: limits.ReadTimeout);
+        // A claim that cannot name a file of the folder is refused before anything is created.
+        if (DataUris.Problem(uri, from.Roots) is { } problem) throw new DataAccessRefused(uri, problem);
         Directory.CreateDirectory(Path.GetDirectoryName(temp)!);
         try
         {
             await using var copy = new FileStream(temp, FileMode.CreateNew, FileAccess.Write);
-            await DataFiles.CopyVerifiedAsync(uri, sha256, new DataRoots(jobFolder, maxBytes: limits.MaxBytes, readTimeout: limits.ReadTimeout), copy, ct);
+            await DataFiles.CopyVerifiedAsync(uri, sha256, from, copy, ct);
         }
         catch
         {
@@ -170,10 +173,10 @@ public sealed class LocalArtifactStore(DataRoots roots) : IArtifactStore
 
     public async Task<ArtifactRef> AdoptAsync(string uri, string sha256, string? jobFolder, CancellationToken ct)
     {
-        DataFiles.RequireSha256(uri, sha256);
+        DataFiles.RequireSha256(uri, sha256); // before it names a path
+        // Only the job's own files: no job writes this folder, so a claim on one of its objects (readable to jobs) would be
+        // another run's output passed off as this one's.
         var target = Path.Combine(Root, ArtifactStore.Key(sha256.ToLowerInvariant()));
-        if (uri == new Uri(target).AbsoluteUri)
-            return new ArtifactRef(uri, sha256.ToLowerInvariant(), new FileInfo(await LocalizeAsync(uri, sha256, ct)).Length);
         var temp = $"{target}.{Guid.NewGuid():N}.tmp";
         await ArtifactStore.CopyJobFileAsync(uri, sha256, jobFolder, roots, temp, ct);
         File.Move(temp, target, overwrite: true); // the same content if it was there: content addressing

@@ -86,7 +86,8 @@ public class LocalArtifactStoreTests
 
         adopted.Uri.ShouldBe(new Uri(Path.Combine(_dir, "store", "sha256", sha[..2], sha)).AbsoluteUri);
         (adopted.Sha256, adopted.Size).ShouldBe((sha, 7L));
-        (await store.AdoptAsync(adopted.Uri, sha, null, Ct)).ShouldBe(adopted, "the store's own object for that content is verified where it is");
+        await Should.ThrowAsync<DataAccessRefused>(() => store.AdoptAsync(adopted.Uri, sha, work, Ct),
+            "an object already in the store (readable to jobs) is another run's output, not this job's");
         await Should.ThrowAsync<ArtifactIntegrityException>(() => store.AdoptAsync(new Uri(output).AbsoluteUri, new string('0', 64), work, Ct));
         await Should.ThrowAsync<DataAccessRefused>(() => store.AdoptAsync(new Uri(output).AbsoluteUri, sha, null, Ct), "a runtime whose jobs run elsewhere has no job folder here");
     }
@@ -126,4 +127,28 @@ public class LocalArtifactStoreTests
         environment["Datasets__Roots"].Split(';').ShouldBe([Path.Combine(_dir, "artifacts"), data]);
         secrets.ShouldBeEmpty();
     }
+
+    [Theory]
+    [InlineData("file:///work/store/model.onnx\u0000.txt", "ok")]
+    [InlineData("file:///work/store/../../etc/shadow", "ok")]
+    [InlineData("http://169.254.169.254/latest", "ok")]
+    [InlineData("file:///work/store/model.onnx", "../../../../etc/passwd")]
+    [InlineData("file:///work/store/model.onnx", "a")]
+    [InlineData("file:///work/store/model.onnx", "")]
+    public async Task Given_a_hostile_claim_When_adopted_Then_it_is_refused_with_a_short_message_and_nothing_is_written(string uri, string sha)
+    {
+        var claimed = sha == "ok" ? new string('a', 64) : sha;
+
+        var refused = await Should.ThrowAsync<DataAccessRefused>(() => NewStore().AdoptAsync(uri.Replace("/work", _dir), claimed, Path.Combine(_dir, "work"), Ct));
+
+        refused.Message.Length.ShouldBeLessThan(200);
+        Directory.Exists(Path.Combine(_dir, "store")).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task Given_a_huge_claimed_uri_When_adopted_Then_the_refusal_does_not_echo_it() =>
+        (await Should.ThrowAsync<DataAccessRefused>(() => NewStore().AdoptAsync("file:///" + new string('a', 50_000), new string('a', 64), _dir, Ct)))
+            .Message.Length.ShouldBeLessThan(200);
+
+    private LocalArtifactStore NewStore() => new(Path.Combine(_dir, "store"));
 }

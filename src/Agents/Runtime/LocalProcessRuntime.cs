@@ -149,9 +149,11 @@ public sealed class LocalProcessRuntime : IWorkloadRuntime
             if (File.Exists(Path.Combine(dir, JobFile))) return false;
             Directory.CreateDirectory(dir);
             var now = _time.GetUtcNow();
-            File.WriteAllText(Path.Combine(dir, CancelledFile), now.ToString("O", CultureInfo.InvariantCulture));
+            // The name first, then the mark: killed in between, it is a record that never started (failed after a minute),
+            // never a free name carrying a cancel mark for whatever is submitted next.
             Write(dir, new LocalJob(new JobSpec(name, "", "", [], new Dictionary<string, string>(), new Dictionary<string, string>(),
                 new JobResources(0, 0, 0), new Dictionary<string, string>()), [], now, null, null, null));
+            File.WriteAllText(Path.Combine(dir, CancelledFile), now.ToString("O", CultureInfo.InvariantCulture));
             return true;
         }
         finally

@@ -120,7 +120,7 @@ internal sealed class LogReader(IWorkloadRuntime runtime, string job)
             for (var i = 0; i < bytes.Length; i++)
             {
                 if (bytes[i] != (byte)'\n') continue;
-                lines.Add(Encoding.UTF8.GetString(bytes, start, i - start).TrimEnd('\r'));
+                lines.Add(Encoding.UTF8.GetString(bytes, start, Math.Min(i - start, MaxLine)).TrimEnd('\r'));
                 start = i + 1;
             }
             _partial = bytes[start..];

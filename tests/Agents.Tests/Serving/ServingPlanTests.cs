@@ -71,6 +71,13 @@ public sealed class ServingPlanTests
     public void Given_a_deleted_endpoint_When_it_is_created_again_at_a_newer_revision_Then_it_is_created() =>
         ServingPlan.Decide(Order(9), Holds(8, replicas: 0, deleted: true), 1).Action.ShouldBe(ServingAction.Create);
 
+    [Theory]
+    [InlineData(-5, -3)]
+    [InlineData(int.MaxValue, 0)]
+    [InlineData(0, int.MinValue)]
+    public void Given_bounds_no_control_plane_would_accept_When_ordered_Then_one_replica_within_the_runtime_is_planned(int min, int max) =>
+        ServingPlan.Decide(Order(1, min, max), null, runtimeMax: 1).Replicas.ShouldBe(1);
+
     [Fact]
     public void Given_an_endpoint_without_versions_When_ordered_Then_nothing_starts() =>
         ServingPlan.Decide(Order(1, versions: false), null, 1).Action.ShouldBe(ServingAction.Nothing);

@@ -69,6 +69,24 @@ public class TrainerOutputTests
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    [Fact]
+    public async Task Given_a_job_writing_a_line_without_end_When_its_log_is_read_Then_the_agent_holds_at_most_one_capped_line()
+    {
+        var root = Directory.CreateTempSubdirectory("emo-log-reader-").FullName;
+        try
+        {
+            var runtime = new LocalProcessRuntime(root, TimeSpan.Zero);
+            Directory.CreateDirectory(Path.GetDirectoryName(runtime.LogFile("train-y"))!);
+            await File.WriteAllTextAsync(runtime.LogFile("train-y"), new string('x', 3 * LogReader.MaxLine) + "\nEMO_RESULT {}\n", Ct);
+
+            var lines = await new LogReader(runtime, "train-y").ReadLinesAsync(toEnd: false, Ct);
+
+            lines.ShouldAllBe(l => l.Length <= LogReader.MaxLine);
+            lines[^1].ShouldBe("EMO_RESULT {}", "what follows the overlong line is still read");
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Theory]
     [InlineData("EMO_OUTPUT {\"name\":\"model\",\"uri\":\"file:///w/store/x\",\"sha256\":\"ab\"}", true)]
     [InlineData("  EMO_OUTPUT {\"name\":\"baseline\",\"uri\":\"s3://b/k\",\"sha256\":\"ab\",\"extra\":1}", true)]

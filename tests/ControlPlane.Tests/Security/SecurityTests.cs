@@ -75,6 +75,27 @@ public sealed class SecurityTests(ControlPlaneFixture fx)
     }
 
     [Fact]
+    public async Task Given_a_running_run_When_heartbeats_come_without_its_grant_or_with_hostile_fields_Then_they_are_refused_and_no_liveness_is_kept()
+    {
+        var s = new Scenario(fx);
+        await s.RegisterDataset();
+        var request = s.Request();
+        (await s.Scientist.Send("/api/runs", request)).EnsureSuccessStatusCode();
+        var beat = new HeartbeatReport(Guid.NewGuid(), request.RunId, "train-x");
+        var mallory = fx.Client(Roles.Agent, "mallory-agent");
+
+        (await mallory.Send("/api/runs/facts/heartbeat", beat)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        var otherRun = s.WithGrant(mallory, new TrainingStartedReport(Guid.NewGuid(), Guid.NewGuid(), DateTimeOffset.UtcNow));
+        (await otherRun.Send("/api/runs/facts/heartbeat", beat)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        var granted = s.WithGrant(s.Agent, beat);
+        await (await granted.Send("/api/runs/facts/heartbeat", beat with { CommandId = Guid.NewGuid(), JobName = "train-\u0000x" })).Problem(400);
+        await (await granted.Send("/api/runs/facts/heartbeat", beat with { CommandId = Guid.NewGuid(), JobName = new string('j', 10_000) })).Problem(400);
+
+        await using var session = fx.Store.QuerySession();
+        (await session.LoadAsync<ControlPlane.Training.RunLiveness>(StreamKeys.Run(request.RunId), Ct)).ShouldBeNull();
+    }
+
+    [Fact]
     public async Task Given_a_canary_When_a_forged_healthy_measurement_arrives_without_the_endpoints_grant_Then_it_cannot_promote_it()
     {
         var s = new Scenario(fx);
