@@ -48,15 +48,9 @@ public class TrainerOutputTests
     }
 
     [Fact]
-    public async Task Given_a_growing_log_When_read_repeatedly_through_the_runtime_Then_each_complete_line_is_returned_once_and_a_partial_one_at_the_end()
-    {
-        var root = Directory.CreateTempSubdirectory("emo-log-reader-").FullName;
-        try
+    public Task Given_a_growing_log_When_read_repeatedly_through_the_runtime_Then_each_complete_line_is_returned_once_and_a_partial_one_at_the_end() =>
+        WithLogAsync(async (reader, file) =>
         {
-            var runtime = new LocalProcessRuntime(root, TimeSpan.Zero);
-            Directory.CreateDirectory(Path.GetDirectoryName(runtime.LogFile("train-x"))!);
-            var file = runtime.LogFile("train-x");
-            var reader = new LogReader(runtime, "train-x");
             File.AppendAllText(file, "one\ntw");
             (await reader.ReadLinesAsync(toEnd: false, Ct)).ShouldBe(["one"]);
             File.AppendAllText(file, "o\r\nthr");
@@ -65,24 +59,29 @@ public class TrainerOutputTests
             File.AppendAllText(file, "ee");
             (await reader.ReadLinesAsync(toEnd: true, Ct)).ShouldBe(["three"]);
             (await reader.ReadLinesAsync(toEnd: true, Ct)).ShouldBeEmpty();
-        }
-        finally { Directory.Delete(root, recursive: true); }
-    }
+        });
 
     [Fact]
-    public async Task Given_a_job_writing_a_line_without_end_When_its_log_is_read_Then_the_agent_holds_at_most_one_capped_line()
+    public Task Given_a_job_writing_a_line_without_end_When_its_log_is_read_Then_the_agent_holds_at_most_one_capped_line() =>
+        WithLogAsync(async (reader, file) =>
+        {
+            await File.WriteAllTextAsync(file, new string('x', 3 * LogReader.MaxLine) + "\nEMO_RESULT {}\n", Ct);
+
+            var lines = await reader.ReadLinesAsync(toEnd: false, Ct);
+
+            lines.ShouldAllBe(l => l.Length <= LogReader.MaxLine);
+            lines[^1].ShouldBe("EMO_RESULT {}", "what follows the overlong line is still read");
+        });
+
+    /// <summary>A job's log file as a local runtime keeps it, and a reader of it through that runtime.</summary>
+    private static async Task WithLogAsync(Func<LogReader, string, Task> test)
     {
         var root = Directory.CreateTempSubdirectory("emo-log-reader-").FullName;
         try
         {
             var runtime = new LocalProcessRuntime(root, TimeSpan.Zero);
-            Directory.CreateDirectory(Path.GetDirectoryName(runtime.LogFile("train-y"))!);
-            await File.WriteAllTextAsync(runtime.LogFile("train-y"), new string('x', 3 * LogReader.MaxLine) + "\nEMO_RESULT {}\n", Ct);
-
-            var lines = await new LogReader(runtime, "train-y").ReadLinesAsync(toEnd: false, Ct);
-
-            lines.ShouldAllBe(l => l.Length <= LogReader.MaxLine);
-            lines[^1].ShouldBe("EMO_RESULT {}", "what follows the overlong line is still read");
+            Directory.CreateDirectory(Path.GetDirectoryName(runtime.LogFile("train-x"))!);
+            await test(new LogReader(runtime, "train-x"), runtime.LogFile("train-x"));
         }
         finally { Directory.Delete(root, recursive: true); }
     }
