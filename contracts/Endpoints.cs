@@ -89,7 +89,9 @@ public sealed record LoadedVersion(int Version, string Sha256, int Weight);
 public sealed record EndpointStatusReport(
     Guid CommandId, string Endpoint, long Revision, bool Ready, string? Message = null, IReadOnlyList<LoadedVersion>? Loaded = null) : IEndpointFact;
 
-public enum ReplicaChange { Started, Restarted, Stopped }
+/// <summary><c>Waiting</c>: the runtime cannot start the replica yet and says why (no node fits it, its image cannot be
+/// pulled); it is tried again by the runtime.</summary>
+public enum ReplicaChange { Started, Restarted, Stopped, Waiting }
 
 /// <summary>A serving process (replica) of an endpoint that the serving runtime started, restarted after it died
 /// (<paramref name="Reason"/>, <paramref name="ExitCode"/> say why), or stopped.</summary>

@@ -104,6 +104,9 @@ public enum JobPhase { Pending, Running, Succeeded, Failed, Missing }
 /// <param name="ExitCode">Known once the job exited by itself (or by a signal: 128 + n); null while it runs and when
 /// its process vanished without leaving one.</param>
 /// <param name="Message">Why the phase is what it is, when that is not obvious (e.g. cancelled, process gone).</param>
+/// <param name="Waiting">Why a job that has not finished makes no progress, in plain words, when its runtime knows
+/// (a cluster's pod reasons: <c>Unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu</c>,
+/// <c>ImagePullBackOff</c>, <c>CrashLoopBackOff</c>); null while all is well.</param>
 public sealed record JobObservation(
     string Name,
     JobPhase Phase,
@@ -113,7 +116,8 @@ public sealed record JobObservation(
     string? Message = null,
     bool Cancelled = false,
     IReadOnlyList<string>? LogTail = null,
-    IReadOnlyDictionary<string, string>? Labels = null)
+    IReadOnlyDictionary<string, string>? Labels = null,
+    string? Waiting = null)
 {
     public bool IsFinished => Phase is JobPhase.Succeeded or JobPhase.Failed;
 
