@@ -13,6 +13,8 @@ namespace EventMlOps.Agents.Serving;
 /// <param name="StartTimeout">How long a new replica may take to answer <c>/health/live</c>: <c>Agents:ServingStartSeconds</c> (60).</param>
 /// <param name="ServerEnvironment">The agent's <c>Artifacts</c> settings as environment variables, so a replica reads the
 /// artifact store the agents write to.</param>
+/// <param name="StoreEnvironment">How a replica on a cluster reaches the artifact store (see <c>ArtifactStore.ForJob</c>),
+/// and <paramref name="StoreSecrets"/> the credentials it needs for it.</param>
 /// <param name="ServerArguments">Extra arguments for every replica (<c>Serving:Arguments</c>, space-separated), e.g. <c>--Serving:LogLevel=Warning</c>.</param>
 public sealed record ServingAgentOptions(
     string Image,
@@ -24,22 +26,27 @@ public sealed record ServingAgentOptions(
     TimeSpan SuperviseInterval,
     TimeSpan StartTimeout,
     IReadOnlyDictionary<string, string> ServerEnvironment,
+    IReadOnlyDictionary<string, string> StoreEnvironment,
+    IReadOnlyDictionary<string, string> StoreSecrets,
     IReadOnlyList<string> ServerArguments)
 {
     public static ServingAgentOptions From(IConfiguration config)
     {
         var home = EventMlOps.Hosting.EmoHome.Resolve(config);
+        var (storeEnvironment, storeSecrets) = Artifacts.ArtifactStore.ForJob(config, home);
         return new(
             config["Serving:Image"] is { Length: > 0 } image ? image : "emo-serve",
             Runtime.JobPlacement.From(config.GetSection("Serving:Placement")),
             home,
-            AgentSettings.Program(config["Serving:Server"] ?? config["EMO_SERVE"], "emo-serve.dll"),
+            AgentSettings.Program(config, "Serving:Server", "EMO_SERVE", "emo-serve"),
             AgentSettings.Dotnet(),
             (config["Agents:ControlPlaneUrl"] ?? config["Training:TrackingUri"]) is { Length: > 0 } url ? url : null,
             TimeSpan.FromMilliseconds(AgentSettings.Number(config, "Agents:SuperviseMilliseconds", 1000)),
             TimeSpan.FromSeconds(AgentSettings.Number(config, "Agents:ServingStartSeconds", 60)),
             config.GetSection("Artifacts").AsEnumerable(makePathsRelative: false).Where(e => e.Value is not null)
                 .ToDictionary(e => e.Key.Replace(":", "__", StringComparison.Ordinal), e => e.Value!),
+            storeEnvironment,
+            storeSecrets,
             (config["Serving:Arguments"] ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries));
     }
 }

@@ -1,3 +1,5 @@
+using EventMlOps.Agents.Hosting;
+using EventMlOps.Agents.Kubernetes;
 using EventMlOps.Agents.Rollout;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,10 +16,14 @@ public static class ServingConfiguration
         services.AddSingleton(ServingAgentOptions.From(config));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ReplicaTokens>();
-        services.AddSingleton<LocalServingRuntime>();
-        services.AddSingleton<IServingRuntime>(sp => sp.GetRequiredService<LocalServingRuntime>());
-        services.AddHostedService(sp => sp.GetRequiredService<LocalServingRuntime>());
-        services.AddSingleton<IEndpointMetrics, ScrapedEndpointMetrics>();
+        if (AgentSettings.OnKubernetes(config)) services.AddKubernetesServing(config);
+        else
+        {
+            services.AddSingleton<LocalServingRuntime>();
+            services.AddSingleton<IServingRuntime>(sp => sp.GetRequiredService<LocalServingRuntime>());
+            services.AddHostedService(sp => sp.GetRequiredService<LocalServingRuntime>());
+            services.AddSingleton<IEndpointMetrics, ScrapedEndpointMetrics>();
+        }
         services.AddSingleton<CanaryAnalyzer>();
         services.AddHostedService(sp => sp.GetRequiredService<CanaryAnalyzer>());
         services.AddHostedService<EndpointOrders>();

@@ -34,7 +34,7 @@ public sealed record TrainingAgentOptions(
             JobPlacement.From(config.GetSection("Training:Placement")),
             environment,
             secrets,
-            AgentSettings.Program(config["Training:Trainer"] ?? config["EMO_TRAINER"], "emo-train.dll"),
+            AgentSettings.Program(config, "Training:Trainer", "EMO_TRAINER", "emo-train"),
             AgentSettings.Dotnet(),
             (config["Training:TrackingUri"] ?? config["Agents:ControlPlaneUrl"]) is { Length: > 0 } uri ? uri : null,
             TimeSpan.FromSeconds(AgentSettings.Number(config, "Agents:HeartbeatSeconds", 15)),

@@ -1,3 +1,5 @@
+using EventMlOps.Agents.Hosting;
+using EventMlOps.Agents.Kubernetes;
 using EventMlOps.Agents.Runtime;
 using EventMlOps.Artifacts;
 using Microsoft.Extensions.Configuration;
@@ -17,7 +19,8 @@ public static class TrainingConfiguration
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         // Jobs (trainers, model servers) run as an unprivileged account when the agent is root: see JobUser.
-        services.AddSingleton<IWorkloadRuntime>(sp =>
+        if (AgentSettings.OnKubernetes(config)) services.AddKubernetesJobs(config);
+        else services.AddSingleton<IWorkloadRuntime>(sp =>
         {
             var runAs = JobUser.Resolve(config["Agents:JobUser"], [options.Trainer, Serving.ServingAgentOptions.From(config).Server, options.Dotnet], out var why);
             if (why is not null)

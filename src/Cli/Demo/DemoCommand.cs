@@ -31,7 +31,7 @@ public static class DemoCommand
     {
         var clock = Stopwatch.StartNew();
         var w = ctx.Out;
-        var trainer = AgentSettings.Program(ctx.Configuration["EMO_TRAINER"], "emo-train.dll")
+        var trainer = AgentSettings.Program(ctx.Configuration, "Training:Trainer", "EMO_TRAINER", "emo-train")
             ?? throw new CliError("no trainer to generate the sensor stream with: set EMO_TRAINER to emo-train.dll (./emo does)");
         var startedHere = !ctx.UrlIsExplicit && ctx.Local.RunningPid() is null;
         var url = await ControlPlaneAsync(ctx, ct);

@@ -1,0 +1,245 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using EventMlOps.Agents.Runtime;
+using EventMlOps.Agents.Serving;
+using EventMlOps.Contracts.Endpoints;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Wolverine;
+using Wolverine.Runtime;
+
+namespace EventMlOps.Agents.Kubernetes;
+
+/// <summary>
+/// Endpoints as Kubernetes Deployments (with a Service, a PodDisruptionBudget and, within bounds that leave room, a
+/// HorizontalPodAutoscaler: <see cref="KubeObjects.Endpoint"/>), applied server-side as field manager <c>emo-agents</c>, so
+/// that every apply is idempotent. The Deployment carries the endpoint's name and the revision last applied as
+/// annotations (not in its pod template: a new revision restarts no pod; replicas converge to it by their long poll).
+/// Deleting keeps the Deployment at zero replicas, marked with the revision of its deletion, and removes the rest.
+/// The replicas' token lives in the Deployment's Secret (owned by it), renewed here before it expires; pods read it when
+/// they start. Each check reports what the Deployment controller did to the pods — started, restarted (with why),
+/// waiting (with why), stopped — as <see cref="ReplicaChangeReport"/> facts.
+/// </summary>
+public sealed class KubernetesServingRuntime(
+    KubeCluster cluster,
+    ServingAgentOptions options,
+    ReplicaTokens tokens,
+    IWolverineRuntime wolverine,
+    TimeProvider time,
+    ILogger<KubernetesServingRuntime> log) : BackgroundService, IServingRuntime
+{
+    public const string EndpointAnnotation = "eventmlops.io/endpoint", RevisionAnnotation = "eventmlops.io/revision",
+        DeletedAnnotation = "eventmlops.io/deleted", TokenIssuedAnnotation = "eventmlops.io/token-issued-at", TokenKey = "Serving__Token";
+
+    /// <summary>Renewed well within the replica token's lifetime (an hour), so that a pod started at any time gets a valid one.</summary>
+    public static readonly TimeSpan RenewTokenAfter = TimeSpan.FromMinutes(20);
+
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new();
+    private readonly ConcurrentDictionary<string, Dictionary<string, ReplicaSeen>> _seen = new();
+    private readonly ConcurrentDictionary<string, string> _stopping = new();
+
+    public string Kind => "kubernetes";
+
+    public int MaxReplicasPerEndpoint => int.MaxValue;
+
+    private IKubernetes Client => cluster.Client;
+
+    private string Ns => cluster.Namespace;
+
+    public async Task<IReadOnlyList<string>> EndpointsAsync(CancellationToken ct) =>
+        (await cluster.Deployments.AllAsync(ct)).Where(d => !Annotated(d, DeletedAnnotation)).Select(EndpointOf).OfType<string>().Distinct().ToList();
+
+    public async Task<ObservedEndpoint?> ObserveAsync(string endpoint, CancellationToken ct)
+    {
+        var name = LocalServingRuntime.ReplicaName(endpoint);
+        if (await cluster.Deployments.GetAsync(name, ct) is not { } deployment) return null;
+        var deleted = Annotated(deployment, DeletedAnnotation);
+        var replicas = deleted ? [] : (await cluster.PodsOfAsync(name, ct)).Where(ReplicaFacts.Ready)
+            .Select(p => new RunningReplica(ReplicaUrl(p), p.Status?.StartTime is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null))
+            .ToList();
+        return new ObservedEndpoint(endpoint, RevisionOf(deployment), deleted, replicas);
+    }
+
+    public async Task ApplyAsync(ApplyEndpoint desired, int replicas, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
+        using var gate = await GateAsync(desired.Endpoint, ct);
+        var name = LocalServingRuntime.ReplicaName(desired.Endpoint);
+        var held = await cluster.Deployments.GetAsync(name, ct);
+        // Looked at again under the gate: a newer order (delivered in parallel) may have been applied since the plan.
+        if (held is not null && RevisionOf(held) > desired.Revision) return;
+        var revision = desired.Revision.ToString(CultureInfo.InvariantCulture);
+        // A new (or re-created) endpoint's replicas need a token before they start; a running one's is renewed by the checks.
+        var token = held is null || Annotated(held, DeletedAnnotation) ? await tokens.IssueAsync(desired.Endpoint, name, ct) : null;
+        var objects = KubeObjects.Endpoint(Replica(desired.Endpoint, name, token ?? ""), replicas, Math.Max(desired.MaxReplicas, replicas), cluster.Options);
+        objects.Deployment.Metadata.Annotations = new Dictionary<string, string> { [EndpointAnnotation] = desired.Endpoint, [RevisionAnnotation] = revision };
+        if (held is not null && Annotated(held, DeletedAnnotation))
+            await PatchDeploymentAsync(name, new { metadata = new { annotations = new Dictionary<string, string?> { [DeletedAnnotation] = null } } }, ct);
+        _stopping.TryRemove(desired.Endpoint, out _);
+
+        var deployment = await Client.AppsV1.PatchNamespacedDeploymentAsync(Apply(objects.Deployment), name, Ns,
+            fieldManager: KubernetesOptions.FieldManager, force: true, cancellationToken: ct);
+        cluster.Deployments.Remember(deployment);
+        if (token is not null) await ApplySecretAsync(objects.Secret!, deployment, ct);
+        await Client.CoreV1.PatchNamespacedServiceAsync(Apply(Owned(objects.Service, deployment)), name, Ns, fieldManager: KubernetesOptions.FieldManager, force: true, cancellationToken: ct);
+        await Client.PolicyV1.PatchNamespacedPodDisruptionBudgetAsync(Apply(Owned(objects.Budget, deployment)), name, Ns, fieldManager: KubernetesOptions.FieldManager, force: true, cancellationToken: ct);
+        if (objects.Autoscaler is { } autoscaler)
+            await Client.AutoscalingV2.PatchNamespacedHorizontalPodAutoscalerAsync(Apply(Owned(autoscaler, deployment)), name, Ns, fieldManager: KubernetesOptions.FieldManager, force: true, cancellationToken: ct);
+        else
+            await IgnoreMissing(() => Client.AutoscalingV2.DeleteNamespacedHorizontalPodAutoscalerAsync(name, Ns, cancellationToken: ct));
+        log.LogInformation("Applied endpoint {Endpoint} revision {Revision} as Deployment {Name} ({Min}..{Max} replicas)",
+            desired.Endpoint, desired.Revision, name, replicas, Math.Max(desired.MaxReplicas, replicas));
+    }
+
+    public async Task DeleteAsync(string endpoint, long revision, string reason, CancellationToken ct)
+    {
+        using var gate = await GateAsync(endpoint, ct);
+        var name = LocalServingRuntime.ReplicaName(endpoint);
+        if (await cluster.Deployments.GetAsync(name, ct) is not { } held || Annotated(held, DeletedAnnotation) || RevisionOf(held) > revision) return;
+        _stopping[endpoint] = reason;
+        var at = revision.ToString(CultureInfo.InvariantCulture);
+        await PatchDeploymentAsync(name, new
+        {
+            metadata = new { annotations = new Dictionary<string, string> { [DeletedAnnotation] = at, [RevisionAnnotation] = at } },
+            spec = new { replicas = 0 },
+        }, ct);
+        await IgnoreMissing(() => Client.AutoscalingV2.DeleteNamespacedHorizontalPodAutoscalerAsync(name, Ns, cancellationToken: ct));
+        await IgnoreMissing(() => Client.PolicyV1.DeleteNamespacedPodDisruptionBudgetAsync(name, Ns, cancellationToken: ct));
+        await IgnoreMissing(() => Client.CoreV1.DeleteNamespacedServiceAsync(name, Ns, cancellationToken: ct));
+        await IgnoreMissing(() => Client.CoreV1.DeleteNamespacedSecretAsync(name, Ns, cancellationToken: ct));
+        log.LogInformation("Stopped serving endpoint {Endpoint} (Deployment {Name} scaled to 0): {Reason}", endpoint, name, reason);
+    }
+
+    /// <summary>Until the agent stops: reports what happened to every endpoint's pods, and renews replica tokens.</summary>
+    protected override async Task ExecuteAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                foreach (var deployment in await cluster.Deployments.AllAsync(ct))
+                    if (EndpointOf(deployment) is { } endpoint)
+                        await CheckAsync(endpoint, deployment, ct);
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                log.LogError(e, "Checking the endpoints' pods failed; checking again in {Interval}", options.SuperviseInterval);
+            }
+            try { await Task.Delay(options.SuperviseInterval, time, ct); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    private async Task CheckAsync(string endpoint, V1Deployment deployment, CancellationToken ct)
+    {
+        var name = deployment.Metadata.Name;
+        var pods = await cluster.PodsOfAsync(name, ct);
+        var (facts, seen) = ReplicaFacts.Changes(_seen.GetValueOrDefault(endpoint) ?? [], pods,
+            _stopping.GetValueOrDefault(endpoint) ?? "the pod is gone (scaled down, or replaced)");
+        foreach (var fact in facts)
+        {
+            var pod = pods.FirstOrDefault(p => p.Metadata.Name == fact.Pod);
+            log.LogInformation("Serving replica {Pod} of {Endpoint} {Change}{Reason}", fact.Pod, endpoint, fact.Change.ToString().ToLowerInvariant(),
+                fact.Reason is null ? "" : ": " + fact.Reason);
+            await new MessageBus(wolverine).SendAsync(new ReplicaChangeReport(Guid.NewGuid(), endpoint, fact.Pod, fact.Change, Kind,
+                pod is null ? null : ReplicaUrl(pod).ToString(), fact.Reason, fact.ExitCode));
+        }
+        _seen[endpoint] = seen;
+        if (!Annotated(deployment, DeletedAnnotation) && tokens.CanIssue(endpoint)
+            && await TokenDueAsync(name, ct))
+        {
+            using var gate = await GateAsync(endpoint, ct);
+            var replica = Replica(endpoint, name, await tokens.IssueAsync(endpoint, name, ct));
+            await ApplySecretAsync(KubeObjects.Endpoint(replica, 1, 1, cluster.Options).Secret!, deployment, ct);
+        }
+    }
+
+    private async Task<bool> TokenDueAsync(string name, CancellationToken ct)
+    {
+        try
+        {
+            var secret = await Client.CoreV1.ReadNamespacedSecretAsync(name, Ns, cancellationToken: ct);
+            return !(secret.Metadata.Annotations?.TryGetValue(TokenIssuedAnnotation, out var at) == true
+                && DateTimeOffset.TryParse(at, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var issued)
+                && time.GetUtcNow() - issued < RenewTokenAfter);
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>The model server's container, as any runtime would run it: its token and the artifact store's credentials
+    /// as secrets (the Secret is applied only with a freshly issued token; the pod template refers to the same keys always,
+    /// so renewing a token restarts no pod).</summary>
+    public JobSpec Replica(string endpoint, string name, string token) => Replica(options, cluster.Options, endpoint, name, token);
+
+    public static JobSpec Replica(ServingAgentOptions options, KubernetesOptions kubernetes, string endpoint, string name, string token)
+    {
+        var server = options.Server ?? throw new ServingUnavailable("no model server is configured on this agent: set Serving:Server to the program in the image (emo-serve)");
+        var controlPlane = options.ControlPlaneUrl
+            ?? throw new ServingUnavailable("the control plane's URL is not configured on this agent (Agents:ControlPlaneUrl): a replica polls its desired state there");
+        var secrets = new Dictionary<string, string>(options.StoreSecrets) { [TokenKey] = token };
+        return new JobSpec(name, options.Image, server,
+            [$"--urls=http://0.0.0.0:{kubernetes.ServingPort.ToString(CultureInfo.InvariantCulture)}", "--control-plane", controlPlane, "--endpoint", endpoint, .. options.ServerArguments],
+            new Dictionary<string, string>(options.StoreEnvironment) { ["EMO_HOME"] = KubeObjects.WorkFolder },
+            secrets,
+            new JobResources(kubernetes.ServingCpus, kubernetes.ServingMemoryMb, kubernetes.ServingGpus),
+            new Dictionary<string, string> { ["eventmlops.io/component"] = LocalServingRuntime.Component },
+            options.Placement);
+    }
+
+    private async Task ApplySecretAsync(V1Secret secret, V1Deployment owner, CancellationToken ct)
+    {
+        if (secret.StringData.ContainsKey(TokenKey))
+            secret.Metadata.Annotations = new Dictionary<string, string> { [TokenIssuedAnnotation] = time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture) };
+        await Client.CoreV1.PatchNamespacedSecretAsync(Apply(KubeObjects.OwnedBy(secret, owner)), secret.Metadata.Name, Ns,
+            fieldManager: KubernetesOptions.FieldManager, force: true, cancellationToken: ct);
+    }
+
+    private async Task PatchDeploymentAsync(string name, object patch, CancellationToken ct) =>
+        cluster.Deployments.Remember(await Client.AppsV1.PatchNamespacedDeploymentAsync(KubernetesJobRuntime.MergePatch(patch), name, Ns,
+            fieldManager: KubernetesOptions.FieldManager, cancellationToken: ct));
+
+    /// <summary>Where a pod answers: its own address in the cluster; from outside, through the API server's pod proxy.</summary>
+    private Uri ReplicaUrl(V1Pod pod) => cluster.DirectUrl(pod) ?? new Uri(Client.BaseUri, $"api/v1/namespaces/{Ns}/pods/{cluster.ProxyName(pod)}/proxy/");
+
+    private static T Owned<T>(T obj, V1Deployment owner) where T : IKubernetesObject<V1ObjectMeta>
+    {
+        obj.Metadata.OwnerReferences = [new V1OwnerReference { ApiVersion = owner.ApiVersion ?? "apps/v1", Kind = owner.Kind ?? "Deployment", Name = owner.Metadata.Name, Uid = owner.Metadata.Uid }];
+        return obj;
+    }
+
+    private static V1Patch Apply(object obj) => new(obj, V1Patch.PatchType.ApplyPatch);
+
+    private static async Task IgnoreMissing(Func<Task> delete)
+    {
+        try { await delete(); }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { }
+    }
+
+    private static bool Annotated(V1Deployment deployment, string key) => deployment.Metadata.Annotations?.ContainsKey(key) == true;
+
+    private static string? EndpointOf(V1Deployment deployment) =>
+        deployment.Metadata.Annotations is { } a && a.TryGetValue(EndpointAnnotation, out var endpoint) ? endpoint : null;
+
+    private static long RevisionOf(V1Deployment deployment) =>
+        deployment.Metadata.Annotations is { } a && a.TryGetValue(RevisionAnnotation, out var value)
+        && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var revision) ? revision : 0;
+
+    private async Task<IDisposable> GateAsync(string endpoint, CancellationToken ct)
+    {
+        var gate = _gates.GetOrAdd(endpoint, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(ct);
+        return new Release(gate);
+    }
+
+    private sealed class Release(SemaphoreSlim gate) : IDisposable
+    {
+        public void Dispose() => gate.Release();
+    }
+}
