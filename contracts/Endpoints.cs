@@ -94,11 +94,15 @@ public sealed record EndpointStatusReport(
 public enum ReplicaChange { Started, Restarted, Stopped, Waiting }
 
 /// <summary>A serving process (replica) of an endpoint that the serving runtime started, restarted after it died
-/// (<paramref name="Reason"/>, <paramref name="ExitCode"/> say why), or stopped.</summary>
+/// (<paramref name="Reason"/>, <paramref name="ExitCode"/> say why), stopped, or cannot start yet (waiting, and why).
+/// A reason holds at most <see cref="MaxReasonLength"/> characters.</summary>
 /// <param name="Replica">The runtime's deterministic name for it (e.g. <c>serve-recommender</c>).</param>
 /// <param name="Url">Where it answers (<c>http://127.0.0.1:port</c> locally).</param>
 public sealed record ReplicaChangeReport(
-    Guid CommandId, string Endpoint, string Replica, ReplicaChange Change, string Runtime, string? Url, string? Reason = null, int? ExitCode = null) : IEndpointFact;
+    Guid CommandId, string Endpoint, string Replica, ReplicaChange Change, string Runtime, string? Url, string? Reason = null, int? ExitCode = null) : IEndpointFact
+{
+    public const int MaxReasonLength = 1000;
+}
 
 // Work orders for the rollout agent: the endpoint's full desired state at a revision.
 

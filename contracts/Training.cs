@@ -38,6 +38,14 @@ public sealed record TrainingSucceededReport(
 
 public sealed record TrainingFailedReport(Guid CommandId, Guid RunId, string Reason, int? ExitCode = null) : IRunFact;
 
+/// <summary>Why the run's unfinished job makes no progress, in plain words from its runtime (a cluster's pod reason:
+/// <c>Unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu</c>, <c>ImagePullBackOff</c>), or null once
+/// that cleared. Sent when it changes; the same reason again records nothing.</summary>
+public sealed record JobWaitingReport(Guid CommandId, Guid RunId, string? Reason) : IRunFact
+{
+    public const int MaxReasonLength = 1000;
+}
+
 /// <summary>The agent still watches the run's job (sent periodically while it runs).</summary>
 public sealed record HeartbeatReport(Guid CommandId, Guid RunId, string JobName) : IRunFact, IPeriodic;
 

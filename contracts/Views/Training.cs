@@ -9,7 +9,8 @@ public enum RunStatus { Requested, Submitted, Running, Succeeded, Failed, Cancel
 public sealed record MetricPoint(string Key, double Value, long Step, long Timestamp);
 
 /// <summary>A training run (<c>GET /api/runs</c>); <paramref name="Id"/> is its stream. <paramref name="Params"/>,
-/// <paramref name="Tags"/> and <paramref name="MetricHistory"/> are what the trainer tracked.</summary>
+/// <paramref name="Tags"/> and <paramref name="MetricHistory"/> are what the trainer tracked. <paramref name="WaitingReason"/>:
+/// why its unfinished job makes no progress, as its runtime says (null while all is well and once the run finished).</summary>
 public sealed record TrainingRunView(
     string Id,
     Guid RunId,
@@ -40,10 +41,12 @@ public sealed record TrainingRunView(
     IReadOnlyList<MetricPoint> MetricHistory,
     bool IsFinished,
     double? DurationSeconds,
-    DateTimeOffset? StalledSince = null);
+    DateTimeOffset? StalledSince = null,
+    string? WaitingReason = null);
 
 /// <summary>A run as the run list shows it (<c>GET /api/runs</c>): its state without what the trainer tracked.
-/// <paramref name="StalledSince"/>: its job's last beat, when it has not beaten for <c>Training:StallSeconds</c> since.</summary>
+/// <paramref name="StalledSince"/>: its job's last beat, when it has not beaten for <c>Training:StallSeconds</c> since.
+/// <paramref name="WaitingReason"/>: why its unfinished job makes no progress, as its runtime says (null while all is well).</summary>
 public sealed record TrainingRunSummary(
     string Id,
     Guid RunId,
@@ -60,4 +63,5 @@ public sealed record TrainingRunSummary(
     string? FailureReason,
     bool IsFinished,
     double? DurationSeconds,
-    DateTimeOffset? StalledSince);
+    DateTimeOffset? StalledSince,
+    string? WaitingReason = null);

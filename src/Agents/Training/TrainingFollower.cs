@@ -17,12 +17,14 @@ public enum FollowReason { Submitted, Resumed }
 /// <summary>
 /// Follows each training job from submission to its reported outcome, one task per run: reports submitted and started,
 /// turns the trainer's <c>EMO_EPOCH</c> lines into <see cref="EpochReport"/>, beats every
-/// <see cref="TrainingAgentOptions.HeartbeatInterval"/> while it runs, and when the job ends adopts the outputs the trainer
+/// <see cref="TrainingAgentOptions.HeartbeatInterval"/> while it runs, reports why it makes no progress when its runtime says
+/// so and when that changes (<see cref="JobWaitingReport"/>), and when the job ends adopts the outputs the trainer
 /// published (<c>EMO_OUTPUT</c>: each accepted only if its content has the claimed sha256), stores the job's log, and
 /// reports <see cref="TrainingSucceededReport"/> or <see cref="TrainingFailedReport"/> — once (the job's <c>reported</c> label), and
 /// nothing for a cancelled run (the control plane has recorded the cancellation and refuses any later outcome). The log
 /// is read through the runtime: nothing here touches the job's disk.
-/// Facts carry deterministic command ids, so a second report after a crash appends nothing.
+/// Facts carry deterministic command ids, so a second report after a crash appends nothing (beats and waiting reasons
+/// need none: a repeat changes nothing).
 /// When the agent stops, following stops and the jobs keep running; the next agent re-adopts them.
 /// </summary>
 public sealed class TrainingFollower(
@@ -107,6 +109,8 @@ public sealed class TrainingFollower(
         IReadOnlyDictionary<string, double>? result = null;
         var published = new Dictionary<string, PublishedOutput>();
         var announced = false;
+        // A job this agent just submitted has no waiting reason on record; a resumed one may have.
+        JobWaiting? reportedWaiting = reason == FollowReason.Submitted ? new(null) : null;
         var lastBeat = time.GetUtcNow();
         while (true)
         {
@@ -133,6 +137,12 @@ public sealed class TrainingFollower(
             {
                 await ConcludeAsync(bus, runId, reason, observed, result, published, ct);
                 return;
+            }
+            if (!cancelled && TrainingPlan.Waiting(reportedWaiting, observed) is { } waiting)
+            {
+                // A fresh id: the same reason may come back after it cleared; the control plane records only a change.
+                await bus.SendAsync(new JobWaitingReport(Guid.NewGuid(), runId, waiting.Reason));
+                reportedWaiting = waiting;
             }
             if (!cancelled && time.GetUtcNow() - lastBeat >= options.HeartbeatInterval)
             {

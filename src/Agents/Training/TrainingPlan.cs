@@ -1,4 +1,5 @@
 using EventMlOps.Agents.Runtime;
+using EventMlOps.Contracts.Training;
 
 namespace EventMlOps.Agents.Training;
 
@@ -17,4 +18,27 @@ public static class TrainingPlan
         // Running: follow it; finished but not reported (the agent stopped in between): follow it to its report.
         _ => TrainingAction.Follow,
     };
+
+    /// <summary>Why an unfinished job waits, to report when it is news against what was <paramref name="reported"/> last;
+    /// null: nothing to report. Anything is news while nothing was reported (<paramref name="reported"/> null): after a
+    /// resume the control plane may still hold a reason that cleared while no agent watched; it records only a change.
+    /// The runtime's words are made what the control plane accepts: one line, at most
+    /// <see cref="JobWaitingReport.MaxReasonLength"/> characters.</summary>
+    public static JobWaiting? Waiting(JobWaiting? reported, JobObservation job)
+    {
+        var seen = new JobWaiting(OneLine(job.Waiting));
+        return seen == reported ? null : seen;
+    }
+
+    private static string? OneLine(string? words)
+    {
+        if (string.IsNullOrWhiteSpace(words)) return null;
+        var line = string.Concat(words.Trim().Select(c => char.IsControl(c) || c is '\uFFFE' or '\uFFFF' ? ' ' : c));
+        if (line.Length <= JobWaitingReport.MaxReasonLength) return line;
+        var cut = JobWaitingReport.MaxReasonLength - 1;
+        return line[..(char.IsHighSurrogate(line[cut - 1]) ? cut - 1 : cut)] + "…";
+    }
 }
+
+/// <summary>Why a job waits as reported to the control plane; <paramref name="Reason"/> null: all is well.</summary>
+public sealed record JobWaiting(string? Reason);

@@ -96,14 +96,18 @@ public sealed class DemoStage(TextWriter w, ApiClient alice, ApiClient bob, ApiC
         while (true)
         {
             var state = await EndpointAsync(endpoint, ct);
-            var replica = state.Replicas?.FirstOrDefault(r => r.LastChange != ReplicaChange.Stopped && r.Url is not null);
+            // Only a replica that started answers: a stopped or waiting one may still show where it answered before.
+            var replica = state.Replicas?.FirstOrDefault(r => r.LastChange is ReplicaChange.Started or ReplicaChange.Restarted && r.Url is not null);
             if (replica is not null && state.Ready == true && state.ObservedRevision == state.Revision) return (state, replica);
             if (clock.Elapsed > TimeSpan.FromSeconds(120))
-                throw new CliError($"endpoint '{endpoint}' is not served after 120 s: replica {replica?.Name ?? "(none started)"}, observed revision "
+                throw new CliError($"endpoint '{endpoint}' is not served after 120 s: replica {replica?.Name ?? Waiting(state) ?? "(none started)"}, observed revision "
                     + $"{state.ObservedRevision} of {state.Revision}, ready {state.Ready?.ToString() ?? "unknown"}: {state.ObservedMessage}");
             await Task.Delay(250, ct);
         }
     }
+
+    private static string? Waiting(EndpointView state) =>
+        state.Replicas?.FirstOrDefault(r => r.LastChange == ReplicaChange.Waiting) is { } w ? $"{w.Name} waiting ({w.LastReason})" : null;
 
     /// <summary>Narrates a canary until it ends — every analysis the control plane recorded (the agent's measurement and
     /// the verdict), every step — and returns how it ended.</summary>

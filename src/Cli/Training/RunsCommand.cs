@@ -23,7 +23,8 @@ public static class RunsCommand
             {
                 var table = new Table("ID", "MODEL", "TRAINER", "STATUS", "EPOCHS", "METRICS", "REQUESTED", "BY");
                 foreach (var r in runs)
-                    table.Row(r.RunId, r.ModelName + (r.RegisteredVersion is { } v ? $"@{v}" : ""), r.TrainerKind, r.Status, r.Epochs,
+                    table.Row(r.RunId, r.ModelName + (r.RegisteredVersion is { } v ? $"@{v}" : ""), r.TrainerKind,
+                        r.WaitingReason is null ? r.Status : $"{r.Status} (waiting)", r.Epochs,
                         Fmt.Headline(r.Metrics), Fmt.Time(r.RequestedAt), r.RequestedBy);
                 table.WriteTo(ctx.Out, "no training runs");
             }, ct);
@@ -50,6 +51,7 @@ public static class RunsCommand
                 w.WriteLine($"  resources    {r.Resources.Cpus} cpu, {r.Resources.MemoryMb} MiB, {r.Resources.Gpus} gpu");
                 w.WriteLine($"  requested    {Fmt.Time(r.RequestedAt)} by {r.RequestedBy}");
                 if (r.JobName is not null) w.WriteLine($"  job          {r.JobName}");
+                if (r.WaitingReason is not null) w.WriteLine($"  waiting      {r.WaitingReason}");
                 if (r.StartedAt is not null) w.WriteLine($"  started      {Fmt.Time(r.StartedAt)}");
                 if (r.FinishedAt is not null) w.WriteLine($"  finished     {Fmt.Time(r.FinishedAt)} ({Fmt.Seconds(r.DurationSeconds)})");
                 w.WriteLine($"  epochs       {r.Epochs}");

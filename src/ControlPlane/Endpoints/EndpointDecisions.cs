@@ -162,7 +162,7 @@ public static class EndpointDecisions
     {
         var e = Existing(endpoint, c.Endpoint);
         return [new EndpointReplicaChanged(e.Name, Guard.Required("replica", c.Replica), c.Change, Guard.Required("runtime", c.Runtime), c.Url,
-            c.Reason, c.ExitCode, now)];
+            Guard.Text("reason", c.Reason, ReplicaChangeReport.MaxReasonLength), c.ExitCode, now)];
     }
 
     public static object[] RecordDrift(EndpointState? endpoint, DriftMeasured c)

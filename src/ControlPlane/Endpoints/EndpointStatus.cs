@@ -37,6 +37,7 @@ public sealed record EndpointStatus(
     public EndpointStatus Apply(EndpointReplicaChanged e)
     {
         var before = Replicas?.FirstOrDefault(r => r.Name == e.Replica);
+        // Waiting to start (no node fits it, its image cannot be pulled) is not a restart: the runtime retries it.
         var restarts = e.Change switch
         {
             ReplicaChange.Started => 0,

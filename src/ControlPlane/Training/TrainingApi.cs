@@ -18,6 +18,7 @@ public static class TrainingApi
         api.MapCommand<TrainingSucceededReport>("/runs/facts/succeeded");
         api.MapCommand<TrainingFailedReport>("/runs/facts/failed");
         api.MapCommand<HeartbeatReport>("/runs/facts/heartbeat");
+        api.MapCommand<JobWaitingReport>("/runs/facts/waiting");
         api.MapGet("/runs", async (string? model, RunStatus? status, int? limit, int? offset, IQuerySession session, CancellationToken ct) =>
         {
             var query = session.Query<TrainingRun>().AsQueryable();

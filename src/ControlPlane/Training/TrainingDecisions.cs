@@ -86,6 +86,18 @@ public static class TrainingDecisions
         return r.IsFinished ? null : new RunLiveness(r.Id, r.RunId, Guard.Required("jobName", c.JobName), now);
     }
 
+    /// <summary>Why the job makes no progress, or null once that cleared: recorded when it changed, so a reason the agent sends
+    /// again (after a restart) records nothing. A finished run ignores it, like a late beat: the report may race the run's
+    /// end (a cancellation the agent has not seen yet).</summary>
+    public static object[] Waiting(TrainingRun? run, JobWaitingReport c, DateTimeOffset now)
+    {
+        var reason = string.IsNullOrWhiteSpace(c.Reason) ? null : Guard.Text("reason", c.Reason, JobWaitingReport.MaxReasonLength);
+        // Shown as one line: a line break or carriage return could pass off other text as the run's.
+        if (reason?.Any(char.IsControl) == true) throw new InvalidField("reason", "must be one line without control characters");
+        var r = Existing(run, c.RunId);
+        return r.IsFinished || r.WaitingReason == reason ? [] : [new TrainingJobWaitingChanged(c.RunId, reason, now)];
+    }
+
     /// <summary>An unfinished run whose job has not beaten for <paramref name="after"/> stalled — decided once per last beat.</summary>
     public static object[] Stalled(TrainingRun? run, RunLiveness liveness, DateTimeOffset now, TimeSpan after) =>
         run is { IsFinished: false } r && now - liveness.LastBeatAt >= after && r.StalledSince != liveness.LastBeatAt

@@ -21,6 +21,9 @@ public static class TrainingFactsHandler
     public static Task<CommandAccepted> Handle(TrainingSucceededReport fact, IDocumentSession session, TimeProvider time) =>
         session.DecideAsync<TrainingRun>(fact, StreamKeys.Run(fact.RunId), run => TrainingDecisions.Succeeded(run, fact, time.GetUtcNow()));
 
+    public static Task<CommandAccepted> Handle(JobWaitingReport fact, IDocumentSession session, TimeProvider time) =>
+        session.DecideAsync<TrainingRun>(fact, StreamKeys.Run(fact.RunId), run => TrainingDecisions.Waiting(run, fact, time.GetUtcNow()));
+
     /// <summary>A beat overwrites the run's liveness document; it appends nothing.</summary>
     public static async Task<CommandAccepted> Handle(HeartbeatReport fact, IDocumentSession session, TimeProvider time, CancellationToken ct)
     {

@@ -41,6 +41,10 @@ public sealed record TrainingRunHeartbeat(Guid RunId, string JobName, DateTimeOf
 /// is not ended by it — an agent that comes back reports on; an operator may cancel it.</summary>
 public sealed record TrainingRunStalled(Guid RunId, DateTimeOffset LastBeatAt, DateTimeOffset StalledAt);
 
+/// <summary>Why the run's job makes no progress changed, as its agent reported it (a cluster's pod reason), or —
+/// <paramref name="Reason"/> null — it cleared.</summary>
+public sealed record TrainingJobWaitingChanged(Guid RunId, string? Reason, DateTimeOffset ObservedAt);
+
 /// <summary>One tracking call (an MLflow-shaped log-batch, log-metric, log-parameter or set-tag): one event, however
 /// many values it carried.</summary>
 public sealed record TrainingRunLogged(
@@ -85,7 +89,8 @@ public sealed record TrainingRun(
     int? RegisteredVersion = null,
     IReadOnlyDictionary<string, ArtifactRef>? Outputs = null,
     string? RegistrationBlocked = null,
-    DateTimeOffset? StalledSince = null)
+    DateTimeOffset? StalledSince = null,
+    string? WaitingReason = null)
 {
     public bool IsFinished => Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled;
 
@@ -103,6 +108,8 @@ public sealed record TrainingRun(
         this with { Status = RunStatus.Running, StartedAt = StartedAt ?? e.CompletedAt, Epochs = e.Epoch, Metrics = e.Metrics, StalledSince = null };
 
     public TrainingRun Apply(TrainingRunStalled e) => this with { StalledSince = e.LastBeatAt };
+
+    public TrainingRun Apply(TrainingJobWaitingChanged e) => this with { WaitingReason = e.Reason };
 
     public TrainingRun Apply(TrainingRunSucceeded e) => this with
     {
@@ -123,12 +130,15 @@ public sealed record TrainingRun(
         Id, RunId, ModelName, TrainerKind, DatasetId, DatasetSha256, Hyperparameters, Resources, CodeVersion, RequestedBy, RequestedAt, Status,
         JobName, StartedAt, FinishedAt, Epochs, Metrics, ArtifactUri, ArtifactSha256, FailureReason, RegisteredVersion, Outputs,
         liveness?.LastBeatAt, RegistrationBlocked, tracking?.Params ?? new Dictionary<string, string>(), tracking?.Tags ?? new Dictionary<string, string>(),
-        tracking?.MetricHistory ?? [], IsFinished, DurationSeconds, StillStalled(liveness));
+        tracking?.MetricHistory ?? [], IsFinished, DurationSeconds, StillStalled(liveness), StillWaiting);
 
     /// <summary>A row of the run list: no tracked history.</summary>
     public TrainingRunSummary ToSummary(RunLiveness? liveness) => new(
         Id, RunId, ModelName, TrainerKind, Status, RequestedBy, RequestedAt, StartedAt, FinishedAt, Epochs, Metrics, RegisteredVersion, FailureReason,
-        IsFinished, DurationSeconds, StillStalled(liveness));
+        IsFinished, DurationSeconds, StillStalled(liveness), StillWaiting);
+
+    /// <summary>A finished run's job waits for nothing, whatever was reported last.</summary>
+    private string? StillWaiting => IsFinished ? null : WaitingReason;
 
     /// <summary>The stall as recorded, unless the job has beaten since (it came back without a new epoch yet).</summary>
     private DateTimeOffset? StillStalled(RunLiveness? liveness) =>

@@ -136,4 +136,28 @@ public class EndpointDecisionsTests
     [Fact]
     public void Given_an_existing_endpoint_When_creating_it_again_Then_it_is_refused() =>
         ThenRefused<Refused>(() => EndpointDecisions.Create(Given<EndpointState>(Created), true, new CreateEndpoint(Guid.NewGuid(), "rec", "ncf"), "olga", Now), "already exists");
+
+    [Fact]
+    public void Given_a_replica_that_restarted_When_it_is_reported_waiting_Then_the_reason_is_recorded_and_restarts_stay_counted()
+    {
+        const string pull = "ImagePullBackOff: Back-off pulling image \"registry.local/emo-serve:1.2\"";
+        var waiting = EndpointDecisions.RecordReplica(Given<EndpointState>(ServingV1),
+            new ReplicaChangeReport(Guid.NewGuid(), "rec", "serve-rec", ReplicaChange.Waiting, "kubernetes", null, pull), Now.AddSeconds(3));
+        waiting.ThenEvents(new EndpointReplicaChanged("rec", "serve-rec", ReplicaChange.Waiting, "kubernetes", null, pull, null, Now.AddSeconds(3)));
+
+        var status = Given<EndpointStatus>([.. ServingV1,
+            new EndpointReplicaChanged("rec", "serve-rec", ReplicaChange.Started, "kubernetes", "http://serve-rec:8080", null, null, Now.AddSeconds(1)),
+            new EndpointReplicaChanged("rec", "serve-rec", ReplicaChange.Restarted, "kubernetes", "http://serve-rec:8080", "OOMKilled", 137, Now.AddSeconds(2)),
+            .. waiting])!;
+        status.Replicas.ShouldBe([new ReplicaState("serve-rec", "kubernetes", "http://serve-rec:8080", 1, ReplicaChange.Waiting, pull, null, Now.AddSeconds(3))]);
+    }
+
+    [Fact]
+    public void Given_an_endpoint_When_a_replica_reason_is_overlong_Then_it_is_refused_without_being_echoed()
+    {
+        var refused = ThenRefused<InvalidField>(() => EndpointDecisions.RecordReplica(Given<EndpointState>(ServingV1), new ReplicaChangeReport(Guid.NewGuid(), "rec",
+            "serve-rec", ReplicaChange.Waiting, "kubernetes", null, new string('x', ReplicaChangeReport.MaxReasonLength + 1)), Now), "at most 1000");
+        refused.Field.ShouldBe("reason");
+        refused.Message.ShouldNotContain("xxxx");
+    }
 }

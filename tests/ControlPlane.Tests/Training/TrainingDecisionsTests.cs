@@ -112,6 +112,58 @@ public class TrainingDecisionsTests
         Should.Throw<NotFound>(() => TrainingDecisions.Heartbeat(null, beat, Now));
     }
 
+    private const string Unschedulable = "Unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu";
+
+    private static JobWaitingReport Waiting(string? reason) => new(Guid.NewGuid(), RunId, reason);
+
+    [Fact]
+    public void Given_a_submitted_run_When_its_job_is_reported_waiting_Then_the_reason_is_recorded_and_shown() =>
+        TrainingDecisions.Waiting(Given<TrainingRun>(Requested(), new TrainingRunSubmitted(RunId, "train-1", "kubernetes", Now)), Waiting(Unschedulable), Now)
+            .ThenEvents(new TrainingJobWaitingChanged(RunId, Unschedulable, Now));
+
+    [Fact]
+    public void Given_a_waiting_job_When_the_same_reason_is_reported_again_Then_nothing_happens() =>
+        TrainingDecisions.Waiting(Given<TrainingRun>(Requested(), new TrainingJobWaitingChanged(RunId, Unschedulable, Now)), Waiting(Unschedulable), Now)
+            .ThenEvents();
+
+    [Fact]
+    public void Given_a_waiting_job_When_another_reason_then_none_is_reported_Then_each_change_is_recorded_and_the_view_follows()
+    {
+        var waiting = new TrainingJobWaitingChanged(RunId, Unschedulable, Now);
+        TrainingDecisions.Waiting(Given<TrainingRun>(Requested(), waiting), Waiting("ImagePullBackOff"), Now)
+            .ThenEvents(new TrainingJobWaitingChanged(RunId, "ImagePullBackOff", Now));
+        TrainingDecisions.Waiting(Given<TrainingRun>(Requested(), waiting), Waiting(null), Now).ThenEvents(new TrainingJobWaitingChanged(RunId, null, Now));
+        TrainingDecisions.Waiting(Given<TrainingRun>(Requested(), waiting), Waiting(" "), Now).ThenEvents(new TrainingJobWaitingChanged(RunId, null, Now));
+        Given<TrainingRun>(Requested(), waiting)!.ToView(null, null).WaitingReason.ShouldBe(Unschedulable);
+        Given<TrainingRun>(Requested(), waiting, new TrainingJobWaitingChanged(RunId, null, Now))!.ToSummary(null).WaitingReason.ShouldBeNull();
+    }
+
+    [Fact]
+    public void Given_a_job_that_never_waited_When_it_is_reported_well_Then_nothing_happens() =>
+        TrainingDecisions.Waiting(Given<TrainingRun>(Requested()), Waiting(null), Now).ThenEvents();
+
+    [Fact]
+    public void Given_a_finished_run_When_its_job_is_reported_waiting_Then_it_is_ignored_and_a_reason_left_over_is_not_shown()
+    {
+        var failed = Given<TrainingRun>(Requested(), new TrainingJobWaitingChanged(RunId, "CrashLoopBackOff", Now), new TrainingRunFailed(RunId, "oom", 137, Now));
+        TrainingDecisions.Waiting(failed, Waiting(Unschedulable), Now).ThenEvents();
+        TrainingDecisions.Waiting(failed, Waiting(null), Now).ThenEvents();
+        (failed!.ToView(null, null).WaitingReason, failed.ToSummary(null).WaitingReason).ShouldBe((null, null));
+        Should.Throw<NotFound>(() => TrainingDecisions.Waiting(null, Waiting(Unschedulable), Now));
+    }
+
+    [Fact]
+    public void Given_a_running_run_When_an_overlong_or_multiline_reason_is_reported_Then_it_is_refused_without_being_echoed()
+    {
+        ThenRefused<InvalidField>(() => TrainingDecisions.Waiting(Given<TrainingRun>(Requested()), Waiting("ImagePullBackOff\rSucceeded"), Now), "one line")
+            .Message.ShouldNotContain("Succeeded");
+        var overlong = new string('x', JobWaitingReport.MaxReasonLength + 1);
+        var refused = ThenRefused<InvalidField>(() => TrainingDecisions.Waiting(Given<TrainingRun>(Requested()), Waiting(overlong), Now), "at most 1000");
+        refused.Field.ShouldBe("reason");
+        refused.Message.ShouldNotContain("xxxx");
+        TrainingDecisions.Waiting(Given<TrainingRun>(Requested()), Waiting(overlong[1..]), Now).Length.ShouldBe(1);
+    }
+
     [Fact]
     public void Given_a_run_whose_job_stopped_beating_When_the_stall_is_decided_Then_it_is_recorded_once_per_last_beat_and_an_epoch_clears_it()
     {
