@@ -39,7 +39,7 @@ public static class KubeObjects
         {
             ApiVersion = "batch/v1",
             Kind = "Job",
-            Metadata = new V1ObjectMeta { Name = spec.Name, NamespaceProperty = options.Namespace, Labels = labels, Annotations = annotations },
+            Metadata = new V1ObjectMeta { Name = spec.Name, NamespaceProperty = options.Namespace, Labels = labels, Annotations = NullIfEmpty(annotations) },
             Spec = new V1JobSpec
             {
                 BackoffLimit = 0,
@@ -65,7 +65,7 @@ public static class KubeObjects
         {
             ApiVersion = "apps/v1",
             Kind = "Deployment",
-            Metadata = new V1ObjectMeta { Name = replica.Name, NamespaceProperty = options.Namespace, Labels = labels, Annotations = annotations },
+            Metadata = new V1ObjectMeta { Name = replica.Name, NamespaceProperty = options.Namespace, Labels = labels, Annotations = NullIfEmpty(annotations) },
             Spec = new V1DeploymentSpec
             {
                 Replicas = minReplicas == maxReplicas ? minReplicas : null,
@@ -91,7 +91,7 @@ public static class KubeObjects
         {
             ApiVersion = "v1",
             Kind = "Service",
-            Metadata = new V1ObjectMeta { Name = replica.Name, NamespaceProperty = options.Namespace, Labels = labels, Annotations = annotations },
+            Metadata = new V1ObjectMeta { Name = replica.Name, NamespaceProperty = options.Namespace, Labels = labels, Annotations = NullIfEmpty(annotations) },
             Spec = new V1ServiceSpec
             {
                 Type = "ClusterIP",
@@ -232,7 +232,7 @@ public static class KubeObjects
         }
         return new V1PodTemplateSpec
         {
-            Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string>(labels), Annotations = annotations.Count > 0 ? new Dictionary<string, string>(annotations) : null },
+            Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string>(labels), Annotations = NullIfEmpty(new Dictionary<string, string>(annotations)) },
             Spec = new V1PodSpec
             {
                 RestartPolicy = restartPolicy,
@@ -254,6 +254,8 @@ public static class KubeObjects
             },
         };
     }
+
+    private static Dictionary<string, string>? NullIfEmpty(Dictionary<string, string> values) => values.Count > 0 ? values : null;
 
     private static V1Secret? SecretFor(JobSpec spec, Dictionary<string, string> labels, KubernetesOptions options) =>
         spec.Secrets.Count == 0 ? null : new V1Secret

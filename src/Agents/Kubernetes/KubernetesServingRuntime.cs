@@ -72,11 +72,9 @@ public sealed class KubernetesServingRuntime(
         var held = await cluster.Deployments.GetAsync(name, ct);
         // Looked at again under the gate: a newer order (delivered in parallel) may have been applied since the plan.
         if (held is not null && RevisionOf(held) > desired.Revision) return;
-        var revision = desired.Revision.ToString(CultureInfo.InvariantCulture);
         // A new (or re-created) endpoint's replicas need a token before they start; a running one's is renewed by the checks.
         var token = held is null || Annotated(held, DeletedAnnotation) ? await tokens.IssueAsync(desired.Endpoint, name, ct) : null;
-        var objects = KubeObjects.Endpoint(Replica(desired.Endpoint, name, token ?? ""), replicas, Math.Max(desired.MaxReplicas, replicas), cluster.Options);
-        objects.Deployment.Metadata.Annotations = new Dictionary<string, string> { [EndpointAnnotation] = desired.Endpoint, [RevisionAnnotation] = revision };
+        var objects = Objects(options, cluster.Options, desired, replicas, token ?? "");
         if (held is not null && Annotated(held, DeletedAnnotation))
             await PatchDeploymentAsync(name, new { metadata = new { annotations = new Dictionary<string, string?> { [DeletedAnnotation] = null } } }, ct);
         _stopping.TryRemove(desired.Endpoint, out _);
@@ -173,12 +171,26 @@ public sealed class KubernetesServingRuntime(
         }
     }
 
+    /// <summary>What an endpoint is on Kubernetes at <paramref name="desired"/>'s revision, at least <paramref name="replicas"/>
+    /// (the plan's) and at most the endpoint's maximum: what <see cref="ApplyAsync"/> applies and <c>emo kube render</c> prints.</summary>
+    public static EndpointObjects Objects(ServingAgentOptions options, KubernetesOptions kubernetes, ApplyEndpoint desired, int replicas, string token)
+    {
+        var name = LocalServingRuntime.ReplicaName(desired.Endpoint);
+        var objects = KubeObjects.Endpoint(Replica(options, kubernetes, desired.Endpoint, name, token), replicas, Math.Max(desired.MaxReplicas, replicas), kubernetes);
+        objects.Deployment.Metadata.Annotations = new Dictionary<string, string>
+        {
+            [EndpointAnnotation] = desired.Endpoint,
+            [RevisionAnnotation] = desired.Revision.ToString(CultureInfo.InvariantCulture),
+        };
+        return objects;
+    }
+
     /// <summary>The model server's container, as any runtime would run it: its token and the artifact store's credentials
     /// as secrets (the Secret is applied only with a freshly issued token; the pod template refers to the same keys always,
     /// so renewing a token restarts no pod).</summary>
-    public JobSpec Replica(string endpoint, string name, string token) => Replica(options, cluster.Options, endpoint, name, token);
+    private JobSpec Replica(string endpoint, string name, string token) => Replica(options, cluster.Options, endpoint, name, token);
 
-    public static JobSpec Replica(ServingAgentOptions options, KubernetesOptions kubernetes, string endpoint, string name, string token)
+    private static JobSpec Replica(ServingAgentOptions options, KubernetesOptions kubernetes, string endpoint, string name, string token)
     {
         var server = options.Server ?? throw new ServingUnavailable("no model server is configured on this agent: set Serving:Server to the program in the image (emo-serve)");
         var controlPlane = options.ControlPlaneUrl

@@ -5,7 +5,8 @@ using Microsoft.Extensions.Configuration;
 
 namespace EventMlOps.Agents.Training;
 
-/// <param name="Image"><c>Training:Image</c>: the trainer's container image for a cluster runtime (default <c>emo-train</c>).</param>
+/// <param name="Image"><c>Training:Image</c>: the trainer's container image for a cluster runtime (default <c>emo-train</c>),
+/// and <paramref name="Images"/> (<c>Training:Images:&lt;trainer&gt;</c>) one per trainer kind over it.</param>
 /// <param name="Placement"><c>Training:Placement</c>: node selector and tolerations for a cluster runtime (e.g. GPU nodes).</param>
 /// <param name="StoreEnvironment">How a trainer reaches the artifact store (see <c>ArtifactStore.ForJob</c>), and
 /// <paramref name="StoreSecrets"/> the credentials it needs for it.</param>
@@ -15,6 +16,7 @@ namespace EventMlOps.Agents.Training;
 /// given to the trainer as MLFLOW_TRACKING_URI.</param>
 public sealed record TrainingAgentOptions(
     string Image,
+    IReadOnlyDictionary<string, string> Images,
     JobPlacement? Placement,
     IReadOnlyDictionary<string, string> StoreEnvironment,
     IReadOnlyDictionary<string, string> StoreSecrets,
@@ -26,11 +28,14 @@ public sealed record TrainingAgentOptions(
     TimeSpan CancelGrace,
     int LogTailLines)
 {
+    public string ImageFor(string? trainerKind) => trainerKind is not null && Images.TryGetValue(trainerKind, out var image) ? image : Image;
+
     public static TrainingAgentOptions From(IConfiguration config)
     {
         var (environment, secrets) = ArtifactStore.ForJob(config, EmoHome.Resolve(config));
         return new(
             config["Training:Image"] is { Length: > 0 } image ? image : "emo-train",
+            config.GetSection("Training:Images").GetChildren().Where(c => c.Value is { Length: > 0 }).ToDictionary(c => c.Key, c => c.Value!, StringComparer.OrdinalIgnoreCase),
             JobPlacement.From(config.GetSection("Training:Placement")),
             environment,
             secrets,

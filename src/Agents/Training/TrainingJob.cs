@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using EventMlOps.Agents.Runtime;
 using EventMlOps.Contracts.Training;
 
@@ -8,6 +9,28 @@ namespace EventMlOps.Agents.Training;
 /// placement and resources. Nothing of it refers to the agent's own disk.</summary>
 public static class TrainingJob
 {
+    private static readonly Regex Pin = new("^(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$", RegexOptions.CultureInvariant);
+
+    /// <summary>The image a run's job runs: the trainer's configured image — or, when the run's code version names that
+    /// same repository at a tag or digest (<c>registry/emo-train@sha256:…</c>), that version of it. A code version never
+    /// chooses another repository: the job gets the artifact store's credentials, so what runs with them is the
+    /// operator's choice.</summary>
+    public static string Image(string configured, string? codeVersion)
+    {
+        var repository = Repository(configured);
+        return codeVersion is { } version && version.StartsWith(repository, StringComparison.Ordinal) && Pin.IsMatch(version[repository.Length..])
+            ? version
+            : configured;
+    }
+
+    private static string Repository(string image)
+    {
+        var at = image.IndexOf('@');
+        if (at >= 0) image = image[..at];
+        var colon = image.LastIndexOf(':');
+        return colon > image.LastIndexOf('/') ? image[..colon] : image;
+    }
+
     /// <exception cref="InvalidTrainingOrder">No usable trainer or command line.</exception>
     public static JobSpec Prepare(LaunchTraining order, TrainingAgentOptions options)
     {
@@ -23,7 +46,7 @@ public static class TrainingJob
         if (order.TrackingToken is { Length: > 0 } token) secrets["MLFLOW_TRACKING_TOKEN"] = token;
         var resources = order.Resources ?? new TrainingResources();
         return new JobSpec(
-            TrainingRuns.JobName(order.RunId), options.Image, invocation.Command, invocation.Args, environment, secrets,
+            TrainingRuns.JobName(order.RunId), Image(options.ImageFor(order.TrainerKind), order.CodeVersion), invocation.Command, invocation.Args, environment, secrets,
             new JobResources(resources.Cpus, resources.MemoryMb, resources.Gpus),
             new Dictionary<string, string>
             {
@@ -31,6 +54,7 @@ public static class TrainingJob
                 ["eventmlops.io/model"] = order.ModelName,
                 ["eventmlops.io/trainer"] = order.TrainerKind,
                 ["eventmlops.io/component"] = "training",
+                ["eventmlops.io/code-version"] = order.CodeVersion,
             },
             options.Placement);
     }
