@@ -29,13 +29,14 @@ public static class ServingRun
         var ct = cts.Token;
         var duration = TimeSpan.FromSeconds(options.Seconds);
         var self = typeof(ServingRun).Assembly.Location;
-        var serve = Path.Combine(repo, "src", "Serving", "bin", "Release", "net10.0", "emo-serve.dll");
+        var serve = options.EmoServe ?? Path.Combine(repo, "src", "Serving", "bin", "Release", "net10.0", "emo-serve.dll");
         if (!File.Exists(serve)) throw new InvalidOperationException($"emo-serve is not built: {serve} (dotnet build bench/Serving.Bench -c Release builds it)");
 
         output.WriteLine("EventMlOps serving benchmark");
         output.WriteLine($"  machine   {Machine()}");
         output.WriteLine($"  options   {options.Seconds:N0} s per measurement, open-loop rates {string.Join(",", options.Rates)} req/s, " +
                          $"closed loop {options.Clients} clients{(options.Quick ? " (--quick)" : "")}");
+        output.WriteLine($"  emo-serve {serve}{(options.Device is { } d ? $", Serving:Device={d}" : "")}");
         output.WriteLine($"  logs      {home}/*.log");
         output.WriteLine("  (load generator and server share this machine's cores; latency counts from each request's intended start)");
         output.WriteLine();
@@ -88,7 +89,7 @@ public static class ServingRun
             await File.WriteAllTextAsync(desired, JsonSerializer.Serialize(
                 new ApplyEndpoint($"bench-{model.Name}", 1, [new ServedVersion(model.Name, 1, new Uri(model.Path).AbsoluteUri, model.Sha256, 100)], 1, 1),
                 new JsonSerializerOptions(JsonSerializerDefaults.Web)), ct);
-            return await ServerProcess.StartAsync("emo-serve", serve, ["--desired", desired, "--urls", "http://127.0.0.1:{port}"],
+            return await ServerProcess.StartAsync("emo-serve", serve, ["--desired", desired, "--urls", "http://127.0.0.1:{port}", .. options.Device is { } device ? [$"--Serving:Device={device}"] : (string[])[]],
                 "v2/health/ready", Path.Combine(home, $"emo-serve-{model.Name}.log"), ct);
         }
 

@@ -38,8 +38,9 @@ public sealed class ServingOptions
     /// <summary>The largest <c>k</c> /recommend accepts.</summary>
     public int MaxK { get; set; } = 100;
 
-    /// <summary><c>cpu</c>, <c>cuda</c> or <c>auto</c>; cuda and auto fall back to the CPU (logged) where CUDA is missing.</summary>
-    public string Device { get; set; } = "cpu";
+    /// <summary><c>cpu</c>, <c>cuda</c> or <c>auto</c>; cuda and auto fall back to the CPU (logged) where CUDA is missing.
+    /// Unset: <c>auto</c> where the ONNX Runtime package has the CUDA execution provider (the GPU flavour), else <c>cpu</c>.</summary>
+    public string? Device { get; set; }
 
     /// <summary>ONNX Runtime intra-op threads per session; 0 = one per core.</summary>
     public int IntraOpThreads { get; set; }

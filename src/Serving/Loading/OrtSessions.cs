@@ -10,6 +10,11 @@ public sealed class OrtSessions(ServingOptions options, ILogger<OrtSessions> log
 {
     private int _cudaMissingLogged;
 
+    /// <summary><c>Serving:Device</c>, or where it is unset <c>auto</c> with a runtime built with the CUDA execution
+    /// provider (the GPU flavour: CUDA first, the CPU as the logged fallback) and <c>cpu</c> with the CPU package.</summary>
+    public string Device { get; } = options.Device is { Length: > 0 } device ? device
+        : OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider") ? "auto" : "cpu";
+
     public InferenceSession Create(byte[] model)
     {
         using var o = new SessionOptions
@@ -20,7 +25,7 @@ public sealed class OrtSessions(ServingOptions options, ILogger<OrtSessions> log
         };
         // Several sessions share the cores with Kestrel: idle intra-op threads must sleep, not spin.
         o.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        if (options.Device is "cuda" or "auto") TryCuda(o);
+        if (Device is "cuda" or "auto") TryCuda(o);
         return new InferenceSession(model, o);
     }
 
@@ -33,7 +38,7 @@ public sealed class OrtSessions(ServingOptions options, ILogger<OrtSessions> log
         catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
         {
             if (Interlocked.Exchange(ref _cudaMissingLogged, 1) == 0)
-                log.LogWarning("Serving:Device={Device} but the CUDA execution provider is unavailable ({Reason}): running on the CPU", options.Device, e.Message);
+                log.LogWarning("Serving:Device={Device} but the CUDA execution provider is unavailable ({Reason}): running on the CPU", Device, e.Message);
         }
     }
 }
