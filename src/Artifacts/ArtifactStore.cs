@@ -51,15 +51,18 @@ public static class ArtifactStore
     /// <summary>What a job is given to read its dataset and publish its outputs itself: the same S3 bucket (with the
     /// AWS credentials of this process as secrets), or, with a local store, a store of its own in its working folder
     /// (<c>store/</c>, which the agent adopts from: a job never writes the shared folder) and the data roots to read.</summary>
-    public static (Dictionary<string, string> Environment, Dictionary<string, string> Secrets) ForJob(IConfiguration configuration, string emoHome)
+    /// <param name="onThisMachine">The job runs on this machine: the data roots are its to read too (a pod elsewhere has
+    /// none of them).</param>
+    public static (Dictionary<string, string> Environment, Dictionary<string, string> Secrets) ForJob(IConfiguration configuration, string emoHome,
+        bool onThisMachine = true)
     {
         var roots = DataRoots.FromConfiguration(configuration, emoHome);
         var environment = new Dictionary<string, string>
         {
-            ["Datasets__Roots"] = string.Join(';', roots.Roots),
             ["Datasets__MaxBytes"] = roots.MaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Datasets__ReadTimeoutSeconds"] = ((long)roots.ReadTimeout.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
+        if (onThisMachine) environment["Datasets__Roots"] = string.Join(';', roots.Roots);
         var secrets = new Dictionary<string, string>();
         if (configuration["Artifacts:S3:Bucket"] is { Length: > 0 } bucket)
         {

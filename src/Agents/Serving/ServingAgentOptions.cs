@@ -33,7 +33,7 @@ public sealed record ServingAgentOptions(
     public static ServingAgentOptions From(IConfiguration config)
     {
         var home = EventMlOps.Hosting.EmoHome.Resolve(config);
-        var (storeEnvironment, storeSecrets) = Artifacts.ArtifactStore.ForJob(config, home);
+        var (storeEnvironment, storeSecrets) = Artifacts.ArtifactStore.ForJob(config, home, onThisMachine: !AgentSettings.OnKubernetes(config));
         return new(
             config["Serving:Image"] is { Length: > 0 } image ? image : "emo-serve",
             Runtime.JobPlacement.From(config.GetSection("Serving:Placement")),

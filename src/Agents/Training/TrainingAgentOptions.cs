@@ -32,7 +32,7 @@ public sealed record TrainingAgentOptions(
 
     public static TrainingAgentOptions From(IConfiguration config)
     {
-        var (environment, secrets) = ArtifactStore.ForJob(config, EmoHome.Resolve(config));
+        var (environment, secrets) = ArtifactStore.ForJob(config, EmoHome.Resolve(config), onThisMachine: !AgentSettings.OnKubernetes(config));
         return new(
             config["Training:Image"] is { Length: > 0 } image ? image : "emo-train",
             config.GetSection("Training:Images").GetChildren().Where(c => c.Value is { Length: > 0 }).ToDictionary(c => c.Key, c => c.Value!, StringComparer.OrdinalIgnoreCase),
