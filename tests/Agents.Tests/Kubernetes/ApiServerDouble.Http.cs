@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -254,7 +255,8 @@ public sealed partial class ApiServerDouble
         }
     }
 
-    /// <summary>One log per pod and kind (current / previous): the double runs one container per pod.</summary>
+    /// <summary>One log per pod and kind (current / previous): the double runs one container per pod. tailLines, then
+    /// limitBytes, cut it as real servers do.</summary>
     private Reply Log(Target t, IQueryCollection query)
     {
         JsonObject? pod;
@@ -279,6 +281,8 @@ public sealed partial class ApiServerDouble
             var lines = text.TrimEnd('\n').Split('\n');
             text = string.Join('\n', lines.TakeLast(tail)) + ending;
         }
+        if (int.TryParse(query["limitBytes"], out var limit) && limit >= 0 && Encoding.UTF8.GetByteCount(text) > limit)
+            text = Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(text), 0, limit); // real servers cut bytes; tests' logs are ASCII
         return new(200, text, "text/plain");
     }
 
