@@ -77,8 +77,14 @@ public sealed class KubernetesServingRuntime(
         var token = held is null || Annotated(held, DeletedAnnotation) ? await tokens.IssueAsync(desired.Endpoint, name, ct) : null;
         var objects = KubeObjects.Endpoint(Replica(desired.Endpoint, name, token ?? ""), replicas, Math.Max(desired.MaxReplicas, replicas), cluster.Options);
         objects.Deployment.Metadata.Annotations = new Dictionary<string, string> { [EndpointAnnotation] = desired.Endpoint, [RevisionAnnotation] = revision };
+        // Back from a deletion: the zero its deletion patched in stays (an apply leaves out the count when an autoscaler owns
+        // it, and an autoscaler does not scale a Deployment at zero), so the same patch sets the count wanted.
         if (held is not null && Annotated(held, DeletedAnnotation))
-            await PatchDeploymentAsync(name, new { metadata = new { annotations = new Dictionary<string, string?> { [DeletedAnnotation] = null } } }, ct);
+            await PatchDeploymentAsync(name, new
+            {
+                metadata = new { annotations = new Dictionary<string, string?> { [DeletedAnnotation] = null } },
+                spec = new { replicas },
+            }, ct);
         _stopping.TryRemove(desired.Endpoint, out _);
 
         var deployment = await Client.AppsV1.PatchNamespacedDeploymentAsync(Apply(objects.Deployment), name, Ns,

@@ -156,7 +156,8 @@ public sealed partial class ApiServerDouble
 
     /// <summary>
     /// Defaults as real servers do: batch/v1 Jobs orphan their pods unless told otherwise (kubectl passes Background
-    /// explicitly); every other resource here defaults to Background. Pods answer with the pod, the rest with a Status.
+    /// explicitly); every other resource here defaults to Background. Pods and Services answer with the object, the rest with a
+    /// Status.
     /// </summary>
     private Reply Delete(Target t, string body, IQueryCollection query)
     {
@@ -172,10 +173,10 @@ public sealed partial class ApiServerDouble
             if (options["preconditions"]?["uid"]?.GetValue<string>() is { } expected && expected != uid)
                 return Fail(409, "Conflict", $"Precondition failed: UID in precondition: {expected}, UID in object meta: {uid}", t);
             var gone = Remove(t.Key, policy);
-            if (t.Resource == "pods")
+            if (t.Resource is "pods" or "services") // their registries answer with the object (the client reads a V1Pod / V1Service)
             {
                 var pod = gone.DeepClone().AsObject();
-                Meta(pod)["deletionTimestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ");
+                if (t.Resource == "pods") Meta(pod)["deletionTimestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ");
                 return Ok(pod);
             }
             return Ok(new JsonObject
