@@ -75,8 +75,14 @@ public sealed class KubernetesServingRuntime(
         // A new (or re-created) endpoint's replicas need a token before they start; a running one's is renewed by the checks.
         var token = held is null || Annotated(held, DeletedAnnotation) ? await tokens.IssueAsync(desired.Endpoint, name, ct) : null;
         var objects = Objects(options, cluster.Options, desired, replicas, token ?? "");
+        // Back from a deletion: the zero its deletion patched in stays (an apply leaves out the count when an autoscaler owns
+        // it, and an autoscaler does not scale a Deployment at zero), so the same patch sets the count wanted.
         if (held is not null && Annotated(held, DeletedAnnotation))
-            await PatchDeploymentAsync(name, new { metadata = new { annotations = new Dictionary<string, string?> { [DeletedAnnotation] = null } } }, ct);
+            await PatchDeploymentAsync(name, new
+            {
+                metadata = new { annotations = new Dictionary<string, string?> { [DeletedAnnotation] = null } },
+                spec = new { replicas },
+            }, ct);
         _stopping.TryRemove(desired.Endpoint, out _);
 
         var deployment = await Client.AppsV1.PatchNamespacedDeploymentAsync(Apply(objects.Deployment), name, Ns,

@@ -11,7 +11,8 @@ namespace EventMlOps.Agents.Tests.Kubernetes;
 /// JSON (what KubernetesClient sends), not YAML. What it keeps: a conflicting value owned by another manager is a 409
 /// unless forced (then ownership moves), equal values are co-owned, a field the manager stops sending is removed unless
 /// someone else owns it, a no-op apply writes nothing, and creates, replaces and merge patches make their writer the owner
-/// of the fields they changed, so an apply later conflicts with them as it would on a real server.
+/// of the fields they changed (an Update entry apart from the same manager's Apply entry), so an apply later conflicts with
+/// them, and leaving them out of an apply does not remove them, as on a real server.
 /// </summary>
 public sealed partial class ApiServerDouble
 {
@@ -50,7 +51,7 @@ public sealed partial class ApiServerDouble
                 .ToList();
             if (conflicts.Count > 0 && !force)
                 return Fail(409, "Conflict", $"Apply failed with {conflicts.Count} conflict{(conflicts.Count == 1 ? "" : "s")}: "
-                    + string.Join("; ", conflicts.Select(c => $"conflict with \"{c.Manager}\": {Display(c.Path)}")), t);
+                    + string.Join("; ", conflicts.Select(c => $"conflict with \"{c.Manager.Split(UpdateOperation)[0]}\": {Display(c.Path)}")), t);
             foreach (var (path, other) in conflicts) owners[other].Remove(path);
 
             var next = current?.DeepClone().AsObject() ?? new JsonObject();
@@ -67,7 +68,11 @@ public sealed partial class ApiServerDouble
         }
     }
 
-    /// <summary>An update operation owns what it changed; fields that are gone have no owner left.</summary>
+    /// <summary>Real servers keep a manager's Apply and Update operations apart (managedFields entries by manager and
+    /// operation): what a manager set by a merge patch is not dropped when its apply leaves it out.</summary>
+    private const string UpdateOperation = "\u0002Update";
+
+    /// <summary>An update operation owns what it changed (as its manager's Update entry); fields that are gone have no owner left.</summary>
     private void TakeOwnership(Key key, string manager, JsonObject? before, JsonObject after)
     {
         var owners = _owners.TryGetValue(key, out var known) ? known : _owners[key] = [];
@@ -78,7 +83,7 @@ public sealed partial class ApiServerDouble
             owned.RemoveWhere(p => !now.ContainsKey(p));
             owned.ExceptWith(changed);
         }
-        if (!owners.TryGetValue(manager, out var mine)) owners[manager] = mine = [];
+        if (!owners.TryGetValue(manager + UpdateOperation, out var mine)) owners[manager + UpdateOperation] = mine = [];
         mine.UnionWith(changed);
     }
 

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -155,7 +156,8 @@ public sealed partial class ApiServerDouble
 
     /// <summary>
     /// Defaults as real servers do: batch/v1 Jobs orphan their pods unless told otherwise (kubectl passes Background
-    /// explicitly); every other resource here defaults to Background. Pods answer with the pod, the rest with a Status.
+    /// explicitly); every other resource here defaults to Background. Pods and Services answer with the object, the rest with a
+    /// Status.
     /// </summary>
     private Reply Delete(Target t, string body, IQueryCollection query)
     {
@@ -171,10 +173,10 @@ public sealed partial class ApiServerDouble
             if (options["preconditions"]?["uid"]?.GetValue<string>() is { } expected && expected != uid)
                 return Fail(409, "Conflict", $"Precondition failed: UID in precondition: {expected}, UID in object meta: {uid}", t);
             var gone = Remove(t.Key, policy);
-            if (t.Resource == "pods")
+            if (t.Resource is "pods" or "services") // their registries answer with the object (the client reads a V1Pod / V1Service)
             {
                 var pod = gone.DeepClone().AsObject();
-                Meta(pod)["deletionTimestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ");
+                if (t.Resource == "pods") Meta(pod)["deletionTimestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ");
                 return Ok(pod);
             }
             return Ok(new JsonObject
@@ -254,7 +256,8 @@ public sealed partial class ApiServerDouble
         }
     }
 
-    /// <summary>One log per pod and kind (current / previous): the double runs one container per pod.</summary>
+    /// <summary>One log per pod and kind (current / previous): the double runs one container per pod. tailLines, then
+    /// limitBytes, cut it as real servers do.</summary>
     private Reply Log(Target t, IQueryCollection query)
     {
         JsonObject? pod;
@@ -279,6 +282,8 @@ public sealed partial class ApiServerDouble
             var lines = text.TrimEnd('\n').Split('\n');
             text = string.Join('\n', lines.TakeLast(tail)) + ending;
         }
+        if (int.TryParse(query["limitBytes"], out var limit) && limit >= 0 && Encoding.UTF8.GetByteCount(text) > limit)
+            text = Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(text), 0, limit); // real servers cut bytes; tests' logs are ASCII
         return new(200, text, "text/plain");
     }
 

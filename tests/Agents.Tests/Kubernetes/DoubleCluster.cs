@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using EventMlOps.Agents.Kubernetes;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EventMlOps.Agents.Tests.Kubernetes;
+
+/// <summary>The real <see cref="KubeCluster"/> (client and watched caches) on the API server double, and what tests do
+/// as kubelet and the controllers: pods of a workload, their status, waiting until the runtime sees a change.</summary>
+public sealed class DoubleCluster : IAsyncDisposable
+{
+    public const string Ns = "emo-test";
+
+    private DoubleCluster(ApiServerDouble server, KubeCluster cluster) => (Server, Cluster) = (server, cluster);
+
+    public ApiServerDouble Server { get; }
+
+    public KubeCluster Cluster { get; }
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>A cluster whose watches run (started as the host starts it), on <paramref name="server"/>.</summary>
+    public static async Task<DoubleCluster> StartAsync(ApiServerDouble server)
+    {
+        var cluster = new KubeCluster(server.Client(), Ns, KubernetesOptions.From(new ConfigurationBuilder().Build()), inCluster: false, NullLoggerFactory.Instance);
+        await cluster.StartAsync(Ct);
+        return new DoubleCluster(server, cluster);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Cluster.StopAsync(CancellationToken.None);
+        Cluster.Dispose();
+        Cluster.Client.Dispose();
+    }
+
+    /// <summary>A pod of <paramref name="owner"/> as its controller creates it: labelled with the workload's instance and
+    /// the agents' label (as the pod template has them), owned by it, with the runtime's one container.</summary>
+    public V1Pod PodOf(IKubernetesObject<V1ObjectMeta> owner, string name, V1PodStatus? status = null) => Server.Put(new V1Pod
+    {
+        Metadata = new V1ObjectMeta
+        {
+            Name = name,
+            NamespaceProperty = Ns,
+            Labels = new Dictionary<string, string>
+            {
+                [KubeObjects.InstanceLabel] = owner.Metadata.Name,
+                [KubeObjects.ManagedByLabel] = KubernetesOptions.FieldManager,
+                [KubeObjects.ComponentLabel] = KubeObjects.Label(owner.Metadata, KubeObjects.ComponentLabel) ?? KubeObjects.Training,
+            },
+            OwnerReferences = [new V1OwnerReference { ApiVersion = owner.ApiVersion, Kind = owner.Kind, Name = owner.Metadata.Name, Uid = owner.Metadata.Uid, Controller = true }],
+        },
+        Spec = new V1PodSpec { Containers = [new V1Container { Name = KubeObjects.Container, Image = "emo/trainer:1" }] },
+        Status = status,
+    });
+
+    /// <summary>Kubelet's (or a controller's) write of a new status.</summary>
+    public void SetStatus<T>(string name, object status) where T : IKubernetesObject<V1ObjectMeta> =>
+        Server.UpdateStatus<T>(Ns, name, o => o["status"] = JsonNode.Parse(KubernetesJson.Serialize(status)));
+
+    /// <summary>What <paramref name="read"/> returns once <paramref name="until"/> holds (the runtime reads its watched
+    /// caches, which the watch brings up to date a moment after the change); fails after a few seconds.</summary>
+    public static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, Func<T, bool> until, string what, double seconds = 10)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var value = await read();
+            if (until(value)) return value;
+            if (clock.Elapsed > TimeSpan.FromSeconds(seconds)) throw new TimeoutException($"not {what} within {seconds} s; last seen: {value}");
+            await Task.Delay(50, Ct);
+        }
+    }
+
+    public static V1PodStatus Running(DateTime startedAt) => new()
+    {
+        Phase = "Running",
+        StartTime = startedAt,
+        Conditions = [new V1PodCondition { Type = "PodScheduled", Status = "True" }],
+        ContainerStatuses = [new V1ContainerStatus
+        {
+            Name = KubeObjects.Container, Image = "emo/trainer:1", ImageID = "", Ready = true, RestartCount = 0,
+            State = new V1ContainerState { Running = new V1ContainerStateRunning { StartedAt = startedAt } },
+        }],
+    };
+
+    public static V1PodStatus Terminated(string phase, int exitCode, string reason) => new()
+    {
+        Phase = phase,
+        ContainerStatuses = [new V1ContainerStatus
+        {
+            Name = KubeObjects.Container, Image = "emo/trainer:1", ImageID = "", Ready = false, RestartCount = 0,
+            State = new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = exitCode, Reason = reason } },
+        }],
+    };
+}

@@ -1,0 +1,228 @@
+using EventMlOps.Agents.Hosting;
+using EventMlOps.Agents.Kubernetes;
+using EventMlOps.Agents.Rollout;
+using EventMlOps.Agents.Serving;
+using EventMlOps.Agents.Tests.Testing;
+using EventMlOps.Contracts;
+using EventMlOps.Contracts.Endpoints;
+using EventMlOps.ControlPlane.Endpoints;
+using EventMlOps.ControlPlane.WorkOrders;
+using k8s;
+using k8s.Models;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EventMlOps.Agents.Tests.Kubernetes;
+
+/// <summary>
+/// Endpoints as Deployment + Service + PodDisruptionBudget (+ HorizontalPodAutoscaler) applied server-side by
+/// <see cref="KubernetesServingRuntime"/> on the API server double, through the real KubeCluster; the replicas' token is
+/// issued by the real control plane (the endpoint exists there, and the agent holds its work order's grant). The
+/// runtime's periodic checks (replica facts on the bus) are not started here.
+/// </summary>
+public sealed class KubernetesServingRuntimeTests(AgentsFixture fx) : IAsyncLifetime
+{
+    private const string Ns = DoubleCluster.Ns;
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private readonly string _endpoint = "ep-" + Guid.NewGuid().ToString("N")[..8];
+    private ApiServerDouble _server = null!;
+    private DoubleCluster _world = null!;
+    private KubernetesServingRuntime _runtime = null!;
+
+    private string Name => LocalServingRuntime.ReplicaName(_endpoint);
+
+    public async ValueTask InitializeAsync()
+    {
+        // Given: the endpoint exists on the control plane (min 1, max 3).
+        await using (var session = fx.Store.LightweightSession())
+        {
+            session.Events.StartStream<EndpointState>(StreamKeys.Endpoint(_endpoint),
+                new EndpointCreated(_endpoint, "rec", 1, 3, "olga", DateTimeOffset.UtcNow));
+            await session.SaveChangesAsync(Ct);
+        }
+        _server = await ApiServerDouble.StartAsync();
+        _world = await DoubleCluster.StartAsync(_server);
+        var options = new ServingAgentOptions("emo/serve:1", null, fx.Scratch, "emo-serve", "dotnet", fx.BaseAddress.ToString(),
+            TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(60), new Dictionary<string, string>(),
+            new Dictionary<string, string> { ["Artifacts__S3__Bucket"] = "models" }, new Dictionary<string, string> { ["Artifacts__S3__SecretKey"] = "store-secret" }, []);
+        var token = AgentToken.From(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Agents:Token"] = fx.Tokens.Issue("emo-agents", [Roles.Agent], TimeSpan.FromHours(1)),
+        }).Build());
+        var grants = new WorkGrants(TimeProvider.System);
+        grants.Hold(WorkGrants.Endpoint(_endpoint), fx.Tokens.ForEndpoint(_endpoint));
+        // No bus: ExecuteAsync (the checks that report replica facts) is not started in these tests.
+        _runtime = new KubernetesServingRuntime(_world.Cluster, options, new ReplicaTokens(options, token, grants), wolverine: null!,
+            TimeProvider.System, NullLogger<KubernetesServingRuntime>.Instance);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _runtime.Dispose();
+        await _world.DisposeAsync();
+        await _server.DisposeAsync();
+    }
+
+    private ApplyEndpoint Order(long revision, int min, int max, int version = 1) =>
+        new(_endpoint, revision, [new ServedVersion("rec", version, $"s3://models/rec/{version}", "ab12", 100)], min, max);
+
+    private static V1PodStatus Ready(DateTime startedAt) => new()
+    {
+        Phase = "Running",
+        StartTime = startedAt,
+        Conditions = [new V1PodCondition { Type = "Ready", Status = "True" }],
+    };
+
+    private T Owned<T>(V1Deployment deployment) where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        var obj = _server.Get<T>(Ns, Name).ShouldNotBeNull(typeof(T).Name);
+        obj.Metadata.OwnerReferences.ShouldHaveSingleItem().ShouldSatisfyAllConditions(
+            r => r.Uid.ShouldBe(deployment.Metadata.Uid), r => r.Kind.ShouldBe("Deployment"), r => r.Name.ShouldBe(Name));
+        return obj;
+    }
+
+    [Fact]
+    public async Task Given_an_endpoint_of_one_to_three_replicas_When_applied_Then_a_Deployment_left_to_its_autoscaler_and_its_owned_Service_budget_autoscaler_and_token_Secret_exist()
+    {
+        await _runtime.ApplyAsync(Order(1, 1, 3), replicas: 1, Ct);
+
+        var deployment = _server.Get<V1Deployment>(Ns, Name).ShouldNotBeNull();
+        deployment.Spec.Replicas.ShouldBeNull("the autoscaler owns the count");
+        deployment.Metadata.Annotations[KubernetesServingRuntime.EndpointAnnotation].ShouldBe(_endpoint);
+        deployment.Metadata.Annotations[KubernetesServingRuntime.RevisionAnnotation].ShouldBe("1");
+        var container = deployment.Spec.Template.Spec.Containers.ShouldHaveSingleItem();
+        container.Image.ShouldBe("emo/serve:1");
+        container.Env.Single(e => e.Name == KubernetesServingRuntime.TokenKey).ValueFrom.SecretKeyRef.Name.ShouldBe(Name);
+        KubernetesJson.Serialize(deployment).ShouldNotContain("store-secret");
+        Owned<V1Service>(deployment).Spec.Selector[KubeObjects.InstanceLabel].ShouldBe(Name);
+        Owned<V1PodDisruptionBudget>(deployment).Spec.MaxUnavailable.Value.ShouldBe("1");
+        var autoscaler = Owned<V2HorizontalPodAutoscaler>(deployment);
+        (autoscaler.Spec.MinReplicas, autoscaler.Spec.MaxReplicas).ShouldBe((1, 3));
+        autoscaler.Spec.ScaleTargetRef.Name.ShouldBe(Name);
+        var secret = _server.Get<V1Secret>(Ns, Name).ShouldNotBeNull();
+        secret.Metadata.OwnerReferences.ShouldHaveSingleItem().Uid.ShouldBe(deployment.Metadata.Uid);
+        secret.StringData[KubernetesServingRuntime.TokenKey].Split('.').Length.ShouldBe(3, "a JWT issued by the control plane");
+        secret.StringData["Artifacts__S3__SecretKey"].ShouldBe("store-secret");
+        secret.Metadata.Annotations.ShouldContainKey(KubernetesServingRuntime.TokenIssuedAnnotation);
+        _server.Requests.Where(r => r.Method == "PATCH").ShouldAllBe(r => r.Query.Contains("fieldManager=emo-agents") && r.ContentType!.StartsWith("application/apply-patch+yaml"));
+        (await _runtime.EndpointsAsync(Ct)).ShouldBe([_endpoint]);
+    }
+
+    [Fact]
+    public async Task Given_an_autoscaled_endpoint_When_its_bounds_become_two_and_two_Then_the_Deployment_has_two_replicas_and_the_autoscaler_is_deleted()
+    {
+        await _runtime.ApplyAsync(Order(1, 1, 3), replicas: 1, Ct);
+        _server.Get<V2HorizontalPodAutoscaler>(Ns, Name).ShouldNotBeNull();
+
+        await _runtime.ApplyAsync(Order(2, 2, 2), replicas: 2, Ct);
+
+        var deployment = _server.Get<V1Deployment>(Ns, Name).ShouldNotBeNull();
+        deployment.Spec.Replicas.ShouldBe(2);
+        deployment.Metadata.Annotations[KubernetesServingRuntime.RevisionAnnotation].ShouldBe("2");
+        _server.Get<V2HorizontalPodAutoscaler>(Ns, Name).ShouldBeNull();
+        _server.Get<V1Service>(Ns, Name).ShouldNotBeNull();
+
+        await _runtime.ApplyAsync(Order(3, 2, 2), replicas: 2, Ct); // no autoscaler to delete: a 404, ignored
+    }
+
+    [Fact]
+    public async Task Given_an_applied_endpoint_with_ready_and_unready_pods_When_observed_Then_its_revision_and_ready_pods_with_their_proxy_URLs_are_reported_and_an_older_order_changes_nothing()
+    {
+        await _runtime.ApplyAsync(Order(5, 1, 3), replicas: 1, Ct);
+        var deployment = _server.Get<V1Deployment>(Ns, Name)!;
+        var started = new DateTime(2025, 5, 1, 12, 0, 0, DateTimeKind.Utc);
+        _world.PodOf(deployment, Name + "-7d9f-a", Ready(started));
+        _world.PodOf(deployment, Name + "-7d9f-b", new V1PodStatus { Phase = "Pending" });
+
+        var observed = await DoubleCluster.EventuallyAsync(() => _runtime.ObserveAsync(_endpoint, Ct), o => o?.Replicas.Count > 0, "a ready replica");
+
+        observed!.AppliedRevision.ShouldBe(5);
+        observed.Deleted.ShouldBeFalse();
+        var replica = observed.Replicas.ShouldHaveSingleItem();
+        replica.Url.ShouldBe(new Uri($"{_server.Url}/api/v1/namespaces/{Ns}/pods/{Name}-7d9f-a:8080/proxy/"));
+        replica.StartedAt.ShouldBe(new DateTimeOffset(started));
+
+        var version = deployment.Metadata.ResourceVersion;
+        var writes = _server.Requests.Count;
+        await _runtime.ApplyAsync(Order(4, 2, 2, version: 9), replicas: 2, Ct);
+
+        _server.Get<V1Deployment>(Ns, Name)!.Metadata.ResourceVersion.ShouldBe(version);
+        _server.Requests.Count.ShouldBe(writes, "an older order writes nothing");
+        (await _runtime.ObserveAsync(_endpoint, Ct))!.AppliedRevision.ShouldBe(5);
+        (await _runtime.ObserveAsync("never-applied", Ct)).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Given_an_applied_endpoint_When_deleted_Then_it_is_scaled_to_zero_marked_with_the_revision_and_the_rest_removed_and_applying_again_recreates_it()
+    {
+        await _runtime.ApplyAsync(Order(1, 1, 3), replicas: 1, Ct);
+        var deployment = _server.Get<V1Deployment>(Ns, Name)!;
+        _world.PodOf(deployment, Name + "-x-1", Ready(DateTime.UtcNow));
+        await DoubleCluster.EventuallyAsync(() => _runtime.ObserveAsync(_endpoint, Ct), o => o?.Replicas.Count == 1, "a ready replica");
+
+        await _runtime.DeleteAsync(_endpoint, 2, "deleted by olga", Ct);
+
+        var kept = _server.Get<V1Deployment>(Ns, Name).ShouldNotBeNull("kept, at zero, to remember the revision of its deletion");
+        kept.Spec.Replicas.ShouldBe(0);
+        kept.Metadata.Annotations[KubernetesServingRuntime.DeletedAnnotation].ShouldBe("2");
+        kept.Metadata.Annotations[KubernetesServingRuntime.RevisionAnnotation].ShouldBe("2");
+        _server.Get<V1Service>(Ns, Name).ShouldBeNull();
+        _server.Get<V2HorizontalPodAutoscaler>(Ns, Name).ShouldBeNull();
+        _server.Get<V1PodDisruptionBudget>(Ns, Name).ShouldBeNull();
+        _server.Get<V1Secret>(Ns, Name).ShouldBeNull();
+        var observed = await _runtime.ObserveAsync(_endpoint, Ct);
+        (observed!.Deleted, observed.AppliedRevision, observed.Replicas.Count).ShouldBe((true, 2L, 0));
+        (await _runtime.EndpointsAsync(Ct)).ShouldBeEmpty();
+
+        await _runtime.ApplyAsync(Order(1, 1, 3), replicas: 1, Ct); // older than the deletion: nothing
+        _server.Get<V1Service>(Ns, Name).ShouldBeNull();
+
+        await _runtime.ApplyAsync(Order(3, 1, 3), replicas: 1, Ct);
+
+        var again = _server.Get<V1Deployment>(Ns, Name).ShouldNotBeNull();
+        again.Metadata.Uid.ShouldBe(deployment.Metadata.Uid);
+        again.Metadata.Annotations.ShouldNotContainKey(KubernetesServingRuntime.DeletedAnnotation);
+        again.Metadata.Annotations[KubernetesServingRuntime.RevisionAnnotation].ShouldBe("3");
+        again.Spec.Replicas.ShouldBe(1, "an autoscaler does not scale a Deployment at zero: it comes back at its minimum");
+        Owned<V1Service>(again);
+        Owned<V2HorizontalPodAutoscaler>(again);
+        Owned<V1PodDisruptionBudget>(again);
+        Owned<V1Secret>(again).StringData.ShouldContainKey(KubernetesServingRuntime.TokenKey);
+        (await _runtime.ObserveAsync(_endpoint, Ct))!.Deleted.ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task Given_two_ready_replicas_When_the_canary_metrics_are_read_Then_both_pods_metrics_are_scraped_through_the_pod_proxy_and_summed()
+    {
+        await _runtime.ApplyAsync(Order(1, 2, 2), replicas: 2, Ct);
+        var deployment = _server.Get<V1Deployment>(Ns, Name)!;
+        const string labels = "otel_scope_name=\"EventMlOps.Serving\",model=\"rec\",route=\"recommend\"";
+        static string Scrape(string labels, long ok, long errors) => string.Join('\n',
+            "# TYPE emo_serving_request_duration_seconds histogram",
+            $"emo_serving_request_duration_seconds_bucket{{{labels},status_class=\"2xx\",version=\"2\",le=\"0.005\"}} {ok}",
+            $"emo_serving_request_duration_seconds_bucket{{{labels},status_class=\"2xx\",version=\"2\",le=\"+Inf\"}} {ok}",
+            $"emo_serving_request_duration_seconds_count{{{labels},status_class=\"2xx\",version=\"2\"}} {ok}",
+            $"emo_serving_request_duration_seconds_bucket{{{labels},status_class=\"5xx\",version=\"2\",le=\"0.005\"}} {errors}",
+            $"emo_serving_request_duration_seconds_bucket{{{labels},status_class=\"5xx\",version=\"2\",le=\"+Inf\"}} {errors}",
+            $"emo_serving_request_duration_seconds_count{{{labels},status_class=\"5xx\",version=\"2\"}} {errors}",
+            "emo_serving_versions_weight_percent{otel_scope_name=\"EventMlOps.Serving\",model=\"rec\",version=\"2\"} 100");
+        foreach (var (pod, ok, errors) in new[] { ("a", 30L, 1L), ("b", 60L, 2L) })
+        {
+            _world.PodOf(deployment, $"{Name}-{pod}", Ready(DateTime.UtcNow));
+            _server.ProxyPod(Ns, $"{Name}-{pod}", 8080, path => path == "/metrics" ? Scrape(labels, ok, errors) : throw new InvalidOperationException(path));
+        }
+        _world.PodOf(deployment, $"{Name}-starting", new V1PodStatus { Phase = "Running" }); // not ready: not scraped (no handler: it would fail)
+        var metrics = new KubernetesEndpointMetrics(_world.Cluster, NullLogger<KubernetesEndpointMetrics>.Instance);
+        await DoubleCluster.EventuallyAsync(() => _world.Cluster.PodsOfAsync(Name, Ct), pods => pods.Count == 3, "three pods in the cache");
+
+        var snapshot = (await metrics.ReadAsync(_endpoint, "rec", Ct)).ShouldNotBeNull();
+
+        snapshot.Since(MetricsSnapshot.Parse("", "rec"), 2).ShouldSatisfyAllConditions(
+            m => m.Requests.ShouldBe(93), m => m.Errors.ShouldBe(3));
+        snapshot.Weights.ShouldBe(new Dictionary<int, double> { [2] = 100 });
+        snapshot.Replicas.ShouldNotBeNull().Split(',').Select(r => r.Split('@')[0]).Order().ShouldBe([$"{Name}-a", $"{Name}-b"]);
+        _server.Requests.Count(r => r.Path.EndsWith("/proxy/metrics")).ShouldBe(2);
+        (await metrics.ReadAsync("no-such-endpoint", "rec", Ct)).ShouldBeNull();
+    }
+}
