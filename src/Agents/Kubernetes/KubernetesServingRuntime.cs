@@ -153,8 +153,7 @@ public sealed class KubernetesServingRuntime(
                 pod is null ? null : ReplicaUrl(pod).ToString(), fact.Reason, fact.ExitCode));
         }
         _seen[endpoint] = seen;
-        if (!Annotated(deployment, DeletedAnnotation) && tokens.CanIssue(endpoint)
-            && await TokenDueAsync(name, ct))
+        if (!Annotated(deployment, DeletedAnnotation) && tokens.CanIssue(endpoint) && TokenDue(deployment))
         {
             using var gate = await GateAsync(endpoint, ct);
             var replica = Replica(endpoint, name, await tokens.IssueAsync(endpoint, name, ct));
@@ -162,20 +161,12 @@ public sealed class KubernetesServingRuntime(
         }
     }
 
-    private async Task<bool> TokenDueAsync(string name, CancellationToken ct)
-    {
-        try
-        {
-            var secret = await Client.CoreV1.ReadNamespacedSecretAsync(name, Ns, cancellationToken: ct);
-            return !(secret.Metadata.Annotations?.TryGetValue(TokenIssuedAnnotation, out var at) == true
-                && DateTimeOffset.TryParse(at, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var issued)
-                && time.GetUtcNow() - issued < RenewTokenAfter);
-        }
-        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return true;
-        }
-    }
+    /// <summary>The replicas' token was issued long enough ago (or never, as far as the Deployment says) to renew it. When
+    /// it was issued is kept on the Deployment, so that the agents never read a Secret.</summary>
+    private bool TokenDue(V1Deployment deployment) =>
+        !(deployment.Metadata.Annotations?.TryGetValue(TokenIssuedAnnotation, out var at) == true
+          && DateTimeOffset.TryParse(at, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var issued)
+          && time.GetUtcNow() - issued < RenewTokenAfter);
 
     /// <summary>What an endpoint is on Kubernetes at <paramref name="desired"/>'s revision, at least <paramref name="replicas"/>
     /// (the plan's) and at most the endpoint's maximum: what <see cref="ApplyAsync"/> applies and <c>emo kube render</c> prints.</summary>
@@ -211,12 +202,15 @@ public sealed class KubernetesServingRuntime(
             options.Placement);
     }
 
+    /// <summary>Applies the replicas' Secret with a freshly issued token and records on the Deployment when it was issued.</summary>
     private async Task ApplySecretAsync(V1Secret secret, V1Deployment owner, CancellationToken ct)
     {
-        if (secret.StringData.ContainsKey(TokenKey))
-            secret.Metadata.Annotations = new Dictionary<string, string> { [TokenIssuedAnnotation] = time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture) };
         await Client.CoreV1.PatchNamespacedSecretAsync(Apply(KubeObjects.OwnedBy(secret, owner)), secret.Metadata.Name, Ns,
             fieldManager: KubernetesOptions.FieldManager, force: true, cancellationToken: ct);
+        await PatchDeploymentAsync(owner.Metadata.Name, new
+        {
+            metadata = new { annotations = new Dictionary<string, string> { [TokenIssuedAnnotation] = time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture) } },
+        }, ct);
     }
 
     private async Task PatchDeploymentAsync(string name, object patch, CancellationToken ct) =>

@@ -104,8 +104,11 @@ public sealed class KubernetesServingRuntimeTests(AgentsFixture fx) : IAsyncLife
         secret.Metadata.OwnerReferences.ShouldHaveSingleItem().Uid.ShouldBe(deployment.Metadata.Uid);
         secret.StringData[KubernetesServingRuntime.TokenKey].Split('.').Length.ShouldBe(3, "a JWT issued by the control plane");
         secret.StringData["Artifacts__S3__SecretKey"].ShouldBe("store-secret");
-        secret.Metadata.Annotations.ShouldContainKey(KubernetesServingRuntime.TokenIssuedAnnotation);
-        _server.Requests.Where(r => r.Method == "PATCH").ShouldAllBe(r => r.Query.Contains("fieldManager=emo-agents") && r.ContentType!.StartsWith("application/apply-patch+yaml"));
+        // When the token was issued is kept on the Deployment: the agents never read a Secret.
+        _server.Get<V1Deployment>(Ns, Name)!.Metadata.Annotations.ShouldContainKey(KubernetesServingRuntime.TokenIssuedAnnotation);
+        _server.Requests.ShouldNotContain(r => r.Method == "GET" && r.Path.Contains("/secrets"));
+        _server.Requests.Where(r => r.Method == "PATCH").ShouldAllBe(r => r.Query.Contains("fieldManager=emo-agents"));
+        _server.Requests.Where(r => r.Method == "PATCH" && !r.Path.Contains("/deployments/")).ShouldAllBe(r => r.ContentType!.StartsWith("application/apply-patch+yaml"));
         (await _runtime.EndpointsAsync(Ct)).ShouldBe([_endpoint]);
     }
 
