@@ -43,7 +43,8 @@ public sealed record TrainingAgentOptions(
             AgentSettings.Dotnet(),
             (config["Training:TrackingUri"] ?? config["Agents:ControlPlaneUrl"]) is { Length: > 0 } uri ? uri : null,
             TimeSpan.FromSeconds(AgentSettings.Number(config, "Agents:HeartbeatSeconds", 15)),
-            TimeSpan.FromMilliseconds(AgentSettings.Number(config, "Agents:PollMilliseconds", 250)),
+            // A pod log has no offsets: each look reads it from its start, so a cluster is looked at less often.
+            TimeSpan.FromMilliseconds(AgentSettings.Number(config, "Agents:PollMilliseconds", AgentSettings.OnKubernetes(config) ? 2000 : 250)),
             TimeSpan.FromSeconds(AgentSettings.Number(config, "Agents:CancelGraceSeconds", 10)),
             (int)AgentSettings.Number(config, "Agents:LogTailLines", 20));
     }
