@@ -1,10 +1,12 @@
 using EventMlOps.Agents.Hosting;
+using EventMlOps.Agents.Kubernetes;
 using EventMlOps.Agents.Serving;
 using EventMlOps.Agents.Training;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
 using Wolverine;
@@ -37,6 +39,8 @@ public static class AgentsApp
         var connectionString = settings.Transport == BusTransport.Postgresql ? Store.RequireConnectionString(config) : Store.ConnectionString(config);
         var health = builder.AddServiceDefaults("emo-agents");
         if (connectionString is not null) health.AddDatabase(_ => new NpgsqlConnection(connectionString));
+        if (AgentSettings.OnKubernetes(config))
+            health.Add(new HealthCheckRegistration("kubernetes", sp => new KubeCluster.Health(sp.GetRequiredService<KubeCluster>()), HealthStatus.Unhealthy, [ServiceDefaults.Ready]));
         var token = AgentToken.From(config);
         builder.Services.AddSingleton(token);
         var grants = new WorkGrants(TimeProvider.System);

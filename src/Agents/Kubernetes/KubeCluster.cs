@@ -1,5 +1,6 @@
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -46,6 +47,15 @@ public sealed class KubeCluster : BackgroundService
     public KubeInformer<V1Pod, V1PodList> Pods { get; }
 
     public KubeInformer<V1Deployment, V1DeploymentList> Deployments { get; }
+
+    /// <summary>A readiness check: the API server answered the first list of each kind the agents watch.</summary>
+    public sealed class Health(KubeCluster cluster) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default) =>
+            Task.FromResult(cluster.Jobs.Synced && cluster.Pods.Synced && cluster.Deployments.Synced
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Unhealthy($"the Kubernetes API server has not listed the agents' jobs, pods and deployments in {cluster.Namespace} yet"));
+    }
 
     /// <summary>The pods of one workload (its <c>app.kubernetes.io/instance</c>).</summary>
     public async Task<IReadOnlyList<V1Pod>> PodsOfAsync(string instance, CancellationToken ct) =>

@@ -25,6 +25,9 @@ public sealed class KubeInformer<T, TList>(
     private readonly ConcurrentDictionary<string, T> _items = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>The first list arrived: reads answer from memory.</summary>
+    public bool Synced => _synced.Task.IsCompleted;
+
     /// <summary>How many lists it made (the first and one per expired watch): what tests read to see a re-list.</summary>
     public int Lists { get; private set; }
 

@@ -11,11 +11,12 @@ namespace EventMlOps.Agents.Training;
 /// stopped; for the others whose outcome was never reported, the agent asks the control plane to send their work orders
 /// again (<see cref="RequestWorkOrders"/>) — it keeps no grants on disk — and each order that comes back is followed like
 /// a redelivered one: a running job to its end, a finished one to its report, one whose process vanished reported
-/// failed. A run the control plane already finished gets no order and is left alone.</summary>
+/// failed. A run the control plane already finished gets no order and is left alone. It runs beside the host's start,
+/// not in it: a cluster's API server that does not answer yet must not keep the agents from serving their health.</summary>
 public sealed class TrainingRecovery(IWorkloadRuntime runtime, IWolverineRuntime wolverine,
-    ILogger<TrainingRecovery> log) : IHostedService
+    ILogger<TrainingRecovery> log) : BackgroundService
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
+    protected override async Task ExecuteAsync(CancellationToken cancellationToken)
     {
         var unreported = new List<Guid>();
         foreach (var job in await runtime.ListAsync(cancellationToken))
@@ -37,6 +38,4 @@ public sealed class TrainingRecovery(IWorkloadRuntime runtime, IWolverineRuntime
         log.LogInformation("Re-adopting {Count} training job(s): asking for their work orders again", unreported.Count);
         await new MessageBus(wolverine).SendAsync(new RequestWorkOrders(Guid.NewGuid(), unreported, []));
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -2,6 +2,10 @@ using EventMlOps.Agents.Kubernetes;
 using EventMlOps.Agents.Tests.Testing;
 using EventMlOps.Agents.Training;
 using k8s.Models;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace EventMlOps.Agents.Tests.Kubernetes;
 
@@ -63,5 +67,42 @@ public sealed class KubernetesAgentsHostTests(AgentsFixture fx)
 
         var waiting = await lab.WaitForAsync(runId, r => r.WaitingReason is not null, "waiting");
         waiting.WaitingReason.ShouldBe("Unschedulable: 0/3 nodes are available: 3 Insufficient memory.");
+        (await ReadinessAsync(lab.Agent!)).ShouldBe("Healthy");
+    }
+
+    [Fact]
+    public async Task Given_agents_on_kubernetes_When_the_API_server_does_not_answer_Then_they_are_not_ready_and_say_why()
+    {
+        var kubeconfig = Path.Combine(fx.Scratch, $"kubeconfig-{Guid.NewGuid():N}.yaml");
+        // A port nothing listens on (taken and released): the API server is down.
+        var port = EventMlOps.Hosting.LoopbackPort.Choose(null);
+        await File.WriteAllTextAsync(kubeconfig, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: down
+              cluster:
+                server: http://127.0.0.1:{port}
+            users:
+            - name: agents
+              user:
+                token: t
+            contexts:
+            - name: down
+              context:
+                cluster: down
+                user: agents
+            current-context: down
+            """, TrainingLab.Ct);
+        await using var lab = new TrainingLab(fx);
+        await lab.StartAgentAsync("emo-train", "--Agents:Runtime=kubernetes", $"--Kubernetes:Kubeconfig={kubeconfig}", $"--Kubernetes:Namespace={DoubleCluster.Ns}");
+
+        (await ReadinessAsync(lab.Agent!)).ShouldBe($"Unhealthy: the Kubernetes API server has not listed the agents' jobs, pods and deployments in {DoubleCluster.Ns} yet");
+    }
+
+    private static async Task<string> ReadinessAsync(IHost agents)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(agents.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()) };
+        return await (await http.GetAsync("/health/ready", TrainingLab.Ct)).Content.ReadAsStringAsync(TrainingLab.Ct);
     }
 }
