@@ -39,7 +39,10 @@ public sealed class DoubleCluster : IAsyncDisposable
 
     /// <summary>A pod of <paramref name="owner"/> as its controller creates it: labelled with the workload's instance and
     /// the agents' label (as the pod template has them), owned by it, with the runtime's one container.</summary>
-    public V1Pod PodOf(IKubernetesObject<V1ObjectMeta> owner, string name, V1PodStatus? status = null) => Server.Put(new V1Pod
+    public V1Pod PodOf(IKubernetesObject<V1ObjectMeta> owner, string name, V1PodStatus? status = null) => PodOf(Server, owner, name, status);
+
+    /// <inheritdoc cref="PodOf(IKubernetesObject{V1ObjectMeta}, string, V1PodStatus?)"/>
+    public static V1Pod PodOf(ApiServerDouble server, IKubernetesObject<V1ObjectMeta> owner, string name, V1PodStatus? status = null) => server.Put(new V1Pod
     {
         Metadata = new V1ObjectMeta
         {
@@ -58,8 +61,41 @@ public sealed class DoubleCluster : IAsyncDisposable
     });
 
     /// <summary>Kubelet's (or a controller's) write of a new status.</summary>
-    public void SetStatus<T>(string name, object status) where T : IKubernetesObject<V1ObjectMeta> =>
-        Server.UpdateStatus<T>(Ns, name, o => o["status"] = JsonNode.Parse(KubernetesJson.Serialize(status)));
+    public void SetStatus<T>(string name, object status) where T : IKubernetesObject<V1ObjectMeta> => SetStatus<T>(Server, name, status);
+
+    /// <inheritdoc cref="SetStatus{T}(string, object)"/>
+    public static void SetStatus<T>(ApiServerDouble server, string name, object status) where T : IKubernetesObject<V1ObjectMeta> =>
+        server.UpdateStatus<T>(Ns, name, o => o["status"] = JsonNode.Parse(KubernetesJson.Serialize(status)));
+
+    /// <summary>A kubeconfig file (in <paramref name="folder"/>) that points a client at <paramref name="server"/>, as an
+    /// operator's points the agents at their cluster: what <c>Kubernetes:Kubeconfig</c> is given.</summary>
+    public static Task<string> KubeconfigAsync(ApiServerDouble server, string folder) => KubeconfigAsync(server.Url, folder);
+
+    /// <summary>A kubeconfig file for the API server at <paramref name="server"/>.</summary>
+    public static async Task<string> KubeconfigAsync(string server, string folder)
+    {
+        var file = Path.Combine(folder, $"kubeconfig-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: double
+              cluster:
+                server: {server}
+                insecure-skip-tls-verify: true
+            users:
+            - name: agents
+              user:
+                token: not-checked-by-the-double
+            contexts:
+            - name: double
+              context:
+                cluster: double
+                user: agents
+            current-context: double
+            """, Ct);
+        return file;
+    }
 
     /// <summary>What <paramref name="read"/> returns once <paramref name="until"/> holds (the runtime reads its watched
     /// caches, which the watch brings up to date a moment after the change); fails after a few seconds.</summary>

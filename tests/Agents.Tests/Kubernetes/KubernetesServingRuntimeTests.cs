@@ -11,6 +11,7 @@ using k8s;
 using k8s.Models;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace EventMlOps.Agents.Tests.Kubernetes;
 
@@ -18,7 +19,8 @@ namespace EventMlOps.Agents.Tests.Kubernetes;
 /// Endpoints as Deployment + Service + PodDisruptionBudget (+ HorizontalPodAutoscaler) applied server-side by
 /// <see cref="KubernetesServingRuntime"/> on the API server double, through the real KubeCluster; the replicas' token is
 /// issued by the real control plane (the endpoint exists there, and the agent holds its work order's grant). The
-/// runtime's periodic checks (replica facts on the bus) are not started here.
+/// runtime's periodic checks are started only to renew the token, on a clock the test moves; the replica facts they
+/// report on the bus are tested through the real agents' host (<see cref="KubernetesAgentsHostTests"/>).
 /// </summary>
 public sealed class KubernetesServingRuntimeTests(AgentsFixture fx) : IAsyncLifetime
 {
@@ -29,6 +31,8 @@ public sealed class KubernetesServingRuntimeTests(AgentsFixture fx) : IAsyncLife
     private ApiServerDouble _server = null!;
     private DoubleCluster _world = null!;
     private KubernetesServingRuntime _runtime = null!;
+    private ServingAgentOptions _options = null!;
+    private ReplicaTokens _tokens = null!;
 
     private string Name => LocalServingRuntime.ReplicaName(_endpoint);
 
@@ -43,7 +47,7 @@ public sealed class KubernetesServingRuntimeTests(AgentsFixture fx) : IAsyncLife
         }
         _server = await ApiServerDouble.StartAsync();
         _world = await DoubleCluster.StartAsync(_server);
-        var options = new ServingAgentOptions("emo/serve:1", null, fx.Scratch, "emo-serve", "dotnet", fx.BaseAddress.ToString(),
+        var options = _options = new ServingAgentOptions("emo/serve:1", null, fx.Scratch, "emo-serve", "dotnet", fx.BaseAddress.ToString(),
             TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(60), new Dictionary<string, string>(),
             new Dictionary<string, string> { ["Artifacts__S3__Bucket"] = "models" }, new Dictionary<string, string> { ["Artifacts__S3__SecretKey"] = "store-secret" }, []);
         var token = AgentToken.From(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -52,10 +56,14 @@ public sealed class KubernetesServingRuntimeTests(AgentsFixture fx) : IAsyncLife
         }).Build());
         var grants = new WorkGrants(TimeProvider.System);
         grants.Hold(WorkGrants.Endpoint(_endpoint), fx.Tokens.ForEndpoint(_endpoint));
-        // No bus: ExecuteAsync (the checks that report replica facts) is not started in these tests.
-        _runtime = new KubernetesServingRuntime(_world.Cluster, options, new ReplicaTokens(options, token, grants), wolverine: null!,
-            TimeProvider.System, NullLogger<KubernetesServingRuntime>.Instance);
+        _tokens = new ReplicaTokens(options, token, grants);
+        _runtime = Runtime(TimeProvider.System);
     }
+
+    /// <summary>The runtime on the double. No bus: its checks send replica facts only when pods change, and no test here
+    /// that starts them has pods.</summary>
+    private KubernetesServingRuntime Runtime(TimeProvider time) =>
+        new(_world.Cluster, _options, _tokens, wolverine: null!, time, NullLogger<KubernetesServingRuntime>.Instance);
 
     public async ValueTask DisposeAsync()
     {
@@ -194,6 +202,54 @@ public sealed class KubernetesServingRuntimeTests(AgentsFixture fx) : IAsyncLife
         Owned<V1Secret>(again).StringData.ShouldContainKey(KubernetesServingRuntime.TokenKey);
         (await _runtime.ObserveAsync(_endpoint, Ct))!.Deleted.ShouldBeFalse();
     }
+
+    [Fact]
+    public async Task Given_an_applied_endpoint_When_its_checks_run_past_twenty_minutes_later_Then_its_token_Secret_is_applied_again_with_a_new_token_and_the_Deployment_records_when_restarting_no_pod()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2025, 5, 1, 12, 0, 0, TimeSpan.Zero));
+        using var runtime = Runtime(time);
+        await runtime.ApplyAsync(Order(1, 1, 3), replicas: 1, Ct);
+        var applied = _server.Get<V1Deployment>(Ns, Name)!;
+        var first = _server.Get<V1Secret>(Ns, Name)!.StringData[KubernetesServingRuntime.TokenKey];
+        IssuedAt(applied).ShouldBe(time.GetUtcNow());
+        await runtime.StartAsync(Ct);
+        try
+        {
+            // Checks run every SuperviseInterval of the clock: each look moves it that far, so that the loop never waits.
+            Task<V1Deployment> Tick()
+            {
+                time.Advance(_options.SuperviseInterval);
+                return Task.FromResult(_server.Get<V1Deployment>(Ns, Name)!);
+            }
+            time.Advance(TimeSpan.FromMinutes(19));
+            for (var i = 0; i < 10; i++) { await Tick(); await Task.Delay(50, Ct); }
+            _server.Requests.Count(r => r.Method == "PATCH" && r.Path.Contains("/secrets/")).ShouldBe(1, "not renewed before 20 minutes");
+            // A JWT's times are whole seconds: the control plane's next token differs once the real clock is in a later one.
+            await Task.Delay(TimeSpan.FromSeconds(1.1), Ct);
+
+            time.Advance(TimeSpan.FromMinutes(2));
+            var renewed = await DoubleCluster.EventuallyAsync(Tick, d => IssuedAt(d) > IssuedAt(applied), "the token renewed");
+
+            IssuedAt(renewed).ShouldBeGreaterThanOrEqualTo(IssuedAt(applied) + KubernetesServingRuntime.RenewTokenAfter);
+            var secret = _server.Get<V1Secret>(Ns, Name)!;
+            var token = secret.StringData[KubernetesServingRuntime.TokenKey];
+            token.ShouldNotBe(first);
+            var replica = await fx.Tokens.AuthenticateAsync(token);
+            (replica.Endpoint, replica.Name).ShouldBe((_endpoint, Name), "a replica token of this endpoint, from the control plane");
+            secret.StringData["Artifacts__S3__SecretKey"].ShouldBe("store-secret");
+            secret.Metadata.OwnerReferences.ShouldHaveSingleItem().Uid.ShouldBe(applied.Metadata.Uid);
+            _server.Requests.Count(r => r.Method == "PATCH" && r.Path.Contains("/secrets/")).ShouldBe(2);
+            renewed.Metadata.Generation.ShouldBe(applied.Metadata.Generation, "the pod template is unchanged: pods read the Secret when they start");
+            _server.Requests.ShouldNotContain(r => r.Method == "GET" && r.Path.Contains("/secrets"));
+        }
+        finally
+        {
+            await runtime.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private static DateTimeOffset IssuedAt(V1Deployment deployment) =>
+        DateTimeOffset.Parse(deployment.Metadata.Annotations[KubernetesServingRuntime.TokenIssuedAnnotation], System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]
     public async Task Given_two_ready_replicas_When_the_canary_metrics_are_read_Then_both_pods_metrics_are_scraped_through_the_pod_proxy_and_summed()

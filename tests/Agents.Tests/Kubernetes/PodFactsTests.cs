@@ -204,6 +204,21 @@ public sealed class ReplicaFactsTests
     }
 
     [Fact]
+    public void Given_a_restarted_pod_When_it_is_ready_again_Then_nothing_is_reported_it_did_not_start_anew()
+    {
+        var died = new V1ContainerStateTerminated { ExitCode = 137, Reason = "OOMKilled" };
+        var (facts, seen) = ReplicaFacts.Changes(new Dictionary<string, ReplicaSeen>(), [Pod("serve-a-1", ready: true)], "gone");
+        facts.ShouldBe([new ReplicaFact("serve-a-1", ReplicaChange.Started, null, null)]);
+        (facts, seen) = ReplicaFacts.Changes(seen, [Pod("serve-a-1", ready: false, restarts: 1, died: died)], "gone");
+        facts.ShouldBe([new ReplicaFact("serve-a-1", ReplicaChange.Restarted, "OOMKilled, exit code 137", 137)]);
+
+        (facts, seen) = ReplicaFacts.Changes(seen, [Pod("serve-a-1", ready: true, restarts: 1, died: died)], "gone");
+
+        facts.ShouldBeEmpty();
+        ReplicaFacts.Changes(seen, [Pod("serve-a-1", ready: false, restarts: 1, died: died)], "gone").Facts.ShouldBeEmpty("a failed readiness probe is no stop either");
+    }
+
+    [Fact]
     public void Given_a_pod_whose_image_cannot_be_pulled_Then_it_waits_with_the_reason_once()
     {
         var pod = Pod("serve-a-2", ready: false, waiting: new V1ContainerStateWaiting { Reason = "ImagePullBackOff", Message = "Back-off pulling image \"emo-serve:9\"" });

@@ -77,6 +77,22 @@ public sealed class AgentsFixture : IAsyncLifetime
         return client;
     }
 
+    /// <summary>The control plane's refusals of messages whose body holds <paramref name="text"/> (a run's id, an endpoint's
+    /// name): facts it would not accept, e.g. out of order.</summary>
+    public async Task<IReadOnlyList<string>> DeadLettersAboutAsync(string text)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var conn = new Npgsql.NpgsqlConnection(ConnectionString);
+        await conn.OpenAsync(ct);
+        await using var cmd = new Npgsql.NpgsqlCommand(
+            "select message_type || ': ' || coalesce(exception_message, '') from emo_wolverine.wolverine_dead_letters where position(@text in body) > 0", conn);
+        cmd.Parameters.AddWithValue("text", System.Text.Encoding.UTF8.GetBytes(text));
+        var found = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct)) found.Add(reader.GetString(0));
+        return found;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await App.StopAsync();

@@ -93,18 +93,7 @@ public sealed class TrainingLab(AgentsFixture fx) : IAsyncDisposable
 
     /// <summary>The control plane's refusals of messages about this run (facts it would not accept, e.g. out of order):
     /// an agent that reports correctly causes none.</summary>
-    public async Task<IReadOnlyList<string>> DeadLettersAsync(Guid runId)
-    {
-        await using var conn = new Npgsql.NpgsqlConnection(fx.ConnectionString);
-        await conn.OpenAsync(Ct);
-        await using var cmd = new Npgsql.NpgsqlCommand(
-            "select message_type || ': ' || coalesce(exception_message, '') from emo_wolverine.wolverine_dead_letters where position(@id in body) > 0", conn);
-        cmd.Parameters.AddWithValue("id", Encoding.UTF8.GetBytes(runId.ToString()));
-        var found = new List<string>();
-        await using var reader = await cmd.ExecuteReaderAsync(Ct);
-        while (await reader.ReadAsync(Ct)) found.Add(reader.GetString(0));
-        return found;
-    }
+    public Task<IReadOnlyList<string>> DeadLettersAsync(Guid runId) => fx.DeadLettersAboutAsync(runId.ToString());
 
     /// <summary>Waits for a pid file the (fake) trainer writes.</summary>
     public static async Task<int> PidAsync(string file, int seconds = 20)
