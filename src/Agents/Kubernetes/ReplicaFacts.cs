@@ -3,8 +3,9 @@ using k8s.Models;
 
 namespace EventMlOps.Agents.Kubernetes;
 
-/// <summary>What the runtime last reported of one pod of an endpoint.</summary>
-public sealed record ReplicaSeen(bool Ready, int Restarts, string? Waiting);
+/// <summary>What the runtime last reported of one pod of an endpoint; <paramref name="Started"/>: it was reported started (once
+/// ready, it stays started: a pod unready for a while, or ready again after a restart, did not start again).</summary>
+public sealed record ReplicaSeen(bool Started, int Restarts, string? Waiting);
 
 /// <summary>One change to report: <see cref="ReplicaChangeReport"/> without its id, endpoint and runtime.</summary>
 public sealed record ReplicaFact(string Pod, ReplicaChange Change, string? Reason, int? ExitCode);
@@ -22,11 +23,12 @@ public static class ReplicaFacts
         {
             var name = pod.Metadata.Name;
             var container = pod.Status?.ContainerStatuses?.FirstOrDefault();
-            var now = new ReplicaSeen(Ready(pod), container?.RestartCount ?? 0, PodFacts.Waiting(pod));
             var then = before.GetValueOrDefault(name);
+            var ready = Ready(pod);
+            var now = new ReplicaSeen(ready || then?.Started == true, container?.RestartCount ?? 0, PodFacts.Waiting(pod));
             if (then is not null && now.Restarts > then.Restarts && container?.LastState?.Terminated is { } died)
                 facts.Add(new(name, ReplicaChange.Restarted, died.Reason is { } why ? $"{why}, exit code {died.ExitCode}" : $"exit code {died.ExitCode}", died.ExitCode));
-            else if (now.Ready && then?.Ready != true)
+            else if (ready && then?.Started != true)
                 facts.Add(new(name, ReplicaChange.Started, null, null));
             if (now.Waiting is { } waiting && waiting != then?.Waiting && !waiting.StartsWith("CrashLoopBackOff", StringComparison.Ordinal))
                 facts.Add(new(name, ReplicaChange.Waiting, waiting, null));

@@ -13,26 +13,7 @@ public sealed class KubernetesAgentsHostTests(AgentsFixture fx)
     public async Task Given_agents_on_kubernetes_When_a_run_is_requested_Then_its_Job_is_created_in_the_cluster_and_an_unschedulable_pod_is_the_runs_waiting_reason()
     {
         await using var server = await ApiServerDouble.StartAsync();
-        var kubeconfig = Path.Combine(fx.Scratch, $"kubeconfig-{Guid.NewGuid():N}.yaml");
-        await File.WriteAllTextAsync(kubeconfig, $"""
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: double
-              cluster:
-                server: {server.Url}
-                insecure-skip-tls-verify: true
-            users:
-            - name: agents
-              user:
-                token: not-checked-by-the-double
-            contexts:
-            - name: double
-              context:
-                cluster: double
-                user: agents
-            current-context: double
-            """, TrainingLab.Ct);
+        var kubeconfig = await KubeconfigAsync(server);
         await using var lab = new TrainingLab(fx);
         await lab.StartAgentAsync("emo-train", "--Agents:Runtime=kubernetes", $"--Kubernetes:Kubeconfig={kubeconfig}", $"--Kubernetes:Namespace={DoubleCluster.Ns}");
         var (dataset, _, _) = await lab.RegisterFileDatasetAsync("1\t2\t5\n");
@@ -63,5 +44,50 @@ public sealed class KubernetesAgentsHostTests(AgentsFixture fx)
 
         var waiting = await lab.WaitForAsync(runId, r => r.WaitingReason is not null, "waiting");
         waiting.WaitingReason.ShouldBe("Unschedulable: 0/3 nodes are available: 3 Insufficient memory.");
+    }
+
+    [Fact]
+    public async Task Given_agents_on_kubernetes_When_the_write_of_a_new_Jobs_Secret_fails_once_Then_the_retried_order_writes_it_and_the_pod_can_start()
+    {
+        await using var server = await ApiServerDouble.StartAsync();
+        var kubeconfig = await KubeconfigAsync(server);
+        await using var lab = new TrainingLab(fx);
+        await lab.StartAgentAsync("emo-train", "--Agents:Runtime=kubernetes", $"--Kubernetes:Kubeconfig={kubeconfig}", $"--Kubernetes:Namespace={DoubleCluster.Ns}");
+        var (dataset, _, _) = await lab.RegisterFileDatasetAsync("1\t2\t5\n");
+        server.FailNext("PATCH", "/secrets/"); // the Job is created, then the API server is briefly away
+
+        var runId = await lab.RequestRunAsync(dataset, new() { ["epochs"] = 2 });
+
+        // Its pod refers to the Secret (the run's token): without it, it waits in CreateContainerConfigError until its deadline.
+        var name = TrainingRuns.JobName(runId);
+        var secret = await DoubleCluster.EventuallyAsync(() => Task.FromResult(server.Get<V1Secret>(DoubleCluster.Ns, name)), s => s is not null, "the Job's Secret", seconds: 20);
+        secret!.Metadata.OwnerReferences.ShouldHaveSingleItem().Uid.ShouldBe(server.Get<V1Job>(DoubleCluster.Ns, name)!.Metadata.Uid);
+        server.Requests.Count(r => r.Method == "POST" && r.Path.EndsWith("/jobs")).ShouldBe(2, "the retry found the Job (409) and created none");
+    }
+
+    /// <summary>A kubeconfig file that points at the double.</summary>
+    private async Task<string> KubeconfigAsync(ApiServerDouble server)
+    {
+        var kubeconfig = Path.Combine(fx.Scratch, $"kubeconfig-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(kubeconfig, $"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: double
+              cluster:
+                server: {server.Url}
+                insecure-skip-tls-verify: true
+            users:
+            - name: agents
+              user:
+                token: not-checked-by-the-double
+            contexts:
+            - name: double
+              context:
+                cluster: double
+                user: agents
+            current-context: double
+            """, TrainingLab.Ct);
+        return kubeconfig;
     }
 }

@@ -204,6 +204,23 @@ public sealed class ReplicaFactsTests
     }
 
     [Fact]
+    public void Given_a_started_pod_When_it_is_unready_for_a_while_or_ready_again_after_a_restart_Then_nothing_more_started()
+    {
+        // Started resets the replica's restart count in the control plane's view: it is said once, when the pod first serves.
+        var (_, seen) = ReplicaFacts.Changes(new Dictionary<string, ReplicaSeen>(), [Pod("serve-a-1", ready: true)], "gone");
+
+        var (facts, after) = ReplicaFacts.Changes(seen, [Pod("serve-a-1", ready: false)], "gone"); // its readiness probe fails under load
+        facts.ShouldBeEmpty();
+        ReplicaFacts.Changes(after, [Pod("serve-a-1", ready: true)], "gone").Facts.ShouldBeEmpty("ready again is no new start");
+
+        var died = new V1ContainerStateTerminated { ExitCode = 137, Reason = "OOMKilled" };
+        (facts, after) = ReplicaFacts.Changes(seen, [Pod("serve-a-1", ready: false, restarts: 1, died: died)], "gone");
+        facts.ShouldBe([new ReplicaFact("serve-a-1", ReplicaChange.Restarted, "OOMKilled, exit code 137", 137)]);
+        ReplicaFacts.Changes(after, [Pod("serve-a-1", ready: true, restarts: 1, died: died)], "gone").Facts
+            .ShouldBeEmpty("its restart was reported; a Started would reset its restart count");
+    }
+
+    [Fact]
     public void Given_a_pod_whose_image_cannot_be_pulled_Then_it_waits_with_the_reason_once()
     {
         var pod = Pod("serve-a-2", ready: false, waiting: new V1ContainerStateWaiting { Reason = "ImagePullBackOff", Message = "Back-off pulling image \"emo-serve:9\"" });
@@ -242,6 +259,17 @@ public sealed class KubeInformerTests
 
         KubeInformer<V1Job, V1JobList>.Apply(items, WatchEventType.Deleted, Job("14"));
         items.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void Given_an_object_created_again_under_its_name_When_the_late_deletion_of_the_old_one_arrives_Then_the_new_one_stays()
+    {
+        var items = new ConcurrentDictionary<string, V1Job>();
+        KubeInformer<V1Job, V1JobList>.Apply(items, WatchEventType.Modified, Job("20")); // our create, remembered at once
+
+        KubeInformer<V1Job, V1JobList>.Apply(items, WatchEventType.Deleted, Job("17")); // the old object's deletion, late
+
+        items["j"].Metadata.ResourceVersion.ShouldBe("20");
     }
 
     [Fact]
