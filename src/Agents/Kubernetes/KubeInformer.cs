@@ -100,13 +100,14 @@ public sealed class KubeInformer<T, TList>(
     }
 
     /// <summary>One watch event on the cache: an object replaces an older copy only (our own write may already be newer
-    /// than a late event), a deletion removes it.</summary>
+    /// than a late event), a deletion removes it unless the name holds a newer object (created again since).</summary>
     public static void Apply(ConcurrentDictionary<string, T> items, WatchEventType type, T item)
     {
         var name = item.Metadata.Name;
         if (type == WatchEventType.Deleted)
         {
-            items.TryRemove(name, out _);
+            if (items.TryGetValue(name, out var held) && WatchBackoff.Newer(item.Metadata.ResourceVersion, held.Metadata.ResourceVersion))
+                items.TryRemove(new KeyValuePair<string, T>(name, held));
             return;
         }
         items.AddOrUpdate(name, item, (_, held) => WatchBackoff.Newer(item.Metadata.ResourceVersion, held.Metadata.ResourceVersion) ? item : held);

@@ -23,7 +23,8 @@ public static class KubeObjects
 
     public const string ExtendedResourceGpu = "nvidia.com/gpu";
 
-    private static readonly Regex LabelValue = new("^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$", RegexOptions.CultureInvariant);
+    // \z, not $: $ also matches before a final line break, which no label value may hold.
+    private static readonly Regex LabelValue = new("^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?\\z", RegexOptions.CultureInvariant);
 
     public static string? Label(V1ObjectMeta metadata, string key) => metadata.Labels is { } labels && labels.TryGetValue(key, out var value) ? value : null;
 

@@ -84,6 +84,7 @@ public sealed class KubernetesServingRuntime(
                 spec = new { replicas },
             }, ct);
         _stopping.TryRemove(desired.Endpoint, out _);
+        if (held is not null && objects.Autoscaler is not null && !Annotated(held, DeletedAnnotation)) await HandOverReplicasAsync(held, ct);
 
         var deployment = await Client.AppsV1.PatchNamespacedDeploymentAsync(Apply(objects.Deployment), name, Ns,
             fieldManager: KubernetesOptions.FieldManager, force: true, cancellationToken: ct);
@@ -201,6 +202,27 @@ public sealed class KubernetesServingRuntime(
             new Dictionary<string, string> { ["eventmlops.io/component"] = LocalServingRuntime.Component },
             options.Placement);
     }
+
+    /// <summary>From a fixed count to an autoscaler: left out of the apply, a count only our apply owned would be removed
+    /// (and defaulted to 1, stopping all pods but one until the autoscaler acts). Applied first by another manager with the
+    /// count it has, it stays, for the autoscaler to take over (server-side apply's transfer of ownership). Not once the
+    /// autoscaler exists: the count is then its own, and this copy of it may be older.</summary>
+    private async Task HandOverReplicasAsync(V1Deployment held, CancellationToken ct)
+    {
+        var name = held.Metadata.Name;
+        if (held.Spec?.Replicas is not { } count) return;
+        try
+        {
+            await Client.AutoscalingV2.ReadNamespacedHorizontalPodAutoscalerAsync(name, Ns, cancellationToken: ct);
+            return;
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { }
+        await Client.AppsV1.PatchNamespacedDeploymentAsync(Apply(new { apiVersion = "apps/v1", kind = "Deployment", metadata = new { name, @namespace = Ns }, spec = new { replicas = count } }),
+            name, Ns, fieldManager: ReplicasHandover, force: true, cancellationToken: ct);
+    }
+
+    /// <summary>The field manager that holds a fixed count while an autoscaler takes it over.</summary>
+    public const string ReplicasHandover = "emo-agents-handover";
 
     /// <summary>Applies the replicas' Secret with a freshly issued token and records on the Deployment when it was issued.</summary>
     private async Task ApplySecretAsync(V1Secret secret, V1Deployment owner, CancellationToken ct)

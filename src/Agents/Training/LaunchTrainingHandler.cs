@@ -26,6 +26,10 @@ public static class LaunchTrainingHandler
                 await runtime.CancelAsync(job, ct);
                 return [];
             case TrainingAction.Follow:
+                // A job not started yet may lack what its submission writes after claiming the name (on Kubernetes, the
+                // Secret its pod waits for) when that write failed or the agent stopped in between: submitting it again
+                // writes it, and starts nothing twice.
+                if (observed.Phase == JobPhase.Pending && Prepared(order, options) is { } pending) await runtime.SubmitAsync(pending, ct);
                 follower.Follow(order.RunId, FollowReason.Resumed);
                 return [];
         }
@@ -44,5 +48,11 @@ public static class LaunchTrainingHandler
         await runtime.SubmitAsync(spec, ct);
         follower.Follow(order.RunId, FollowReason.Submitted);
         return [];
+    }
+
+    private static JobSpec? Prepared(LaunchTraining order, TrainingAgentOptions options)
+    {
+        try { return TrainingJob.Prepare(order, options); }
+        catch (InvalidTrainingOrder) { return null; }
     }
 }

@@ -9,7 +9,7 @@ namespace EventMlOps.Agents.Training;
 /// placement and resources. Nothing of it refers to the agent's own disk.</summary>
 public static class TrainingJob
 {
-    private static readonly Regex Pin = new("^(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$", RegexOptions.CultureInvariant);
+    private static readonly Regex Pin = new("^(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})\\z", RegexOptions.CultureInvariant);
 
     /// <summary>The image a run's job runs: the trainer's configured image — or, when the run's code version names that
     /// same repository at a tag or digest (<c>registry/emo-train@sha256:…</c>), that version of it. A code version never
@@ -31,9 +31,15 @@ public static class TrainingJob
         return colon > image.LastIndexOf('/') ? image[..colon] : image;
     }
 
-    /// <exception cref="InvalidTrainingOrder">No usable trainer or command line.</exception>
+    /// <summary>The longest code version a job carries (as a label, or an annotation where it is no label value): a cluster
+    /// refuses an object whose annotations pass 256 KiB, and would refuse the job on every retry.</summary>
+    public const int MaxCodeVersion = 4096;
+
+    /// <exception cref="InvalidTrainingOrder">No usable trainer or command line, or a code version no job can carry.</exception>
     public static JobSpec Prepare(LaunchTraining order, TrainingAgentOptions options)
     {
+        if (order.CodeVersion.Length > MaxCodeVersion)
+            throw new InvalidTrainingOrder($"the code version is {order.CodeVersion.Length} characters long; a job carries at most {MaxCodeVersion}");
         var trainer = options.Trainer
             ?? throw new InvalidTrainingOrder("no trainer is configured on this agent: set Training:Trainer (or EMO_TRAINER) to emo-train.dll or an executable");
         if (trainer.Contains('/') && !File.Exists(trainer))

@@ -24,7 +24,10 @@ public sealed partial class ApiServerDouble
         var body = await new StreamReader(request.Body).ReadToEndAsync(http.RequestAborted);
         var target = Parse(request.Path.Value ?? "");
         Reply reply;
-        if (target is null || !Kinds.TryGetValue((target.Group, target.Version, target.Resource), out var kind))
+        if (_faults.TryPeek(out var fault) && fault.Method == request.Method && (request.Path.Value ?? "").Contains(fault.PathPart, StringComparison.Ordinal)
+            && _faults.TryDequeue(out _))
+            reply = Fail(fault.Code, "ServiceUnavailable", "injected by the test: the API server is briefly unavailable");
+        else if (target is null || !Kinds.TryGetValue((target.Group, target.Version, target.Resource), out var kind))
             reply = Fail(404, "NotFound", NotImplemented($"{request.Method} {request.Path}"));
         else if (request.Method == "GET" && target.Name is null && (string?)request.Query["watch"] is "true" or "1")
         {

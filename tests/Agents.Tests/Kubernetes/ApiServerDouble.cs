@@ -67,6 +67,7 @@ public sealed partial class ApiServerDouble : IAsyncDisposable
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly ConcurrentDictionary<(string Namespace, string Pod, bool Previous), string> _logs = new();
     private readonly ConcurrentDictionary<(string Namespace, string Pod, int Port), Func<string, string>> _proxies = new();
+    private readonly ConcurrentQueue<(string Method, string PathPart, int Code)> _faults = new();
     private long _revision;
     private long _oldestKept; // every change after this revision is still in _history
 
@@ -169,6 +170,10 @@ public sealed partial class ApiServerDouble : IAsyncDisposable
 
     /// <summary>Serves <c>GET pods/{pod}:{port}/proxy/{path}</c>: the handler gets "/{path}" and returns the body.</summary>
     public void ProxyPod(string ns, string pod, int port, Func<string, string> handler) => _proxies[(ns, pod, port)] = handler;
+
+    /// <summary>The next <paramref name="method"/> request whose path contains <paramref name="pathPart"/> is answered
+    /// <paramref name="code"/> without being served, as an API server that is briefly unavailable answers.</summary>
+    public void FailNext(string method, string pathPart, int code = 503) => _faults.Enqueue((method, pathPart, code));
 
     /// <summary>Forgets the watch history, as etcd compaction does: a watch from any earlier resourceVersion gets 410 Expired.</summary>
     public void Compact()

@@ -140,6 +140,36 @@ public sealed class KubeObjectsTests
     [InlineData("registry.example/emo-train:1.4", "registry.example/emo-train-evil:1", "registry.example/emo-train:1.4")]
     [InlineData("registry.example/emo-train:1.4", "registry.example/emo-train:1.5 --privileged", "registry.example/emo-train:1.4")]
     [InlineData("registry.example/emo-train:1.4", "git:4f2a9c1", "registry.example/emo-train:1.4")]
+    [InlineData("registry.example/emo-train:1.4", "registry.example/emo-train:1.5\n", "registry.example/emo-train:1.4")]
     public void Given_a_code_version_When_the_trainer_image_is_chosen_Then_it_pins_only_the_configured_repository(string configured, string codeVersion, string expected) =>
         TrainingJob.Image(configured, codeVersion).ShouldBe(expected);
+
+    [Theory]
+    [InlineData("v1.4\n")]
+    [InlineData("4f2a9c1 ")]
+    public void Given_a_value_with_a_trailing_line_break_or_space_When_labelled_Then_it_is_kept_as_an_annotation(string codeVersion)
+    {
+        // A label value the API server refuses would make the whole Job refused, again on every retry.
+        var (job, _) = KubeObjects.TrainingJob(Training(0) with
+        {
+            Labels = new Dictionary<string, string> { ["eventmlops.io/run-id"] = "0123456789abcdef0123456789abcdef", ["eventmlops.io/code-version"] = codeVersion },
+        }, Options);
+
+        job.Metadata.Labels.ShouldNotContainKey("eventmlops.io/code-version");
+        job.Metadata.Annotations["eventmlops.io/code-version"].ShouldBe(codeVersion);
+    }
+
+    [Fact]
+    public void Given_a_code_version_longer_than_any_annotation_may_be_When_a_run_is_prepared_Then_the_order_is_refused_with_why()
+    {
+        var options = TrainingAgentOptions.From(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Agents:Runtime"] = "kubernetes", ["Training:TrackingUri"] = "http://emo-control-plane",
+        }).Build());
+        var order = new EventMlOps.Contracts.Training.LaunchTraining(Guid.NewGuid(), "rec", "neumf", "s3://b/d.csv", new string('a', 64),
+            new Dictionary<string, double>(), new EventMlOps.Contracts.Training.TrainingResources(), new string('x', 300_000));
+
+        // Kept on the Job (an annotation), it would make the API server refuse the Job on every retry: the run never failed, never started.
+        Should.Throw<InvalidTrainingOrder>(() => TrainingJob.Prepare(order, options)).Message.ShouldContain("code version");
+    }
 }

@@ -283,4 +283,23 @@ public sealed class KubernetesAgentsHostTests(AgentsFixture fx)
             _viewer.Dispose();
         }
     }
+
+    [Fact]
+    public async Task Given_agents_on_kubernetes_When_the_write_of_a_new_Jobs_Secret_fails_once_Then_the_retried_order_writes_it_and_the_pod_can_start()
+    {
+        await using var server = await ApiServerDouble.StartAsync();
+        var kubeconfig = await DoubleCluster.KubeconfigAsync(server, fx.Scratch);
+        await using var lab = new TrainingLab(fx);
+        await lab.StartAgentAsync("emo-train", "--Agents:Runtime=kubernetes", $"--Kubernetes:Kubeconfig={kubeconfig}", $"--Kubernetes:Namespace={DoubleCluster.Ns}");
+        var (dataset, _, _) = await lab.RegisterFileDatasetAsync("1\t2\t5\n");
+        server.FailNext("PATCH", "/secrets/"); // the Job is created, then the API server is briefly away
+
+        var runId = await lab.RequestRunAsync(dataset, new() { ["epochs"] = 2 });
+
+        // Its pod refers to the Secret (the run's token): without it, it waits in CreateContainerConfigError until its deadline.
+        var name = TrainingRuns.JobName(runId);
+        var secret = await DoubleCluster.EventuallyAsync(() => Task.FromResult(server.Get<V1Secret>(DoubleCluster.Ns, name)), s => s is not null, "the Job's Secret", seconds: 20);
+        secret!.Metadata.OwnerReferences.ShouldHaveSingleItem().Uid.ShouldBe(server.Get<V1Job>(DoubleCluster.Ns, name)!.Metadata.Uid);
+        server.Requests.Count(r => r.Method == "POST" && r.Path.EndsWith("/jobs")).ShouldBe(2, "the retry found the Job (409) and created none");
+    }
 }

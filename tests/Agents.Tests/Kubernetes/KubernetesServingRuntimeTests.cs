@@ -138,6 +138,20 @@ public sealed class KubernetesServingRuntimeTests(AgentsFixture fx) : IAsyncLife
     }
 
     [Fact]
+    public async Task Given_a_fixed_count_of_three_replicas_When_the_bounds_become_two_to_five_Then_the_Deployment_keeps_three_for_its_autoscaler()
+    {
+        await _runtime.ApplyAsync(Order(1, 3, 3), replicas: 3, Ct);
+        _server.Get<V1Deployment>(Ns, Name)!.Spec.Replicas.ShouldBe(3);
+
+        await _runtime.ApplyAsync(Order(2, 2, 5), replicas: 3, Ct);
+
+        // Left out of the apply, a count only emo-agents' apply owned would be removed, and defaulted to 1: two of the three
+        // pods stopped until the autoscaler, created next, scales up again.
+        _server.Get<V1Deployment>(Ns, Name)!.Spec.Replicas.ShouldBe(3, "the count is handed over to the autoscaler as it is");
+        _server.Get<V2HorizontalPodAutoscaler>(Ns, Name).ShouldNotBeNull();
+    }
+
+    [Fact]
     public async Task Given_an_applied_endpoint_with_ready_and_unready_pods_When_observed_Then_its_revision_and_ready_pods_with_their_proxy_URLs_are_reported_and_an_older_order_changes_nothing()
     {
         await _runtime.ApplyAsync(Order(5, 1, 3), replicas: 1, Ct);

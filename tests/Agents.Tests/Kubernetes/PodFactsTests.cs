@@ -260,6 +260,17 @@ public sealed class KubeInformerTests
     }
 
     [Fact]
+    public void Given_an_object_created_again_under_its_name_When_the_late_deletion_of_the_old_one_arrives_Then_the_new_one_stays()
+    {
+        var items = new ConcurrentDictionary<string, V1Job>();
+        KubeInformer<V1Job, V1JobList>.Apply(items, WatchEventType.Modified, Job("20")); // our create, remembered at once
+
+        KubeInformer<V1Job, V1JobList>.Apply(items, WatchEventType.Deleted, Job("17")); // the old object's deletion, late
+
+        items["j"].Metadata.ResourceVersion.ShouldBe("20");
+    }
+
+    [Fact]
     public void Given_watch_endings_Then_only_a_410_asks_for_a_new_list_and_pauses_grow_to_a_limit()
     {
         WatchBackoff.Expired(new KubernetesException(new V1Status { Code = 410, Reason = "Expired" })).ShouldBeTrue();
