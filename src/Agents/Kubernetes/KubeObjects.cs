@@ -155,7 +155,7 @@ public static class KubeObjects
         [
             new V1OwnerReference
             {
-                ApiVersion = owner.ApiVersion, Kind = owner.Kind, Name = owner.Metadata.Name, Uid = owner.Metadata.Uid, BlockOwnerDeletion = true,
+                ApiVersion = owner.ApiVersion, Kind = owner.Kind, Name = owner.Metadata.Name, Uid = owner.Metadata.Uid,
             },
         ];
         return secret;

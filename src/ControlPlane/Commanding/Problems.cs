@@ -36,14 +36,14 @@ public static class Guard
     {
         if (string.IsNullOrWhiteSpace(value))
             throw new InvalidField(field, "is required");
-        if (value.Length > 63 || !System.Text.RegularExpressions.Regex.IsMatch(value, "^[a-z0-9][a-z0-9._-]*$"))
+        if (value.Length > 63 || !System.Text.RegularExpressions.Regex.IsMatch(value, "^[a-z0-9][a-z0-9._-]*\\z"))
             throw new InvalidField(field, $"{Shown(value)} must be 1-63 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit");
         return value;
     }
 
     /// <summary>A metric, parameter or tag name (MLflow's alphabet plus '@', as in <c>hr@10</c>).</summary>
     public static string Key(string field, string? value) =>
-        value is { Length: > 0 and <= 250 } && System.Text.RegularExpressions.Regex.IsMatch(value, "^[A-Za-z0-9_.\\-/ @]+$")
+        value is { Length: > 0 and <= 250 } && System.Text.RegularExpressions.Regex.IsMatch(value, "^[A-Za-z0-9_.\\-/ @]+\\z")
             ? value
             : throw new InvalidField(field, $"{Shown(value)} must be 1-250 letters, digits, '_', '-', '.', '/', ' ' or '@'");
 

@@ -92,7 +92,7 @@ public static class EndpointsApi
         if (await session.LoadAsync<EndpointState>(StreamKeys.Endpoint(name), ct) is not { Deleted: false })
             throw new NotFound("endpoint", name);
         var subject = actor.Endpoint is not null ? actor.Name : replica ?? $"serve-{name}";
-        if (!System.Text.RegularExpressions.Regex.IsMatch(subject, "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))
+        if (!System.Text.RegularExpressions.Regex.IsMatch(subject, "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\z"))
             throw new InvalidField("replica", "must be a DNS label (the replica's name)");
         return new ReplicaToken(tokens.IssueForReplica(name, subject, ReplicaTokenLifetime), time.GetUtcNow() + ReplicaTokenLifetime);
     }

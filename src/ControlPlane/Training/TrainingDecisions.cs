@@ -29,7 +29,9 @@ public static class TrainingDecisions
         return
         [
             new TrainingRunRequested(c.RunId, c.ModelName, c.TrainerKind, dataset.DatasetId, dataset.Uri, dataset.Sha256,
-                c.Hyperparameters ?? new Dictionary<string, double>(), resources, Guard.Required("codeVersion", c.CodeVersion), actor, now),
+                c.Hyperparameters ?? new Dictionary<string, double>(), resources,
+                // A job carries its code version (a commit, or an image tag or digest): a short identifier, not a document.
+                Guard.Text("codeVersion", Guard.Required("codeVersion", c.CodeVersion), max: 256)!, actor, now),
         ];
     }
 

@@ -26,6 +26,7 @@ public class DatasetDecisionsTests
     [Theory]
     [InlineData("sha256", "not-a-digest")]
     [InlineData("name", "Bad Name")]
+    [InlineData("name", "ratings\n")] // a final line break passes a `$` check: names are matched to their very end
     [InlineData("format", "xlsx")]
     public void Given_bad_input_When_registering_Then_the_field_is_named(string field, string value)
     {

@@ -50,6 +50,11 @@ public class TrainingDecisionsTests
             "anomaly, recommender").Field.ShouldBe("trainerKind");
 
     [Fact]
+    public void Given_a_code_version_longer_than_an_identifier_When_requesting_Then_it_is_refused_without_echo() =>
+        ThenRefused<InvalidField>(() => TrainingDecisions.Request(null, Data, Request() with { CodeVersion = new string('a', 257) }, TrainerCatalog.BuiltIn, "alice", Now),
+            "257 characters long").Field.ShouldBe("codeVersion");
+
+    [Fact]
     public void Given_a_negative_hyperparameter_When_requesting_training_Then_the_field_is_named() =>
         ThenRefused<InvalidField>(() => TrainingDecisions.Request(null, Data, Request(new() { ["lr"] = -0.1 }), TrainerCatalog.BuiltIn, "alice", Now), "hyperparameters.lr");
 
