@@ -38,7 +38,7 @@ public sealed class KubernetesServingRuntime(
     /// <summary>Renewed well within the replica token's lifetime (an hour), so that a pod started at any time gets a valid one.</summary>
     public static readonly TimeSpan RenewTokenAfter = TimeSpan.FromMinutes(20);
 
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new();
+    private readonly EndpointGates _gates = new();
     private readonly ConcurrentDictionary<string, Dictionary<string, ReplicaSeen>> _seen = new();
     private readonly ConcurrentDictionary<string, string> _stopping = new();
 
@@ -67,7 +67,7 @@ public sealed class KubernetesServingRuntime(
     public async Task ApplyAsync(ApplyEndpoint desired, int replicas, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
-        using var gate = await GateAsync(desired.Endpoint, ct);
+        using var gate = await _gates.EnterAsync(desired.Endpoint, ct);
         var name = LocalServingRuntime.ReplicaName(desired.Endpoint);
         var held = await cluster.Deployments.GetAsync(name, ct);
         // Looked at again under the gate: a newer order (delivered in parallel) may have been applied since the plan.
@@ -102,7 +102,7 @@ public sealed class KubernetesServingRuntime(
 
     public async Task DeleteAsync(string endpoint, long revision, string reason, CancellationToken ct)
     {
-        using var gate = await GateAsync(endpoint, ct);
+        using var gate = await _gates.EnterAsync(endpoint, ct);
         var name = LocalServingRuntime.ReplicaName(endpoint);
         if (await cluster.Deployments.GetAsync(name, ct) is not { } held || Annotated(held, DeletedAnnotation) || RevisionOf(held) > revision) return;
         _stopping[endpoint] = reason;
@@ -156,7 +156,7 @@ public sealed class KubernetesServingRuntime(
         _seen[endpoint] = seen;
         if (!Annotated(deployment, DeletedAnnotation) && tokens.CanIssue(endpoint) && TokenDue(deployment))
         {
-            using var gate = await GateAsync(endpoint, ct);
+            using var gate = await _gates.EnterAsync(endpoint, ct);
             var replica = Replica(endpoint, name, await tokens.IssueAsync(endpoint, name, ct));
             await ApplySecretAsync(KubeObjects.Endpoint(replica, 1, 1, cluster.Options).Secret!, deployment, ct);
         }
@@ -265,15 +265,4 @@ public sealed class KubernetesServingRuntime(
         deployment.Metadata.Annotations is { } a && a.TryGetValue(RevisionAnnotation, out var value)
         && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var revision) ? revision : 0;
 
-    private async Task<IDisposable> GateAsync(string endpoint, CancellationToken ct)
-    {
-        var gate = _gates.GetOrAdd(endpoint, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(ct);
-        return new Release(gate);
-    }
-
-    private sealed class Release(SemaphoreSlim gate) : IDisposable
-    {
-        public void Dispose() => gate.Release();
-    }
 }

@@ -40,7 +40,7 @@ public sealed class LocalServingRuntime(
     private static readonly HttpClient Probe = new() { Timeout = TimeSpan.FromSeconds(2) };
     private static readonly Regex NotDnsLabel = new("[^a-z0-9-]+", RegexOptions.CultureInvariant);
 
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _gates = new();
+    private readonly EndpointGates _gates = new();
     private readonly ConcurrentDictionary<string, ReplicaHealth> _health = new();
 
     /// <summary>The replica's name: <c>serve-{endpoint}</c>, made a DNS label (with a short hash of the endpoint's name
@@ -95,7 +95,7 @@ public sealed class LocalServingRuntime(
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(replicas, MaxReplicasPerEndpoint);
         ArgumentOutOfRangeException.ThrowIfLessThan(replicas, 1);
-        using var gate = await GateAsync(desired.Endpoint, ct);
+        using var gate = await _gates.EnterAsync(desired.Endpoint, ct);
         var job = await runtime.ObserveAsync(ReplicaName(desired.Endpoint), ct);
         // Looked at again under the gate: a newer order (delivered in parallel) may have been applied since the plan.
         if (RevisionOf(job) > desired.Revision) return;
@@ -122,7 +122,7 @@ public sealed class LocalServingRuntime(
 
     public async Task DeleteAsync(string endpoint, long revision, string reason, CancellationToken ct)
     {
-        using var gate = await GateAsync(endpoint, ct);
+        using var gate = await _gates.EnterAsync(endpoint, ct);
         var name = ReplicaName(endpoint);
         var job = await runtime.ObserveAsync(name, ct);
         if (job.Phase == JobPhase.Missing || job.Labels?.ContainsKey(DeletedLabel) == true || RevisionOf(job) > revision) return;
@@ -169,7 +169,7 @@ public sealed class LocalServingRuntime(
         _health[endpoint] = next;
         if (!restart) return;
 
-        using var gate = await GateAsync(endpoint, ct);
+        using var gate = await _gates.EnterAsync(endpoint, ct);
         // Looked at again under the gate: a work order or a deletion may have acted meanwhile.
         var job = await runtime.ObserveAsync(seen.Name, ct);
         if (job.Phase == JobPhase.Missing || job.Labels?.ContainsKey(DeletedLabel) == true
@@ -267,17 +267,6 @@ public sealed class LocalServingRuntime(
 
     private Task ReportAsync(object fact) => new MessageBus(wolverine).SendAsync(fact).AsTask();
 
-    private async Task<IDisposable> GateAsync(string endpoint, CancellationToken ct)
-    {
-        var gate = _gates.GetOrAdd(endpoint, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(ct);
-        return new Release(gate);
-    }
-
-    private sealed class Release(SemaphoreSlim gate) : IDisposable
-    {
-        public void Dispose() => gate.Release();
-    }
 
     private static string Died(JobObservation job) => job switch
     {
