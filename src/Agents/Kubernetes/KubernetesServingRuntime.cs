@@ -264,5 +264,4 @@ public sealed class KubernetesServingRuntime(
     private static long RevisionOf(V1Deployment deployment) =>
         deployment.Metadata.Annotations is { } a && a.TryGetValue(RevisionAnnotation, out var value)
         && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var revision) ? revision : 0;
-
 }
