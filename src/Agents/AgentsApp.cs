@@ -32,6 +32,7 @@ public static class AgentsApp
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
+        builder.Configuration.AddConfigFiles();
         var config = builder.Configuration;
         if (config["urls"] is not { Length: > 0 }) builder.WebHost.UseUrls("http://127.0.0.1:0");
         var settings = BusSettings.From(config);

@@ -35,8 +35,8 @@ public sealed class ArtifactIntegrityException(string uri, string expected)
 
 public static class ArtifactStore
 {
-    /// <summary><c>Artifacts:S3:Bucket</c> (with optional <c>ServiceUrl</c>, <c>Prefix</c>; credentials from the AWS
-    /// environment) selects S3; otherwise a local folder, <c>Artifacts:Root</c> or <c>$EMO_HOME/artifacts</c>. Local
+    /// <summary><c>Artifacts:S3:Bucket</c> (with optional <c>ServiceUrl</c>, <c>Prefix</c>; credentials from the
+    /// configuration's <c>AWS_ACCESS_KEY_ID</c>/<c>AWS_SECRET_ACCESS_KEY</c>, else the AWS SDK's usual chain) selects S3; otherwise a local folder, <c>Artifacts:Root</c> or <c>$EMO_HOME/artifacts</c>. Local
     /// reads are confined to <see cref="DataRoots.FromConfiguration"/> (with <paramref name="protectedPaths"/>).</summary>
     /// <exception cref="InvalidOperationException">A data root is unacceptable.</exception>
     public static IArtifactStore FromConfiguration(IConfiguration configuration, string emoHome, IEnumerable<string>? protectedPaths = null)
@@ -44,7 +44,8 @@ public static class ArtifactStore
         var roots = DataRoots.FromConfiguration(configuration, emoHome, protectedPaths);
         var cache = Path.Combine(emoHome, "cache", "artifacts");
         if (configuration["Artifacts:S3:Bucket"] is { Length: > 0 } bucket)
-            return S3ArtifactStore.Create(bucket, configuration["Artifacts:S3:Prefix"] ?? "eventmlops", configuration["Artifacts:S3:ServiceUrl"], cache, roots);
+            return S3ArtifactStore.Create(bucket, configuration["Artifacts:S3:Prefix"] ?? "eventmlops", configuration["Artifacts:S3:ServiceUrl"], cache, roots,
+                S3ArtifactStore.Credentials(configuration));
         return new LocalArtifactStore(roots);
     }
 
@@ -69,10 +70,11 @@ public static class ArtifactStore
             environment["Artifacts__S3__Bucket"] = bucket;
             foreach (var key in (string[])["Prefix", "ServiceUrl"])
                 if (configuration[$"Artifacts:S3:{key}"] is { Length: > 0 } value) environment[$"Artifacts__S3__{key}"] = value;
+            // From configuration: the environment, or files a Vault agent rendered (EMO_CONFIG_FILES).
             foreach (var key in (string[])["AWS_REGION", "AWS_DEFAULT_REGION"])
-                if (Environment.GetEnvironmentVariable(key) is { Length: > 0 } value) environment[key] = value;
+                if (configuration[key] is { Length: > 0 } value) environment[key] = value;
             foreach (var key in (string[])["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"])
-                if (Environment.GetEnvironmentVariable(key) is { Length: > 0 } value) secrets[key] = value;
+                if (configuration[key] is { Length: > 0 } value) secrets[key] = value;
         }
         else
         {

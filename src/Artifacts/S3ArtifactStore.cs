@@ -1,3 +1,4 @@
+using Amazon.Runtime;
 using System.Net;
 using Amazon.S3;
 using Amazon.S3.Model;
@@ -13,8 +14,15 @@ public sealed class S3ArtifactStore(IAmazonS3 s3, string bucket, string prefix, 
 {
     private readonly string _prefix = prefix.Trim('/');
 
-    public static S3ArtifactStore Create(string bucket, string prefix, string? serviceUrl, string cacheRoot, DataRoots roots) =>
-        new(new AmazonS3Client(Config(serviceUrl)), bucket, prefix, cacheRoot, roots);
+    public static S3ArtifactStore Create(string bucket, string prefix, string? serviceUrl, string cacheRoot, DataRoots roots, AWSCredentials? credentials = null) =>
+        new(credentials is null ? new AmazonS3Client(Config(serviceUrl)) : new AmazonS3Client(credentials, Config(serviceUrl)), bucket, prefix, cacheRoot, roots);
+
+    /// <summary>Credentials named in configuration (the environment, or files rendered by a Vault agent); null: the AWS SDK's
+    /// own chain (environment, profile, instance role).</summary>
+    public static AWSCredentials? Credentials(Microsoft.Extensions.Configuration.IConfiguration configuration) =>
+        configuration["AWS_ACCESS_KEY_ID"] is { Length: > 0 } id && configuration["AWS_SECRET_ACCESS_KEY"] is { Length: > 0 } secret
+            ? configuration["AWS_SESSION_TOKEN"] is { Length: > 0 } session ? new SessionAWSCredentials(id, secret, session) : new BasicAWSCredentials(id, secret)
+            : null;
 
     /// <summary>The client settings for AWS itself (<paramref name="serviceUrl"/> null) or a self-hosted server.</summary>
     public static AmazonS3Config Config(string? serviceUrl)

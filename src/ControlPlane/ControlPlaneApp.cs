@@ -28,6 +28,7 @@ public static class ControlPlaneApp
     {
         var builder = WebApplication.CreateBuilder(args);
         var config = builder.Configuration;
+        builder.Configuration.AddConfigFiles();
 
         // Service defaults: JSON logs, metrics, health, problem details; then OpenAPI and auth. A refused command is the
         // caller's mistake, told to the caller: no error with its payload and stack (ProblemMapping logs one line instead).

@@ -30,6 +30,7 @@ public static class ServingApp
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.Configuration.AddCommandLine(args, Flags);
+        builder.Configuration.AddConfigFiles();
         var options = builder.Configuration.GetSection("Serving").Get<ServingOptions>() ?? new ServingOptions();
 
         // Service defaults (JSON logs, metrics, health), then request limits.

@@ -128,6 +128,22 @@ public class LocalArtifactStoreTests
         secrets.ShouldBeEmpty();
     }
 
+    [Fact]
+    public void Given_an_S3_store_with_credentials_in_configuration_When_a_job_elsewhere_is_given_its_settings_Then_they_are_its_secrets_and_no_data_root()
+    {
+        // Configuration, not the process environment: a Vault agent's files (EMO_CONFIG_FILES) are configuration too.
+        var (environment, secrets) = ArtifactStore.ForJob(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Artifacts:S3:Bucket"] = "models", ["AWS_ACCESS_KEY_ID"] = "AKIA-from-vault", ["AWS_SECRET_ACCESS_KEY"] = "s3cret", ["AWS_REGION"] = "eu-west-1",
+        }).Build(), _dir, onThisMachine: false);
+
+        secrets.ShouldBe(new Dictionary<string, string> { ["AWS_ACCESS_KEY_ID"] = "AKIA-from-vault", ["AWS_SECRET_ACCESS_KEY"] = "s3cret" });
+        environment["Artifacts__S3__Bucket"].ShouldBe("models");
+        environment["AWS_REGION"].ShouldBe("eu-west-1");
+        environment.ShouldNotContainKey("Datasets__Roots");
+        environment.Values.ShouldNotContain("s3cret");
+    }
+
     [Theory]
     [InlineData("file:///work/store/model.onnx\u0000.txt", "ok")]
     [InlineData("file:///work/store/../../etc/shadow", "ok")]

@@ -45,4 +45,21 @@ public sealed class AgentsHostTests(AgentsFixture fx)
         metrics.ShouldContain("service_name=\"emo-agents\"");
         metrics.ShouldContain("dotnet_gc_");
     }
+
+    [Fact]
+    public void Given_settings_as_files_When_the_agents_are_built_Then_they_read_them_and_a_named_folder_that_is_missing_stops_them()
+    {
+        // What a Vault agent renders: one file per setting, its name the key with __ for ':'.
+        var folder = TestHost.Folder("emo-config-files-");
+        File.WriteAllText(Path.Combine(folder, "Agents__Token"), "token-from-a-file\n");
+        File.WriteAllText(Path.Combine(folder, "ConnectionStrings__Marten"), fx.ConnectionString);
+        File.WriteAllText(Path.Combine(folder, "AWS_SECRET_ACCESS_KEY"), "s3cret");
+
+        using var agents = AgentsApp.Build([$"--{EventMlOps.Hosting.ConfigFiles.Variable}={folder}", $"--urls=http://127.0.0.1:0"]);
+
+        agents.Services.GetRequiredService<EventMlOps.Agents.Hosting.AgentToken>().Current.ShouldBe("token-from-a-file");
+        agents.Configuration["AWS_SECRET_ACCESS_KEY"].ShouldBe("s3cret");
+        Should.Throw<InvalidOperationException>(() => AgentsApp.Build([$"--{EventMlOps.Hosting.ConfigFiles.Variable}={folder}-missing"]))
+            .Message.ShouldContain("does not exist");
+    }
 }
