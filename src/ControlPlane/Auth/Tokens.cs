@@ -8,8 +8,8 @@ namespace EventMlOps.ControlPlane.Auth;
 
 /// <summary>JWT settings shared by the HTTP API, the bus gate and the development token issuer. Tokens are signed with
 /// the current key and carry its id (<c>kid</c>); the previous keys still validate, so a key can be rotated without
-/// cutting off every holder at once (see SECURITY.md). Keys come from configuration (<c>Auth:SigningKey</c>, base64, and
-/// <c>Auth:PreviousSigningKeys</c>, ';'-separated) or the key folder (<c>Auth:KeysFolder</c>, default
+/// cutting off every holder at once (see SECURITY.md). Keys come from configuration (<c>Auth:SigningKey</c>, base64, or
+/// <c>Auth:SigningKeyFile</c>, a file holding it; and <c>Auth:PreviousSigningKeys</c>, ';'-separated) or the key folder (<c>Auth:KeysFolder</c>, default
 /// <c>$EMO_HOME/keys</c>: <c>signing.key</c>, created 0600 in a 0700 folder on first use, and <c>previous/*.key</c>).
 /// Only the control plane and the local CLI hold them; agents, replicas and trainers get tokens, never keys.</summary>
 public sealed class Tokens
@@ -105,10 +105,15 @@ public sealed class Tokens
     /// <summary>Loads the keys from configuration, or from the key folder (creating the current key when missing).</summary>
     public static Tokens FromConfiguration(IConfiguration configuration)
     {
+        byte[][] Previous() => [.. (configuration["Auth:PreviousSigningKeys"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(Convert.FromBase64String)];
         if (configuration["Auth:SigningKey"] is { Length: > 0 } inline)
-            return new Tokens(Convert.FromBase64String(inline),
-                [.. (configuration["Auth:PreviousSigningKeys"] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                    .Select(Convert.FromBase64String)]);
+            return new Tokens(Convert.FromBase64String(inline), Previous());
+        // A file someone else writes (a Vault agent): read, never created.
+        if (configuration["Auth:SigningKeyFile"] is { Length: > 0 } file)
+            return File.Exists(file)
+                ? new Tokens(ReadKeyFile(file), Previous())
+                : throw new InvalidOperationException($"Auth:SigningKeyFile names {file}, which does not exist (was the key rendered?)");
         var folder = KeysFolder(configuration);
         return new Tokens(LoadOrCreateKeyFile(Path.Combine(folder, KeyFile)), [.. PreviousKeyFiles(folder).Select(ReadKeyFile)]);
     }

@@ -42,6 +42,26 @@ public sealed class KeyRotationTests
             .Message.ShouldContain("not a work-order grant");
     }
 
+    [Fact]
+    public async Task Given_a_key_file_someone_else_writes_When_loaded_Then_it_signs_the_previous_keys_still_validate_and_a_missing_file_is_an_error()
+    {
+        // What a Vault agent renders: the current key as a file, the retiring ones as a setting (EMO_CONFIG_FILES).
+        var folder = Directory.CreateTempSubdirectory("emo-vault-keys-").FullName;
+        var current = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        var previous = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        File.WriteAllText(Path.Combine(folder, "signing.key"), Convert.ToBase64String(current) + "\n");
+        var old = new Tokens(previous).Issue("alice", [Roles.Viewer], TimeSpan.FromHours(1));
+
+        var loaded = Tokens.FromConfiguration(new ConfigurationBuilder().AddInMemoryCollection(
+            [new("Auth:SigningKeyFile", Path.Combine(folder, "signing.key")), new("Auth:PreviousSigningKeys", Convert.ToBase64String(previous))]).Build());
+
+        (await new Tokens(current).AuthenticateAsync(loaded.Issue("bob", [Roles.Viewer], TimeSpan.FromHours(1)))).Name.ShouldBe("bob");
+        (await loaded.AuthenticateAsync(old)).Name.ShouldBe("alice");
+        Directory.GetFiles(folder).ShouldBe([Path.Combine(folder, "signing.key")], "nothing is created beside it");
+        Should.Throw<InvalidOperationException>(() => Tokens.FromConfiguration(new ConfigurationBuilder().AddInMemoryCollection(
+            [new("Auth:SigningKeyFile", Path.Combine(folder, "absent.key"))]).Build())).Message.ShouldContain("does not exist");
+    }
+
     private static Tokens Load(string folder) => Tokens.FromConfiguration(new ConfigurationBuilder()
         .AddInMemoryCollection([new("Auth:KeysFolder", folder)]).Build());
 }
