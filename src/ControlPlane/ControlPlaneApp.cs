@@ -73,6 +73,9 @@ public static class ControlPlaneApp
                 o.Events.StreamIdentity = StreamIdentity.AsString;
                 o.Events.MetadataConfig.EnableAll();
                 o.Events.MetadataConfig.UserNameEnabled = true; // not part of EnableAll: the actor on every event
+                // marten_event_append_total{event_type} at /metrics: events appended, and through their types the runs that
+                // fail, the canaries rolled back and the drift detected (the dashboards and alerts of deploy/…/monitoring).
+                o.OpenTelemetry.TrackEventCounters();
                 // Each slice declares its snapshots and indexes.
                 o.ConfigureDatasets();
                 o.ConfigureTraining();
