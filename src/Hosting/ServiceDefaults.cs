@@ -19,7 +19,7 @@ public static class ServiceDefaults
 
     // Meters .NET and the libraries emit on their own: requests, Kestrel, the runtime, the bus.
     private static readonly string[] CommonMeters =
-        ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime", "Wolverine", "Marten"];
+        ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime", "Wolverine*", "Marten"];
 
     /// <param name="service">The service name on every log line and metric (<c>emo-controlplane</c>, <c>emo-agents</c> …).</param>
     /// <param name="quiet">Log events left out, e.g. a refused command logged as one line elsewhere.</param>
