@@ -8,6 +8,8 @@ using Xunit.Sdk;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
+using EventMlOps.Agents.Tests.Testing;
+
 namespace EventMlOps.Agents.Tests.Deploy;
 
 /// <summary>
@@ -101,23 +103,7 @@ public static partial class Kustomize
             throw new XunitException($"kubectl is not installed ({kubectl}: {e.Message}): install kubernetes-client " +
                 "(apt-get install kubernetes-client; ./emo test does it) or kubectl 1.27 or later");
         }
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-            timeout.CancelAfter(Timeout);
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw;
-            }
-            return (process.ExitCode, await stdout, await stderr);
-        }
+        return await ToolProcess.RunAsync(process, input: null, Timeout);
     }
 
     /// <summary>Every non-empty document of a YAML stream, as JSON.</summary>

@@ -8,6 +8,8 @@ using k8s;
 using k8s.Models;
 using Xunit.Sdk;
 
+using EventMlOps.Agents.Tests.Testing;
+
 namespace EventMlOps.Agents.Tests.Kubernetes;
 
 /// <summary>One object's verdict: its position in the batch, what it claims to be, and the validator's message.</summary>
@@ -68,26 +70,11 @@ public static class KubeSchema
             StandardInputEncoding = new UTF8Encoding(false),
         };
         start.ArgumentList.Add(Path.Combine(folder, "validate.mjs"));
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("node did not start");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.StandardInput.WriteAsync(input);
-        process.StandardInput.Close();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(Timeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
+        var (code, stdout, stderr) = await ToolProcess.RunAsync(Process.Start(start) ?? throw new InvalidOperationException("node did not start"), input, Timeout);
         // 0: all valid, 1: some invalid; anything else (2: bad input or installation, a crash) is the harness failing.
-        if (process.ExitCode is not (0 or 1))
-            throw new InvalidOperationException($"validate.mjs exited with {process.ExitCode}: {await stderr}");
-        return [.. (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        if (code is not (0 or 1))
+            throw new InvalidOperationException($"validate.mjs exited with {code}: {stderr}");
+        return [.. stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => JsonSerializer.Deserialize<SchemaResult>(line, ResultJson)!)];
     }
 
