@@ -161,6 +161,11 @@ public static class EndpointDecisions
     public static object[] RecordReplica(EndpointState? endpoint, ReplicaChangeReport c, DateTimeOffset now)
     {
         var e = Existing(endpoint, c.Endpoint);
+        // A replica recorded running at that address is not started again: an agent that restarted reports what it finds
+        // serving, which started before (recording it anew would reset its restarts and date its start wrongly).
+        if (c.Change == ReplicaChange.Started && e.Replicas?.GetValueOrDefault(c.Replica ?? "") is { LastChange: ReplicaChange.Started or ReplicaChange.Restarted } known
+            && known.Url == c.Url)
+            return [];
         return [new EndpointReplicaChanged(e.Name, Guard.Required("replica", c.Replica), c.Change, Guard.Required("runtime", c.Runtime), c.Url,
             Guard.Text("reason", c.Reason, ReplicaChangeReport.MaxReasonLength), c.ExitCode, now)];
     }

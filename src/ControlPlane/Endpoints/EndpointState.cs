@@ -48,6 +48,9 @@ public sealed record EndpointDeleted(string Endpoint, string Reason, string Dele
 public sealed record EndpointReplicaChanged(
     string Endpoint, string Replica, ReplicaChange Change, string Runtime, string? Url, string? Reason, int? ExitCode, DateTimeOffset ChangedAt);
 
+/// <summary>A replica as the endpoint's decisions know it: its last change and its address.</summary>
+public sealed record KnownReplica(ReplicaChange LastChange, string? Url);
+
 public sealed record EndpointStateObserved(
     string Endpoint, long Revision, bool Ready, string? Message, DateTimeOffset ObservedAt, IReadOnlyList<LoadedVersion>? Loaded = null);
 
@@ -74,7 +77,8 @@ public sealed record EndpointState(
     long ObservedRevision = 0,
     DateTimeOffset? DeletedAt = null,
     bool AllowUnapproved = false,
-    TrafficSplit? LastGood = null)
+    TrafficSplit? LastGood = null,
+    IReadOnlyDictionary<string, KnownReplica>? Replicas = null)
 {
     /// <summary>The stream version: what a caller passes as <c>expectedVersion</c> to roll out only if nothing changed since.</summary>
     [Marten.Schema.Version]
@@ -178,6 +182,15 @@ public sealed record EndpointState(
         LastGood = (e.Loaded ?? []).Where(l => l.Weight > 0).OrderByDescending(l => l.Weight)
             .Select(l => Traffic.Concat(LastGood is null ? [] : [LastGood]).FirstOrDefault(t => t.Version == l.Version && t.ArtifactSha256 == l.Sha256))
             .FirstOrDefault(t => t is not null) ?? LastGood,
+    };
+
+    /// <summary>The last change of each replica and where it answers: what tells a replica's start from one already recorded.</summary>
+    public EndpointState Apply(EndpointReplicaChanged e) => this with
+    {
+        Replicas = new Dictionary<string, KnownReplica>(Replicas ?? new Dictionary<string, KnownReplica>())
+        {
+            [e.Replica] = new(e.Change, e.Url ?? Replicas?.GetValueOrDefault(e.Replica)?.Url),
+        },
     };
 
     /// <summary>Ends the rollout in flight without promoting it: the stable version takes all traffic back.</summary>

@@ -153,6 +153,24 @@ public class EndpointDecisionsTests
     }
 
     [Fact]
+    public void Given_a_replica_recorded_running_When_it_is_reported_started_again_Then_nothing_is_recorded_until_it_stopped()
+    {
+        ReplicaChangeReport Report(ReplicaChange change) => new(Guid.NewGuid(), "rec", "serve-rec-7f9c", change, "kubernetes", "http://10.0.0.7:8080/");
+        var started = new EndpointReplicaChanged("rec", "serve-rec-7f9c", ReplicaChange.Started, "kubernetes", "http://10.0.0.7:8080/", null, null, Now);
+        var restarted = started with { Change = ReplicaChange.Restarted, Reason = "OOMKilled, exit code 137", ExitCode = 137 };
+        var stopped = started with { Change = ReplicaChange.Stopped, Reason = "the pod is gone" };
+
+        // An agent that restarted finds the pod serving and reports it started: it started long before.
+        EndpointDecisions.RecordReplica(Given<EndpointState>([.. ServingV1, started]), Report(ReplicaChange.Started), Now.AddMinutes(5)).ThenEvents();
+        EndpointDecisions.RecordReplica(Given<EndpointState>([.. ServingV1, started, restarted]), Report(ReplicaChange.Started), Now.AddMinutes(5)).ThenEvents();
+        EndpointDecisions.RecordReplica(Given<EndpointState>([.. ServingV1, started, stopped]), Report(ReplicaChange.Started), Now.AddMinutes(5))
+            .ThenEvents(started with { ChangedAt = Now.AddMinutes(5) });
+        // Started elsewhere (a local replica on another port) is a new start.
+        EndpointDecisions.RecordReplica(Given<EndpointState>([.. ServingV1, started]), Report(ReplicaChange.Started) with { Url = "http://10.0.0.9:8080/" }, Now.AddMinutes(5))
+            .ThenEvents(started with { Url = "http://10.0.0.9:8080/", ChangedAt = Now.AddMinutes(5) });
+    }
+
+    [Fact]
     public void Given_an_endpoint_When_a_replica_reason_is_overlong_Then_it_is_refused_without_being_echoed()
     {
         var refused = ThenRefused<InvalidField>(() => EndpointDecisions.RecordReplica(Given<EndpointState>(ServingV1), new ReplicaChangeReport(Guid.NewGuid(), "rec",
