@@ -29,6 +29,8 @@ public sealed class KubernetesJobRuntime(KubeCluster cluster, int logTailLines =
     public async Task<JobObservation> SubmitAsync(JobSpec spec, CancellationToken ct)
     {
         var (job, secret) = KubeObjects.TrainingJob(spec, cluster.Options);
+        // With a Secret, the Job is created suspended and resumed once its Secret exists: no pod ever waits for it.
+        if (secret is not null) job.Spec.Suspend = true;
         V1Job held;
         try
         {
@@ -39,9 +41,15 @@ public sealed class KubernetesJobRuntime(KubeCluster cluster, int logTailLines =
         {
             held = await Client.BatchV1.ReadNamespacedJobAsync(spec.Name, Ns, cancellationToken: ct);
         }
+        // Also for a Job found there: a submission that stopped between the two (or whose Secret write failed) is healed.
         if (secret is not null && held.Metadata.Annotations?.ContainsKey(PodFacts.CancelledAnnotation) != true)
+        {
             await Client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(KubeObjects.OwnedBy(secret, held), V1Patch.PatchType.ApplyPatch),
                 spec.Name, Ns, fieldManager: KubernetesOptions.FieldManager, force: true, cancellationToken: ct);
+            if (held.Spec?.Suspend == true)
+                cluster.Jobs.Remember(await Client.BatchV1.PatchNamespacedJobAsync(MergePatch(new { spec = new { suspend = false } }), spec.Name, Ns,
+                    fieldManager: KubernetesOptions.FieldManager, cancellationToken: ct));
+        }
         return await ObserveAsync(spec.Name, ct);
     }
 

@@ -69,12 +69,16 @@ public sealed class KubernetesJobRuntimeTests : IAsyncLifetime
         fromSecret.ValueFrom.SecretKeyRef.ShouldSatisfyAllConditions(r => r.Name.ShouldBe(name), r => r.Key.ShouldBe("AWS_SECRET_ACCESS_KEY"));
         KubernetesJson.Serialize(job).ShouldNotContain("s3cr3t-value");
         var writes = _server.Requests.Where(r => r.Method is "POST" or "PATCH").ToList();
+        // Created suspended, its Secret applied, then resumed: no pod of it ever waits for its Secret.
         writes.Select(r => (r.Method, r.Path)).ShouldBe([
             ("POST", $"/apis/batch/v1/namespaces/{Ns}/jobs"),
             ("PATCH", $"/api/v1/namespaces/{Ns}/secrets/{name}"),
+            ("PATCH", $"/apis/batch/v1/namespaces/{Ns}/jobs/{name}"),
         ]);
         writes.ShouldAllBe(r => r.Query.Contains("fieldManager=emo-agents"));
         writes[1].ContentType!.ShouldStartWith("application/apply-patch+yaml");
+        writes[2].ContentType!.ShouldStartWith("application/merge-patch+json");
+        job.Spec.Suspend.ShouldBe(false);
 
         // The Job controller starts a pod; kubelet runs it.
         var started = new DateTime(2025, 5, 1, 12, 0, 0, DateTimeKind.Utc);
