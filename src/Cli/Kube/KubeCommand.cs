@@ -104,9 +104,9 @@ public static class KubeCommand
             view.MinReplicas, view.MaxReplicas);
     }
 
-    private static LaunchTraining SampleOrder() => new(SampleRun, "recommender", "neumf",
+    private static LaunchTraining SampleOrder() => new(SampleRun, "recommender", TrainerCatalog.Recommender,
         "s3://eventmlops/datasets/movielens-100k.csv", "9f2c6d1b7e4a0c3f58e2b6d9a1c4f7e0b3d6a9c2f5e8b1d4a7c0f3e6b9d2a5c8",
-        new Dictionary<string, double> { ["epochs"] = 10, ["embedding_dim"] = 32 }, new TrainingResources(Cpus: 4, MemoryMb: 8192, Gpus: 1),
+        new Dictionary<string, double> { ["epochs"] = 10, ["factors"] = 32 }, new TrainingResources(Cpus: 4, MemoryMb: 8192, Gpus: 1),
         "sample", TrackingToken: "issued-per-run");
 
     private static ApplyEndpoint SampleEndpoint() => new("recommender", 1,
