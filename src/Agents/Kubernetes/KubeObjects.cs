@@ -148,18 +148,19 @@ public static class KubeObjects
     /// <summary>The per-pod metric the autoscaler reads: emo-serve's <c>emo.serving.requests.in_flight</c> as Prometheus names it.</summary>
     public const string InFlightMetric = "emo_serving_requests_in_flight";
 
-    /// <summary>The Secret made a dependent of its workload, so that deleting the workload deletes it.</summary>
-    public static V1Secret OwnedBy(V1Secret secret, IKubernetesObject<V1ObjectMeta> owner)
+    /// <summary>An object made a dependent of its workload (as the API server returned it, with its uid), so that
+    /// deleting the workload deletes it.</summary>
+    public static T OwnedBy<T>(T obj, IKubernetesObject<V1ObjectMeta> owner) where T : IKubernetesObject<V1ObjectMeta>
     {
-        secret.Metadata.OwnerReferences =
+        obj.Metadata.OwnerReferences =
         [
-            new V1OwnerReference
-            {
-                ApiVersion = owner.ApiVersion, Kind = owner.Kind, Name = owner.Metadata.Name, Uid = owner.Metadata.Uid,
-            },
+            new V1OwnerReference { ApiVersion = owner.ApiVersion, Kind = owner.Kind, Name = owner.Metadata.Name, Uid = owner.Metadata.Uid },
         ];
-        return secret;
+        return obj;
     }
+
+    /// <summary>A JSON merge patch (annotations, a suspension, a count): fields the runtime sets apart from its applies.</summary>
+    public static V1Patch MergePatch(object body) => new(KubernetesJson.Serialize(body), V1Patch.PatchType.MergePatch);
 
     /// <summary>Labels: the recommended <c>app.kubernetes.io/*</c> ones and the job's own where they are valid label values;
     /// the job's labels that are not (a model's display name) are kept as annotations, and so read back.</summary>

@@ -47,7 +47,7 @@ public sealed class KubernetesJobRuntime(KubeCluster cluster, int logTailLines =
             await Client.CoreV1.PatchNamespacedSecretAsync(new V1Patch(KubeObjects.OwnedBy(secret, held), V1Patch.PatchType.ApplyPatch),
                 spec.Name, Ns, fieldManager: KubernetesOptions.FieldManager, force: true, cancellationToken: ct);
             if (held.Spec?.Suspend == true)
-                cluster.Jobs.Remember(await Client.BatchV1.PatchNamespacedJobAsync(MergePatch(new { spec = new { suspend = false } }), spec.Name, Ns,
+                cluster.Jobs.Remember(await Client.BatchV1.PatchNamespacedJobAsync(KubeObjects.MergePatch(new { spec = new { suspend = false } }), spec.Name, Ns,
                     fieldManager: KubernetesOptions.FieldManager, cancellationToken: ct));
         }
         return await ObserveAsync(spec.Name, ct);
@@ -84,7 +84,7 @@ public sealed class KubernetesJobRuntime(KubeCluster cluster, int logTailLines =
         }
         try
         {
-            cluster.Jobs.Remember(await Client.BatchV1.PatchNamespacedJobAsync(MergePatch(mark), name, Ns,
+            cluster.Jobs.Remember(await Client.BatchV1.PatchNamespacedJobAsync(KubeObjects.MergePatch(mark), name, Ns,
                 fieldManager: KubernetesOptions.FieldManager, cancellationToken: ct));
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { return; }
@@ -119,7 +119,7 @@ public sealed class KubernetesJobRuntime(KubeCluster cluster, int logTailLines =
     {
         try
         {
-            cluster.Jobs.Remember(await Client.BatchV1.PatchNamespacedJobAsync(MergePatch(Annotations(labels)), name, Ns,
+            cluster.Jobs.Remember(await Client.BatchV1.PatchNamespacedJobAsync(KubeObjects.MergePatch(Annotations(labels)), name, Ns,
                 fieldManager: KubernetesOptions.FieldManager, cancellationToken: ct));
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound) { }
@@ -193,6 +193,4 @@ public sealed class KubernetesJobRuntime(KubeCluster cluster, int logTailLines =
 
     private static Dictionary<string, object?> Annotations(IReadOnlyDictionary<string, string> values) =>
         new() { ["metadata"] = new Dictionary<string, object?> { ["annotations"] = values } };
-
-    internal static V1Patch MergePatch(object body) => new(KubernetesJson.Serialize(body), V1Patch.PatchType.MergePatch);
 }

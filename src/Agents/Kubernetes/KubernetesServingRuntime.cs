@@ -90,10 +90,10 @@ public sealed class KubernetesServingRuntime(
             fieldManager: KubernetesOptions.FieldManager, force: true, cancellationToken: ct);
         cluster.Deployments.Remember(deployment);
         if (token is not null) await ApplySecretAsync(objects.Secret!, deployment, ct);
-        await Client.CoreV1.PatchNamespacedServiceAsync(Apply(Owned(objects.Service, deployment)), name, Ns, fieldManager: KubernetesOptions.FieldManager, force: true, cancellationToken: ct);
-        await Client.PolicyV1.PatchNamespacedPodDisruptionBudgetAsync(Apply(Owned(objects.Budget, deployment)), name, Ns, fieldManager: KubernetesOptions.FieldManager, force: true, cancellationToken: ct);
+        await Client.CoreV1.PatchNamespacedServiceAsync(Apply(KubeObjects.OwnedBy(objects.Service, deployment)), name, Ns, fieldManager: KubernetesOptions.FieldManager, force: true, cancellationToken: ct);
+        await Client.PolicyV1.PatchNamespacedPodDisruptionBudgetAsync(Apply(KubeObjects.OwnedBy(objects.Budget, deployment)), name, Ns, fieldManager: KubernetesOptions.FieldManager, force: true, cancellationToken: ct);
         if (objects.Autoscaler is { } autoscaler)
-            await Client.AutoscalingV2.PatchNamespacedHorizontalPodAutoscalerAsync(Apply(Owned(autoscaler, deployment)), name, Ns, fieldManager: KubernetesOptions.FieldManager, force: true, cancellationToken: ct);
+            await Client.AutoscalingV2.PatchNamespacedHorizontalPodAutoscalerAsync(Apply(KubeObjects.OwnedBy(autoscaler, deployment)), name, Ns, fieldManager: KubernetesOptions.FieldManager, force: true, cancellationToken: ct);
         else
             await IgnoreMissing(() => Client.AutoscalingV2.DeleteNamespacedHorizontalPodAutoscalerAsync(name, Ns, cancellationToken: ct));
         log.LogInformation("Applied endpoint {Endpoint} revision {Revision} as Deployment {Name} ({Min}..{Max} replicas)",
@@ -236,17 +236,11 @@ public sealed class KubernetesServingRuntime(
     }
 
     private async Task PatchDeploymentAsync(string name, object patch, CancellationToken ct) =>
-        cluster.Deployments.Remember(await Client.AppsV1.PatchNamespacedDeploymentAsync(KubernetesJobRuntime.MergePatch(patch), name, Ns,
+        cluster.Deployments.Remember(await Client.AppsV1.PatchNamespacedDeploymentAsync(KubeObjects.MergePatch(patch), name, Ns,
             fieldManager: KubernetesOptions.FieldManager, cancellationToken: ct));
 
     /// <summary>Where a pod answers: its own address in the cluster; from outside, through the API server's pod proxy.</summary>
     private Uri ReplicaUrl(V1Pod pod) => cluster.DirectUrl(pod) ?? new Uri(Client.BaseUri, $"api/v1/namespaces/{Ns}/pods/{cluster.ProxyName(pod)}/proxy/");
-
-    private static T Owned<T>(T obj, V1Deployment owner) where T : IKubernetesObject<V1ObjectMeta>
-    {
-        obj.Metadata.OwnerReferences = [new V1OwnerReference { ApiVersion = owner.ApiVersion ?? "apps/v1", Kind = owner.Kind ?? "Deployment", Name = owner.Metadata.Name, Uid = owner.Metadata.Uid }];
-        return obj;
-    }
 
     private static V1Patch Apply(object obj) => new(obj, V1Patch.PatchType.ApplyPatch);
 

@@ -45,7 +45,7 @@ public static class PodFacts
             ExitCode: terminated?.ExitCode,
             StartedAt: At(job.Status?.StartTime),
             Cancelled: cancelled,
-            Labels: LabelsOf(job));
+            Labels: LabelsOf(job.Metadata));
         if (complete is not null)
             return observed with { Phase = JobPhase.Succeeded, FinishedAt = At(job.Status?.CompletionTime ?? complete.LastTransitionTime) };
         if (failed is not null)
@@ -74,8 +74,6 @@ public static class PodFacts
             if (key.StartsWith("eventmlops.io/", StringComparison.Ordinal)) labels[key] = value;
         return labels;
     }
-
-    private static Dictionary<string, string> LabelsOf(V1Job job) => LabelsOf(job.Metadata);
 
     private static string Failure(V1JobCondition failed, V1ContainerStateTerminated? terminated, V1Pod? pod)
     {

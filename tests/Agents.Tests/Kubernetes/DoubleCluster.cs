@@ -67,6 +67,15 @@ public sealed class DoubleCluster : IAsyncDisposable
     public static void SetStatus<T>(ApiServerDouble server, string name, object status) where T : IKubernetesObject<V1ObjectMeta> =>
         server.UpdateStatus<T>(Ns, name, o => o["status"] = JsonNode.Parse(KubernetesJson.Serialize(status)));
 
+    /// <summary>The object of <paramref name="deployment"/>'s name that the Deployment owns (garbage-collected with it).</summary>
+    public static T Owned<T>(ApiServerDouble server, V1Deployment deployment) where T : class, IKubernetesObject<V1ObjectMeta>
+    {
+        var obj = server.Get<T>(Ns, deployment.Metadata.Name).ShouldNotBeNull(typeof(T).Name);
+        obj.Metadata.OwnerReferences.ShouldHaveSingleItem().ShouldSatisfyAllConditions(
+            r => r.Uid.ShouldBe(deployment.Metadata.Uid), r => r.Kind.ShouldBe("Deployment"), r => r.Name.ShouldBe(deployment.Metadata.Name));
+        return obj;
+    }
+
     /// <summary>A kubeconfig file (in <paramref name="folder"/>) that points a client at <paramref name="server"/>, as an
     /// operator's points the agents at their cluster: what <c>Kubernetes:Kubeconfig</c> is given.</summary>
     public static Task<string> KubeconfigAsync(ApiServerDouble server, string folder) => KubeconfigAsync(server.Url, folder);

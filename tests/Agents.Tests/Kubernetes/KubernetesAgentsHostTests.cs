@@ -260,13 +260,7 @@ public sealed class KubernetesAgentsHostTests(AgentsFixture fx)
         public Task<IReadOnlyList<string>> DeadLettersAsync() => fx.DeadLettersAboutAsync(Endpoint);
 
         /// <summary>An object the Deployment owns (garbage-collected with it).</summary>
-        public T Owned<T>(V1Deployment deployment) where T : class, k8s.IKubernetesObject<V1ObjectMeta>
-        {
-            var obj = server.Get<T>(Ns, deployment.Metadata.Name).ShouldNotBeNull(typeof(T).Name);
-            obj.Metadata.OwnerReferences.ShouldHaveSingleItem().ShouldSatisfyAllConditions(
-                r => r.Uid.ShouldBe(deployment.Metadata.Uid), r => r.Kind.ShouldBe("Deployment"), r => r.Name.ShouldBe(deployment.Metadata.Name));
-            return obj;
-        }
+        public T Owned<T>(V1Deployment deployment) where T : class, k8s.IKubernetesObject<V1ObjectMeta> => DoubleCluster.Owned<T>(server, deployment);
 
         private async Task OkAsync(string route, object body)
         {

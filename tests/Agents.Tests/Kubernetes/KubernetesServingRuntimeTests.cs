@@ -82,13 +82,7 @@ public sealed class KubernetesServingRuntimeTests(AgentsFixture fx) : IAsyncLife
         Conditions = [new V1PodCondition { Type = "Ready", Status = "True" }],
     };
 
-    private T Owned<T>(V1Deployment deployment) where T : class, IKubernetesObject<V1ObjectMeta>
-    {
-        var obj = _server.Get<T>(Ns, Name).ShouldNotBeNull(typeof(T).Name);
-        obj.Metadata.OwnerReferences.ShouldHaveSingleItem().ShouldSatisfyAllConditions(
-            r => r.Uid.ShouldBe(deployment.Metadata.Uid), r => r.Kind.ShouldBe("Deployment"), r => r.Name.ShouldBe(Name));
-        return obj;
-    }
+    private T Owned<T>(V1Deployment deployment) where T : class, IKubernetesObject<V1ObjectMeta> => DoubleCluster.Owned<T>(_server, deployment);
 
     [Fact]
     public async Task Given_an_endpoint_of_one_to_three_replicas_When_applied_Then_a_Deployment_left_to_its_autoscaler_and_its_owned_Service_budget_autoscaler_and_token_Secret_exist()
