@@ -13,7 +13,10 @@ public sealed class KubeCluster : BackgroundService
     public KubeCluster(IKubernetes client, string ns, KubernetesOptions options, bool inCluster, ILoggerFactory logs)
     {
         Client = client;
-        Namespace = ns;
+        // It becomes a path segment of every call and a label selector's scope: a DNS label, nothing else.
+        Namespace = System.Text.RegularExpressions.Regex.IsMatch(ns, "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\z")
+            ? ns
+            : throw new InvalidOperationException($"the Kubernetes namespace {(ns.Length <= 63 && !ns.Any(char.IsControl) ? $"'{ns}'" : $"of {ns.Length} characters")} is not a DNS label (Kubernetes:Namespace)");
         Options = options with { Namespace = ns };
         InCluster = inCluster;
         var log = logs.CreateLogger<KubeCluster>();
