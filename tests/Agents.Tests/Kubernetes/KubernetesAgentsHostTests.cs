@@ -295,5 +295,8 @@ public sealed class KubernetesAgentsHostTests(AgentsFixture fx)
         var secret = await DoubleCluster.EventuallyAsync(() => Task.FromResult(server.Get<V1Secret>(DoubleCluster.Ns, name)), s => s is not null, "the Job's Secret", seconds: 20);
         secret!.Metadata.OwnerReferences.ShouldHaveSingleItem().Uid.ShouldBe(server.Get<V1Job>(DoubleCluster.Ns, name)!.Metadata.Uid);
         server.Requests.Count(r => r.Method == "POST" && r.Path.EndsWith("/jobs")).ShouldBe(2, "the retry found the Job (409) and created none");
+        // Created suspended, it stays so until its Secret is there: then the retry resumes it.
+        (await DoubleCluster.EventuallyAsync(() => Task.FromResult(server.Get<V1Job>(DoubleCluster.Ns, name)), j => j!.Spec.Suspend == false, "the Job resumed", seconds: 20))
+            .ShouldNotBeNull();
     }
 }

@@ -47,6 +47,23 @@ public sealed class KubernetesJobRuntimeTests : IAsyncLifetime
     private V1Job Job(string name) => _server.Get<V1Job>(Ns, name).ShouldNotBeNull($"Job {name}");
 
     [Fact]
+    public async Task Given_a_submission_killed_after_the_Job_was_created_When_it_is_submitted_again_Then_its_Secret_is_written_and_it_resumes_once()
+    {
+        var name = Name();
+        var spec = Spec(name, secrets: new() { ["MLFLOW_TRACKING_TOKEN"] = "run-token" });
+        // What a killed agent leaves: the Job, created suspended, without its Secret.
+        var (job, _) = KubeObjects.TrainingJob(spec, _world.Cluster.Options);
+        job.Spec.Suspend = true;
+        var uid = (await _server.Client().BatchV1.CreateNamespacedJobAsync(job, Ns, cancellationToken: Ct)).Metadata.Uid;
+        (await ObservedAsync(name, o => o.Phase == JobPhase.Pending, "seen")).Waiting.ShouldBeNull();
+
+        await _runtime.SubmitAsync(spec, Ct);
+
+        _server.Get<V1Secret>(Ns, name).ShouldNotBeNull().Metadata.OwnerReferences.ShouldHaveSingleItem().Uid.ShouldBe(Job(name).Metadata.Uid);
+        Job(name).ShouldSatisfyAllConditions(j => j.Spec.Suspend.ShouldBe(false), j => j.Metadata.Uid.ShouldBe(uid, "the same Job: its create was refused (409)"));
+    }
+
+    [Fact]
     public async Task Given_a_job_with_a_secret_When_submitted_and_played_to_completion_Then_the_Job_and_its_owned_Secret_exist_and_it_is_observed_running_then_succeeded()
     {
         var name = Name();
