@@ -1,3 +1,4 @@
+using EventMlOps.Agents.Hosting;
 using System.Globalization;
 using EventMlOps.Agents.Runtime;
 using k8s.Models;
@@ -85,11 +86,11 @@ public static class PodFacts
             : Words(failed.Reason ?? "Failed", failed.Message)!;
     }
 
-    private static string? Words(string reason, string? message)
-    {
-        var text = string.IsNullOrWhiteSpace(message) ? reason : $"{reason}: {message.Trim()}";
-        return text.Length > MaxReason ? text[..MaxReason] + "…" : text;
-    }
+    private static string? Words(string reason, string? message) =>
+        Plain(string.IsNullOrWhiteSpace(message) ? reason : $"{reason}: {message.Trim()}");
+
+    /// <summary>What a cluster says, as a fact's one line (<see cref="FactText"/>), at most <see cref="MaxReason"/> long.</summary>
+    public static string Plain(string text) => FactText.OneLine(text, MaxReason) ?? "";
 
     private static DateTimeOffset? At(DateTime? time) =>
         time is { } t ? new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)) : null;

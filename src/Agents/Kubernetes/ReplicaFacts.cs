@@ -28,7 +28,7 @@ public static class ReplicaFacts
             var ready = Ready(pod);
             var now = new ReplicaSeen(ready || then?.Started == true, container?.RestartCount ?? 0, PodFacts.Waiting(pod));
             if (then is not null && now.Restarts > then.Restarts && container?.LastState?.Terminated is { } died)
-                facts.Add(new(name, ReplicaChange.Restarted, died.Reason is { } why ? $"{why}, exit code {died.ExitCode}" : $"exit code {died.ExitCode}", died.ExitCode));
+                facts.Add(new(name, ReplicaChange.Restarted, PodFacts.Plain(died.Reason is { } why ? $"{why}, exit code {died.ExitCode}" : $"exit code {died.ExitCode}"), died.ExitCode));
             else if (ready && then?.Started != true)
                 facts.Add(new(name, ReplicaChange.Started, null, null));
             if (now.Waiting is { } waiting && waiting != then?.Waiting && !waiting.StartsWith("CrashLoopBackOff", StringComparison.Ordinal))

@@ -1,3 +1,4 @@
+using EventMlOps.Agents.Hosting;
 using EventMlOps.Agents.Runtime;
 using EventMlOps.Contracts.Training;
 
@@ -26,17 +27,8 @@ public static class TrainingPlan
     /// <see cref="JobWaitingReport.MaxReasonLength"/> characters.</summary>
     public static JobWaiting? Waiting(JobWaiting? reported, JobObservation job)
     {
-        var seen = new JobWaiting(OneLine(job.Waiting));
+        var seen = new JobWaiting(FactText.OneLine(job.Waiting, JobWaitingReport.MaxReasonLength));
         return seen == reported ? null : seen;
-    }
-
-    private static string? OneLine(string? words)
-    {
-        if (string.IsNullOrWhiteSpace(words)) return null;
-        var line = string.Concat(words.Trim().Select(c => char.IsControl(c) || c is '\uFFFE' or '\uFFFF' ? ' ' : c));
-        if (line.Length <= JobWaitingReport.MaxReasonLength) return line;
-        var cut = JobWaitingReport.MaxReasonLength - 1;
-        return line[..(char.IsHighSurrogate(line[cut - 1]) ? cut - 1 : cut)] + "…";
     }
 }
 

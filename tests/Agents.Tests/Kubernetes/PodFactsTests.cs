@@ -151,6 +151,17 @@ public sealed class PodFactsTests
     public void Given_no_Job_When_observed_Then_it_is_missing() => PodFacts.Observe(Name, null, []).Phase.ShouldBe(JobPhase.Missing);
 
     [Fact]
+    public void Given_a_reason_with_control_characters_When_told_Then_it_is_one_plain_line_the_control_plane_takes()
+    {
+        var pod = Pod("Pending", s => { s.Reason = "Evicted"; s.Message = "low on\u0000 memory\nsee\u001b[31m node"; });
+
+        var reason = PodFacts.Waiting(pod)!;
+
+        reason.ShouldBe("Evicted: low on  memory see [31m node");
+        reason.Any(char.IsControl).ShouldBeFalse();
+    }
+
+    [Fact]
     public void Given_an_overlong_reason_When_told_Then_it_is_cut()
     {
         var pod = Pod("Pending", s => s.Reason = "Evicted");
