@@ -14,7 +14,7 @@ public sealed class KubeCluster : BackgroundService
     {
         Client = client;
         // It becomes a path segment of every call and a label selector's scope: a DNS label, nothing else.
-        Namespace = System.Text.RegularExpressions.Regex.IsMatch(ns, "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\z")
+        Namespace = Runtime.JobSpec.IsDnsLabel(ns)
             ? ns
             : throw new InvalidOperationException($"the Kubernetes namespace {(ns.Length <= 63 && !ns.Any(char.IsControl) ? $"'{ns}'" : $"of {ns.Length} characters")} is not a DNS label (Kubernetes:Namespace)");
         Options = options with { Namespace = ns };

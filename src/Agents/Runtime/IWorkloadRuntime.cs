@@ -71,9 +71,12 @@ public sealed record JobSpec(
     IReadOnlyDictionary<string, string> Labels,
     JobPlacement? Placement = null)
 {
-    private static readonly Regex DnsLabel = new("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", RegexOptions.CultureInvariant);
+    private static readonly Regex DnsLabel = new("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\z", RegexOptions.CultureInvariant);
 
-    public static string ValidName(string name) => DnsLabel.IsMatch(name)
+    /// <summary>A DNS label (RFC 1123), as Kubernetes names and namespaces are.</summary>
+    public static bool IsDnsLabel(string name) => DnsLabel.IsMatch(name);
+
+    public static string ValidName(string name) => IsDnsLabel(name)
         ? name
         : throw new ArgumentException($"job name '{name}' is not a DNS label (lower-case letters, digits and '-', at most 63)", nameof(name));
 }

@@ -25,8 +25,8 @@ public static class TrainerCommand
         [TrainerProtocol.Data, TrainerProtocol.DataSha256, "data_sha256", "generate", TrainerProtocol.Out, TrainerProtocol.Publish, TrainerProtocol.Device],
         StringComparer.OrdinalIgnoreCase);
 
-    private static readonly Regex Name = new("^[A-Za-z][A-Za-z0-9_.-]{0,63}$", RegexOptions.CultureInvariant);
-    private static readonly Regex Kind = new("^[a-z][a-z0-9-]{0,63}$", RegexOptions.CultureInvariant);
+    private static readonly Regex Name = new("^[A-Za-z][A-Za-z0-9_.-]{0,63}\\z", RegexOptions.CultureInvariant);
+    private static readonly Regex Kind = new("^[a-z][a-z0-9-]{0,63}\\z", RegexOptions.CultureInvariant);
 
     /// <summary>For a <c>generate://&lt;trainer&gt;?name=value&amp;…</c> dataset, its parameters in order (the trainer makes
     /// the data; the dataset's sha256 identifies that generator spec); null for a dataset stored as a file.</summary>

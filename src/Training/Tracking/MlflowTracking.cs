@@ -111,6 +111,6 @@ public sealed partial class MlflowTracking : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    [GeneratedRegex("^[0-9a-fA-F]{32}$")]
+    [GeneratedRegex("^[0-9a-fA-F]{32}\\z")]
     private static partial Regex RunIdPattern();
 }

@@ -56,6 +56,7 @@ public class TrainerCommandTests
     [InlineData("data_sha256")]
     [InlineData("--evil")]
     [InlineData("a b")]
+    [InlineData("lr\n")] // a final line break passes a `$` check: names are matched to their very end
     public void Given_a_hyperparameter_that_is_not_an_option_name_When_built_Then_it_is_an_invalid_order(string name)
     {
         Should.Throw<InvalidTrainingOrder>(() => TrainerCommand.Build(Order("file:///d", new() { [name] = 1 }), "t", "dotnet"));

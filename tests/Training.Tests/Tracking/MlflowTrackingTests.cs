@@ -48,7 +48,9 @@ public class MlflowTrackingTests
     [InlineData(null, RunId, "t")]
     [InlineData("http://127.0.0.1:1", null, "t")]
     [InlineData("http://127.0.0.1:1", RunId, null)]
-    public void Given_incomplete_configuration_When_created_Then_there_is_no_tracking(string? uri, string? runId, string? token)
+    [InlineData("http://127.0.0.1:1", RunId + "\n", "t")] // a run id with a final line break is no run id
+    [InlineData("http://127.0.0.1:1", "../runs/x", "t")]
+    public void Given_incomplete_or_invalid_configuration_When_created_Then_there_is_no_tracking(string? uri, string? runId, string? token)
     {
         MlflowTracking.FromEnvironment(Environment(uri, runId, token), new StringWriter()).ShouldBeNull();
     }
