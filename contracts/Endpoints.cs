@@ -106,7 +106,9 @@ public sealed record ReplicaChangeReport(
 
 // Work orders for the rollout agent: the endpoint's full desired state at a revision.
 
-public sealed record ServedVersion(string ModelName, int Version, string ArtifactUri, string ArtifactSha256, int Weight);
+/// <summary>A version to serve. <paramref name="Baseline"/>: its training run's <c>baseline.json</c> (distributions of the
+/// training inputs and outputs), for the drift agent; absent for versions whose run wrote none.</summary>
+public sealed record ServedVersion(string ModelName, int Version, string ArtifactUri, string ArtifactSha256, int Weight, Artifacts.ArtifactRef? Baseline = null);
 
 /// <summary>The canary being analysed: which version against which, at which step (and its bake time), under which limits.</summary>
 public sealed record CanaryAnalysisOrder(Guid RolloutId, int Step, int CanaryVersion, int StableVersion, CanaryStep Current, RolloutAnalysis Analysis);
@@ -115,10 +117,11 @@ public sealed record CanaryAnalysisOrder(Guid RolloutId, int Step, int CanaryVer
 /// <paramref name="Deleted"/> (with no versions) once the endpoint was deleted: its replicas are to be stopped. A version
 /// with weight 0 is a fallback: the last version known to load, served only if the weighted ones cannot be.
 /// <paramref name="Grant"/> (work orders only, never in the replicas' long poll) lets the agent that received the order
-/// report facts about this endpoint and obtain its replicas' tokens.</summary>
+/// report facts about this endpoint and obtain its replicas' tokens. <paramref name="Drift"/>: the model's drift policy
+/// (the drift agent measures the versions that have a baseline; absent: the defaults).</summary>
 public sealed record ApplyEndpoint(
     string Endpoint, long Revision, IReadOnlyList<ServedVersion> Versions, int MinReplicas, int MaxReplicas,
-    CanaryAnalysisOrder? Canary = null, bool Deleted = false, string? Grant = null) : IWorkOrder;
+    CanaryAnalysisOrder? Canary = null, bool Deleted = false, string? Grant = null, Drift.DriftPolicy? Drift = null) : IWorkOrder;
 
 /// <summary>A serving replica's token: it may read its endpoint's desired state and report what it observes, nothing
 /// else; short-lived, renewed by the replica with the token it holds while the endpoint exists.</summary>

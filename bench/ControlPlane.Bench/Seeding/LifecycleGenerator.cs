@@ -1,5 +1,6 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Datasets;
+using EventMlOps.Contracts.Drift;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Registry;
 using EventMlOps.Contracts.Training;
@@ -304,11 +305,8 @@ public static class LifecycleGenerator
             var next = t.Clock + TimeSpan.FromHours(24 + rng.NextDouble() * 48);
             if (next >= until) return;
             t.Clock = next;
-            var scores = Features.ToDictionary(f => f, _ => Math.Round(Math.Pow(rng.NextDouble(), 3) * 0.3, 4));
-            Fact(t, e.Key, new EndpointDriftMeasured(e.Name, model, e.Serving!.Value, scores, t.Clock), DriftAgent);
-            var (feature, score) = scores.MaxBy(s => s.Value);
-            if (score > 0.2)
-                Fact(t, e.Key, new EndpointDriftDetected(e.Name, model, e.Serving!.Value, feature, score, 0.2, t.Clock), DriftAgent);
+            var scores = Features.Select(f => new FeatureScore(f, FeatureRole.Input, DriftMethod.Wasserstein, Math.Round(Math.Pow(rng.NextDouble(), 3) * 0.3, 4), 500)).ToList();
+            Fact(t, e.Key, new EndpointDriftMeasured(e.Name, model, e.Serving!.Value, t.Clock - TimeSpan.FromMinutes(5), t.Clock, 500, scores), DriftAgent);
         }
     }
 

@@ -173,13 +173,7 @@ public static class EndpointDecisions
     public static object[] RecordDrift(EndpointState? endpoint, DriftMeasured c)
     {
         Existing(endpoint, c.Endpoint);
-        return [new EndpointDriftMeasured(c.Endpoint, c.ModelName, c.Version, c.FeatureScores, c.WindowEnd)];
-    }
-
-    public static object[] RecordDrift(EndpointState? endpoint, DriftDetected c)
-    {
-        Existing(endpoint, c.Endpoint);
-        return [new EndpointDriftDetected(c.Endpoint, c.ModelName, c.Version, c.Feature, c.Score, c.Threshold, c.WindowEnd)];
+        return [new EndpointDriftMeasured(c.Endpoint, c.ModelName, c.Version, c.WindowStart, c.WindowEnd, c.Samples, c.Features)];
     }
 
     private static EndpointState Existing(EndpointState? endpoint, string name) => endpoint ?? throw new NotFound("endpoint", name);

@@ -1,4 +1,5 @@
 using EventMlOps.Contracts;
+using EventMlOps.Contracts.Drift;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
@@ -54,9 +55,8 @@ public sealed record KnownReplica(ReplicaChange LastChange, string? Url);
 public sealed record EndpointStateObserved(
     string Endpoint, long Revision, bool Ready, string? Message, DateTimeOffset ObservedAt, IReadOnlyList<LoadedVersion>? Loaded = null);
 
-public sealed record EndpointDriftMeasured(string Endpoint, string ModelName, int Version, IReadOnlyDictionary<string, double> FeatureScores, DateTimeOffset WindowEnd);
-
-public sealed record EndpointDriftDetected(string Endpoint, string ModelName, int Version, string Feature, double Score, double Threshold, DateTimeOffset WindowEnd);
+public sealed record EndpointDriftMeasured(
+    string Endpoint, string ModelName, int Version, DateTimeOffset WindowStart, DateTimeOffset WindowEnd, int Samples, IReadOnlyList<FeatureScore> Features);
 
 /// <summary>An endpoint's desired state and history (stream <c>endpoint:{name}</c>). Every change of
 /// the desired state bumps <see cref="Revision"/>, which agents use to ignore stale work orders. A deleted endpoint

@@ -32,7 +32,7 @@ public sealed record EndpointStatus(
 
     public EndpointStatus Apply(RolloutAnalysisRecorded e) => this with { RecentAnalysis = [.. (RecentAnalysis ?? []).TakeLast(RecentAnalysisKept - 1), e] };
 
-    public EndpointStatus Apply(EndpointDriftMeasured e) => this with { LastDrift = e.FeatureScores };
+    public EndpointStatus Apply(EndpointDriftMeasured e) => this with { LastDrift = e.Features.ToDictionary(f => f.Feature, f => f.Score) };
 
     public EndpointStatus Apply(EndpointReplicaChanged e)
     {

@@ -29,7 +29,6 @@ public static class EndpointsApi
         replicas.MapCommand<EndpointStatusReport>("/endpoints/facts/observed");
         api.MapCommand<ReplicaChangeReport>("/endpoints/facts/replica");
         api.MapCommand<DriftMeasured>("/endpoints/facts/drift-measured");
-        api.MapCommand<DriftDetected>("/endpoints/facts/drift-detected");
         // Deleted endpoints stay listed (Deleted, DeletedAt): their history is still asked about.
         api.MapGet("/endpoints", async (int? limit, int? offset, IQuerySession session, CancellationToken ct) =>
         {

@@ -78,7 +78,4 @@ public static class EndpointFactsHandler
 
     public static Task<CommandAccepted> Handle(DriftMeasured fact, IDocumentSession session) =>
         session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordDrift(e, fact));
-
-    public static Task<CommandAccepted> Handle(DriftDetected fact, IDocumentSession session) =>
-        session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordDrift(e, fact));
 }
