@@ -1,3 +1,6 @@
+using EventMlOps.Contracts.Drift;
+using EventMlOps.Contracts.Endpoints;
+
 namespace EventMlOps.Contracts.Registry;
 
 public enum ModelStage { None, Staging, Production, Archived }
@@ -15,3 +18,14 @@ public sealed record SetModelAlias(Guid CommandId, string ModelName, int Version
 
 [SentBy(Roles.Approver)]
 public sealed record TransitionModelStage(Guid CommandId, string ModelName, int Version, ModelStage Stage) : ICommand;
+
+/// <summary>What a drift alarm on one of the model's endpoints does: a training run on the latest version of the
+/// registered dataset <paramref name="Dataset"/>, with the trainer and hyperparameters of the run behind the drifting
+/// version; once its version is registered and approved (four eyes: never by the policy itself), a rollout by
+/// <paramref name="Rollout"/> on that endpoint (null: none, an operator rolls out).</summary>
+public sealed record RetrainingPolicy(string Dataset, RolloutStrategy? Rollout = null);
+
+/// <summary>Sets a model's policies, replacing the previous ones: how its endpoints' traffic is judged for drift
+/// (null: the defaults) and whether a drift alarm retrains it (null: it does not).</summary>
+[SentBy(Roles.Operator)]
+public sealed record SetModelPolicy(Guid CommandId, string ModelName, DriftPolicy? Drift = null, RetrainingPolicy? Retraining = null) : ICommand;

@@ -1,10 +1,11 @@
 namespace EventMlOps.Contracts;
 
-/// <summary>Deterministic stream keys: one stream per dataset, run, model version and endpoint.</summary>
+/// <summary>Deterministic stream keys: one stream per dataset, run, model version, model policy and endpoint.</summary>
 public static class StreamKeys
 {
     public static string Dataset(Guid id) => $"dataset:{id:N}";
     public static string Run(Guid id) => $"run:{id:N}";
     public static string ModelVersion(string model, int version) => $"model:{model}@{version}";
     public static string Endpoint(string name) => $"endpoint:{name}";
+    public static string ModelPolicy(string model) => $"model-policy:{model}";
 }

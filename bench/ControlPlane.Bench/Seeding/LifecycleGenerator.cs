@@ -6,6 +6,7 @@ using EventMlOps.Contracts.Registry;
 using EventMlOps.Contracts.Training;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Datasets;
+using EventMlOps.ControlPlane.Drift;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Registry;
 using EventMlOps.ControlPlane.Training;
@@ -305,8 +306,10 @@ public static class LifecycleGenerator
             var next = t.Clock + TimeSpan.FromHours(24 + rng.NextDouble() * 48);
             if (next >= until) return;
             t.Clock = next;
-            var scores = Features.Select(f => new FeatureScore(f, FeatureRole.Input, DriftMethod.Wasserstein, Math.Round(Math.Pow(rng.NextDouble(), 3) * 0.3, 4), 500)).ToList();
-            Fact(t, e.Key, new EndpointDriftMeasured(e.Name, model, e.Serving!.Value, t.Clock - TimeSpan.FromMinutes(5), t.Clock, 500, scores), DriftAgent);
+            var scores = Features.Select(f => Math.Round(Math.Pow(rng.NextDouble(), 3) * 0.3, 4))
+                .Select((s, i) => new FeatureJudgement(Features[i], FeatureRole.Input, DriftMethod.Wasserstein, s, 0.1, s >= 0.1, 500)).ToList();
+            Fact(t, e.Key, new EndpointDriftMeasured(e.Name, model, e.Serving!.Value, t.Clock - TimeSpan.FromMinutes(5), t.Clock, 500, scores,
+                scores.Count(s => s.Drifted) * 2 >= scores.Count, DriftAgent, t.Clock), DriftAgent);
         }
     }
 

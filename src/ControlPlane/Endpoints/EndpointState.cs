@@ -55,9 +55,6 @@ public sealed record KnownReplica(ReplicaChange LastChange, string? Url);
 public sealed record EndpointStateObserved(
     string Endpoint, long Revision, bool Ready, string? Message, DateTimeOffset ObservedAt, IReadOnlyList<LoadedVersion>? Loaded = null);
 
-public sealed record EndpointDriftMeasured(
-    string Endpoint, string ModelName, int Version, DateTimeOffset WindowStart, DateTimeOffset WindowEnd, int Samples, IReadOnlyList<FeatureScore> Features);
-
 /// <summary>An endpoint's desired state and history (stream <c>endpoint:{name}</c>). Every change of
 /// the desired state bumps <see cref="Revision"/>, which agents use to ignore stale work orders. A deleted endpoint
 /// keeps its state (history; <see cref="DeletedAt"/>) until the name is created again.</summary>

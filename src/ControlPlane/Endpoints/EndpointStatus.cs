@@ -1,3 +1,4 @@
+using EventMlOps.ControlPlane.Drift;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Views;

@@ -76,6 +76,6 @@ public static class EndpointFactsHandler
     public static Task<CommandAccepted> Handle(EndpointStatusReport fact, Actor actor, IDocumentSession session, TimeProvider time) =>
         session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordObserved(e, fact, actor.Name, time.GetUtcNow()));
 
-    public static Task<CommandAccepted> Handle(DriftMeasured fact, IDocumentSession session) =>
-        session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordDrift(e, fact));
+    public static Task<CommandAccepted> Handle(DriftMeasured fact, Actor actor, IDocumentSession session, TimeProvider time) =>
+        session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordDrift(e, fact, actor.Name, time.GetUtcNow()));
 }

@@ -9,6 +9,7 @@ public static class RegistrySlice
     public static void ConfigureRegistry(this StoreOptions o)
     {
         o.Projections.Snapshot<ModelVersion>(SnapshotLifecycle.Inline);
+        o.Projections.Snapshot<ModelPolicy>(SnapshotLifecycle.Inline);
         o.Schema.For<ModelVersion>().Index(x => x.ModelName).Index(x => x.DatasetSha256);
     }
 }
