@@ -103,7 +103,7 @@ public static class ModelsCommand
             var model = parse.GetValue(name)!;
             var path = $"/api/models/{ApiClient.Segment(model)}/policy";
             Option[] setters = [retrain, noRetrain, dataset, rollout, steps, share, samples, seconds, detect, clear, tests];
-            if (!setters.Any(o => parse.GetResult(o) is not null))
+            if (!setters.Any(o => parse.GetResult(o) is { Implicit: false }))
                 return await ctx.ShowAsync<ModelPolicyView>(path, p => RenderPolicy(ctx.Out, p), ct);
 
             var current = await ctx.Api.GetAsync<ModelPolicyView>(path, ct);
