@@ -7,7 +7,7 @@ public sealed record DatasetLineage(
 
 public sealed record RunLineage(
     Guid RunId, string TrainerKind, RunStatus Status, IReadOnlyDictionary<string, double> Hyperparameters, string CodeVersion,
-    IReadOnlyDictionary<string, double>? Metrics, double? DurationSeconds, string RequestedBy, DateTimeOffset RequestedAt);
+    IReadOnlyDictionary<string, double>? Metrics, double? DurationSeconds, string RequestedBy, DateTimeOffset RequestedAt, DriftTrigger? Trigger = null);
 
 public sealed record EndpointServing(string Endpoint, DateTimeOffset From, DateTimeOffset? To, int? Weight);
 

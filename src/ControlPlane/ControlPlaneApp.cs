@@ -2,6 +2,7 @@ using EventMlOps.ControlPlane.Audit;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Datasets;
+using EventMlOps.ControlPlane.Drift;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Hosting;
 using EventMlOps.ControlPlane.Lineage;
@@ -81,6 +82,7 @@ public static class ControlPlaneApp
                 o.ConfigureTraining();
                 o.ConfigureRegistry();
                 o.ConfigureEndpoints();
+                o.ConfigureRetraining();
                 o.ConfigureCommanding();
             })
             .UseLightweightSessions()
@@ -89,7 +91,8 @@ public static class ControlPlaneApp
                 w.MessageStorageSchemaName = schema + "_wolverine";
                 w.TransportSchemaName = schema + "_queues";
             })
-            // The events a slice's subscription handler takes (SubscribedEvents finds them): work orders, the registration policy.
+            // The events a slice's subscription handler takes (SubscribedEvents finds them): work orders, the registration policy,
+            // the closed loop (drift alarm → retraining → approval → rollout).
             .ProcessEventsWithWolverineHandlersInStrictOrder("work-orders", o =>
             {
                 foreach (var type in SubscribedEvents.Types) o.IncludeType(type);

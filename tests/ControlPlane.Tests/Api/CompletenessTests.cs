@@ -28,7 +28,7 @@ public sealed class CompletenessTests(ControlPlaneFixture fx)
     [Fact]
     public void Given_the_slices_subscription_handlers_When_the_subscription_is_configured_Then_it_takes_exactly_the_events_they_handle() =>
         SubscribedEvents.Types.Select(t => t.Name).Order().ShouldBe([
-            "CanaryRolledBack", "EndpointDeleted", "EndpointRolledBack", "RolloutAborted", "RolloutFailed", "RolloutPromoted", "RolloutStarted",
+            "CanaryRolledBack", "DriftDetected", "EndpointDeleted", "EndpointRolledBack", "ModelVersionApproved", "RolloutAborted", "RolloutFailed", "RolloutPromoted", "RolloutStarted",
             "RolloutStepAdvanced", "TrainingRunCancelled", "TrainingRunRequested", "TrainingRunSucceeded"]);
 
     [Fact]
