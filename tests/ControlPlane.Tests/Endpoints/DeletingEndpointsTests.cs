@@ -1,3 +1,5 @@
+using EventMlOps.Contracts.Artifacts;
+using EventMlOps.Contracts.Drift;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
