@@ -32,8 +32,8 @@ public sealed class DriftMetrics
     private static IEnumerable<Measurement<int>> OpenAlarms(IDocumentStore store)
     {
         using var session = store.QuerySession();
-        // The exporter's callback is synchronous; one indexed read of the endpoints' status documents per scrape.
-        return [.. session.Query<EndpointStatus>().Where(s => s.OpenDriftAlarms != null).ToList()
+        // The exporter's callback is synchronous (Marten queries are not): one read of the endpoints' status documents per scrape.
+        return [.. session.Query<EndpointStatus>().Where(s => s.OpenDriftAlarms != null).ToListAsync().GetAwaiter().GetResult()
             .Select(s => new Measurement<int>(s.OpenDriftAlarms!.Count, new KeyValuePair<string, object?>("endpoint", s.Name)))];
     }
 }

@@ -17,6 +17,21 @@ public class JudgingWindowsApiTests(ControlPlaneFixture fx)
         new(Guid.NewGuid(), s.Endpoint, s.Model, version, start, start.AddMinutes(1), 400,
             [new FeatureScore("age", FeatureRole.Input, DriftMethod.KolmogorovSmirnov, drifts ? 0.001 : 0.6, 400)]);
 
+    /// <summary>The endpoint's <c>emo_drift_alarms_open</c> at the control plane's /metrics (the exporter caches a scrape briefly).</summary>
+    private static async Task<string?> OpenAlarmsGauge(Scenario s, string? expected = null)
+    {
+        string? value = null;
+        for (var i = 0; i < 30; i++)
+        {
+            var metrics = await s.Viewer.GetStringAsync("/metrics", Ct);
+            var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith("emo_drift_alarms_open{", StringComparison.Ordinal) && l.Contains($"endpoint=\"{s.Endpoint}\""));
+            value = line?.Split(' ')[^1];
+            if (value is not null && (expected is null || value == expected)) return value;
+            await Task.Delay(200, Ct);
+        }
+        return value;
+    }
+
     [Fact]
     public async Task Given_v1_serving_When_the_agent_reports_two_drifting_then_two_clean_windows_Then_an_alarm_is_raised_shown_and_cleared()
     {
@@ -32,12 +47,14 @@ public class JudgingWindowsApiTests(ControlPlaneFixture fx)
         (alarm.Version, alarm.Windows, alarm.FirstWindowStart, alarm.Features.Single().Feature).ShouldBe((v1, 2, t0, "age"));
         view.Drift.LastWindow!.Drifted.ShouldBeTrue();
         var raised = await s.Viewer.Get<EndpointDrift>($"/api/endpoints/{s.Endpoint}/drift");
+        (await OpenAlarmsGauge(s, "1")).ShouldBe("1");
         var atAlarm = (await s.Viewer.Get<AuditEntry[]>($"/api/audit?stream=endpoint:{s.Endpoint}&limit=1"))[0].Sequence;
 
         for (var i = 2; i < 4; i++)
             (await s.AgentFact("/api/endpoints/facts/drift-measured", Window(s, v1, t0.AddMinutes(i), drifts: false), agent)).EnsureSuccessStatusCode();
 
         (await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}")).Drift!.OpenAlarms.ShouldBeEmpty();
+        (await OpenAlarmsGauge(s, "0")).ShouldBe("0");
         var drift = await s.Viewer.Get<EndpointDrift>($"/api/endpoints/{s.Endpoint}/drift?limit=3");
         drift.Windows.Select(w => (w.WindowStart, w.Drifted)).ShouldBe([(t0.AddMinutes(1), true), (t0.AddMinutes(2), false), (t0.AddMinutes(3), false)]);
         drift.Windows[0].Features.Single().ShouldBe(new FeatureVerdict("age", FeatureRole.Input, DriftMethod.KolmogorovSmirnov, 0.001, 0.05, true, 400));
