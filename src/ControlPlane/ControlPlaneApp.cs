@@ -33,7 +33,7 @@ public static class ControlPlaneApp
 
         // Service defaults: JSON logs, metrics, health, problem details; then OpenAPI and auth. A refused command is the
         // caller's mistake, told to the caller: no error with its payload and stack (ProblemMapping logs one line instead).
-        builder.AddServiceDefaults("emo-controlplane", quiet: e => e.Exception is { } x && ProblemMapping.IsExpected(x))
+        builder.AddServiceDefaults("emo-controlplane", quiet: e => e.Exception is { } x && ProblemMapping.IsExpected(x), meters: DriftMetrics.MeterName)
             .AddDatabase(s => s.GetRequiredService<IDocumentStore>().Storage.Database.CreateConnection());
         builder.Services.AddRateLimiter(o => CommandAdmission.Configure(o, config));
         builder.Services.AddExceptionHandler<ProblemMapping>();
@@ -42,6 +42,7 @@ public static class ControlPlaneApp
         var tokens = Tokens.FromConfiguration(config);
         builder.Services.AddSingleton(tokens);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<DriftMetrics>();
         builder.Services.AddSingleton(RegistrationPolicy.From(config));
         builder.Services.AddSingleton(DataLocations.From(config));
         builder.Services.AddSingleton(TrainerKinds.From(config));
@@ -128,6 +129,7 @@ public static class ControlPlaneApp
         api.MapTraining();
         api.MapRegistry();
         api.MapEndpoints(app.MapGroup("/api").RequireAuthorization(EndpointsApi.ReplicaPolicy));
+        api.MapDrift();
         api.MapLineage();
         api.MapWorkOrders();
         api.MapCommandOutcomes();

@@ -177,14 +177,6 @@ public static class EndpointDecisions
             Guard.Text("reason", c.Reason, ReplicaChangeReport.MaxReasonLength), c.ExitCode, now)];
     }
 
-    // Interim (#14): recorded unjudged until the drift slice decides on the model's policy.
-    public static object[] RecordDrift(EndpointState? endpoint, DriftMeasured c, string actor, DateTimeOffset now)
-    {
-        Existing(endpoint, c.Endpoint);
-        return [new EndpointDriftMeasured(c.Endpoint, c.ModelName, c.Version, c.WindowStart, c.WindowEnd, c.Samples,
-            [.. c.Features.Select(f => new FeatureJudgement(f.Feature, f.Role, f.Method, f.Score, double.NaN, false, f.Samples))], false, actor, now)];
-    }
-
     private static EndpointState Existing(EndpointState? endpoint, string name) => endpoint ?? throw new NotFound("endpoint", name);
 
     /// <summary>An endpoint that exists and was not deleted: the only kind that takes commands.</summary>
