@@ -115,7 +115,7 @@ public static class ModelsCommand
                 WindowSeconds = parse.GetValue(seconds) ?? current.Drift.WindowSeconds,
                 DetectAfter = parse.GetValue(detect) ?? current.Drift.DetectAfter,
                 ClearAfter = parse.GetValue(clear) ?? current.Drift.ClearAfter,
-                Features = given.Length == 0 ? current.Drift.Features : given.Select(FeatureTest).ToDictionary(t => t.Feature, t => t.Test),
+                Features = given.Length == 0 ? current.Drift.Features : FeatureTests(given),
             };
             var retraining = Retraining(current.Retraining, parse.GetValue(retrain), parse.GetValue(noRetrain), parse.GetValue(dataset),
                 parse.GetValue(rollout), parse.GetValue(steps));
@@ -158,6 +158,15 @@ public static class ModelsCommand
         ["ks"] = DriftMethod.KolmogorovSmirnov, ["chi2"] = DriftMethod.ChiSquared, ["wasserstein"] = DriftMethod.Wasserstein,
         ["js"] = DriftMethod.JensenShannon, ["psi"] = DriftMethod.Psi,
     };
+
+    private static Dictionary<string, DriftTest> FeatureTests(string[] given)
+    {
+        var tests = new Dictionary<string, DriftTest>(StringComparer.Ordinal);
+        foreach (var (feature, test) in given.Select(FeatureTest))
+            if (!tests.TryAdd(feature, test))
+                throw CliError.Usage($"--test: {Shown(feature)} is tested twice");
+        return tests;
+    }
 
     private static (string Feature, DriftTest Test) FeatureTest(string text)
     {

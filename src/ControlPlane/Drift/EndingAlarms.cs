@@ -12,9 +12,7 @@ public static class EndingAlarms
     public static object[] After(EndpointState? before, object[] events, string actor, DateTimeOffset now)
     {
         if (before?.Drift?.Any(d => d.Alarm is not null) != true || events.Length == 0) return events;
-        var after = events.Aggregate(before, ServingAfter);
-        // Served: taking traffic, or still in its serving period (the version an immediate rollout replaces, until promoted).
-        var serving = after.Traffic.Select(t => t.Version).Concat(after.Served.Where(p => p.To is null).Select(p => p.Version)).ToHashSet();
+        var serving = events.Aggregate(before, ServingAfter).ServingVersions();
         var cleared = before.Drift.Where(d => d.Alarm is not null && !serving.Contains(d.Version)).Select(d =>
             new DriftCleared(before.Name, before.ModelName, d.Version, d.Alarm!.Value, d.LastWindowEnd,
                 $"{before.ModelName}@{d.Version} no longer serves on '{before.Name}'", actor, now));

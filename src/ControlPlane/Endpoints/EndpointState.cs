@@ -155,14 +155,14 @@ public sealed record EndpointState(
     {
         var r = Rollout!;
         var served = Served.Any(p => p.Version == r.Version && p.To is null) ? Served : [.. Served, new ServingPeriod(r.Version, e.PromotedAt, null)];
-        return this with
+        return (this with
         {
             Traffic = [new TrafficSplit(r.Version, r.ArtifactUri, r.ArtifactSha256, 100)],
             Served = EndServing(served, keep: r.Version, at: e.PromotedAt),
             Rollout = null,
             Rollouts = [.. Rollouts, new RolloutOutcome(r.RolloutId, r.Version, r.Kind, "promoted", e.PromotedBy, r.StartedAt, e.PromotedAt, null)],
             Revision = Revision + 1,
-        };
+        }).StreaksEnded();
     }
 
     public EndpointState Apply(RolloutAborted e) => EndRollout("aborted", e.AbortedBy, e.AbortedAt, e.Reason);
@@ -174,15 +174,15 @@ public sealed record EndpointState(
     public EndpointState Apply(EndpointDeleted e)
     {
         var ended = Rollout is null ? this with { Revision = Revision + 1 } : EndRollout("aborted", e.DeletedBy, e.DeletedAt, "endpoint deleted");
-        return ended with { Traffic = [], Served = EndServing(ended.Served, keep: null, at: e.DeletedAt), DeletedAt = e.DeletedAt };
+        return (ended with { Traffic = [], Served = EndServing(ended.Served, keep: null, at: e.DeletedAt), DeletedAt = e.DeletedAt }).StreaksEnded();
     }
 
-    public EndpointState Apply(EndpointRolledBack e) => this with
+    public EndpointState Apply(EndpointRolledBack e) => (this with
     {
         Traffic = [new TrafficSplit(e.ToVersion, e.ToArtifactUri, e.ToArtifactSha256, 100)],
         Served = [.. EndServing(Served, keep: null, at: e.RolledBackAt), new ServingPeriod(e.ToVersion, e.RolledBackAt, null)],
         Revision = Revision + 1,
-    };
+    }).StreaksEnded();
 
     /// <summary>What a replica reports it serves; the version it serves most (of the desired ones) is known to load.</summary>
     public EndpointState Apply(EndpointStateObserved e) => this with
@@ -216,6 +216,19 @@ public sealed record EndpointState(
 
     public EndpointState Apply(DriftCleared e) => WithAlarm(e.Version, null);
 
+    /// <summary>Served: taking traffic, or still in its serving period (the version an immediate rollout replaces, until promoted).</summary>
+    public IReadOnlySet<int> ServingVersions() => Traffic.Select(t => t.Version).Concat(Served.Where(p => p.To is null).Select(p => p.Version)).ToHashSet();
+
+    /// <summary>Windows in a row are those of one serving period: a version that stops serving starts its streaks over should it
+    /// serve again. Its last window's end stays, so that a window from before is still a replay; its open alarm is ended by the
+    /// <see cref="DriftCleared"/> of the same decision (<see cref="EndingAlarms"/>).</summary>
+    private EndpointState StreaksEnded()
+    {
+        if (Drift is null) return this;
+        var serving = ServingVersions();
+        return this with { Drift = [.. Drift.Select(d => serving.Contains(d.Version) ? d : d with { Drifting = 0, Clean = 0, DriftingSince = null })] };
+    }
+
     private EndpointState WithAlarm(int version, Guid? alarm) =>
         this with { Drift = [.. (Drift ?? []).Select(d => d.Version == version ? d with { Alarm = alarm } : d)] };
 
@@ -223,7 +236,7 @@ public sealed record EndpointState(
     private EndpointState EndRollout(string outcome, string by, DateTimeOffset at, string? reason)
     {
         var r = Rollout!;
-        return this with
+        return (this with
         {
             // What served before the rollout serves again (histories from before Previous was kept: the others at 100 %).
             Traffic = r.Previous ?? [.. Traffic.Where(t => t.Version != r.Version).Select(t => t with { Weight = 100 })],
@@ -231,7 +244,7 @@ public sealed record EndpointState(
             Rollout = null,
             Rollouts = [.. Rollouts, new RolloutOutcome(r.RolloutId, r.Version, r.Kind, outcome, by, r.StartedAt, at, reason)],
             Revision = Revision + 1,
-        };
+        }).StreaksEnded();
     }
 
     /// <summary>The endpoint as clients see it: its state and what its replicas and agents report.</summary>

@@ -56,6 +56,16 @@ public sealed class ModelPoliciesTests(ControlPlaneFixture cp)
     }
 
     [Fact]
+    public async Task Given_a_feature_tested_twice_When_setting_Then_usage_error_exit_2_not_a_crash()
+    {
+        var (model, _) = await ModelAndDatasetAsync();
+        var result = await _olga.RunAsync("models", "policy", model, "--test", "user=psi:0.2", "--test", "user=ks:0.01");
+        result.ExitCode.ShouldBe(2, result.ToString());
+        result.Err.ShouldContain("--test: 'user' is tested twice");
+        result.Err.ShouldNotContain("   at ");
+    }
+
+    [Fact]
     public async Task Given_values_the_control_plane_refuses_When_setting_Then_its_reason_is_printed_with_exit_2()
     {
         var (model, dataset) = await ModelAndDatasetAsync();

@@ -71,6 +71,44 @@ public class JudgingWindowsApiTests(ControlPlaneFixture fx)
     }
 
     [Fact]
+    public async Task Given_v1_alarmed_then_replaced_When_it_serves_again_after_a_rollback_Then_one_drifting_window_raises_no_alarm()
+    {
+        var s = new Scenario(fx);
+        var (v1, v2) = await s.ServingV1Async();
+        var agent = fx.Client(Roles.Agent, "drift-agent");
+        var t0 = DateTimeOffset.UtcNow.AddHours(-1);
+        for (var i = 0; i < 2; i++)
+            (await s.AgentFact("/api/endpoints/facts/drift-measured", Window(s, v1, t0.AddMinutes(i), drifts: true), agent)).EnsureSuccessStatusCode();
+        (await s.RollOut(v2)).EnsureSuccessStatusCode();
+        (await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}")).Drift!.OpenAlarms.ShouldBeEmpty("v1 no longer serves");
+        (await s.Operator.Send("/api/endpoints/rollback", new Rollback(Guid.NewGuid(), s.Endpoint, "v2 is worse"))).EnsureSuccessStatusCode();
+
+        (await s.AgentFact("/api/endpoints/facts/drift-measured", Window(s, v1, t0.AddMinutes(30), drifts: true), agent)).EnsureSuccessStatusCode();
+
+        (await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}")).Drift!.OpenAlarms
+            .ShouldBeEmpty("one drifting window of this serving period is not DetectAfter (2) in a row");
+        (await s.AgentFact("/api/endpoints/facts/drift-measured", Window(s, v1, t0.AddMinutes(31), drifts: true), agent)).EnsureSuccessStatusCode();
+        (await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}")).Drift!.OpenAlarms.ShouldHaveSingleItem()
+            .FirstWindowStart.ShouldBe(t0.AddMinutes(30), "the streak starts in the serving period it drifts in");
+    }
+
+    [Fact]
+    public async Task Given_v1_serving_When_a_window_comes_from_its_replica_or_without_this_endpoints_grant_Then_403_and_nothing_is_recorded()
+    {
+        var s = new Scenario(fx);
+        var (v1, _) = await s.ServingV1Async();
+        var other = new Scenario(fx);
+        var fact = Window(s, v1, DateTimeOffset.UtcNow.AddMinutes(-5), drifts: true);
+        var agent = fx.Client(Roles.Agent, "drift-agent");
+        (await s.Replica.Send("/api/endpoints/facts/drift-measured", fact)).StatusCode.ShouldBe(System.Net.HttpStatusCode.Forbidden, "a replica's token is for what it observes");
+        (await agent.Send("/api/endpoints/facts/drift-measured", fact)).StatusCode.ShouldBe(System.Net.HttpStatusCode.Forbidden, "no grant");
+        (await other.WithGrant(agent, fact with { Endpoint = other.Endpoint }).Send("/api/endpoints/facts/drift-measured", fact))
+            .StatusCode.ShouldBe(System.Net.HttpStatusCode.Forbidden, "the grant of another endpoint's order");
+        (await s.AgentFact("/api/endpoints/facts/drift-measured", fact, s.Operator)).StatusCode.ShouldBe(System.Net.HttpStatusCode.Forbidden, "not an agent");
+        (await s.Viewer.Get<EndpointDrift>($"/api/endpoints/{s.Endpoint}/drift")).Windows.ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task Given_v1_serving_When_a_window_is_stale_or_hostile_Then_nothing_is_recorded_or_400_names_the_field()
     {
         var s = new Scenario(fx);
