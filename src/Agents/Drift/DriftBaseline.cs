@@ -11,8 +11,8 @@ public sealed record FeatureReference(string Feature, FeatureRole Role, long Cou
 /// object of features with <c>count</c>, <c>std</c>, <c>reference</c> and optionally <c>"categorical": true</c>.</summary>
 /// <remarks>The file comes from a training job, so it is hostile: its size, feature count, names and array lengths are
 /// bounded (features per section, too), every number must be finite and of the right kind, and errors name the place, never the content. A feature
-/// without <c>reference</c> (baselines written before references existed) is skipped and named in
-/// <c>skipped</c> for the caller to log.</remarks>
+/// without <c>reference</c> (baselines written before references existed) or without training values is skipped and
+/// named in <c>skipped</c> for the caller to log.</remarks>
 public static class DriftBaseline
 {
     public const int MaxBytes = 16 << 20, MaxFeatures = 1024, MaxNameLength = 128, MaxReference = 1000;
@@ -62,13 +62,15 @@ public static class DriftBaseline
                 continue;
             }
             var count = Number(feature, "count", where);
-            if (count < 1 || count > long.MaxValue / 2 || count != Math.Floor(count)) throw new InvalidDataException($"{where}: count is not a positive whole number");
+            if (count < 0 || count > long.MaxValue / 2 || count != Math.Floor(count)) throw new InvalidDataException($"{where}: count is not a whole number ≥ 0");
             var std = Number(feature, "std", where);
             if (std < 0) throw new InvalidDataException($"{where}: std is negative");
             var categorical = feature.TryGetProperty("categorical", out var flag) && (flag.ValueKind is JsonValueKind.True or JsonValueKind.False
                 ? flag.GetBoolean()
                 : throw new InvalidDataException($"{where}: categorical is not true or false"));
-            features.Add(new FeatureReference(name, role, (long)count, std, Values(reference, (long)count, where), categorical));
+            var values = Values(reference, (long)count, where);
+            if (values.Length == 0) skipped?.Add(name); // no training values: nothing to compare with
+            else features.Add(new FeatureReference(name, role, (long)count, std, values, categorical));
         }
     }
 

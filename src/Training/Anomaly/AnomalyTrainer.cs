@@ -244,7 +244,9 @@ public static class AnomalyTrainer
     }
 
     /// <summary>baseline.json: distributions of every feature's training readings and of the reconstruction error
-    /// on the training and (normal) validation windows, for drift monitoring.</summary>
+    /// on the training and (normal) validation windows, for drift monitoring. <c>error</c> is the score serving reports
+    /// for a window: the exported graph's <c>error</c> output, residuals scaled as calibrated (<see cref="Verify"/> checks
+    /// that the scorer and the graph agree).</summary>
     public static void WriteBaseline(string path, SensorData data, TimelineSplit split, float[] trainErrors, double[] validationErrors, double threshold)
     {
         var f = data.Features.Length;

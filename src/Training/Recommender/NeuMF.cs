@@ -54,7 +54,7 @@ public sealed class NeuMF : nn.Module<Tensor, Tensor, Tensor>
     }
 
     /// <summary>Scores (sigmoid of the logits) for index pairs, in chunks, without gradients.</summary>
-    public float[] Score(long[] users, long[] items, Device device, int chunk = 65536)
+    public float[] Score(long[] users, long[] items, Device device, int chunk = 65536, bool logits = false)
     {
         var scores = new float[users.Length];
         using var _ = no_grad();
@@ -66,7 +66,8 @@ public sealed class NeuMF : nn.Module<Tensor, Tensor, Tensor>
             var n = Math.Min(chunk, users.Length - start);
             var u = tensor(users.AsSpan(start, n).ToArray(), dtype: int64, device: device);
             var i = tensor(items.AsSpan(start, n).ToArray(), dtype: int64, device: device);
-            sigmoid(forward(u, i)).cpu().data<float>().CopyTo(scores, start);
+            var logit = forward(u, i);
+            (logits ? logit : sigmoid(logit)).cpu().data<float>().CopyTo(scores, start);
         }
         if (wasTraining) train();
         return scores;

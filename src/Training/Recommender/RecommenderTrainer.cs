@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using EventMlOps.Contracts.Training;
+using EventMlOps.Models;
 using EventMlOps.Training.Running;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -11,7 +12,7 @@ namespace EventMlOps.Training.Recommender;
 public static class RecommenderTrainer
 {
     public const string Name = "recommender";
-    public const int TopK = 10, EvaluationNegatives = 99, PopularItemsKept = 200;
+    public const int TopK = 10, EvaluationNegatives = 99, PopularItemsKept = 200, PopularitySampleUsers = 500;
     public const int DefaultEpochs = 8, DefaultBatchSize = 8192;
     public const double DefaultLearningRate = 0.004;
 
@@ -125,7 +126,8 @@ public static class RecommenderTrainer
                 RecommenderExport.Metadata(data, s.Factors, s.Layers, popular, metrics)),
             path => Verify(model, path, data.UserCount, data.ItemCount, device, rng), metrics);
 
-        WriteBaseline(session.PathOf(TrainerProtocol.FileOf(TrainerProtocol.Baseline)), data, split, model.Score(candidateUsers, candidateItems, device));
+        WriteBaseline(session.PathOf(TrainerProtocol.FileOf(TrainerProtocol.Baseline)), data, split, model.Score(candidateUsers, candidateItems, device),
+            RecommendedPopularity(model, data, split, device));
         metrics["total_seconds"] = session.Elapsed.TotalSeconds;
         session.Finish(metrics, s.Epochs);
     }
@@ -199,9 +201,50 @@ public static class RecommenderTrainer
             new Dictionary<string, float[]> { ["score"] = expected });
     }
 
-    /// <summary>baseline.json: distributions of the training inputs (user and item activity and indices) and of the
-    /// model's scores on the evaluation candidates, for drift monitoring.</summary>
-    public static void WriteBaseline(string path, Interactions data, LeaveLatestOut split, float[] candidateScores)
+    /// <summary>The popularity of what the model recommends, as <c>/recommend</c> serves it: for up to
+    /// <see cref="PopularitySampleUsers"/> training users (evenly spaced), the top <see cref="TopK"/> items by logit
+    /// leaving out the user's seen items, each counted by its users in the seen items (all interactions of the data, the
+    /// counts serving can take from the model's metadata).</summary>
+    public static double[] RecommendedPopularity(NeuMF model, Interactions data, LeaveLatestOut split, Device device)
+    {
+        var trained = split.TrainUsers.Distinct().Order().ToArray();
+        var sampled = Enumerable.Range(0, Math.Min(PopularitySampleUsers, trained.Length))
+            .Select(k => trained[(int)((long)k * trained.Length / Math.Min(PopularitySampleUsers, trained.Length))]).ToArray();
+        var users = sampled.SelectMany(u => Enumerable.Repeat((long)u, data.ItemCount)).ToArray();
+        var items = sampled.SelectMany(_ => Enumerable.Range(0, data.ItemCount).Select(i => (long)i)).ToArray();
+        return RecommendedPopularity(model.Score(users, items, device, logits: true), sampled, RecommenderExport.Seen(data), data.ItemCounts(), TopK);
+    }
+
+    /// <summary>The popularity of each user's top <paramref name="k"/> unseen items in <paramref name="logits"/> (one row
+    /// of all items per user), best first, equal logits ranking the lower index first (as serving's top-k does).</summary>
+    public static double[] RecommendedPopularity(float[] logits, int[] users, SeenItems seen, long[] popularity, int k)
+    {
+        var items = popularity.Length;
+        var result = new List<double>(users.Length * k);
+        var best = new List<int>(k + 1);
+        for (var r = 0; r < users.Length; r++)
+        {
+            var row = logits.AsSpan(r * items, items);
+            var own = seen.Of(users[r]);
+            best.Clear();
+            for (var i = 0; i < items; i++)
+            {
+                if (own.BinarySearch(i) >= 0 || (best.Count == k && !(row[i] > row[best[^1]]))) continue;
+                var at = best.Count;
+                while (at > 0 && row[i] > row[best[at - 1]]) at--;
+                best.Insert(at, i);
+                if (best.Count > k) best.RemoveAt(k);
+            }
+            foreach (var i in best) result.Add(popularity[i]);
+        }
+        return result.ToArray();
+    }
+
+    /// <summary>baseline.json: distributions of the training inputs (user and item activity and indices; whether the user
+    /// is unknown — 0 for every user the model knows) and of the model's scores on the evaluation candidates and the
+    /// popularity of what it recommends (<see cref="RecommendedPopularity(NeuMF, Interactions, LeaveLatestOut, Device)"/>),
+    /// for drift monitoring.</summary>
+    public static void WriteBaseline(string path, Interactions data, LeaveLatestOut split, float[] candidateScores, double[] recommendedPopularity)
     {
         var perUser = new double[data.UserCount];
         var perItem = new double[data.ItemCount];
@@ -223,10 +266,14 @@ public static class RecommenderTrainer
             Distribution.Of(perUser).Write(w);
             w.WritePropertyName("item_popularity");
             Distribution.Of(perItem).Write(w);
+            w.WritePropertyName("unknown_user");
+            (Distribution.Of(new double[data.UserCount]) with { Categorical = true }).Write(w);
             w.WriteEndObject();
             w.WriteStartObject("outputs");
             w.WritePropertyName("score");
             Distribution.Of(candidateScores).Write(w);
+            w.WritePropertyName("recommended_popularity");
+            Distribution.Of(recommendedPopularity).Write(w);
             w.WriteEndObject();
             w.WriteEndObject();
         });

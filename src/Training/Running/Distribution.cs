@@ -2,12 +2,16 @@ using System.Text.Json;
 
 namespace EventMlOps.Training.Running;
 
-/// <summary>A distribution summary for the drift baseline: count, moments, quantiles and an equal-width histogram
-/// (<c>edges</c> has bins+1 values from min to max; values outside fall in the first or last bin when binning new
-/// data, so PSI / KS against the baseline need nothing else).</summary>
+/// <summary>A distribution summary for the drift baseline: count, moments, quantiles, an equal-width histogram
+/// (<c>edges</c> has bins+1 values from min to max) and the <c>reference</c> the drift tests compare served values with:
+/// all values sorted when there are at most <see cref="ReferenceSize"/>, else that many evenly spaced quantiles
+/// (levels k/999, the minimum and maximum included) — a sketch whose empirical CDF is within 1/999 of the data's, so KS,
+/// Wasserstein, PSI and Jensen–Shannon need nothing else. <see cref="Categorical"/> marks values that are categories.</summary>
 public sealed record Distribution(long Count, double Mean, double Std, double Min, double Max,
-    IReadOnlyList<(string Name, double Value)> Quantiles, double[] Edges, long[] Counts)
+    IReadOnlyList<(string Name, double Value)> Quantiles, double[] Edges, long[] Counts, double[] Reference, bool Categorical = false)
 {
+    public const int ReferenceSize = 1000;
+
     private static readonly (string Name, double Q)[] QuantileLevels =
         [("p01", 0.01), ("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95), ("p99", 0.99)];
 
@@ -22,7 +26,7 @@ public sealed record Distribution(long Count, double Mean, double Std, double Mi
     /// <summary>Summarises (and sorts) the values.</summary>
     public static Distribution Of(double[] values, int bins = 20)
     {
-        if (values.Length == 0) return new Distribution(0, 0, 0, 0, 0, [], [0, 0], [0]);
+        if (values.Length == 0) return new Distribution(0, 0, 0, 0, 0, [], [0, 0], [0], []);
         Array.Sort(values);
         double sum = 0, sumSq = 0;
         foreach (var v in values) sum += v;
@@ -36,7 +40,10 @@ public sealed record Distribution(long Count, double Mean, double Std, double Mi
         foreach (var v in values)
             counts[max <= min ? 0 : Math.Clamp((int)((v - min) / (max - min) * bins), 0, bins - 1)]++;
         var quantiles = QuantileLevels.Select(q => (q.Name, Quantile(values, q.Q))).ToList();
-        return new Distribution(values.Length, mean, Math.Sqrt(sumSq / values.Length), min, max, quantiles, edges, counts);
+        var reference = values.Length <= ReferenceSize
+            ? (double[])values.Clone()
+            : Enumerable.Range(0, ReferenceSize).Select(k => Quantile(values, k / (ReferenceSize - 1.0))).ToArray();
+        return new Distribution(values.Length, mean, Math.Sqrt(sumSq / values.Length), min, max, quantiles, edges, counts, reference);
     }
 
     /// <summary>Linear interpolation between order statistics of sorted values.</summary>
@@ -67,6 +74,10 @@ public sealed record Distribution(long Count, double Mean, double Std, double Mi
         foreach (var c in Counts) w.WriteNumberValue(c);
         w.WriteEndArray();
         w.WriteEndObject();
+        w.WriteStartArray("reference");
+        foreach (var v in Reference) w.WriteNumberValue(JsonOut.Round(v));
+        w.WriteEndArray();
+        if (Categorical) w.WriteBoolean("categorical", true);
         w.WriteEndObject();
     }
 }

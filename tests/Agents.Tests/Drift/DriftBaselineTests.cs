@@ -21,7 +21,8 @@ public class DriftBaselineTests
              "inputs": {
                "user_activity": {"count": 3, "mean": 2, "std": 0.8165, "histogram": {"edges": [1, 3], "counts": [3]}, "reference": [3, 1, 2]},
                "unknown_user": {"count": 3, "std": 0, "reference": [0, 0, 0], "categorical": true},
-               "item": {"count": 9, "std": 2.5}},
+               "item": {"count": 9, "std": 2.5},
+               "empty": {"count": 0, "std": 0, "reference": []}},
              "outputs": {"recommended_popularity": {"count": 2000, "std": 12.5, "reference": [{{VALUES}}]}}}
             """.Replace("{{VALUES}}", string.Join(",", Enumerable.Range(0, 1000).Reverse())), skipped);
 
@@ -31,7 +32,7 @@ public class DriftBaselineTests
         references[1].ShouldBe(new FeatureReference("unknown_user", FeatureRole.Input, 3, 0, references[1].Values, true));
         references[2].Role.ShouldBe(FeatureRole.Output);
         (references[2].Count, references[2].Std, references[2].Values.Length, references[2].Values[0], references[2].Values[^1]).ShouldBe((2000L, 12.5, 1000, 0.0, 999.0));
-        skipped.ShouldBe(["item"], "a feature written before references existed is skipped, and named");
+        skipped.ShouldBe(["item", "empty"], "a feature written before references existed, or without values, is skipped and named");
     }
 
     [Theory]
@@ -42,7 +43,7 @@ public class DriftBaselineTests
     [InlineData("{\"inputs\": {\"x\": {\"count\": NaN, \"std\": 1, \"reference\": [1]}}}", "not valid JSON")]
     [InlineData("{\"inputs\": {\"x\": {\"count\": 1, \"std\": 1e999, \"reference\": [1]}}}", "std is missing or not a finite number")]
     [InlineData("{\"inputs\": {\"x\": {\"count\": 1, \"std\": -1, \"reference\": [1]}}}", "std is negative")]
-    [InlineData("{\"inputs\": {\"x\": {\"count\": 1.5, \"std\": 1, \"reference\": [1]}}}", "count is not a positive whole number")]
+    [InlineData("{\"inputs\": {\"x\": {\"count\": 1.5, \"std\": 1, \"reference\": [1]}}}", "count is not a whole number ≥ 0")]
     [InlineData("{\"inputs\": {\"x\": {\"count\": \"2\", \"std\": 1, \"reference\": [1, 2]}}}", "count is missing")]
     [InlineData("{\"inputs\": {\"x\": {\"count\": 2, \"std\": 1, \"reference\": [1]}}}", "reference has 1 values, not min(count, 1000) = 2")]
     [InlineData("{\"inputs\": {\"x\": {\"count\": 2, \"std\": 1, \"reference\": \"1,2\"}}}", "reference is not an array")]

@@ -10,6 +10,8 @@ public class TrainerProcessTests
 
     private static Dictionary<string, double> Numbers(JsonElement obj) => obj.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
 
+    private static double[] Reference(JsonElement feature) => feature.GetProperty("reference").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+
     [Fact]
     public async Task Given_generated_interactions_When_the_recommender_runs_Then_it_writes_the_artifacts_reports_each_epoch_and_logs_to_tracking()
     {
@@ -42,6 +44,18 @@ public class TrainerProcessTests
         parameters.RootElement.GetProperty("layers").EnumerateArray().Select(l => l.GetInt32()).ShouldBe([64, 32, 16, 8]);
         using var baseline = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "baseline.json")));
         baseline.RootElement.GetProperty("outputs").GetProperty("score").GetProperty("histogram").GetProperty("counts").GetArrayLength().ShouldBe(20);
+        // drift references: every user's training activity once (they sum to the training interactions), every known user
+        // "not unknown" (categorical 0s), and the popularity of the top 10 recommended to up to 500 training users
+        var inputs = baseline.RootElement.GetProperty("inputs");
+        var activity = Reference(inputs.GetProperty("user_activity"));
+        (activity.Length, activity.Sum()).ShouldBe((300, metrics["train_interactions"]));
+        activity.ShouldBe(activity.Order().ToArray());
+        Reference(inputs.GetProperty("unknown_user")).ShouldBe(new double[300]);
+        inputs.GetProperty("unknown_user").GetProperty("categorical").GetBoolean().ShouldBeTrue();
+        var popularity = baseline.RootElement.GetProperty("outputs").GetProperty("recommended_popularity");
+        popularity.GetProperty("count").GetInt32().ShouldBe(300 * 10);
+        Reference(popularity).Length.ShouldBe(1000);
+        Reference(popularity).ShouldAllBe(p => p >= 1 && p <= 300, "each recommended item counted by its users");
 
         // tracking: params at the start, one batch per epoch, the final metrics
         var calls = tracking.Requests.ToArray();
@@ -70,6 +84,15 @@ public class TrainerProcessTests
         metrics["auc"].ShouldBeInRange(0, 1);
         using var baseline = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "baseline.json")));
         baseline.RootElement.GetProperty("inputs").EnumerateObject().Select(p => p.Name).ShouldBe(["temperature", "vibration", "pressure"]);
+        // drift references: the readings of each channel and the training windows' scores, all or 1,000 quantiles, sorted
+        foreach (var feature in baseline.RootElement.GetProperty("inputs").EnumerateObject().Concat(baseline.RootElement.GetProperty("outputs").EnumerateObject()))
+        {
+            var reference = Reference(feature.Value);
+            reference.Length.ShouldBe((int)Math.Min(feature.Value.GetProperty("count").GetInt64(), 1000), feature.Name);
+            reference.ShouldBe(reference.Order().ToArray());
+            (reference[0], reference[^1]).ShouldBe((feature.Value.GetProperty("min").GetDouble(), feature.Value.GetProperty("max").GetDouble()));
+        }
+        baseline.RootElement.GetProperty("outputs").GetProperty("error").GetProperty("count").GetDouble().ShouldBe(metrics["train_windows"], "one score per training window");
     }
 
     [Fact]
