@@ -33,7 +33,8 @@ public sealed record AnalysisRecord(
 /// rollout in flight, what its replicas report (<paramref name="Ready"/>, <c>Observed…</c>, <paramref name="Replicas"/>),
 /// and its history. <paramref name="StreamVersion"/> is what a caller passes as <c>expectedVersion</c>;
 /// <paramref name="StableVersion"/> is what a canary is judged against; <paramref name="LastGood"/> the last version a
-/// replica loaded, every replica's fallback. A deleted endpoint stays listed (<paramref name="Deleted"/>, its history).</summary>
+/// replica loaded, every replica's fallback. <paramref name="Drift"/>: the last judged drift window and the open drift alarms
+/// (the history: <c>GET /api/endpoints/{name}/drift</c>). A deleted endpoint stays listed (<paramref name="Deleted"/>, its history).</summary>
 public sealed record EndpointView(
     string Id,
     string Name,
@@ -51,7 +52,7 @@ public sealed record EndpointView(
     long ObservedRevision,
     string? ObservedMessage,
     IReadOnlyList<LoadedVersion>? ObservedLoaded,
-    IReadOnlyDictionary<string, double>? LastDrift,
+    DriftStatus? Drift,
     IReadOnlyList<AnalysisRecord>? RecentAnalysis,
     IReadOnlyList<ReplicaState>? Replicas,
     DateTimeOffset? DeletedAt,

@@ -7,15 +7,17 @@ public sealed record DatasetLineage(
 
 public sealed record RunLineage(
     Guid RunId, string TrainerKind, RunStatus Status, IReadOnlyDictionary<string, double> Hyperparameters, string CodeVersion,
-    IReadOnlyDictionary<string, double>? Metrics, double? DurationSeconds, string RequestedBy, DateTimeOffset RequestedAt);
+    IReadOnlyDictionary<string, double>? Metrics, double? DurationSeconds, string RequestedBy, DateTimeOffset RequestedAt, DriftTrigger? Trigger = null);
 
 public sealed record EndpointServing(string Endpoint, DateTimeOffset From, DateTimeOffset? To, int? Weight);
 
-/// <summary>What produced a model version and where it served: dataset → run → version → endpoints.</summary>
+/// <summary>What produced a model version and where it served: dataset → run → version → endpoints, and the drift alarms
+/// raised on it where it served (the most recent per endpoint).</summary>
 public sealed record ModelLineage(
     string Model, int Version, ModelStage Stage, IReadOnlyList<string> Aliases, string ArtifactUri, string ArtifactSha256,
     string RegisteredBy, DateTimeOffset RegisteredAt, IReadOnlyList<Approval> Approvals, IReadOnlyList<StageChange> StageHistory,
-    IReadOnlyList<AliasChange> AliasHistory, RunLineage? Run, DatasetLineage? Dataset, IReadOnlyList<EndpointServing> Endpoints, string? AsOf);
+    IReadOnlyList<AliasChange> AliasHistory, RunLineage? Run, DatasetLineage? Dataset, IReadOnlyList<EndpointServing> Endpoints, string? AsOf,
+    IReadOnlyList<DriftAlarm>? DriftAlarms = null);
 
 /// <summary>What an endpoint served (as of a point in time) and the lineage of each of those versions.</summary>
 public sealed record EndpointLineage(

@@ -1,3 +1,4 @@
+using EventMlOps.Contracts.Drift;
 using EventMlOps.Contracts.Registry;
 
 namespace EventMlOps.Contracts.Views;
@@ -40,3 +41,21 @@ public sealed record VersionSummary(
 /// <summary>A registered model: its versions, which alias names which version, and what is in each stage.</summary>
 public sealed record RegisteredModel(
     string Name, int LatestVersion, IReadOnlyDictionary<string, int> Aliases, IReadOnlyList<VersionSummary> Versions, string? AsOf);
+
+/// <summary>Where one drift alarm's retraining stands: <paramref name="State"/> is one of <see cref="RetrainingStates"/>;
+/// <paramref name="Detail"/> says why it stopped or what it waits for.</summary>
+public sealed record RetrainingLoopView(
+    Guid AlarmId, string Endpoint, int DriftingVersion, DateTimeOffset At, string State, string? Detail, Guid? RunId, RunStatus? RunStatus,
+    int? Version, Guid? RolloutId);
+
+public static class RetrainingStates
+{
+    public const string NotStarted = "not started", RunRequested = "run requested", RunFailed = "run failed", RunSucceeded = "run succeeded",
+        Blocked = "version blocked", WaitingForApproval = "waiting for approval", Approved = "approved", RolloutNotStarted = "rollout not started",
+        RolloutStarted = "rollout started", Promoted = "promoted", RolloutEnded = "rollout ended";
+}
+
+/// <summary>A model's policies (<c>GET /api/models/{name}/policy</c>; the defaults, with no <paramref name="SetBy"/>, until
+/// one is set) and its most recent retraining loops, newest first.</summary>
+public sealed record ModelPolicyView(
+    string ModelName, DriftPolicy Drift, RetrainingPolicy? Retraining, string? SetBy, DateTimeOffset? SetAt, IReadOnlyList<RetrainingLoopView> Loops);

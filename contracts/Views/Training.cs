@@ -10,7 +10,8 @@ public sealed record MetricPoint(string Key, double Value, long Step, long Times
 
 /// <summary>A training run (<c>GET /api/runs</c>); <paramref name="Id"/> is its stream. <paramref name="Params"/>,
 /// <paramref name="Tags"/> and <paramref name="MetricHistory"/> are what the trainer tracked. <paramref name="WaitingReason"/>:
-/// why its unfinished job makes no progress, as its runtime says (null while all is well and once the run finished).</summary>
+/// why its unfinished job makes no progress, as its runtime says (null while all is well and once the run finished).
+/// <paramref name="Trigger"/>: the drift alarm that requested it (a retraining policy), if one did.</summary>
 public sealed record TrainingRunView(
     string Id,
     Guid RunId,
@@ -42,7 +43,8 @@ public sealed record TrainingRunView(
     bool IsFinished,
     double? DurationSeconds,
     DateTimeOffset? StalledSince = null,
-    string? WaitingReason = null);
+    string? WaitingReason = null,
+    DriftTrigger? Trigger = null);
 
 /// <summary>A run as the run list shows it (<c>GET /api/runs</c>): its state without what the trainer tracked.
 /// <paramref name="StalledSince"/>: its job's last beat, when it has not beaten for <c>Training:StallSeconds</c> since.
@@ -65,3 +67,7 @@ public sealed record TrainingRunSummary(
     double? DurationSeconds,
     DateTimeOffset? StalledSince,
     string? WaitingReason = null);
+
+/// <summary>Why a run was requested by a model's retraining policy: drift alarm <paramref name="AlarmId"/> on
+/// <paramref name="Endpoint"/>, raised while it served <paramref name="DriftingVersion"/>.</summary>
+public sealed record DriftTrigger(Guid AlarmId, string Endpoint, int DriftingVersion);

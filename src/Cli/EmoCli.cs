@@ -5,6 +5,7 @@ using EventMlOps.Cli.Auth;
 using EventMlOps.Cli.Bus;
 using EventMlOps.Cli.Datasets;
 using EventMlOps.Cli.Demo;
+using EventMlOps.Cli.Drift;
 using EventMlOps.Cli.Endpoints;
 using EventMlOps.Cli.Hosting;
 using EventMlOps.Cli.Lineage;
@@ -23,7 +24,7 @@ public static class EmoCli
         {
             UpCommand.Create(), DownCommand.Create(), StatusCommand.Create(), TokenCommand.Create(), KeysCommand.Create(),
             DatasetsCommand.Create(), TrainCommand.Create(), RunsCommand.Create(), ModelsCommand.Create(), VersionsCommand.Create(),
-            EndpointsCommand.Create(), LineageCommand.Create(), ImpactCommand.Create(), AuditCommand.Create(), EventsCommand.Create(),
+            EndpointsCommand.Create(), DriftCommand.Create(), LineageCommand.Create(), ImpactCommand.Create(), AuditCommand.Create(), EventsCommand.Create(),
             PublishCommand.Create(), DemoCommand.Create(), Kube.KubeCommand.Create(),
         };
         GlobalOptions.AddTo(root);

@@ -2,6 +2,7 @@ using EventMlOps.ControlPlane.Audit;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Datasets;
+using EventMlOps.ControlPlane.Drift;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Hosting;
 using EventMlOps.ControlPlane.Lineage;
@@ -32,7 +33,7 @@ public static class ControlPlaneApp
 
         // Service defaults: JSON logs, metrics, health, problem details; then OpenAPI and auth. A refused command is the
         // caller's mistake, told to the caller: no error with its payload and stack (ProblemMapping logs one line instead).
-        builder.AddServiceDefaults("emo-controlplane", quiet: e => e.Exception is { } x && ProblemMapping.IsExpected(x))
+        builder.AddServiceDefaults("emo-controlplane", quiet: e => e.Exception is { } x && ProblemMapping.IsExpected(x), meters: DriftMetrics.MeterName)
             .AddDatabase(s => s.GetRequiredService<IDocumentStore>().Storage.Database.CreateConnection());
         builder.Services.AddRateLimiter(o => CommandAdmission.Configure(o, config));
         builder.Services.AddExceptionHandler<ProblemMapping>();
@@ -41,6 +42,7 @@ public static class ControlPlaneApp
         var tokens = Tokens.FromConfiguration(config);
         builder.Services.AddSingleton(tokens);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<DriftMetrics>();
         builder.Services.AddSingleton(RegistrationPolicy.From(config));
         builder.Services.AddSingleton(DataLocations.From(config));
         builder.Services.AddSingleton(TrainerKinds.From(config));
@@ -81,6 +83,7 @@ public static class ControlPlaneApp
                 o.ConfigureTraining();
                 o.ConfigureRegistry();
                 o.ConfigureEndpoints();
+                o.ConfigureRetraining();
                 o.ConfigureCommanding();
             })
             .UseLightweightSessions()
@@ -89,7 +92,8 @@ public static class ControlPlaneApp
                 w.MessageStorageSchemaName = schema + "_wolverine";
                 w.TransportSchemaName = schema + "_queues";
             })
-            // The events a slice's subscription handler takes (SubscribedEvents finds them): work orders, the registration policy.
+            // The events a slice's subscription handler takes (SubscribedEvents finds them): work orders, the registration policy,
+            // the closed loop (drift alarm → retraining → approval → rollout).
             .ProcessEventsWithWolverineHandlersInStrictOrder("work-orders", o =>
             {
                 foreach (var type in SubscribedEvents.Types) o.IncludeType(type);
@@ -125,6 +129,7 @@ public static class ControlPlaneApp
         api.MapTraining();
         api.MapRegistry();
         api.MapEndpoints(app.MapGroup("/api").RequireAuthorization(EndpointsApi.ReplicaPolicy));
+        api.MapDrift();
         api.MapLineage();
         api.MapWorkOrders();
         api.MapCommandOutcomes();

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using EventMlOps.Cli.Drift;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Views;
 using static EventMlOps.Contracts.Endpoints.VerdictFormat;
@@ -214,6 +215,15 @@ public static class EndpointsCommand
                     foreach (var x in records)
                         table.Row(Fmt.Time(x.ObservedAt), x.Step + 1, x.Verdict, Metrics(x.Canary), Metrics(x.Stable), x.Detail);
                     table.WriteTo(w, indent: "    ");
+                }
+                if (e.Drift is { } drift)
+                {
+                    if (drift.LastWindow is { } last)
+                        w.WriteLine($"  drift     last window v{last.Version} {Fmt.Time(last.WindowStart)} → {Fmt.Time(last.WindowEnd)}: "
+                                    + (last.Drifted ? "drifted (" + DriftCommand.Features(last.Features.Where(f => f.Drifted)) + ")" : "clean"));
+                    foreach (var a in drift.OpenAlarms)
+                        w.WriteLine($"  ALARM     drift of v{a.Version} since {Fmt.Time(a.FirstWindowStart)} ({a.Windows} windows, raised {Fmt.Time(a.DetectedAt)}): "
+                                    + DriftCommand.Features(a.Features));
                 }
                 if (e.Replicas is { Count: > 0 } replicas)
                 {

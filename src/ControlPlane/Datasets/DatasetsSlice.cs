@@ -9,6 +9,6 @@ public static class DatasetsSlice
     public static void ConfigureDatasets(this StoreOptions o)
     {
         o.Projections.Snapshot<Dataset>(SnapshotLifecycle.Inline);
-        o.Schema.For<Dataset>().Index(x => x.Sha256);
+        o.Schema.For<Dataset>().Index(x => x.Sha256).Index(x => x.Name);
     }
 }

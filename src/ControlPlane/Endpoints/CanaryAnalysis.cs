@@ -9,18 +9,18 @@ public static class CanaryAnalysis
 {
     public const string TooFewSamples = "too_few_samples", Baking = "baking", Healthy = "healthy", Breach = "breach";
 
-    public static RolloutAnalysis Validated(RolloutAnalysis a)
+    public static RolloutAnalysis Validated(RolloutAnalysis a, string field = "strategy")
     {
         if (a.IntervalSeconds is < 1 or > 3600)
-            throw new InvalidField("strategy.analysis.intervalSeconds", "must be between 1 and 3600");
+            throw new InvalidField($"{field}.analysis.intervalSeconds", "must be between 1 and 3600");
         if (a.MinRequests < 1)
-            throw new InvalidField("strategy.analysis.minRequests", "must be ≥ 1");
+            throw new InvalidField($"{field}.analysis.minRequests", "must be ≥ 1");
         if (a.MaxErrorRate is not (>= 0 and <= 1))
-            throw new InvalidField("strategy.analysis.maxErrorRate", "must be a fraction between 0 and 1");
+            throw new InvalidField($"{field}.analysis.maxErrorRate", "must be a fraction between 0 and 1");
         if (a.MaxP95Ms is { } max && max is not > 0)
-            throw new InvalidField("strategy.analysis.maxP95Ms", "must be > 0 when given");
+            throw new InvalidField($"{field}.analysis.maxP95Ms", "must be > 0 when given");
         if (a.MaxP95Ratio is not >= 1)
-            throw new InvalidField("strategy.analysis.maxP95Ratio", "must be ≥ 1");
+            throw new InvalidField($"{field}.analysis.maxP95Ratio", "must be ≥ 1");
         return a;
     }
 

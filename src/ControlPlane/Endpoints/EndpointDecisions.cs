@@ -28,39 +28,45 @@ public static class EndpointDecisions
     public static object[] RollOut(EndpointState? endpoint, ModelVersion? version, RollOut c, Guid rolloutId, string actor, DateTimeOffset now)
     {
         var e = Live(endpoint, c.Endpoint);
-        var strategy = c.Strategy ?? RolloutStrategy.Immediate;
+        var strategy = Strategy(c.Strategy);
         var v = version ?? throw new NotFound("model version", $"{e.ModelName}@{c.Version}");
         if (v.Stage == ModelStage.Archived)
             throw new Refused($"{v.ModelName}@{v.Version} is archived and cannot be rolled out");
         if (!v.IsApproved && !e.AllowUnapproved)
             throw new Refused($"four-eyes rule: {v.ModelName}@{v.Version} has no approval by someone other than its authors; approve it first "
                               + "(or create the endpoint with allowUnapproved for non-production use)");
-        if (!Enum.IsDefined(strategy.Kind))
-            throw new InvalidField("strategy.kind", "must be Immediate or Canary");
         if (e.Rollout is { } inFlight)
             throw new Refused($"endpoint '{e.Name}' already has rollout {inFlight.RolloutId:N} of version {inFlight.Version} in progress; promote or abort it first");
         if (e.Traffic.Count == 1 && e.Traffic[0].Version == v.Version)
             throw new Refused($"endpoint '{e.Name}' already serves {v.ModelName}@{v.Version}");
-        if (strategy.Kind == RolloutKind.Canary)
-        {
-            if (e.Traffic.Count == 0)
-                throw new Refused($"endpoint '{e.Name}' serves nothing yet: a canary needs a stable version to compare against; roll out immediately first");
-            if (strategy.Steps is not { Count: > 0 })
-                throw new InvalidField("strategy.steps", "a canary needs at least one step");
-            for (var i = 0; i < strategy.Steps.Count; i++)
-            {
-                var step = strategy.Steps[i];
-                if (step.Weight is < 1 or > 99 || (i > 0 && step.Weight <= strategy.Steps[i - 1].Weight))
-                    throw new InvalidField($"strategy.steps[{i}].weight", "canary weights must rise strictly within 1..99");
-                if (step.BakeSeconds < 0)
-                    throw new InvalidField($"strategy.steps[{i}].bakeSeconds", "must be ≥ 0");
-            }
-        }
-        // The limits in force are recorded with the rollout, so that a later change of the defaults does not change its verdicts.
-        var canary = strategy.Kind == RolloutKind.Canary;
+        if (strategy.Kind == RolloutKind.Canary && e.Traffic.Count == 0)
+            throw new Refused($"endpoint '{e.Name}' serves nothing yet: a canary needs a stable version to compare against; roll out immediately first");
         // An immediate rollout is promoted when a replica reports the version loaded (RecordObserved), not before.
         return [new RolloutStarted(e.Name, rolloutId, v.ModelName, v.Version, v.ArtifactUri, v.ArtifactSha256, strategy.Kind,
-            canary ? strategy.Steps : [], e.StableVersion, actor, now, canary ? CanaryAnalysis.Validated(strategy.Analysis ?? RolloutAnalysis.Default) : null)];
+            strategy.Steps, e.StableVersion, actor, now, strategy.Analysis)];
+    }
+
+    /// <summary>A rollout strategy as every rollout takes it — the one check for a rollout and for a retraining policy that
+    /// names one: a canary's weights rise within 1..99, its analysis limits hold. A canary carries the limits in force (the
+    /// defaults when none are given), so that a later change of the defaults does not change its verdicts.</summary>
+    public static RolloutStrategy Strategy(RolloutStrategy? strategy, string field = "strategy")
+    {
+        var s = strategy ?? RolloutStrategy.Immediate;
+        if (!Enum.IsDefined(s.Kind))
+            throw new InvalidField($"{field}.kind", "must be Immediate or Canary");
+        if (s.Kind == RolloutKind.Immediate)
+            return RolloutStrategy.Immediate;
+        if (s.Steps is not { Count: > 0 })
+            throw new InvalidField($"{field}.steps", "a canary needs at least one step");
+        for (var i = 0; i < s.Steps.Count; i++)
+        {
+            var step = s.Steps[i];
+            if (step.Weight is < 1 or > 99 || (i > 0 && step.Weight <= s.Steps[i - 1].Weight))
+                throw new InvalidField($"{field}.steps[{i}].weight", "canary weights must rise strictly within 1..99");
+            if (step.BakeSeconds < 0)
+                throw new InvalidField($"{field}.steps[{i}].bakeSeconds", "must be ≥ 0");
+        }
+        return s with { Analysis = CanaryAnalysis.Validated(s.Analysis ?? RolloutAnalysis.Default, field) };
     }
 
     /// <summary>Moves a healthy canary to its next step; past the last step it is promoted.</summary>
@@ -169,14 +175,6 @@ public static class EndpointDecisions
             return [];
         return [new EndpointReplicaChanged(e.Name, Guard.Required("replica", c.Replica), c.Change, Guard.Required("runtime", c.Runtime), c.Url,
             Guard.Text("reason", c.Reason, ReplicaChangeReport.MaxReasonLength), c.ExitCode, now)];
-    }
-
-    // Interim (#14): recorded unjudged until the drift slice decides on the model's policy.
-    public static object[] RecordDrift(EndpointState? endpoint, DriftMeasured c, string actor, DateTimeOffset now)
-    {
-        Existing(endpoint, c.Endpoint);
-        return [new EndpointDriftMeasured(c.Endpoint, c.ModelName, c.Version, c.WindowStart, c.WindowEnd, c.Samples,
-            [.. c.Features.Select(f => new FeatureJudgement(f.Feature, f.Role, f.Method, f.Score, double.NaN, false, f.Samples))], false, actor, now)];
     }
 
     private static EndpointState Existing(EndpointState? endpoint, string name) => endpoint ?? throw new NotFound("endpoint", name);

@@ -1,8 +1,10 @@
 using EventMlOps.Contracts;
+using EventMlOps.Contracts.Artifacts;
 using EventMlOps.Contracts.Drift;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Drift;
 
 namespace EventMlOps.ControlPlane.Endpoints;
 
@@ -52,6 +54,10 @@ public sealed record EndpointReplicaChanged(
 /// <summary>A replica as the endpoint's decisions know it: its last change and its address.</summary>
 public sealed record KnownReplica(ReplicaChange LastChange, string? Url);
 
+/// <summary>Where a version's drift stands, as the next window's decision needs it: the end of its last judged window,
+/// the drifting (since <paramref name="DriftingSince"/>) or clean windows in a row, and its open alarm.</summary>
+public sealed record VersionDrift(int Version, DateTimeOffset LastWindowEnd, int Drifting, int Clean, DateTimeOffset? DriftingSince, Guid? Alarm);
+
 public sealed record EndpointStateObserved(
     string Endpoint, long Revision, bool Ready, string? Message, DateTimeOffset ObservedAt, IReadOnlyList<LoadedVersion>? Loaded = null);
 
@@ -75,7 +81,8 @@ public sealed record EndpointState(
     DateTimeOffset? DeletedAt = null,
     bool AllowUnapproved = false,
     TrafficSplit? LastGood = null,
-    IReadOnlyDictionary<string, KnownReplica>? Replicas = null)
+    IReadOnlyDictionary<string, KnownReplica>? Replicas = null,
+    IReadOnlyList<VersionDrift>? Drift = null)
 {
     /// <summary>The stream version: what a caller passes as <c>expectedVersion</c> to roll out only if nothing changed since.</summary>
     [Marten.Schema.Version]
@@ -88,13 +95,18 @@ public sealed record EndpointState(
         : Rollout.Previous is { } previous ? previous.FirstOrDefault()?.Version : Traffic.FirstOrDefault(t => t.Version != Rollout.Version)?.Version;
 
     /// <summary>The desired state agents and serving processes converge to: the traffic, and the last version a replica
-    /// loaded (weight 0) as the fallback a replica serves should the others fail to load.</summary>
-    public ApplyEndpoint Desired()
+    /// loaded (weight 0) as the fallback a replica serves should the others fail to load; for the drift agent, the model's
+    /// drift policy and each version's training baseline (see <see cref="EndpointOrders"/>).</summary>
+    public ApplyEndpoint Desired(DriftPolicy drift, IReadOnlyDictionary<int, ArtifactRef> baselines)
     {
         var fallback = LastGood is { } good && !Deleted && Traffic.All(t => t.Version != good.Version) ? [good with { Weight = 0 }] : Array.Empty<TrafficSplit>();
-        return new(Name, Revision, [.. Traffic.Concat(fallback).Select(t => new ServedVersion(ModelName, t.Version, t.ArtifactUri, t.ArtifactSha256, t.Weight))],
-            MinReplicas, MaxReplicas, CanaryOrder(), Deleted);
+        return new(Name, Revision, [.. Traffic.Concat(fallback).Select(t =>
+                new ServedVersion(ModelName, t.Version, t.ArtifactUri, t.ArtifactSha256, t.Weight, baselines.GetValueOrDefault(t.Version)))],
+            MinReplicas, MaxReplicas, CanaryOrder(), Deleted, Drift: drift);
     }
+
+    /// <summary>The versions an order serves (the fallback included): those whose baselines it carries.</summary>
+    public IEnumerable<int> OrderedVersions => Traffic.Select(t => t.Version).Concat(LastGood is { } good ? [good.Version] : []).Distinct();
 
     private CanaryAnalysisOrder? CanaryOrder() =>
         Rollout is { Analysis: { } analysis } r && StableVersion is { } stable
@@ -190,6 +202,23 @@ public sealed record EndpointState(
         },
     };
 
+    /// <summary>A judged window moves its version's streak: drifting windows in a row (since the first one's start) or clean ones.</summary>
+    public EndpointState Apply(EndpointDriftMeasured e)
+    {
+        var before = Drift?.FirstOrDefault(d => d.Version == e.Version);
+        var now = e.Drifted
+            ? new VersionDrift(e.Version, e.WindowEnd, (before?.Drifting ?? 0) + 1, 0, before is { Drifting: > 0 } ? before.DriftingSince : e.WindowStart, before?.Alarm)
+            : new VersionDrift(e.Version, e.WindowEnd, 0, (before?.Clean ?? 0) + 1, null, before?.Alarm);
+        return this with { Drift = [.. (Drift ?? []).Where(d => d.Version != e.Version), now] };
+    }
+
+    public EndpointState Apply(DriftDetected e) => WithAlarm(e.Version, e.AlarmId);
+
+    public EndpointState Apply(DriftCleared e) => WithAlarm(e.Version, null);
+
+    private EndpointState WithAlarm(int version, Guid? alarm) =>
+        this with { Drift = [.. (Drift ?? []).Select(d => d.Version == version ? d with { Alarm = alarm } : d)] };
+
     /// <summary>Ends the rollout in flight without promoting it: the stable version takes all traffic back.</summary>
     private EndpointState EndRollout(string outcome, string by, DateTimeOffset at, string? reason)
     {
@@ -208,7 +237,7 @@ public sealed record EndpointState(
     /// <summary>The endpoint as clients see it: its state and what its replicas and agents report.</summary>
     public EndpointView ToView(EndpointStatus? status) => new(
         Id, Name, ModelName, MinReplicas, MaxReplicas, CreatedBy, CreatedAt, Revision, Traffic, Rollout, Served, Rollouts, status?.Ready, ObservedRevision,
-        status?.ObservedMessage, status?.ObservedLoaded, status?.LastDrift,
+        status?.ObservedMessage, status?.ObservedLoaded, status?.DriftStatus(),
         status?.RecentAnalysis?.Select(a => new AnalysisRecord(a.Endpoint, a.RolloutId, a.Step, a.Canary, a.Stable, a.Verdict, a.Detail, a.ObservedAt)).ToList(),
         status?.Replicas, DeletedAt, AllowUnapproved, LastGood, StreamVersion, Deleted, StableVersion);
 

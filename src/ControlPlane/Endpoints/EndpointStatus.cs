@@ -6,7 +6,7 @@ using EventMlOps.Contracts.Views;
 namespace EventMlOps.ControlPlane.Endpoints;
 
 /// <summary>What an endpoint's replicas and agents report — readiness, what is loaded, the canary's recent analysis,
-/// the replicas — projected from its stream into a document of its own (inline), apart from the endpoint's decision
+/// the replicas, the last drift window and the open drift alarms — projected from its stream into a document of its own (inline), apart from the endpoint's decision
 /// state, which none of it informs. Time travel aggregates it live like any stream view.</summary>
 public sealed record EndpointStatus(
     string Id,
@@ -14,7 +14,8 @@ public sealed record EndpointStatus(
     bool? Ready = null,
     string? ObservedMessage = null,
     IReadOnlyList<LoadedVersion>? ObservedLoaded = null,
-    IReadOnlyDictionary<string, double>? LastDrift = null,
+    DriftWindow? LastDriftWindow = null,
+    IReadOnlyList<DriftAlarm>? OpenDriftAlarms = null,
     IReadOnlyList<RolloutAnalysisRecorded>? RecentAnalysis = null,
     IReadOnlyList<ReplicaState>? Replicas = null)
 {
@@ -33,7 +34,14 @@ public sealed record EndpointStatus(
 
     public EndpointStatus Apply(RolloutAnalysisRecorded e) => this with { RecentAnalysis = [.. (RecentAnalysis ?? []).TakeLast(RecentAnalysisKept - 1), e] };
 
-    public EndpointStatus Apply(EndpointDriftMeasured e) => this with { LastDrift = e.Features.ToDictionary(f => f.Feature, f => f.Score) };
+    public EndpointStatus Apply(EndpointDriftMeasured e) => this with { LastDriftWindow = e.ToView() };
+
+    public EndpointStatus Apply(DriftDetected e) => this with { OpenDriftAlarms = [.. OpenDriftAlarms ?? [], e.ToView()] };
+
+    public EndpointStatus Apply(DriftCleared e) => this with { OpenDriftAlarms = [.. (OpenDriftAlarms ?? []).Where(a => a.AlarmId != e.AlarmId)] };
+
+    public DriftStatus? DriftStatus() =>
+        LastDriftWindow is null && OpenDriftAlarms is not { Count: > 0 } ? null : new(LastDriftWindow, OpenDriftAlarms ?? []);
 
     public EndpointStatus Apply(EndpointReplicaChanged e)
     {

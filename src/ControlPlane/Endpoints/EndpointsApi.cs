@@ -67,7 +67,7 @@ public static class EndpointsApi
             await using (var session = store.QuerySession())
             {
                 var state = await session.LoadAsync<EndpointState>(StreamKeys.Endpoint(name), ct) ?? throw new NotFound("endpoint", name);
-                if (after is null || state.Revision > after) return Results.Ok(state.Desired());
+                if (after is null || state.Revision > after) return Results.Ok(await session.DesiredAsync(state, ct));
             }
             if (DateTimeOffset.UtcNow + PollInterval > deadline || lifetime.ApplicationStopping.IsCancellationRequested) return Results.NoContent();
             await Task.Delay(PollInterval, wait.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

@@ -4,6 +4,7 @@ using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Drift;
 using EventMlOps.ControlPlane.Registry;
 using Marten;
 
@@ -22,8 +23,7 @@ public static class CreateEndpointHandler
 public static class DeleteEndpointHandler
 {
     public static Task<CommandAccepted> Handle(DeleteEndpoint command, Actor actor, IDocumentSession session, TimeProvider time) =>
-        session.DecideAsync<EndpointState>(command, StreamKeys.Endpoint(command.Name),
-            e => EndpointDecisions.Delete(e, command, actor.Name, time.GetUtcNow()));
+        session.DecideServingAsync(command, command.Name, actor, time, (e, now) => EndpointDecisions.Delete(e, command, actor.Name, now));
 }
 
 public static class RollOutHandler
@@ -42,16 +42,13 @@ public static class RollOutHandler
 public static class RolloutControlHandler
 {
     public static Task<CommandAccepted> Handle(AdvanceRollout command, Actor actor, IDocumentSession session, TimeProvider time) =>
-        session.DecideAsync<EndpointState>(command, StreamKeys.Endpoint(command.Endpoint),
-            e => EndpointDecisions.Advance(e, command, actor.Name, time.GetUtcNow()));
+        session.DecideServingAsync(command, command.Endpoint, actor, time, (e, now) => EndpointDecisions.Advance(e, command, actor.Name, now));
 
     public static Task<CommandAccepted> Handle(PromoteRollout command, Actor actor, IDocumentSession session, TimeProvider time) =>
-        session.DecideAsync<EndpointState>(command, StreamKeys.Endpoint(command.Endpoint),
-            e => EndpointDecisions.Promote(e, command, actor.Name, time.GetUtcNow()));
+        session.DecideServingAsync(command, command.Endpoint, actor, time, (e, now) => EndpointDecisions.Promote(e, command, actor.Name, now));
 
     public static Task<CommandAccepted> Handle(AbortRollout command, Actor actor, IDocumentSession session, TimeProvider time) =>
-        session.DecideAsync<EndpointState>(command, StreamKeys.Endpoint(command.Endpoint),
-            e => EndpointDecisions.Abort(e, command, actor.Name, time.GetUtcNow()));
+        session.DecideServingAsync(command, command.Endpoint, actor, time, (e, now) => EndpointDecisions.Abort(e, command, actor.Name, now));
 
     public static async Task<CommandAccepted> Handle(Rollback command, Actor actor, IDocumentSession session, TimeProvider time)
     {
@@ -59,8 +56,7 @@ public static class RolloutControlHandler
         var previous = endpoint is not null && EndpointDecisions.PreviousVersion(endpoint) is { } v
             ? await session.LoadAsync<ModelVersion>(StreamKeys.ModelVersion(endpoint.ModelName, v))
             : null;
-        return await session.DecideAsync<EndpointState>(command, StreamKeys.Endpoint(command.Endpoint),
-            e => EndpointDecisions.Rollback(e, previous, command, actor.Name, time.GetUtcNow()));
+        return await session.DecideServingAsync(command, command.Endpoint, actor, time, (e, now) => EndpointDecisions.Rollback(e, previous, command, actor.Name, now));
     }
 }
 
@@ -68,14 +64,31 @@ public static class RolloutControlHandler
 public static class EndpointFactsHandler
 {
     public static Task<CommandAccepted> Handle(RolloutStepReport fact, Actor actor, IDocumentSession session, TimeProvider time) =>
-        session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.Analyze(e, fact, actor.Name, time.GetUtcNow()));
+        session.DecideServingAsync(fact, fact.Endpoint, actor, time, (e, now) => EndpointDecisions.Analyze(e, fact, actor.Name, now));
 
     public static Task<CommandAccepted> Handle(ReplicaChangeReport fact, IDocumentSession session, TimeProvider time) =>
         session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordReplica(e, fact, time.GetUtcNow()));
 
     public static Task<CommandAccepted> Handle(EndpointStatusReport fact, Actor actor, IDocumentSession session, TimeProvider time) =>
-        session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordObserved(e, fact, actor.Name, time.GetUtcNow()));
+        session.DecideServingAsync(fact, fact.Endpoint, actor, time, (e, now) => EndpointDecisions.RecordObserved(e, fact, actor.Name, now));
 
-    public static Task<CommandAccepted> Handle(DriftMeasured fact, Actor actor, IDocumentSession session, TimeProvider time) =>
-        session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint), e => EndpointDecisions.RecordDrift(e, fact, actor.Name, time.GetUtcNow()));
+    /// <summary>Judged by the policy of the fact's model (the decision finds a fact of another model stale).</summary>
+    public static async Task<CommandAccepted> Handle(DriftMeasured fact, Actor actor, IDocumentSession session, TimeProvider time)
+    {
+        var policy = await session.LoadAsync<ModelPolicy>(StreamKeys.ModelPolicy(Guard.Name("modelName", fact.ModelName)));
+        return await session.DecideAsync<EndpointState>(fact, StreamKeys.Endpoint(fact.Endpoint),
+            e => JudgingWindows.Judge(e, policy?.Drift ?? DriftPolicy.Default, fact, actor.Name, time.GetUtcNow()));
+    }
+}
+
+/// <summary>The decisions that can end a version's serving go through here: they end its open drift alarm as well
+/// (<see cref="EndingAlarms"/>), in the same append.</summary>
+internal static class ServingDecisions
+{
+    public static Task<CommandAccepted> DecideServingAsync(this IDocumentSession session, ICommand command, string endpoint, Actor actor, TimeProvider time,
+        Func<EndpointState?, DateTimeOffset, object[]> decide)
+    {
+        var now = time.GetUtcNow();
+        return session.DecideAsync<EndpointState>(command, StreamKeys.Endpoint(endpoint), e => EndingAlarms.After(e, decide(e, now), actor.Name, now));
+    }
 }

@@ -2,6 +2,7 @@ using EventMlOps.Contracts;
 using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Datasets;
+using EventMlOps.ControlPlane.Drift;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Registry;
 using EventMlOps.ControlPlane.Training;
@@ -44,14 +45,17 @@ public static class LineageQueries
             .SelectMany(e => e.Served.Where(p => p.Version == v.Version)
                 .Select(p => new EndpointServing(e.Name, p.From, p.To, p.To is null ? e.Traffic.FirstOrDefault(t => t.Version == v.Version)?.Weight : null)))
             .OrderBy(s => s.From).ToList();
+        var alarms = new List<DriftAlarm>();
+        foreach (var e in endpoints.Where(e => e.Served.Any(p => p.Version == v.Version)))
+            alarms.AddRange((await DriftHistory.AlarmsAsync(session, e.Name, asOf, DriftHistory.DefaultWindows, ct)).Where(a => a.ModelName == v.ModelName && a.Version == v.Version));
         return new ModelLineage(
             v.ModelName, v.Version, v.Stage, v.Aliases, v.ArtifactUri, v.ArtifactSha256, v.RegisteredBy, v.RegisteredAt,
             v.Approvals, v.StageHistory, v.AliasHistory,
             run is null ? null : new RunLineage(run.RunId, run.TrainerKind, run.Status, run.Hyperparameters, run.CodeVersion, run.Metrics,
-                run.DurationSeconds, run.RequestedBy, run.RequestedAt),
+                run.DurationSeconds, run.RequestedBy, run.RequestedAt, run.Trigger),
             dataset is null ? null : new DatasetLineage(dataset.DatasetId, dataset.Name, dataset.Uri, dataset.Sha256, dataset.Format,
                 dataset.RowCount, dataset.RegisteredBy, dataset.RegisteredAt),
-            served, asOf?.ToString());
+            served, asOf?.ToString(), [.. alarms.OrderBy(a => a.DetectedAt)]);
     }
 
     private static async Task<IReadOnlyList<EndpointState>> EndpointsOfModelAsync(IQuerySession session, string model, AsOf? asOf, CancellationToken ct)

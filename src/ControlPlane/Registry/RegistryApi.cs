@@ -1,6 +1,7 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Registry;
 using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Drift;
 using Marten;
 
 namespace EventMlOps.ControlPlane.Registry;
@@ -13,6 +14,7 @@ public static class RegistryApi
         api.MapCommand<ApproveModelVersion>("/models/versions/approve");
         api.MapCommand<SetModelAlias>("/models/versions/alias");
         api.MapCommand<TransitionModelStage>("/models/versions/stage");
+        api.MapCommand<SetModelPolicy>("/models/policy");
         api.MapGet("/models", (string? asOf, int? limit, int? offset, IQuerySession session, CancellationToken ct) =>
             RegistryQueries.ListAsync(session, AsOf.Parse(asOf), limit, offset, ct));
         api.MapGet("/models/{name}", async (string name, string? asOf, IQuerySession session, CancellationToken ct) =>
@@ -20,5 +22,6 @@ public static class RegistryApi
         api.MapGet("/models/{name}/versions/{version:int}", async (string name, int version, string? asOf, IQuerySession session, CancellationToken ct) =>
             (await session.StateAsync<ModelVersion>(StreamKeys.ModelVersion(name, version), AsOf.Parse(asOf), ct)
                 ?? throw new NotFound("model version", $"{name}@{version}")).ToView());
+        api.MapGet("/models/{name}/policy", (string name, IQuerySession session, CancellationToken ct) => ModelPolicyQuery.GetAsync(session, name, ct));
     }
 }

@@ -10,7 +10,9 @@ public static class TrainingDecisions
 {
     /// <param name="catalog">The trainer kinds and the hyperparameters each declares: what the trainer would refuse is
     /// refused now, not when the job runs.</param>
-    public static object[] Request(TrainingRun? current, Dataset? dataset, RequestTraining c, TrainerCatalog catalog, string actor, DateTimeOffset now)
+    /// <param name="trigger">The drift alarm behind a run that a retraining policy requests.</param>
+    public static object[] Request(TrainingRun? current, Dataset? dataset, RequestTraining c, TrainerCatalog catalog, string actor, DateTimeOffset now,
+        DriftTrigger? trigger = null)
     {
         Guard.Id("runId", c.RunId);
         Guard.Name("modelName", c.ModelName);
@@ -31,7 +33,7 @@ public static class TrainingDecisions
             new TrainingRunRequested(c.RunId, c.ModelName, c.TrainerKind, dataset.DatasetId, dataset.Uri, dataset.Sha256,
                 c.Hyperparameters ?? new Dictionary<string, double>(), resources,
                 // A job carries its code version (a commit, or an image tag or digest): a short identifier, not a document.
-                Guard.Text("codeVersion", Guard.Required("codeVersion", c.CodeVersion), max: 256)!, actor, now),
+                Guard.Text("codeVersion", Guard.Required("codeVersion", c.CodeVersion), max: 256)!, actor, now, trigger),
         ];
     }
 

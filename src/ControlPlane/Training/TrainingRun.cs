@@ -17,7 +17,8 @@ public sealed record TrainingRunRequested(
     TrainingResources Resources,
     string CodeVersion,
     string RequestedBy,
-    DateTimeOffset RequestedAt);
+    DateTimeOffset RequestedAt,
+    DriftTrigger? Trigger = null);
 
 public sealed record TrainingRunSubmitted(Guid RunId, string JobName, string Runtime, DateTimeOffset SubmittedAt);
 
@@ -90,7 +91,8 @@ public sealed record TrainingRun(
     IReadOnlyDictionary<string, ArtifactRef>? Outputs = null,
     string? RegistrationBlocked = null,
     DateTimeOffset? StalledSince = null,
-    string? WaitingReason = null)
+    string? WaitingReason = null,
+    DriftTrigger? Trigger = null)
 {
     public bool IsFinished => Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled;
 
@@ -98,7 +100,7 @@ public sealed record TrainingRun(
 
     public static TrainingRun Create(TrainingRunRequested e) => new(
         StreamKeys.Run(e.RunId), e.RunId, e.ModelName, e.TrainerKind, e.DatasetId, e.DatasetSha256, e.Hyperparameters,
-        e.Resources, e.CodeVersion, e.RequestedBy, e.RequestedAt, RunStatus.Requested);
+        e.Resources, e.CodeVersion, e.RequestedBy, e.RequestedAt, RunStatus.Requested, Trigger: e.Trigger);
 
     public TrainingRun Apply(TrainingRunSubmitted e) => this with { Status = RunStatus.Submitted, JobName = e.JobName };
 
@@ -130,7 +132,7 @@ public sealed record TrainingRun(
         Id, RunId, ModelName, TrainerKind, DatasetId, DatasetSha256, Hyperparameters, Resources, CodeVersion, RequestedBy, RequestedAt, Status,
         JobName, StartedAt, FinishedAt, Epochs, Metrics, ArtifactUri, ArtifactSha256, FailureReason, RegisteredVersion, Outputs,
         liveness?.LastBeatAt, RegistrationBlocked, tracking?.Params ?? new Dictionary<string, string>(), tracking?.Tags ?? new Dictionary<string, string>(),
-        tracking?.MetricHistory ?? [], IsFinished, DurationSeconds, StillStalled(liveness), StillWaiting);
+        tracking?.MetricHistory ?? [], IsFinished, DurationSeconds, StillStalled(liveness), StillWaiting, Trigger);
 
     /// <summary>A row of the run list: no tracked history.</summary>
     public TrainingRunSummary ToSummary(RunLiveness? liveness) => new(

@@ -30,7 +30,7 @@ public static class RequestWorkOrdersHandler
                     run.Hyperparameters, run.Resources, run.CodeVersion, tokens));
         foreach (var name in (command.Endpoints ?? []).Distinct())
             if (await session.LoadAsync<EndpointState>(StreamKeys.Endpoint(Guard.Name("endpoints", name))) is { Deleted: false } endpoint)
-                orders.Add(endpoint.Desired() with { Grant = tokens.ForEndpoint(endpoint.Name) });
+                orders.Add(await session.DesiredAsync(endpoint) with { Grant = tokens.ForEndpoint(endpoint.Name) });
         return (session.Answered(new CommandAccepted(command.CommandId, "", 0, 0)), orders);
     }
 }

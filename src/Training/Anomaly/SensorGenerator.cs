@@ -1,8 +1,11 @@
 namespace EventMlOps.Training.Anomaly;
 
 /// <summary>Sizes of a generated sensor data set: machines, days of one-minute readings, and the share of each
-/// machine's timeline that is normal operation (anomalies occur only after it).</summary>
-public sealed record SensorGeneratorOptions(int Machines = 6, double Days = 28, double NormalFraction = 0.8, int Seed = 42);
+/// machine's timeline that is normal operation (anomalies occur only after it). <paramref name="Recalibration"/>: from
+/// <paramref name="RecalibratedFrom"/> (a share of the timeline) on, every temperature sensor reads that many °C more —
+/// a fleet-wide recalibration, the kind of drift a model trained before it has never seen.</summary>
+public sealed record SensorGeneratorOptions(int Machines = 6, double Days = 28, double NormalFraction = 0.8, int Seed = 42,
+    double Recalibration = 0, double RecalibratedFrom = 0);
 
 /// <summary>Makes realistic multi-sensor series, one reading a minute per machine: a load that follows a daily
 /// cycle plus short-term fluctuation drives temperature (°C, with thermal inertia), vibration (mm/s, proportional to
@@ -48,6 +51,7 @@ public static class SensorGenerator
                 values[t * 3 + P] = (float)(baseP + 1.6 * load + 0.03 * Gaussian(rng));
             }
             InjectAnomalies(rng, values, labels, (int)(length * options.NormalFraction), baseV);
+            for (var t = (int)(length * options.RecalibratedFrom); t < length; t++) values[t * 3 + T] += (float)options.Recalibration;
             machines.Add(new MachineSeries
             {
                 Machine = $"machine-{m + 1}",

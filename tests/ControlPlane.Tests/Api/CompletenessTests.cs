@@ -28,8 +28,9 @@ public sealed class CompletenessTests(ControlPlaneFixture fx)
     [Fact]
     public void Given_the_slices_subscription_handlers_When_the_subscription_is_configured_Then_it_takes_exactly_the_events_they_handle() =>
         SubscribedEvents.Types.Select(t => t.Name).Order().ShouldBe([
-            "CanaryRolledBack", "EndpointDeleted", "EndpointRolledBack", "RolloutAborted", "RolloutFailed", "RolloutPromoted", "RolloutStarted",
-            "RolloutStepAdvanced", "TrainingRunCancelled", "TrainingRunRequested", "TrainingRunSucceeded"]);
+            "CanaryRolledBack", "DriftDetected", "EndpointDeleted", "EndpointDriftMeasured", "EndpointRolledBack", "ModelPolicySet", "ModelVersionApproved",
+            "RolloutAborted", "RolloutFailed", "RolloutPromoted", "RolloutStarted", "RolloutStepAdvanced", "TrainingRunCancelled", "TrainingRunRequested",
+            "TrainingRunSucceeded"]);
 
     [Fact]
     public void Given_every_command_When_the_host_maps_its_routes_Then_each_has_a_route()

@@ -1,3 +1,5 @@
+using EventMlOps.Contracts.Artifacts;
+using EventMlOps.Contracts.Drift;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
@@ -81,7 +83,7 @@ public class AnalyzingCanariesTests
         state.Rollout.ShouldBeNull();
         state.Rollouts[^1].ShouldBe(new RolloutOutcome(R2, 2, RolloutKind.Canary, "rolled back", Agent, Now, Now.AddSeconds(5), reason));
         state.Served.Single(p => p.Version == 2).To.ShouldBe(Now.AddSeconds(5));
-        state.Desired().ShouldSatisfyAllConditions(
+        state.Desired(DriftPolicy.Default, new Dictionary<int, ArtifactRef>()).ShouldSatisfyAllConditions(
             d => d.Versions.Select(v => (v.Version, v.Weight)).ShouldBe([(1, 100)]),
             d => d.Canary.ShouldBeNull(),
             d => d.Revision.ShouldBe(Given<EndpointState>(given)!.Revision + 1));
@@ -123,7 +125,7 @@ public class AnalyzingCanariesTests
     public void Given_a_canary_in_flight_When_its_desired_state_is_asked_Then_the_work_order_carries_the_step_and_limits()
     {
         var advanced = new RolloutStepAdvanced("rec", R2, 1, 50, Now.AddSeconds(61));
-        var desired = Given<EndpointState>([.. CanaryOfV2, advanced])!.Desired();
+        var desired = Given<EndpointState>([.. CanaryOfV2, advanced])!.Desired(DriftPolicy.Default, new Dictionary<int, ArtifactRef>());
         desired.Canary.ShouldBe(new CanaryAnalysisOrder(R2, 1, 2, 1, new CanaryStep(50, 60), RolloutAnalysis.Default));
         desired.Versions.Select(v => (v.Version, v.Weight)).ShouldBe([(1, 50), (2, 50)]);
         desired.Deleted.ShouldBeFalse();

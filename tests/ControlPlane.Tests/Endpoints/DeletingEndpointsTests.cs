@@ -1,3 +1,5 @@
+using EventMlOps.Contracts.Artifacts;
+using EventMlOps.Contracts.Drift;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
@@ -26,7 +28,7 @@ public class DeletingEndpointsTests
         state.Rollouts[^1].ShouldBe(new RolloutOutcome(R2, 2, RolloutKind.Canary, "aborted", "olga", Now, Later, "endpoint deleted"));
         state.Served.ShouldAllBe(p => p.To == Later);
         state.Revision.ShouldBeGreaterThan(before.Revision);
-        state.Desired().ShouldSatisfyAllConditions(
+        state.Desired(DriftPolicy.Default, new Dictionary<int, ArtifactRef>()).ShouldSatisfyAllConditions(
             d => d.Deleted.ShouldBeTrue(), d => d.Versions.ShouldBeEmpty(), d => d.Canary.ShouldBeNull(), d => d.Revision.ShouldBe(state.Revision));
     }
 

@@ -1,3 +1,5 @@
+using EventMlOps.Contracts.Artifacts;
+using EventMlOps.Contracts.Drift;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Registry;
 using EventMlOps.Contracts.Views;
@@ -35,7 +37,7 @@ public class EndpointDecisionsTests
         var serving = Given<EndpointState>([.. ServingV1, new EndpointStateObserved("rec", 2, true, null, Now, [new LoadedVersion(1, new string('1', 64), 100)])])!;
         var started = Given<EndpointState>([.. ServingV1, new EndpointStateObserved("rec", 2, true, null, Now, [new LoadedVersion(1, new string('1', 64), 100)]),
             .. EndpointDecisions.RollOut(serving, Version(2), RollOut(2), R2, "olga", Now)])!;
-        started.Desired().Versions.Select(v => (v.Version, v.Weight)).ShouldBe([(2, 100), (1, 0)], "v1 is listed as the fallback");
+        started.Desired(DriftPolicy.Default, new Dictionary<int, ArtifactRef>()).Versions.Select(v => (v.Version, v.Weight)).ShouldBe([(2, 100), (1, 0)], "v1 is listed as the fallback");
 
         var report = new EndpointStatusReport(Guid.NewGuid(), "rec", started.Revision, false, "ncf@2: sha256 mismatch; serving fallback ncf@1",
             [new LoadedVersion(1, new string('1', 64), 100)]);

@@ -40,12 +40,14 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
     private Task<(WebApplication App, Uri Address)> StartWithAddressAsync(string schema, params string[] extra) =>
         TestHost.StartControlPlaneAsync(ConnectionString, schema, Path.Combine(Path.GetTempPath(), Database), [
             $"--Auth:SigningKey={Convert.ToBase64String(_key)}",
-            // Runs are registered by hand in most tests; the policy tests use the two models that opt in.
+            // Runs are registered by hand in most tests; the policy and closed-loop tests use the models that opt in.
             "--Registry:AutoRegister=false",
             "--Datasets:Roots=/data", // the scenarios' datasets name files there (never read in these tests)
             "--Artifacts:S3:Bucket=bucket", // and objects in this bucket
             $"--Registry:Models:{AutoRegistered.Recommender}:AutoRegister=true",
             $"--Registry:Models:{AutoRegistered.Anomaly}:AutoRegister=true",
+            $"--Registry:Models:{AutoRegistered.LoopCanary}:AutoRegister=true",
+            $"--Registry:Models:{AutoRegistered.LoopManual}:AutoRegister=true",
             .. extra,
         ]);
 
@@ -71,4 +73,6 @@ public static class AutoRegistered
 {
     public const string Recommender = "auto-recommender";
     public const string Anomaly = "auto-anomaly";
+    public const string LoopCanary = "auto-loop-canary";
+    public const string LoopManual = "auto-loop-manual";
 }

@@ -37,7 +37,7 @@ public sealed class Scenario(ControlPlaneFixture fx, string? model = null, strin
     /// <summary>Requests a run and reports the agent's facts through to success.</summary>
     public Task<Guid> TrainedRun(double hr = 0.7) => TrainedRun(new Dictionary<string, double> { ["hr@10"] = hr });
 
-    public async Task<Guid> TrainedRun(IReadOnlyDictionary<string, double> metrics)
+    public async Task<Guid> TrainedRun(IReadOnlyDictionary<string, double> metrics, IReadOnlyDictionary<string, EventMlOps.Contracts.Artifacts.ArtifactRef>? outputs = null)
     {
         var request = Request();
         (await Scientist.Send("/api/runs", request)).EnsureSuccessStatusCode();
@@ -47,7 +47,7 @@ public sealed class Scenario(ControlPlaneFixture fx, string? model = null, strin
         for (var epoch = 1; epoch <= 3; epoch++)
             await Fact("/api/runs/facts/epoch", new EpochReport(Guid.NewGuid(), run, epoch, new Dictionary<string, double> { ["loss"] = 1.0 / epoch }));
         await Fact("/api/runs/facts/succeeded", new TrainingSucceededReport(Guid.NewGuid(), run, $"file:///artifacts/{run:N}.onnx",
-            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(run.ToByteArray())), metrics));
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(run.ToByteArray())), metrics, outputs));
         return run;
     }
 
