@@ -1,3 +1,4 @@
+using EventMlOps.Agents.Drift;
 using EventMlOps.Agents.Hosting;
 using EventMlOps.Agents.Kubernetes;
 using EventMlOps.Agents.Serving;
@@ -25,7 +26,8 @@ public static class AgentsApp
     /// with the PostgreSQL transport; <c>Marten:Schema</c>, <c>Bus:RabbitMq</c>, <c>EMO_KAFKA</c>); <c>Agents:Token</c> or
     /// <c>Agents:TokenFile</c> (the agents' own token); <c>Training:Trainer</c> / <c>EMO_TRAINER</c>,
     /// <c>Training:TrackingUri</c>; <c>Agents:HeartbeatSeconds</c> (15), <c>Agents:CancelGraceSeconds</c> (10),
-    /// <c>Agents:PollMilliseconds</c> (250); serving replicas as <see cref="Serving.ServingAgentOptions"/> reads them
+    /// <c>Agents:PollMilliseconds</c> (250); the drift agent's <c>Agents:DriftPollMilliseconds</c> (5000) and
+    /// <c>Agents:SamplesSecret</c>; serving replicas as <see cref="Serving.ServingAgentOptions"/> reads them
     /// (<c>Serving:Server</c> / <c>EMO_SERVE</c>, <c>Agents:ControlPlaneUrl</c>); artifacts as
     /// <see cref="Artifacts.ArtifactStore.FromConfiguration"/> reads them.
     /// </summary>
@@ -60,6 +62,7 @@ public static class AgentsApp
 
         builder.Services.AddTrainingAgent(config);
         builder.Services.AddRolloutAgent(config);
+        builder.Services.AddDriftAgent(config);
         var app = builder.Build();
         app.MapServiceDefaults();
         return app;

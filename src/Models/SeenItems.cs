@@ -30,6 +30,14 @@ public sealed class SeenItems
     /// <summary>User <paramref name="user"/>'s item indices, ascending.</summary>
     public ReadOnlySpan<int> Of(int user) => Items.AsSpan((int)Offsets[user], (int)(Offsets[user + 1] - Offsets[user]));
 
+    /// <summary>How many users have each item (by dense item index): the items' training interactions.</summary>
+    public int[] InteractionsPerItem()
+    {
+        var counts = new int[ItemIds.Length];
+        foreach (var item in Items) counts[item]++;
+        return counts;
+    }
+
     /// <summary>The dense index of a user id, or -1 when the model has never seen that user.</summary>
     public int UserIndex(long userId) => Math.Max(-1, Array.BinarySearch(UserIds, userId));
 

@@ -23,7 +23,6 @@ public static class ServingApp
         ["--control-plane"] = "Serving:ControlPlane",
         ["--endpoint"] = "Serving:Endpoint",
         ["--token"] = "Serving:Token",
-        ["--samples"] = "Serving:Samples",
     };
 
     public static WebApplication Build(string[] args)
@@ -59,6 +58,7 @@ public static class ServingApp
         app.MapOpenInferenceProtocol();
         app.MapRecommend();
         app.MapScore();
+        app.MapSamples(options);
         return app;
     }
 

@@ -28,12 +28,14 @@ public sealed class KubernetesServingRuntime(
     KubeCluster cluster,
     ServingAgentOptions options,
     ReplicaTokens tokens,
+    SamplesKeys samplesKeys,
     IWolverineRuntime wolverine,
     TimeProvider time,
     ILogger<KubernetesServingRuntime> log) : BackgroundService, IServingRuntime
 {
     public const string EndpointAnnotation = "eventmlops.io/endpoint", RevisionAnnotation = "eventmlops.io/revision",
-        DeletedAnnotation = "eventmlops.io/deleted", TokenIssuedAnnotation = "eventmlops.io/token-issued-at", TokenKey = "Serving__Token";
+        DeletedAnnotation = "eventmlops.io/deleted", TokenIssuedAnnotation = "eventmlops.io/token-issued-at", TokenKey = "Serving__Token",
+        SamplesKeyKey = "Serving__SamplesKey";
 
     /// <summary>Renewed well within the replica token's lifetime (an hour), so that a pod started at any time gets a valid one.</summary>
     public static readonly TimeSpan RenewTokenAfter = TimeSpan.FromMinutes(20);
@@ -74,7 +76,7 @@ public sealed class KubernetesServingRuntime(
         if (held is not null && RevisionOf(held) > desired.Revision) return;
         // A new (or re-created) endpoint's replicas need a token before they start; a running one's is renewed by the checks.
         var token = held is null || Annotated(held, DeletedAnnotation) ? await tokens.IssueAsync(desired.Endpoint, name, ct) : null;
-        var objects = Objects(options, cluster.Options, desired, replicas, token ?? "");
+        var objects = Objects(options, cluster.Options, desired, replicas, token ?? "", samplesKeys.For(desired.Endpoint));
         // Back from a deletion: the zero its deletion patched in stays (an apply leaves out the count when an autoscaler owns
         // it, and an autoscaler does not scale a Deployment at zero), so the same patch sets the count wanted.
         if (held is not null && Annotated(held, DeletedAnnotation))
@@ -157,7 +159,7 @@ public sealed class KubernetesServingRuntime(
         if (!Annotated(deployment, DeletedAnnotation) && tokens.CanIssue(endpoint) && TokenDue(deployment))
         {
             using var gate = await _gates.EnterAsync(endpoint, ct);
-            var replica = Replica(endpoint, name, await tokens.IssueAsync(endpoint, name, ct));
+            var replica = Replica(options, cluster.Options, endpoint, name, await tokens.IssueAsync(endpoint, name, ct), samplesKeys.For(endpoint));
             await ApplySecretAsync(KubeObjects.Endpoint(replica, 1, 1, cluster.Options).Secret!, deployment, ct);
         }
     }
@@ -171,10 +173,11 @@ public sealed class KubernetesServingRuntime(
 
     /// <summary>What an endpoint is on Kubernetes at <paramref name="desired"/>'s revision, at least <paramref name="replicas"/>
     /// (the plan's) and at most the endpoint's maximum: what <see cref="ApplyAsync"/> applies and <c>emo kube render</c> prints.</summary>
-    public static EndpointObjects Objects(ServingAgentOptions options, KubernetesOptions kubernetes, ApplyEndpoint desired, int replicas, string token)
+    public static EndpointObjects Objects(ServingAgentOptions options, KubernetesOptions kubernetes, ApplyEndpoint desired, int replicas, string token,
+        string samplesKey)
     {
         var name = LocalServingRuntime.ReplicaName(desired.Endpoint);
-        var objects = KubeObjects.Endpoint(Replica(options, kubernetes, desired.Endpoint, name, token), replicas, Math.Max(desired.MaxReplicas, replicas), kubernetes);
+        var objects = KubeObjects.Endpoint(Replica(options, kubernetes, desired.Endpoint, name, token, samplesKey), replicas, Math.Max(desired.MaxReplicas, replicas), kubernetes);
         objects.Deployment.Metadata.Annotations = new Dictionary<string, string>
         {
             [EndpointAnnotation] = desired.Endpoint,
@@ -183,17 +186,15 @@ public sealed class KubernetesServingRuntime(
         return objects;
     }
 
-    /// <summary>The model server's container, as any runtime would run it: its token and the artifact store's credentials
-    /// as secrets (the Secret is applied only with a freshly issued token; the pod template refers to the same keys always,
-    /// so renewing a token restarts no pod).</summary>
-    private JobSpec Replica(string endpoint, string name, string token) => Replica(options, cluster.Options, endpoint, name, token);
-
-    private static JobSpec Replica(ServingAgentOptions options, KubernetesOptions kubernetes, string endpoint, string name, string token)
+    /// <summary>The model server's container, as any runtime would run it: its token, its endpoint's samples key and the
+    /// artifact store's credentials as secrets (the Secret is applied only with a freshly issued token; the pod template
+    /// refers to the same keys always, so renewing a token restarts no pod).</summary>
+    private static JobSpec Replica(ServingAgentOptions options, KubernetesOptions kubernetes, string endpoint, string name, string token, string samplesKey)
     {
         var server = options.Server ?? throw new ServingUnavailable("no model server is configured on this agent: set Serving:Server to the program in the image (emo-serve)");
         var controlPlane = options.ControlPlaneUrl
             ?? throw new ServingUnavailable("the control plane's URL is not configured on this agent (Agents:ControlPlaneUrl): a replica polls its desired state there");
-        var secrets = new Dictionary<string, string>(options.StoreSecrets) { [TokenKey] = token };
+        var secrets = new Dictionary<string, string>(options.StoreSecrets) { [TokenKey] = token, [SamplesKeyKey] = samplesKey };
         return new JobSpec(name, options.Image, server,
             [$"--urls=http://0.0.0.0:{kubernetes.ServingPort.ToString(CultureInfo.InvariantCulture)}", "--control-plane", controlPlane, "--endpoint", endpoint, .. options.ServerArguments],
             new Dictionary<string, string>(options.StoreEnvironment) { ["EMO_HOME"] = KubeObjects.WorkFolder },

@@ -1,3 +1,4 @@
+using EventMlOps.Agents.Drift;
 using EventMlOps.Agents.Hosting;
 using EventMlOps.Agents.Serving;
 using EventMlOps.Agents.Training;
@@ -9,12 +10,12 @@ namespace EventMlOps.Agents.Rollout;
 
 /// <summary>An <see cref="ApplyEndpoint"/> work order: what the serving runtime holds of the endpoint is observed, the
 /// <see cref="ServingPlan"/> decides (create, update, nothing, delete — within the replica bounds), the runtime applies
-/// it, and a canary step is analysed. An order older than the revision the runtime last applied changes nothing — the
+/// it, a canary step is analysed and the drift agent follows the order. An order older than the revision the runtime last applied changes nothing — the
 /// revision is kept on the runtime's objects, so this holds across agent restarts. A replica that cannot be started is
 /// reported as the endpoint's observed state, so the operator sees why nothing serves.</summary>
 public static class ApplyEndpointHandler
 {
-    public static async Task<OutgoingMessages> Handle(ApplyEndpoint order, IServingRuntime serving, CanaryAnalyzer analyzer, WorkGrants grants,
+    public static async Task<OutgoingMessages> Handle(ApplyEndpoint order, IServingRuntime serving, CanaryAnalyzer analyzer, DriftAgent drift, WorkGrants grants,
         ILogger<ApplyEndpoint> log, CancellationToken ct)
     {
         // Every order brings a fresh grant for the endpoint's facts and replica tokens (a stale order's too: it is no less valid).
@@ -25,6 +26,7 @@ public static class ApplyEndpointHandler
         // stop the replica of one created again, or move the canary analysis back.
         if (step.Stale) return [];
         analyzer.Track(order);
+        drift.Track(order);
         try
         {
             switch (step.Action)

@@ -29,6 +29,7 @@ public sealed class LocalServingRuntime(
     IWorkloadRuntime runtime,
     ServingAgentOptions options,
     ReplicaTokens tokens,
+    SamplesKeys samplesKeys,
     IWolverineRuntime wolverine,
     TimeProvider time,
     ILogger<LocalServingRuntime> log) : BackgroundService, IServingRuntime
@@ -217,8 +218,13 @@ public sealed class LocalServingRuntime(
             name, options.Image, command,
             [.. prefix, $"--urls={url.ToString().TrimEnd('/')}", "--control-plane", controlPlane, "--endpoint", endpoint, .. options.ServerArguments],
             new Dictionary<string, string>(options.ServerEnvironment) { ["EMO_HOME"] = options.EmoHome },
-            // A replica reports its observed state with a token of its own, named after it (the actor of its facts).
-            new Dictionary<string, string> { ["Serving__Token"] = await tokens.IssueAsync(endpoint, name, ct) },
+            // A replica reports its observed state with a token of its own, named after it (the actor of its facts), and
+            // serves its samples to whoever holds its endpoint's samples key (the drift agent).
+            new Dictionary<string, string>
+            {
+                ["Serving__Token"] = await tokens.IssueAsync(endpoint, name, ct),
+                ["Serving__SamplesKey"] = samplesKeys.For(endpoint),
+            },
             new JobResources(0, 0, 0),
             new Dictionary<string, string>
             {

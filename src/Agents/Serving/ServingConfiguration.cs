@@ -4,6 +4,7 @@ using EventMlOps.Agents.Rollout;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace EventMlOps.Agents.Serving;
 
@@ -16,6 +17,7 @@ public static class ServingConfiguration
         services.AddSingleton(ServingAgentOptions.From(config));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ReplicaTokens>();
+        services.AddSingleton(sp => SamplesKeys.From(config, sp.GetRequiredService<ILogger<SamplesKeys>>()));
         if (AgentSettings.OnKubernetes(config)) services.AddKubernetesServing(config);
         else
         {

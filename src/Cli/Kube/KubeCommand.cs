@@ -78,7 +78,7 @@ public static class KubeCommand
     {
         var step = ServingPlan.Decide(desired, null, int.MaxValue);
         EndpointObjects objects;
-        try { objects = KubernetesServingRuntime.Objects(ServingAgentOptions.From(config), kubernetes, desired, Math.Max(step.Replicas, 1), ""); }
+        try { objects = KubernetesServingRuntime.Objects(ServingAgentOptions.From(config), kubernetes, desired, Math.Max(step.Replicas, 1), "", ""); }
         catch (ServingUnavailable e) { throw new CliError($"endpoint {desired.Endpoint} cannot be rendered: {e.Message}"); }
         return objects.All.Select(o => o is V1Secret secret ? WithoutValues(secret) : o);
     }

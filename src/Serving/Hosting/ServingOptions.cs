@@ -45,10 +45,15 @@ public sealed class ServingOptions
     /// <summary>ONNX Runtime intra-op threads per session; 0 = one per core.</summary>
     public int IntraOpThreads { get; set; }
 
-    /// <summary>A folder for sampled inputs and outputs (JSONL, for drift monitoring); none = no sampling.</summary>
-    public string? Samples { get; set; }
+    /// <summary>The key the drift agent reads <c>GET /samples</c> with (a secret: never logged); none = the route is off and
+    /// nothing is sampled.</summary>
+    public string? SamplesKey { get; set; }
 
+    /// <summary>Most requests (or scored windows) sampled per second for drift monitoring; 0 = none.</summary>
     public double SamplesPerSecond { get; set; } = 10;
+
+    /// <summary>The samples kept for the drift agent to read: the oldest make room for new ones.</summary>
+    public int SamplesBuffer { get; set; } = 4096;
 
     public LogEventLevel LogLevel { get; set; } = LogEventLevel.Information;
 }

@@ -34,7 +34,10 @@ public static class RecommendEndpoint
         var result = user < 0
             ? new Recommendations(userId, model.Name, model.Version, model.Popular(k), "popularity")
             : new Recommendations(userId, model.Name, model.Version, await model.RecommendAsync(user, k), null);
-        if (samples.Take()) samples.Add("recommend", model.Name, model.Version, new { userId, k }, result.Items);
+        if (samples.Take())
+            samples.Add(model.Name, model.Version,
+                new Dictionary<string, double[]> { ["user_activity"] = [model.Activity(user)], ["unknown_user"] = [user < 0 ? 1 : 0] },
+                new Dictionary<string, double[]> { ["recommended_popularity"] = model.Popularity(result.Items) });
         return result;
     }
 }

@@ -26,13 +26,13 @@ public sealed class RecommenderModel : ServedModel
 
     private readonly NeuMFRanker _ranker;
     private readonly SeenItems _seen;
-    private readonly int[] _popular;
+    private readonly int[] _popular, _interactions;
     private readonly Batcher<(int User, int K), RecommendedItem[]> _batcher;
 
     private RecommenderModel(ServedVersion version, InferenceSession session, InjectedFaults faults, NeuMFRanker ranker, SeenItems seen, int[] popular, BatchPolicy batching)
         : base(version.ModelName, version.Version, version.ArtifactSha256, session, faults)
     {
-        (_ranker, _seen, _popular) = (ranker, seen, popular);
+        (_ranker, _seen, _popular, _interactions) = (ranker, seen, popular, seen.InteractionsPerItem());
         _batcher = batching.For<(int User, int K), RecommendedItem[]>(Name, Version, Rank);
     }
 
@@ -76,6 +76,12 @@ public sealed class RecommenderModel : ServedModel
                 return $"input '{input}' holds index {index}: the model has {count} {what} (0 to {count - 1})";
         return null;
     }
+
+    /// <summary>The training interactions of user <paramref name="user"/> (a dense index; -1, a user never seen: none).</summary>
+    public int Activity(int user) => user < 0 ? 0 : _seen.Of(user).Length;
+
+    /// <summary>Each recommended item's training interactions (the items are this model's: their ids are in its table).</summary>
+    public double[] Popularity(IReadOnlyList<RecommendedItem> items) => [.. items.Select(i => (double)_interactions[Array.BinarySearch(_seen.ItemIds, i.ItemId)])];
 
     public Task<RecommendedItem[]> RecommendAsync(int user, int k) => _batcher.Submit((user, k), 1);
 

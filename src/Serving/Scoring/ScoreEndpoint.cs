@@ -42,7 +42,8 @@ public static class ScoreEndpoint
         object result = single
             ? new OneScore(model.Name, model.Version, model.Threshold, scores[0], scores[0] > model.Threshold)
             : new ManyScores(model.Name, model.Version, model.Threshold, scores.Select(s => new WindowScore(s, s > model.Threshold)).ToList());
-        if (samples.Take()) samples.Add("score", model.Name, model.Version, flat, scores);
+        for (var w = 0; w < windows.Length; w++)
+            if (!samples.AddWindow(model, flat.AsSpan(w * model.Width, model.Width), scores[w])) break;
         return result;
     }
 

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Reflection;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -173,7 +174,8 @@ public sealed partial class AgentsRoleTests(AgentsFixture fx)
         }).Build());
         var grants = new WorkGrants(TimeProvider.System);
         grants.Hold(WorkGrants.Endpoint(endpoint), fx.Tokens.ForEndpoint(endpoint));
-        using var runtime = new KubernetesServingRuntime(world.Cluster, options, new ReplicaTokens(options, token, grants), wolverine: null!,
+        using var runtime = new KubernetesServingRuntime(world.Cluster, options, new ReplicaTokens(options, token, grants),
+            new SamplesKeys(RandomNumberGenerator.GetBytes(32)), wolverine: null!,
             TimeProvider.System, NullLogger<KubernetesServingRuntime>.Instance);
         ApplyEndpoint Order(long revision, int min, int max) =>
             new(endpoint, revision, [new ServedVersion("rec", 1, "s3://models/rec/1", "ab12", 100)], min, max);

@@ -13,7 +13,8 @@ namespace EventMlOps.Agents.Tests.Kubernetes;
 /// under the restricted Pod Security Standard, and free of secret values.</summary>
 public sealed class KubeObjectsTests
 {
-    private const string StoreKey = "AKIA-store-secret-value", RunToken = "eyJ.run-scoped.token", ReplicaToken = "eyJ.replica.token";
+    private const string StoreKey = "AKIA-store-secret-value", RunToken = "eyJ.run-scoped.token", ReplicaToken = "eyJ.replica.token",
+        SamplesKey = "samples-key-of-the-endpoint";
 
     private static readonly KubernetesOptions Options = KubernetesOptions.From(new ConfigurationBuilder()
         .AddInMemoryCollection(new Dictionary<string, string?> { ["Kubernetes:Namespace"] = "emo" }).Build());
@@ -35,7 +36,7 @@ public sealed class KubeObjectsTests
             ["Artifacts:S3:Bucket"] = "b", ["Serving:Image"] = "registry.example/emo-serve:1.4",
         }).Build());
         var desired = new ApplyEndpoint(name, 7, [new ServedVersion("recommender", 1, "s3://b/m", new string('a', 64), 100)], min, max);
-        return KubernetesServingRuntime.Objects(serving, Options, desired, ServingPlan.Decide(desired, null, int.MaxValue).Replicas, ReplicaToken);
+        return KubernetesServingRuntime.Objects(serving, Options, desired, ServingPlan.Decide(desired, null, int.MaxValue).Replicas, ReplicaToken, SamplesKey);
     }
 
     [Fact]
@@ -96,9 +97,12 @@ public sealed class KubeObjectsTests
         var template = objects.Deployment.Spec.Template;
         PodSecurity.RestrictedViolations(template).ShouldBeEmpty();
         foreach (var obj in objects.All.Where(o => o is not V1Secret))
-            PodSecurity.SecretValuesIn(obj, [ReplicaToken]).ShouldBeEmpty();
+            PodSecurity.SecretValuesIn(obj, [ReplicaToken, SamplesKey]).ShouldBeEmpty();
         objects.Secret!.StringData[KubernetesServingRuntime.TokenKey].ShouldBe(ReplicaToken);
+        objects.Secret.StringData[KubernetesServingRuntime.SamplesKeyKey].ShouldBe(SamplesKey);
         var container = template.Spec.Containers.Single();
+        container.Env.Single(e => e.Name == KubernetesServingRuntime.SamplesKeyKey).ValueFrom.SecretKeyRef
+            .ShouldSatisfyAllConditions(r => r.Name.ShouldBe(objects.Secret.Metadata.Name), r => r.Key.ShouldBe(KubernetesServingRuntime.SamplesKeyKey));
         container.ReadinessProbe.HttpGet.Path.ShouldBe("/health/ready");
         container.LivenessProbe.HttpGet.Path.ShouldBe("/health/live");
         container.StartupProbe.FailureThreshold.ShouldBe(12);

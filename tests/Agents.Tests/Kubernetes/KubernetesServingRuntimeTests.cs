@@ -33,6 +33,7 @@ public sealed class KubernetesServingRuntimeTests(AgentsFixture fx) : IAsyncLife
     private KubernetesServingRuntime _runtime = null!;
     private ServingAgentOptions _options = null!;
     private ReplicaTokens _tokens = null!;
+    private readonly SamplesKeys _samplesKeys = new("the agents' samples secret"u8.ToArray());
 
     private string Name => LocalServingRuntime.ReplicaName(_endpoint);
 
@@ -63,7 +64,7 @@ public sealed class KubernetesServingRuntimeTests(AgentsFixture fx) : IAsyncLife
     /// <summary>The runtime on the double. No bus: its checks send replica facts only when pods change, and no test here
     /// that starts them has pods.</summary>
     private KubernetesServingRuntime Runtime(TimeProvider time) =>
-        new(_world.Cluster, _options, _tokens, wolverine: null!, time, NullLogger<KubernetesServingRuntime>.Instance);
+        new(_world.Cluster, _options, _tokens, _samplesKeys, wolverine: null!, time, NullLogger<KubernetesServingRuntime>.Instance);
 
     public async ValueTask DisposeAsync()
     {
@@ -106,6 +107,9 @@ public sealed class KubernetesServingRuntimeTests(AgentsFixture fx) : IAsyncLife
         secret.Metadata.OwnerReferences.ShouldHaveSingleItem().Uid.ShouldBe(deployment.Metadata.Uid);
         secret.StringData[KubernetesServingRuntime.TokenKey].Split('.').Length.ShouldBe(3, "a JWT issued by the control plane");
         secret.StringData["Artifacts__S3__SecretKey"].ShouldBe("store-secret");
+        secret.StringData[KubernetesServingRuntime.SamplesKeyKey].ShouldBe(_samplesKeys.For(_endpoint), "the drift agent reads the replicas' samples with it");
+        container.Env.Single(e => e.Name == KubernetesServingRuntime.SamplesKeyKey).ValueFrom.SecretKeyRef.Name.ShouldBe(Name);
+        KubernetesJson.Serialize(deployment).ShouldNotContain(_samplesKeys.For(_endpoint));
         // When the token was issued is kept on the Deployment: the agents never read a Secret.
         _server.Get<V1Deployment>(Ns, Name)!.Metadata.Annotations.ShouldContainKey(KubernetesServingRuntime.TokenIssuedAnnotation);
         _server.Requests.ShouldNotContain(r => r.Method == "GET" && r.Path.Contains("/secrets"));
@@ -245,6 +249,7 @@ public sealed class KubernetesServingRuntimeTests(AgentsFixture fx) : IAsyncLife
             var replica = await fx.Tokens.AuthenticateAsync(token);
             (replica.Endpoint, replica.Name).ShouldBe((_endpoint, Name), "a replica token of this endpoint, from the control plane");
             secret.StringData["Artifacts__S3__SecretKey"].ShouldBe("store-secret");
+            secret.StringData[KubernetesServingRuntime.SamplesKeyKey].ShouldBe(_samplesKeys.For(_endpoint), "the renewed Secret keeps the samples key");
             secret.Metadata.OwnerReferences.ShouldHaveSingleItem().Uid.ShouldBe(applied.Metadata.Uid);
             _server.Requests.Count(r => r.Method == "PATCH" && r.Path.Contains("/secrets/")).ShouldBe(2);
             renewed.Metadata.Generation.ShouldBe(applied.Metadata.Generation, "the pod template is unchanged: pods read the Secret when they start");

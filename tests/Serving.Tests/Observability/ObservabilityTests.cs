@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text.Json;
 using EventMlOps.Serving.Tests.Testing;
 
 namespace EventMlOps.Serving.Tests.Observability;
@@ -25,23 +23,5 @@ public class ObservabilityTests(TrainedModels models)
         metrics.ShouldContain("""emo_serving_request_duration_seconds_count{otel_scope_name="EventMlOps.Serving",model="",route="recommend",status_class="4xx",version=""} """);
         metrics.ShouldContain("""kind="bad_input",route="recommend""");
         metrics.ShouldContain("""emo_serving_versions_loaded{otel_scope_name="EventMlOps.Serving",model="sensors",version="1"} 1""");
-    }
-
-    [Fact]
-    public async Task Given_sampling_at_3_per_second_When_30_requests_arrive_at_once_Then_a_few_are_written_to_JSONL_off_the_request_path()
-    {
-        var folder = Path.Combine(models.Folder, "samples-" + Guid.NewGuid().ToString("N")[..6]);
-        await using var host = await ServingHost.StartAsync(models, [models.RecommenderV1()], $"--samples={folder}", "--Serving:SamplesPerSecond=3");
-
-        for (var i = 0; i < 30; i++) (await host.GetJson($"/recommend?user_id={i + 1}&k=2")).Status.ShouldBe(HttpStatusCode.OK);
-        await Task.Delay(300);
-
-        var lines = Directory.GetFiles(folder, "samples-*.jsonl").SelectMany(File.ReadAllLines).ToList();
-        lines.Count.ShouldBeInRange(1, 6);
-        var sample = JsonDocument.Parse(lines[0]).RootElement;
-        sample.GetProperty("route").GetString().ShouldBe("recommend");
-        (sample.GetProperty("model").GetString(), sample.GetProperty("version").GetInt32()).ShouldBe(("rec", 1));
-        sample.GetProperty("input").GetProperty("k").GetInt32().ShouldBe(2);
-        sample.GetProperty("output").GetArrayLength().ShouldBe(2);
     }
 }

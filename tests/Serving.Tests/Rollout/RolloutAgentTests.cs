@@ -154,7 +154,7 @@ public sealed class RolloutAgentTests(TrainedModels models, ControlPlaneFixture 
             [new ServedVersion(lifecycle.Model, v1, new Uri(models.RecommenderPath).AbsoluteUri, new string('0', 64), 100)], 1, 1);
 
         (await ApplyEndpointHandler.Handle(stale, serving, _agents.Services.GetRequiredService<CanaryAnalyzer>(),
-            _agents.Services.GetRequiredService<WorkGrants>(), NullLogger<ApplyEndpoint>.Instance, Ct)).ShouldBeEmpty();
+            _agents.Services.GetRequiredService<Agents.Drift.DriftAgent>(), _agents.Services.GetRequiredService<WorkGrants>(), NullLogger<ApplyEndpoint>.Instance, Ct)).ShouldBeEmpty();
         (await serving.ObserveAsync(lifecycle.Endpoint, Ct))!.Replicas.ShouldBeEmpty("the stale order started nothing");
         await Should.ThrowAsync<HttpRequestException>(() => client.GetAsync("health/live", Ct));
     }

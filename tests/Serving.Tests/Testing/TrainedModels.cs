@@ -25,6 +25,7 @@ public sealed class TrainedModels : IAsyncLifetime
     public string RecommenderPath => Path.Combine(Folder, "recommender", "model.onnx");
     public string RecommenderV2Path => Path.Combine(Folder, "recommender-v2.onnx");
     public string AnomalyPath => Path.Combine(Folder, "anomaly", "model.onnx");
+    public string AnomalyBaselinePath => Path.Combine(Folder, "anomaly", "baseline.json");
     public string BrokenPath => Path.Combine(Folder, "broken.onnx");
 
     public ServedVersion RecommenderV1(int weight = 100, string name = Rec) => Version(name, 1, RecommenderPath, weight);
@@ -54,7 +55,7 @@ public sealed class TrainedModels : IAsyncLifetime
     {
         await Task.WhenAll(
             TrainAsync("recommender", "--users", "300", "--items", "400", "--interactions", "20000"),
-            TrainAsync("anomaly", "--machines", "2", "--days", "3"));
+            TrainAsync("anomaly", AnomalySizes));
         var v2 = ModelProto.Parser.ParseFrom(await File.ReadAllBytesAsync(RecommenderPath));
         var bias = v2.Graph.Initializer.Single(t => t.Name == "predict.bias");
         bias.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes<float>([MemoryMarshal.Cast<byte, float>(bias.RawData.Span)[0] + 0.5f]));
@@ -72,17 +73,29 @@ public sealed class TrainedModels : IAsyncLifetime
     private static ServedVersion Version(string name, int version, string path, int weight) =>
         new(name, version, new Uri(path).AbsoluteUri, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))), weight);
 
-    private async Task TrainAsync(string trainer, params string[] sizes)
+    /// <summary>Normal readings from the generator the anomaly model was trained on (its machines, days and seed), as CSV.</summary>
+    public async Task<string> SensorReadingsAsync()
+    {
+        var path = Path.Combine(Folder, $"readings-{Guid.NewGuid():N}.csv");
+        await RunTrainerAsync(["generate", "sensors", .. AnomalySizes, "--normal-fraction", "1", "--out", path]);
+        return path;
+    }
+
+    private static readonly string[] AnomalySizes = ["--machines", "2", "--days", "3"];
+
+    private Task TrainAsync(string trainer, params string[] sizes) =>
+        RunTrainerAsync([trainer, "--generate", .. sizes, "--epochs", "2", "--out", Path.Combine(Folder, trainer)]);
+
+    private static async Task RunTrainerAsync(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in (string[])[TrainerDll(), trainer, "--generate", .. sizes, "--epochs", "2", "--out", Path.Combine(Folder, trainer)])
-            start.ArgumentList.Add(a);
+        foreach (var a in (string[])[TrainerDll(), .. args]) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
         if (process.ExitCode != 0)
-            throw new InvalidOperationException($"emo-train {trainer} exited with {process.ExitCode}: {await stderr}\n{await stdout}");
+            throw new InvalidOperationException($"emo-train {args[0]} exited with {process.ExitCode}: {await stderr}\n{await stdout}");
     }
 
     /// <summary>emo-train.dll from the trainer project's build output in this test build's configuration.</summary>
