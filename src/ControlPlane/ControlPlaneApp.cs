@@ -2,6 +2,7 @@ using EventMlOps.ControlPlane.Audit;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Datasets;
+using EventMlOps.ControlPlane.Alarms;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Hosting;
 using EventMlOps.ControlPlane.Lineage;
@@ -81,6 +82,7 @@ public static class ControlPlaneApp
                 o.ConfigureTraining();
                 o.ConfigureRegistry();
                 o.ConfigureEndpoints();
+                o.ConfigureAlarms();
                 o.ConfigureCommanding();
             })
             .UseLightweightSessions()
@@ -125,6 +127,7 @@ public static class ControlPlaneApp
         api.MapTraining();
         api.MapRegistry();
         api.MapEndpoints(app.MapGroup("/api").RequireAuthorization(EndpointsApi.ReplicaPolicy));
+        api.MapAlarms(app.MapGroup("/api").RequireAuthorization(EndpointsApi.ReplicaPolicy));
         api.MapLineage();
         api.MapWorkOrders();
         api.MapCommandOutcomes();

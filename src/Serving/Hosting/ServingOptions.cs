@@ -50,5 +50,8 @@ public sealed class ServingOptions
 
     public double SamplesPerSecond { get; set; } = 10;
 
+    /// <summary>Scoring the endpoint's sensor readings from the bus (<c>--stream</c>).</summary>
+    public Streams.StreamOptions Stream { get; set; } = new();
+
     public LogEventLevel LogLevel { get; set; } = LogEventLevel.Information;
 }

@@ -72,17 +72,21 @@ public sealed class TrainedModels : IAsyncLifetime
     private static ServedVersion Version(string name, int version, string path, int weight) =>
         new(name, version, new Uri(path).AbsoluteUri, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path))), weight);
 
-    private async Task TrainAsync(string trainer, params string[] sizes)
+    private Task TrainAsync(string trainer, params string[] sizes) =>
+        RunTrainerAsync([trainer, "--generate", .. sizes, "--epochs", "2", "--out", Path.Combine(Folder, trainer)]);
+
+    /// <summary>Runs this build's <c>emo-train</c> with <paramref name="args"/> (training, or <c>generate sensors …</c>).</summary>
+    public static async Task RunTrainerAsync(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in (string[])[TrainerDll(), trainer, "--generate", .. sizes, "--epochs", "2", "--out", Path.Combine(Folder, trainer)])
+        foreach (var a in (string[])[TrainerDll(), .. args])
             start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
         if (process.ExitCode != 0)
-            throw new InvalidOperationException($"emo-train {trainer} exited with {process.ExitCode}: {await stderr}\n{await stdout}");
+            throw new InvalidOperationException($"emo-train {args[0]} exited with {process.ExitCode}: {await stderr}\n{await stdout}");
     }
 
     /// <summary>emo-train.dll from the trainer project's build output in this test build's configuration.</summary>
