@@ -26,13 +26,14 @@ public static class ServingApp
         ["--endpoint"] = "Serving:Endpoint",
         ["--token"] = "Serving:Token",
         ["--samples"] = "Serving:Samples",
-        ["--stream"] = "Serving:Stream:Enabled",
         ["--allowed-lateness"] = "Serving:Stream:AllowedLateness",
         ["--clear-after"] = "Serving:Stream:ClearAfter",
     };
 
     public static WebApplication Build(string[] args)
     {
+        // A switch without a value: the command-line provider would take the next argument for it.
+        args = [.. args.Select(a => a == "--stream" ? "--Serving:Stream:Enabled=true" : a)];
         var builder = WebApplication.CreateBuilder(args);
         builder.Configuration.AddCommandLine(args, Flags);
         builder.Configuration.AddConfigFiles();

@@ -25,7 +25,7 @@ public static class AlarmsCommand
             {
                 var table = new Table("ENDPOINT", "MACHINE", "VERSION", "FROM (EVENT TIME)", "UNTIL", "WINDOWS", "MAX SCORE", "THRESHOLD");
                 foreach (var a in episodes)
-                    table.Row(a.Endpoint, a.Machine, a.Version, Fmt.Time(a.WindowStart), a.Open ? "open" : Fmt.Time(a.ClearedWindowEnd),
+                    table.Row(a.Endpoint, a.Machine, a.ModelVersion, Fmt.Time(a.WindowStart), a.Open ? "open" : Fmt.Time(a.ClearedWindowEnd),
                         a.Windows?.ToString() ?? "-", Fmt.Number(a.MaxScore ?? a.Score), Fmt.Number(a.Threshold));
                 table.WriteTo(ctx.Out, "no anomaly alarms");
             }, ct);

@@ -32,7 +32,7 @@ public sealed class StreamScorerTests(TrainedModels models, ControlPlaneFixture 
         (await BatchesAsync(endpoint)).ShouldBe(batches);
         var episodes = await EpisodesAsync(endpoint, e => e.Any(a => a.Machine == "machine-1" && !a.Open));
         var episode = episodes.Single(a => a.Machine == "machine-1" && a.WindowEnd >= anomalyStart && a.WindowStart <= anomalyStart.AddMinutes(20));
-        (episode.Version, episode.Windows, episode.RaisedBy).ShouldBe((1, episode.Windows, "scorer"));
+        (episode.ModelVersion, episode.RaisedBy).ShouldBe((1, "scorer"));
         episode.MaxScore!.Value.ShouldBeGreaterThan(episode.Threshold * 5);
     }
 
@@ -179,8 +179,10 @@ public sealed class StreamScorerTests(TrainedModels models, ControlPlaneFixture 
             foreach (var a in args) start.ArgumentList.Add(a);
             foreach (var (key, value) in environment) start.Environment[key] = value;
             var process = Process.Start(start)!;
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
+            var log = File.AppendText(Path.Combine(Path.GetTempPath(), $"emo-scorer-{process.Id}.log"));
+            log.AutoFlush = true;
+            process.OutputDataReceived += (_, e) => { lock (log) log.WriteLine(e.Data); };
+            process.ErrorDataReceived += (_, e) => { lock (log) log.WriteLine(e.Data); };
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             return Task.FromResult(new ScorerProcess(process));
