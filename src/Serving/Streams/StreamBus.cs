@@ -28,7 +28,8 @@ public static class StreamBus
             case BusTransport.Postgresql:
                 opts.UsePostgresqlPersistenceAndTransport(database, schema, transportSchema: queueSchema);
                 opts.Transports.GetOrCreate<PostgresqlTransport>().EnableQueueNotifications = true;
-                opts.ListenToPostgresqlQueue(queue).MaximumMessagesToReceive(100).PollingInterval(TimeSpan.FromMilliseconds(250)).Sequential();
+                // Few at a time: what a killed scorer held comes back after newer batches, within the allowed lateness.
+                opts.ListenToPostgresqlQueue(queue).MaximumMessagesToReceive(10).PollingInterval(TimeSpan.FromMilliseconds(250)).Sequential();
                 break;
             case BusTransport.RabbitMq:
                 opts.PersistMessagesWithPostgresql(database, schema);

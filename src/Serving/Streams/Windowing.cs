@@ -47,7 +47,8 @@ public sealed class MachineWindows
     public Placement Add(long timeMs, float[] values, StreamShape shape)
     {
         var slot = shape.Slot(timeMs);
-        if (NextStart == long.MinValue) NextStart = shape.FloorToStride(slot);
+        // The first window may begin up to the lateness before the first reading: earlier readings may still come.
+        if (NextStart == long.MinValue) NextStart = shape.FloorToStride(shape.Slot(timeMs - shape.LatenessMs));
         if (timeMs < Watermark(shape) || slot < NextStart)
         {
             Late++;
