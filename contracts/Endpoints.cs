@@ -87,7 +87,7 @@ public sealed record LoadedVersion(int Version, string Sha256, int Weight);
 /// <summary>What a serving process runs: the desired revision it converged to (or is converging to), whether it is
 /// ready, what it loaded, and load errors in <see cref="Message"/>.</summary>
 public sealed record EndpointStatusReport(
-    Guid CommandId, string Endpoint, long Revision, bool Ready, string? Message = null, IReadOnlyList<LoadedVersion>? Loaded = null) : IEndpointFact;
+    Guid CommandId, string Endpoint, long Revision, bool Ready, string? Message = null, IReadOnlyList<LoadedVersion>? Loaded = null) : IReplicaFact;
 
 /// <summary><c>Waiting</c>: the runtime cannot start the replica yet and says why (no node fits it, its image cannot be
 /// pulled); it is tried again by the runtime.</summary>

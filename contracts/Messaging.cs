@@ -41,6 +41,10 @@ public interface IEndpointFact : IAgentReport
     string Endpoint { get; }
 }
 
+/// <summary>An <see cref="IEndpointFact"/> a serving replica observes itself: accepted with that endpoint's own replica
+/// token (as well as from an agent holding the endpoint's grant).</summary>
+public interface IReplicaFact : IEndpointFact;
+
 /// <summary>Envelope headers that every publisher sets on bus messages.</summary>
 public static class BusHeaders
 {

@@ -1,3 +1,4 @@
+using EventMlOps.ControlPlane.Alarms;
 using EventMlOps.ControlPlane.Audit;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
@@ -84,6 +85,7 @@ public static class ControlPlaneApp
                 o.ConfigureRegistry();
                 o.ConfigureEndpoints();
                 o.ConfigureRetraining();
+                o.ConfigureAlarms();
                 o.ConfigureCommanding();
             })
             .UseLightweightSessions()
@@ -130,6 +132,7 @@ public static class ControlPlaneApp
         api.MapRegistry();
         api.MapEndpoints(app.MapGroup("/api").RequireAuthorization(EndpointsApi.ReplicaPolicy));
         api.MapDrift();
+        api.MapAlarms(app.MapGroup("/api").RequireAuthorization(EndpointsApi.ReplicaPolicy));
         api.MapLineage();
         api.MapWorkOrders();
         api.MapCommandOutcomes();

@@ -8,6 +8,8 @@ using EventMlOps.Serving.Observability;
 using EventMlOps.Serving.Recommending;
 using EventMlOps.Serving.Routing;
 using EventMlOps.Serving.Scoring;
+using EventMlOps.Serving.Streams;
+using Wolverine;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace EventMlOps.Serving;
@@ -23,17 +25,21 @@ public static class ServingApp
         ["--control-plane"] = "Serving:ControlPlane",
         ["--endpoint"] = "Serving:Endpoint",
         ["--token"] = "Serving:Token",
+        ["--allowed-lateness"] = "Serving:Stream:AllowedLateness",
+        ["--clear-after"] = "Serving:Stream:ClearAfter",
     };
 
     public static WebApplication Build(string[] args)
     {
+        // A switch without a value: the command-line provider would take the next argument for it.
+        args = [.. args.Select(a => a == "--stream" ? "--Serving:Stream:Enabled=true" : a)];
         var builder = WebApplication.CreateBuilder(args);
         builder.Configuration.AddCommandLine(args, Flags);
         builder.Configuration.AddConfigFiles();
         var options = builder.Configuration.GetSection("Serving").Get<ServingOptions>() ?? new ServingOptions();
 
         // Service defaults (JSON logs, metrics, health), then request limits.
-        builder.AddServiceDefaults("emo-serve", options.LogLevel, meters: ServingMetrics.MeterName)
+        builder.AddServiceDefaults("emo-serve", options.LogLevel, meters: [ServingMetrics.MeterName, StreamMetrics.MeterName])
             .AddCheck<ReadinessCheck>("models", tags: [ServiceDefaults.Ready]);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
 
@@ -51,6 +57,7 @@ public static class ServingApp
         builder.Services.AddSingleton<Samples>();
         builder.Services.AddHostedService(s => s.GetRequiredService<Samples>());
         builder.Services.AddHostedService<Converger>();
+        if (options.Stream.Enabled) AddStream(builder, options);
 
         var app = builder.Build();
         app.UseMiddleware<Admission>();
@@ -60,6 +67,28 @@ public static class ServingApp
         app.MapScore();
         app.MapSamples(options);
         return app;
+    }
+
+    /// <summary>The stream scorer beside the request/response server: the same routing table, so a canary or a rollback of
+    /// the endpoint applies to its stream as well.</summary>
+    private static void AddStream(WebApplicationBuilder builder, ServingOptions options)
+    {
+        var endpoint = options.Endpoint ?? throw new ArgumentException("--stream needs --endpoint <name>: the endpoint whose readings to score");
+        var database = options.Stream.Database
+            ?? throw new ArgumentException("--stream needs Serving:Stream:Database (a PostgreSQL connection string): the scorer keeps its windows there");
+        if (options.Stream.ClearAfter < 1) throw new ArgumentException("Serving:Stream:ClearAfter must be at least 1");
+        if (options.Stream.AllowedLateness < TimeSpan.Zero) throw new ArgumentException("Serving:Stream:AllowedLateness must not be negative");
+        var schema = options.Stream.SchemaFor(endpoint);
+        builder.Services.AddSingleton(_ => new StreamStore(Npgsql.NpgsqlDataSource.Create(database), schema));
+        builder.Services.AddSingleton<StreamMetrics>();
+        builder.Services.AddSingleton<StreamScorer>();
+        builder.Services.AddSingleton<FactSender>();
+        builder.Services.AddHostedService(s => s.GetRequiredService<FactSender>());
+        builder.Host.UseWolverine(opts =>
+        {
+            opts.CodeGeneration.TypeLoadMode = CodeGeneration.Mode(builder.Configuration);
+            StreamBus.Configure(opts, BusSettings.From(builder.Configuration), database, schema, options.Stream.QueueSchema, endpoint);
+        });
     }
 
     private static Func<IServiceProvider, IDesiredStateSource> DesiredStateSource(ServingOptions options)

@@ -30,33 +30,7 @@ public static class BusPublisher
         var envelopeId = Guid.Empty;
         void Capture(Envelope e) => envelopeId = e.Id;
 
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.UseWolverine(opts =>
-        {
-            // No handlers here; this assembly is scanned for none.
-            opts.ApplicationAssembly = typeof(BusPublisher).Assembly;
-            opts.UseSystemTextJsonForSerialization(WireJson.Configure);
-            opts.Durability.Mode = DurabilityMode.Solo;
-            // Inline where the transport allows: SendAsync returns once the broker has the message. PostgreSQL queues are
-            // durable instead (the outbox row moves into the queue table in one statement); we wait for that below.
-            switch (target.Settings.Transport)
-            {
-                case BusTransport.Postgresql:
-                    // Our own envelope storage schema: this transient node must never join the control plane's node table.
-                    opts.UsePostgresqlPersistenceAndTransport(target.ConnectionString!, target.Schema + "_wolverine_cli", transportSchema: target.Schema + "_queues");
-                    opts.PublishAllMessages().ToPostgresqlQueue(BusHeaders.ControlPlaneQueue).UseDurableOutbox().CustomizeOutgoing(Capture);
-                    break;
-                case BusTransport.RabbitMq:
-                    opts.UseRabbitMq(new Uri(target.Settings.Address!)).AutoProvision();
-                    opts.PublishAllMessages().ToRabbitQueue(BusHeaders.ControlPlaneQueue).SendInline().CustomizeOutgoing(Capture);
-                    break;
-                case BusTransport.Kafka:
-                    opts.UseKafka(target.Settings.Address!).AutoProvision();
-                    opts.PublishAllMessages().ToKafkaTopic(BusHeaders.ControlPlaneQueue).SendInline().CustomizeOutgoing(Capture);
-                    break;
-            }
-        });
-        using var host = builder.Build();
+        using var host = Build(target, BusHeaders.ControlPlaneQueue, Capture);
         await host.StartAsync(ct);
         try
         {
@@ -73,9 +47,41 @@ public static class BusPublisher
         return envelopeId;
     }
 
+    /// <summary>A sending-only host for <paramref name="queue"/>; <paramref name="observe"/> sees each outgoing envelope.</summary>
+    public static IHost Build(BusTarget target, string queue, Action<Envelope> observe)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.UseWolverine(opts =>
+        {
+            // No handlers here; this assembly is scanned for none.
+            opts.ApplicationAssembly = typeof(BusPublisher).Assembly;
+            opts.UseSystemTextJsonForSerialization(WireJson.Configure);
+            opts.Durability.Mode = DurabilityMode.Solo;
+            // Inline where the transport allows: SendAsync returns once the broker has the message. PostgreSQL queues are
+            // durable instead (the outbox row moves into the queue table in one statement); senders wait for that.
+            switch (target.Settings.Transport)
+            {
+                case BusTransport.Postgresql:
+                    // Our own envelope storage schema: this transient node must never join the control plane's node table.
+                    opts.UsePostgresqlPersistenceAndTransport(target.ConnectionString!, target.Schema + "_wolverine_cli", transportSchema: target.Schema + "_queues");
+                    opts.PublishAllMessages().ToPostgresqlQueue(queue).UseDurableOutbox().CustomizeOutgoing(observe);
+                    break;
+                case BusTransport.RabbitMq:
+                    opts.UseRabbitMq(new Uri(target.Settings.Address!)).AutoProvision();
+                    opts.PublishAllMessages().ToRabbitQueue(queue).SendInline().CustomizeOutgoing(observe);
+                    break;
+                case BusTransport.Kafka:
+                    opts.UseKafka(target.Settings.Address!).AutoProvision();
+                    opts.PublishAllMessages().ToKafkaTopic(queue).SendInline().CustomizeOutgoing(observe);
+                    break;
+            }
+        });
+        return builder.Build();
+    }
+
     /// <summary>Waits until the durable sender has moved the envelope out of this node's outbox into the control plane's
     /// queue. A message still in the outbox after the wait is not lost: the next publish recovers and sends it.</summary>
-    private static async Task WaitUntilQueuedAsync(BusTarget target, Guid envelopeId, CancellationToken ct)
+    public static async Task WaitUntilQueuedAsync(BusTarget target, Guid envelopeId, CancellationToken ct)
     {
         await using var conn = new Npgsql.NpgsqlConnection(target.ConnectionString);
         await conn.OpenAsync(ct);

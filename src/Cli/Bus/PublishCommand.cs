@@ -99,7 +99,7 @@ public static class PublishCommand
             ?? throw CliError.Usage($"'{name}' is not a command of contracts/; one of: {string.Join(", ", commands.Select(t => t.Name).Order())}");
     }
 
-    private static async Task<BusTarget> TargetAsync(CliContext ctx, string? connection, string? schema, CancellationToken ct)
+    internal static async Task<BusTarget> TargetAsync(CliContext ctx, string? connection, string? schema, CancellationToken ct)
     {
         var settings = BusSettings.From(ctx.Configuration);
         var chosenSchema = schema ?? Store.Schema(ctx.Configuration);

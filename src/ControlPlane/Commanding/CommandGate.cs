@@ -60,7 +60,7 @@ public static class CommandGate
             IEndpointFact f => Scopes.Endpoint(f.Endpoint),
             _ => null,
         };
-        if ((command is EndpointStatusReport observed && actor.Endpoint == observed.Endpoint) || (command is IRunScoped onRun && actor.Run == onRun.RunId))
+        if ((command is IReplicaFact observed && actor.Endpoint == observed.Endpoint) || (command is IRunScoped onRun && actor.Run == onRun.RunId))
             return;
         if (actor.IsScoped)
             throw new Forbidden($"{actor.Name} holds a token scoped to {(actor.Run is { } run ? $"run {run:N}" : $"endpoint '{actor.Endpoint}'")} only; it cannot send {type} here");

@@ -3,7 +3,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Runtime.CompilerServices;
+using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
+using EventMlOps.Contracts.Streams;
+using EventMlOps.Serving.Hosting;
 
 namespace EventMlOps.Serving.Converging;
 
@@ -93,6 +96,26 @@ public sealed class ControlPlaneDesiredState(HttpClient http, string endpoint, s
         if (!response.IsSuccessStatusCode)
             throw new HttpRequestException($"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(deadline.Token)}");
         return DesiredState.Parse(await response.Content.ReadAsStringAsync(deadline.Token));
+    }
+
+    /// <summary>Posts an anomaly alarm fact once. A 4xx other than 401, 403, 408 and 429 will not change on a retry: logged, and
+    /// the fact taken as done.</summary>
+    public async Task<bool> ReportFactAsync(IReplicaFact fact, CancellationToken ct)
+    {
+        var route = fact switch
+        {
+            AnomalyAlarmRaised => "api/alarms/facts/raised",
+            AnomalyAlarmCleared => "api/alarms/facts/cleared",
+            _ => throw new ArgumentException($"no route for {fact.GetType().Name}"),
+        };
+        await RenewIfDueAsync(ct);
+        using var response = await http.SendAsync(Request(HttpMethod.Post, route, JsonContent.Create(fact, fact.GetType(), options: DesiredState.Json)), ct);
+        if (response.IsSuccessStatusCode) return true;
+        var status = (int)response.StatusCode;
+        var final = status is >= 400 and < 500 and not (401 or 403 or 408 or 429);
+        log.Log(final ? LogLevel.Error : LogLevel.Warning, "The control plane answered {Status} to {Fact} {CommandId}: {Reason}", status, fact.GetType().Name,
+            fact.CommandId, Refusal.Brief(await response.Content.ReadAsStringAsync(ct)));
+        return final;
     }
 
     /// <summary>Posts the report, retrying a few times: its command id makes a repeat harmless.</summary>

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
 
 namespace EventMlOps.Serving.Converging;
@@ -12,6 +13,10 @@ public interface IDesiredStateSource
 
     /// <summary>Reports what was loaded for a revision; a failure is logged, never thrown.</summary>
     Task ReportAsync(EndpointStatusReport observed, CancellationToken ct);
+
+    /// <summary>Reports a fact the replica observed (an anomaly alarm of its stream): true once it was taken (or refused for
+    /// good, logged), false when it should be sent again later.</summary>
+    Task<bool> ReportFactAsync(IReplicaFact fact, CancellationToken ct);
 }
 
 public static class DesiredState
@@ -54,6 +59,12 @@ public sealed class FileDesiredState(string path, TimeSpan pollInterval, ILogger
         log.LogInformation("Observed {Endpoint} revision {Revision}: ready {Ready}, loaded {Loaded}{Errors}", observed.Endpoint, observed.Revision,
             observed.Ready, string.Join(", ", observed.Loaded?.Select(l => $"v{l.Version} ({l.Weight}%)") ?? []), observed.Message is null ? "" : $"; {observed.Message}");
         return Task.CompletedTask;
+    }
+
+    public Task<bool> ReportFactAsync(IReplicaFact fact, CancellationToken ct)
+    {
+        log.LogWarning("{Fact} on {Endpoint} (standalone: no control plane to report it to)", fact, fact.Endpoint);
+        return Task.FromResult(true);
     }
 
     private string? Read()

@@ -55,5 +55,8 @@ public sealed class ServingOptions
     /// <summary>The samples kept for the drift agent to read: the oldest make room for new ones.</summary>
     public int SamplesBuffer { get; set; } = 4096;
 
+    /// <summary>Scoring the endpoint's sensor readings from the bus (<c>--stream</c>).</summary>
+    public Streams.StreamOptions Stream { get; set; } = new();
+
     public LogEventLevel LogLevel { get; set; } = LogEventLevel.Information;
 }

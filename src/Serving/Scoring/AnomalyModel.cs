@@ -23,21 +23,27 @@ public sealed class AnomalyModel : ServedModel
     private readonly string _input;
     private readonly float[] _mean, _std;
 
-    private AnomalyModel(ServedVersion version, InferenceSession session, InjectedFaults faults, string[] features, int steps, double threshold,
-        (float[] Mean, float[] Std) normalisation, BatchPolicy batching)
+    private AnomalyModel(ServedVersion version, InferenceSession session, InjectedFaults faults, string[] features, (int Steps, int Stride, long? Interval) windows,
+        double threshold, (float[] Mean, float[] Std) normalisation, BatchPolicy batching)
         : base(version.ModelName, version.Version, version.ArtifactSha256, session, faults)
     {
-        (Features, Steps, Threshold, (_mean, _std)) = (features, steps, threshold, normalisation);
+        (Features, (Steps, Stride, SamplingIntervalMs), Threshold, (_mean, _std)) = (features, windows, threshold, normalisation);
         if (_mean.Length != features.Length || _std.Length != features.Length || !_std.All(s => s > 0 && float.IsFinite(s)))
             throw new InvalidDataException($"the anomaly model's normalisation should hold a mean and a positive std for each of its {features.Length} features");
         if (Inputs is not [{ Shape: [_, var width] } input] || width != Width)
-            throw new InvalidDataException($"the anomaly model should take one input [N, {Width}] ({steps} steps × {features.Length} features)");
+            throw new InvalidDataException($"the anomaly model should take one input [N, {Width}] ({Steps} steps × {features.Length} features)");
         _input = input.Name;
         _batcher = batching.For<float[], float[]>(Name, Version, Score);
     }
 
     public string[] Features { get; }
     public int Steps { get; }
+
+    /// <summary>Readings between the starts of two windows, as trained (the stream scorer cuts its windows so).</summary>
+    public int Stride { get; }
+
+    /// <summary>The training data's step between readings in milliseconds; null when the trainer could not tell (no streams then).</summary>
+    public long? SamplingIntervalMs { get; }
     public int Width => Steps * Features.Length;
     public double Threshold { get; }
     public override int QueueDepth => _batcher.Depth;
@@ -48,7 +54,9 @@ public sealed class AnomalyModel : ServedModel
         var inv = CultureInfo.InvariantCulture;
         using var normalisation = JsonDocument.Parse(Required(Keys.Normalisation));
         float[] PerFeature(string name) => [.. normalisation.RootElement.GetProperty(name).EnumerateArray().Select(e => e.GetSingle())];
-        return new AnomalyModel(version, session, InjectedFaults.Read(metadata), Required(Keys.Features).Split(','), int.Parse(Required(Keys.Window), inv),
+        var windows = (int.Parse(Required(Keys.Window), inv), metadata.GetValueOrDefault(Keys.Stride) is { Length: > 0 } stride ? int.Parse(stride, inv) : 1,
+            long.TryParse(metadata.GetValueOrDefault(Keys.SamplingInterval), NumberStyles.None, inv, out var interval) && interval > 0 ? interval : (long?)null);
+        return new AnomalyModel(version, session, InjectedFaults.Read(metadata), Required(Keys.Features).Split(','), windows,
             double.Parse(Required(Keys.Threshold), inv), (PerFeature("mean"), PerFeature("std")), batching);
     }
 

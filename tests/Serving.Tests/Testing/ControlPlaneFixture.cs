@@ -64,13 +64,16 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", Token(role, name)) },
     };
 
+    /// <summary>The token the control plane issues a replica of <paramref name="endpoint"/> (named <paramref name="name"/>).</summary>
+    public string ReplicaToken(string endpoint, string name) => new Tokens(_key).IssueForReplica(endpoint, name, TimeSpan.FromHours(1));
+
     /// <summary>emo-serve as `--control-plane … --endpoint … --token …` runs it, with the replica token the control plane
     /// issues (scoped to <paramref name="endpoint"/>, named <paramref name="name"/>), reading artifacts through the same store.</summary>
     public Task<ServingHost> StartServingAsync(string endpoint, string name) => ServingHost.StartedAsync(ServingApp.Build([
         "--urls=http://127.0.0.1:0",
         $"--control-plane={BaseAddress}",
         $"--endpoint={endpoint}",
-        $"--token={new Tokens(_key).IssueForReplica(endpoint, name, TimeSpan.FromHours(1))}",
+        $"--token={ReplicaToken(endpoint, name)}",
         $"--Artifacts:Root={ArtifactsRoot}",
         $"--EMO_HOME={Path.Combine(Scratch, "serving")}",
         "--Serving:LogLevel=Warning",

@@ -86,10 +86,12 @@ public sealed class TrainedModels : IAsyncLifetime
     private Task TrainAsync(string trainer, params string[] sizes) =>
         RunTrainerAsync([trainer, "--generate", .. sizes, "--epochs", "2", "--out", Path.Combine(Folder, trainer)]);
 
-    private static async Task RunTrainerAsync(params string[] args)
+    /// <summary>Runs this build's <c>emo-train</c> with <paramref name="args"/> (training, or <c>generate sensors …</c>).</summary>
+    public static async Task RunTrainerAsync(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in (string[])[TrainerDll(), .. args]) start.ArgumentList.Add(a);
+        foreach (var a in (string[])[TrainerDll(), .. args])
+            start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

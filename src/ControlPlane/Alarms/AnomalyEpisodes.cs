@@ -1,0 +1,59 @@
+using EventMlOps.ControlPlane.Commanding;
+using JasperFx.Events;
+using JasperFx.Events.Projections;
+using Marten;
+using Marten.Events.Projections;
+
+namespace EventMlOps.ControlPlane.Alarms;
+
+/// <summary>One anomaly episode of a machine, open until <see cref="ClearedWindowEnd"/> is set: what <c>emo alarms</c> lists.
+/// <see cref="ModelVersion"/>: the version that scored the raising window (not <c>Version</c>, which Marten takes for the document's revision).</summary>
+public sealed record AnomalyEpisode(
+    string Id, string Endpoint, string Machine, int ModelVersion, DateTimeOffset WindowStart, DateTimeOffset WindowEnd, double Score, double Threshold,
+    string RaisedBy, DateTimeOffset RaisedAt, bool Open = true, DateTimeOffset? ClearedWindowEnd = null, int? Windows = null, double? MaxScore = null,
+    string? ClearedBy = null, DateTimeOffset? ClearedAt = null)
+{
+    public static string Key(string endpoint, string machine, DateTimeOffset windowStart) => $"{endpoint}|{machine}|{windowStart.ToUnixTimeMilliseconds()}";
+}
+
+public sealed class AnomalyEpisodeProjection : MultiStreamProjection<AnomalyEpisode, string>
+{
+    public AnomalyEpisodeProjection()
+    {
+        Identity<AnomalyAlarmRecorded>(e => AnomalyEpisode.Key(e.Endpoint, e.Machine, e.WindowStart));
+        Identity<AnomalyAlarmEnded>(e => AnomalyEpisode.Key(e.Endpoint, e.Machine, e.RaisedWindowStart));
+    }
+
+    public static AnomalyEpisode Create(AnomalyAlarmRecorded e) =>
+        new(AnomalyEpisode.Key(e.Endpoint, e.Machine, e.WindowStart), e.Endpoint, e.Machine, e.Version, e.WindowStart, e.WindowEnd, e.Score, e.Threshold,
+            e.ReportedBy, e.RecordedAt);
+
+    public static AnomalyEpisode Apply(AnomalyAlarmEnded e, AnomalyEpisode episode) =>
+        episode with { Open = false, ClearedWindowEnd = e.ClearedWindowEnd, Windows = e.Windows, MaxScore = e.MaxScore, ClearedBy = e.ReportedBy, ClearedAt = e.EndedAt };
+}
+
+/// <summary>What the alarms slice adds to the store and the API.</summary>
+public static class AlarmsSlice
+{
+    public static void ConfigureAlarms(this StoreOptions o)
+    {
+        o.Projections.Snapshot<EndpointAlarms>(SnapshotLifecycle.Inline);
+        o.Projections.Add<AnomalyEpisodeProjection>(ProjectionLifecycle.Inline);
+        o.Schema.For<AnomalyEpisode>().Index(x => x.Endpoint).Index(x => x.Machine);
+    }
+
+    /// <summary><c>GET /api/alarms?endpoint=&amp;machine=&amp;open=</c>: anomaly episodes, newest first, one page (<see cref="Paging"/>).</summary>
+    public static void MapAlarms(this IEndpointRouteBuilder api, IEndpointRouteBuilder replicas)
+    {
+        replicas.MapCommand<Contracts.Streams.AnomalyAlarmRaised>("/alarms/facts/raised");
+        replicas.MapCommand<Contracts.Streams.AnomalyAlarmCleared>("/alarms/facts/cleared");
+        api.MapGet("/alarms", async (string? endpoint, string? machine, bool? open, int? limit, int? offset, IQuerySession session, CancellationToken ct) =>
+        {
+            IQueryable<AnomalyEpisode> query = session.Query<AnomalyEpisode>();
+            if (endpoint is not null) query = query.Where(e => e.Endpoint == Guard.Name("endpoint", endpoint));
+            if (machine is not null) query = query.Where(e => e.Machine == machine);
+            if (open is { } o) query = query.Where(e => e.Open == o);
+            return await query.OrderByDescending(e => e.WindowStart).Page(limit, offset).ToListAsync(ct);
+        });
+    }
+}

@@ -1,0 +1,97 @@
+namespace EventMlOps.Serving.Streams;
+
+/// <summary>The windows a model was trained on, in event time: <see cref="Steps"/> readings <see cref="IntervalMs"/> apart,
+/// one window starting every <see cref="Stride"/> readings; a reading may arrive up to <see cref="LatenessMs"/> behind the
+/// newest of its machine.</summary>
+public sealed record StreamShape(int Steps, int Stride, int Features, long IntervalMs, long LatenessMs)
+{
+    /// <summary>The slot a time falls in (the nearest multiple of the interval since the Unix epoch): windows are aligned
+    /// to the epoch, so every replica and every restart cuts the same windows.</summary>
+    public long Slot(long timeMs) => (long)Math.Floor((timeMs + IntervalMs / 2.0) / IntervalMs);
+
+    public long FloorToStride(long slot) => (long)Math.Floor((double)slot / Stride) * Stride;
+
+    public DateTimeOffset TimeOf(long slot) => DateTimeOffset.FromUnixTimeMilliseconds(slot * IntervalMs);
+}
+
+public enum Placement { Placed, Duplicate, Late }
+
+/// <summary>A window whose last reading passed the watermark: its readings time-major (null when a slot stayed empty: not scored).</summary>
+public sealed record ClosedWindow(long StartSlot, float[]? Readings);
+
+/// <summary>One machine's event-time windows (kept durably between batches): the readings of the windows still open,
+/// the newest event time seen, where the next window starts, its open anomaly episode and its counters. Deterministic:
+/// the same readings in the same order always cut and close the same windows.</summary>
+public sealed class MachineWindows
+{
+    /// <summary>Newest event time seen (Unix ms); the watermark is this less the allowed lateness.</summary>
+    public long MaxTime { get; set; } = long.MinValue;
+
+    /// <summary>The first slot of the next window to close; set by the first reading.</summary>
+    public long NextStart { get; set; } = long.MinValue;
+
+    public SortedDictionary<long, float[]> Slots { get; set; } = [];
+
+    public OpenEpisode? Episode { get; set; }
+
+    /// <summary>Readings placed, late ones dropped, windows scored and left incomplete, over the machine's life.</summary>
+    public long Readings { get; set; }
+    public long Late { get; set; }
+    public long Scored { get; set; }
+    public long Incomplete { get; set; }
+
+    public long Watermark(StreamShape shape) => MaxTime == long.MinValue ? long.MinValue : MaxTime - shape.LatenessMs;
+
+    /// <summary>Places a reading in its slot. Late: older than the watermark, or only in windows already closed; a second
+    /// reading for a slot is a duplicate. Neither changes anything.</summary>
+    public Placement Add(long timeMs, float[] values, StreamShape shape)
+    {
+        var slot = shape.Slot(timeMs);
+        // The first window may begin up to the lateness before the first reading: earlier readings may still come.
+        if (NextStart == long.MinValue) NextStart = shape.FloorToStride(shape.Slot(timeMs - shape.LatenessMs));
+        if (timeMs < Watermark(shape) || slot < NextStart)
+        {
+            Late++;
+            return Placement.Late;
+        }
+        if (!Slots.TryAdd(slot, values)) return Placement.Duplicate;
+        Readings++;
+        MaxTime = Math.Max(MaxTime, timeMs);
+        return Placement.Placed;
+    }
+
+    /// <summary>Closes, in order, every window whose last slot the watermark passed. Windows before the first reading held
+    /// have no data and are skipped, so that a jump in event time costs nothing.</summary>
+    public List<ClosedWindow> Close(StreamShape shape)
+    {
+        var closed = new List<ClosedWindow>();
+        if (MaxTime == long.MinValue) return closed;
+        var watermarkSlot = (long)Math.Floor((double)Watermark(shape) / shape.IntervalMs);
+        while (NextStart + shape.Steps - 1 <= watermarkSlot)
+        {
+            if (Slots.Count == 0 || Slots.Keys.First() >= NextStart + shape.Steps)
+            {
+                // No reading in this window: go straight to the first window that holds one, or past the watermark.
+                var first = Slots.Count > 0 ? Slots.Keys.First() : watermarkSlot + 1;
+                NextStart = Math.Max(NextStart + shape.Stride, -shape.FloorToStride(shape.Steps - 1 - first));
+                continue;
+            }
+            closed.Add(new ClosedWindow(NextStart, Cut(shape)));
+            if (closed[^1].Readings is null) Incomplete++;
+            NextStart += shape.Stride;
+            while (Slots.Count > 0 && Slots.Keys.First() < NextStart) Slots.Remove(Slots.Keys.First());
+        }
+        return closed;
+    }
+
+    private float[]? Cut(StreamShape shape)
+    {
+        var window = new float[shape.Steps * shape.Features];
+        for (var s = 0; s < shape.Steps; s++)
+        {
+            if (!Slots.TryGetValue(NextStart + s, out var values)) return null;
+            values.CopyTo(window, s * shape.Features);
+        }
+        return window;
+    }
+}
