@@ -33,7 +33,8 @@ public sealed class TrainerCatalog(
         Seed, new("users", 2, 10_000_000, Whole: true), new("items", 2, 10_000_000, Whole: true), new("interactions", 2, 500_000_000, Whole: true),
     ];
 
-    private static readonly TrainerParameter[] AnomalyGenerator = [Seed, new("machines", 1, 100_000, Whole: true), new("days", 0.1, 100_000)];
+    private static readonly TrainerParameter[] AnomalyGenerator =
+        [Seed, new("machines", 1, 100_000, Whole: true), new("days", 0.1, 100_000), new("recalibration", -50, 50)];
 
     // Not data, out, generate or device: the agent sets those itself (and refuses them from a run).
     private static readonly TrainerParameter[] Common =

@@ -15,7 +15,7 @@ public sealed record VersionHistogram(IReadOnlyList<double> Bounds, IReadOnlyLis
 /// and metadata reads say nothing of a version's health.</summary>
 public sealed record MetricsSnapshot(IReadOnlyDictionary<int, VersionHistogram> Versions, IReadOnlyDictionary<int, double> Weights)
 {
-    public static readonly IReadOnlySet<string> InferenceRoutes = new HashSet<string>(["recommend", "score", "infer"]);
+    public static readonly IReadOnlySet<string> InferenceRoutes = new HashSet<string>(["recommend", "score", "infer", "stream"]);
 
     /// <summary>Which replicas were read, each with the moment it started: a restarted or added replica makes another set,
     /// whose counts do not continue the earlier ones.</summary>

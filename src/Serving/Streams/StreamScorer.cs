@@ -2,6 +2,7 @@ using System.Diagnostics;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Streams;
 using EventMlOps.Serving.Hosting;
+using EventMlOps.Serving.Observability;
 using EventMlOps.Serving.Routing;
 using EventMlOps.Serving.Scoring;
 
@@ -14,9 +15,12 @@ public sealed class NoAnomalyModel() : Exception("no anomaly model version takes
 /// closes are scored in one call by the version the routing table chooses for the batch (so canaries and rollbacks
 /// apply to streams too); episodes decide the facts. Windows, the batch id and the facts are written in one transaction:
 /// a batch delivered again changes nothing, and a scorer killed mid-stream resumes where its last batch ended.</summary>
-public sealed class StreamScorer(ServingOptions options, Router router, StreamStore store, StreamMetrics metrics, FactSender sender, TimeProvider time,
-    ILogger<StreamScorer> log)
+public sealed class StreamScorer(ServingOptions options, Router router, StreamStore store, StreamMetrics metrics, ServingMetrics serving, Samples samples,
+    FactSender sender, TimeProvider time, ILogger<StreamScorer> log)
 {
+    /// <summary>The route name scored batches are counted under in the serving metrics.</summary>
+    public const string StreamRoute = "stream";
+
     private readonly string _endpoint = options.Endpoint ?? throw new ArgumentException("--stream needs --endpoint <name>: the endpoint whose readings to score");
 
     public async Task ScoreAsync(SensorReadings batch, CancellationToken ct)
@@ -68,6 +72,10 @@ public sealed class StreamScorer(ServingOptions options, Router router, StreamSt
         var clock = Stopwatch.StartNew();
         var scores = complete.Count > 0 ? await model.ScoreAsync(flat, complete.Count) : [];
         metrics.Scoring(clock.Elapsed);
+        // A scored batch counts as one inference of the version that scored it, as a request would: canary analysis
+        // judges streams by the same numbers; and its windows feed the drift agent's samples like /score's do.
+        if (complete.Count > 0) serving.Request(StreamRoute, model, StatusCodes.Status200OK, clock.Elapsed);
+        for (var i = 0; i < complete.Count; i++) samples.AddWindow(model, flat.AsSpan(i * model.Width, model.Width), scores[i]);
 
         var facts = new List<IReplicaFact>();
         for (var i = 0; i < complete.Count; i++)

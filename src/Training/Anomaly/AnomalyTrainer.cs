@@ -28,6 +28,7 @@ public static class AnomalyTrainer
         OptionSpec.Hyperparameter(Name, "validation-fraction", "share after it, assumed normal, to choose the threshold on (default 0.2); the rest is the test part"),
         OptionSpec.Hyperparameter(Name, "machines", "generated machines (default 6)"),
         OptionSpec.Hyperparameter(Name, "days", "generated days of one-minute readings per machine (default 28)"),
+        OptionSpec.Hyperparameter(Name, "recalibration", "generated data: °C every temperature sensor reads more, as after a recalibration (default 0)"),
     ];
 
     public sealed record Settings(int Epochs, double LearningRate, int BatchSize, int Window, int Stride, int[] Hidden, double TargetFpr,
@@ -49,7 +50,7 @@ public static class AnomalyTrainer
             options.Double("target-fpr", 0.05),
             options.StringList("features"),
             new TimelineSplit(train, validation),
-            new SensorGeneratorOptions(options.Int("machines", 6), options.Double("days", 28), train + validation, seed));
+            new SensorGeneratorOptions(options.Int("machines", 6), options.Double("days", 28), train + validation, seed, options.Double("recalibration", 0)));
     }
 
     public static void Run(TrainingSession session, Settings s)

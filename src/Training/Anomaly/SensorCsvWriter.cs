@@ -20,7 +20,7 @@ public static class SensorCsvWriter
         OptionSpec.Number(new TrainerParameter("days", 0.1, 10_000), "days of one-minute readings per machine (default 28)"),
         OptionSpec.Number(new TrainerParameter("normal_fraction", 0, 1), "share of each timeline before the first anomaly (default 0.8)"),
         OptionSpec.Hyperparameter(AnomalyTrainer.Name, "seed", "random seed (default 42)"),
-        OptionSpec.Number(new TrainerParameter("recalibration", -50, 50), "°C every temperature sensor reads more after its recalibration (default 0)"),
+        OptionSpec.Hyperparameter(AnomalyTrainer.Name, "recalibration", "°C every temperature sensor reads more after its recalibration (default 0)"),
         OptionSpec.Number(new TrainerParameter("recalibrated_from", 0, 1), "share of each timeline before the recalibration (default 0)"),
     ];
 
