@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using EventMlOps.Agents.Hosting;
+using EventMlOps.Cli.Bus;
 using EventMlOps.Cli.Hosting;
 using EventMlOps.Contracts;
 
@@ -40,14 +41,16 @@ public static class DemoCommand
         using var alice = As("alice", Roles.Scientist, Roles.Approver);
         using var bob = As("bob", Roles.Approver);
         using var olivia = As("olivia", Roles.Operator);
-        var stage = new DemoStage(w, alice, bob, olivia, quick);
+        using var paula = As("paula", Roles.Scientist, Roles.Operator);
+        var stage = new DemoStage(w, alice, bob, olivia, paula, quick);
+        var bus = await PublishCommand.TargetAsync(ctx, null, null, ct);
 
         w.WriteLine("EventMlOps demo — two use cases, every lifecycle change an event");
         w.WriteLine($"control plane {url.ToString().TrimEnd('/')}; every command below carries correlation id {ctx.CorrelationId}");
         try
         {
             await RecommenderDemo.RunAsync(stage, ct);
-            await SensorDemo.RunAsync(stage, trainer, ct);
+            await SensorDemo.RunAsync(stage, trainer, bus, ct);
 
             stage.Step("summary");
             var table = new Table("use case", "version", "trained with", "offline quality", "rollout", "served (client view)");

@@ -14,7 +14,7 @@ public sealed record SummaryRow(string UseCase, string Version, string TrainedWi
 /// <summary>What both parts of the demo share: the narration, the cast — alice (scientist, also an approver), bob
 /// (approver), olivia (operator) — the size, the rows of the closing summary, and the steps both use cases take:
 /// a real training run, an endpoint, waiting for its serving replica, following a rollout's analysis.</summary>
-public sealed class DemoStage(TextWriter w, ApiClient alice, ApiClient bob, ApiClient olivia, bool quick)
+public sealed class DemoStage(TextWriter w, ApiClient alice, ApiClient bob, ApiClient olivia, ApiClient paula, bool quick)
 {
     private int _step;
 
@@ -22,6 +22,7 @@ public sealed class DemoStage(TextWriter w, ApiClient alice, ApiClient bob, ApiC
     public ApiClient Alice => alice;
     public ApiClient Bob => bob;
     public ApiClient Olivia => olivia;
+    public ApiClient Paula => paula;
     public bool Quick => quick;
     public List<SummaryRow> Summary { get; } = [];
     public DateTimeOffset StartedAt { get; } = DateTimeOffset.UtcNow;

@@ -1,32 +1,40 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Json;
-using System.Text.Json;
+using System.Security.Cryptography;
+using System.Text;
 using EventMlOps.Agents.Hosting;
+using EventMlOps.Cli.Bus;
 using EventMlOps.Cli.Endpoints;
 using EventMlOps.Cli.Registry;
+using EventMlOps.Cli.Streams;
 using EventMlOps.Cli.Training;
+using EventMlOps.Contracts.Datasets;
+using EventMlOps.Contracts.Drift;
+using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Registry;
+using EventMlOps.Contracts.Streams;
+using EventMlOps.Contracts.Views;
+using EventMlOps.ControlPlane.Alarms;
 
 namespace EventMlOps.Cli.Demo;
 
-/// <summary>The sensor use case: generated machine readings → the autoencoder trained and registered → approved and
-/// rolled out to its own serving replica → the held-out end of every machine's timeline, with its injected anomalies,
-/// streamed window by window to the replica → detection figures against the injected truth, beside the trainer's own.</summary>
+/// <summary>The sensor use case and the closed loop: generated machine readings → the autoencoder trained, approved and
+/// rolled out → a model policy (drift thresholds; retrain on drift, canary) → weeks of readings streamed over the bus to
+/// the endpoint's replica, which scores them in event-time windows and raises alarm episodes → mid-stream the fleet's
+/// temperature sensors are recalibrated → the drift agent's windows drift, the control plane raises a drift alarm → the
+/// policy retrains on the recalibrated data → bob approves → the canary is judged on the stream and promoted → alarm
+/// episodes before, during and after, against the injected truth.</summary>
 public static class SensorDemo
 {
-    public const string Model = "sensors", Endpoint = "sensors";
-    private const int Window = 30, Stride = 5, Batch = 64, Seed = 42;
+    public const string Model = "sensors", Endpoint = "sensors", RecentData = "sensors-recent";
+    private const int Window = 30, Seed = 42, StreamSeed = 43, Machines = 6, Rate = 3000, Batch = 250;
+    private const double Recalibration = 6;
 
-    /// <summary>The share of each timeline the trainer trains and chooses its threshold on (its defaults, 0.6 + 0.2); the
-    /// rest is held out, and streamed here.</summary>
-    private const double Seen = 0.8;
-
-    public static async Task RunAsync(DemoStage s, string trainer, CancellationToken ct)
+    public static async Task RunAsync(DemoStage s, string trainer, BusTarget bus, CancellationToken ct)
     {
         s.Step("alice registers sensor readings: machines with temperature, vibration and pressure, one reading a minute (generated)");
-        var (machines, days) = (6, s.Quick ? 14 : 28);
-        var spec = TrainCommand.GeneratorUri("anomaly", $"machines={machines},days={days}", Seed);
+        var days = s.Quick ? 14 : 28;
+        var spec = TrainCommand.GeneratorUri("anomaly", $"machines={Machines},days={days}", Seed);
         var (dataset, _) = await TrainCommand.RegisterGeneratorAsync(s.Alice, "anomaly", spec, ct);
         s.Say($"dataset {dataset}  {spec}");
 
@@ -36,119 +44,241 @@ public static class SensorDemo
         await VersionsCommand.StageAsync(s.Bob, version, ModelStage.Production, ct);
         s.Say($"bob approves {version} and moves it to Production");
 
-        s.Step($"olivia rolls {version} out on endpoint '{Endpoint}': a second replica, for this endpoint alone");
+        s.Step($"olivia rolls {version} out on endpoint '{Endpoint}': its replica scores the endpoint's sensor stream from the bus");
         await s.PrepareEndpointAsync(Endpoint, Model, ct);
         await EndpointsCommand.RollOutAsync(s.Olivia, Endpoint, version.Version, [], 0, null, ct);
         var (_, replica) = await s.ServingAsync(Endpoint, ct);
-        var url = new Uri(replica.Url!);
-        s.Say($"replica {replica.Name} serves {version} at {url} (POST /score)");
+        s.Say($"replica {replica.Name} serves {version} at {replica.Url} and listens on {SensorReadings.QueueOf(Endpoint)} ({bus.Describe()})");
 
-        s.Step($"the stream: the held-out last {1 - Seen:P0} of every machine's timeline (never trained on), with its injected anomalies "
-            + $"(spikes, drifts, stuck sensors, bearing wear), scored every {Stride} minutes over the last {Window} minutes");
-        var readings = await HeldOutAsync(trainer, machines, days, ct);
-        var windows = Windows(readings);
-        s.Say($"{readings.Sum(m => m.Values.Count)} readings of {readings.Count} machines → {windows.Count} windows of {Window} × 3 readings");
-        var (verdicts, elapsed, p95) = await ScoreAsync(url, windows, ct);
-        var d = Detection.Of(windows, verdicts);
-        s.Say($"scored {windows.Count} windows in {elapsed.TotalSeconds:0.00} s ({windows.Count / elapsed.TotalSeconds:0} windows/s, "
-            + $"{Batch} per request, p95 {p95:0.0} ms per request)");
-        s.Say($"detection: TPR {d.Tpr:0.000} ({d.TruePositives} of {d.Anomalous} anomalous windows), FPR {d.Fpr:0.000} ({d.FalsePositives} of {d.Normal} normal), "
-            + $"precision {d.Precision:0.000}");
-        s.Say("by kind: " + string.Join(", ", d.ByKind.Select(k => $"{k.Key.Replace('_', ' ')} {k.Value.Caught}/{k.Value.Total}")));
-        s.Say($"(offline, the trainer measured TPR {Fmt.Number(run.Metrics!["tpr"])} at FPR {Fmt.Number(run.Metrics["fpr"])} on this part: every window, in TorchSharp)");
+        var streamDays = s.Quick ? 40 : 60;
+        var cleanSeconds = s.Quick ? 15 : 30;
+        var recalibratedFrom = cleanSeconds * (double)Rate / Machines / 1440 / streamDays;
+        var windowSamples = s.Quick ? 50 : 100;
+        s.Step($"paula (scientist and operator) sets {Model}'s policy: drift windows of {windowSamples} samples, an alarm after 2 drifting windows in a row; "
+            + $"on an alarm retrain on the latest '{RecentData}' and roll the approved version out as a canary");
+        await RegisterRecentAsync(s, streamDays, 0, ct);
+        s.Say($"alice registers the gateway's archive of recent readings as dataset '{RecentData}'");
+        var policy = Policy(windowSamples);
+        await s.Paula.SendAsync("/api/models/policy", new SetModelPolicy(Guid.NewGuid(), Model, policy.Drift, policy.Retraining), ct);
+        s.Say($"policy: {Describe(policy.Drift)}; retraining on '{RecentData}', canary 50 % judged on the stream's scored batches");
 
-        s.Summary.Add(new SummaryRow("sensors", version.ToString(), Fmt.Numbers(run.Hyperparameters),
-            $"tpr {Fmt.Number(run.Metrics!["tpr"])} at fpr {Fmt.Number(run.Metrics["fpr"])}", "immediate: promoted",
-            $"{windows.Count} windows, TPR {d.Tpr:0.00} FPR {d.Fpr:0.00}"));
+        var stream = await StreamAsync(trainer, streamDays, recalibratedFrom, ct);
+        try
+        {
+            var recalibratedAt = stream.Start + TimeSpan.FromDays(streamDays * recalibratedFrom);
+            s.Step($"the stream: {streamDays} days of {Machines} machines' readings ({stream.Readings.Count:N0}, faults injected throughout) sent over the bus at "
+                + $"{Rate:N0} readings/s; on {Fmt.Time(recalibratedAt)} (event time) the fleet's temperature sensors are recalibrated: +{Recalibration} °C");
+            var phases = await StreamThroughLoopAsync(s, bus, stream, recalibratedAt, ct);
+            await ReportEpisodesAsync(s, stream, phases, ct);
+            s.Summary.Add(new SummaryRow("sensors", $"{version} → {phases.Retrained}", Fmt.Numbers(run.Hyperparameters),
+                $"tpr {Fmt.Number(run.Metrics!["tpr"])} at fpr {Fmt.Number(run.Metrics["fpr"])}",
+                $"drift alarm → retrained → canary: {phases.Outcome}", phases.Served));
+        }
+        finally
+        {
+            File.Delete(stream.Path);
+        }
     }
 
-    private sealed record Machine(string Name, List<float[]> Values, List<string?> Labels);
-
-    private sealed record LabelledWindow(float[][] Steps, string? Kind);
-
-    /// <summary>The training data again (<c>emo-train generate sensors</c> with the dataset's spec), cut to the part of each
-    /// machine's timeline the trainer held out.</summary>
-    private static async Task<IReadOnlyList<Machine>> HeldOutAsync(string trainer, int machines, int days, CancellationToken ct)
+    /// <summary>Evidently's defaults, but for the sensors: a channel drifts when the readings moved by a fifth of their
+    /// training spread (normalised Wasserstein ≥ 0.2; windows of consecutive readings hold fewer independent values than
+    /// their count), one channel of three is enough, and the anomaly score drifts only on a large move (≥ 1): faults are
+    /// in the stream on purpose and raise scores without the data having drifted.</summary>
+    private static (DriftPolicy Drift, RetrainingPolicy Retraining) Policy(int windowSamples)
     {
-        var csv = Path.Combine(Path.GetTempPath(), $"emo-demo-stream-{Guid.NewGuid():N}.csv");
+        var channel = new DriftTest(DriftMethod.Wasserstein, 0.2);
+        var drift = new DriftPolicy(
+            new Dictionary<string, DriftTest> { ["temperature"] = channel, ["vibration"] = channel, ["pressure"] = channel, ["error"] = new(DriftMethod.Wasserstein, 1) },
+            DriftShare: 0.3, WindowSamples: windowSamples, WindowSeconds: 120, DetectAfter: 2, ClearAfter: 2);
+        var canary = new RolloutStrategy(RolloutKind.Canary, [new CanaryStep(50, 10)], new RolloutAnalysis(IntervalSeconds: 2, MinRequests: 10));
+        return (drift, new RetrainingPolicy(RecentData, canary));
+    }
+
+    private static string Describe(DriftPolicy p) =>
+        string.Join(", ", (p.Features ?? new Dictionary<string, DriftTest>()).Select(f => $"{f.Key} {f.Value.Method} ≥ {Fmt.Number(f.Value.Threshold)}"))
+        + $"; drifting when ≥ {p.DriftShare:P0} of the inputs or an output drift";
+
+    /// <summary>The gateway's archive of recent readings: generated like the training data, after a recalibration when one happened.</summary>
+    private static async Task RegisterRecentAsync(DemoStage s, int days, double recalibration, CancellationToken ct)
+    {
+        var uri = TrainCommand.GeneratorUri("anomaly", $"machines={Machines},days={days / 2}" + (recalibration > 0 ? $",recalibration={recalibration}" : ""), StreamSeed + 1);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(uri)));
+        await s.Alice.SendAsync("/api/datasets", new RegisterDataset(Guid.NewGuid(), Guid.NewGuid(), RecentData, uri, sha, "generated", 0, []), ct);
+    }
+
+    private sealed record Labelled(string Machine, DateTimeOffset Time, string? Label);
+
+    private sealed record Stream(string Path, DateTimeOffset Start, IReadOnlyList<Labelled> Readings);
+
+    /// <summary>The stream (<c>emo-train generate sensors</c>, another seed than training), in time order across machines as a
+    /// gateway would forward it.</summary>
+    private static async Task<Stream> StreamAsync(string trainer, int days, double recalibratedFrom, CancellationToken ct)
+    {
+        var generated = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"emo-demo-generated-{Guid.NewGuid():N}.csv");
+        var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"emo-demo-stream-{Guid.NewGuid():N}.csv");
         try
         {
             var (command, prefix) = AgentSettings.Command(trainer, AgentSettings.Dotnet());
             var start = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var arg in (string[])[.. prefix, "generate", "sensors", "--machines", machines.ToString(CultureInfo.InvariantCulture),
-                         "--days", days.ToString(CultureInfo.InvariantCulture), "--normal-fraction", Seen.ToString(CultureInfo.InvariantCulture),
-                         "--seed", Seed.ToString(CultureInfo.InvariantCulture), "--out", csv])
+            foreach (var arg in (string[])[.. prefix, "generate", "sensors", "--machines", Num(Machines), "--days", Num(days), "--normal-fraction", "0",
+                         "--seed", Num(StreamSeed), "--recalibration", Num(Recalibration), "--recalibrated-from", Num(recalibratedFrom), "--out", generated])
                 start.ArgumentList.Add(arg);
             using var process = Process.Start(start) ?? throw new CliError($"could not start {command}");
             var errors = process.StandardError.ReadToEndAsync(ct);
             await process.StandardOutput.ReadToEndAsync(ct);
             await process.WaitForExitAsync(ct);
             if (process.ExitCode != 0) throw new CliError($"generating the sensor stream failed (exit code {process.ExitCode}): {await errors}");
-            return [.. Read(csv).Select(m =>
-            {
-                var from = (int)(m.Values.Count * Seen);
-                return new Machine(m.Name, m.Values[from..], m.Labels[from..]);
-            })];
+            // machine,timestamp,temperature,vibration,pressure,label — machine after machine; stably sorted by time.
+            var lines = File.ReadLines(generated).ToList();
+            var rows = lines.Skip(1).Select(l => (Line: l, Fields: l.Split(','))).OrderBy(r => r.Fields[1], StringComparer.Ordinal).ToList();
+            await File.WriteAllLinesAsync(path, [lines[0], .. rows.Select(r => r.Line)], ct);
+            var readings = rows.Select(r => new Labelled(r.Fields[0], DateTimeOffset.Parse(r.Fields[1], CultureInfo.InvariantCulture),
+                r.Fields[5].Length == 0 ? null : r.Fields[5])).ToList();
+            return new Stream(path, readings[0].Time, readings);
         }
         finally
         {
-            File.Delete(csv);
+            File.Delete(generated);
         }
     }
 
-    /// <summary>The CSV emo-train writes: <c>machine,timestamp,temperature,vibration,pressure,label</c>, in time order per machine.</summary>
-    private static List<Machine> Read(string csv)
-    {
-        var machines = new List<Machine>();
-        foreach (var line in File.ReadLines(csv).Skip(1))
-        {
-            var f = line.Split(',');
-            if (machines.Count == 0 || machines[^1].Name != f[0]) machines.Add(new Machine(f[0], [], []));
-            machines[^1].Values.Add([.. f[2..5].Select(v => float.Parse(v, CultureInfo.InvariantCulture))]);
-            machines[^1].Labels.Add(f[5].Length == 0 ? null : f[5]);
-        }
-        return machines;
-    }
+    private static string Num(double value) => value.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>Every <see cref="Stride"/> readings, the last <see cref="Window"/>; anomalous when any of its readings is
-    /// (its kind that of the first), as the trainer labels its test windows.</summary>
-    private static List<LabelledWindow> Windows(IReadOnlyList<Machine> machines) =>
-        [.. machines.SelectMany(m => Enumerable.Range(0, (m.Values.Count - Window) / Stride + 1).Select(i => i * Stride).Select(start =>
-            new LabelledWindow([.. m.Values.Skip(start).Take(Window)], m.Labels.Skip(start).Take(Window).FirstOrDefault(l => l is not null))))];
+    /// <summary>Where the stream stood (event time) when the loop's milestones happened, and how it ended.</summary>
+    private sealed record Phases(DateTimeOffset RecalibratedAt, DateTimeOffset? AlarmAt, DateTimeOffset? PromotedAt, DateTimeOffset End, string Retrained,
+        string Outcome, string Served);
 
-    private static async Task<(bool[] Verdicts, TimeSpan Elapsed, double P95Ms)> ScoreAsync(Uri replica, List<LabelledWindow> windows, CancellationToken ct)
+    /// <summary>Streams in the background while the loop runs: drift windows as the control plane judges them, the
+    /// recalibration (and the gateway archiving the readings after it), the alarm, the retraining run, bob's approval,
+    /// the canary on the stream — then a few clean windows of the new version.</summary>
+    private static async Task<Phases> StreamThroughLoopAsync(DemoStage s, BusTarget bus, Stream stream, DateTimeOffset recalibratedAt, CancellationToken ct)
     {
-        using var http = new HttpClient { BaseAddress = replica, Timeout = TimeSpan.FromSeconds(30) };
-        var verdicts = new List<bool>(windows.Count);
-        var latencies = new List<double>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var sent = 0L;
+        var sending = StreamCommand.SendAsync(bus, Endpoint, new ReadingsFile(stream.Path), Batch, Rate, (n, _) => Interlocked.Exchange(ref sent, n), stop.Token);
+        DateTimeOffset Now() => stream.Readings[(int)Math.Clamp(Interlocked.Read(ref sent) - 1, 0, stream.Readings.Count - 1)].Time;
         var clock = Stopwatch.StartNew();
-        foreach (var batch in windows.Chunk(Batch))
+        var shown = new HashSet<(int, DateTimeOffset)>();
+        async Task<EndpointDrift> WindowsAsync()
         {
-            var sent = Stopwatch.GetTimestamp();
-            using var response = await http.PostAsJsonAsync("score", new { windows = batch.Select(w => w.Steps) }, ct);
-            var body = await response.Content.ReadAsStringAsync(ct);
-            if (!response.IsSuccessStatusCode) throw new CliError($"/score answered {(int)response.StatusCode}: {body}");
-            latencies.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
-            verdicts.AddRange(JsonDocument.Parse(body).RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("anomaly").GetBoolean()));
+            var drift = await s.Olivia.GetAsync<EndpointDrift>($"/api/endpoints/{Endpoint}/drift?limit=20", ct);
+            foreach (var w in drift.Windows.Where(w => shown.Add((w.Version, w.WindowEnd))))
+                s.Say($"drift window of v{w.Version} ({w.Samples} samples, stream at {Fmt.Time(Now())}): "
+                    + string.Join(", ", w.Features.Select(f => $"{f.Feature} {Fmt.Number(f.Score)}{(f.Drifted ? "!" : "")}")) + $" → {(w.Drifted ? "DRIFTED" : "clean")}");
+            return drift;
         }
-        latencies.Sort();
-        return ([.. verdicts], clock.Elapsed, latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(0.95 * latencies.Count) - 1)]);
+        async Task<T> UntilAsync<T>(string what, Func<Task<T?>> poll, int seconds = 240) where T : class
+        {
+            for (var waited = Stopwatch.StartNew(); ; await Task.Delay(500, ct))
+            {
+                if (await poll() is { } done) return done;
+                if (sending.IsCompleted) await sending;
+                if (sending.IsCompleted || waited.Elapsed > TimeSpan.FromSeconds(seconds))
+                    throw new CliError($"{what} did not happen {(sending.IsCompleted ? "before the stream ended" : $"within {seconds} s")} "
+                        + $"(./emo drift {Endpoint}; ./emo models policy {Model}; ./emo alarms --endpoint {Endpoint})");
+            }
+        }
+
+        try
+        {
+            var archived = false;
+            var alarm = await UntilAsync("a drift alarm", async () =>
+            {
+                if (!archived && Now() >= recalibratedAt)
+                {
+                    archived = true;
+                    await RegisterRecentAsync(s, stream.Readings.Count / Machines / 1440, Recalibration, ct);
+                    s.Say($"(stream at {Fmt.Time(Now())}) the temperature sensors read +{Recalibration} °C from now on; the gateway archives the readings since "
+                        + $"as a new version of '{RecentData}'");
+                }
+                return (await WindowsAsync()).Alarms.LastOrDefault(a => a.ClearedAt is null);
+            });
+            var alarmAt = Now();
+            s.Say($"drift alarm on v{alarm.Version} after {alarm.Windows} drifting windows: "
+                + string.Join(", ", alarm.Features.Select(f => $"{f.Feature} {f.Method} {Fmt.Number(f.Score)} ≥ {Fmt.Number(f.Threshold)}")));
+
+            s.Step("the closed loop: the policy asks for a training run on the latest 'sensors-recent', in paula's name, caused by the alarm");
+            var loop = await UntilAsync("the retraining run", async () =>
+                (await s.Olivia.GetAsync<ModelPolicyView>($"/api/models/{Model}/policy", ct)).Loops.FirstOrDefault(l => l.AlarmId == alarm.AlarmId && l.RunId is not null));
+            var runId = loop.RunId!.Value;
+            s.Say($"run {runId} requested by paula (trigger: alarm {alarm.AlarmId:N} on '{Endpoint}'); the stream goes on meanwhile");
+            var progress = new TrainingProgress(s.Out, TrainingProgress.IsTerminal(s.Out), "    ");
+            var run = await TrainCommand.WaitForOutcomeAsync(s.Alice, runId, r => progress.Draw(r, new Dictionary<string, double>()), ct);
+            progress.Done();
+            if (run.RegisteredVersion is not { } v2)
+                throw new CliError($"the retraining run {runId} was not registered: {run.Status} {run.FailureReason ?? run.RegistrationBlocked}");
+            var retrained = new ModelRef(Model, v2);
+            s.Say($"trained on the recalibrated readings in {Fmt.Seconds(run.DurationSeconds)}; {Fmt.Headline(run.Metrics)}; registered as {retrained}");
+            var waiting = await UntilAsync("waiting for approval", async () =>
+                (await s.Olivia.GetAsync<ModelPolicyView>($"/api/models/{Model}/policy", ct)).Loops.FirstOrDefault(l => l.AlarmId == alarm.AlarmId
+                    && l.State == RetrainingStates.WaitingForApproval));
+            s.Say($"the loop waits: {waiting.State} ({waiting.Detail}) — paula, who asked for the run, may not approve it");
+
+            s.Step($"bob approves {retrained}; the policy starts its canary on '{Endpoint}', judged on the stream's scored batches");
+            await VersionsCommand.ApproveAsync(s.Bob, retrained, "retrained on the recalibrated sensors", ct);
+            var started = await UntilAsync("the canary", async () =>
+                (await s.Olivia.GetAsync<ModelPolicyView>($"/api/models/{Model}/policy", ct)).Loops.FirstOrDefault(l => l.AlarmId == alarm.AlarmId && l.RolloutId is not null));
+            var outcome = await s.FollowCanaryAsync(Endpoint, started.RolloutId!.Value, ct);
+            var promotedAt = Now();
+            s.Say($"canary {outcome.Outcome} after {(outcome.EndedAt - outcome.StartedAt).TotalSeconds:0} s (stream at {Fmt.Time(promotedAt)})");
+
+            s.Step($"the stream goes on with {retrained}: its drift windows against its own (recalibrated) training data");
+            await UntilAsync($"two drift windows of {retrained}", async () =>
+                (await WindowsAsync()).Windows.Count(w => w.Version == v2 && w.WindowStart >= outcome.EndedAt - TimeSpan.FromSeconds(1)) >= 2 ? "done" : null);
+            await stop.CancelAsync();
+            try { await sending; } catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+            var end = Now();
+            var state = await s.EndpointAsync(Endpoint, ct);
+            s.Say($"{Interlocked.Read(ref sent):N0} readings sent in {clock.Elapsed.TotalSeconds:0} s; open drift alarms now: {state.Drift?.OpenAlarms.Count ?? 0} "
+                + $"(v{alarm.Version}'s ended when it stopped serving)");
+            return new Phases(recalibratedAt, alarmAt, promotedAt, end, retrained.ToString(), outcome.Outcome, $"{Interlocked.Read(ref sent):N0} readings over the bus");
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            try { await sending; } catch (Exception) when (!ct.IsCancellationRequested) { }
+        }
     }
 
-    private sealed record Detection(int Anomalous, int Normal, int TruePositives, int FalsePositives, IReadOnlyDictionary<string, (int Caught, int Total)> ByKind)
+    /// <summary>The alarm episodes the replica raised, phase by phase, against the faults injected into the stream: a fault
+    /// is caught when an episode's windows overlap it; an episode overlapping no fault is a false alarm.</summary>
+    private static async Task ReportEpisodesAsync(DemoStage s, Stream stream, Phases p, CancellationToken ct)
     {
-        public double Tpr => Anomalous == 0 ? 0 : (double)TruePositives / Anomalous;
-        public double Fpr => Normal == 0 ? 0 : (double)FalsePositives / Normal;
-        public double Precision => TruePositives + FalsePositives == 0 ? 0 : (double)TruePositives / (TruePositives + FalsePositives);
-
-        public static Detection Of(IReadOnlyList<LabelledWindow> windows, bool[] verdicts)
+        await Task.Delay(TimeSpan.FromSeconds(2), ct); // the replica's last facts are on their way
+        var episodes = await s.Olivia.GetAsync<List<AnomalyEpisode>>($"/api/alarms?endpoint={Endpoint}&limit=1000", ct);
+        var faults = stream.Readings.Where(r => r.Time <= p.End).GroupBy(r => r.Machine).SelectMany(Faults).ToList();
+        s.Step($"anomaly alarm episodes ({episodes.Count}) against the {faults.Count} faults injected into the part of the stream sent");
+        var table = new Table("phase (event time)", "served by", "faults", "caught", "episodes", "false alarms");
+        foreach (var (name, by, from, to) in new[]
+                 {
+                     ("before the recalibration", "v1", stream.Start, p.RecalibratedAt),
+                     ("recalibrated, before the retrained version", "v1 (then the canary)", p.RecalibratedAt, p.PromotedAt ?? p.End),
+                     ("after the promotion", p.Retrained, p.PromotedAt ?? p.End, p.End),
+                 })
         {
-            var pairs = windows.Zip(verdicts).ToList();
-            return new Detection(
-                pairs.Count(p => p.First.Kind is not null), pairs.Count(p => p.First.Kind is null),
-                pairs.Count(p => p.First.Kind is not null && p.Second), pairs.Count(p => p.First.Kind is null && p.Second),
-                pairs.Where(p => p.First.Kind is not null).GroupBy(p => p.First.Kind!).OrderBy(g => g.Key, StringComparer.Ordinal)
-                    .ToDictionary(g => g.Key, g => (g.Count(p => p.Second), g.Count())));
+            var inPhase = faults.Where(f => f.From >= from && f.From < to).ToList();
+            var raised = episodes.Where(e => e.WindowStart >= from && e.WindowStart < to).ToList();
+            bool Overlaps(AnomalyEpisode e, (string Machine, DateTimeOffset From, DateTimeOffset To) f) =>
+                e.Machine == f.Machine && e.WindowStart <= f.To && (e.ClearedWindowEnd ?? e.WindowEnd) >= f.From;
+            table.Row(name, by, inPhase.Count, inPhase.Count(f => episodes.Any(e => Overlaps(e, f))), raised.Count, raised.Count(e => !faults.Any(f => Overlaps(e, f))));
+        }
+        table.WriteTo(s.Out, indent: "    ");
+        s.Say($"(./emo alarms --endpoint {Endpoint} lists them; ./emo drift {Endpoint} shows the windows; ./emo lineage --endpoint {Endpoint} the chain alarm → run → version → rollout)");
+    }
+
+    /// <summary>A machine's injected faults: runs of readings labelled with the same kind.</summary>
+    private static IEnumerable<(string Machine, DateTimeOffset From, DateTimeOffset To)> Faults(IGrouping<string, Labelled> machine)
+    {
+        Labelled? first = null, last = null;
+        foreach (var r in machine.Append(new Labelled(machine.Key, DateTimeOffset.MaxValue, null)))
+        {
+            if (first is not null && r.Label != first.Label)
+            {
+                yield return (machine.Key, first.Time, last!.Time);
+                first = null;
+            }
+            if (first is null && r.Label is not null) first = r;
+            last = r;
         }
     }
 }
