@@ -183,6 +183,13 @@ public sealed class KubernetesServingRuntime(
             [EndpointAnnotation] = desired.Endpoint,
             [RevisionAnnotation] = desired.Revision.ToString(CultureInfo.InvariantCulture),
         };
+        // The scorer's database only by reference to the Secret the operator made for it (a role limited to what it needs).
+        if (options.Stream?.DatabaseSecret is { } database)
+            objects.Deployment.Spec.Template.Spec.Containers.Single().Env.Add(new V1EnvVar
+            {
+                Name = ReplicaStream.DatabaseKey,
+                ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = database.Name, Key = database.Key } },
+            });
         return objects;
     }
 
@@ -195,13 +202,14 @@ public sealed class KubernetesServingRuntime(
         var controlPlane = options.ControlPlaneUrl
             ?? throw new ServingUnavailable("the control plane's URL is not configured on this agent (Agents:ControlPlaneUrl): a replica polls its desired state there");
         var secrets = new Dictionary<string, string>(options.StoreSecrets) { [TokenKey] = token, [SamplesKeyKey] = samplesKey };
-        return new JobSpec(name, options.Image, server,
+        var replica = new JobSpec(name, options.Image, server,
             [$"--urls=http://0.0.0.0:{kubernetes.ServingPort.ToString(CultureInfo.InvariantCulture)}", "--control-plane", controlPlane, "--endpoint", endpoint, .. options.ServerArguments],
             new Dictionary<string, string>(options.StoreEnvironment) { ["EMO_HOME"] = KubeObjects.WorkFolder },
             secrets,
             new JobResources(kubernetes.ServingCpus, kubernetes.ServingMemoryMb, kubernetes.ServingGpus),
             new Dictionary<string, string> { ["eventmlops.io/component"] = LocalServingRuntime.Component },
             options.Placement);
+        return options.Stream?.On(replica) ?? replica;
     }
 
     /// <summary>From a fixed count to an autoscaler: left out of the apply, a count only our apply owned would be removed

@@ -234,7 +234,7 @@ public sealed class LocalServingRuntime(
                 [RevisionLabel] = revision.ToString(CultureInfo.InvariantCulture),
             },
             options.Placement);
-        var submitted = await runtime.SubmitAsync(spec, ct);
+        var submitted = await runtime.SubmitAsync(options.Stream?.On(spec) ?? spec, ct);
         if (PortOf(submitted) is { } taken && taken != chosen) return; // another agent's order started it just now
         _health[endpoint] = (_health.GetValueOrDefault(endpoint) ?? new ReplicaHealth()) with { FailedProbes = 0, LastStart = time.GetUtcNow() };
         await WaitLiveAsync(name, url, ct);

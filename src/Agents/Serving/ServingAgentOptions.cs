@@ -16,6 +16,7 @@ namespace EventMlOps.Agents.Serving;
 /// <param name="StoreEnvironment">How a replica on a cluster reaches the artifact store (see <c>ArtifactStore.ForJob</c>),
 /// and <paramref name="StoreSecrets"/> the credentials it needs for it.</param>
 /// <param name="ServerArguments">Extra arguments for every replica (<c>Serving:Arguments</c>, space-separated), e.g. <c>--Serving:LogLevel=Warning</c>.</param>
+/// <param name="Stream">What replicas need to score their endpoint's sensor readings; null when streams are off (<see cref="ReplicaStream.From"/>).</param>
 public sealed record ServingAgentOptions(
     string Image,
     Runtime.JobPlacement? Placement,
@@ -28,7 +29,8 @@ public sealed record ServingAgentOptions(
     IReadOnlyDictionary<string, string> ServerEnvironment,
     IReadOnlyDictionary<string, string> StoreEnvironment,
     IReadOnlyDictionary<string, string> StoreSecrets,
-    IReadOnlyList<string> ServerArguments)
+    IReadOnlyList<string> ServerArguments,
+    ReplicaStream? Stream)
 {
     public static ServingAgentOptions From(IConfiguration config)
     {
@@ -47,6 +49,7 @@ public sealed record ServingAgentOptions(
                 .ToDictionary(e => e.Key.Replace(":", "__", StringComparison.Ordinal), e => e.Value!),
             storeEnvironment,
             storeSecrets,
-            (config["Serving:Arguments"] ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            (config["Serving:Arguments"] ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries),
+            ReplicaStream.From(config));
     }
 }

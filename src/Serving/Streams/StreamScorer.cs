@@ -31,7 +31,17 @@ public sealed class StreamScorer(ServingOptions options, Router router, StreamSt
             log.LogWarning("Refused batch {BatchId} of readings: {Reason}", batch.BatchId, refused.Replace('_', ' '));
             return;
         }
-        using var lease = router.Acquire(t => t.Choose(m => m is AnomalyModel)) ?? throw new NoAnomalyModel();
+        if (router.Acquire(t => t.Choose(m => m is AnomalyModel)) is not { } acquired)
+        {
+            // Nothing loaded yet (or only an anomaly version without traffic): wait for it. Only other models (a recommender's
+            // replica): none will come.
+            var routes = router.Current.Routes;
+            if (routes.Count == 0 || routes.Any(r => r.Model is AnomalyModel)) throw new NoAnomalyModel();
+            metrics.Batch("not_anomaly");
+            log.LogWarning("Refused batch {BatchId} of readings: endpoint {Endpoint} serves no anomaly model", batch.BatchId, _endpoint);
+            return;
+        }
+        using var lease = acquired;
         var model = (AnomalyModel)lease.Model;
         if (!batch.Features.SequenceEqual(model.Features, StringComparer.Ordinal) || model.SamplingIntervalMs is not { } interval)
         {

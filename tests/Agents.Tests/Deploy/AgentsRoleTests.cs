@@ -167,7 +167,7 @@ public sealed partial class AgentsRoleTests(AgentsFixture fx)
         }
         var options = new ServingAgentOptions("emo/serve:1", null, fx.Scratch, "emo-serve", "dotnet", fx.BaseAddress.ToString(),
             TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(60), new Dictionary<string, string>(),
-            new Dictionary<string, string> { ["Artifacts__S3__Bucket"] = "models" }, new Dictionary<string, string> { ["Artifacts__S3__SecretKey"] = "s" }, []);
+            new Dictionary<string, string> { ["Artifacts__S3__Bucket"] = "models" }, new Dictionary<string, string> { ["Artifacts__S3__SecretKey"] = "s" }, [], Stream: null);
         var token = AgentToken.From(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Agents:Token"] = fx.Tokens.Issue("emo-agents", [Roles.Agent], TimeSpan.FromHours(1)),

@@ -28,13 +28,19 @@ public sealed class KubeObjectsTests
         new Dictionary<string, string> { ["eventmlops.io/run-id"] = "0123456789abcdef0123456789abcdef", ["eventmlops.io/model"] = model },
         new JobPlacement(new Dictionary<string, string> { ["pool"] = "training" }, []));
 
-    private static EndpointObjects Endpoint(int min, int max, string name = "recommender")
+    private const string AgentsDatabase = "Host=db;Username=emo_agents;Password=agents-database-password";
+
+    /// <summary>An endpoint as the agents build it; they hold their database connection string (the default transport's),
+    /// and <paramref name="settings"/> more.</summary>
+    private static EndpointObjects Endpoint(int min, int max, string name = "recommender", params (string Key, string Value)[] settings)
     {
-        var serving = ServingAgentOptions.From(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var config = new Dictionary<string, string?>
         {
-            ["Agents:Runtime"] = "kubernetes", ["Agents:ControlPlaneUrl"] = "http://emo-control-plane",
+            ["Agents:Runtime"] = "kubernetes", ["Agents:ControlPlaneUrl"] = "http://emo-control-plane", ["ConnectionStrings:Marten"] = AgentsDatabase,
             ["Artifacts:S3:Bucket"] = "b", ["Serving:Image"] = "registry.example/emo-serve:1.4",
-        }).Build());
+        };
+        foreach (var (key, value) in settings) config[key] = value;
+        var serving = ServingAgentOptions.From(new ConfigurationBuilder().AddInMemoryCollection(config).Build());
         var desired = new ApplyEndpoint(name, 7, [new ServedVersion("recommender", 1, "s3://b/m", new string('a', 64), 100)], min, max);
         return KubernetesServingRuntime.Objects(serving, Options, desired, ServingPlan.Decide(desired, null, int.MaxValue).Replicas, ReplicaToken, SamplesKey);
     }
@@ -112,6 +118,32 @@ public sealed class KubeObjectsTests
         // The revision is not in the pod template: a new revision restarts no pod.
         template.Metadata.Labels.Keys.Concat(template.Metadata.Annotations?.Keys ?? []).ShouldNotContain(KubernetesServingRuntime.RevisionAnnotation);
         objects.Service.Spec.Selector.ShouldBe(objects.Deployment.Spec.Selector.MatchLabels);
+        // No Secret for the scorer's database is configured: streams stay off, and the agents' own is never handed on.
+        container.Args.ShouldNotContain("--stream");
+        container.Env.ShouldNotContain(e => e.Name.StartsWith("Serving__Stream__", StringComparison.Ordinal));
+        PodSecurity.SecretValuesIn(objects.Secret, [AgentsDatabase]).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Given_a_Secret_for_the_scorers_database_When_an_endpoint_is_built_Then_its_replicas_score_streams_reading_the_database_from_that_Secret_only()
+    {
+        var objects = Endpoint(1, 3, "sensors", ("Kubernetes:StreamDatabaseSecret", "emo-stream-database"), ("Marten:Schema", "prod"));
+
+        await KubeSchema.RequireValidAsync([.. objects.All]);
+        var container = objects.Deployment.Spec.Template.Spec.Containers.Single();
+        container.Args.ShouldContain("--stream");
+        container.Env.Single(e => e.Name == "Serving__Stream__Database").ShouldSatisfyAllConditions(
+            e => e.Value.ShouldBeNull(),
+            e => e.ValueFrom.SecretKeyRef.Name.ShouldBe("emo-stream-database"),
+            e => e.ValueFrom.SecretKeyRef.Key.ShouldBe("Serving__Stream__Database"));
+        container.Env.Single(e => e.Name == "Serving__Stream__QueueSchema").Value.ShouldBe("prod_queues");
+        foreach (var obj in objects.All) PodSecurity.SecretValuesIn(obj, [AgentsDatabase]).ShouldBeEmpty();
+        objects.Secret!.StringData.Keys.ShouldNotContain("Serving__Stream__Database");
+
+        var keyed = Endpoint(1, 3, "sensors", ("Kubernetes:StreamDatabaseSecret", "emo-stream-database"), ("Kubernetes:StreamDatabaseKey", "connection"));
+        keyed.Deployment.Spec.Template.Spec.Containers.Single().Env.Single(e => e.Name == "Serving__Stream__Database").ValueFrom.SecretKeyRef.Key.ShouldBe("connection");
+        var off = Endpoint(1, 3, "sensors", ("Kubernetes:StreamDatabaseSecret", "emo-stream-database"), ("Serving:Streams", "false"));
+        off.Deployment.Spec.Template.Spec.Containers.Single().Args.ShouldNotContain("--stream");
     }
 
     [Fact]

@@ -50,7 +50,7 @@ public sealed class KubernetesServingRuntimeTests(AgentsFixture fx) : IAsyncLife
         _world = await DoubleCluster.StartAsync(_server);
         var options = _options = new ServingAgentOptions("emo/serve:1", null, fx.Scratch, "emo-serve", "dotnet", fx.BaseAddress.ToString(),
             TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(60), new Dictionary<string, string>(),
-            new Dictionary<string, string> { ["Artifacts__S3__Bucket"] = "models" }, new Dictionary<string, string> { ["Artifacts__S3__SecretKey"] = "store-secret" }, []);
+            new Dictionary<string, string> { ["Artifacts__S3__Bucket"] = "models" }, new Dictionary<string, string> { ["Artifacts__S3__SecretKey"] = "store-secret" }, [], Stream: null);
         var token = AgentToken.From(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Agents:Token"] = fx.Tokens.Issue("emo-agents", [Roles.Agent], TimeSpan.FromHours(1)),

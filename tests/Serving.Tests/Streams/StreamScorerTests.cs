@@ -63,24 +63,8 @@ public sealed class StreamScorerTests(TrainedModels models, ControlPlaneFixture 
         var (version, _) = await lifecycle.VersionAsync(models.AnomalyPath);
         await lifecycle.RollOutAsync(version);
         var csv = Path.Combine(cp.Scratch, $"{lifecycle.Endpoint}.csv");
-        await TrainedModels.RunTrainerAsync("generate", "sensors", "--out", csv, "--machines", "2", "--days", days.ToString(CultureInfo.InvariantCulture),
-            "--normal-fraction", "1", "--seed", "7");
-        var lines = await File.ReadAllLinesAsync(csv);
-        var header = lines[0].Split(',');
-        var (machine, time) = (Array.IndexOf(header, "machine"), Array.IndexOf(header, "timestamp"));
-        var anomalyStart = DateTimeOffset.MinValue;
-        if (inject)
-        {
-            // 30 minutes of machine-1 far off its normal readings (every feature +40), in the middle of its timeline.
-            var rows = Enumerable.Range(1, lines.Length - 1).Where(i => lines[i].Split(',')[machine] == "machine-1").ToList();
-            var span = rows.Skip(rows.Count / 2).Take(30).ToList();
-            anomalyStart = DateTimeOffset.Parse(lines[span[0]].Split(',')[time], CultureInfo.InvariantCulture);
-            foreach (var i in span)
-                lines[i] = string.Join(',', lines[i].Split(',').Select((f, c) => c == machine || c == time || header[c] == "label"
-                    ? f : (double.Parse(f, CultureInfo.InvariantCulture) + 40).ToString(CultureInfo.InvariantCulture)));
-            await File.WriteAllLinesAsync(csv, lines);
-        }
-        return (lifecycle.Endpoint, csv, lines.Length - 1, anomalyStart);
+        var (total, anomalyStart) = await SensorReadingsCsv.GenerateAsync(csv, days, inject);
+        return (lifecycle.Endpoint, csv, total, anomalyStart);
     }
 
     private static readonly TimeSpan Lateness = TimeSpan.FromHours(3);
