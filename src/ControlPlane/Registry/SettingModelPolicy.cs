@@ -6,6 +6,7 @@ using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Datasets;
+using EventMlOps.ControlPlane.Drift;
 using EventMlOps.ControlPlane.Endpoints;
 using Marten;
 
@@ -59,7 +60,9 @@ public static class ModelPolicyDecisions
         if (features.Count > MaxFeatureTests) throw new InvalidField("drift.features", $"has {features.Count} entries; at most {MaxFeatureTests} are accepted");
         foreach (var (name, test) in features)
         {
-            Guard.Key("drift.features", name);
+            // A longer name could never be tested: drift facts name features of at most this length.
+            if (Guard.Key("drift.features", name).Length > JudgingWindows.MaxFeatureName)
+                throw new InvalidField("drift.features", $"{Guard.Shown(name)} is longer than {JudgingWindows.MaxFeatureName} characters, the most a drift fact names");
             if (test is null || !Enum.IsDefined(test.Method) || test.Method == DriftMethod.Auto)
                 throw new InvalidField($"drift.features.{name}.method", $"must be one of {string.Join(", ", Enum.GetNames<DriftMethod>().Skip(1))}");
             var t = test.Threshold;

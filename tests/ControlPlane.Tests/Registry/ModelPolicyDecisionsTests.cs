@@ -2,6 +2,7 @@ using EventMlOps.Contracts.Drift;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Registry;
 using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Drift;
 using EventMlOps.ControlPlane.Registry;
 using static EventMlOps.ControlPlane.Tests.Testing.Spec;
 
@@ -85,6 +86,7 @@ public class ModelPolicyDecisionsTests
         { Test(DriftMethod.Wasserstein, double.PositiveInfinity), "drift.features.x.threshold" },
         { Test(DriftMethod.Psi, double.NaN), "drift.features.x.threshold" },
         { new DriftPolicy(new Dictionary<string, DriftTest> { ["bad\nname"] = new(DriftMethod.Psi, 0.1) }), "drift.features" },
+        { new DriftPolicy(new Dictionary<string, DriftTest> { [new string('f', JudgingWindows.MaxFeatureName + 1)] = new(DriftMethod.Psi, 0.1) }), "drift.features" },
         { new DriftPolicy(Enumerable.Range(0, 257).ToDictionary(i => $"f{i}", _ => new DriftTest(DriftMethod.Psi, 0.1))), "drift.features" },
     };
 
