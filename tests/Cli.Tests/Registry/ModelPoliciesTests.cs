@@ -5,7 +5,8 @@ namespace EventMlOps.Cli.Tests.Registry;
 
 public sealed class ModelPoliciesTests(ControlPlaneFixture cp)
 {
-    private readonly EmoUser _olga = cp.As("olga", Roles.Operator);
+    /// <summary>olga operates and may train: the roles a retraining loop with a rollout acts with.</summary>
+    private readonly EmoUser _olga = cp.As("olga", Roles.Operator, Roles.Scientist);
 
     private async Task<(string Model, string Dataset)> ModelAndDatasetAsync()
     {
@@ -81,5 +82,8 @@ public sealed class ModelPoliciesTests(ControlPlaneFixture cp)
         var viewer = await cp.As("vera", Roles.Viewer).RunAsync("models", "policy", model, "--no-retrain");
         viewer.ExitCode.ShouldBe(2);
         viewer.Err.ShouldContain("needs the role 'operator'");
+        var operatorOnly = await cp.As("otto", Roles.Operator).RunAsync("models", "policy", model, "--retrain-on-drift", "--dataset", dataset);
+        operatorOnly.ExitCode.ShouldBe(2);
+        operatorOnly.Err.ShouldContain("otto lacks the role 'scientist'");
     }
 }
