@@ -19,7 +19,7 @@ public static class SetModelPolicyHandler
         var modelExists = await session.Query<ModelVersion>().AnyAsync(v => v.ModelName == command.ModelName);
         var datasetRegistered = command.Retraining?.Dataset is { } dataset && await session.Query<Dataset>().AnyAsync(d => d.Name == dataset);
         return await session.DecideAsync<ModelPolicy>(command, StreamKeys.ModelPolicy(command.ModelName),
-            p => ModelPolicyDecisions.Set(p, modelExists, datasetRegistered, command, actor, time.GetUtcNow()));
+            p => ModelPolicyDecisions.Set(p, modelExists, datasetRegistered, command, actor, time.GetUtcNow()), command.ExpectedVersion);
     }
 }
 

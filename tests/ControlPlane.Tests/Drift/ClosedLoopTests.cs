@@ -194,6 +194,7 @@ public sealed class ClosedLoopTests(ControlPlaneFixture fx)
 
         var shown = await s.Viewer.Get<ModelPolicyView>($"/api/models/{s.Model}/policy");
         shown.SetBy.ShouldBe("olga");
+        shown.StreamVersion.ShouldBe(1);
         shown.Drift.WindowSamples.ShouldBe(1000);
         shown.Drift.Features!["item"].ShouldBe(new DriftTest(DriftMethod.ChiSquared, 0.01));
         JsonSerializer.Serialize(shown.Retraining).ShouldBe(JsonSerializer.Serialize(new RetrainingPolicy("ratings", RolloutStrategy.Immediate)));
@@ -210,5 +211,26 @@ public sealed class ClosedLoopTests(ControlPlaneFixture fx)
         await (await s.Scientist.Send("/api/models/policy", policy with { CommandId = Guid.NewGuid() })).Problem(403);
         (await (await s.Viewer.GetAsync($"/api/models/{new string('x', 300)}/policy")).Problem(404)).GetProperty("detail").GetString()!
             .ShouldContain("a value of 300 characters");
+    }
+
+    [Fact]
+    public async Task Given_a_policy_read_at_a_version_When_another_change_lands_first_Then_a_write_expecting_that_version_is_a_conflict()
+    {
+        var s = new Scenario(fx);
+        await s.RegisterDataset();
+        await s.RegisteredVersion(await s.TrainedRun());
+        var read = await s.Viewer.Get<ModelPolicyView>($"/api/models/{s.Model}/policy");
+        read.StreamVersion.ShouldBe(0, "no policy set yet");
+        (await (await s.Operator.Send("/api/models/policy", new SetModelPolicy(Guid.NewGuid(), s.Model, new DriftPolicy(DetectAfter: 3), null, read.StreamVersion)))
+            .Read<CommandAccepted>()).Appended.ShouldBe(1);
+
+        var stale = await (await s.Operator.Send("/api/models/policy", new SetModelPolicy(Guid.NewGuid(), s.Model, new DriftPolicy(ClearAfter: 5), null, read.StreamVersion)))
+            .Problem(409);
+        stale.GetProperty("currentVersion").GetInt64().ShouldBe(1);
+        var shown = await s.Viewer.Get<ModelPolicyView>($"/api/models/{s.Model}/policy");
+        shown.Drift.DetectAfter.ShouldBe(3, "the first change stays");
+        shown.Drift.ClearAfter.ShouldBe(DriftPolicy.Default.ClearAfter);
+        (await (await s.Operator.Send("/api/models/policy", new SetModelPolicy(Guid.NewGuid(), s.Model, new DriftPolicy(ClearAfter: 5), null, shown.StreamVersion)))
+            .Read<CommandAccepted>()).Appended.ShouldBe(1);
     }
 }
