@@ -26,6 +26,9 @@ public sealed record TransitionModelStage(Guid CommandId, string ModelName, int 
 public sealed record RetrainingPolicy(string Dataset, RolloutStrategy? Rollout = null);
 
 /// <summary>Sets a model's policies, replacing the previous ones: how its endpoints' traffic is judged for drift
-/// (null: the defaults) and whether a drift alarm retrains it (null: it does not).</summary>
+/// (null: the defaults) and whether a drift alarm retrains it (null: it does not). <paramref name="ExpectedVersion"/>, when given,
+/// is the policy stream version the caller saw (optimistic concurrency; 0: no policy set yet). A retraining policy acts in
+/// its sender's name, so the sender must hold the roles its loop acts with: scientist for the run, operator for a rollout.</summary>
 [SentBy(Roles.Operator)]
-public sealed record SetModelPolicy(Guid CommandId, string ModelName, DriftPolicy? Drift = null, RetrainingPolicy? Retraining = null) : ICommand;
+public sealed record SetModelPolicy(
+    Guid CommandId, string ModelName, DriftPolicy? Drift = null, RetrainingPolicy? Retraining = null, long? ExpectedVersion = null) : ICommand;

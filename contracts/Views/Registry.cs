@@ -56,6 +56,8 @@ public static class RetrainingStates
 }
 
 /// <summary>A model's policies (<c>GET /api/models/{name}/policy</c>; the defaults, with no <paramref name="SetBy"/>, until
-/// one is set) and its most recent retraining loops, newest first.</summary>
+/// one is set) and its most recent retraining loops, newest first. <paramref name="StreamVersion"/> is what a caller passes as
+/// <c>expectedVersion</c> to change the policy only if nothing changed since (0: none set).</summary>
 public sealed record ModelPolicyView(
-    string ModelName, DriftPolicy Drift, RetrainingPolicy? Retraining, string? SetBy, DateTimeOffset? SetAt, IReadOnlyList<RetrainingLoopView> Loops);
+    string ModelName, DriftPolicy Drift, RetrainingPolicy? Retraining, string? SetBy, DateTimeOffset? SetAt, IReadOnlyList<RetrainingLoopView> Loops,
+    long StreamVersion = 0);

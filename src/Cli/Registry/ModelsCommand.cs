@@ -74,7 +74,7 @@ public static class ModelsCommand
     }
 
     /// <summary>Shows the model's policy, or — with any option — sets it: the options given replace those values of the current
-    /// policy, the rest stays.</summary>
+    /// policy, the rest stays; should the policy change between the read and the write, the write is refused (a conflict).</summary>
     private static Command Policy()
     {
         var name = new Argument<string>("model") { Description = "Model name" };
@@ -119,7 +119,7 @@ public static class ModelsCommand
             };
             var retraining = Retraining(current.Retraining, parse.GetValue(retrain), parse.GetValue(noRetrain), parse.GetValue(dataset),
                 parse.GetValue(rollout), parse.GetValue(steps));
-            var accepted = await ctx.Api.SendAsync("/api/models/policy", new SetModelPolicy(Guid.NewGuid(), model, drift, retraining), ct);
+            var accepted = await ctx.Api.SendAsync("/api/models/policy", new SetModelPolicy(Guid.NewGuid(), model, drift, retraining, current.StreamVersion), ct);
             return ctx.Report(accepted, $"policy of {model} set: {(retraining is null ? "no retraining on drift" : $"retrains on '{retraining.Dataset}', {Rollout(retraining.Rollout)}")}");
         });
         return command;

@@ -7,8 +7,9 @@ namespace EventMlOps.ControlPlane.Drift;
 /// <summary>Judges the drift agent's measurement of a window of a served version by the model's policy, and decides alarms
 /// with hysteresis: raised after <see cref="DriftPolicy.DetectAfter"/> drifting windows in a row, cleared after
 /// <see cref="DriftPolicy.ClearAfter"/> clean ones. The agent says which method it used and what it measured, never what
-/// counts as drift: thresholds are the policy's. A fact of a version the endpoint does not serve now, or of a window not
-/// after the version's last judged one, is stale and changes nothing.</summary>
+/// counts as drift: thresholds are the policy's. A fact of a version the endpoint does not serve now, of a window that starts
+/// before the version's current serving began, or of a window not after the version's last judged one, is stale and changes
+/// nothing.</summary>
 public static class JudgingWindows
 {
     public const int MaxFeatures = 128, MaxFeatureName = 64;
@@ -22,6 +23,8 @@ public static class JudgingWindows
         var e = endpoint ?? throw new NotFound("endpoint", c.Endpoint);
         var features = Validated(c, now);
         if (c.ModelName != e.ModelName || e.Traffic.All(t => t.Version != c.Version)) return [];
+        // Samples of a serving exist only once it began; the replicas' clocks may lag the control plane's by the skew.
+        if (e.ServingSince(c.Version) is { } since && c.WindowStart < since - ClockSkew) return [];
         var streak = e.Drift?.FirstOrDefault(d => d.Version == c.Version);
         if (streak is not null && c.WindowStart < streak.LastWindowEnd) return [];
 

@@ -31,6 +31,6 @@ public static class ModelPolicyQuery
         [
             .. loops.Select(l => RetrainingDecisions.View(l, l.RunId is { } run ? runs.GetValueOrDefault(run) : null,
                 l.RunId is { } r ? versions.GetValueOrDefault(r) : null, endpoints.GetValueOrDefault(l.Endpoint), rollsOut)),
-        ]);
+        ], policy?.StreamVersion ?? 0);
     }
 }

@@ -219,6 +219,11 @@ public sealed record EndpointState(
     /// <summary>Served: taking traffic, or still in its serving period (the version an immediate rollout replaces, until promoted).</summary>
     public IReadOnlySet<int> ServingVersions() => Traffic.Select(t => t.Version).Concat(Served.Where(p => p.To is null).Select(p => p.Version)).ToHashSet();
 
+    /// <summary>When <paramref name="version"/> began its current serving: its open serving period, or the immediate rollout
+    /// putting it in service now (its period opens once promoted).</summary>
+    public DateTimeOffset? ServingSince(int version) =>
+        Served.LastOrDefault(p => p.Version == version && p.To is null)?.From ?? (Rollout?.Version == version ? Rollout.StartedAt : null);
+
     /// <summary>Windows in a row are those of one serving period: a version that stops serving starts its streaks over should it
     /// serve again. Its last window's end stays, so that a window from before is still a replay; its open alarm is ended by the
     /// <see cref="DriftCleared"/> of the same decision (<see cref="EndingAlarms"/>).</summary>

@@ -6,6 +6,7 @@ using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Datasets;
+using EventMlOps.ControlPlane.Drift;
 using EventMlOps.ControlPlane.Endpoints;
 using Marten;
 
@@ -18,7 +19,7 @@ public static class SetModelPolicyHandler
         var modelExists = await session.Query<ModelVersion>().AnyAsync(v => v.ModelName == command.ModelName);
         var datasetRegistered = command.Retraining?.Dataset is { } dataset && await session.Query<Dataset>().AnyAsync(d => d.Name == dataset);
         return await session.DecideAsync<ModelPolicy>(command, StreamKeys.ModelPolicy(command.ModelName),
-            p => ModelPolicyDecisions.Set(p, modelExists, datasetRegistered, command, actor.Name, time.GetUtcNow()));
+            p => ModelPolicyDecisions.Set(p, modelExists, datasetRegistered, command, actor, time.GetUtcNow()), command.ExpectedVersion);
     }
 }
 
@@ -31,7 +32,8 @@ public static class ModelPolicyDecisions
     /// dataset (its latest version is trained on) and a rollout strategy that a rollout would take.</summary>
     /// <param name="modelExists">Whether the model has a registered version.</param>
     /// <param name="datasetRegistered">Whether a dataset of the retraining policy's name is registered.</param>
-    public static object[] Set(ModelPolicy? current, bool modelExists, bool datasetRegistered, SetModelPolicy c, string actor, DateTimeOffset now)
+    /// <param name="actor">The sender: the loop requests runs and rolls out in its name, so it must hold the roles those need.</param>
+    public static object[] Set(ModelPolicy? current, bool modelExists, bool datasetRegistered, SetModelPolicy c, Actor actor, DateTimeOffset now)
     {
         Guard.Name("modelName", c.ModelName);
         if (!modelExists) throw new NotFound("model", c.ModelName);
@@ -39,9 +41,16 @@ public static class ModelPolicyDecisions
         var retraining = c.Retraining is { } r
             ? new RetrainingPolicy(Guard.Name("retraining.dataset", r.Dataset), r.Rollout is null ? null : EndpointDecisions.Strategy(r.Rollout, "retraining.rollout"))
             : null;
-        if (retraining is not null && !datasetRegistered) throw new NotFound("dataset", retraining.Dataset);
+        if (retraining is not null)
+        {
+            string[] needed = retraining.Rollout is null ? [Roles.Scientist] : [Roles.Scientist, Roles.Operator];
+            if (needed.Where(role => !actor.IsIn(role)).ToList() is { Count: > 0 } missing)
+                throw new Forbidden($"a retraining policy requests runs{(retraining.Rollout is null ? "" : " and rolls out")} in its author's name: " +
+                                    $"{actor.Name} lacks the role{(missing.Count > 1 ? "s" : "")} {string.Join(" and ", missing.Select(r => $"'{r}'"))}");
+            if (!datasetRegistered) throw new NotFound("dataset", retraining.Dataset);
+        }
         if (current is not null && Canonical(current.Drift, current.Retraining) == Canonical(drift, retraining)) return [];
-        return [new ModelPolicySet(c.ModelName, drift, retraining, actor, now)];
+        return [new ModelPolicySet(c.ModelName, drift, retraining, actor.Name, now)];
     }
 
     /// <summary>A drift policy within bounds an agent can honour: windows of 10..100,000 samples and 5 s..1 day, alarms after
@@ -59,7 +68,9 @@ public static class ModelPolicyDecisions
         if (features.Count > MaxFeatureTests) throw new InvalidField("drift.features", $"has {features.Count} entries; at most {MaxFeatureTests} are accepted");
         foreach (var (name, test) in features)
         {
-            Guard.Key("drift.features", name);
+            // A longer name could never be tested: drift facts name features of at most this length.
+            if (Guard.Key("drift.features", name).Length > JudgingWindows.MaxFeatureName)
+                throw new InvalidField("drift.features", $"{Guard.Shown(name)} is longer than {JudgingWindows.MaxFeatureName} characters, the most a drift fact names");
             if (test is null || !Enum.IsDefined(test.Method) || test.Method == DriftMethod.Auto)
                 throw new InvalidField($"drift.features.{name}.method", $"must be one of {string.Join(", ", Enum.GetNames<DriftMethod>().Skip(1))}");
             var t = test.Threshold;

@@ -22,12 +22,14 @@ public sealed class DriftTests(ControlPlaneFixture cp)
 
         using var agent = Client(Roles.Agent, "drift-agent");
         agent.DefaultRequestHeaders.Add(BusHeaders.GrantHttpHeader, cp.Tokens.IssueGrant($"endpoint:{endpoint}", TimeSpan.FromHours(1)));
-        var t0 = new DateTimeOffset(2026, 1, 2, 10, 0, 0, TimeSpan.Zero);
+        // Windows of v1's traffic are dated after it began serving: from the next whole second, 10 s each.
+        var t0 = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1);
+        string At(int window) => t0.AddSeconds(10 * window).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
         var beforeFacts = DateTimeOffset.UtcNow;
         double[] age = [0.5, 0.3, 0.001, 0.0001];
         for (var i = 0; i < age.Length; i++)
-            (await agent.Send("/api/endpoints/facts/drift-measured", new DriftMeasured(Guid.NewGuid(), endpoint, lifecycle.Model, 1, t0.AddMinutes(i),
-                t0.AddMinutes(i + 1), 300, [new FeatureScore("age", FeatureRole.Input, DriftMethod.KolmogorovSmirnov, age[i], 300),
+            (await agent.Send("/api/endpoints/facts/drift-measured", new DriftMeasured(Guid.NewGuid(), endpoint, lifecycle.Model, 1, t0.AddSeconds(10 * i),
+                t0.AddSeconds(10 * (i + 1)), 300, [new FeatureScore("age", FeatureRole.Input, DriftMethod.KolmogorovSmirnov, age[i], 300),
                     new FeatureScore("rating", FeatureRole.Output, DriftMethod.Wasserstein, 0.02 * i, 300)]))).EnsureSuccessStatusCode();
 
         var drift = (await ops.RunAsync("drift", endpoint)).ShouldSucceed().Out;
@@ -35,14 +37,14 @@ public sealed class DriftTests(ControlPlaneFixture cp)
         drift.Split('\n').Single(l => l.Contains("KolmogorovSmirnov")).ShouldContain("█▅▁▁");
         drift.Split('\n').Single(l => l.Contains("KolmogorovSmirnov")).ShouldContain("< 0.05");
         drift.Split('\n').Single(l => l.Contains("Wasserstein")).ShouldContain("▁▃▆█");
-        drift.ShouldContain("2026-01-02 10:03:00Z  2026-01-02 10:04:00Z  300      drifted  age");
-        var alarm = drift.Split('\n').Single(l => l.Contains("2 from 2026-01-02 10:02:00Z to 2026-01-02 10:04:00Z"));
+        drift.ShouldContain($"{At(3)}  {At(4)}  300      drifted  age");
+        var alarm = drift.Split('\n').Single(l => l.Contains($"2 from {At(2)} to {At(4)}"));
         alarm.ShouldContain("age 1e-4");
         alarm.TrimEnd().ShouldEndWith("open");
 
         var show = (await ops.RunAsync("endpoints", "show", endpoint)).ShouldSucceed().Out;
-        show.ShouldContain("  drift     last window v1 2026-01-02 10:03:00Z → 2026-01-02 10:04:00Z: drifted (age 1e-4)");
-        show.ShouldContain("  ALARM     drift of v1 since 2026-01-02 10:02:00Z (2 windows");
+        show.ShouldContain($"  drift     last window v1 {At(3)} → {At(4)}: drifted (age 1e-4)");
+        show.ShouldContain($"  ALARM     drift of v1 since {At(2)} (2 windows");
 
         var json = (await ops.RunAsync("drift", endpoint, "--limit", "2", "--json")).ShouldSucceed().Out;
         ApiClient.Deserialize<EndpointDrift>(json).Windows.Count.ShouldBe(2);

@@ -5,7 +5,8 @@ namespace EventMlOps.Cli.Tests.Registry;
 
 public sealed class ModelPoliciesTests(ControlPlaneFixture cp)
 {
-    private readonly EmoUser _olga = cp.As("olga", Roles.Operator);
+    /// <summary>olga operates and may train: the roles a retraining loop with a rollout acts with.</summary>
+    private readonly EmoUser _olga = cp.As("olga", Roles.Operator, Roles.Scientist);
 
     private async Task<(string Model, string Dataset)> ModelAndDatasetAsync()
     {
@@ -81,5 +82,28 @@ public sealed class ModelPoliciesTests(ControlPlaneFixture cp)
         var viewer = await cp.As("vera", Roles.Viewer).RunAsync("models", "policy", model, "--no-retrain");
         viewer.ExitCode.ShouldBe(2);
         viewer.Err.ShouldContain("needs the role 'operator'");
+        var operatorOnly = await cp.As("otto", Roles.Operator).RunAsync("models", "policy", model, "--retrain-on-drift", "--dataset", dataset);
+        operatorOnly.ExitCode.ShouldBe(2);
+        operatorOnly.Err.ShouldContain("otto lacks the role 'scientist'");
+    }
+
+    [Fact]
+    public async Task Given_the_policy_changes_between_the_clis_read_and_its_write_When_setting_Then_the_conflict_is_printed_with_exit_2_and_the_change_stays()
+    {
+        var (model, _) = await ModelAndDatasetAsync();
+        (await _olga.RunAsync("models", "policy", model, "--detect-after", "3")).ShouldSucceed();
+        await using var hop = await Interposer.StartAsync(cp.Url, "/policy",
+            async () => (await cp.As("paula", Roles.Operator).RunAsync("models", "policy", model, "--clear-after", "7")).ShouldSucceed());
+
+        var err = new StringWriter();
+        var code = await EmoCli.RunAsync(["models", "policy", model, "--window-samples", "900", "--url", hop.Url, "--home", cp.Home, "--token", _olga.Token!],
+            new StringWriter(), err, TestContext.Current.CancellationToken);
+
+        code.ShouldBe(2, err.ToString());
+        err.ToString().ShouldContain("Concurrency conflict: the stream changed since it was read; reload and retry");
+        var drift = (await _olga.RunAsync("models", "policy", model, "--json")).ShouldSucceed().Json().GetProperty("drift");
+        drift.GetProperty("clearAfter").GetInt32().ShouldBe(7, "paula's change is not overwritten");
+        drift.GetProperty("detectAfter").GetInt32().ShouldBe(3);
+        drift.GetProperty("windowSamples").GetInt32().ShouldBe(Contracts.Drift.DriftPolicy.Default.WindowSamples, "the stale write appended nothing");
     }
 }

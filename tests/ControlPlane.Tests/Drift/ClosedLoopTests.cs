@@ -23,8 +23,12 @@ public sealed class ClosedLoopTests(ControlPlaneFixture fx)
     private static readonly RolloutStrategy Canary = new(RolloutKind.Canary, [new CanaryStep(10, 60), new CanaryStep(50, 60)]);
     private static readonly Dictionary<string, double> Good = new() { ["hr@10"] = 0.6, ["baseline_hr@10"] = 0.3 };
 
-    /// <summary>paula sets the policy: an operator who may also approve — and still may not approve what her policy trained.</summary>
-    private HttpClient Paula => fx.Client(fx.Tokens.Issue("paula", [Roles.Operator, Roles.Approver], TimeSpan.FromHours(1)));
+    /// <summary>paula sets the policy: an operator and scientist (the roles its loop acts with) who may also approve — and still
+    /// may not approve what her policy trained.</summary>
+    private HttpClient Paula => fx.Client(fx.Tokens.Issue("paula", [Roles.Operator, Roles.Scientist, Roles.Approver], TimeSpan.FromHours(1)));
+
+    /// <summary>olga operates and may train: what a retraining policy without a rollout acts with, and more.</summary>
+    private HttpClient Olga => fx.Client(fx.Tokens.Issue("olga", [Roles.Operator, Roles.Scientist], TimeSpan.FromHours(1)));
 
     /// <summary>A model serving version 1 (auto-registered, approved by bob, rolled out at once) on the scenario's endpoint, and
     /// a second dataset of a name of its own: the new data retraining is to use.</summary>
@@ -143,7 +147,7 @@ public sealed class ClosedLoopTests(ControlPlaneFixture fx)
     public async Task Given_a_policy_without_a_rollout_When_the_retrained_version_is_approved_Then_nothing_rolls_out_and_the_loop_says_so()
     {
         var (s, datasetName, _) = await ServingAsync(AutoRegistered.LoopManual);
-        (await s.Operator.Send("/api/models/policy", new SetModelPolicy(Guid.NewGuid(), s.Model, null, new RetrainingPolicy(datasetName)))).EnsureSuccessStatusCode();
+        (await Olga.Send("/api/models/policy", new SetModelPolicy(Guid.NewGuid(), s.Model, null, new RetrainingPolicy(datasetName)))).EnsureSuccessStatusCode();
         var alarmId = Guid.NewGuid();
         await DriftDetectedAsync(s, alarmId);
         var run = await RetrainingRunAsync(s, alarmId);
@@ -183,11 +187,14 @@ public sealed class ClosedLoopTests(ControlPlaneFixture fx)
         var policy = new SetModelPolicy(Guid.NewGuid(), s.Model,
             new DriftPolicy(new Dictionary<string, DriftTest> { ["item"] = new(DriftMethod.ChiSquared, 0.01) }, 0.25, 1000, 60, 3, 4),
             new RetrainingPolicy("ratings", RolloutStrategy.Immediate));
-        (await (await s.Operator.Send("/api/models/policy", policy)).Read<CommandAccepted>()).Appended.ShouldBe(1);
-        (await (await s.Operator.Send("/api/models/policy", policy with { CommandId = Guid.NewGuid() })).Read<CommandAccepted>()).Appended.ShouldBe(0);
+        var forbidden = await (await s.Operator.Send("/api/models/policy", policy)).Problem(403);
+        forbidden.GetProperty("detail").GetString()!.ShouldContain("olga lacks the role 'scientist'");
+        (await (await Olga.Send("/api/models/policy", policy)).Read<CommandAccepted>()).Appended.ShouldBe(1);
+        (await (await Olga.Send("/api/models/policy", policy with { CommandId = Guid.NewGuid() })).Read<CommandAccepted>()).Appended.ShouldBe(0);
 
         var shown = await s.Viewer.Get<ModelPolicyView>($"/api/models/{s.Model}/policy");
         shown.SetBy.ShouldBe("olga");
+        shown.StreamVersion.ShouldBe(1);
         shown.Drift.WindowSamples.ShouldBe(1000);
         shown.Drift.Features!["item"].ShouldBe(new DriftTest(DriftMethod.ChiSquared, 0.01));
         JsonSerializer.Serialize(shown.Retraining).ShouldBe(JsonSerializer.Serialize(new RetrainingPolicy("ratings", RolloutStrategy.Immediate)));
@@ -195,14 +202,35 @@ public sealed class ClosedLoopTests(ControlPlaneFixture fx)
         var audit = await s.Viewer.Get<JsonElement>($"/api/audit?stream={Uri.EscapeDataString(StreamKeys.ModelPolicy(s.Model))}");
         audit.EnumerateArray().ShouldHaveSingleItem().GetProperty("type").GetString()!.ShouldContain("model_policy_set");
 
-        (await (await s.Operator.Send("/api/models/policy", policy with { CommandId = Guid.NewGuid(), Drift = new DriftPolicy(WindowSamples: 5) }))
+        (await (await Olga.Send("/api/models/policy", policy with { CommandId = Guid.NewGuid(), Drift = new DriftPolicy(WindowSamples: 5) }))
             .Problem(400)).GetProperty("field").GetString().ShouldBe("drift.windowSamples");
-        var unknown = await (await s.Operator.Send("/api/models/policy", policy with { CommandId = Guid.NewGuid(), Retraining = new RetrainingPolicy("no-such-data") }))
+        var unknown = await (await Olga.Send("/api/models/policy", policy with { CommandId = Guid.NewGuid(), Retraining = new RetrainingPolicy("no-such-data") }))
             .Problem(404);
         unknown.GetProperty("detail").GetString().ShouldBe("dataset 'no-such-data' does not exist");
-        await (await s.Operator.Send("/api/models/policy", policy with { CommandId = Guid.NewGuid(), ModelName = "never-registered" })).Problem(404);
+        await (await Olga.Send("/api/models/policy", policy with { CommandId = Guid.NewGuid(), ModelName = "never-registered" })).Problem(404);
         await (await s.Scientist.Send("/api/models/policy", policy with { CommandId = Guid.NewGuid() })).Problem(403);
         (await (await s.Viewer.GetAsync($"/api/models/{new string('x', 300)}/policy")).Problem(404)).GetProperty("detail").GetString()!
             .ShouldContain("a value of 300 characters");
+    }
+
+    [Fact]
+    public async Task Given_a_policy_read_at_a_version_When_another_change_lands_first_Then_a_write_expecting_that_version_is_a_conflict()
+    {
+        var s = new Scenario(fx);
+        await s.RegisterDataset();
+        await s.RegisteredVersion(await s.TrainedRun());
+        var read = await s.Viewer.Get<ModelPolicyView>($"/api/models/{s.Model}/policy");
+        read.StreamVersion.ShouldBe(0, "no policy set yet");
+        (await (await s.Operator.Send("/api/models/policy", new SetModelPolicy(Guid.NewGuid(), s.Model, new DriftPolicy(DetectAfter: 3), null, read.StreamVersion)))
+            .Read<CommandAccepted>()).Appended.ShouldBe(1);
+
+        var stale = await (await s.Operator.Send("/api/models/policy", new SetModelPolicy(Guid.NewGuid(), s.Model, new DriftPolicy(ClearAfter: 5), null, read.StreamVersion)))
+            .Problem(409);
+        stale.GetProperty("currentVersion").GetInt64().ShouldBe(1);
+        var shown = await s.Viewer.Get<ModelPolicyView>($"/api/models/{s.Model}/policy");
+        shown.Drift.DetectAfter.ShouldBe(3, "the first change stays");
+        shown.Drift.ClearAfter.ShouldBe(DriftPolicy.Default.ClearAfter);
+        (await (await s.Operator.Send("/api/models/policy", new SetModelPolicy(Guid.NewGuid(), s.Model, new DriftPolicy(ClearAfter: 5), null, shown.StreamVersion)))
+            .Read<CommandAccepted>()).Appended.ShouldBe(1);
     }
 }

@@ -14,7 +14,7 @@ public class JudgingWindowsApiTests(ControlPlaneFixture fx)
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private static DriftMeasured Window(Scenario s, int version, DateTimeOffset start, bool drifts) =>
-        new(Guid.NewGuid(), s.Endpoint, s.Model, version, start, start.AddMinutes(1), 400,
+        new(Guid.NewGuid(), s.Endpoint, s.Model, version, start, start.AddSeconds(1), 400,
             [new FeatureScore("age", FeatureRole.Input, DriftMethod.KolmogorovSmirnov, drifts ? 0.001 : 0.6, 400)]);
 
     /// <summary>The endpoint's <c>emo_drift_alarms_open</c> at the control plane's /metrics (the exporter caches a scrape briefly).</summary>
@@ -38,9 +38,9 @@ public class JudgingWindowsApiTests(ControlPlaneFixture fx)
         var s = new Scenario(fx);
         var (v1, _) = await s.ServingV1Async();
         var agent = fx.Client(Roles.Agent, "drift-agent");
-        var t0 = DateTimeOffset.UtcNow.AddHours(-1);
+        var t0 = DateTimeOffset.UtcNow; // windows of v1's traffic: after it began serving
         for (var i = 0; i < 2; i++)
-            (await s.AgentFact("/api/endpoints/facts/drift-measured", Window(s, v1, t0.AddMinutes(i), drifts: true), agent)).EnsureSuccessStatusCode();
+            (await s.AgentFact("/api/endpoints/facts/drift-measured", Window(s, v1, t0.AddSeconds(i), drifts: true), agent)).EnsureSuccessStatusCode();
 
         var view = await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}");
         var alarm = view.Drift!.OpenAlarms.ShouldHaveSingleItem();
@@ -51,12 +51,12 @@ public class JudgingWindowsApiTests(ControlPlaneFixture fx)
         var atAlarm = (await s.Viewer.Get<AuditEntry[]>($"/api/audit?stream=endpoint:{s.Endpoint}&limit=1"))[0].Sequence;
 
         for (var i = 2; i < 4; i++)
-            (await s.AgentFact("/api/endpoints/facts/drift-measured", Window(s, v1, t0.AddMinutes(i), drifts: false), agent)).EnsureSuccessStatusCode();
+            (await s.AgentFact("/api/endpoints/facts/drift-measured", Window(s, v1, t0.AddSeconds(i), drifts: false), agent)).EnsureSuccessStatusCode();
 
         (await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}")).Drift!.OpenAlarms.ShouldBeEmpty();
         (await OpenAlarmsGauge(s, "0")).ShouldBe("0");
         var drift = await s.Viewer.Get<EndpointDrift>($"/api/endpoints/{s.Endpoint}/drift?limit=3");
-        drift.Windows.Select(w => (w.WindowStart, w.Drifted)).ShouldBe([(t0.AddMinutes(1), true), (t0.AddMinutes(2), false), (t0.AddMinutes(3), false)]);
+        drift.Windows.Select(w => (w.WindowStart, w.Drifted)).ShouldBe([(t0.AddSeconds(1), true), (t0.AddSeconds(2), false), (t0.AddSeconds(3), false)]);
         drift.Windows[0].Features.Single().ShouldBe(new FeatureVerdict("age", FeatureRole.Input, DriftMethod.KolmogorovSmirnov, 0.001, 0.05, true, 400));
         var cleared = drift.Alarms.ShouldHaveSingleItem();
         (cleared.AlarmId, cleared.ClearReason).ShouldBe((alarm.AlarmId, "2 clean windows in a row"));
@@ -76,20 +76,21 @@ public class JudgingWindowsApiTests(ControlPlaneFixture fx)
         var s = new Scenario(fx);
         var (v1, v2) = await s.ServingV1Async();
         var agent = fx.Client(Roles.Agent, "drift-agent");
-        var t0 = DateTimeOffset.UtcNow.AddHours(-1);
+        var t0 = DateTimeOffset.UtcNow;
         for (var i = 0; i < 2; i++)
-            (await s.AgentFact("/api/endpoints/facts/drift-measured", Window(s, v1, t0.AddMinutes(i), drifts: true), agent)).EnsureSuccessStatusCode();
+            (await s.AgentFact("/api/endpoints/facts/drift-measured", Window(s, v1, t0.AddSeconds(i), drifts: true), agent)).EnsureSuccessStatusCode();
         (await s.RollOut(v2)).EnsureSuccessStatusCode();
         (await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}")).Drift!.OpenAlarms.ShouldBeEmpty("v1 no longer serves");
         (await s.Operator.Send("/api/endpoints/rollback", new Rollback(Guid.NewGuid(), s.Endpoint, "v2 is worse"))).EnsureSuccessStatusCode();
+        var t1 = DateTimeOffset.UtcNow.AddSeconds(2); // v1 serves again: windows after those of its first serving
 
-        (await s.AgentFact("/api/endpoints/facts/drift-measured", Window(s, v1, t0.AddMinutes(30), drifts: true), agent)).EnsureSuccessStatusCode();
+        (await s.AgentFact("/api/endpoints/facts/drift-measured", Window(s, v1, t1, drifts: true), agent)).EnsureSuccessStatusCode();
 
         (await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}")).Drift!.OpenAlarms
             .ShouldBeEmpty("one drifting window of this serving period is not DetectAfter (2) in a row");
-        (await s.AgentFact("/api/endpoints/facts/drift-measured", Window(s, v1, t0.AddMinutes(31), drifts: true), agent)).EnsureSuccessStatusCode();
+        (await s.AgentFact("/api/endpoints/facts/drift-measured", Window(s, v1, t1.AddSeconds(1), drifts: true), agent)).EnsureSuccessStatusCode();
         (await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}")).Drift!.OpenAlarms.ShouldHaveSingleItem()
-            .FirstWindowStart.ShouldBe(t0.AddMinutes(30), "the streak starts in the serving period it drifts in");
+            .FirstWindowStart.ShouldBe(t1, "the streak starts in the serving period it drifts in");
     }
 
     [Fact]

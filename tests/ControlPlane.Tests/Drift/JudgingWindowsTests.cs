@@ -130,6 +130,20 @@ public class JudgingWindowsTests
     }
 
     [Fact]
+    public void Given_v1_serving_since_now_When_a_window_dated_a_day_before_comes_Then_it_is_stale() =>
+        Judge(ServingV1, Window(-24 * 60, true)).ShouldBeEmpty();
+
+    [Fact]
+    public void Given_v1_serving_again_after_a_rollback_When_a_window_of_its_earlier_serving_comes_Then_it_is_stale_and_one_of_now_counts()
+    {
+        object[] servingAgain = [.. CanaryOfV2, new RolloutPromoted("rec", R2, 2, "olga", Now.AddMinutes(10)),
+            new EndpointRolledBack("rec", 2, 1, "file:///v1.onnx", new string('1', 64), "worse", "olga", Now.AddMinutes(60))];
+        Judge(servingAgain, Window(5, true)).ShouldBeEmpty();
+        Judge(servingAgain, Window(60, true)).OfType<EndpointDriftMeasured>().ShouldHaveSingleItem();
+        Judge(servingAgain, Window(58, true)).OfType<EndpointDriftMeasured>().ShouldHaveSingleItem("a replica's clock may lag the control plane's");
+    }
+
+    [Fact]
     public void Given_a_policy_testing_a_feature_with_ks_When_the_agent_measured_it_with_psi_Then_the_fact_is_refused()
     {
         var policy = new DriftPolicy(new Dictionary<string, DriftTest> { ["genre"] = new(DriftMethod.Psi, 0.2) });

@@ -1,7 +1,10 @@
 using EventMlOps.Contracts.Drift;
 using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Registry;
+using EventMlOps.Contracts;
+using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Drift;
 using EventMlOps.ControlPlane.Registry;
 using static EventMlOps.ControlPlane.Tests.Testing.Spec;
 
@@ -15,8 +18,11 @@ public class ModelPolicyDecisionsTests
     private static SetModelPolicy Command(DriftPolicy? drift = null, RetrainingPolicy? retraining = null) =>
         new(Guid.NewGuid(), "ncf", drift, retraining);
 
-    private static object[] Set(SetModelPolicy c, ModelPolicy? current = null, bool modelExists = true, bool datasetRegistered = true) =>
-        ModelPolicyDecisions.Set(current, modelExists, datasetRegistered, c, "olga", Now);
+    /// <summary>olga operates and may train: the roles a retraining loop with a rollout acts with.</summary>
+    private static readonly Actor Olga = new("olga", new HashSet<string> { Roles.Operator, Roles.Scientist });
+
+    private static object[] Set(SetModelPolicy c, ModelPolicy? current = null, bool modelExists = true, bool datasetRegistered = true, Actor? actor = null) =>
+        ModelPolicyDecisions.Set(current, modelExists, datasetRegistered, c, actor ?? Olga, Now);
 
     [Fact]
     public void Given_a_registered_model_When_a_policy_is_set_Then_it_is_recorded_with_its_features_in_name_order_and_the_canarys_limits()
@@ -39,6 +45,24 @@ public class ModelPolicyDecisionsTests
         var reordered = drift with { Features = drift.Features!.Reverse().ToDictionary() };
         Set(Command(reordered, new RetrainingPolicy("ratings", Canary)), current).ShouldBeEmpty();
         Set(Command(reordered, new RetrainingPolicy("ratings")), current).Length.ShouldBe(1, "no rollout is another policy");
+    }
+
+    [Theory]
+    [InlineData(new[] { Roles.Operator }, true, "olga lacks the role 'scientist'")]
+    [InlineData(new[] { Roles.Operator }, false, "olga lacks the role 'scientist'")]
+    [InlineData(new[] { Roles.Scientist }, true, "olga lacks the role 'operator'")]
+    [InlineData(new[] { Roles.Viewer }, true, "olga lacks the roles 'scientist' and 'operator'")]
+    public void Given_a_sender_without_the_roles_the_loop_acts_with_When_retraining_is_set_Then_it_is_forbidden_naming_the_role(
+        string[] roles, bool rollsOut, string message) =>
+        ThenRefused<Forbidden>(() => Set(Command(retraining: new RetrainingPolicy("ratings", rollsOut ? Canary : null)), actor: new Actor("olga", roles.ToHashSet())),
+            message);
+
+    [Fact]
+    public void Given_a_sender_with_the_roles_the_loop_needs_When_retraining_is_set_Then_it_is_recorded()
+    {
+        Set(Command(retraining: new RetrainingPolicy("ratings")), actor: new Actor("sam", new HashSet<string> { Roles.Scientist })).Length.ShouldBe(1);
+        Set(Command(retraining: new RetrainingPolicy("ratings", Canary)), actor: new Actor("ada", new HashSet<string> { Roles.Admin })).Length.ShouldBe(1);
+        Set(Command(), actor: new Actor("otto", new HashSet<string> { Roles.Operator })).Length.ShouldBe(1, "a drift policy alone acts in nobody's name");
     }
 
     [Fact]
@@ -85,6 +109,7 @@ public class ModelPolicyDecisionsTests
         { Test(DriftMethod.Wasserstein, double.PositiveInfinity), "drift.features.x.threshold" },
         { Test(DriftMethod.Psi, double.NaN), "drift.features.x.threshold" },
         { new DriftPolicy(new Dictionary<string, DriftTest> { ["bad\nname"] = new(DriftMethod.Psi, 0.1) }), "drift.features" },
+        { new DriftPolicy(new Dictionary<string, DriftTest> { [new string('f', JudgingWindows.MaxFeatureName + 1)] = new(DriftMethod.Psi, 0.1) }), "drift.features" },
         { new DriftPolicy(Enumerable.Range(0, 257).ToDictionary(i => $"f{i}", _ => new DriftTest(DriftMethod.Psi, 0.1))), "drift.features" },
     };
 
