@@ -15,18 +15,23 @@ using Npgsql;
 namespace EventMlOps.Serving.Tests.Streams;
 
 /// <summary>The stream scorer end to end: the real control plane and PostgreSQL, <c>emo-serve --stream</c> as its own process
-/// (the trained sensor autoencoder), readings published as <c>emo stream send</c> does on the PostgreSQL queue.</summary>
+/// (the trained sensor autoencoder), readings published as <c>emo stream send</c> does on the PostgreSQL queue or a real
+/// RabbitMQ node.</summary>
 public sealed class StreamScorerTests(TrainedModels models, ControlPlaneFixture cp) : IClassFixture<ControlPlaneFixture>
 {
     private const int Interval = 60_000;
 
-    [Fact]
-    public async Task Given_readings_with_an_injected_anomaly_When_streamed_Then_every_reading_is_placed_once_and_one_episode_covers_the_anomaly()
+    [Theory]
+    [InlineData(BusTransport.Postgresql)]
+    [InlineData(BusTransport.RabbitMq)]
+    public async Task Given_readings_with_an_injected_anomaly_When_streamed_Then_every_reading_is_placed_once_and_one_episode_covers_the_anomaly(
+        BusTransport transport)
     {
+        var bus = transport == BusTransport.RabbitMq ? new BusSettings(transport, await RabbitMq.StartAsync()) : Postgres;
         var (endpoint, csv, total, anomalyStart) = await EndpointWithReadingsAsync(days: 0.25, inject: true);
-        await using var scorer = await ScorerAsync(endpoint);
+        await using var scorer = await ScorerAsync(endpoint, bus: bus);
 
-        var batches = await SendAsync(endpoint, csv, batch: 25);
+        var batches = await SendAsync(endpoint, csv, batch: 25, bus: bus);
         var machines = await CountersAsync(endpoint, total);
 
         machines.Values.Sum(m => m.Late).ShouldBe(0);
@@ -108,8 +113,11 @@ public sealed class StreamScorerTests(TrainedModels models, ControlPlaneFixture 
 
     private static readonly TimeSpan Lateness = TimeSpan.FromHours(3);
 
-    private async Task<ScorerProcess> ScorerAsync(string endpoint, TimeSpan? lateness = null) => await ScorerProcess.StartAsync([
+    private static readonly BusSettings Postgres = new(BusTransport.Postgresql, null);
+
+    private async Task<ScorerProcess> ScorerAsync(string endpoint, TimeSpan? lateness = null, BusSettings? bus = null) => await ScorerProcess.StartAsync([
         TestHost.Built("Serving", "emo-serve.dll"),
+        .. bus is { Transport: BusTransport.RabbitMq, Address: { } rabbit } ? [$"--Bus:RabbitMq={rabbit}"] : Array.Empty<string>(),
         "--urls=http://127.0.0.1:0",
         $"--control-plane={cp.BaseAddress}",
         $"--endpoint={endpoint}",
@@ -124,9 +132,9 @@ public sealed class StreamScorerTests(TrainedModels models, ControlPlaneFixture 
         ["Serving__Stream__Database"] = cp.Postgres.ConnectionString(cp.Database),
     });
 
-    private async Task<int> SendAsync(string endpoint, string csv, int batch, int rate = 0)
+    private async Task<int> SendAsync(string endpoint, string csv, int batch, int rate = 0, BusSettings? bus = null)
     {
-        var target = new BusTarget(new BusSettings(BusTransport.Postgresql, null), cp.Postgres.ConnectionString(cp.Database), "emo");
+        var target = new BusTarget(bus ?? Postgres, cp.Postgres.ConnectionString(cp.Database), "emo");
         var sent = await StreamCommand.SendAsync(target, endpoint, new ReadingsFile(csv), batch, rate, (_, _) => { }, TestContext.Current.CancellationToken);
         return (int)Math.Ceiling(sent / (double)batch);
     }
