@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Text;
+
 namespace EventMlOps.Serving.Streams;
 
 /// <summary>The <c>Serving:Stream</c> section: the replica also scores its endpoint's sensor readings from the bus
@@ -27,6 +30,15 @@ public sealed class StreamOptions
     /// <summary>Readings further in the future than this (by the scorer's clock) are refused: they would close every window.</summary>
     public TimeSpan MaxFuture { get; set; } = TimeSpan.FromHours(1);
 
-    public string SchemaFor(string endpoint) => Schema is { Length: > 0 } schema ? schema
-        : "emo_stream_" + new string([.. endpoint.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_')])[..Math.Min(endpoint.Length, 40)];
+    /// <summary><see cref="Schema"/>, or one per endpoint: <c>emo_stream_{endpoint}</c> for a name of at most 40 letters and
+    /// digits; any other name has its other characters made '_' (which endpoint names never hold), its first 39 kept, and a
+    /// hash of the whole name added, so that <c>a.b</c> and <c>a-b</c> (or two long names alike at first) never share a schema.</summary>
+    public string SchemaFor(string endpoint)
+    {
+        if (Schema is { Length: > 0 } schema) return schema;
+        var label = new string([.. endpoint.Select(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) ? c : '_')]);
+        if (label == endpoint && label.Length <= 40) return $"emo_stream_{label}";
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(endpoint)))[..12];
+        return $"emo_stream_{label[..Math.Min(label.Length, 39)]}_{hash}";
+    }
 }
