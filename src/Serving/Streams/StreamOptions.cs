@@ -31,13 +31,14 @@ public sealed class StreamOptions
     public TimeSpan MaxFuture { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary><see cref="Schema"/>, or one per endpoint: <c>emo_stream_{endpoint}</c> for a name of at most 40 letters and
-    /// digits; any other name has its other characters made '_' (which endpoint names never hold), its first 39 kept, and a
-    /// hash of the whole name added, so that <c>a.b</c> and <c>a-b</c> (or two long names alike at first) never share a schema.</summary>
+    /// digits; any other has its other characters made '_', its first 39 kept and a hash of the whole name added (so it holds
+    /// a '_' no plain name's schema has): <c>a.b</c>, <c>a-b</c> and <c>a_b</c> (or two long names alike at first) never share a schema.</summary>
     public string SchemaFor(string endpoint)
     {
         if (Schema is { Length: > 0 } schema) return schema;
-        var label = new string([.. endpoint.Select(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) ? c : '_')]);
-        if (label == endpoint && label.Length <= 40) return $"emo_stream_{label}";
+        static bool Plain(char c) => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c);
+        if (endpoint.Length <= 40 && endpoint.All(Plain)) return $"emo_stream_{endpoint}";
+        var label = new string([.. endpoint.Select(c => Plain(c) ? c : '_')]);
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(endpoint)))[..12];
         return $"emo_stream_{label[..Math.Min(label.Length, 39)]}_{hash}";
     }

@@ -11,7 +11,7 @@ public sealed class StreamSchemaTests
     [Fact]
     public void Given_endpoint_names_that_differ_only_in_dots_dashes_or_their_tail_When_schemas_are_named_Then_each_has_its_own_valid_schema()
     {
-        string[] endpoints = ["a.b", "a-b", "ab", "sensors", "sensors.v2", "sensors-v2", Long, Long[..62] + "t", Long[..40], Long[..41]];
+        string[] endpoints = ["a.b", "a-b", "a_b", "ab", "sensors", "sensors.v2", "sensors-v2", Long, Long[..62] + "t", Long[..40], Long[..41]];
         var options = new StreamOptions();
         var schemas = endpoints.Distinct().Select(options.SchemaFor).ToList();
 
