@@ -28,7 +28,7 @@ public static class StreamBus
             case BusTransport.Postgresql:
                 opts.UsePostgresqlPersistenceAndTransport(database, schema, transportSchema: queueSchema);
                 opts.Transports.GetOrCreate<PostgresqlTransport>().EnableQueueNotifications = true;
-                // Few at a time: what a killed scorer held comes back after newer batches, within the allowed lateness.
+                // Few at a time: what a killed scorer held is scored first after a restart (StreamScorer.HandleAsync).
                 opts.ListenToPostgresqlQueue(queue).MaximumMessagesToReceive(10).PollingInterval(TimeSpan.FromMilliseconds(250)).Sequential();
                 break;
             case BusTransport.RabbitMq:
@@ -55,5 +55,5 @@ public static class StreamBus
 /// <summary>Wolverine's handler for a batch of readings: the scorer does the work.</summary>
 public static class SensorReadingsHandler
 {
-    public static Task Handle(SensorReadings batch, StreamScorer scorer, CancellationToken ct) => scorer.ScoreAsync(batch, ct);
+    public static Task Handle(SensorReadings batch, StreamScorer scorer, CancellationToken ct) => scorer.HandleAsync(batch, ct);
 }

@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Text;
+
 namespace EventMlOps.Serving.Streams;
 
 /// <summary>The <c>Serving:Stream</c> section: the replica also scores its endpoint's sensor readings from the bus
@@ -27,6 +30,16 @@ public sealed class StreamOptions
     /// <summary>Readings further in the future than this (by the scorer's clock) are refused: they would close every window.</summary>
     public TimeSpan MaxFuture { get; set; } = TimeSpan.FromHours(1);
 
-    public string SchemaFor(string endpoint) => Schema is { Length: > 0 } schema ? schema
-        : "emo_stream_" + new string([.. endpoint.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_')])[..Math.Min(endpoint.Length, 40)];
+    /// <summary><see cref="Schema"/>, or one per endpoint: <c>emo_stream_{endpoint}</c> for a name of at most 40 letters and
+    /// digits; any other has its other characters made '_', its first 39 kept and a hash of the whole name added (so it holds
+    /// a '_' no plain name's schema has): <c>a.b</c>, <c>a-b</c> and <c>a_b</c> (or two long names alike at first) never share a schema.</summary>
+    public string SchemaFor(string endpoint)
+    {
+        if (Schema is { Length: > 0 } schema) return schema;
+        static bool Plain(char c) => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c);
+        if (endpoint.Length <= 40 && endpoint.All(Plain)) return $"emo_stream_{endpoint}";
+        var label = new string([.. endpoint.Select(c => Plain(c) ? c : '_')]);
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(endpoint)))[..12];
+        return $"emo_stream_{label[..Math.Min(label.Length, 39)]}_{hash}";
+    }
 }

@@ -23,7 +23,28 @@ public sealed class StreamScorer(ServingOptions options, Router router, StreamSt
 
     private readonly string _endpoint = options.Endpoint ?? throw new ArgumentException("--stream needs --endpoint <name>: the endpoint whose readings to score");
 
-    public async Task ScoreAsync(SensorReadings batch, CancellationToken ct)
+    /// <summary>How long the first batch after a start waits for an anomaly version to load before it is retried later.</summary>
+    private static readonly TimeSpan FirstModelWait = TimeSpan.FromSeconds(30);
+
+    private bool _resumed;
+
+    /// <summary>A batch from the bus (one at a time). The first after a start is preceded by the batches the inbox still holds,
+    /// in the order they were sent: a killed scorer's uncommitted batches, which Wolverine would hand back only after newer
+    /// ones, their readings then behind the watermark. They come again from Wolverine later, as duplicates. It waits for the
+    /// model first: a batch retried for want of one would come back after newer ones too.</summary>
+    public async Task HandleAsync(SensorReadings batch, CancellationToken ct)
+    {
+        if (!_resumed)
+        {
+            var clock = Stopwatch.StartNew();
+            while (router.Current.Choose(m => m is AnomalyModel) is null && clock.Elapsed < FirstModelWait) await Task.Delay(100, ct);
+            foreach (var held in await store.HeldBatchesAsync(ct)) await ScoreAsync(held, ct);
+            _resumed = true;
+        }
+        await ScoreAsync(batch, ct);
+    }
+
+    private async Task ScoreAsync(SensorReadings batch, CancellationToken ct)
     {
         if (Refusal(batch) is { } refused)
         {

@@ -2,8 +2,11 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Streams;
+using EventMlOps.Hosting;
 using Npgsql;
 using NpgsqlTypes;
+using Wolverine.Runtime.Serialization;
+using Wolverine.Util;
 
 namespace EventMlOps.Serving.Streams;
 
@@ -12,7 +15,7 @@ namespace EventMlOps.Serving.Streams;
 /// <see cref="FactSender"/> drains). One transaction per batch holds all three.</summary>
 public sealed partial class StreamStore(NpgsqlDataSource database, string schema)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web), Wire = WireOptions();
     private readonly Lazy<Task> _created = new(() => CreateAsync(database, schema));
 
     public string Schema { get; } = SchemaName().IsMatch(schema) ? schema : throw new ArgumentException("Serving:Stream:Schema must be 1-63 lowercase letters, digits or '_', starting with a letter or '_'");
@@ -31,6 +34,13 @@ public sealed partial class StreamStore(NpgsqlDataSource database, string schema
         await command.ExecuteNonQueryAsync();
     }
 
+    private static JsonSerializerOptions WireOptions()
+    {
+        var options = new JsonSerializerOptions();
+        WireJson.Configure(options);
+        return options;
+    }
+
     /// <summary>Opens the batch's transaction, or null when the batch was scored before.</summary>
     public async Task<BatchTransaction?> BeginAsync(Guid batchId, int readings, CancellationToken ct)
     {
@@ -45,6 +55,27 @@ public sealed partial class StreamStore(NpgsqlDataSource database, string schema
         await transaction.DisposeAsync();
         await connection.DisposeAsync();
         return null;
+    }
+
+    /// <summary>The batches the scorer's Wolverine inbox (in this schema) holds but has not handled, in the order they were
+    /// sent: after a crash, what the killed scorer had taken from the queue but not committed.</summary>
+    public async Task<List<SensorReadings>> HeldBatchesAsync(CancellationToken ct)
+    {
+        await using var command = database.CreateCommand(
+            $"select body from {Schema}.wolverine_incoming_envelopes where status <> 'Handled' and message_type = $1");
+        command.Parameters.Add(new() { Value = typeof(SensorReadings).ToMessageTypeName() });
+        var envelopes = new List<Wolverine.Envelope>();
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+            while (await reader.ReadAsync(ct))
+                envelopes.Add(EnvelopeSerializer.Deserialize(reader.GetFieldValue<byte[]>(0)));
+        return [.. envelopes.OrderBy(e => e.SentAt).Select(Batch).OfType<SensorReadings>()];
+    }
+
+    /// <summary>A held envelope's batch, or null when it is not one (Wolverine fails it on its own when it comes).</summary>
+    private static SensorReadings? Batch(Wolverine.Envelope envelope)
+    {
+        try { return envelope.Data is { } data ? JsonSerializer.Deserialize<SensorReadings>(data, Wire) : null; }
+        catch (JsonException) { return null; }
     }
 
     /// <summary>Every machine's windows (for the counters).</summary>

@@ -7,6 +7,7 @@ using EventMlOps.Contracts;
 using EventMlOps.Contracts.Streams;
 using EventMlOps.ControlPlane.Alarms;
 using EventMlOps.Hosting;
+using EventMlOps.Models;
 using EventMlOps.Serving.Streams;
 using EventMlOps.Serving.Tests.Testing;
 using Npgsql;
@@ -14,18 +15,23 @@ using Npgsql;
 namespace EventMlOps.Serving.Tests.Streams;
 
 /// <summary>The stream scorer end to end: the real control plane and PostgreSQL, <c>emo-serve --stream</c> as its own process
-/// (the trained sensor autoencoder), readings published as <c>emo stream send</c> does on the PostgreSQL queue.</summary>
+/// (the trained sensor autoencoder), readings published as <c>emo stream send</c> does on the PostgreSQL queue or a real
+/// RabbitMQ node.</summary>
 public sealed class StreamScorerTests(TrainedModels models, ControlPlaneFixture cp) : IClassFixture<ControlPlaneFixture>
 {
     private const int Interval = 60_000;
 
-    [Fact]
-    public async Task Given_readings_with_an_injected_anomaly_When_streamed_Then_every_reading_is_placed_once_and_one_episode_covers_the_anomaly()
+    [Theory]
+    [InlineData(BusTransport.Postgresql)]
+    [InlineData(BusTransport.RabbitMq)]
+    public async Task Given_readings_with_an_injected_anomaly_When_streamed_Then_every_reading_is_placed_once_and_one_episode_covers_the_anomaly(
+        BusTransport transport)
     {
+        var bus = transport == BusTransport.RabbitMq ? new BusSettings(transport, await RabbitMq.StartAsync()) : Postgres;
         var (endpoint, csv, total, anomalyStart) = await EndpointWithReadingsAsync(days: 0.25, inject: true);
-        await using var scorer = await ScorerAsync(endpoint);
+        await using var scorer = await ScorerAsync(endpoint, bus: bus);
 
-        var batches = await SendAsync(endpoint, csv, batch: 25);
+        var batches = await SendAsync(endpoint, csv, batch: 25, bus: bus);
         var machines = await CountersAsync(endpoint, total);
 
         machines.Values.Sum(m => m.Late).ShouldBe(0);
@@ -37,7 +43,7 @@ public sealed class StreamScorerTests(TrainedModels models, ControlPlaneFixture 
     }
 
     [Fact]
-    public async Task Given_a_scorer_killed_mid_stream_When_it_starts_again_Then_it_resumes_without_losing_or_counting_twice_a_reading()
+    public async Task Given_a_scorer_killed_mid_stream_When_it_starts_again_Then_every_reading_is_placed_once_and_every_window_scored_once()
     {
         var (endpoint, csv, total, _) = await EndpointWithReadingsAsync(days: 1, inject: false);
         await using var first = await ScorerAsync(endpoint, Lateness);
@@ -50,11 +56,33 @@ public sealed class StreamScorerTests(TrainedModels models, ControlPlaneFixture 
         await using var second = await ScorerAsync(endpoint, Lateness);
         var batches = await sending;
 
-        // Every batch taken once, every reading accounted for once: placed, or — what the killed scorer held comes back after
-        // newer batches, later than the allowed lateness when recovery is slow — counted late.
+        // What the killed scorer had taken but not committed is scored before anything newer: no reading falls behind
+        // the watermark because of the crash, and the windows are exactly those of the readings in order.
         var machines = await CountersAsync(endpoint, total, countLate: true);
         (await BatchesAsync(endpoint)).ShouldBe(batches);
-        machines.Values.Sum(m => m.Readings + m.Late).ShouldBe(total);
+        machines.Values.Sum(m => m.Late).ShouldBe(0);
+        machines.Values.Sum(m => m.Readings).ShouldBe(total);
+        machines.OrderBy(m => m.Key).ShouldBe(Expected(csv, Lateness).OrderBy(m => m.Key));
+    }
+
+    /// <summary>Each machine's counters had its readings been placed in order by one scorer that never stopped: the windows
+    /// of the trained model's shape (its ONNX metadata) cut by <see cref="MachineWindows"/>.</summary>
+    private Dictionary<string, MachineCounters> Expected(string csv, TimeSpan lateness)
+    {
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(models.AnomalyPath);
+        var metadata = session.ModelMetadata.CustomMetadataMap;
+        var shape = new StreamShape(int.Parse(metadata[ModelMetadata.Window], CultureInfo.InvariantCulture),
+            int.Parse(metadata[ModelMetadata.Stride], CultureInfo.InvariantCulture), metadata[ModelMetadata.Features].Split(',').Length,
+            long.Parse(metadata[ModelMetadata.SamplingInterval], CultureInfo.InvariantCulture), (long)lateness.TotalMilliseconds);
+        var file = new ReadingsFile(csv);
+        var machines = new Dictionary<string, MachineWindows>();
+        foreach (var r in file.Read())
+        {
+            var state = machines.TryGetValue(r.Machine, out var known) ? known : machines[r.Machine] = new MachineWindows();
+            state.Add(r.Time.ToUnixTimeMilliseconds(), new float[shape.Features], shape).ShouldBe(Placement.Placed);
+            state.Scored += state.Close(shape).Count(w => w.Readings is not null);
+        }
+        return machines.ToDictionary(m => m.Key, m => new MachineCounters(m.Value.Readings, m.Value.Late, m.Value.Scored, m.Value.Incomplete));
     }
 
     private async Task<(string Endpoint, string Csv, long Total, DateTimeOffset AnomalyStart)> EndpointWithReadingsAsync(double days, bool inject)
@@ -69,8 +97,11 @@ public sealed class StreamScorerTests(TrainedModels models, ControlPlaneFixture 
 
     private static readonly TimeSpan Lateness = TimeSpan.FromHours(3);
 
-    private async Task<ScorerProcess> ScorerAsync(string endpoint, TimeSpan? lateness = null) => await ScorerProcess.StartAsync([
+    private static readonly BusSettings Postgres = new(BusTransport.Postgresql, null);
+
+    private async Task<ScorerProcess> ScorerAsync(string endpoint, TimeSpan? lateness = null, BusSettings? bus = null) => await ScorerProcess.StartAsync([
         TestHost.Built("Serving", "emo-serve.dll"),
+        .. bus is { Transport: BusTransport.RabbitMq, Address: { } rabbit } ? [$"--Bus:RabbitMq={rabbit}"] : Array.Empty<string>(),
         "--urls=http://127.0.0.1:0",
         $"--control-plane={cp.BaseAddress}",
         $"--endpoint={endpoint}",
@@ -85,9 +116,9 @@ public sealed class StreamScorerTests(TrainedModels models, ControlPlaneFixture 
         ["Serving__Stream__Database"] = cp.Postgres.ConnectionString(cp.Database),
     });
 
-    private async Task<int> SendAsync(string endpoint, string csv, int batch, int rate = 0)
+    private async Task<int> SendAsync(string endpoint, string csv, int batch, int rate = 0, BusSettings? bus = null)
     {
-        var target = new BusTarget(new BusSettings(BusTransport.Postgresql, null), cp.Postgres.ConnectionString(cp.Database), "emo");
+        var target = new BusTarget(bus ?? Postgres, cp.Postgres.ConnectionString(cp.Database), "emo");
         var sent = await StreamCommand.SendAsync(target, endpoint, new ReadingsFile(csv), batch, rate, (_, _) => { }, TestContext.Current.CancellationToken);
         return (int)Math.Ceiling(sent / (double)batch);
     }

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace EventMlOps.ControlPlane.Tests.Testing;
+namespace EventMlOps.Testing;
 
 /// <summary>A real RabbitMQ node for the transport tests, started (once, idempotently) by deploy/local/rabbitmq.sh.
 /// The node outlives the test run so that later runs reuse it; <c>deploy/local/rabbitmq.sh stop</c> ends it.</summary>
@@ -15,7 +15,7 @@ public static class RabbitMq
         try
         {
             if (_uri is not null) return _uri;
-            var script = Path.Combine(EventMlOps.Testing.TestHost.RepoRoot(), "deploy", "local", "rabbitmq.sh");
+            var script = Path.Combine(TestHost.RepoRoot(), "deploy", "local", "rabbitmq.sh");
             var start = new ProcessStartInfo("bash", [script, "start"]) { RedirectStandardOutput = true, RedirectStandardError = true };
             using var process = Process.Start(start)!;
             var stdout = process.StandardOutput.ReadToEndAsync();
