@@ -50,15 +50,17 @@ public static class SensorDemo
         var (_, replica) = await s.ServingAsync(Endpoint, ct);
         s.Say($"replica {replica.Name} serves {version} at {replica.Url} and listens on {SensorReadings.QueueOf(Endpoint)} ({bus.Describe()})");
 
-        var streamDays = s.Quick ? 40 : 60;
-        var cleanSeconds = s.Quick ? 15 : 30;
+        // Long enough to outlast the loop (retraining included) at the rate; a drift window of samples spans a few days of
+        // event time (at 50 samples/s and this rate), so the daily cycle does not pass for drift.
+        var streamDays = s.Quick ? 60 : 90;
+        var cleanSeconds = s.Quick ? 12 : 25;
         var recalibratedFrom = cleanSeconds * (double)Rate / Machines / 1440 / streamDays;
-        var windowSamples = s.Quick ? 50 : 100;
+        var windowSamples = s.Quick ? 200 : 250;
         s.Step($"paula (scientist and operator) sets {Model}'s policy: drift windows of {windowSamples} samples, an alarm after 2 drifting windows in a row; "
             + $"on an alarm retrain on the latest '{RecentData}' and roll the approved version out as a canary");
-        await RegisterRecentAsync(s, streamDays, 0, ct);
+        await RegisterRecentAsync(s, days, 0, ct);
         s.Say($"alice registers the gateway's archive of recent readings as dataset '{RecentData}'");
-        var policy = Policy(windowSamples);
+        var policy = Policy(windowSamples, bakeSeconds: s.Quick ? 5 : 10);
         await s.Paula.SendAsync("/api/models/policy", new SetModelPolicy(Guid.NewGuid(), Model, policy.Drift, policy.Retraining), ct);
         s.Say($"policy: {Describe(policy.Drift)}; retraining on '{RecentData}', canary 50 % judged on the stream's scored batches");
 
@@ -66,9 +68,9 @@ public static class SensorDemo
         try
         {
             var recalibratedAt = stream.Start + TimeSpan.FromDays(streamDays * recalibratedFrom);
-            s.Step($"the stream: {streamDays} days of {Machines} machines' readings ({stream.Readings.Count:N0}, faults injected throughout) sent over the bus at "
+            s.Step($"the stream: {streamDays} days of {Machines} machines' readings ({stream.Readings.Count:N0}, a fault every two days or so) sent over the bus at "
                 + $"{Rate:N0} readings/s; on {Fmt.Time(recalibratedAt)} (event time) the fleet's temperature sensors are recalibrated: +{Recalibration} °C");
-            var phases = await StreamThroughLoopAsync(s, bus, stream, recalibratedAt, ct);
+            var phases = await StreamThroughLoopAsync(s, bus, stream, recalibratedAt, days, ct);
             await ReportEpisodesAsync(s, stream, phases, ct);
             s.Summary.Add(new SummaryRow("sensors", $"{version} → {phases.Retrained}", Fmt.Numbers(run.Hyperparameters),
                 $"tpr {Fmt.Number(run.Metrics!["tpr"])} at fpr {Fmt.Number(run.Metrics["fpr"])}",
@@ -82,15 +84,15 @@ public static class SensorDemo
 
     /// <summary>Evidently's defaults, but for the sensors: a channel drifts when the readings moved by a fifth of their
     /// training spread (normalised Wasserstein ≥ 0.2; windows of consecutive readings hold fewer independent values than
-    /// their count), one channel of three is enough, and the anomaly score drifts only on a large move (≥ 1): faults are
+    /// their count), one channel of three is enough, and the anomaly score drifts only on a tenfold move (≥ 10): faults are
     /// in the stream on purpose and raise scores without the data having drifted.</summary>
-    private static (DriftPolicy Drift, RetrainingPolicy Retraining) Policy(int windowSamples)
+    private static (DriftPolicy Drift, RetrainingPolicy Retraining) Policy(int windowSamples, int bakeSeconds)
     {
         var channel = new DriftTest(DriftMethod.Wasserstein, 0.2);
         var drift = new DriftPolicy(
-            new Dictionary<string, DriftTest> { ["temperature"] = channel, ["vibration"] = channel, ["pressure"] = channel, ["error"] = new(DriftMethod.Wasserstein, 1) },
+            new Dictionary<string, DriftTest> { ["temperature"] = channel, ["vibration"] = channel, ["pressure"] = channel, ["error"] = new(DriftMethod.Wasserstein, 10) },
             DriftShare: 0.3, WindowSamples: windowSamples, WindowSeconds: 120, DetectAfter: 2, ClearAfter: 2);
-        var canary = new RolloutStrategy(RolloutKind.Canary, [new CanaryStep(50, 10)], new RolloutAnalysis(IntervalSeconds: 2, MinRequests: 10));
+        var canary = new RolloutStrategy(RolloutKind.Canary, [new CanaryStep(50, bakeSeconds)], new RolloutAnalysis(IntervalSeconds: 2, MinRequests: 10));
         return (drift, new RetrainingPolicy(RecentData, canary));
     }
 
@@ -98,10 +100,11 @@ public static class SensorDemo
         string.Join(", ", (p.Features ?? new Dictionary<string, DriftTest>()).Select(f => $"{f.Key} {f.Value.Method} ≥ {Fmt.Number(f.Value.Threshold)}"))
         + $"; drifting when ≥ {p.DriftShare:P0} of the inputs or an output drift";
 
-    /// <summary>The gateway's archive of recent readings: generated like the training data, after a recalibration when one happened.</summary>
+    /// <summary>The gateway's archive of recent readings (as many days as the first training data): generated like the
+    /// training data, after a recalibration when one happened.</summary>
     private static async Task RegisterRecentAsync(DemoStage s, int days, double recalibration, CancellationToken ct)
     {
-        var uri = TrainCommand.GeneratorUri("anomaly", $"machines={Machines},days={days / 2}" + (recalibration > 0 ? $",recalibration={recalibration}" : ""), StreamSeed + 1);
+        var uri = TrainCommand.GeneratorUri("anomaly", $"machines={Machines},days={days}" + (recalibration > 0 ? $",recalibration={recalibration}" : ""), StreamSeed + 1);
         var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(uri)));
         await s.Alice.SendAsync("/api/datasets", new RegisterDataset(Guid.NewGuid(), Guid.NewGuid(), RecentData, uri, sha, "generated", 0, []), ct);
     }
@@ -121,7 +124,7 @@ public static class SensorDemo
             var (command, prefix) = AgentSettings.Command(trainer, AgentSettings.Dotnet());
             var start = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var arg in (string[])[.. prefix, "generate", "sensors", "--machines", Num(Machines), "--days", Num(days), "--normal-fraction", "0",
-                         "--seed", Num(StreamSeed), "--recalibration", Num(Recalibration), "--recalibrated-from", Num(recalibratedFrom), "--out", generated])
+                         "--seed", Num(StreamSeed), "--fault-gap-hours", "36", "--recalibration", Num(Recalibration), "--recalibrated-from", Num(recalibratedFrom), "--out", generated])
                 start.ArgumentList.Add(arg);
             using var process = Process.Start(start) ?? throw new CliError($"could not start {command}");
             var errors = process.StandardError.ReadToEndAsync(ct);
@@ -151,7 +154,8 @@ public static class SensorDemo
     /// <summary>Streams in the background while the loop runs: drift windows as the control plane judges them, the
     /// recalibration (and the gateway archiving the readings after it), the alarm, the retraining run, bob's approval,
     /// the canary on the stream — then a few clean windows of the new version.</summary>
-    private static async Task<Phases> StreamThroughLoopAsync(DemoStage s, BusTarget bus, Stream stream, DateTimeOffset recalibratedAt, CancellationToken ct)
+    private static async Task<Phases> StreamThroughLoopAsync(DemoStage s, BusTarget bus, Stream stream, DateTimeOffset recalibratedAt, int archiveDays,
+        CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var sent = 0L;
@@ -187,7 +191,7 @@ public static class SensorDemo
                 if (!archived && Now() >= recalibratedAt)
                 {
                     archived = true;
-                    await RegisterRecentAsync(s, stream.Readings.Count / Machines / 1440, Recalibration, ct);
+                    await RegisterRecentAsync(s, archiveDays, Recalibration, ct);
                     s.Say($"(stream at {Fmt.Time(Now())}) the temperature sensors read +{Recalibration} °C from now on; the gateway archives the readings since "
                         + $"as a new version of '{RecentData}'");
                 }
@@ -223,8 +227,9 @@ public static class SensorDemo
             s.Say($"canary {outcome.Outcome} after {(outcome.EndedAt - outcome.StartedAt).TotalSeconds:0} s (stream at {Fmt.Time(promotedAt)})");
 
             s.Step($"the stream goes on with {retrained}: its drift windows against its own (recalibrated) training data");
-            await UntilAsync($"two drift windows of {retrained}", async () =>
-                (await WindowsAsync()).Windows.Count(w => w.Version == v2 && w.WindowStart >= outcome.EndedAt - TimeSpan.FromSeconds(1)) >= 2 ? "done" : null);
+            var after = s.Quick ? 1 : 2;
+            await UntilAsync($"{after} drift window(s) of {retrained}", async () =>
+                (await WindowsAsync()).Windows.Count(w => w.Version == v2 && w.WindowStart >= outcome.EndedAt - TimeSpan.FromSeconds(1)) >= after ? "done" : null);
             await stop.CancelAsync();
             try { await sending; } catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
             var end = Now();

@@ -50,7 +50,7 @@ public sealed class ServingOptions
     public string? SamplesKey { get; set; }
 
     /// <summary>Most requests (or scored windows) sampled per second for drift monitoring; 0 = none.</summary>
-    public double SamplesPerSecond { get; set; } = 10;
+    public double SamplesPerSecond { get; set; } = 50;
 
     /// <summary>The samples kept for the drift agent to read: the oldest make room for new ones.</summary>
     public int SamplesBuffer { get; set; } = 4096;

@@ -4,13 +4,14 @@ namespace EventMlOps.Training.Anomaly;
 /// machine's timeline that is normal operation (anomalies occur only after it). <paramref name="Recalibration"/>: from
 /// <paramref name="RecalibratedFrom"/> (a share of the timeline) on, every temperature sensor reads that many °C more —
 /// a fleet-wide recalibration, the kind of drift a model trained before it has never seen.</summary>
+/// <paramref name="FaultGapHours"/>: the least normal operation between two faults (up to 10 h more are drawn).
 public sealed record SensorGeneratorOptions(int Machines = 6, double Days = 28, double NormalFraction = 0.8, int Seed = 42,
-    double Recalibration = 0, double RecalibratedFrom = 0);
+    double Recalibration = 0, double RecalibratedFrom = 0, double FaultGapHours = 3);
 
 /// <summary>Makes realistic multi-sensor series, one reading a minute per machine: a load that follows a daily
 /// cycle plus short-term fluctuation drives temperature (°C, with thermal inertia), vibration (mm/s, proportional to
 /// load) and pressure (bar); the machines are units of one model whose levels differ by a few per cent, with their own cycle amplitude and phase; every sensor has noise.
-/// After the normal share of the timeline, labelled anomalies of four kinds follow one another with 3–13 h of normal
+/// After the normal share of the timeline, labelled anomalies of four kinds follow one another with 3–13 h (by default) of normal
 /// operation between them, each lasting until "maintenance" ends it: <c>spike</c> (1–3 min, one sensor jumps),
 /// <c>drift</c> (the temperature or pressure calibration drifts away linearly, by 8–15 °C or 0.8–1.5 bar over
 /// 3–8 h), <c>stuck</c> (vibration or pressure repeats its last value for 3–8 h) and <c>rising_vibration</c>
@@ -50,7 +51,7 @@ public static class SensorGenerator
                 values[t * 3 + V] = (float)(baseV * (0.5 + load) + 0.025 * baseV * Gaussian(rng));
                 values[t * 3 + P] = (float)(baseP + 1.6 * load + 0.03 * Gaussian(rng));
             }
-            InjectAnomalies(rng, values, labels, (int)(length * options.NormalFraction), baseV);
+            InjectAnomalies(rng, values, labels, (int)(length * options.NormalFraction), baseV, (int)(options.FaultGapHours * 60));
             for (var t = (int)(length * options.RecalibratedFrom); t < length; t++) values[t * 3 + T] += (float)options.Recalibration;
             machines.Add(new MachineSeries
             {
@@ -63,7 +64,7 @@ public static class SensorGenerator
         return new SensorData { Features = Features, Machines = machines };
     }
 
-    private static void InjectAnomalies(Random rng, float[] values, string?[] labels, int from, double baseV)
+    private static void InjectAnomalies(Random rng, float[] values, string?[] labels, int from, double baseV, int gapMinutes)
     {
         var length = labels.Length;
         var t = from + 60 + rng.Next(240);
@@ -119,7 +120,7 @@ public static class SensorGenerator
                 }
             }
             for (var k = 0; k < duration; k++) labels[t + k] = kind;
-            t += duration + 180 + rng.Next(600);
+            t += duration + gapMinutes + rng.Next(600);
         }
     }
 
