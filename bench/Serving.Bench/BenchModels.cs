@@ -19,7 +19,7 @@ public static class BenchModels
     public static Task<BenchModel> AnomalyAsync(string home, TextWriter output, CancellationToken ct) =>
         TrainAsync(home, "anomaly", ["--generate", "--machines", "2", "--days", "7", "--epochs", "1"], output, ct);
 
-    private static async Task<BenchModel> TrainAsync(string home, string trainer, string[] args, TextWriter output, CancellationToken ct)
+    public static async Task<BenchModel> TrainAsync(string home, string trainer, string[] args, TextWriter output, CancellationToken ct)
     {
         var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(trainer + " " + string.Join(' ', args))))[..12];
         var folder = System.IO.Path.Combine(home, "models", $"{trainer}-{key}");

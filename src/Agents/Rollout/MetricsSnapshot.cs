@@ -101,7 +101,7 @@ public sealed record MetricsSnapshot(IReadOnlyDictionary<int, VersionHistogram> 
 
     /// <summary>As Prometheus' <c>histogram_quantile</c>: linear within the bucket that holds the rank; the highest
     /// finite bound when the rank falls in the +Inf bucket; 0 without observations.</summary>
-    internal static double Quantile(IReadOnlyList<double> bounds, IReadOnlyList<double> cumulative, double q)
+    public static double Quantile(IReadOnlyList<double> bounds, IReadOnlyList<double> cumulative, double q)
     {
         if (cumulative.Count == 0 || cumulative[^1] <= 0) return 0;
         var rank = q * cumulative[^1];
