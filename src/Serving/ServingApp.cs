@@ -27,6 +27,7 @@ public static class ServingApp
         ["--token"] = "Serving:Token",
         ["--allowed-lateness"] = "Serving:Stream:AllowedLateness",
         ["--clear-after"] = "Serving:Stream:ClearAfter",
+        ["--raise-after"] = "Serving:Stream:RaiseAfter",
     };
 
     public static WebApplication Build(string[] args)
@@ -77,6 +78,7 @@ public static class ServingApp
         var database = options.Stream.Database
             ?? throw new ArgumentException("--stream needs Serving:Stream:Database (a PostgreSQL connection string): the scorer keeps its windows there");
         if (options.Stream.ClearAfter < 1) throw new ArgumentException("Serving:Stream:ClearAfter must be at least 1");
+        if (options.Stream.RaiseAfter < 1) throw new ArgumentException("Serving:Stream:RaiseAfter must be at least 1");
         if (options.Stream.AllowedLateness < TimeSpan.Zero) throw new ArgumentException("Serving:Stream:AllowedLateness must not be negative");
         var schema = options.Stream.SchemaFor(endpoint);
         builder.Services.AddSingleton(_ => new StreamStore(Npgsql.NpgsqlDataSource.Create(database), schema));

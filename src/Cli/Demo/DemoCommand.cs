@@ -49,7 +49,7 @@ public static class DemoCommand
         w.WriteLine($"control plane {url.ToString().TrimEnd('/')}; every command below carries correlation id {ctx.CorrelationId}");
         try
         {
-            if (Environment.GetEnvironmentVariable("EMO_SKIP_RECO") is null) await RecommenderDemo.RunAsync(stage, ct);
+            await RecommenderDemo.RunAsync(stage, ct);
             await SensorDemo.RunAsync(stage, trainer, bus, ct);
 
             stage.Step("summary");

@@ -27,7 +27,7 @@ namespace EventMlOps.Cli.Demo;
 public static class SensorDemo
 {
     public const string Model = "sensors", Endpoint = "sensors", RecentData = "sensors-recent";
-    private const int Window = 30, Seed = 42, StreamSeed = 43, Machines = 6, Rate = 3000, Batch = 250;
+    private const int Window = 30, Seed = 7, Machines = 6, Rate = 4000, Batch = 400;
     private const double Recalibration = 6;
 
     public static async Task RunAsync(DemoStage s, string trainer, BusTarget bus, CancellationToken ct)
@@ -52,23 +52,24 @@ public static class SensorDemo
 
         // Long enough to outlast the loop (retraining included) at the rate; a drift window of samples spans a few days of
         // event time (at 50 samples/s and this rate), so the daily cycle does not pass for drift.
+        // Long enough to outlast the loop (retraining included) at the rate; a drift window of samples spans a few days of
+        // event time (at 50 samples/s and this rate), so the daily cycle does not pass for drift.
         var streamDays = s.Quick ? 60 : 90;
-        var cleanSeconds = s.Quick ? 12 : 25;
-        var recalibratedFrom = cleanSeconds * (double)Rate / Machines / 1440 / streamDays;
-        var windowSamples = s.Quick ? 200 : 250;
+        var cleanDays = (s.Quick ? 15 : 25) * (double)Rate / Machines / 1440;
+        var windowSamples = 300;
         s.Step($"paula (scientist and operator) sets {Model}'s policy: drift windows of {windowSamples} samples, an alarm after 2 drifting windows in a row; "
             + $"on an alarm retrain on the latest '{RecentData}' and roll the approved version out as a canary");
-        await RegisterRecentAsync(s, days, 0, ct);
+        await RegisterRecentAsync(s, days / 2, 0, ct);
         s.Say($"alice registers the gateway's archive of recent readings as dataset '{RecentData}'");
         var policy = Policy(windowSamples, bakeSeconds: s.Quick ? 5 : 10);
         await s.Paula.SendAsync("/api/models/policy", new SetModelPolicy(Guid.NewGuid(), Model, policy.Drift, policy.Retraining), ct);
         s.Say($"policy: {Describe(policy.Drift)}; retraining on '{RecentData}', canary 50 % judged on the stream's scored batches");
 
-        var stream = await StreamAsync(trainer, streamDays, recalibratedFrom, ct);
+        var stream = await StreamAsync(trainer, days, streamDays, cleanDays, ct);
         try
         {
-            var recalibratedAt = stream.Start + TimeSpan.FromDays(streamDays * recalibratedFrom);
-            s.Step($"the stream: {streamDays} days of {Machines} machines' readings ({stream.Readings.Count:N0}, a fault every two days or so) sent over the bus at "
+            var recalibratedAt = stream.Start + TimeSpan.FromDays(cleanDays);
+            s.Step($"the stream: the same machines' next {streamDays} days of readings ({stream.Readings.Count:N0}, a fault every two days or so) sent over the bus at "
                 + $"{Rate:N0} readings/s; on {Fmt.Time(recalibratedAt)} (event time) the fleet's temperature sensors are recalibrated: +{Recalibration} °C");
             var phases = await StreamThroughLoopAsync(s, bus, stream, recalibratedAt, days, ct);
             await ReportEpisodesAsync(s, stream, phases, ct);
@@ -82,15 +83,16 @@ public static class SensorDemo
         }
     }
 
-    /// <summary>Evidently's defaults, but for the sensors: a channel drifts when the readings moved by a fifth of their
-    /// training spread (normalised Wasserstein ≥ 0.2; windows of consecutive readings hold fewer independent values than
-    /// their count), one channel of three is enough, and the anomaly score drifts only on a tenfold move (≥ 10): faults are
-    /// in the stream on purpose and raise scores without the data having drifted.</summary>
+    /// <summary>Not Evidently's defaults for the sensors: faults are in the stream on purpose, and a fault's few hours of
+    /// extreme readings and scores move a Wasserstein distance far without the data having drifted. The Population
+    /// Stability Index counts shares of the training deciles instead: a fault moves a few per cent of the values, a
+    /// recalibration all of them. A channel drifts at PSI ≥ 0.25 (the customary "major shift"), one of three is enough; the
+    /// anomaly score, which faults move most, only at PSI ≥ 2.</summary>
     private static (DriftPolicy Drift, RetrainingPolicy Retraining) Policy(int windowSamples, int bakeSeconds)
     {
-        var channel = new DriftTest(DriftMethod.Wasserstein, 0.2);
+        var psi = new DriftTest(DriftMethod.Psi, 0.25);
         var drift = new DriftPolicy(
-            new Dictionary<string, DriftTest> { ["temperature"] = channel, ["vibration"] = channel, ["pressure"] = channel, ["error"] = new(DriftMethod.Wasserstein, 10) },
+            new Dictionary<string, DriftTest> { ["temperature"] = psi, ["vibration"] = psi, ["pressure"] = psi, ["error"] = new(DriftMethod.Psi, 2) },
             DriftShare: 0.3, WindowSamples: windowSamples, WindowSeconds: 120, DetectAfter: 2, ClearAfter: 2);
         var canary = new RolloutStrategy(RolloutKind.Canary, [new CanaryStep(50, bakeSeconds)], new RolloutAnalysis(IntervalSeconds: 2, MinRequests: 10));
         return (drift, new RetrainingPolicy(RecentData, canary));
@@ -100,11 +102,11 @@ public static class SensorDemo
         string.Join(", ", (p.Features ?? new Dictionary<string, DriftTest>()).Select(f => $"{f.Key} {f.Value.Method} ≥ {Fmt.Number(f.Value.Threshold)}"))
         + $"; drifting when ≥ {p.DriftShare:P0} of the inputs or an output drift";
 
-    /// <summary>The gateway's archive of recent readings (as many days as the first training data): generated like the
-    /// training data, after a recalibration when one happened.</summary>
+    /// <summary>The gateway's archive of the machines' recent readings (as many days as the first training data): generated
+    /// like the training data, recalibrated when the recalibration happened.</summary>
     private static async Task RegisterRecentAsync(DemoStage s, int days, double recalibration, CancellationToken ct)
     {
-        var uri = TrainCommand.GeneratorUri("anomaly", $"machines={Machines},days={days}" + (recalibration > 0 ? $",recalibration={recalibration}" : ""), StreamSeed + 1);
+        var uri = TrainCommand.GeneratorUri("anomaly", $"machines={Machines},days={days}" + (recalibration > 0 ? $",recalibration={recalibration}" : ""), Seed);
         var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(uri)));
         await s.Alice.SendAsync("/api/datasets", new RegisterDataset(Guid.NewGuid(), Guid.NewGuid(), RecentData, uri, sha, "generated", 0, []), ct);
     }
@@ -113,9 +115,10 @@ public static class SensorDemo
 
     private sealed record Stream(string Path, DateTimeOffset Start, IReadOnlyList<Labelled> Readings);
 
-    /// <summary>The stream (<c>emo-train generate sensors</c>, another seed than training), in time order across machines as a
-    /// gateway would forward it.</summary>
-    private static async Task<Stream> StreamAsync(string trainer, int days, double recalibratedFrom, CancellationToken ct)
+    /// <summary>The stream: the same machines' timeline (<c>emo-train generate sensors</c>, the training data's seed) after
+    /// the <paramref name="trainedDays"/> the model was trained on, faults every two days or so, recalibrated after
+    /// <paramref name="cleanDays"/> — in time order across machines, as a gateway would forward it.</summary>
+    private static async Task<Stream> StreamAsync(string trainer, int trainedDays, int days, double cleanDays, CancellationToken ct)
     {
         var generated = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"emo-demo-generated-{Guid.NewGuid():N}.csv");
         var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"emo-demo-stream-{Guid.NewGuid():N}.csv");
@@ -123,8 +126,10 @@ public static class SensorDemo
         {
             var (command, prefix) = AgentSettings.Command(trainer, AgentSettings.Dotnet());
             var start = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var arg in (string[])[.. prefix, "generate", "sensors", "--machines", Num(Machines), "--days", Num(days), "--normal-fraction", "0",
-                         "--seed", Num(StreamSeed), "--fault-gap-hours", "36", "--recalibration", Num(Recalibration), "--recalibrated-from", Num(recalibratedFrom), "--out", generated])
+            var total = trainedDays + days;
+            foreach (var arg in (string[])[.. prefix, "generate", "sensors", "--machines", Num(Machines), "--days", Num(total), "--normal-fraction", Num((double)trainedDays / total),
+                         "--seed", Num(Seed), "--fault-gap-hours", "36", "--recalibration", Num(Recalibration), "--recalibrated-from", Num((trainedDays + cleanDays) / total),
+                         "--out", generated])
                 start.ArgumentList.Add(arg);
             using var process = Process.Start(start) ?? throw new CliError($"could not start {command}");
             var errors = process.StandardError.ReadToEndAsync(ct);
@@ -133,7 +138,9 @@ public static class SensorDemo
             if (process.ExitCode != 0) throw new CliError($"generating the sensor stream failed (exit code {process.ExitCode}): {await errors}");
             // machine,timestamp,temperature,vibration,pressure,label — machine after machine; stably sorted by time.
             var lines = File.ReadLines(generated).ToList();
-            var rows = lines.Skip(1).Select(l => (Line: l, Fields: l.Split(','))).OrderBy(r => r.Fields[1], StringComparer.Ordinal).ToList();
+            var from = DateTimeOffset.Parse(lines[1].Split(',')[1], CultureInfo.InvariantCulture).AddDays(trainedDays).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+            var rows = lines.Skip(1).Select(l => (Line: l, Fields: l.Split(','))).Where(r => string.CompareOrdinal(r.Fields[1], from) >= 0)
+                .OrderBy(r => r.Fields[1], StringComparer.Ordinal).ToList();
             await File.WriteAllLinesAsync(path, [lines[0], .. rows.Select(r => r.Line)], ct);
             var readings = rows.Select(r => new Labelled(r.Fields[0], DateTimeOffset.Parse(r.Fields[1], CultureInfo.InvariantCulture),
                 r.Fields[5].Length == 0 ? null : r.Fields[5])).ToList();
@@ -250,7 +257,9 @@ public static class SensorDemo
     private static async Task ReportEpisodesAsync(DemoStage s, Stream stream, Phases p, CancellationToken ct)
     {
         await Task.Delay(TimeSpan.FromSeconds(2), ct); // the replica's last facts are on their way
-        var episodes = await s.Olivia.GetAsync<List<AnomalyEpisode>>($"/api/alarms?endpoint={Endpoint}&limit=1000", ct);
+        var episodes = new List<AnomalyEpisode>();
+        for (List<AnomalyEpisode> page; (page = await s.Olivia.GetAsync<List<AnomalyEpisode>>($"/api/alarms?endpoint={Endpoint}&limit=1000&offset={episodes.Count}", ct)).Count > 0;)
+            episodes.AddRange(page);
         var faults = stream.Readings.Where(r => r.Time <= p.End).GroupBy(r => r.Machine).SelectMany(Faults).ToList();
         s.Step($"anomaly alarm episodes ({episodes.Count}) against the {faults.Count} faults injected into the part of the stream sent");
         var table = new Table("phase (event time)", "served by", "faults", "caught", "episodes", "false alarms");

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
 
@@ -21,7 +22,8 @@ public interface IDesiredStateSource
 
 public static class DesiredState
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    /// <summary>As the control plane writes it: enums (a drift policy's methods) by name.</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
     /// <summary>Parses an <see cref="ApplyEndpoint"/>, refusing (with a <see cref="JsonException"/> saying why) what
     /// the serializer lets through: missing names, uris, hashes or versions, negative weights.</summary>

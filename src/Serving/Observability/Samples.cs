@@ -30,9 +30,12 @@ public sealed class Samples : BackgroundService
             _ => Interlocked.Increment(ref _dropped));
         // Without a key nobody may read samples: none are taken.
         var perSecond = options.SamplesKey is { Length: > 0 } ? (int)Math.Ceiling(options.SamplesPerSecond) : 0;
+        // A token every 1/rate s, at most a tenth of a second's worth saved: samples spread over the second rather than
+        // the first requests (or a stream's first batch) of each second taking them all.
         _rate = perSecond <= 0 ? null : new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
-            TokenLimit = perSecond, TokensPerPeriod = perSecond, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0, AutoReplenishment = true,
+            TokenLimit = Math.Max(1, perSecond / 10), TokensPerPeriod = 1, ReplenishmentPeriod = TimeSpan.FromSeconds(1.0 / perSecond), QueueLimit = 0,
+            AutoReplenishment = true,
         });
     }
 

@@ -27,18 +27,21 @@ public static class SensorGenerator
 
     public static SensorData Generate(SensorGeneratorOptions options)
     {
-        var rng = new Random(options.Seed);
+        // The machines come from their own generator: a seed names one fleet, however many days are generated (a longer
+        // timeline continues the same machines, e.g. a stream after the data a model was trained on).
+        var fleet = new Random(options.Seed);
+        var rng = new Random(unchecked(options.Seed * 7919 + 1));
         var length = Math.Max(MinutesPerDay / 24, (int)(options.Days * MinutesPerDay));
         var start = new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
         var machines = new List<MachineSeries>();
         for (var m = 0; m < options.Machines; m++)
         {
             // a fleet of one machine model: the same set points, with a few per cent unit-to-unit variation
-            var baseT = 60 + 3 * (rng.NextDouble() - 0.5);
-            var baseV = 2.0 * (1 + 0.1 * (rng.NextDouble() - 0.5));
-            var baseP = 5 + 0.2 * (rng.NextDouble() - 0.5);
-            var amplitude = 0.25 + 0.15 * rng.NextDouble();
-            var phase = 2 * Math.PI * (0.15 * rng.NextDouble() - 0.25);
+            var baseT = 60 + 3 * (fleet.NextDouble() - 0.5);
+            var baseV = 2.0 * (1 + 0.1 * (fleet.NextDouble() - 0.5));
+            var baseP = 5 + 0.2 * (fleet.NextDouble() - 0.5);
+            var amplitude = 0.25 + 0.15 * fleet.NextDouble();
+            var phase = 2 * Math.PI * (0.15 * fleet.NextDouble() - 0.25);
             var values = new float[length * 3];
             var labels = new string?[length];
             double fluctuation = 0, ema = 0.55;

@@ -3,20 +3,23 @@ using EventMlOps.Serving.Streams;
 
 namespace EventMlOps.Serving.Tests.Streams;
 
-/// <summary>Alarm episodes from scored windows (threshold 1, cleared after 2 normal windows).</summary>
+/// <summary>Alarm episodes from scored windows (threshold 1, cleared after 2 normal windows, raised at the first anomalous
+/// window unless a test says otherwise).</summary>
 public sealed class EpisodesTests
 {
     private static readonly DateTimeOffset T0 = DateTimeOffset.Parse("2026-12-01T00:00:00Z");
 
     private static ScoredWindow Window(int i, double score) => new("m-1", 3, T0.AddMinutes(i), T0.AddMinutes(i + 4), score, 1.0);
 
-    private static (OpenEpisode? Episode, List<object> Facts) Given(params double[] scores)
+    private static (OpenEpisode? Episode, List<object> Facts) Given(params double[] scores) => Given(1, scores);
+
+    private static (OpenEpisode? Episode, List<object> Facts) Given(int raiseAfter, params double[] scores)
     {
         OpenEpisode? open = null;
         var facts = new List<object>();
         for (var i = 0; i < scores.Length; i++)
         {
-            (open, var fact) = Episodes.Decide("sensors", open, Window(i, scores[i]), clearAfter: 2);
+            (open, var fact) = Episodes.Decide("sensors", open, Window(i, scores[i]), clearAfter: 2, raiseAfter);
             if (fact is not null) facts.Add(fact);
         }
         return (open, facts);
@@ -49,6 +52,19 @@ public sealed class EpisodesTests
     {
         Given(2.0, 0.1, 0.1).Facts.Select(f => ((Contracts.ICommand)f).CommandId)
             .ShouldBe(Given(2.0, 0.1, 0.1).Facts.Select(f => ((Contracts.ICommand)f).CommandId));
+    }
+
+    [Fact]
+    public void Given_raise_after_3_When_anomalous_windows_come_alone_or_two_in_a_row_Then_nothing_is_raised_and_three_raise_from_the_first()
+    {
+        var (blips, none) = Given(3, 2.0, 0.1, 1.5, 1.2, 0.1);
+        (blips, none.Count).ShouldBe((null, 0));
+
+        var (open, facts) = Given(3, 0.1, 2.0, 1.5, 4.0, 1.1);
+
+        var raised = facts.ShouldHaveSingleItem().ShouldBeOfType<AnomalyAlarmRaised>();
+        (raised.WindowStart, raised.WindowEnd, raised.Score).ShouldBe((T0.AddMinutes(1), T0.AddMinutes(3 + 4), 4.0));
+        open.ShouldBe(new OpenEpisode(T0.AddMinutes(1), 4, 4.0, 0));
     }
 
     [Fact]
