@@ -70,7 +70,7 @@ public static class InProcess
             for (var i = 0; i < scores.Length; i++)
             {
                 var scored = new ScoredWindow(machines[i % machines.Length], 1, default, default, scores[i], model.Threshold);
-                (open[scored.Machine], _) = Episodes.Decide("bench", open.GetValueOrDefault(scored.Machine), scored, 3);
+                (open[scored.Machine], _) = Episodes.Decide("bench", open.GetValueOrDefault(scored.Machine), scored, clearAfter: 3, raiseAfter: 3);
             }
         }
         results.Add(await MeasureAsync("windowing + scoring (the scorer's path, no database)", batches, Score, json: false));
