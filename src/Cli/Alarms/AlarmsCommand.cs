@@ -1,5 +1,5 @@
 using System.CommandLine;
-using EventMlOps.ControlPlane.Alarms;
+using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Alarms;
 

@@ -18,17 +18,19 @@ public static class DemoCommand
     {
         var quick = new Option<bool>("--quick") { Description = "Smaller data, fewer epochs, shorter bakes (for CI)" };
         var keep = new Option<bool>("--keep") { Description = "Leave the control plane, agents and serving replicas running and print their URLs" };
+        var connection = new Option<string?>("--connection") { Description = "PostgreSQL the sensor stream is published to (default: $EMO_POSTGRES, else the private cluster of $EMO_HOME)" };
+        var schema = new Option<string?>("--schema") { Description = "The control plane's schema (default: Marten:Schema, emo)" };
         var command = new Command("demo",
             "Run both use cases end to end: recommender (train → approve → serve → canary → promote → bad canary → automatic rollback → lineage) "
-            + "and sensor anomalies (train → serve → score a stream with injected anomalies)")
+            + "and sensor anomalies with the closed loop (train → serve → stream over the bus → drift alarm → retrain → approve → canary)")
         {
-            quick, keep,
+            quick, keep, connection, schema,
         };
-        command.SetAction((parse, ct) => RunAsync(CliContext.From(parse), parse.GetValue(quick), parse.GetValue(keep), ct));
+        command.SetAction((parse, ct) => RunAsync(CliContext.From(parse), parse.GetValue(quick), parse.GetValue(keep), parse.GetValue(connection), parse.GetValue(schema), ct));
         return command;
     }
 
-    private static async Task<int> RunAsync(CliContext ctx, bool quick, bool keep, CancellationToken ct)
+    private static async Task<int> RunAsync(CliContext ctx, bool quick, bool keep, string? connection, string? schema, CancellationToken ct)
     {
         var clock = Stopwatch.StartNew();
         var w = ctx.Out;
@@ -43,7 +45,7 @@ public static class DemoCommand
         using var olivia = As("olivia", Roles.Operator);
         using var paula = As("paula", Roles.Scientist, Roles.Operator);
         var stage = new DemoStage(w, alice, bob, olivia, paula, quick);
-        var bus = await PublishCommand.TargetAsync(ctx, null, null, ct);
+        var bus = await PublishCommand.TargetAsync(ctx, connection, schema, ct);
 
         w.WriteLine("EventMlOps demo — two use cases, every lifecycle change an event");
         w.WriteLine($"control plane {url.ToString().TrimEnd('/')}; every command below carries correlation id {ctx.CorrelationId}");

@@ -14,7 +14,6 @@ using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Registry;
 using EventMlOps.Contracts.Streams;
 using EventMlOps.Contracts.Views;
-using EventMlOps.ControlPlane.Alarms;
 
 namespace EventMlOps.Cli.Demo;
 

@@ -30,12 +30,12 @@ public sealed class Samples : BackgroundService
             _ => Interlocked.Increment(ref _dropped));
         // Without a key nobody may read samples: none are taken.
         var perSecond = options.SamplesKey is { Length: > 0 } ? (int)Math.Ceiling(options.SamplesPerSecond) : 0;
-        // A token every 1/rate s, at most a tenth of a second's worth saved: samples spread over the second rather than
-        // the first requests (or a stream's first batch) of each second taking them all.
+        // A tenth of a second's worth every tenth of a second (below 10/s, one token each 1/rate s): samples spread over the
+        // second rather than the first requests (or a stream's first batch) of each second taking them all.
+        var (tokens, period) = perSecond >= 10 ? (perSecond / 10, TimeSpan.FromMilliseconds(100)) : (1, TimeSpan.FromSeconds(1.0 / Math.Max(1, perSecond)));
         _rate = perSecond <= 0 ? null : new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
         {
-            TokenLimit = Math.Max(1, perSecond / 10), TokensPerPeriod = 1, ReplenishmentPeriod = TimeSpan.FromSeconds(1.0 / perSecond), QueueLimit = 0,
-            AutoReplenishment = true,
+            TokenLimit = tokens, TokensPerPeriod = tokens, ReplenishmentPeriod = period, QueueLimit = 0, AutoReplenishment = true,
         });
     }
 

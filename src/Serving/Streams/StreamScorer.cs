@@ -37,8 +37,10 @@ public sealed class StreamScorer(ServingOptions options, Router router, StreamSt
         if (!_resumed)
         {
             var clock = Stopwatch.StartNew();
-            while (router.Current.Choose(m => m is AnomalyModel) is null && clock.Elapsed < FirstModelWait) await Task.Delay(100, ct);
-            foreach (var held in await store.HeldBatchesAsync(ct)) await ScoreAsync(held, ct);
+            // Until a version is loaded (a recommender's replica has one at once: its batches are refused, not waited on).
+            while (router.Current.Routes.Count == 0 && clock.Elapsed < FirstModelWait) await Task.Delay(100, ct);
+            if (router.Current.Choose(m => m is AnomalyModel) is not null)
+                foreach (var held in await store.HeldBatchesAsync(ct)) await ScoreAsync(held, ct);
             _resumed = true;
         }
         await ScoreAsync(batch, ct);

@@ -7,7 +7,7 @@ public sealed class DemoTests(ControlPlaneFixture cp)
     [Fact]
     public async Task Given_a_running_control_plane_and_agents_When_the_quick_demo_runs_Then_both_use_cases_train_serve_and_roll_out_for_real()
     {
-        var demo = (await new EmoUser(cp, token: null).RunAsync("demo", "--quick")).ShouldSucceed().Out;
+        var demo = (await new EmoUser(cp, token: null).RunAsync("demo", "--quick", "--connection", cp.ConnectionString, "--schema", cp.Schema)).ShouldSucceed().Out;
 
         demo.ShouldContain("epoch 3/3 [####################]");
         demo.ShouldContain("(verified against the torch forward pass)");
@@ -25,10 +25,16 @@ public sealed class DemoTests(ControlPlaneFixture cp)
         demo.ShouldContain("(as of seq ");
         demo.ShouldContain("canary_rolled_back");
         demo.ShouldContain("replica serve-sensors serves sensors@1");
-        demo.ShouldContain("detection: TPR ");
+        demo.ShouldContain("listens on emo-readings-sensors");
+        demo.ShouldContain("drift alarm on v1 after 2 drifting windows: temperature Psi");
+        demo.ShouldContain("requested by paula (trigger: alarm ");
+        demo.ShouldContain("the loop waits: waiting for approval");
+        demo.ShouldContain("canary promoted after");
+        demo.ShouldContain("→ clean");
+        demo.ShouldContain("anomaly alarm episodes (");
         demo.ShouldContain("recommender  recommender@3");
         demo.ShouldContain("canary: rolled back");
-        demo.ShouldContain("sensors      sensors@1");
+        demo.ShouldContain("sensors      sensors@1 → sensors@2");
         demo.ShouldContain("running services"); // the control plane was given: the demo leaves it running
         demo.ShouldContain("demo done in");
     }

@@ -28,7 +28,8 @@ public sealed class DriftAgentTests(TrainedModels models, ControlPlaneFixture cp
         Features: new Dictionary<string, DriftTest>
         {
             ["temperature"] = new(DriftMethod.Wasserstein, 0.2), ["vibration"] = new(DriftMethod.Wasserstein, 0.2), ["pressure"] = new(DriftMethod.Wasserstein, 0.2),
-            ["error"] = new(DriftMethod.Wasserstein, 0.2),
+            // The test model (2 machines, 3 days, 2 epochs) scores noisily: its score's distance on clean windows reached 0.2.
+            ["error"] = new(DriftMethod.Wasserstein, 0.3),
         },
         DriftShare: 0.3);
     private const int Steps = 30;

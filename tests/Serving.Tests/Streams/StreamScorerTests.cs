@@ -1,3 +1,4 @@
+using EventMlOps.Contracts.Views;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Json;
