@@ -37,14 +37,18 @@ public sealed class StreamScorer(ServingOptions options, Router router, StreamSt
         if (!_resumed)
         {
             var clock = Stopwatch.StartNew();
-            // Until a version is loaded (a recommender's replica has one at once: its batches are refused, not waited on).
-            while (router.Current.Routes.Count == 0 && clock.Elapsed < FirstModelWait) await Task.Delay(100, ct);
-            if (router.Current.Choose(m => m is AnomalyModel) is not null)
+            while (router.Current is var table && table.Choose(m => m is AnomalyModel) is null && !OnlyOtherModels(table) && clock.Elapsed < FirstModelWait)
+                await Task.Delay(100, ct);
+            // Held batches matter only to an anomaly model's windows; refused now, they would be counted again when redelivered.
+            if (!OnlyOtherModels(router.Current))
                 foreach (var held in await store.HeldBatchesAsync(ct)) await ScoreAsync(held, ct);
             _resumed = true;
         }
         await ScoreAsync(batch, ct);
     }
+
+    /// <summary>Only other models loaded (a recommender's replica): no anomaly model will come, so nothing waits for one.</summary>
+    private static bool OnlyOtherModels(RoutingTable table) => table.Routes.Count > 0 && table.Routes.All(r => r.Model is not AnomalyModel);
 
     private async Task ScoreAsync(SensorReadings batch, CancellationToken ct)
     {
@@ -56,10 +60,8 @@ public sealed class StreamScorer(ServingOptions options, Router router, StreamSt
         }
         if (router.Acquire(t => t.Choose(m => m is AnomalyModel)) is not { } acquired)
         {
-            // Nothing loaded yet (or only an anomaly version without traffic): wait for it. Only other models (a recommender's
-            // replica): none will come.
-            var routes = router.Current.Routes;
-            if (routes.Count == 0 || routes.Any(r => r.Model is AnomalyModel)) throw new NoAnomalyModel();
+            // Nothing loaded yet (or only an anomaly version without traffic): wait for it.
+            if (!OnlyOtherModels(router.Current)) throw new NoAnomalyModel();
             metrics.Batch("not_anomaly");
             log.LogWarning("Refused batch {BatchId} of readings: endpoint {Endpoint} serves no anomaly model", batch.BatchId, _endpoint);
             return;
