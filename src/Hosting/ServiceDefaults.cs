@@ -41,7 +41,8 @@ public static class ServiceDefaults
             preserveStaticLogger: true); // hosts sharing a process (`emo up`) keep a logger each
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(service))
-            .WithMetrics(m => m.AddMeter([.. CommonMeters, .. meters]).AddPrometheusExporter());
+            // No cached scrape: a scrape right after another (two scrapers, or a gauge read per scrape) sees the present.
+            .WithMetrics(m => m.AddMeter([.. CommonMeters, .. meters]).AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         builder.Services.ConfigureHttpJsonOptions(o => WireJson.Configure(o.SerializerOptions));
         builder.Services.AddProblemDetails();
         return builder.Services.AddHealthChecks();
