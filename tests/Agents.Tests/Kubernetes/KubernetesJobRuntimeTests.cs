@@ -101,7 +101,8 @@ public sealed class KubernetesJobRuntimeTests : IAsyncLifetime
         var started = new DateTime(2025, 5, 1, 12, 0, 0, DateTimeKind.Utc);
         _world.SetStatus<V1Job>(name, new V1JobStatus { Active = 1, StartTime = started });
         _world.PodOf(job, name + "-x7k2p", DoubleCluster.Running(started));
-        var running = await ObservedAsync(name, o => o.Phase == JobPhase.Running, "running");
+        // The Job's status and its pod arrive by two watches: running is judged once both were seen.
+        var running = await ObservedAsync(name, o => o.Phase == JobPhase.Running && o.StartedAt is not null, "running since its start");
         running.StartedAt.ShouldBe(new DateTimeOffset(started));
         running.ExitCode.ShouldBeNull();
         running.Waiting.ShouldBeNull();
