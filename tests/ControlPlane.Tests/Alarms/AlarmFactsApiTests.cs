@@ -56,4 +56,20 @@ public class AlarmFactsApiTests(ControlPlaneFixture fx)
         (await session.Events.FetchStreamStateAsync(StreamKeys.Alarms(s.Endpoint), Ct)).ShouldBeNull();
         (await session.Events.FetchStreamStateAsync(StreamKeys.Alarms(unknown.Endpoint), Ct)).ShouldBeNull();
     }
+
+    [Fact]
+    public async Task Given_two_serving_endpoints_When_one_replica_or_a_viewer_reports_an_alarm_of_the_other_Then_403_and_nothing_is_appended()
+    {
+        var s = new Scenario(fx);
+        await s.ServingV1Async();
+        var other = new Scenario(fx);
+        await other.ServingV1Async();
+
+        // A replica's token speaks for its own endpoint only; nobody else may forge a scorer's facts.
+        (await other.Replica.Send("/api/alarms/facts/raised", Raise(s))).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await s.Viewer.Send("/api/alarms/facts/raised", Raise(s))).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+
+        await using var session = fx.Store.LightweightSession();
+        (await session.Events.FetchStreamStateAsync(StreamKeys.Alarms(s.Endpoint), Ct)).ShouldBeNull();
+    }
 }
