@@ -110,9 +110,13 @@ public sealed class StreamScorer(ServingOptions options, Router router, StreamSt
         // A scored batch counts as one inference of the version that scored it, as a request would: canary analysis
         // judges streams by the same numbers; and its windows feed the drift agent's samples like /score's do.
         if (complete.Count > 0) serving.Request(StreamRoute, model, StatusCodes.Status200OK, clock.Elapsed);
-        // In random order until the rate says no: a batch's few samples come from all its machines and times, not its first.
-        foreach (var i in Shuffled(complete.Count))
+        // Windows drawn at random until the rate says no: a batch's few samples come from all its machines and times, not
+        // its first (no per-batch allocation: the rate usually stops it after a handful).
+        for (var n = 0; n < complete.Count; n++)
+        {
+            var i = Random.Shared.Next(complete.Count);
             if (!samples.AddWindow(model, flat.AsSpan(i * model.Width, model.Width), scores[i])) break;
+        }
 
         var facts = new List<IReplicaFact>();
         for (var i = 0; i < complete.Count; i++)
@@ -136,13 +140,6 @@ public sealed class StreamScorer(ServingOptions options, Router router, StreamSt
         metrics.Windows("incomplete", closed.Count - complete.Count);
         if (machines.Count > 0) metrics.Lag(now - DateTimeOffset.FromUnixTimeMilliseconds(machines.Values.Max(m => m.MaxTime)));
         if (facts.Count > 0) sender.Wake();
-    }
-
-    private static int[] Shuffled(int count)
-    {
-        var order = Enumerable.Range(0, count).ToArray();
-        Random.Shared.Shuffle(order);
-        return order;
     }
 
     /// <summary>Why a whole batch is refused (a metric label), or null.</summary>
