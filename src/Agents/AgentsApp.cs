@@ -21,6 +21,9 @@ namespace EventMlOps.Agents;
 /// token: it references neither the control plane nor its signing key, and starts no database.</summary>
 public static class AgentsApp
 {
+    /// <summary>The service name on its logs and metrics, and its bus's (so that its Wolverine meter is its own).</summary>
+    public const string Service = "emo-agents";
+
     /// <summary>
     /// Keys: the control plane's bus and store settings (<c>EMO_POSTGRES</c> / <c>ConnectionStrings:Marten</c>, required
     /// with the PostgreSQL transport; <c>Marten:Schema</c>, <c>Bus:RabbitMq</c>, <c>EMO_KAFKA</c>); <c>Agents:Token</c> or
@@ -40,7 +43,7 @@ public static class AgentsApp
         var settings = BusSettings.From(config);
         var schema = Store.Schema(config);
         var connectionString = settings.Transport == BusTransport.Postgresql ? Store.RequireConnectionString(config) : Store.ConnectionString(config);
-        var health = builder.AddServiceDefaults("emo-agents");
+        var health = builder.AddServiceDefaults(Service);
         if (connectionString is not null) health.AddDatabase(_ => new NpgsqlConnection(connectionString));
         if (AgentSettings.OnKubernetes(config))
             health.Add(new HealthCheckRegistration("kubernetes", sp => new KubeCluster.Health(sp.GetRequiredService<KubeCluster>()), HealthStatus.Unhealthy, [ServiceDefaults.Ready]));
@@ -52,6 +55,7 @@ public static class AgentsApp
         builder.Host.UseWolverine(opts =>
         {
             // Only this assembly's handlers (LaunchTraining, StopTraining, ApplyEndpoint), not the control plane's.
+            opts.ServiceName = Service;
             opts.ApplicationAssembly = typeof(AgentsApp).Assembly;
             opts.UseRuntimeCompilation();
             opts.CodeGeneration.TypeLoadMode = CodeGeneration.Mode(config);

@@ -26,6 +26,9 @@ namespace EventMlOps.ControlPlane;
 /// <summary>The control-plane host, in one order: service defaults → Marten → Wolverine → endpoints.</summary>
 public static class ControlPlaneApp
 {
+    /// <summary>The service name on its logs and metrics, and its bus's (so that its Wolverine meter is its own).</summary>
+    public const string Service = "emo-controlplane";
+
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
@@ -34,7 +37,8 @@ public static class ControlPlaneApp
 
         // Service defaults: JSON logs, metrics, health, problem details; then OpenAPI and auth. A refused command is the
         // caller's mistake, told to the caller: no error with its payload and stack (ProblemMapping logs one line instead).
-        builder.AddServiceDefaults("emo-controlplane", quiet: e => e.Exception is { } x && ProblemMapping.IsExpected(x), meters: DriftMetrics.MeterName)
+        builder.AddServiceDefaults(Service, quiet: e => e.Exception is { } x && ProblemMapping.IsExpected(x),
+                processMeters: [ServiceDefaults.EventStoreMeter], meters: DriftMetrics.MeterName)
             .AddDatabase(s => s.GetRequiredService<IDocumentStore>().Storage.Database.CreateConnection());
         builder.Services.AddRateLimiter(o => CommandAdmission.Configure(o, config));
         builder.Services.AddExceptionHandler<ProblemMapping>();
@@ -107,6 +111,7 @@ public static class ControlPlaneApp
         // Wolverine: every command passes the gate (auth, role, idempotency) and runs in one transaction with its events.
         builder.Host.UseWolverine(opts =>
         {
+            opts.ServiceName = Service;
             opts.ApplicationAssembly = typeof(ControlPlaneApp).Assembly;
             opts.UseRuntimeCompilation();
             opts.CodeGeneration.TypeLoadMode = CodeGeneration.Mode(config);

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.Metrics;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using Serilog;
@@ -17,15 +18,22 @@ public static class ServiceDefaults
 {
     public const string Ready = "ready";
 
-    // Meters .NET and the libraries emit on their own: requests, Kestrel, the runtime, the bus.
-    private static readonly string[] CommonMeters =
-        ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime", "Wolverine*", "Marten"];
+    // Meters ASP.NET Core makes with each host's own IMeterFactory: requests, Kestrel.
+    private static readonly string[] HostMeters = ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel"];
+
+    /// <summary>Marten's meter, made once for the process: only a host that owns the event store exports it.</summary>
+    public const string EventStoreMeter = "Marten";
+
+    /// <summary>Wolverine names its meter after the service (default: the entry assembly, shared by every host of a
+    /// process); each host sets <c>opts.ServiceName</c> to its <c>service</c> so that its bus meter is its own.</summary>
+    public static string BusMeter(string service) => "Wolverine:" + service;
 
     /// <param name="service">The service name on every log line and metric (<c>emo-controlplane</c>, <c>emo-agents</c> …).</param>
     /// <param name="quiet">Log events left out, e.g. a refused command logged as one line elsewhere.</param>
-    /// <param name="meters">The host's own meters, beside the common ones.</param>
+    /// <param name="meters">The host's own meters (made with its IMeterFactory), beside the common ones.</param>
+    /// <param name="processMeters">Meters made once for the process that this host alone should export (<see cref="EventStoreMeter"/>).</param>
     public static IHealthChecksBuilder AddServiceDefaults(this WebApplicationBuilder builder, string service,
-        LogEventLevel level = LogEventLevel.Information, Func<LogEvent, bool>? quiet = null, params string[] meters)
+        LogEventLevel level = LogEventLevel.Information, Func<LogEvent, bool>? quiet = null, string[]? processMeters = null, params string[] meters)
     {
         builder.Services.AddSerilog((_, log) =>
             {
@@ -39,10 +47,17 @@ public static class ServiceDefaults
                 if (quiet is not null) log.Filter.ByExcluding(quiet);
             },
             preserveStaticLogger: true); // hosts sharing a process (`emo up`) keep a logger each
+        // Enabled through the host's metrics builder, not OpenTelemetry's AddMeter: AddMeter listens by name to every
+        // meter in the process, so hosts sharing one (`emo up`, the tests) would count each other's requests in one
+        // series, and one stopping would end the other's. The local scope is the meters this host's IMeterFactory made.
+        foreach (var meter in HostMeters.Concat(meters))
+            builder.Metrics.EnableMetrics(meter, scopes: MeterScope.Local);
+        foreach (var meter in new[] { "System.Runtime", BusMeter(service) }.Concat(processMeters ?? []))
+            builder.Metrics.EnableMetrics(meter, scopes: MeterScope.Global);
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(service))
             // No cached scrape: a scrape right after another (two scrapers, or a gauge read per scrape) sees the present.
-            .WithMetrics(m => m.AddMeter([.. CommonMeters, .. meters]).AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
+            .WithMetrics(m => m.AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         builder.Services.ConfigureHttpJsonOptions(o => WireJson.Configure(o.SerializerOptions));
         builder.Services.AddProblemDetails();
         return builder.Services.AddHealthChecks();

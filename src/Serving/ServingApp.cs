@@ -18,6 +18,9 @@ namespace EventMlOps.Serving;
 /// endpoints.</summary>
 public static class ServingApp
 {
+    /// <summary>The service name on its logs and metrics, and its bus's (so that its Wolverine meter is its own).</summary>
+    public const string Service = "emo-serve";
+
     /// <summary>Command-line flags onto the <c>Serving</c> section (any <c>--Serving:Key=value</c> works too).</summary>
     private static readonly Dictionary<string, string> Flags = new()
     {
@@ -40,7 +43,7 @@ public static class ServingApp
         var options = builder.Configuration.GetSection("Serving").Get<ServingOptions>() ?? new ServingOptions();
 
         // Service defaults (JSON logs, metrics, health), then request limits.
-        builder.AddServiceDefaults("emo-serve", options.LogLevel, meters: [ServingMetrics.MeterName, StreamMetrics.MeterName])
+        builder.AddServiceDefaults(Service, options.LogLevel, meters: [ServingMetrics.MeterName, StreamMetrics.MeterName])
             .AddCheck<ReadinessCheck>("models", tags: [ServiceDefaults.Ready]);
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
 
@@ -88,6 +91,7 @@ public static class ServingApp
         builder.Services.AddHostedService(s => s.GetRequiredService<FactSender>());
         builder.Host.UseWolverine(opts =>
         {
+            opts.ServiceName = Service;
             opts.CodeGeneration.TypeLoadMode = CodeGeneration.Mode(builder.Configuration);
             StreamBus.Configure(opts, BusSettings.From(builder.Configuration), database, schema, options.Stream.QueueSchema, endpoint);
         });
