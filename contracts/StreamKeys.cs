@@ -1,7 +1,7 @@
 namespace EventMlOps.Contracts;
 
 /// <summary>Deterministic stream keys: one stream per dataset, run, model version, model policy, endpoint, endpoint's anomaly
-/// alarms and drift alarm's retraining.</summary>
+/// alarms and drift alarm's retraining; one for the environment itself.</summary>
 public static class StreamKeys
 {
     public static string Dataset(Guid id) => $"dataset:{id:N}";
@@ -13,4 +13,6 @@ public static class StreamKeys
     public static string Alarms(string endpoint) => $"alarms:{endpoint}";
     public static string ModelPolicy(string model) => $"model-policy:{model}";
     public static string Retraining(Guid alarmId) => $"retraining:{alarmId:N}";
+    /// <summary>This environment's own record: the histories it was rebuilt from.</summary>
+    public const string Environment = "environment";
 }

@@ -59,6 +59,25 @@ public sealed class ApiClient : IDisposable
         return Deserialize<CommandAccepted>(await ReadAsync(response, ct));
     }
 
+    /// <summary>GETs a (long) body into a file.</summary>
+    public async Task DownloadAsync(string path, string file, CancellationToken ct)
+    {
+        using var response = await CallAsync(() => _http.GetAsync(Relative(path), HttpCompletionOption.ResponseHeadersRead, ct));
+        if (!response.IsSuccessStatusCode) await ReadAsync(response, ct); // throws the problem
+        await using var target = File.Create(file);
+        await response.Content.CopyToAsync(target, ct);
+    }
+
+    /// <summary>POSTs a file as the body; the answer's JSON.</summary>
+    public async Task<string> UploadAsync(string path, string file, string contentType, CancellationToken ct)
+    {
+        await using var content = File.OpenRead(file);
+        var body = new StreamContent(content);
+        body.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        using var response = await CallAsync(() => _http.PostAsync(Relative(path), body, ct));
+        return await ReadAsync(response, ct);
+    }
+
     /// <summary>Anonymous readiness probe; false when nothing answers.</summary>
     public static async Task<bool> IsReadyAsync(Uri baseUrl, CancellationToken ct)
     {

@@ -44,6 +44,7 @@ public sealed class CliContext
         // The control plane reads the same keys (EMO_POSTGRES, Auth__SigningKey, Marten__Schema, ...) from its environment.
         Configuration = new ConfigurationBuilder()
             .AddEnvironmentVariables()
+            .AddInMemoryCollection(Local.Settings()!)
             .AddInMemoryCollection([new("EMO_HOME", Home)])
             .Build();
     }
@@ -67,10 +68,11 @@ public sealed class CliContext
     /// <summary>The signing key the local control plane uses (<c>Auth:SigningKey</c>, else <c>$EMO_HOME/keys/signing.key</c>).</summary>
     public Tokens Tokens => Tokens.FromConfiguration(Configuration);
 
-    /// <summary>--url, else $EMO_URL, else the URL `emo up` recorded; null when none is known.</summary>
-    public Uri? FindUrl()
+    /// <summary>--url, else $EMO_URL, else the URL `emo up` recorded (in <paramref name="local"/>, by default this home); null
+    /// when none is known.</summary>
+    public Uri? FindUrl(LocalControlPlane? local = null)
     {
-        var text = _url ?? (Environment.GetEnvironmentVariable("EMO_URL") is { Length: > 0 } env ? env : Local.RecordedUrl());
+        var text = _url ?? (Environment.GetEnvironmentVariable("EMO_URL") is { Length: > 0 } env ? env : (local ?? Local).RecordedUrl());
         if (string.IsNullOrWhiteSpace(text)) return null;
         if (!Uri.TryCreate(text.EndsWith('/') ? text : text + "/", UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
             throw CliError.Usage($"'{text}' is not an http(s) URL");
@@ -78,12 +80,16 @@ public sealed class CliContext
     }
 
     /// <summary>--token, else $EMO_TOKEN, else the admin token `emo up` wrote; null when none is known.</summary>
-    public string? FindToken() =>
-        _token ?? (Environment.GetEnvironmentVariable("EMO_TOKEN") is { Length: > 0 } env ? env : Local.RecordedToken());
+    public string? FindToken(LocalControlPlane? local = null) =>
+        _token ?? (Environment.GetEnvironmentVariable("EMO_TOKEN") is { Length: > 0 } env ? env : (local ?? Local).RecordedToken());
 
-    public ApiClient Api => _api ??= new ApiClient(
-        FindUrl() ?? throw new CliError("control plane not running: run ./emo up (or pass --url / set EMO_URL)"),
-        FindToken() ?? throw CliError.Usage($"no token: pass --token, set EMO_TOKEN, or run ./emo up (it writes {Local.TokenFile})"),
+    public ApiClient Api => _api ??= ApiOf(Local);
+
+    /// <summary>A client of the control plane named by --url/--token (or the environment), else of the one
+    /// <paramref name="local"/> runs.</summary>
+    public ApiClient ApiOf(LocalControlPlane local) => new(
+        FindUrl(local) ?? throw new CliError($"control plane not running: run ./emo up (or pass --url / set EMO_URL) for {local.Home}"),
+        FindToken(local) ?? throw CliError.Usage($"no token: pass --token, set EMO_TOKEN, or run ./emo up (it writes {local.TokenFile})"),
         CorrelationId);
 
     /// <summary>The one shape of a query verb: GET, then the raw JSON with --json, else the typed view rendered.</summary>

@@ -25,7 +25,7 @@ public static class EmoCli
             UpCommand.Create(), DownCommand.Create(), StatusCommand.Create(), TokenCommand.Create(), KeysCommand.Create(),
             DatasetsCommand.Create(), TrainCommand.Create(), RunsCommand.Create(), ModelsCommand.Create(), VersionsCommand.Create(),
             EndpointsCommand.Create(), DriftCommand.Create(), LineageCommand.Create(), ImpactCommand.Create(), AuditCommand.Create(), EventsCommand.Create(),
-            PublishCommand.Create(), Streams.StreamCommand.Create(), Alarms.AlarmsCommand.Create(), DemoCommand.Create(), Kube.KubeCommand.Create(),
+            PublishCommand.Create(), Streams.StreamCommand.Create(), Alarms.AlarmsCommand.Create(), DemoCommand.Create(), Kube.KubeCommand.Create(), Environments.EnvCommand.Create(),
         };
         GlobalOptions.AddTo(root);
         return root;

@@ -5,6 +5,7 @@ using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Datasets;
 using EventMlOps.ControlPlane.Drift;
 using EventMlOps.ControlPlane.Endpoints;
+using EventMlOps.ControlPlane.Environments;
 using EventMlOps.ControlPlane.Hosting;
 using EventMlOps.ControlPlane.Lineage;
 using EventMlOps.ControlPlane.Registry;
@@ -91,6 +92,7 @@ public static class ControlPlaneApp
                 o.ConfigureRetraining();
                 o.ConfigureAlarms();
                 o.ConfigureCommanding();
+                o.ConfigureEnvironments();
             })
             .UseLightweightSessions()
             .IntegrateWithWolverine(w =>
@@ -142,6 +144,7 @@ public static class ControlPlaneApp
         api.MapWorkOrders();
         api.MapCommandOutcomes();
         api.MapAudit();
+        api.MapEnvironments();
         app.MapTracking();
         app.Lifetime.ApplicationStarted.Register(() => _ = Task.Run(async () =>
         {

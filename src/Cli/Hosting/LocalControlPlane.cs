@@ -17,6 +17,22 @@ public sealed class LocalControlPlane(string home)
     public string TokenFile => Path.Combine(Home, "token");
     public string PostgresRoot => Path.Combine(Home, "pg");
 
+    /// <summary>This home's own configuration keys (<c>settings.json</c>, a flat JSON object), read over the environment by
+    /// every verb and given to both hosts of `emo up`: how a rebuilt environment keeps reading the artifact store of the
+    /// environment it was rebuilt from.</summary>
+    public string SettingsFile => Path.Combine(Home, "settings.json");
+
+    public IReadOnlyDictionary<string, string> Settings() => File.Exists(SettingsFile)
+        ? System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(SettingsFile))
+          ?? throw new CliError($"{SettingsFile} is not a JSON object of settings")
+        : new Dictionary<string, string>();
+
+    public void WriteSettings(IReadOnlyDictionary<string, string> settings)
+    {
+        CreateHome(Home);
+        File.WriteAllText(SettingsFile, System.Text.Json.JsonSerializer.Serialize(settings, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+    }
+
     public string? RecordedUrl() => ReadTrimmed(UrlFile);
 
     public string? RecordedToken() => ReadTrimmed(TokenFile);

@@ -78,12 +78,13 @@ public static class UpCommand
     {
         // The launcher starts the private cluster (unless one is configured); the hosts are given its connection string.
         var store = $"--ConnectionStrings:Marten={await LocalDatabase.ConnectionStringAsync(ctx.Configuration, ct)}";
-        var app = ControlPlaneApp.Build([$"--urls=http://127.0.0.1:{port}", $"--EMO_HOME={ctx.Home}", store]);
+        string[] settings = [.. ctx.Local.Settings().Select(s => $"--{s.Key}={s.Value}")];
+        var app = ControlPlaneApp.Build([$"--urls=http://127.0.0.1:{port}", $"--EMO_HOME={ctx.Home}", store, .. settings]);
         await app.StartAsync(ct);
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         // The agents get a token of their own, never the signing key (they could mint an admin token with it).
         var agentToken = ctx.Tokens.Issue(AgentsName, [Roles.Agent], TimeSpan.FromDays(30));
-        using var agents = await AgentsApp.StartAsync([$"--EMO_HOME={ctx.Home}", store, $"--Agents:ControlPlaneUrl={url}", $"--Agents:Token={agentToken}"], ct);
+        using var agents = await AgentsApp.StartAsync([$"--EMO_HOME={ctx.Home}", store, $"--Agents:ControlPlaneUrl={url}", $"--Agents:Token={agentToken}", .. settings], ct);
         ctx.Local.Record(Environment.ProcessId, url);
         ctx.Out.WriteLine($"control plane and agents ready at {url} (pid {Environment.ProcessId}); Ctrl+C stops them");
         try

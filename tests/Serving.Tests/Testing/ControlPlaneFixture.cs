@@ -19,7 +19,8 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
 {
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
 
-    public string Database { get; } = $"emo_serving_{DateTime.UtcNow:yyyyMMddHHmmss}_{Environment.ProcessId}";
+    // Unique per class: two classes starting in the same second must not share a database (their schema DDL would race).
+    public string Database { get; } = $"emo_serving_{DateTime.UtcNow:yyyyMMddHHmmss}_{Environment.ProcessId}_{Guid.NewGuid().ToString("N")[..8]}";
     public string Scratch { get; } = TestHost.Folder("emo-serving-cp-");
     public string ArtifactsRoot => Path.Combine(Scratch, "artifacts");
     public LocalArtifactStore Artifacts => new(ArtifactsRoot);

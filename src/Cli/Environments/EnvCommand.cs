@@ -1,0 +1,133 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using EventMlOps.Artifacts;
+using EventMlOps.Cli.Hosting;
+using EventMlOps.Contracts.Environments;
+using EventMlOps.Contracts.Views;
+using EventMlOps.Hosting;
+using Microsoft.Extensions.Configuration;
+
+namespace EventMlOps.Cli.Environments;
+
+/// <summary><c>emo env rebuild --as-of &lt;time|seq&gt; --home &lt;dir&gt; [--dry-run]</c>: the environment of a past moment,
+/// brought back as a running one in a fresh home. The source is the control plane this CLI talks to (--url/--token, else
+/// $EMO_URL/$EMO_TOKEN, else the one $EMO_HOME runs); --home names the new environment's home. Every artifact the plan needs
+/// is verified in the source's artifact store before anything starts; then the history up to that moment is exported,
+/// imported into the new home's own control plane, and restored, and the new agents converge the serving replicas.</summary>
+public static class EnvCommand
+{
+    public static Command Create()
+    {
+        var asOf = AsOfOption.Create();
+        asOf.Required = true;
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the plan and verify the artifacts; start nothing" };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for the replicas to converge", DefaultValueFactory = _ => 300 };
+        var rebuild = new Command("rebuild", "Rebuild the environment of a past moment in a fresh home (--home): control plane, history, agents, replicas")
+            { asOf, dryRun, timeout };
+        rebuild.SetAction(async (parse, ct) =>
+        {
+            var ctx = CliContext.From(parse);
+            if (parse.GetResult(parse.RootCommandResult.Command.Options.First(o => o.Name == GlobalOptions.Home)) is null)
+                throw CliError.Usage("--home <dir> is required: the new environment's home (a folder that does not exist yet, or is empty)");
+            var source = new LocalControlPlane(EmoHome.Resolve());
+            if (Path.GetFullPath(source.Home) == ctx.Home)
+                throw CliError.Usage($"--home {ctx.Home} is the source's own home: name a new folder");
+            if (Directory.Exists(ctx.Home) && Directory.EnumerateFileSystemEntries(ctx.Home).Any())
+                throw CliError.Usage($"--home {ctx.Home} is not empty: a rebuild starts from a fresh home");
+            return await RebuildAsync(ctx, ctx.ApiOf(source), source, parse.GetValue(asOf)!, parse.GetValue(dryRun),
+                TimeSpan.FromSeconds(parse.GetValue(timeout)), ct);
+        });
+        return new Command("env", "Environments rebuilt from history") { rebuild };
+    }
+
+    private static async Task<int> RebuildAsync(CliContext ctx, ApiClient from, LocalControlPlane source, string asOf, bool dryRun, TimeSpan timeout,
+        CancellationToken ct)
+    {
+        using var _ = from;
+        var plan = await from.GetAsync<EnvironmentPlan>(ApiClient.Path("/api/environment/plan", ("asOf", asOf)), ct);
+        var sourceConfiguration = new ConfigurationBuilder().AddConfiguration(ctx.Configuration).AddInMemoryCollection(source.Settings()!).Build();
+        var store = ArtifactStore.FromConfiguration(sourceConfiguration, source.Home);
+        var checks = new List<(PlannedArtifact Artifact, string? Problem)>();
+        foreach (var artifact in plan.Artifacts)
+            checks.Add((artifact, await ProblemAsync(store, artifact, ct)));
+        if (ctx.Json)
+            ctx.Out.WriteLine(JsonSerializer.Serialize(new { plan, target = ctx.Home, artifacts = checks.Select(x => new { x.Artifact, ok = x.Problem is null, problem = x.Problem }) },
+                new JsonSerializerOptions(ApiClient.Json) { WriteIndented = true }));
+        else
+            EnvPlanView.Print(ctx.Out, plan, from.BaseUrl, ctx.Home, checks);
+        if (checks.Any(x => x.Problem is not null))
+            throw new CliError($"{checks.Count(x => x.Problem is not null)} artifact(s) of the plan cannot be used: nothing was started");
+        if (dryRun) return 0;
+
+        var clock = Stopwatch.StartNew();
+        var history = Path.Combine(ctx.Home, "history.ndjson");
+        LocalControlPlane.CreateHome(ctx.Home);
+        ctx.Local.WriteSettings(StoreSettings(sourceConfiguration, store));
+        Step(ctx, clock, $"exporting events 1..{plan.UntilSequence} from {from.BaseUrl}");
+        var head = await HistoryFile.ExportAsync(from, plan.UntilSequence, history, ct);
+        Step(ctx, clock, "starting the new environment's control plane and agents");
+        var url = await UpCommand.EnsureRunningAsync(ctx, port: 0, timeout, ct);
+        using var to = new ApiClient(url, ctx.Local.RecordedToken(), ctx.CorrelationId);
+        Step(ctx, clock, $"importing the history into {url}");
+        await HistoryFile.ImportAsync(to, history, ct);
+        var restored = await to.SendAsync("/api/environment/restore",
+            new RestoreEnvironment(Guid.NewGuid(), plan.UntilSequence, head, from.BaseUrl.ToString()), ct);
+        Step(ctx, clock, $"restored as {restored.Stream}; the agents converge {plan.Endpoints.Count} endpoint(s)");
+        foreach (var endpoint in plan.Endpoints)
+            await ConvergedAsync(ctx, to, endpoint, clock, timeout, ct);
+        ctx.Out.WriteLine($"rebuilt in {clock.Elapsed.TotalSeconds:0.0} s: {url} (home {ctx.Home}; stop it with ./emo down --home {ctx.Home})");
+        return 0;
+    }
+
+    private static void Step(CliContext ctx, Stopwatch clock, string what)
+    {
+        ctx.Out.WriteLine($"[{clock.Elapsed.TotalSeconds,5:0.0} s] {what}");
+        ctx.Out.Flush();
+    }
+
+    /// <summary>Why the artifact cannot serve the rebuilt environment, or null when its content is there with its recorded sha256.</summary>
+    private static async Task<string?> ProblemAsync(IArtifactStore store, PlannedArtifact artifact, CancellationToken ct)
+    {
+        try
+        {
+            await store.LocalizeAsync(artifact.Uri, artifact.Sha256, ct);
+            return null;
+        }
+        catch (FileNotFoundException) { return "missing"; }
+        catch (DirectoryNotFoundException) { return "missing"; }
+        catch (ArtifactIntegrityException) { return "altered: its content does not match the recorded sha256"; }
+        catch (DataAccessRefused e) { return $"not readable here: {e.Message}"; }
+    }
+
+    /// <summary>The new home reads the source's artifact store: events name artifacts by their URI there (and its sha256),
+    /// which history never rewrites.</summary>
+    private static Dictionary<string, string> StoreSettings(IConfiguration source, IArtifactStore store)
+    {
+        var settings = new Dictionary<string, string>();
+        if (store is LocalArtifactStore local) settings["Artifacts:Root"] = local.Root;
+        foreach (var key in new[] { "Artifacts:S3:Bucket", "Artifacts:S3:Prefix", "Artifacts:S3:ServiceUrl", "Datasets:Roots" })
+            if (source[key] is { Length: > 0 } value) settings[key] = value;
+        return settings;
+    }
+
+    /// <summary>Waits until the endpoint's replicas report its desired revision loaded, printing what they serve.</summary>
+    private static async Task ConvergedAsync(CliContext ctx, ApiClient to, PlannedEndpoint planned, Stopwatch clock, TimeSpan timeout, CancellationToken ct)
+    {
+        var deadline = clock.Elapsed + timeout;
+        while (true)
+        {
+            var view = await to.GetAsync<EndpointView>($"/api/endpoints/{ApiClient.Segment(planned.Name)}", ct);
+            if (view is { Ready: true } && view.ObservedRevision >= view.Revision)
+            {
+                var replicas = string.Join(", ", (view.Replicas ?? []).Select(r => $"{r.Name} at {r.Url}"));
+                Step(ctx, clock, $"{planned.Name} serves {EnvPlanView.Split(view.Traffic.Select(t => (t.Version, t.Weight)))}: {replicas}");
+                return;
+            }
+            if (clock.Elapsed > deadline)
+                throw new CliError($"{planned.Name} did not converge within {timeout.TotalSeconds:0} s ({view.ObservedMessage ?? "no replica reported yet"}); " +
+                                   $"the environment keeps running: ./emo endpoints show {planned.Name} --home {ctx.Home}");
+            await Task.Delay(500, ct);
+        }
+    }
+}
