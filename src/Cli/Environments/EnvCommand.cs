@@ -12,7 +12,7 @@ namespace EventMlOps.Cli.Environments;
 
 /// <summary><c>emo env rebuild --as-of &lt;time|seq&gt; --home &lt;dir&gt; [--dry-run]</c>: the environment of a past moment,
 /// brought back as a running one in a fresh home. The source is the control plane this CLI talks to (--url/--token, else
-/// $EMO_URL/$EMO_TOKEN, else the one $EMO_HOME runs); --home names the new environment's home. Every artifact the plan needs
+/// $EMO_URL/$EMO_TOKEN, else the one the source's home runs: --from-home, else $EMO_HOME); --home names the new environment's home. Every artifact the plan needs
 /// is verified in the source's artifact store before anything starts; then the history up to that moment is exported,
 /// imported into the new home's own control plane, and restored, and the new agents converge the serving replicas.</summary>
 public static class EnvCommand
@@ -22,15 +22,17 @@ public static class EnvCommand
         var asOf = AsOfOption.Create();
         asOf.Required = true;
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the plan and verify the artifacts; start nothing" };
+        var fromHome = new Option<string?>("--from-home")
+            { Description = "The source's home: its control plane when no --url is given, and its artifact store (default: $EMO_HOME, else ./.emo)" };
         var timeout = new Option<int>("--timeout") { Description = "Seconds to wait for the replicas to converge", DefaultValueFactory = _ => 300 };
         var rebuild = new Command("rebuild", "Rebuild the environment of a past moment in a fresh home (--home): control plane, history, agents, replicas")
-            { asOf, dryRun, timeout };
+            { asOf, dryRun, fromHome, timeout };
         rebuild.SetAction(async (parse, ct) =>
         {
             var ctx = CliContext.From(parse);
             if (parse.GetResult(parse.RootCommandResult.Command.Options.First(o => o.Name == GlobalOptions.Home)) is null)
                 throw CliError.Usage("--home <dir> is required: the new environment's home (a folder that does not exist yet, or is empty)");
-            var source = new LocalControlPlane(EmoHome.Resolve());
+            var source = new LocalControlPlane(Path.GetFullPath(parse.GetValue(fromHome) ?? EmoHome.Resolve()));
             if (Path.GetFullPath(source.Home) == ctx.Home)
                 throw CliError.Usage($"--home {ctx.Home} is the source's own home: name a new folder");
             if (Directory.Exists(ctx.Home) && Directory.EnumerateFileSystemEntries(ctx.Home).Any())

@@ -56,19 +56,5 @@ public sealed class RunningTheControlPlaneTests(ControlPlaneFixture cp)
         }
     }
 
-    private async Task<EmoResult> EmoProcessAsync(string home, string schema, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])[typeof(EmoCli).Assembly.Location, .. args, "--home", home]) start.ArgumentList.Add(a);
-        foreach (var inherited in new[] { "EMO_URL", "EMO_TOKEN", "EMO_HOME", "EMO_KAFKA", "ConnectionStrings__Marten" })
-            start.Environment.Remove(inherited);
-        start.Environment["EMO_POSTGRES"] = cp.ConnectionString;
-        start.Environment["Marten__Schema"] = schema;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        await process.WaitForExitAsync(timeout.Token);
-        return new EmoResult(process.ExitCode, await stdout, await stderr);
-    }
+    private Task<EmoResult> EmoProcessAsync(string home, string schema, params string[] args) => cp.ProcessAsync(home, schema, args);
 }

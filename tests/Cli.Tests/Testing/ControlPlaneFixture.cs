@@ -88,6 +88,25 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         Directory.Delete(Home, recursive: true);
     }
 
+    /// <summary>The CLI as a real process (`dotnet emo.dll … --home <paramref name="home"/>`) whose own control plane, if it
+    /// starts one, keeps its store in this test cluster under <paramref name="schema"/>; nothing of the caller's EMO_* leaks in.</summary>
+    public async Task<EmoResult> ProcessAsync(string home, string schema, string[] args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])[typeof(EmoCli).Assembly.Location, .. args, "--home", home]) start.ArgumentList.Add(a);
+        foreach (var inherited in new[] { "EMO_URL", "EMO_TOKEN", "EMO_HOME", "EMO_KAFKA", "ConnectionStrings__Marten" })
+            start.Environment.Remove(inherited);
+        start.Environment["EMO_POSTGRES"] = ConnectionString;
+        start.Environment["Marten__Schema"] = schema;
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>()) start.Environment[key] = value;
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
+        await process.WaitForExitAsync(timeout.Token);
+        return new EmoResult(process.ExitCode, await stdout, await stderr);
+    }
+
     /// <summary>The store, envelope, queue and CLI publisher schemas of one control-plane schema prefix.</summary>
     public async Task DropSchemasAsync(string schema)
     {
