@@ -34,7 +34,10 @@ public static class ReproduceCommand
             var original = await ctx.Api.GetAsync<TrainingRunView>($"/api/runs/{originalId}", ct);
             // An unfinished run is refused by the control plane: its data need not be read first.
             if (original.Status == RunStatus.Succeeded)
-                await VerifyDatasetAsync(ctx, original, ct);
+            {
+                var verified = await VerifyDatasetAsync(ctx, original, ct);
+                if (!ctx.Json) ctx.Out.WriteLine(verified);
+            }
 
             var request = new ReproduceRun(Guid.NewGuid(), Guid.NewGuid(), originalId);
             var accepted = await ctx.Api.SendAsync("/api/runs/reproduce", request, ct);
@@ -57,11 +60,13 @@ public static class ReproduceCommand
     }
 
     /// <summary>The run's dataset must still be what it trained on: a stored dataset is read back through the artifact store the
-    /// agents read (verified against the run's sha256); a generated one is its spec, kept in the history itself.</summary>
-    private static async Task VerifyDatasetAsync(CliContext ctx, TrainingRunView run, CancellationToken ct)
+    /// agents read (verified against the run's sha256); a generated one is its spec, kept in the history itself. Answers what
+    /// was found.</summary>
+    private static async Task<string> VerifyDatasetAsync(CliContext ctx, TrainingRunView run, CancellationToken ct)
     {
         var dataset = await ctx.Api.GetAsync<DatasetView>($"/api/datasets/{run.DatasetId}", ct);
-        if (dataset.Uri.StartsWith("generate:", StringComparison.OrdinalIgnoreCase)) return;
+        if (dataset.Uri.StartsWith("generate:", StringComparison.OrdinalIgnoreCase))
+            return $"dataset {dataset.Name} is generated from its spec {Contracts.Artifacts.DataUris.Echo(dataset.Uri)}: nothing to fetch";
         string? problem;
         try
         {
@@ -73,6 +78,7 @@ public static class ReproduceCommand
         catch (DataAccessRefused e) { problem = $"cannot be read: {e.Reason}"; }
         if (problem is not null)
             throw new CliError($"cannot reproduce run {run.RunId}: its dataset {dataset.Name} ({dataset.DatasetId}) at {Contracts.Artifacts.DataUris.Echo(dataset.Uri)} {problem}", 2);
+        return $"dataset {dataset.Name} verified: the artifact store holds it with sha256 {run.DatasetSha256}";
     }
 
     private static int Report(CliContext ctx, TrainingRunView original, TrainingRunView reproduction, double tolerance, bool gpu)

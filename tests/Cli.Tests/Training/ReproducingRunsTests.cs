@@ -32,13 +32,14 @@ public sealed class ReproducingRunsTests(ControlPlaneFixture cp)
     public async Task Given_a_run_trained_on_a_cpu_When_reproduced_Then_every_metric_is_equal_the_model_identical_and_lineage_shows_the_link()
     {
         var lifecycle = new Lifecycle(cp);
-        var (original, version, _) = await TrainedAsync(lifecycle);
+        var (original, version, stored) = await TrainedAsync(lifecycle);
 
         var result = (await lifecycle.Alice.RunAsync("runs", "reproduce", original.ToString())).ShouldSucceed();
 
         var lines = result.Out.Split('\n').Select(l => l.TrimEnd()).ToList();
-        var copy = Guid.Parse(lines[0].Split(' ')[2]);
-        lines[0].ShouldStartWith($"requested run {copy} reproducing run {original} (recommender → {lifecycle.Model}, code dev)");
+        lines[0].ShouldBe($"dataset ratings verified: the artifact store holds it with sha256 {Path.GetFileName(stored)}");
+        var copy = Guid.Parse(lines[1].Split(' ')[2]);
+        lines[1].ShouldBe($"requested run {copy} reproducing run {original} (recommender → {lifecycle.Model}, code dev)");
         foreach (var metric in new[] { "hr@10", "ndcg@10", "loss", "onnx_max_abs_diff" })
             lines.Single(l => l.StartsWith($"  {metric} ")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[^3..].ShouldBe(["0", "0", "yes"], metric);
         lines.ShouldContain(l => l.StartsWith("  train_seconds ") && l.EndsWith("(wall clock, not judged)"));
