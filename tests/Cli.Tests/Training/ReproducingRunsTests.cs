@@ -111,6 +111,14 @@ public sealed class ReproducingRunsTests(ControlPlaneFixture cp)
                                  + "so metrics are compared within 0.01 relative");
         result.Out.ShouldContain(" failed: the trainer exited with code 2 (bad input)");
         result.Out.ShouldContain("--device cuda: CUDA is not available here");
+
+        var json = await lifecycle.Alice.RunAsync("runs", "reproduce", original.ToString(), "--json");
+        json.ExitCode.ShouldBe(1, json.ToString());
+        var report = json.Json();
+        (report.GetProperty("originalRunId").GetGuid(), report.GetProperty("status").GetString(), report.GetProperty("reproduced").GetBoolean(),
+                report.GetProperty("gpu").GetBoolean(), report.GetProperty("tolerance").GetDouble(), report.GetProperty("metrics").GetArrayLength())
+            .ShouldBe((original, "Failed", false, true, 0.01, 0));
+        report.GetProperty("reason").GetString()!.ShouldContain("CUDA is not available here");
     }
 
     [Fact]
