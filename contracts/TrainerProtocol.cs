@@ -24,6 +24,11 @@ public static class TrainerProtocol
 
     /// <summary>The file an output is written to in <see cref="Out"/>.</summary>
     public static string FileOf(string output) => Outputs.Single(o => o.Name == output).File;
+
+    /// <summary>Whether a metric is a wall-clock time (<c>train_seconds</c>, <c>seconds_per_epoch</c>): it differs from
+    /// run to run whatever the seed, so it stays out of the model file (whose bytes are then a function of data, code and
+    /// seed alone) and is shown but not judged when a run is reproduced.</summary>
+    public static bool IsWallClock(string metric) => metric.Contains("seconds", StringComparison.Ordinal);
 }
 
 /// <summary>An <c>EMO_OUTPUT</c> line: an output the trainer put into the artifact store.</summary>

@@ -16,6 +16,11 @@ public sealed record RequestTraining(
     TrainingResources Resources,
     string CodeVersion) : ICommand;
 
+/// <summary>Asks for a new run, <paramref name="RunId"/>, that repeats the succeeded run <paramref name="OriginalRunId"/>: the
+/// same dataset (by its sha256), trainer, code version, hyperparameters, seed and resources, for the same model.</summary>
+[SentBy(Roles.Scientist)]
+public sealed record ReproduceRun(Guid CommandId, Guid RunId, Guid OriginalRunId) : ICommand;
+
 [SentBy(Roles.Scientist)]
 public sealed record CancelTraining(Guid CommandId, Guid RunId, string Reason) : ICommand;
 

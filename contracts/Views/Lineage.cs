@@ -5,9 +5,12 @@ namespace EventMlOps.Contracts.Views;
 public sealed record DatasetLineage(
     Guid DatasetId, string Name, string Uri, string Sha256, string Format, long RowCount, string RegisteredBy, DateTimeOffset RegisteredAt);
 
+/// <summary>The run behind a version. <paramref name="ReproducedFrom"/>: the run it reproduces; <paramref name="Reproductions"/>:
+/// the runs that reproduce it (<c>emo runs reproduce</c>).</summary>
 public sealed record RunLineage(
     Guid RunId, string TrainerKind, RunStatus Status, IReadOnlyDictionary<string, double> Hyperparameters, string CodeVersion,
-    IReadOnlyDictionary<string, double>? Metrics, double? DurationSeconds, string RequestedBy, DateTimeOffset RequestedAt, DriftTrigger? Trigger = null);
+    IReadOnlyDictionary<string, double>? Metrics, double? DurationSeconds, string RequestedBy, DateTimeOffset RequestedAt, DriftTrigger? Trigger = null,
+    Guid? ReproducedFrom = null, IReadOnlyList<Guid>? Reproductions = null);
 
 public sealed record EndpointServing(string Endpoint, DateTimeOffset From, DateTimeOffset? To, int? Weight);
 

@@ -11,7 +11,8 @@ public sealed record MetricPoint(string Key, double Value, long Step, long Times
 /// <summary>A training run (<c>GET /api/runs</c>); <paramref name="Id"/> is its stream. <paramref name="Params"/>,
 /// <paramref name="Tags"/> and <paramref name="MetricHistory"/> are what the trainer tracked. <paramref name="WaitingReason"/>:
 /// why its unfinished job makes no progress, as its runtime says (null while all is well and once the run finished).
-/// <paramref name="Trigger"/>: the drift alarm that requested it (a retraining policy), if one did.</summary>
+/// <paramref name="Trigger"/>: the drift alarm that requested it (a retraining policy), if one did. <paramref name="ReproducedFrom"/>:
+/// the run it reproduces; <paramref name="Reproductions"/>: the runs that reproduce it.</summary>
 public sealed record TrainingRunView(
     string Id,
     Guid RunId,
@@ -44,7 +45,9 @@ public sealed record TrainingRunView(
     double? DurationSeconds,
     DateTimeOffset? StalledSince = null,
     string? WaitingReason = null,
-    DriftTrigger? Trigger = null);
+    DriftTrigger? Trigger = null,
+    Guid? ReproducedFrom = null,
+    IReadOnlyList<Guid>? Reproductions = null);
 
 /// <summary>A run as the run list shows it (<c>GET /api/runs</c>): its state without what the trainer tracked.
 /// <paramref name="StalledSince"/>: its job's last beat, when it has not beaten for <c>Training:StallSeconds</c> since.

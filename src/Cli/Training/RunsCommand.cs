@@ -4,10 +4,10 @@ using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Training;
 
-/// <summary><c>emo runs list|show|cancel</c>.</summary>
+/// <summary><c>emo runs list|show|cancel|reproduce</c>.</summary>
 public static class RunsCommand
 {
-    public static Command Create() => new("runs", "Training runs") { List(), Show(), Cancel() };
+    public static Command Create() => new("runs", "Training runs") { List(), Show(), Cancel(), ReproduceCommand.Create() };
 
     private static Command List()
     {
@@ -50,6 +50,8 @@ public static class RunsCommand
                 w.WriteLine($"  params       {Fmt.Numbers(r.Hyperparameters)}");
                 w.WriteLine($"  resources    {r.Resources.Cpus} cpu, {r.Resources.MemoryMb} MiB, {r.Resources.Gpus} gpu");
                 w.WriteLine($"  requested    {Fmt.Time(r.RequestedAt)} by {r.RequestedBy}");
+                if (r.ReproducedFrom is { } original) w.WriteLine($"  reproduces   run {original}");
+                if (r.Reproductions is { Count: > 0 } copies) w.WriteLine($"  reproduced   by run {string.Join(", run ", copies)}");
                 if (r.JobName is not null) w.WriteLine($"  job          {r.JobName}");
                 if (r.WaitingReason is not null) w.WriteLine($"  waiting      {r.WaitingReason}");
                 if (r.StartedAt is not null) w.WriteLine($"  started      {Fmt.Time(r.StartedAt)}");

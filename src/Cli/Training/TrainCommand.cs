@@ -133,28 +133,8 @@ public static class TrainCommand
 
     private static async Task<int> FollowAsync(CliContext ctx, RequestTraining request, CancellationToken ct)
     {
-        var progress = new TrainingProgress(ctx.Json ? TextWriter.Null : ctx.Out, TrainingProgress.IsTerminal(ctx.Out));
-        var waiting = Stopwatch.StartNew();
-        var warned = false;
-        TrainingRunView run;
-        try
-        {
-            run = await WaitForOutcomeAsync(ctx.Api, request.RunId, r =>
-            {
-                progress.Draw(r, request.Hyperparameters);
-                if (r.Status == RunStatus.Requested && waiting.Elapsed > TimeSpan.FromSeconds(15) && !warned)
-                {
-                    progress.Note("no training agent has picked the run up yet: is `./emo up` running? (Ctrl+C detaches; the run stays requested)");
-                    warned = true;
-                }
-            }, ct);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            ctx.Err.WriteLine($"detached; the run continues: ./emo runs show {request.RunId}");
+        if (await WatchAsync(ctx, request.RunId, request.Hyperparameters, ct) is not { } run)
             return 130;
-        }
-        progress.Done();
         if (ctx.Json)
             ctx.Out.WriteLine(JsonSerializer.Serialize(new
             {
@@ -165,6 +145,34 @@ public static class TrainCommand
         else
             Summarize(ctx.Out, run);
         return run.Status == RunStatus.Succeeded ? 0 : 1;
+    }
+
+    /// <summary>Follows a run to its outcome with a progress line (none with --json); null when the user detached (Ctrl+C),
+    /// which leaves the run going.</summary>
+    public static async Task<TrainingRunView?> WatchAsync(CliContext ctx, Guid runId, IReadOnlyDictionary<string, double> hyperparameters, CancellationToken ct)
+    {
+        var progress = new TrainingProgress(ctx.Json ? TextWriter.Null : ctx.Out, TrainingProgress.IsTerminal(ctx.Out));
+        var waiting = Stopwatch.StartNew();
+        var warned = false;
+        try
+        {
+            var run = await WaitForOutcomeAsync(ctx.Api, runId, r =>
+            {
+                progress.Draw(r, hyperparameters);
+                if (r.Status == RunStatus.Requested && waiting.Elapsed > TimeSpan.FromSeconds(15) && !warned)
+                {
+                    progress.Note("no training agent has picked the run up yet: is `./emo up` running? (Ctrl+C detaches; the run stays requested)");
+                    warned = true;
+                }
+            }, ct);
+            progress.Done();
+            return run;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            ctx.Err.WriteLine($"detached; the run continues: ./emo runs show {runId}");
+            return null;
+        }
     }
 
     private static void Summarize(TextWriter w, TrainingRunView run)

@@ -22,9 +22,12 @@ public sealed record RegistrationPolicy(bool AutoRegisterByDefault, IReadOnlyDic
             .ToDictionary(m => m.Key, m => m.GetValue<bool>("AutoRegister")),
         configuration.GetValue("Registry:Gates:AnomalyMinTpr", 0.8));
 
-    /// <summary>Register, leave alone, or block with a reason. Pure: the run's trainer kind picks the gate.</summary>
+    /// <summary>Register, leave alone, or block with a reason. Pure: the run's trainer kind picks the gate. A reproduction
+    /// checks its original rather than making a new model: it is never registered by the policy (a person may).</summary>
     public Verdict Judge(TrainingRun run)
     {
+        if (run.ReproducedFrom is { } original)
+            return Blocked($"a reproduction of run {original:N} checks that run; it is not registered as a new version (register it by hand if wanted)");
         if (!AutoRegisterByModel.GetValueOrDefault(run.ModelName, AutoRegisterByDefault))
             return new Verdict(false, null);
         var m = run.Metrics ?? new Dictionary<string, double>();

@@ -11,6 +11,7 @@ public static class TrainingApi
     public static void MapTraining(this IEndpointRouteBuilder api)
     {
         api.MapCommand<RequestTraining>("/runs");
+        api.MapCommand<ReproduceRun>("/runs/reproduce");
         api.MapCommand<CancelTraining>("/runs/cancel");
         api.MapCommand<JobSubmittedReport>("/runs/facts/submitted");
         api.MapCommand<TrainingStartedReport>("/runs/facts/started");

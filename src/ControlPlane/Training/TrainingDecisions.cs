@@ -37,6 +37,38 @@ public static class TrainingDecisions
         ];
     }
 
+    /// <summary>A new run repeating a succeeded one, by <paramref name="actor"/>: the same model, dataset, trainer, code version,
+    /// resources and hyperparameters, the seed made explicit (the run's own, else the one its trainer tracked using: a default
+    /// the trainer may change), and <see cref="RunReproduced"/> on both runs. Whether the dataset's content is still in the
+    /// artifact store is checked by those who can read the store — the CLI before it asks, the trainer when it fetches.</summary>
+    public static (object[] OnOriginal, object[] OnReproduction) Reproduce(TrainingRun? original, RunTracking? tracked, TrainingRun? current,
+        Dataset? dataset, ReproduceRun c, TrainerCatalog catalog, string actor, DateTimeOffset now)
+    {
+        Guard.Id("originalRunId", c.OriginalRunId);
+        var o = Existing(original, c.OriginalRunId);
+        if (o.Status != RunStatus.Succeeded)
+            throw new Refused($"run {c.OriginalRunId:N} is {o.Status.ToString().ToLowerInvariant()}; only a succeeded run has results to reproduce");
+        if (string.IsNullOrWhiteSpace(o.CodeVersion))
+            throw new Refused($"run {c.OriginalRunId:N} recorded no code version: what it ran cannot be named again");
+        var hyperparameters = new Dictionary<string, double>(o.Hyperparameters);
+        if (!hyperparameters.Keys.Any(k => TrainerCatalog.Normalize(k) == Seed))
+            hyperparameters[Seed] = TrackedSeed(tracked)
+                ?? throw new Refused($"run {c.OriginalRunId:N} recorded no seed (none was requested and its trainer tracked none): its randomness cannot be replayed");
+        var request = new RequestTraining(c.CommandId, c.RunId, o.ModelName, o.TrainerKind, o.DatasetId, hyperparameters, o.Resources, o.CodeVersion);
+        var requested = Request(current, dataset, request, catalog, actor, now);
+        var link = new RunReproduced(c.RunId, c.OriginalRunId, actor, now);
+        return ([link], [.. requested, link]);
+    }
+
+    private const string Seed = "seed";
+
+    /// <summary>The seed the trainer tracked (emo-train logs every parameter it used), if it is a whole number.</summary>
+    private static double? TrackedSeed(RunTracking? tracked) =>
+        tracked?.Params.GetValueOrDefault(Seed) is { } text
+        && double.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var seed)
+            ? seed
+            : null;
+
     public static object[] Cancel(TrainingRun? run, CancelTraining c, string actor, DateTimeOffset now)
     {
         var r = Existing(run, c.RunId);

@@ -65,6 +65,10 @@ public sealed record TrainingRunCancelled(Guid RunId, string Reason, string Canc
 /// <summary>Recorded on the run when its artifact becomes a model version (a run registers once).</summary>
 public sealed record TrainingRunRegistered(Guid RunId, string ModelName, int Version, DateTimeOffset RegisteredAt);
 
+/// <summary>Run <paramref name="RunId"/> was requested to reproduce run <paramref name="OriginalRunId"/> (same dataset, trainer,
+/// code, hyperparameters and seed): appended to both runs' streams, so each knows the other.</summary>
+public sealed record RunReproduced(Guid RunId, Guid OriginalRunId, string ReproducedBy, DateTimeOffset ReproducedAt);
+
 /// <summary>A training run (stream <c>run:{id}</c>).</summary>
 public sealed record TrainingRun(
     string Id,
@@ -92,7 +96,9 @@ public sealed record TrainingRun(
     string? RegistrationBlocked = null,
     DateTimeOffset? StalledSince = null,
     string? WaitingReason = null,
-    DriftTrigger? Trigger = null)
+    DriftTrigger? Trigger = null,
+    Guid? ReproducedFrom = null,
+    IReadOnlyList<Guid>? Reproductions = null)
 {
     public bool IsFinished => Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled;
 
@@ -127,12 +133,15 @@ public sealed record TrainingRun(
 
     public TrainingRun Apply(TrainingRunRegistrationBlocked e) => this with { RegistrationBlocked = e.Reason };
 
+    public TrainingRun Apply(RunReproduced e) =>
+        e.RunId == RunId ? this with { ReproducedFrom = e.OriginalRunId } : this with { Reproductions = [.. Reproductions ?? [], e.RunId] };
+
     /// <summary>The whole run: its state, what the trainer tracked, and (for the present, not a past moment) its last beat.</summary>
     public TrainingRunView ToView(RunTracking? tracking, RunLiveness? liveness) => new(
         Id, RunId, ModelName, TrainerKind, DatasetId, DatasetSha256, Hyperparameters, Resources, CodeVersion, RequestedBy, RequestedAt, Status,
         JobName, StartedAt, FinishedAt, Epochs, Metrics, ArtifactUri, ArtifactSha256, FailureReason, RegisteredVersion, Outputs,
         liveness?.LastBeatAt, RegistrationBlocked, tracking?.Params ?? new Dictionary<string, string>(), tracking?.Tags ?? new Dictionary<string, string>(),
-        tracking?.MetricHistory ?? [], IsFinished, DurationSeconds, StillStalled(liveness), StillWaiting, Trigger);
+        tracking?.MetricHistory ?? [], IsFinished, DurationSeconds, StillStalled(liveness), StillWaiting, Trigger, ReproducedFrom, Reproductions ?? []);
 
     /// <summary>A row of the run list: no tracked history.</summary>
     public TrainingRunSummary ToSummary(RunLiveness? liveness) => new(

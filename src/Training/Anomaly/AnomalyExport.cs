@@ -83,7 +83,8 @@ public static class AnomalyExport
             new(Keys.TargetFpr, targetFpr.ToString("R", inv)),
             new(Keys.Score, "error = max over features f of mean over steps t of ((reconstruction[t,f] - x[t,f]) / residual_scale[f])^2, x the z-scored window"),
             new(Keys.SamplingInterval, samplingInterval?.ToString(inv) ?? ""),
-            new(Keys.Evaluation, JsonOut.Write(w => JsonOut.WriteMetrics(w, evaluation))),
+            // Quality only: a wall-clock time would make two identical trainings' model files differ.
+            new(Keys.Evaluation, JsonOut.Write(w => JsonOut.WriteMetrics(w, evaluation.WithoutWallClock()))),
         ];
     }
 

@@ -66,7 +66,8 @@ public static class RecommenderExport
             new(Keys.SeenItems, Convert.ToBase64String(Seen(data).ToBytes())),
             // most popular item indices first (interactions in the whole data set): the fallback for unknown users
             new(Keys.PopularItems, string.Join(",", popular.Select(i => i.ToString(inv)))),
-            new(Keys.Evaluation, JsonOut.Write(w => JsonOut.WriteMetrics(w, evaluation))),
+            // Quality only: a wall-clock time would make two identical trainings' model files differ.
+            new(Keys.Evaluation, JsonOut.Write(w => JsonOut.WriteMetrics(w, evaluation.WithoutWallClock()))),
         ];
     }
 

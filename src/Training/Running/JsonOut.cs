@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using EventMlOps.Contracts.Training;
 
 namespace EventMlOps.Training.Running;
 
@@ -9,6 +10,10 @@ namespace EventMlOps.Training.Running;
 public sealed class Metrics : OrderedDictionary<string, double>
 {
     public Metrics() : base(StringComparer.Ordinal) { }
+
+    /// <summary>These metrics without the wall-clock times (<see cref="TrainerProtocol.IsWallClock"/>): what the same data,
+    /// code and seed always give.</summary>
+    public IEnumerable<KeyValuePair<string, double>> WithoutWallClock() => this.Where(m => !TrainerProtocol.IsWallClock(m.Key));
 }
 
 /// <summary>Parameters as written to params.json (numbers, strings, booleans, lists of numbers), in order.</summary>

@@ -42,7 +42,7 @@ public sealed class Lifecycle(ControlPlaneFixture cp)
     /// <summary>Another run on the same dataset, registered as the next version.</summary>
     public async Task<string> SecondVersionAsync(Guid dataset) => (await TrainedVersionAsync("--dataset", dataset.ToString())).Version;
 
-    private async Task<(Guid Run, string Version)> TrainedVersionAsync(params string[] data)
+    public async Task<(Guid Run, string Version)> TrainedVersionAsync(params string[] data)
     {
         var trained = (await Alice.RunAsync(["train", "recommender", "--model", Model, "--epochs", "1", "--json", .. data])).ShouldSucceed().Json();
         var run = trained.GetProperty("runId").GetGuid();

@@ -34,6 +34,15 @@ public class RegistrationPolicyTests(ControlPlaneFixture fx)
         Policy.Judge(Run("sensors", "anomaly", ("tpr", 0.7))).BlockedBecause!.ShouldContain("below the floor 0.8");
 
     [Fact]
+    public void Given_a_reproduction_beating_its_baseline_When_judged_Then_blocked_as_a_check_of_its_original()
+    {
+        var original = Guid.NewGuid();
+        Policy.Judge(Run("rec", "recommender", ("hr@10", 0.6), ("baseline_hr@10", 0.3)) with { ReproducedFrom = original })
+            .ShouldBe(new RegistrationPolicy.Verdict(false,
+                $"a reproduction of run {original:N} checks that run; it is not registered as a new version (register it by hand if wanted)"));
+    }
+
+    [Fact]
     public void Given_a_model_that_opted_out_When_judged_Then_left_alone_without_a_reason() =>
         Policy.Judge(Run("manual", "recommender", ("hr@10", 0.9), ("baseline_hr@10", 0.1))).ShouldBe(new RegistrationPolicy.Verdict(false, null));
 
