@@ -6,6 +6,7 @@ using EventMlOps.ControlPlane.Datasets;
 using EventMlOps.ControlPlane.Drift;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Environments;
+using EventMlOps.ControlPlane.History;
 using EventMlOps.ControlPlane.Hosting;
 using EventMlOps.ControlPlane.Lineage;
 using EventMlOps.ControlPlane.Registry;
@@ -54,6 +55,7 @@ public static class ControlPlaneApp
         builder.Services.AddSingleton(TrainerKinds.From(config));
         builder.Services.AddHostedService<CommandRecordRetention>();
         builder.Services.AddHostedService<RunStallWatch>();
+        builder.Services.AddHistory();
         builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
             .AddJwtBearer(o =>
             {
@@ -145,6 +147,7 @@ public static class ControlPlaneApp
         api.MapCommandOutcomes();
         api.MapAudit();
         api.MapEnvironments();
+        api.MapHistory();
         app.MapTracking();
         app.Lifetime.ApplicationStarted.Register(() => _ = Task.Run(async () =>
         {

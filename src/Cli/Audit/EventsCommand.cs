@@ -5,7 +5,9 @@ using EventMlOps.Contracts.Views;
 namespace EventMlOps.Cli.Audit;
 
 /// <summary><c>emo events tail [--from seq] [--follow]</c>: the latest events, oldest first, then (with --follow) new
-/// ones as they are appended, by polling <c>/api/events?after=</c>. With --json, one JSON object per line.</summary>
+/// ones as they are appended, by polling <c>/api/events?after=</c>. With --json, one JSON object per line.
+/// <c>emo events export [--until time|seq] --out file</c> and <c>emo events import file [--append-after seq:hash]</c> move
+/// the whole history between control planes as a tamper-evident history file (admin).</summary>
 public static class EventsCommand
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
@@ -37,7 +39,51 @@ public static class EventsCommand
             }
             return 0;
         });
-        return new Command("events", "The raw event log") { tail };
+        return new Command("events", "The raw event log") { tail, Export(), Import() };
+    }
+
+    private static Command Export()
+    {
+        var until = new Option<string?>("--until") { Description = "Export up to this time (ISO 8601) or global event sequence (default: everything)" };
+        var output = new Option<string>("--out") { Description = "The history file to write", Required = true };
+        var export = new Command("export", "Write the event history to a tamper-evident history file (NDJSON, hash-chained; admin)") { until, output };
+        export.SetAction(async (parse, ct) =>
+        {
+            var ctx = CliContext.From(parse);
+            var file = Path.GetFullPath(parse.GetValue(output)!);
+            var head = await HistoryFile.ExportAsync(ctx.Api, parse.GetValue(until), file, ct);
+            if (ctx.Json)
+                ctx.Out.WriteLine(JsonSerializer.Serialize(new { file, head.Events, head.UntilSequence, head = head.ToString() }, ApiClient.Json));
+            else
+                ctx.Out.WriteLine($"exported {head.Events} events (up to sequence {head.UntilSequence}) to {file} ({new FileInfo(file).Length / 1024.0:0.#} KiB)\n" +
+                                  $"head {head}");
+            return 0;
+        });
+        return export;
+    }
+
+    private static Command Import()
+    {
+        var file = new Argument<string>("file") { Description = "A history file written by emo events export" };
+        var appendAfter = new Option<string?>("--append-after")
+            { Description = "Continue a store that is not empty: <sequence>:<hash> of its last event, as its export or import printed its head" };
+        var import = new Command("import", "Import a history file into an empty store (or after its last event); verifies the whole file first (admin)")
+            { file, appendAfter };
+        import.SetAction(async (parse, ct) =>
+        {
+            var ctx = CliContext.From(parse);
+            var path = parse.GetValue(file)!;
+            if (!File.Exists(path)) throw CliError.Usage($"{path} does not exist");
+            var imported = await HistoryFile.ImportAsync(ctx.Api, path, parse.GetValue(appendAfter), ct);
+            if (ctx.Json)
+                ctx.Out.WriteLine(JsonSerializer.Serialize(imported, new JsonSerializerOptions(ApiClient.Json) { WriteIndented = true }));
+            else
+                ctx.Out.WriteLine($"imported {imported.Events} events (sequences {imported.FromSequence}..{imported.UntilSequence}) of a history from {imported.Product}\n" +
+                                  $"rebuilt {imported.Rebuilt.Count} projections; subscriptions set past sequence {imported.UntilSequence}: " +
+                                  $"{string.Join(", ", imported.Subscriptions)}\nhead {imported.Head}");
+            return 0;
+        });
+        return import;
     }
 
     private static string After(long sequence, int limit) => ApiClient.Path("/api/events", ("after", Math.Max(0, sequence)), ("limit", limit));

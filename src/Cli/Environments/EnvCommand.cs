@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using EventMlOps.Artifacts;
+using EventMlOps.Cli.Audit;
 using EventMlOps.Cli.Hosting;
 using EventMlOps.Contracts.Environments;
 using EventMlOps.Contracts.Views;
@@ -67,12 +68,12 @@ public static class EnvCommand
         LocalControlPlane.CreateHome(ctx.Home);
         ctx.Local.WriteSettings(StoreSettings(sourceConfiguration, store));
         Step(ctx, clock, $"exporting events 1..{plan.UntilSequence} from {from.BaseUrl}");
-        var head = await HistoryFile.ExportAsync(from, plan.UntilSequence, history, ct);
+        var head = (await HistoryFile.ExportAsync(from, plan.UntilSequence.ToString(System.Globalization.CultureInfo.InvariantCulture), history, ct)).Hash;
         Step(ctx, clock, "starting the new environment's control plane and agents");
         var url = await UpCommand.EnsureRunningAsync(ctx, port: 0, timeout, ct);
         using var to = new ApiClient(url, ctx.Local.RecordedToken(), ctx.CorrelationId);
         Step(ctx, clock, $"importing the history into {url}");
-        await HistoryFile.ImportAsync(to, history, ct);
+        await HistoryFile.ImportAsync(to, history, appendAfter: null, ct);
         var restored = await to.SendAsync("/api/environment/restore",
             new RestoreEnvironment(Guid.NewGuid(), plan.UntilSequence, head, from.BaseUrl.ToString()), ct);
         Step(ctx, clock, $"restored as {restored.Stream}; the agents converge {plan.Endpoints.Count} endpoint(s)");

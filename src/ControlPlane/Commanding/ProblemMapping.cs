@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EventMlOps.ControlPlane.History;
 using Marten;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -60,6 +61,9 @@ public sealed class ProblemMapping(IProblemDetailsService problems, IDocumentSto
                     return Problem(404, $"Unknown {n.What}", n.Message, ("id", n.Id));
                 case Refused r:
                     return Problem(422, "Refused", r.Message);
+                case HistoryRefused h:
+                    var title = h.Status switch { 409 => "Conflict", 413 => "Too large", 415 => "Unsupported media type", _ => "History refused" };
+                    return h.Line is { } line ? Problem(h.Status, title, h.Message, ("line", line)) : Problem(h.Status, title, h.Message);
                 case var c when IsConflict(c):
                     return Problem(409, "Concurrency conflict", "the stream changed since it was read; reload and retry");
                 case Npgsql.NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException or TimeoutException:

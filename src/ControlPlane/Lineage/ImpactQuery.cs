@@ -13,8 +13,9 @@ public static class ImpactQuery
     public static async Task<DatasetImpact> ForDatasetAsync(IQuerySession session, string sha256, CancellationToken ct)
     {
         Guard.Sha256("dataset", sha256);
-        var datasets = await session.Query<Dataset>().Where(d => d.Sha256 == sha256).Select(d => d.DatasetId).ToListAsync(ct);
-        var runs = await session.Query<TrainingRun>().Where(r => r.DatasetSha256 == sha256).Select(r => r.RunId).ToListAsync(ct);
+        // In the order they happened: an answer must not depend on where the rows lie (a store rebuilt from history answers the same).
+        var datasets = await session.Query<Dataset>().Where(d => d.Sha256 == sha256).OrderBy(d => d.RegisteredAt).Select(d => d.DatasetId).ToListAsync(ct);
+        var runs = await session.Query<TrainingRun>().Where(r => r.DatasetSha256 == sha256).OrderBy(r => r.RequestedAt).Select(r => r.RunId).ToListAsync(ct);
         var versions = await session.Query<ModelVersion>().Where(v => v.DatasetSha256 == sha256).ToListAsync(ct);
         var models = versions.Select(v => v.ModelName).Distinct().ToArray();
         var endpoints = models.Length == 0 ? [] : await session.Query<EndpointState>().Where(e => e.ModelName.IsOneOf(models)).ToListAsync(ct);

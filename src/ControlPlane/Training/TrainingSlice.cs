@@ -12,5 +12,7 @@ public static class TrainingSlice
         o.Projections.Snapshot<RunTracking>(SnapshotLifecycle.Inline);
         o.Schema.For<TrainingRun>().Index(x => x.DatasetSha256).Index(x => x.ModelName);
         o.Schema.For<RunLiveness>().Index(x => x.LastBeatAt);
+        // Applied by no projection any more, yet in older histories: known, so that an imported one is read.
+        o.Events.AddEventType<TrainingRunHeartbeat>();
     }
 }

@@ -37,7 +37,8 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
     /// <summary>Starts a control plane on this run's database (another schema gives another, independent store).</summary>
     public async Task<WebApplication> StartAsync(string schema, params string[] extra) => (await StartWithAddressAsync(schema, extra)).App;
 
-    private Task<(WebApplication App, Uri Address)> StartWithAddressAsync(string schema, params string[] extra) =>
+    /// <summary>Starts a control plane on this run's database; answers it and its base address.</summary>
+    public Task<(WebApplication App, Uri Address)> StartWithAddressAsync(string schema, params string[] extra) =>
         TestHost.StartControlPlaneAsync(ConnectionString, schema, Path.Combine(Path.GetTempPath(), Database), [
             $"--Auth:SigningKey={Convert.ToBase64String(_key)}",
             // Runs are registered by hand in most tests; the policy and closed-loop tests use the models that opt in.
@@ -51,11 +52,12 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
             .. extra,
         ]);
 
-    public HttpClient Client(string role, string name) => Client(Tokens.Issue(name, [role], TimeSpan.FromHours(1)));
+    /// <summary>A client of this fixture's control plane, or of another one it started (<paramref name="at"/>).</summary>
+    public HttpClient Client(string role, string name, Uri? at = null) => Client(Tokens.Issue(name, [role], TimeSpan.FromHours(1)), at);
 
-    public HttpClient Client(string? token = null)
+    public HttpClient Client(string? token = null, Uri? at = null)
     {
-        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        var client = new HttpClient { BaseAddress = at ?? BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         if (token is not null)
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return client;

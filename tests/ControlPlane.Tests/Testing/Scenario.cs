@@ -9,18 +9,19 @@ using EventMlOps.ControlPlane.Commanding;
 namespace EventMlOps.ControlPlane.Tests.Testing;
 
 /// <summary>Drives a lifecycle through the real HTTP API as distinct users: alice (scientist),
-/// bob (approver), olga (operator) and the training agent.</summary>
-public sealed class Scenario(ControlPlaneFixture fx, string? model = null, string trainer = "recommender")
+/// bob (approver), olga (operator) and the training agent; on the fixture's control plane, or another one it started
+/// (<paramref name="at"/>).</summary>
+public sealed class Scenario(ControlPlaneFixture fx, string? model = null, string trainer = "recommender", Uri? at = null)
 {
     public readonly string Model = model ?? "m" + Guid.NewGuid().ToString("N")[..10];
     public readonly string Endpoint = "e" + Guid.NewGuid().ToString("N")[..10];
     public readonly string DatasetSha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Guid.NewGuid().ToByteArray()));
     public readonly Guid DatasetId = Guid.NewGuid();
-    public readonly HttpClient Scientist = fx.Client(Roles.Scientist, "alice");
-    public readonly HttpClient Approver = fx.Client(Roles.Approver, "bob");
-    public readonly HttpClient Operator = fx.Client(Roles.Operator, "olga");
-    public readonly HttpClient Agent = fx.Client(Roles.Agent, "training-agent");
-    public readonly HttpClient Viewer = fx.Client(Roles.Viewer, "victor");
+    public readonly HttpClient Scientist = fx.Client(Roles.Scientist, "alice", at);
+    public readonly HttpClient Approver = fx.Client(Roles.Approver, "bob", at);
+    public readonly HttpClient Operator = fx.Client(Roles.Operator, "olga", at);
+    public readonly HttpClient Agent = fx.Client(Roles.Agent, "training-agent", at);
+    public readonly HttpClient Viewer = fx.Client(Roles.Viewer, "victor", at);
 
     private bool _registered, _versioned;
 
@@ -105,7 +106,7 @@ public sealed class Scenario(ControlPlaneFixture fx, string? model = null, strin
     }
 
     /// <summary>The endpoint's serving replica, with the token the control plane issues it.</summary>
-    public HttpClient Replica => fx.Client(fx.Tokens.IssueForReplica(Endpoint, $"serve-{Endpoint}", TimeSpan.FromHours(1)));
+    public HttpClient Replica => fx.Client(fx.Tokens.IssueForReplica(Endpoint, $"serve-{Endpoint}", TimeSpan.FromHours(1)), at);
 
     /// <summary>Posts an agent's fact with the grant of the work order it is about, as the agent holding that order does.</summary>
     public async Task Fact(string route, EventMlOps.Contracts.ICommand fact) => (await AgentFact(route, fact)).EnsureSuccessStatusCode();
