@@ -71,6 +71,18 @@ public class ReproducingRunsApiTests(ControlPlaneFixture fx)
     }
 
     [Fact]
+    public async Task Given_a_succeeded_run_When_reproduced_under_its_own_id_Then_422_and_nothing_is_appended()
+    {
+        var (s, original, _) = await TrackedRunAsync(fx);
+        var before = (await EventsAsync(original)).Count;
+
+        (await (await s.Scientist.Send("/api/runs/reproduce", new ReproduceRun(Guid.NewGuid(), original, original))).Problem(422))
+            .GetProperty("detail").GetString()!.ShouldContain($"run {original:N} already exists");
+
+        (await EventsAsync(original)).Count.ShouldBe(before);
+    }
+
+    [Fact]
     public async Task Given_an_unknown_or_an_unfinished_run_When_reproduced_Then_404_and_422_say_why_and_no_run_is_requested()
     {
         var s = new Scenario(fx);

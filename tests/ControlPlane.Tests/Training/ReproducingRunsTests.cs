@@ -81,6 +81,11 @@ public class ReproducingRunsTests
         ThenRefused<Refused>(() => Reproduce(Run(Requested(new() { ["seed"] = 1 }), Succeeded()), current: Run(Requested(new()))), "already exists");
 
     [Fact]
+    public void Given_an_empty_new_run_id_When_reproduced_Then_the_field_is_named() =>
+        ThenRefused<InvalidField>(() => TrainingDecisions.Reproduce(Run(Requested(new() { ["seed"] = 1 }), Succeeded()), null, null, Data,
+            Command with { RunId = Guid.Empty }, TrainerCatalog.BuiltIn, "bob", Now), "runId").Field.ShouldBe("runId");
+
+    [Fact]
     public void Given_the_link_on_both_streams_When_folded_Then_each_run_names_the_other()
     {
         var link = new RunReproduced(Copy, Original, "bob", Now);
