@@ -4,6 +4,7 @@ using System.Text.Json;
 using EventMlOps.Artifacts;
 using EventMlOps.Cli.Audit;
 using EventMlOps.Cli.Hosting;
+using EventMlOps.Contracts.Endpoints;
 using EventMlOps.Contracts.Environments;
 using EventMlOps.Contracts.Views;
 using EventMlOps.Hosting;
@@ -53,7 +54,7 @@ public static class EnvCommand
         var store = ArtifactStore.FromConfiguration(sourceConfiguration, source.Home);
         var checks = new List<(PlannedArtifact Artifact, string? Problem)>();
         foreach (var artifact in plan.Artifacts)
-            checks.Add((artifact, await ProblemAsync(store, artifact, ct)));
+            checks.Add((artifact, await StoredArtifacts.ProblemAsync(store, artifact.Uri, artifact.Sha256, ct)));
         if (ctx.Json)
             ctx.Out.WriteLine(JsonSerializer.Serialize(new { plan, target = ctx.Home, artifacts = checks.Select(x => new { x.Artifact, ok = x.Problem is null, problem = x.Problem }) },
                 new JsonSerializerOptions(ApiClient.Json) { WriteIndented = true }));
@@ -74,11 +75,12 @@ public static class EnvCommand
         using var to = new ApiClient(url, ctx.Local.RecordedToken(), ctx.CorrelationId);
         Step(ctx, clock, $"importing the history into {url}");
         await HistoryFile.ImportAsync(to, history, appendAfter: null, ct);
+        var restoredAt = DateTimeOffset.UtcNow;
         var restored = await to.SendAsync("/api/environment/restore",
             new RestoreEnvironment(Guid.NewGuid(), plan.UntilSequence, head, from.BaseUrl.ToString()), ct);
         Step(ctx, clock, $"restored as {restored.Stream}; the agents converge {plan.Endpoints.Count} endpoint(s)");
         foreach (var endpoint in plan.Endpoints)
-            await ConvergedAsync(ctx, to, endpoint, clock, timeout, ct);
+            await ConvergedAsync(ctx, to, endpoint, restoredAt, clock, timeout, ct);
         ctx.Out.WriteLine($"rebuilt in {clock.Elapsed.TotalSeconds:0.0} s: {url} (home {ctx.Home}; stop it with ./emo down --home {ctx.Home})");
         return 0;
     }
@@ -87,20 +89,6 @@ public static class EnvCommand
     {
         ctx.Out.WriteLine($"[{clock.Elapsed.TotalSeconds,5:0.0} s] {what}");
         ctx.Out.Flush();
-    }
-
-    /// <summary>Why the artifact cannot serve the rebuilt environment, or null when its content is there with its recorded sha256.</summary>
-    private static async Task<string?> ProblemAsync(IArtifactStore store, PlannedArtifact artifact, CancellationToken ct)
-    {
-        try
-        {
-            await store.LocalizeAsync(artifact.Uri, artifact.Sha256, ct);
-            return null;
-        }
-        catch (FileNotFoundException) { return "missing"; }
-        catch (DirectoryNotFoundException) { return "missing"; }
-        catch (ArtifactIntegrityException) { return "altered: its content does not match the recorded sha256"; }
-        catch (DataAccessRefused e) { return $"not readable here: {e.Message}"; }
     }
 
     /// <summary>The new home reads the source's artifact store: events name artifacts by their URI there (and its sha256),
@@ -114,17 +102,22 @@ public static class EnvCommand
         return settings;
     }
 
-    /// <summary>Waits until the endpoint's replicas report its desired revision loaded, printing what they serve.</summary>
-    private static async Task ConvergedAsync(CliContext ctx, ApiClient to, PlannedEndpoint planned, Stopwatch clock, TimeSpan timeout, CancellationToken ct)
+    /// <summary>Waits until a replica started here since the restore answers ready and the endpoint reports its desired revision
+    /// loaded (the imported history's readiness is the source's, not this environment's), printing what it serves.</summary>
+    private static async Task ConvergedAsync(CliContext ctx, ApiClient to, PlannedEndpoint planned, DateTimeOffset restoredAt, Stopwatch clock,
+        TimeSpan timeout, CancellationToken ct)
     {
         var deadline = clock.Elapsed + timeout;
+        using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
         while (true)
         {
             var view = await to.GetAsync<EndpointView>($"/api/endpoints/{ApiClient.Segment(planned.Name)}", ct);
-            if (view is { Ready: true } && view.ObservedRevision >= view.Revision)
+            var replicas = (view.Replicas ?? []).Where(r => r.ChangedAt >= restoredAt && r.Url is not null
+                                                               && r.LastChange is ReplicaChange.Started or ReplicaChange.Restarted).ToList();
+            if (view is { Ready: true } && view.ObservedRevision >= view.Revision && replicas.Count > 0 && await AllReadyAsync(probe, replicas, ct))
             {
-                var replicas = string.Join(", ", (view.Replicas ?? []).Select(r => $"{r.Name} at {r.Url}"));
-                Step(ctx, clock, $"{planned.Name} serves {EnvPlanView.Split(view.Traffic.Select(t => (t.Version, t.Weight)))}: {replicas}");
+                Step(ctx, clock, $"{planned.Name} serves {EnvPlanView.Split(view.Traffic.Select(t => (t.Version, t.Weight)))}: " +
+                                 string.Join(", ", replicas.Select(r => $"{r.Name} at {r.Url}")));
                 return;
             }
             if (clock.Elapsed > deadline)
@@ -132,5 +125,22 @@ public static class EnvCommand
                                    $"the environment keeps running: ./emo endpoints show {planned.Name} --home {ctx.Home}");
             await Task.Delay(500, ct);
         }
+    }
+
+    private static async Task<bool> AllReadyAsync(HttpClient probe, IEnumerable<ReplicaState> replicas, CancellationToken ct)
+    {
+        foreach (var replica in replicas)
+        {
+            try
+            {
+                using var response = await probe.GetAsync(new Uri(new Uri(replica.Url!.TrimEnd('/') + "/"), "health/ready"), ct);
+                if (!response.IsSuccessStatusCode) return false;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -65,17 +65,9 @@ public static class ReproduceCommand
     private static async Task<string> VerifyDatasetAsync(CliContext ctx, TrainingRunView run, CancellationToken ct)
     {
         var dataset = await ctx.Api.GetAsync<DatasetView>($"/api/datasets/{run.DatasetId}", ct);
-        if (dataset.Uri.StartsWith("generate:", StringComparison.OrdinalIgnoreCase))
+        if (StoredArtifacts.IsGenerated(dataset.Uri))
             return $"dataset {dataset.Name} is generated from its spec {Contracts.Artifacts.DataUris.Echo(dataset.Uri)}: nothing to fetch";
-        string? problem;
-        try
-        {
-            await ctx.Artifacts.LocalizeAsync(dataset.Uri, run.DatasetSha256, ct);
-            problem = null;
-        }
-        catch (FileNotFoundException) { problem = $"is missing from the artifact store (sha256 {run.DatasetSha256})"; }
-        catch (ArtifactIntegrityException) { problem = $"was altered: its content no longer has the recorded sha256 {run.DatasetSha256}"; }
-        catch (DataAccessRefused e) { problem = $"cannot be read: {e.Reason}"; }
+        var problem = await StoredArtifacts.ProblemAsync(ctx.Artifacts, dataset.Uri, run.DatasetSha256, ct);
         if (problem is not null)
             throw new CliError($"cannot reproduce run {run.RunId}: its dataset {dataset.Name} ({dataset.DatasetId}) at {Contracts.Artifacts.DataUris.Echo(dataset.Uri)} {problem}", 2);
         return $"dataset {dataset.Name} verified: the artifact store holds it with sha256 {run.DatasetSha256}";
