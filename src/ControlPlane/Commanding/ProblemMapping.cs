@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace EventMlOps.ControlPlane.Commanding;
 
 /// <summary>The one place where exceptions become HTTP ProblemDetails: 400 malformed input (with the
-/// field), 401/403, 404 unknown ids, 409 concurrency conflicts, 422 refusals by an invariant.</summary>
+/// field), 401/403, 404 unknown ids, 409 concurrency conflicts and operations already under way, 422 refusals by an invariant.</summary>
 public sealed class ProblemMapping(IProblemDetailsService problems, IDocumentStore store, ILogger<ProblemMapping> log) : IExceptionHandler
 {
     /// <summary>An optimistic-concurrency violation: a stream changed since it was read (JasperFx's
@@ -60,6 +60,8 @@ public sealed class ProblemMapping(IProblemDetailsService problems, IDocumentSto
                     return Problem(404, $"Unknown {n.What}", n.Message, ("id", n.Id));
                 case Refused r:
                     return Problem(422, "Refused", r.Message);
+                case Busy b:
+                    return Problem(409, "Conflict", b.Message);
                 case var c when IsConflict(c):
                     return Problem(409, "Concurrency conflict", "the stream changed since it was read; reload and retry");
                 case Npgsql.NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException or TimeoutException:
