@@ -55,6 +55,7 @@ internal sealed class ScratchStore : IAsyncDisposable
         try
         {
             await scratch.SnapshotLiveAsync(ct);
+            await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync(); // every document table of the scratch schema, once
             return scratch;
         }
         catch
@@ -70,8 +71,15 @@ internal sealed class ScratchStore : IAsyncDisposable
         ControlPlaneApp.ConfigureStore(o, connectionString, liveSchema);
         o.Events.DatabaseSchemaName = liveSchema; // the live events …
         o.DatabaseSchemaName = schema;            // … projected into documents of the scratch schema
-        foreach (var projection in o.Projections.All.OfType<ProjectionBase>())
+        if (o.Projections.All.FirstOrDefault(p => p is not ProjectionBase) is { } unnamed)
+            throw new InvalidOperationException($"projection {unnamed.Name} cannot be renamed for a scratch store");
+        foreach (var projection in o.Projections.All.Cast<ProjectionBase>())
+        {
             projection.Name = ScratchName(projection.Name, suffix);
+            // This store only ever rebuilds: pages twenty times the default size (500) take fewer round trips, and a
+            // projection with few events of its own pages through the history quickly.
+            projection.Options.BatchSize = 10_000;
+        }
         return o;
     }
 
@@ -93,36 +101,38 @@ internal sealed class ScratchStore : IAsyncDisposable
 
     private IEnumerable<string> Tables => Projections.Select(p => Table(_store, p.Document));
 
-    /// <summary>Rebuilds every projection through the scratch store's daemon, one after another, reporting the sequence each
-    /// has reached; then makes sure each reached the head noted at the start and that every document table exists.</summary>
+    /// <summary>Rebuilds every projection through the scratch store's daemon, reporting the sequence each has reached, and makes
+    /// sure each reached the head noted at the start.</summary>
     public async Task RebuildAsync(IProgress<ProjectionProgress>? progress, ILogger log, CancellationToken ct)
     {
         using var daemon = await _store.BuildProjectionDaemonAsync(logger: log);
-        foreach (var projection in Projections)
+        // All at once: the daemon runs at most its rebuild budget of them together (Marten's MaxConcurrentRebuildsPerDatabase).
+        await Task.WhenAll(Projections.Select(p => RebuildOneAsync(daemon, p, progress, ct)));
+    }
+
+    private async Task RebuildOneAsync(JasperFx.Events.Daemon.IProjectionDaemon daemon, ProjectionTarget projection, IProgress<ProjectionProgress>? progress, CancellationToken ct)
+    {
+        var name = ScratchName(projection.Name, _suffix);
+        var clock = Stopwatch.StartNew();
+        ProjectionProgress Report(long position, bool done)
         {
-            var name = ScratchName(projection.Name, _suffix);
-            var clock = Stopwatch.StartNew();
-            ProjectionProgress Report(long position, bool done)
-            {
-                var ceiling = Math.Max(daemon.Tracker.HighWaterMark, position);
-                return new(projection.Name, position, ceiling, position / Math.Max(clock.Elapsed.TotalSeconds, 1e-3), done);
-            }
-            using (daemon.Tracker.Subscribe(new Observer(s =>
-                   {
-                       if (s.ShardName.StartsWith(name + ":", StringComparison.Ordinal) && s.Sequence > 0) progress?.Report(Report(s.Sequence, false));
-                   })))
-                await daemon.RebuildProjectionAsync(name, ShardTimeout, ct);
-            ct.ThrowIfCancellationRequested();
-            // The daemon's own account of how far the rebuild went (an inline projection keeps no progression row).
-            var reached = daemon.Tracker.CurrentStates()
-                .Where(s => s.ShardName.StartsWith(name + ":", StringComparison.Ordinal)).Select(s => s.Sequence).DefaultIfEmpty(0).Max();
-            if (reached < _head)
-                throw new RebuildAborted(
-                    $"the rebuild of {projection.Name} stopped at sequence {reached:N0}, below the head {_head:N0} when it began: a transaction " +
-                    "that appended events was still open; nothing was replaced, run it again");
-            progress?.Report(Report(reached, true));
-            await _store.Storage.Database.EnsureStorageExistsAsync(projection.Document, ct);
+            var ceiling = Math.Max(daemon.Tracker.HighWaterMark, position);
+            return new(projection.Name, position, ceiling, position / Math.Max(clock.Elapsed.TotalSeconds, 1e-3), done);
         }
+        using (daemon.Tracker.Subscribe(new Observer(s =>
+               {
+                   if (s.ShardName.StartsWith(name + ":", StringComparison.Ordinal) && s.Sequence > 0) progress?.Report(Report(s.Sequence, false));
+               })))
+            await daemon.RebuildProjectionAsync(name, ShardTimeout, ct);
+        ct.ThrowIfCancellationRequested();
+        // The daemon's own account of how far the rebuild went (an inline projection keeps no progression row).
+        var reached = daemon.Tracker.CurrentStates()
+            .Where(s => s.ShardName.StartsWith(name + ":", StringComparison.Ordinal)).Select(s => s.Sequence).DefaultIfEmpty(0).Max();
+        if (reached < _head)
+            throw new RebuildAborted(
+                $"the rebuild of {projection.Name} stopped at sequence {reached:N0}, below the head {_head:N0} when it began: a transaction " +
+                "that appended events was still open; nothing was replaced, run it again");
+        progress?.Report(Report(reached, true));
     }
 
     public ValueTask<NpgsqlConnection> OpenAsync(CancellationToken ct) => _db.OpenConnectionAsync(ct);
