@@ -11,6 +11,9 @@ public static class ProjectionsCommand
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>A projection still rebuilding is reported at most this often; when it is done, at once.</summary>
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(5);
+
     public static Command Create()
     {
         var list = new Command("list", "The projections and snapshots, with how many documents each holds");
@@ -39,17 +42,18 @@ public static class ProjectionsCommand
             // With --json the final answer alone goes to stdout; the progress always goes where a person reads it.
             var progress = ctx.Json ? ctx.Err : ctx.Out;
             progress.WriteLine($"{(request.Verify ? "Verifying" : "Rebuilding")} {string.Join(", ", run.Projections)} (run {run.Id})");
-            var shown = new Dictionary<string, ProjectionProgress>();
+            var shown = new Dictionary<string, (ProjectionProgress Progress, DateTime At)>();
             string raw;
             while (true)
             {
                 raw = await ctx.Api.GetRawAsync($"/api/projections/rebuilds/{run.Id}", ct);
                 run = ApiClient.Deserialize<ProjectionRun>(raw);
-                foreach (var p in run.Progress.Where(p => !shown.TryGetValue(p.Projection, out var last) || last.Position != p.Position || last.Done != p.Done))
+                foreach (var p in run.Progress.Where(p => !shown.TryGetValue(p.Projection, out var last)
+                             || (p.Done ? !last.Progress.Done : last.Progress.Position != p.Position && DateTime.UtcNow - last.At >= ProgressInterval)))
                 {
                     progress.WriteLine($"  {p.Projection,-28} {Count(p.Position),13} / {Count(p.Ceiling)} events ({Percent(p)})  " +
                                        $"{Count((long)p.EventsPerSecond)} events/s{(p.Done ? "  done" : "")}");
-                    shown[p.Projection] = p;
+                    shown[p.Projection] = (p, DateTime.UtcNow);
                 }
                 progress.Flush();
                 if (run.State != ProjectionRun.Running) break;

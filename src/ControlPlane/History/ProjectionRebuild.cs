@@ -34,8 +34,8 @@ public sealed class ProjectionRebuild(IDocumentStore store, string connectionStr
     public async Task<IReadOnlyList<ProjectionInfo>> ListAsync(CancellationToken ct)
     {
         await EnsureLiveTablesAsync(Projections, ct);
-        await using var db = NpgsqlDataSource.Create(connectionString);
-        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var conn = store.Storage.Database.CreateConnection();
+        await conn.OpenAsync(ct);
         var list = new List<ProjectionInfo>();
         foreach (var p in Projections)
         {
@@ -49,11 +49,9 @@ public sealed class ProjectionRebuild(IDocumentStore store, string connectionStr
     public IReadOnlyList<ProjectionTarget> Resolve(IReadOnlyList<string>? names)
     {
         if (names is null or { Count: 0 }) return Projections;
-        if (names.Count > Projections.Count * 2)
-            throw new InvalidField("names", $"at most {Projections.Count * 2} names are accepted");
-        var unknown = names.FirstOrDefault(n => Projections.All(p => p.Name != n));
-        if (unknown is not null)
-            throw new InvalidField("names", $"no projection is named {Guard.Shown(unknown)}; the projections are {string.Join(", ", Projections.Select(p => p.Name))}");
+        foreach (var name in names)
+            if (name is null || Projections.All(p => p.Name != name))
+                throw new InvalidField("names", $"no projection is named {Guard.Shown(name)}; the projections are {string.Join(", ", Projections.Select(p => p.Name).Distinct())}");
         return [.. Projections.Where(p => names.Contains(p.Name))];
     }
 
@@ -93,10 +91,12 @@ public sealed class ProjectionRebuild(IDocumentStore store, string connectionStr
     public async Task<IReadOnlyList<DocumentsReplaced>> RebuildAsync(ProjectionClaim claim, IProgress<ProjectionProgress>? progress, CancellationToken ct)
     {
         await using var scratch = await RebuiltAsync(claim, progress, ct);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var replaced = new List<DocumentsReplaced>();
         foreach (var p in claim.Projections)
             replaced.Add(await ReplaceAsync(scratch, p, ct));
-        log.LogInformation("Rebuilt projections {Projections}: {Replaced}", claim.Projections.Select(p => p.Name), replaced);
+        log.LogInformation("Put the rebuilt projections {Projections} in place in {Seconds:0.0} s: {Replaced}",
+            claim.Projections.Select(p => p.Name), clock.Elapsed.TotalSeconds, replaced);
         return replaced;
     }
 
@@ -112,11 +112,14 @@ public sealed class ProjectionRebuild(IDocumentStore store, string connectionStr
 
     private async Task<ScratchStore> RebuiltAsync(ProjectionClaim claim, IProgress<ProjectionProgress>? progress, CancellationToken ct)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         await EnsureLiveTablesAsync(claim.Projections, ct);
         var scratch = await ScratchStore.CreateAsync(connectionString, Schema, claim.Projections, ct);
         try
         {
             await scratch.RebuildAsync(progress, log, ct);
+            log.LogInformation("Rebuilt the projections {Projections} into {Scratch} in {Seconds:0.0} s",
+                claim.Projections.Select(p => p.Name), scratch.Schema, clock.Elapsed.TotalSeconds);
             return scratch;
         }
         catch

@@ -13,10 +13,13 @@ public static class ProjectionsApi
         var admin = api.MapGroup("/projections").RequireAuthorization(Roles.Admin);
         admin.MapGet("", (ProjectionRebuild rebuild, CancellationToken ct) => rebuild.ListAsync(ct));
         admin.MapPost("/rebuilds", async (RebuildRequest request, ProjectionRuns runs, CancellationToken ct) =>
-        {
-            var run = await runs.StartAsync(request, ct);
-            return Results.Accepted($"/api/projections/rebuilds/{run.Id}", run);
-        });
+            {
+                var run = await runs.StartAsync(request, ct);
+                return Results.Accepted($"/api/projections/rebuilds/{run.Id}", run);
+            })
+            .WithMetadata(new Microsoft.AspNetCore.Mvc.RequestSizeLimitAttribute(CommandRoutes.MaxCommandBytes))
+            .Produces<ProjectionRun>(StatusCodes.Status202Accepted)
+            .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblem(409).ProducesProblem(413);
         admin.MapGet("/rebuilds/{id:guid}", (Guid id, ProjectionRuns runs) =>
             runs.Find(id) ?? throw new NotFound("projection rebuild", id.ToString()));
     }

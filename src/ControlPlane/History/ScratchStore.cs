@@ -7,7 +7,8 @@ using Npgsql;
 
 namespace EventMlOps.ControlPlane.History;
 
-/// <summary>A projection as the live store registers it: its daemon name and the document type it writes.</summary>
+/// <summary>A projection as the live store registers it: its daemon name, a document type it writes (one target per type) and
+/// its lifecycle.</summary>
 public sealed record ProjectionTarget(string Name, Type Document, string Lifecycle);
 
 /// <summary>
@@ -107,7 +108,7 @@ internal sealed class ScratchStore : IAsyncDisposable
     {
         using var daemon = await _store.BuildProjectionDaemonAsync(logger: log);
         // All at once: the daemon runs at most its rebuild budget of them together (Marten's MaxConcurrentRebuildsPerDatabase).
-        await Task.WhenAll(Projections.Select(p => RebuildOneAsync(daemon, p, progress, ct)));
+        await Task.WhenAll(Projections.DistinctBy(p => p.Name).Select(p => RebuildOneAsync(daemon, p, progress, ct)));
     }
 
     private async Task RebuildOneAsync(JasperFx.Events.Daemon.IProjectionDaemon daemon, ProjectionTarget projection, IProgress<ProjectionProgress>? progress, CancellationToken ct)
