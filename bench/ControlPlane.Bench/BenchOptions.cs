@@ -3,7 +3,7 @@ using System.Globalization;
 namespace EventMlOps.ControlPlane.Bench;
 
 /// <summary>Command-line options of the benchmark.</summary>
-public sealed record BenchOptions(long Events, double Seconds, IReadOnlyList<int> Clients, bool Reset, bool KeepPostgres, bool Quick)
+public sealed record BenchOptions(long Events, double Seconds, IReadOnlyList<int> Clients, bool Reset, bool KeepPostgres, bool Quick, bool RebuildOnly)
 {
     public const string Usage = """
         Usage: dotnet run -c Release --project bench/ControlPlane.Bench -- [options]
@@ -13,6 +13,7 @@ public sealed record BenchOptions(long Events, double Seconds, IReadOnlyList<int
           --seconds S       duration of each measurement in seconds (default 10; 3 with --quick)
           --clients LIST    concurrent clients for the command measurements (default 1,16)
           --quick           smoke run: 50,000 events, 3 s per measurement
+          --rebuild-only    stop after the projection rebuild (no control plane, no commands or queries)
           --reset           drop the benchmark store first and seed from scratch
           --keep-postgres   leave the private PostgreSQL cluster running afterwards
           EMO_POSTGRES=...  use that PostgreSQL server (a connection string) instead of the private cluster
@@ -23,7 +24,7 @@ public sealed record BenchOptions(long Events, double Seconds, IReadOnlyList<int
         long? events = null;
         double? seconds = null;
         IReadOnlyList<int> clients = [1, 16];
-        bool quick = false, reset = false, keep = false;
+        bool quick = false, reset = false, keep = false, rebuildOnly = false;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -35,13 +36,14 @@ public sealed record BenchOptions(long Events, double Seconds, IReadOnlyList<int
                 case "--quick": quick = true; break;
                 case "--reset": reset = true; break;
                 case "--keep-postgres": keep = true; break;
+                case "--rebuild-only": rebuildOnly = true; break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
         if (events is < 1) throw new ArgumentException("--events must be ≥ 1");
         if (seconds is <= 0) throw new ArgumentException("--seconds must be > 0");
         if (clients.Count == 0 || clients.Any(c => c < 1)) throw new ArgumentException("--clients must list numbers ≥ 1");
-        return new(events ?? (quick ? 50_000 : 1_000_000), seconds ?? (quick ? 3 : 10), clients, reset, keep, quick);
+        return new(events ?? (quick ? 50_000 : 1_000_000), seconds ?? (quick ? 3 : 10), clients, reset, keep, quick, rebuildOnly);
     }
 
     /// <summary>"1000000", "1_000_000", "1,000,000", "50k" or "1m".</summary>

@@ -7,8 +7,9 @@ using EventMlOps.Local;
 
 namespace EventMlOps.ControlPlane.Bench;
 
-/// <summary>The benchmark, in order: PostgreSQL → seed (through the product's store, before the host
-/// starts) → start the real host → commands/s → lineage latency → summary against the targets.</summary>
+/// <summary>The benchmark, in order: PostgreSQL → seed (events in bulk through the product's store, before the host
+/// starts) → rebuild every projection and snapshot from them → start the real host → commands/s → lineage latency →
+/// summary against the targets.</summary>
 public static class BenchRun
 {
     private const string WorkOrdersShard = "work-orders:All";
@@ -66,6 +67,16 @@ public static class BenchRun
             output.WriteLine($"  ANALYZE (planner statistics as autovacuum keeps them in a long-running store) in {analyze.Elapsed.TotalSeconds:N1} s");
 
             output.WriteLine();
+            output.WriteLine("Projection rebuild (every projection and snapshot from the events, through Marten's projection daemon)");
+            var rebuilds = await RebuildThroughput.RunAsync(host.Store, db.ConnectionString, output, ct);
+            if (options.RebuildOnly)
+            {
+                var stored = await Sql.ScalarAsync<long>(db.ConnectionString, $"select count(*) from {BenchDatabase.Schema}.mt_events", ct);
+                ReportRebuilds(output, stored, rebuilds);
+                return 0;
+            }
+
+            output.WriteLine();
             output.WriteLine("Control plane");
             var clock = Stopwatch.StartNew();
             await host.StartAsync();
@@ -91,6 +102,7 @@ public static class BenchRun
             output.WriteLine();
             output.WriteLine("Query latency — floor: GET /health/live over the same HTTP connection pool.");
             Report.Queries(output, queries);
+            ReportRebuilds(output, events, rebuilds);
             output.WriteLine();
             output.WriteLine("Targets");
             Report.Targets(output, events, commands, queries);
@@ -116,6 +128,14 @@ public static class BenchRun
                 output.WriteLine($"  (private PostgreSQL stopped; its data stays in {local.DataRoot} for the next run)");
             }
         }
+    }
+
+    private static void ReportRebuilds(TextWriter output, long events, IReadOnlyList<RebuildMeasurement> rebuilds)
+    {
+        output.WriteLine();
+        output.WriteLine($"Projection rebuild at {events:N0} events — baseline: the same events read once, in order, with no deserialization.");
+        Report.Rebuilds(output, rebuilds);
+        Report.RebuildTargets(output, events, rebuilds);
     }
 
     /// <summary>Waits until the work-orders subscription has caught up with the store, so that the

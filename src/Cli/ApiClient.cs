@@ -78,6 +78,14 @@ public sealed class ApiClient : IDisposable
         return await ReadAsync(response, ct);
     }
 
+    /// <summary>POSTs a request that is no command (a projection rebuild); answers the raw JSON.</summary>
+    public async Task<string> PostRawAsync<TBody>(string path, TBody body, CancellationToken ct)
+    {
+        var content = new StringContent(JsonSerializer.Serialize(body, Json), Encoding.UTF8, "application/json");
+        using var response = await CallAsync(() => _http.PostAsync(Relative(path), content, ct));
+        return await ReadAsync(response, ct);
+    }
+
     /// <summary>Anonymous readiness probe; false when nothing answers.</summary>
     public static async Task<bool> IsReadyAsync(Uri baseUrl, CancellationToken ct)
     {

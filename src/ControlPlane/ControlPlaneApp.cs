@@ -70,6 +70,8 @@ public static class ControlPlaneApp
             o.DefaultPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().RequireClaim("role", EventMlOps.Contracts.Roles.All).Build();
             o.AddPolicy(EndpointsApi.ReplicaPolicy, p => p.RequireAuthenticatedUser()
                 .RequireAssertion(c => c.User.HasClaim(x => x.Type == "role" || x.Type == Actor.EndpointClaim)));
+            // Routes for the admin alone (projection rebuilds), named for the role.
+            o.AddPolicy(EventMlOps.Contracts.Roles.Admin, p => p.RequireAuthenticatedUser().RequireClaim("role", EventMlOps.Contracts.Roles.Admin));
         });
 
         // Marten: one stream per dataset, run, model version and endpoint; inline snapshots so a caller reads its own write.
@@ -77,24 +79,10 @@ public static class ControlPlaneApp
         var schema = Store.Schema(config);
         builder.Services.AddMarten(o =>
             {
-                o.Connection(connectionString);
-                o.DatabaseSchemaName = schema;
-                o.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
-                o.Events.StreamIdentity = StreamIdentity.AsString;
-                o.Events.MetadataConfig.EnableAll();
-                o.Events.MetadataConfig.UserNameEnabled = true; // not part of EnableAll: the actor on every event
+                ConfigureStore(o, connectionString, schema);
                 // marten_event_append_total{event_type} at /metrics: events appended, and through their types the runs that
                 // fail, the canaries rolled back and the drift detected (the dashboards and alerts of deploy/…/monitoring).
                 o.OpenTelemetry.TrackEventCounters();
-                // Each slice declares its snapshots and indexes.
-                o.ConfigureDatasets();
-                o.ConfigureTraining();
-                o.ConfigureRegistry();
-                o.ConfigureEndpoints();
-                o.ConfigureRetraining();
-                o.ConfigureAlarms();
-                o.ConfigureCommanding();
-                o.ConfigureEnvironments();
             })
             .UseLightweightSessions()
             .IntegrateWithWolverine(w =>
@@ -111,6 +99,10 @@ public static class ControlPlaneApp
             // HotCold: with several control-plane replicas on one store, one leads the daemon (the work-orders subscription
             // included), so each work order is sent once; another takes over when the leader goes away.
             .AddAsyncDaemon(DaemonMode.HotCold);
+        // Projection rebuilds through the daemon, into a scratch schema of the same database (History/).
+        builder.Services.AddSingleton(s => new ProjectionRebuild(s.GetRequiredService<IDocumentStore>(), connectionString,
+            s.GetRequiredService<ILogger<ProjectionRebuild>>()));
+        builder.Services.AddSingleton<ProjectionRuns>();
 
         // Wolverine: every command passes the gate (auth, role, idempotency) and runs in one transaction with its events.
         builder.Host.UseWolverine(opts =>
@@ -148,6 +140,7 @@ public static class ControlPlaneApp
         api.MapAudit();
         api.MapEnvironments();
         api.MapHistory();
+        api.MapProjections();
         app.MapTracking();
         app.Lifetime.ApplicationStarted.Register(() => _ = Task.Run(async () =>
         {
@@ -161,6 +154,28 @@ public static class ControlPlaneApp
             }
         }));
         return app;
+    }
+
+    /// <summary>The store's shape: connection, schema, serialization, stream identity, event metadata, and each slice's
+    /// snapshots, projections and indexes. A projection rebuild's scratch store (<see cref="History.ScratchStore"/>) is shaped by the
+    /// same call, so that its tables and documents are the host's.</summary>
+    public static void ConfigureStore(StoreOptions o, string connectionString, string schema)
+    {
+        o.Connection(connectionString);
+        o.DatabaseSchemaName = schema;
+        o.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
+        o.Events.StreamIdentity = StreamIdentity.AsString;
+        o.Events.MetadataConfig.EnableAll();
+        o.Events.MetadataConfig.UserNameEnabled = true; // not part of EnableAll: the actor on every event
+        // Each slice declares its snapshots and indexes.
+        o.ConfigureDatasets();
+        o.ConfigureTraining();
+        o.ConfigureRegistry();
+        o.ConfigureEndpoints();
+        o.ConfigureRetraining();
+        o.ConfigureAlarms();
+        o.ConfigureCommanding();
+        o.ConfigureEnvironments();
     }
 
     /// <summary>A refused bearer token answers a ProblemDetails saying why (in words that reveal nothing of the
@@ -185,9 +200,14 @@ public static class ControlPlaneApp
         return Task.CompletedTask;
     }
 
-    private static Task ForbiddenAsProblem(ForbiddenContext context) =>
-        WriteProblem(context.HttpContext, 403, "Forbidden", "this token carries none of the roles "
-            + $"({string.Join(", ", EventMlOps.Contracts.Roles.All)}) this route needs; a run-scoped trainer token may only use the tracking API");
+    private static Task ForbiddenAsProblem(ForbiddenContext context)
+    {
+        var adminOnly = context.HttpContext.GetEndpoint()?.Metadata.GetOrderedMetadata<IAuthorizeData>().Any(a => a.Policy == EventMlOps.Contracts.Roles.Admin) == true;
+        return WriteProblem(context.HttpContext, 403, "Forbidden", adminOnly
+            ? $"this route is for the {EventMlOps.Contracts.Roles.Admin} role alone"
+            : $"this token carries none of the roles ({string.Join(", ", EventMlOps.Contracts.Roles.All)}) this route needs; "
+              + "a run-scoped trainer token may only use the tracking API");
+    }
 
     private static async Task WriteProblem(HttpContext http, int status, string title, string detail)
     {

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace EventMlOps.ControlPlane.Commanding;
 
 /// <summary>The one place where exceptions become HTTP ProblemDetails: 400 malformed input (with the
-/// field), 401/403, 404 unknown ids, 409 concurrency conflicts, 422 refusals by an invariant.</summary>
+/// field), 401/403, 404 unknown ids, 409 concurrency conflicts and operations already under way, 422 refusals by an invariant.</summary>
 public sealed class ProblemMapping(IProblemDetailsService problems, IDocumentStore store, ILogger<ProblemMapping> log) : IExceptionHandler
 {
     /// <summary>An optimistic-concurrency violation: a stream changed since it was read (JasperFx's
@@ -64,6 +64,8 @@ public sealed class ProblemMapping(IProblemDetailsService problems, IDocumentSto
                 case HistoryRefused h:
                     var title = h.Status switch { 409 => "Conflict", 413 => "Too large", 415 => "Unsupported media type", _ => "History refused" };
                     return h.Line is { } line ? Problem(h.Status, title, h.Message, ("line", line)) : Problem(h.Status, title, h.Message);
+                case Busy b:
+                    return Problem(409, "Conflict", b.Message);
                 case var c when IsConflict(c):
                     return Problem(409, "Concurrency conflict", "the stream changed since it was read; reload and retry");
                 case Npgsql.NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException or TimeoutException:

@@ -17,6 +17,9 @@ public sealed class NotFound(string what, string id) : Exception($"{what} {Guard
 /// <summary>A well-formed command refused by an invariant (HTTP 422, or the error queue on the bus).</summary>
 public sealed class Refused(string reason) : Exception(reason);
 
+/// <summary>The same operation is already under way and may not run twice at once (HTTP 409).</summary>
+public sealed class Busy(string reason) : Exception(reason);
+
 /// <summary>The sender is authenticated but lacks the role the command needs (HTTP 403).</summary>
 public sealed class Forbidden(string reason) : Exception(reason);
 

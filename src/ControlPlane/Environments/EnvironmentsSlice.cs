@@ -17,7 +17,7 @@ public static class EnvironmentsSlice
     public static void MapEnvironments(this IEndpointRouteBuilder api)
     {
         api.MapGet("/environment/plan", (string? asOf, IQuerySession session, CancellationToken ct) => EnvironmentPlanQuery.GetAsync(session, asOf, ct))
-            .RequireAuthorization(p => p.RequireClaim("role", Roles.Admin));
+            .RequireAuthorization(Roles.Admin);
         api.MapCommand<RestoreEnvironment>("/environment/restore");
     }
 }
