@@ -2,6 +2,7 @@ using EventMlOps.ControlPlane.Alarms;
 using EventMlOps.ControlPlane.Audit;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Dashboard;
 using EventMlOps.ControlPlane.Datasets;
 using EventMlOps.ControlPlane.Drift;
 using EventMlOps.ControlPlane.Endpoints;
@@ -59,7 +60,8 @@ public static class ControlPlaneApp
                 o.MapInboundClaims = false;
                 o.TokenValidationParameters = tokens.Validation;
                 o.Events = new JwtBearerEvents { OnChallenge = ChallengeAsProblem, OnForbidden = ForbiddenAsProblem, OnTokenValidated = RefuseGrants };
-            });
+            })
+            .AddSession(tokens, RefuseGrants);
         // Every /api route needs one of the roles; a run-scoped trainer token (no role) reaches only the tracking API, a
         // replica's token only its endpoint's desired state and reports.
         builder.Services.AddAuthorization(o =>
@@ -67,7 +69,9 @@ public static class ControlPlaneApp
             o.DefaultPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().RequireClaim("role", EventMlOps.Contracts.Roles.All).Build();
             o.AddPolicy(EndpointsApi.ReplicaPolicy, p => p.RequireAuthenticatedUser()
                 .RequireAssertion(c => c.User.HasClaim(x => x.Type == "role" || x.Type == Actor.EndpointClaim)));
+            o.AddPolicy(Session.Policy, DashboardSlice.Policy());
         });
+        builder.Services.AddDashboard();
 
         // Marten: one stream per dataset, run, model version and endpoint; inline snapshots so a caller reads its own write.
         var connectionString = Store.RequireConnectionString(config);
@@ -143,6 +147,7 @@ public static class ControlPlaneApp
         api.MapCommandOutcomes();
         api.MapAudit();
         app.MapTracking();
+        app.MapDashboard();
         app.Lifetime.ApplicationStarted.Register(() => _ = Task.Run(async () =>
         {
             try
