@@ -43,6 +43,7 @@ public static class ControlPlaneApp
             .AddDatabase(s => s.GetRequiredService<IDocumentStore>().Storage.Database.CreateConnection());
         builder.Services.AddRateLimiter(o => CommandAdmission.Configure(o, config));
         builder.Services.AddExceptionHandler<ProblemMapping>();
+        builder.Services.AddSingleton<IProblemDetailsWriter, ProblemJson>(); // after the default writer: the fallback
         builder.Services.AddOpenApi();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         var tokens = Tokens.FromConfiguration(config);

@@ -16,7 +16,7 @@ public sealed record PlacedEdge(GraphEdge Edge, string Path, double LabelX, doub
 /// the API answers them (now or as of a moment): nodes in columns, edges as curves with their labels.</summary>
 public sealed record LineageGraph(IReadOnlyList<PlacedNode> Nodes, IReadOnlyList<PlacedEdge> Edges, double Width, double Height)
 {
-    public const double NodeWidth = 230, ColumnGap = 70, Margin = 12, TitleHeight = 26, LineHeight = 17, RowGap = 22;
+    public const double NodeWidth = 230, ColumnGap = 96, Margin = 12, TitleHeight = 26, LineHeight = 17, RowGap = 22;
 
     public static readonly string[] Columns = ["dataset", "run", "model version", "endpoint"];
 
@@ -29,7 +29,7 @@ public sealed record LineageGraph(IReadOnlyList<PlacedNode> Nodes, IReadOnlyList
             .. lineage.Rollout is { } r ? [$"{r.Kind} of v{r.Version} in progress"] : Array.Empty<string>()], $"/endpoints/{Uri.EscapeDataString(lineage.Endpoint)}");
         nodes.Add(endpoint);
         foreach (var split in lineage.Traffic)
-            edges.Add(new GraphEdge(VersionId(lineage.Model, split.Version), endpoint.Id, $"{split.Weight} % of traffic"));
+            edges.Add(new GraphEdge(VersionId(lineage.Model, split.Version), endpoint.Id, $"{split.Weight} % traffic"));
         return Layout(nodes, edges);
     }
 
@@ -43,7 +43,7 @@ public sealed record LineageGraph(IReadOnlyList<PlacedNode> Nodes, IReadOnlyList
             nodes.Add(Node(3, "endpoint", serving.Endpoint, $"endpoint {serving.Endpoint}", [$"since {Time(serving.From)}",
                 serving.To is { } to ? $"until {Time(to)}" : "serving now"], $"/endpoints/{Uri.EscapeDataString(serving.Endpoint)}"));
             edges.Add(new GraphEdge(VersionId(lineage.Model, lineage.Version), "endpoint:" + serving.Endpoint,
-                serving.To is null ? $"{serving.Weight} % of traffic" : "served"));
+                serving.To is null ? $"{serving.Weight} % traffic" : "served"));
         }
         return Layout(nodes, edges);
     }

@@ -18,10 +18,11 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
 
     private string Token(string role, string name) => fx.Tokens.Issue(name, [role], TimeSpan.FromHours(1));
 
-    /// <summary>v1 in production, then a canary of v2 (10 % → 50 %) on the endpoint, its replica started.</summary>
-    private async Task<(Scenario S, int V1, int V2, Guid Run)> CanaryAsync(string? model = null)
+    /// <summary>v1 in production, then a canary of v2 (10 % → 50 %) on the endpoint, its replica started. Named as asked when
+    /// screenshots are taken (for the README), at random otherwise.</summary>
+    private async Task<(Scenario S, int V1, int V2, Guid Run)> CanaryAsync(string? model = null, string? endpoint = null)
     {
-        var s = new Scenario(fx, model);
+        var s = Chromium.Screenshots is null ? new Scenario(fx) : new Scenario(fx, model, endpoint: endpoint);
         await s.RegisterDataset();
         var run = await s.TrainedRun(0.61);
         await TrackedAsync(run);
@@ -107,7 +108,7 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
     [Fact]
     public async Task Given_a_canary_being_analysed_When_a_viewer_opens_each_page_Then_it_shows_the_versions_weights_verdicts_and_approvers()
     {
-        var (s, v1, v2, run) = await CanaryAsync(Chromium.Screenshots is null ? null : "recommender-" + Guid.NewGuid().ToString("N")[..4]);
+        var (s, v1, v2, run) = await CanaryAsync("recommender", "recommend");
         await MeasuredAsync(s, new VersionMetrics(12, 0, 12), new VersionMetrics(60, 0, 13));
         await using var visit = await chromium.OpenAsync(fx.BaseAddress);
         await visit.SignInAsync(Token(Roles.Viewer, "victor"));
@@ -165,7 +166,7 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
     [Fact]
     public async Task Given_a_promoted_canary_When_moving_the_time_slider_to_before_the_promotion_Then_the_lineage_graph_is_redrawn_as_of_then()
     {
-        var (s, v1, v2, _) = await CanaryAsync();
+        var (s, v1, v2, _) = await CanaryAsync("ranker", "ranking");
         var before = (await s.Viewer.Get<AuditEntry[]>($"/api/audit?stream=endpoint:{s.Endpoint}&limit=1"))[0].Sequence;
         (await s.Operator.Send("/api/endpoints/promote", new PromoteRollout(Guid.NewGuid(), s.Endpoint))).EnsureSuccessStatusCode();
         await using var visit = await chromium.OpenAsync(fx.BaseAddress);
@@ -173,13 +174,13 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
         var graph = visit.Page.Locator("#graph");
 
         await Expect(graph.Locator("a.node")).ToHaveCountAsync(4); // one dataset, v2's run, v2, the endpoint
-        await Expect(graph).ToContainTextAsync("100 % of traffic");
+        await Expect(graph).ToContainTextAsync("100 % traffic");
         await Expect(graph).Not.ToContainTextAsync($"{s.Model}@{v1}");
 
         await visit.Page.FillAsync("#asof-seq", before.ToString());
         await Expect(graph).ToContainTextAsync($"As of seq {before}.");
-        await Expect(graph).ToContainTextAsync("90 % of traffic");
-        await Expect(graph).ToContainTextAsync("10 % of traffic");
+        await Expect(graph).ToContainTextAsync("90 % traffic");
+        await Expect(graph).ToContainTextAsync("10 % traffic");
         await Expect(graph).ToContainTextAsync($"{s.Model}@{v1}");
         await Expect(graph).ToContainTextAsync("approved by bob");
         await Expect(graph.Locator("a.node")).ToHaveCountAsync(6); // the dataset once, each version with its run, the endpoint
