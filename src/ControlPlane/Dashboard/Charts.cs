@@ -58,6 +58,10 @@ public static class Charts
     public static string Line(IEnumerable<(double X, double Y)> points) =>
         string.Join(" ", points.Select((p, i) => $"{(i == 0 ? "M" : "L")}{F(p.X)} {F(p.Y)}"));
 
+    /// <summary>A value as a person reads it: four decimals, or three significant digits where that would show nothing.</summary>
+    public static string Value(double value) =>
+        value == 0 || Math.Abs(value) >= 1e-4 ? value.ToString("0.####", CultureInfo.InvariantCulture) : value.ToString("G3", CultureInfo.InvariantCulture);
+
     /// <summary>Seconds since the Unix epoch: time as a chart's x.</summary>
     public static double Seconds(DateTimeOffset at) => at.ToUnixTimeMilliseconds() / 1000.0;
 

@@ -83,7 +83,7 @@ public sealed record LineageGraph(IReadOnlyList<PlacedNode> Nodes, IReadOnlyList
         {
             nodes.Add(Node(1, "run", run.RunId.ToString("N"), $"run {run.RunId.ToString("N")[..8]}", [$"{run.TrainerKind} · {run.Status}",
                 .. (run.Metrics ?? new Dictionary<string, double>()).OrderBy(m => m.Key, StringComparer.Ordinal).Take(2)
-                    .Select(m => $"{m.Key} = {m.Value.ToString("0.####", CultureInfo.InvariantCulture)}"),
+                    .Select(m => $"{m.Key} = {Value(m.Value)}"),
                 $"by {run.RequestedBy}"], $"/runs/{run.RunId:N}"));
             edges.Add(new GraphEdge("run:" + run.RunId.ToString("N"), VersionId(v.Model, v.Version), "registered"));
             if (v.Dataset is { } d)

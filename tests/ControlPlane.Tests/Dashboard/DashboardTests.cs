@@ -114,10 +114,11 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
         await visit.SignInAsync(Token(Roles.Viewer, "victor"));
         var page = visit.Page;
 
-        var endpointRow = visit.Content.Locator("tr", new() { HasText = s.Endpoint });
+        var endpointRow = visit.Content.Locator("tr", new() { Has = page.Locator($"a[href='{Links.Endpoint(s.Endpoint)}']") });
         await Expect(endpointRow).ToContainTextAsync($"v{v1} 50 % · v{v2} 50 %");
         await Expect(endpointRow).ToContainTextAsync($"Canary of v{v2}, step 2 of 2, by olga");
-        await Expect(visit.Content.Locator("tr", new() { HasText = s.Model }).Last).ToContainTextAsync($"v{v1} Production");
+        await Expect(visit.Content.Locator("section", new() { Has = page.Locator("#models") }).Locator("tr", new() { Has = page.Locator($"a[href='{Links.Model(s.Model)}']") }))
+            .ToContainTextAsync($"v{v1} Production");
         await Expect(visit.Content.Locator($"a[href='{Links.Run(run)}']")).ToBeVisibleAsync();
         await visit.ScreenshotAsync("home");
 
