@@ -145,7 +145,7 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
 
         await page.GotoAsync(Links.Run(run));
         await Expect(visit.Content.Locator("section", new() { Has = page.Locator("#params") })).ToContainTextAsync("factors");
-        await Expect(visit.Content.Locator("figure.metric", new() { HasText = "loss" })).ToContainTextAsync("loss 1 → 0.33 (3 steps");
+        await Expect(visit.Content.Locator("figure.metric", new() { HasText = "loss" })).ToContainTextAsync("loss 1 → 0.3333 (3 steps; min 0.3333, max 1)");
         var sha = (await s.Viewer.Get<TrainingRunView>($"/api/runs/{run}")).ArtifactSha256!;
         await Expect(visit.Content.Locator("section", new() { Has = page.Locator("#artifacts") })).ToContainTextAsync(sha);
         await Expect(visit.Content.Locator("section", new() { Has = page.Locator("#changes") })).ToContainTextAsync("training_run_succeeded");
