@@ -40,7 +40,7 @@ public static class DashboardSlice
 
     public static void MapDashboard(this WebApplication app)
     {
-        var ui = app.MapGroup("").ExcludeFromDescription().AddEndpointFilter(async (context, next) =>
+        var ui = app.MapGroup("").ExcludeFromDescription().WithMetadata(new RequestSizeLimitAttribute(CommandRoutes.MaxCommandBytes)).AddEndpointFilter(async (context, next) =>
         {
             var headers = context.HttpContext.Response.Headers;
             headers.ContentSecurityPolicy = ContentSecurityPolicy;
@@ -162,7 +162,8 @@ public static class DashboardSlice
 
     private static void MapActions(RouteGroupBuilder pages)
     {
-        var actions = pages.MapGroup("").WithMetadata(new RequestSizeLimitAttribute(CommandRoutes.MaxCommandBytes));
+        // Admitted like the API's commands: beyond the commands handled at once and waiting, 503.
+        var actions = pages.MapGroup("").RequireRateLimiting(CommandRoutes.CommandLimiter);
         actions.MapPost("/endpoints/{name}/promote", (string name, HttpContext http, IMessageContext bus, IDocumentStore store) =>
             SendAsync(http, bus, store, $"/endpoints/{Uri.EscapeDataString(name)}", _ => new PromoteRollout(Guid.NewGuid(), name), $"promoted the rollout on {name}"));
         actions.MapPost("/endpoints/{name}/abort", (string name, HttpContext http, IMessageContext bus, IDocumentStore store) =>

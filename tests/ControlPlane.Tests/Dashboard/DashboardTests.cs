@@ -27,8 +27,11 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
         var run = await s.TrainedRun(0.61);
         await TrackedAsync(run);
         var v1 = await s.RegisteredVersion(run);
-        await s.Approve(v1);
-        (await s.Approver.Send("/api/models/versions/stage", new TransitionModelStage(Guid.NewGuid(), s.Model, v1, ModelStage.Production))).EnsureSuccessStatusCode();
+        // bob approves v1 and puts it in production as one intent: one correlation (the CLI's --correlation).
+        using var bob = fx.Client(Roles.Approver, "bob");
+        bob.DefaultRequestHeaders.Add("X-Correlation-Id", Guid.NewGuid().ToString("N"));
+        (await bob.Send("/api/models/versions/approve", new ApproveModelVersion(Guid.NewGuid(), s.Model, v1, "looks good"))).EnsureSuccessStatusCode();
+        (await bob.Send("/api/models/versions/stage", new TransitionModelStage(Guid.NewGuid(), s.Model, v1, ModelStage.Production))).EnsureSuccessStatusCode();
         var v2 = await s.RegisteredVersion(await s.TrainedRun(0.66));
         await s.CreateEndpoint();
         (await s.RollOut(v1)).EnsureSuccessStatusCode();
@@ -156,7 +159,9 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
         await Expect(visit.Content).ToContainTextAsync("model_version_approved");
         await page.Locator("tbody tr", new() { HasText = "model_version_stage_changed" }).Locator("a[title]").ClickAsync();
         await Expect(page.Locator("h1")).ToContainTextAsync("Causal chain of correlation");
-        await Expect(visit.Content.Locator("tbody tr")).ToHaveCountAsync(1);
+        await Expect(visit.Content.Locator("tbody tr")).ToHaveCountAsync(2);
+        await Expect(visit.Content.Locator("tbody tr").First).ToContainTextAsync("model_version_approved"); // who asked first
+        await Expect(visit.Content.Locator("tbody tr").Last).ToContainTextAsync("model_version_stage_changed");
         await visit.ScreenshotAsync("audit");
 
         // Every control is named (labels), every chart described.
