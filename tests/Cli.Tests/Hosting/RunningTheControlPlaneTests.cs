@@ -28,7 +28,7 @@ public sealed class RunningTheControlPlaneTests(ControlPlaneFixture cp)
             var pid = local.RunningPid().ShouldNotBeNull();
             up.Out.ShouldContain($"dashboard {local.RecordedUrl()}/ (sign in with a token: the admin token in {local.TokenFile}", Case.Sensitive);
             using (var browser = new HttpClient())
-                (await browser.GetStringAsync(local.RecordedUrl() + "/signin")).ShouldContain("<title>Sign in · EventMlOps</title>");
+                (await browser.GetStringAsync(local.RecordedUrl() + "/signin", TestContext.Current.CancellationToken)).ShouldContain("<title>Sign in · EventMlOps</title>");
 
             var status = (await EmoProcessAsync(home, schema, "status")).ShouldSucceed().Out;
             status.ShouldContain($"ready  pid {pid}");
