@@ -206,8 +206,16 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
         await using (var viewer = await chromium.OpenAsync(fx.BaseAddress))
         {
             await viewer.SignInAsync(Token(Roles.Viewer, "victor"), Links.Endpoint(s.Endpoint));
-            await viewer.Page.ClickAsync("details.confirm summary:text('Promote…')");
-            await viewer.Page.ClickAsync("details.confirm[open] button[type=submit]");
+            // By keyboard alone: Tab to "Promote…", Enter opens it, Tab to its button, Enter sends.
+            for (var tabs = 0; await viewer.Page.EvaluateAsync<string>("document.activeElement.textContent") != "Promote…"; tabs++)
+            {
+                tabs.ShouldBeLessThan(40, "Promote… is reached with the Tab key");
+                await viewer.Page.Keyboard.PressAsync("Tab");
+            }
+            await viewer.Page.Keyboard.PressAsync("Enter");
+            await viewer.Page.Keyboard.PressAsync("Tab");
+            (await viewer.Page.EvaluateAsync<string>("document.activeElement.textContent")).ShouldBe("Promote");
+            await viewer.Page.Keyboard.PressAsync("Enter");
             await Expect(viewer.Page.Locator(".flash.refused")).ToHaveTextAsync("Forbidden (403): PromoteRollout needs the role 'operator'; victor has [viewer]");
             viewer.ShouldBeClean();
         }

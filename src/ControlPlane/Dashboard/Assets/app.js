@@ -26,11 +26,13 @@
     const wanted = stream => live === '*' || streams.some(s => stream === s || (s.endsWith('@') && stream.startsWith(s)));
     const busy = () => main.querySelector('details.confirm[open]') !== null
       || (document.activeElement && main.contains(document.activeElement) && document.activeElement.matches('input, select, textarea'));
-    let timer = null, running = false;
+    // At most one refresh a second, however fast events come (a busy store appends many).
+    let timer = null, running = false, last = 0;
     const refresh = async () => {
       timer = null;
       if (running || busy()) { timer = setTimeout(refresh, 1000); return; }
       running = true;
+      last = Date.now();
       try {
         if (await swap(location.href, 'content') && status) status.textContent = 'Updated at ' + new Date().toLocaleTimeString();
       } finally { running = false; }
@@ -38,7 +40,7 @@
     const source = new EventSource('/live?after=' + encodeURIComponent(main.dataset.seq || '0'));
     source.addEventListener('append', e => {
       const event = JSON.parse(e.data);
-      if (wanted(event.stream) && timer === null) timer = setTimeout(refresh, 200);
+      if (wanted(event.stream) && timer === null) timer = setTimeout(refresh, Math.max(200, 1000 - (Date.now() - last)));
     });
   }
 
