@@ -196,6 +196,13 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
         await visit.Page.SelectOptionAsync("#asof-moment", "");
         await Expect(graph).ToContainTextAsync("Now.");
         await Expect(graph).Not.ToContainTextAsync($"{s.Model}@{v1}");
+
+        // The dataset's impact: everything that descends from its content.
+        await graph.Locator("a.node.dataset").ClickAsync();
+        await Expect(visit.Page.Locator("h1")).ToHaveTextAsync($"Impact of dataset {s.DatasetSha[..12]}…");
+        await Expect(visit.Content.Locator("#graph a.node")).ToHaveCountAsync(6); // the content, two runs, two versions, the endpoint
+        await Expect(visit.Content.Locator("#graph")).ToContainTextAsync($"{s.Model}@{v1}");
+        await Expect(visit.Content.Locator("#graph")).ToContainTextAsync($"endpoint {s.Endpoint}");
         visit.ShouldBeClean();
     }
 
@@ -301,7 +308,8 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
         await MeasuredAsync(s, new VersionMetrics(60, 0, 13));
         await using var visit = await chromium.OpenAsync(fx.BaseAddress, width: 390, height: 844);
         await visit.SignInAsync(Token(Roles.Viewer, "victor"));
-        foreach (var path in new[] { "/", Links.Endpoint(s.Endpoint), Links.Model(s.Model), Links.Run(run), Links.EndpointLineage(s.Endpoint), "/audit" })
+        foreach (var path in new[] { "/", Links.Endpoint(s.Endpoint), Links.Model(s.Model), Links.Run(run), Links.EndpointLineage(s.Endpoint),
+                     Links.VersionLineage(s.Model, v2), Links.Impact(s.DatasetSha), "/audit" })
         {
             await visit.Page.GotoAsync(path);
             (await visit.Page.EvaluateAsync<int>("document.documentElement.scrollWidth")).ShouldBeLessThanOrEqualTo(390, path);
