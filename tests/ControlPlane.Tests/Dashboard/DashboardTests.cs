@@ -18,11 +18,11 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
 
     private string Token(string role, string name) => fx.Tokens.Issue(name, [role], TimeSpan.FromHours(1));
 
-    /// <summary>v1 in production, then a canary of v2 (10 % → 50 %) on the endpoint, its replica started. Named as asked when
-    /// screenshots are taken (for the README), at random otherwise.</summary>
-    private async Task<(Scenario S, int V1, int V2, Guid Run)> CanaryAsync(string? model = null, string? endpoint = null)
+    /// <summary>v1 in production, then a canary of v2 (10 % → 50 %) on the endpoint, its replica started. The model is named as
+    /// asked when screenshots are taken (for the README), at random otherwise.</summary>
+    private async Task<(Scenario S, int V1, int V2, Guid Run)> CanaryAsync(string? model = null)
     {
-        var s = Chromium.Screenshots is null ? new Scenario(fx) : new Scenario(fx, model, endpoint: endpoint);
+        var s = new Scenario(fx, Chromium.Screenshots is null ? null : model);
         await s.RegisterDataset();
         var run = await s.TrainedRun(0.61);
         await TrackedAsync(run);
@@ -111,7 +111,7 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
     [Fact]
     public async Task Given_a_canary_being_analysed_When_a_viewer_opens_each_page_Then_it_shows_the_versions_weights_verdicts_and_approvers()
     {
-        var (s, v1, v2, run) = await CanaryAsync("recommender", "recommend");
+        var (s, v1, v2, run) = await CanaryAsync("recommender");
         await MeasuredAsync(s, new VersionMetrics(12, 0, 12), new VersionMetrics(60, 0, 13));
         await using var visit = await chromium.OpenAsync(fx.BaseAddress);
         await visit.SignInAsync(Token(Roles.Viewer, "victor"));
@@ -172,7 +172,7 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
     [Fact]
     public async Task Given_a_promoted_canary_When_moving_the_time_slider_to_before_the_promotion_Then_the_lineage_graph_is_redrawn_as_of_then()
     {
-        var (s, v1, v2, _) = await CanaryAsync("ranker", "ranking");
+        var (s, v1, v2, _) = await CanaryAsync("ranker");
         var before = (await s.Viewer.Get<AuditEntry[]>($"/api/audit?stream=endpoint:{s.Endpoint}&limit=1"))[0].Sequence;
         (await s.Operator.Send("/api/endpoints/promote", new PromoteRollout(Guid.NewGuid(), s.Endpoint))).EnsureSuccessStatusCode();
         await using var visit = await chromium.OpenAsync(fx.BaseAddress);

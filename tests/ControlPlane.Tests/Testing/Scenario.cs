@@ -10,10 +10,10 @@ namespace EventMlOps.ControlPlane.Tests.Testing;
 
 /// <summary>Drives a lifecycle through the real HTTP API as distinct users: alice (scientist),
 /// bob (approver), olga (operator) and the training agent.</summary>
-public sealed class Scenario(ControlPlaneFixture fx, string? model = null, string trainer = "recommender", string? endpoint = null)
+public sealed class Scenario(ControlPlaneFixture fx, string? model = null, string trainer = "recommender")
 {
     public readonly string Model = model ?? "m" + Guid.NewGuid().ToString("N")[..10];
-    public readonly string Endpoint = endpoint ?? "e" + Guid.NewGuid().ToString("N")[..10];
+    public readonly string Endpoint = "e" + Guid.NewGuid().ToString("N")[..10];
     public readonly string DatasetSha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Guid.NewGuid().ToByteArray()));
     public readonly Guid DatasetId = Guid.NewGuid();
     public readonly HttpClient Scientist = fx.Client(Roles.Scientist, "alice");
