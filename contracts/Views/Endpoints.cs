@@ -63,7 +63,7 @@ public sealed record EndpointView(
     int? StableVersion);
 
 /// <summary>An endpoint as the endpoint list shows it (<c>GET /api/endpoints</c>): what it serves now and whether its
-/// replicas keep up, without its serving history, past rollouts or analysis.</summary>
+/// replicas keep up and how many drift alarms are open, without its serving history, past rollouts or analysis.</summary>
 public sealed record EndpointSummary(
     string Name,
     string ModelName,
@@ -75,4 +75,34 @@ public sealed record EndpointSummary(
     bool? Ready,
     long ObservedRevision,
     bool Deleted,
-    DateTimeOffset? DeletedAt);
+    DateTimeOffset? DeletedAt,
+    int OpenDriftAlarms = 0);
+
+/// <summary>An endpoint's history read from its events (<c>GET /api/endpoints/{name}/timeline</c>): the traffic split after
+/// each change of it, the rollouts' marks with their reasons, each canary's analysis against its limits and the replicas'
+/// changes — each list oldest first, at most the <c>limit</c> most recent entries; as of a point in history when
+/// <paramref name="AsOf"/> is set.</summary>
+public sealed record EndpointTimeline(
+    string Endpoint, string ModelName, IReadOnlyList<TrafficPoint> Traffic, IReadOnlyList<RolloutMark> Marks, IReadOnlyList<CanarySeries> Canaries,
+    IReadOnlyList<ReplicaMark> Replicas, string? AsOf);
+
+public sealed record VersionWeight(int Version, int Weight);
+
+/// <summary>The traffic split from event <paramref name="Sequence"/> on (at <paramref name="At"/>) until the next point.</summary>
+public sealed record TrafficPoint(long Sequence, DateTimeOffset At, IReadOnlyList<VersionWeight> Weights);
+
+/// <summary>One mark of an endpoint's history: <paramref name="Mark"/> is one of <see cref="RolloutMarks"/>.</summary>
+public sealed record RolloutMark(long Sequence, DateTimeOffset At, string Mark, int? Version, string? By, string? Reason);
+
+public static class RolloutMarks
+{
+    public const string Created = "created", Started = "rollout started", Advanced = "step advanced", Promoted = "promoted", Aborted = "aborted",
+        CanaryRolledBack = "canary rolled back", Failed = "failed to load", RolledBack = "rolled back", Deleted = "deleted";
+}
+
+/// <summary>A canary's analysis: its steps and the limits it was judged under, and the verdicts recorded on it.</summary>
+public sealed record CanarySeries(
+    Guid RolloutId, int Version, int? StableVersion, IReadOnlyList<CanaryStep> Steps, RolloutAnalysis Analysis, DateTimeOffset StartedAt,
+    IReadOnlyList<AnalysisRecord> Points);
+
+public sealed record ReplicaMark(long Sequence, DateTimeOffset At, string Replica, ReplicaChange Change, int? ExitCode, string? Reason);

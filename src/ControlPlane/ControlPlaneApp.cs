@@ -2,6 +2,7 @@ using EventMlOps.ControlPlane.Alarms;
 using EventMlOps.ControlPlane.Audit;
 using EventMlOps.ControlPlane.Auth;
 using EventMlOps.ControlPlane.Commanding;
+using EventMlOps.ControlPlane.Dashboard;
 using EventMlOps.ControlPlane.Datasets;
 using EventMlOps.ControlPlane.Drift;
 using EventMlOps.ControlPlane.Endpoints;
@@ -44,6 +45,7 @@ public static class ControlPlaneApp
             .AddDatabase(s => s.GetRequiredService<IDocumentStore>().Storage.Database.CreateConnection());
         builder.Services.AddRateLimiter(o => CommandAdmission.Configure(o, config));
         builder.Services.AddExceptionHandler<ProblemMapping>();
+        builder.Services.AddSingleton<IProblemDetailsWriter, ProblemJson>(); // after the default writer: the fallback
         builder.Services.AddOpenApi();
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         var tokens = Tokens.FromConfiguration(config);
@@ -62,7 +64,8 @@ public static class ControlPlaneApp
                 o.MapInboundClaims = false;
                 o.TokenValidationParameters = tokens.Validation;
                 o.Events = new JwtBearerEvents { OnChallenge = ChallengeAsProblem, OnForbidden = ForbiddenAsProblem, OnTokenValidated = RefuseGrants };
-            });
+            })
+            .AddSession(tokens, RefuseGrants);
         // Every /api route needs one of the roles; a run-scoped trainer token (no role) reaches only the tracking API, a
         // replica's token only its endpoint's desired state and reports.
         builder.Services.AddAuthorization(o =>
@@ -70,9 +73,11 @@ public static class ControlPlaneApp
             o.DefaultPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().RequireClaim("role", EventMlOps.Contracts.Roles.All).Build();
             o.AddPolicy(EndpointsApi.ReplicaPolicy, p => p.RequireAuthenticatedUser()
                 .RequireAssertion(c => c.User.HasClaim(x => x.Type == "role" || x.Type == Actor.EndpointClaim)));
-            // Routes for the admin alone (projection rebuilds), named for the role.
+            // Routes for the admin alone (projection rebuilds, environment plans), named for the role.
             o.AddPolicy(EventMlOps.Contracts.Roles.Admin, p => p.RequireAuthenticatedUser().RequireClaim("role", EventMlOps.Contracts.Roles.Admin));
+            o.AddPolicy(Session.Policy, DashboardSlice.Policy());
         });
+        builder.Services.AddDashboard();
 
         // Marten: one stream per dataset, run, model version and endpoint; inline snapshots so a caller reads its own write.
         var connectionString = Store.RequireConnectionString(config);
@@ -142,6 +147,7 @@ public static class ControlPlaneApp
         api.MapHistory();
         api.MapProjections();
         app.MapTracking();
+        app.MapDashboard();
         app.Lifetime.ApplicationStarted.Register(() => _ = Task.Run(async () =>
         {
             try

@@ -81,7 +81,7 @@ public static class DemoCommand
             return;
         }
         stage.Step("running services");
-        stage.Say($"control plane   {url.ToString().TrimEnd('/')}   (API /api, OpenAPI /openapi/v1.json, health /health/ready)");
+        stage.Say($"control plane   {url.ToString().TrimEnd('/')}   (dashboard /, API /api, OpenAPI /openapi/v1.json, health /health/ready)");
         foreach (var endpoint in new[] { RecommenderDemo.Endpoint, SensorDemo.Endpoint })
         {
             try

@@ -38,7 +38,8 @@ public static class UpCommand
             var ctx = CliContext.From(parse);
             if (parse.GetValue(foreground))
                 return await RunForegroundAsync(ctx, parse.GetValue(port) ?? LoopbackPort.Choose(PreferredPort), ct);
-            await EnsureRunningAsync(ctx, parse.GetValue(port), TimeSpan.FromSeconds(parse.GetValue(timeout)), ct);
+            var url = await EnsureRunningAsync(ctx, parse.GetValue(port), TimeSpan.FromSeconds(parse.GetValue(timeout)), ct);
+            ctx.Out.WriteLine(DashboardLine(ctx, url));
             return 0;
         });
         return command;
@@ -99,6 +100,11 @@ public static class UpCommand
         }
         return 0;
     }
+
+    /// <summary>Where the dashboard is and how to sign in. The URL carries no token: an address ends up in logs and browser
+    /// history, so the person pastes one into the sign-in page instead.</summary>
+    public static string DashboardLine(CliContext ctx, Uri url) =>
+        $"dashboard {url} (sign in with a token: the admin token in {ctx.Local.TokenFile}, or ./emo token --role viewer --name <you>)";
 
     private static void WriteAdminToken(CliContext ctx)
     {

@@ -38,13 +38,16 @@ public static class AlarmsSlice
     {
         replicas.MapCommand<Contracts.Streams.AnomalyAlarmRaised>("/alarms/facts/raised");
         replicas.MapCommand<Contracts.Streams.AnomalyAlarmCleared>("/alarms/facts/cleared");
-        api.MapGet("/alarms", async (string? endpoint, string? machine, bool? open, int? limit, int? offset, IQuerySession session, CancellationToken ct) =>
-        {
-            IQueryable<AnomalyEpisode> query = session.Query<AnomalyEpisode>();
-            if (endpoint is not null) query = query.Where(e => e.Endpoint == Guard.Name("endpoint", endpoint));
-            if (machine is not null) query = query.Where(e => e.Machine == machine);
-            if (open is { } o) query = query.Where(e => e.Open == o);
-            return await query.OrderByDescending(e => e.WindowStart).Page(limit, offset).ToListAsync(ct);
-        });
+        api.MapGet("/alarms", ListAsync);
+    }
+
+    public static async Task<List<AnomalyEpisode>> ListAsync(string? endpoint, string? machine, bool? open, int? limit, int? offset, IQuerySession session,
+        CancellationToken ct)
+    {
+        IQueryable<AnomalyEpisode> query = session.Query<AnomalyEpisode>();
+        if (endpoint is not null) query = query.Where(e => e.Endpoint == Guard.Name("endpoint", endpoint));
+        if (machine is not null) query = query.Where(e => e.Machine == machine);
+        if (open is { } o) query = query.Where(e => e.Open == o);
+        return [.. await query.OrderByDescending(e => e.WindowStart).Page(limit, offset).ToListAsync(ct)];
     }
 }

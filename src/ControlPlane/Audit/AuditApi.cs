@@ -7,13 +7,19 @@ public static class AuditApi
 {
     public static void MapAudit(this IEndpointRouteBuilder api)
     {
-        api.MapGet("/audit", (string? actor, string? stream, string? since, string? until, string? correlation, int? limit,
+        api.MapGet("/audit", (string? actor, string? stream, string? type, string? since, string? until, string? correlation, int? limit,
                 IDocumentStore store, CancellationToken ct) =>
-            AuditTrail.QueryAsync(store, new AuditFilter(actor, stream, Time(since, "since"), Time(until, "until"), correlation, null, Paging.Limit(limit)), ct));
+            AuditTrail.QueryAsync(store, Filter(actor, stream, type, since, until, correlation, limit), ct));
         // Tailing: events after a global sequence, oldest first (the CLI's `events tail` polls this).
         api.MapGet("/events", (long? after, int? limit, IDocumentStore store, CancellationToken ct) =>
             AuditTrail.QueryAsync(store, new AuditFilter(AfterSequence: after ?? 0, Limit: Paging.Limit(limit)), ct));
     }
+
+    /// <summary>The audit filter of a query string (the dashboard's audit page asks the same).</summary>
+    public static AuditFilter Filter(string? actor, string? stream, string? type, string? since, string? until, string? correlation, int? limit) =>
+        new(Blank(actor), Blank(stream), Time(since, "since"), Time(until, "until"), Blank(correlation), null, Paging.Limit(limit), Blank(type));
+
+    private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
 
     private static DateTimeOffset? Time(string? text, string field) => AsOf.Parse(text, field) switch
     {

@@ -7,7 +7,7 @@ using Npgsql;
 namespace EventMlOps.ControlPlane.Audit;
 
 public sealed record AuditFilter(string? Actor = null, string? Stream = null, DateTimeOffset? Since = null, DateTimeOffset? Until = null,
-    string? CorrelationId = null, long? AfterSequence = null, int Limit = 100);
+    string? CorrelationId = null, long? AfterSequence = null, int Limit = 100, string? Type = null);
 
 /// <summary>The audit trail is a filtered read of the event table itself, with indexes on the metadata
 /// columns: it is exact by construction and cannot drift from the history it reports.</summary>
@@ -29,6 +29,7 @@ public static class AuditTrail
         }
         Add("user_name = @p", filter.Actor);
         Add("stream_id = @p", filter.Stream);
+        Add("type = @p", filter.Type);
         Add("timestamp >= @p", filter.Since);
         Add("timestamp <= @p", filter.Until);
         Add("correlation_id = @p", filter.CorrelationId);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using JasperFx.Events;
 using Marten;
 
 namespace EventMlOps.ControlPlane.Commanding;
@@ -37,5 +38,13 @@ public static class TimeTravel
             // key instead of walking the global sequence index backwards (0.2 ms instead of ~1 s on long streams at 1M events).
             .OrderByDescending(e => e.Version).FirstOrDefaultAsync(ct);
         return last is null ? null : await session.Events.AggregateStreamAsync<T>(stream, version: last.Version, token: ct);
+    }
+
+    /// <summary>The events up to a point in history (all of them when <paramref name="asOf"/> is null).</summary>
+    public static IQueryable<IEvent> UpTo(this IQueryable<IEvent> events, AsOf? asOf)
+    {
+        if (asOf?.Time is { } time) events = events.Where(e => e.Timestamp <= time);
+        if (asOf?.Sequence is { } sequence) events = events.Where(e => e.Sequence <= sequence);
+        return events;
     }
 }

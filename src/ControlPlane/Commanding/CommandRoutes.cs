@@ -19,7 +19,7 @@ public static class CommandRoutes
     /// header, and <see cref="CommandGate"/> authenticates it, checks the role and stamps the actor.</summary>
     public static RouteHandlerBuilder MapCommand<T>(this IEndpointRouteBuilder routes, string route) where T : class, ICommand =>
         routes.MapPost(route, async (T command, HttpContext http, IMessageContext bus, IDocumentStore store, CancellationToken ct) =>
-                Results.Ok(await SendAsync(command, http, bus, store, ct)))
+                Results.Ok(await SendAsync(command, Bearer(http.Request), http, bus, store, ct)))
             .WithName(typeof(T).Name)
             .WithSummary($"{typeof(T).Name} (role: {CommandRoles.For(typeof(T))})")
             .WithMetadata(new RequestSizeLimitAttribute(MaxCommandBytes))
@@ -28,15 +28,19 @@ public static class CommandRoutes
             .ProducesProblem(400).ProducesProblem(401).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409).ProducesProblem(413)
             .ProducesProblem(422).ProducesProblem(503);
 
-    /// <summary>Hands an HTTP caller's command to Wolverine with the caller's token, grant and correlation. A command id
-    /// handled before — also by a concurrent twin that committed first while this one failed — is answered as it was
-    /// then (<c>duplicate: true</c>); the same id on a different command is refused.</summary>
-    public static async Task<CommandAccepted> SendAsync(ICommand command, HttpContext http, IMessageContext bus, IDocumentStore store, CancellationToken ct)
+    /// <summary>The bearer token of an API call ("" when none).</summary>
+    public static string Bearer(HttpRequest request) =>
+        request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? auth["Bearer ".Length..].Trim() : "";
+
+    /// <summary>Hands an HTTP caller's command to Wolverine with the caller's token (an API call's bearer token, or the
+    /// dashboard's session), grant and correlation. A command id handled before — also by a concurrent twin that committed
+    /// first while this one failed — is answered as it was then (<c>duplicate: true</c>); the same id on a different command
+    /// is refused.</summary>
+    public static async Task<CommandAccepted> SendAsync(ICommand command, string token, HttpContext http, IMessageContext bus, IDocumentStore store,
+        CancellationToken ct)
     {
         var options = new DeliveryOptions();
-        options.Headers[BusHeaders.Token] = http.Request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-            ? auth["Bearer ".Length..].Trim()
-            : "";
+        options.Headers[BusHeaders.Token] = token;
         if (http.Request.Headers.TryGetValue(BusHeaders.GrantHttpHeader, out var grant))
             options.Headers[BusHeaders.Grant] = grant.ToString();
         if (http.Request.Headers.TryGetValue("X-Correlation-Id", out var correlation))

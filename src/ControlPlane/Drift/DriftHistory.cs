@@ -42,13 +42,9 @@ public static class DriftHistory
         return [.. detected.Select(e => (DriftDetected)e.Data).Select(d => d.ToView(cleared.GetValueOrDefault(d.AlarmId))).Reverse()];
     }
 
-    private static IQueryable<IEvent> Newest(IQuerySession session, string stream, AsOf? asOf, int limit, Type type)
-    {
-        var events = session.Events.QueryAllRawEvents().Where(e => e.StreamKey == stream && e.EventTypesAre(type));
-        if (asOf?.Time is { } time) events = events.Where(e => e.Timestamp <= time);
-        if (asOf?.Sequence is { } sequence) events = events.Where(e => e.Sequence <= sequence);
-        return events.OrderByDescending(e => e.Sequence).Take(limit);
-    }
+    private static IQueryable<IEvent> Newest(IQuerySession session, string stream, AsOf? asOf, int limit, Type type) =>
+        session.Events.QueryAllRawEvents().Where(e => e.StreamKey == stream && e.EventTypesAre(type)).UpTo(asOf)
+            .OrderByDescending(e => e.Sequence).Take(limit);
 
     public static FeatureVerdict ToView(this FeatureJudgement f) => new(f.Feature, f.Role, f.Method, f.Score, f.Threshold, f.Drifted, f.Samples);
 

@@ -29,17 +29,23 @@ public static class CanaryAnalysis
     public static string? BreachOf(RolloutAnalysis a, VersionMetrics canary, VersionMetrics stable)
     {
         var reasons = new List<string>();
-        var errorRate = (double)canary.Errors / canary.Requests;
+        var errorRate = ErrorRate(canary);
         if (errorRate > a.MaxErrorRate)
             reasons.Add($"canary error rate {Percent(errorRate)} > {Percent(a.MaxErrorRate)}");
         if (a.MaxP95Ms is { } max && canary.P95Ms > max)
             reasons.Add($"canary p95 {Ms(canary.P95Ms)} > {Ms(max)}");
         const double floor = RolloutAnalysis.P95FloorMs;
-        if (stable.Requests > 0 && canary.P95Ms > a.MaxP95Ratio * Math.Max(stable.P95Ms, floor))
+        if (stable.Requests > 0 && canary.P95Ms > RatioLimitMs(a, stable))
             reasons.Add($"canary p95 {Ms(canary.P95Ms)} > {Number(a.MaxP95Ratio)} × stable {Ms(stable.P95Ms)}"
                         + (stable.P95Ms < floor ? $" (floor {Ms(floor)})" : ""));
         return reasons.Count == 0 ? null : string.Join("; ", reasons);
     }
+
+    /// <summary>Errors per request (NaN without requests: no verdict is taken on none).</summary>
+    public static double ErrorRate(VersionMetrics m) => (double)m.Errors / m.Requests;
+
+    /// <summary>The p95 the canary may reach against the stable version's (which is taken as at least the floor).</summary>
+    public static double RatioLimitMs(RolloutAnalysis a, VersionMetrics stable) => a.MaxP95Ratio * Math.Max(stable.P95Ms, RolloutAnalysis.P95FloorMs);
 
     private static string Ms(double value) => Number(value) + " ms";
 }

@@ -260,7 +260,8 @@ public sealed record EndpointState(
         status?.Replicas, DeletedAt, AllowUnapproved, LastGood, StreamVersion, Deleted, StableVersion);
 
     public EndpointSummary ToSummary(EndpointStatus? status) =>
-        new(Name, ModelName, MinReplicas, MaxReplicas, Revision, Traffic, Rollout, status?.Ready, ObservedRevision, Deleted, DeletedAt);
+        new(Name, ModelName, MinReplicas, MaxReplicas, Revision, Traffic, Rollout, status?.Ready, ObservedRevision, Deleted, DeletedAt,
+            status?.OpenDriftAlarms?.Count ?? 0);
 
     private static IReadOnlyList<ServingPeriod> EndServing(IReadOnlyList<ServingPeriod> served, int? keep, DateTimeOffset at) =>
         [.. served.Select(p => p.To is null && p.Version != keep ? p with { To = at } : p)];

@@ -3,6 +3,7 @@ using EventMlOps.Contracts.Endpoints;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.Contracts;
 using EventMlOps.ControlPlane.Auth;
+using EventMlOps.Contracts.Views;
 using Marten;
 
 namespace EventMlOps.ControlPlane.Endpoints;
@@ -30,20 +31,26 @@ public static class EndpointsApi
         api.MapCommand<ReplicaChangeReport>("/endpoints/facts/replica");
         api.MapCommand<DriftMeasured>("/endpoints/facts/drift-measured");
         // Deleted endpoints stay listed (Deleted, DeletedAt): their history is still asked about.
-        api.MapGet("/endpoints", async (int? limit, int? offset, IQuerySession session, CancellationToken ct) =>
-        {
-            var endpoints = await session.Query<EndpointState>().OrderBy(e => e.Name).Page(limit, offset).ToListAsync(ct);
-            var statuses = await session.LoadManyAsync<EndpointStatus>(ct, endpoints.Select(e => e.Id));
-            return endpoints.Select(e => e.ToSummary(statuses.FirstOrDefault(s => s.Id == e.Id))).ToList();
-        });
+        api.MapGet("/endpoints", ListAsync);
         replicas.MapGet("/endpoints/{name}/desired", DesiredAsync);
         replicas.MapPost("/endpoints/{name}/replica-token", ReplicaTokenAsync);
-        api.MapGet("/endpoints/{name}", async (string name, string? asOf, IQuerySession session, CancellationToken ct) =>
-        {
-            var (stream, at) = (StreamKeys.Endpoint(name), AsOf.Parse(asOf));
-            var endpoint = await session.StateAsync<EndpointState>(stream, at, ct) ?? throw new NotFound("endpoint", name);
-            return endpoint.ToView(await session.StateAsync<EndpointStatus>(stream, at, ct));
-        });
+        api.MapGet("/endpoints/{name}", (string name, string? asOf, IQuerySession session, CancellationToken ct) => GetAsync(session, name, AsOf.Parse(asOf), ct));
+        api.MapGet("/endpoints/{name}/timeline", (string name, string? asOf, int? limit, IQuerySession session, CancellationToken ct) =>
+            EndpointTimelineQuery.ReadAsync(session, name, AsOf.Parse(asOf), limit, ct));
+    }
+
+    public static async Task<List<EndpointSummary>> ListAsync(int? limit, int? offset, IQuerySession session, CancellationToken ct)
+    {
+        var endpoints = await session.Query<EndpointState>().OrderBy(e => e.Name).Page(limit, offset).ToListAsync(ct);
+        var statuses = await session.LoadManyAsync<EndpointStatus>(ct, endpoints.Select(e => e.Id));
+        return [.. endpoints.Select(e => e.ToSummary(statuses.FirstOrDefault(s => s.Id == e.Id)))];
+    }
+
+    public static async Task<EndpointView> GetAsync(IQuerySession session, string name, AsOf? asOf, CancellationToken ct)
+    {
+        var stream = StreamKeys.Endpoint(name);
+        var endpoint = await session.StateAsync<EndpointState>(stream, asOf, ct) ?? throw new NotFound("endpoint", name);
+        return endpoint.ToView(await session.StateAsync<EndpointStatus>(stream, asOf, ct));
     }
 
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);

@@ -1,5 +1,6 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Registry;
+using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
 using EventMlOps.ControlPlane.Drift;
 using Marten;
@@ -19,9 +20,12 @@ public static class RegistryApi
             RegistryQueries.ListAsync(session, AsOf.Parse(asOf), limit, offset, ct));
         api.MapGet("/models/{name}", async (string name, string? asOf, IQuerySession session, CancellationToken ct) =>
             await RegistryQueries.GetAsync(session, name, AsOf.Parse(asOf), ct) ?? throw new NotFound("model", name));
-        api.MapGet("/models/{name}/versions/{version:int}", async (string name, int version, string? asOf, IQuerySession session, CancellationToken ct) =>
-            (await session.StateAsync<ModelVersion>(StreamKeys.ModelVersion(name, version), AsOf.Parse(asOf), ct)
-                ?? throw new NotFound("model version", $"{name}@{version}")).ToView());
+        api.MapGet("/models/{name}/versions/{version:int}", (string name, int version, string? asOf, IQuerySession session, CancellationToken ct) =>
+            VersionAsync(session, name, version, AsOf.Parse(asOf), ct));
         api.MapGet("/models/{name}/policy", (string name, IQuerySession session, CancellationToken ct) => ModelPolicyQuery.GetAsync(session, name, ct));
     }
+
+    public static async Task<ModelVersionView> VersionAsync(IQuerySession session, string name, int version, AsOf? asOf, CancellationToken ct) =>
+        (await session.StateAsync<ModelVersion>(StreamKeys.ModelVersion(name, version), asOf, ct)
+            ?? throw new NotFound("model version", $"{name}@{version}")).ToView();
 }

@@ -117,7 +117,7 @@ public static class Tracking
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var points = metrics.Select(m => new MetricPoint(m.Key, m.Value, m.Step ?? 0, m.Timestamp > 0 ? m.Timestamp : now)).ToList();
-        await CommandRoutes.SendAsync(new LogToRun(Guid.NewGuid(), runId, points, parameters, tags), http, bus,
+        await CommandRoutes.SendAsync(new LogToRun(Guid.NewGuid(), runId, points, parameters, tags), CommandRoutes.Bearer(http.Request), http, bus,
             http.RequestServices.GetRequiredService<IDocumentStore>(), ct);
         return Json(new { });
     }

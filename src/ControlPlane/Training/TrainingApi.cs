@@ -20,21 +20,25 @@ public static class TrainingApi
         api.MapCommand<TrainingFailedReport>("/runs/facts/failed");
         api.MapCommand<HeartbeatReport>("/runs/facts/heartbeat");
         api.MapCommand<JobWaitingReport>("/runs/facts/waiting");
-        api.MapGet("/runs", async (string? model, RunStatus? status, int? limit, int? offset, IQuerySession session, CancellationToken ct) =>
-        {
-            var query = session.Query<TrainingRun>().AsQueryable();
-            if (model is not null) query = query.Where(r => r.ModelName == model);
-            if (status is not null) query = query.Where(r => r.Status == status);
-            var runs = await query.OrderByDescending(r => r.RequestedAt).Page(limit, offset).ToListAsync(ct);
-            var liveness = await session.LoadManyAsync<RunLiveness>(ct, runs.Select(r => r.Id));
-            return runs.Select(r => r.ToSummary(liveness.FirstOrDefault(l => l.Id == r.Id))).ToList();
-        });
-        api.MapGet("/runs/{id:guid}", async (Guid id, string? asOf, IQuerySession session, CancellationToken ct) =>
-        {
-            var (stream, at) = (StreamKeys.Run(id), AsOf.Parse(asOf));
-            var run = await session.StateAsync<TrainingRun>(stream, at, ct) ?? throw new NotFound("run", id.ToString("N"));
-            // Liveness is the present only: a past moment has no beat to show.
-            return run.ToView(await session.StateAsync<RunTracking>(stream, at, ct), at is null ? await session.LoadAsync<RunLiveness>(stream, ct) : null);
-        });
+        api.MapGet("/runs", ListAsync);
+        api.MapGet("/runs/{id:guid}", (Guid id, string? asOf, IQuerySession session, CancellationToken ct) => GetAsync(session, id, AsOf.Parse(asOf), ct));
+    }
+
+    public static async Task<List<TrainingRunSummary>> ListAsync(string? model, RunStatus? status, int? limit, int? offset, IQuerySession session, CancellationToken ct)
+    {
+        var query = session.Query<TrainingRun>().AsQueryable();
+        if (model is not null) query = query.Where(r => r.ModelName == model);
+        if (status is not null) query = query.Where(r => r.Status == status);
+        var runs = await query.OrderByDescending(r => r.RequestedAt).Page(limit, offset).ToListAsync(ct);
+        var liveness = await session.LoadManyAsync<RunLiveness>(ct, runs.Select(r => r.Id));
+        return [.. runs.Select(r => r.ToSummary(liveness.FirstOrDefault(l => l.Id == r.Id)))];
+    }
+
+    public static async Task<TrainingRunView> GetAsync(IQuerySession session, Guid id, AsOf? asOf, CancellationToken ct)
+    {
+        var stream = StreamKeys.Run(id);
+        var run = await session.StateAsync<TrainingRun>(stream, asOf, ct) ?? throw new NotFound("run", id.ToString("N"));
+        // Liveness is the present only: a past moment has no beat to show.
+        return run.ToView(await session.StateAsync<RunTracking>(stream, asOf, ct), asOf is null ? await session.LoadAsync<RunLiveness>(stream, ct) : null);
     }
 }

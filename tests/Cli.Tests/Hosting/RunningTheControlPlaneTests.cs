@@ -26,6 +26,9 @@ public sealed class RunningTheControlPlaneTests(ControlPlaneFixture cp)
             File.GetUnixFileMode(Path.Combine(home, "keys")).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             File.GetUnixFileMode(home).HasFlag(UnixFileMode.OtherRead).ShouldBeFalse();
             var pid = local.RunningPid().ShouldNotBeNull();
+            up.Out.ShouldContain($"dashboard {local.RecordedUrl()}/ (sign in with a token: the admin token in {local.TokenFile}", Case.Sensitive);
+            using (var browser = new HttpClient())
+                (await browser.GetStringAsync(local.RecordedUrl() + "/signin", TestContext.Current.CancellationToken)).ShouldContain("<title>Sign in · EventMlOps</title>");
 
             var status = (await EmoProcessAsync(home, schema, "status")).ShouldSucceed().Out;
             status.ShouldContain($"ready  pid {pid}");
