@@ -18,7 +18,7 @@ public sealed class ProjectionRuns(ProjectionRebuild rebuild, IHostApplicationLi
         var projections = rebuild.Resolve(request.Names);
         var claim = await rebuild.ClaimAsync(projections, ct);
         var run = new Run(new ProjectionRun(Guid.NewGuid(), request.Verify ? ProjectionRun.Verify : ProjectionRun.Rebuild, ProjectionRun.Running,
-            [.. projections.Select(p => p.Name)], clock.GetUtcNow(), null, []));
+            [.. projections.Select(p => p.Name).Distinct()], clock.GetUtcNow(), null, []));
         _runs[run.Id] = run;
         foreach (var old in _runs.Values.Where(r => r.Finished).OrderByDescending(r => r.StartedAt).Skip(Kept))
             _runs.TryRemove(old.Id, out _);
