@@ -6,9 +6,8 @@ using Marten.Events;
 namespace EventMlOps.ControlPlane.History;
 
 /// <summary>The control plane's event types, by the names the store keeps them under: every type its projections apply
-/// and its subscriptions take, those a slice registers only to read old histories (<c>AddEventType</c>), and the older
-/// shapes its upcasters read. Marten learns event types as they are appended; a store that is to read a history it never
-/// wrote learns them here first.</summary>
+/// and its subscriptions take, and those a slice registers only to read old histories (<c>AddEventType</c>). Marten
+/// learns event types as they are appended; a store that is to read a history it never wrote learns them here first.</summary>
 public static class EventSchemas
 {
     /// <summary>Every event type's current schema version, by its name without the version suffix, sorted by name.</summary>
@@ -19,13 +18,18 @@ public static class EventSchemas
         .OrderBy(t => t.Key, StringComparer.Ordinal)];
 
     /// <summary>The stored type names this control plane can read, each with the CLR type Marten resolves it to
-    /// (<c>mt_dotnet_type</c>: this code's, never a file's).</summary>
+    /// (<c>mt_dotnet_type</c>: this code's, never a file's): every event type's current name and, by the rule of schema
+    /// versions, the names of its older versions (<c>{name}</c>, <c>{name}_v2</c> …), which its slice upcasts.</summary>
     public static IReadOnlyDictionary<string, string> Readable(IDocumentStore store)
     {
-        var graph = (EventGraph)store.Options.Events;
-        var readable = Known(store).ToDictionary(t => t.EventTypeName, t => t.DotNetTypeName, StringComparer.Ordinal);
-        foreach (var upcast in graph.Upcasters.AllTransformations)
-            readable[upcast.EventTypeName] = graph.EventMappingFor(upcast.EventType).DotNetTypeName;
+        var readable = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var type in Known(store))
+        {
+            readable[type.EventTypeName] = type.DotNetTypeName;
+            var (name, version) = HistoryFormat.SchemaOf(type.EventTypeName);
+            for (var older = 1; older < version; older++)
+                readable.TryAdd(older == 1 ? name : $"{name}_v{older}", type.DotNetTypeName);
+        }
         return readable;
     }
 

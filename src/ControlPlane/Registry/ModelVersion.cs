@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Registry;
 using EventMlOps.Contracts.Views;
@@ -5,19 +7,37 @@ using EventMlOps.ControlPlane.Commanding;
 
 namespace EventMlOps.ControlPlane.Registry;
 
+/// <summary>A version's model file: where it is and the sha256 whoever loads it verifies, never one without the other.</summary>
+public sealed record ModelArtifact(string Uri, string Sha256);
+
+/// <summary>Schema version 2 (stored as <c>model_version_registered_v2</c>): the artifact is one value. Version 1 carried it
+/// as two loose fields, <c>artifactUri</c> and <c>artifactSha256</c>; histories holding it are read through
+/// <see cref="FromVersion1"/> (<see cref="RegistrySlice"/> registers both).</summary>
 public sealed record ModelVersionRegistered(
     string ModelName,
     int Version,
     Guid RunId,
-    string ArtifactUri,
-    string ArtifactSha256,
+    ModelArtifact Artifact,
     Guid DatasetId,
     string DatasetSha256,
     IReadOnlyDictionary<string, double> Metrics,
     string RegisteredBy,
     DateTimeOffset RegisteredAt,
     string? RunRequestedBy = null,
-    string? TrainerKind = null);
+    string? TrainerKind = null)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>The upcaster of schema version 1: its two artifact fields become <see cref="Artifact"/>; the rest is as it was.</summary>
+    public static ModelVersionRegistered FromVersion1(JsonDocument v1)
+    {
+        var e = JsonNode.Parse(v1.RootElement.GetRawText())!.AsObject();
+        e["artifact"] = new JsonObject { ["uri"] = e["artifactUri"]?.DeepClone(), ["sha256"] = e["artifactSha256"]?.DeepClone() };
+        e.Remove("artifactUri");
+        e.Remove("artifactSha256");
+        return e.Deserialize<ModelVersionRegistered>(Json)!;
+    }
+}
 
 public sealed record ModelVersionApproved(string ModelName, int Version, string ApprovedBy, string? Comment, DateTimeOffset ApprovedAt);
 
@@ -63,7 +83,7 @@ public sealed record ModelVersion(
     public long StreamVersion { get; init; }
 
     public static ModelVersion Create(ModelVersionRegistered e) => new(
-        StreamKeys.ModelVersion(e.ModelName, e.Version), e.ModelName, e.Version, e.RunId, e.ArtifactUri, e.ArtifactSha256,
+        StreamKeys.ModelVersion(e.ModelName, e.Version), e.ModelName, e.Version, e.RunId, e.Artifact.Uri, e.Artifact.Sha256,
         e.DatasetId, e.DatasetSha256, e.Metrics, e.RegisteredBy, e.RegisteredAt, ModelStage.None, [], [], [], [], e.RunRequestedBy, e.TrainerKind);
 
     public ModelVersion Apply(ModelVersionApproved e) => this with { Approvals = [.. Approvals, new Approval(e.ApprovedBy, e.Comment, e.ApprovedAt)] };

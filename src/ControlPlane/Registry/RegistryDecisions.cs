@@ -25,7 +25,7 @@ public static class RegistryDecisions
             throw new Refused($"{c.ModelName} holds versions of the '{kind}' trainer; run {c.RunId:N} is a '{r.TrainerKind}' run");
         return
         [
-            new ModelVersionRegistered(c.ModelName, nextVersion, r.RunId, r.ArtifactUri!, r.ArtifactSha256!, r.DatasetId, r.DatasetSha256,
+            new ModelVersionRegistered(c.ModelName, nextVersion, r.RunId, new ModelArtifact(r.ArtifactUri!, r.ArtifactSha256!), r.DatasetId, r.DatasetSha256,
                 r.Metrics ?? new Dictionary<string, double>(), actor, now, r.RequestedBy, r.TrainerKind),
             new TrainingRunRegistered(r.RunId, c.ModelName, nextVersion, now),
         ];

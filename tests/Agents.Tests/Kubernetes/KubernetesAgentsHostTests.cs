@@ -223,7 +223,7 @@ public sealed class KubernetesAgentsHostTests(AgentsFixture fx)
             await using (var session = fx.Store.LightweightSession())
             {
                 session.Events.StartStream<ModelVersion>(StreamKeys.ModelVersion(Model, 1),
-                    new ModelVersionRegistered(Model, 1, Guid.NewGuid(), $"s3://models/{Model}/1/model.onnx", new string('a', 64), Guid.NewGuid(),
+                    new ModelVersionRegistered(Model, 1, Guid.NewGuid(), new ModelArtifact($"s3://models/{Model}/1/model.onnx", new string('a', 64)), Guid.NewGuid(),
                         new string('b', 64), new Dictionary<string, double> { ["hr@10"] = 0.7 }, "alice", DateTimeOffset.UtcNow),
                     new ModelVersionApproved(Model, 1, "bob", "four eyes", DateTimeOffset.UtcNow));
                 await session.SaveChangesAsync(Ct);

@@ -36,7 +36,7 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         await using var session = App.Services.GetRequiredService<Marten.IDocumentStore>().LightweightSession();
         if (await session.Events.FetchStreamStateAsync(EventMlOps.Contracts.StreamKeys.ModelVersion(model, 1)) is not null) return model;
         session.Events.StartStream<ControlPlane.Registry.ModelVersion>(EventMlOps.Contracts.StreamKeys.ModelVersion(model, 1),
-            new ControlPlane.Registry.ModelVersionRegistered(model, 1, Guid.NewGuid(), "file:///seeded.onnx", new string('a', 64), Guid.NewGuid(),
+            new ControlPlane.Registry.ModelVersionRegistered(model, 1, Guid.NewGuid(), new ControlPlane.Registry.ModelArtifact("file:///seeded.onnx", new string('a', 64)), Guid.NewGuid(),
                 new string('b', 64), new Dictionary<string, double>(), "alice", DateTimeOffset.UtcNow));
         await session.SaveChangesAsync();
         return model;

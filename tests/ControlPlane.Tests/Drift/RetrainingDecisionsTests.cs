@@ -75,7 +75,7 @@ public class RetrainingDecisionsTests
     private static RetrainingLoop Loop() => Given<RetrainingLoop>(Retrain(Policy(Canary)).OnLoop)!;
 
     private static ModelVersion Version(params string[] approvers) => Given<ModelVersion>([
-        new ModelVersionRegistered("ncf", 2, RetrainRun, "file:///v2.onnx", ShaB, NewData, ShaB, new Dictionary<string, double>(), "registration-policy", Now,
+        new ModelVersionRegistered("ncf", 2, RetrainRun, new ModelArtifact("file:///v2.onnx", ShaB), NewData, ShaB, new Dictionary<string, double>(), "registration-policy", Now,
             "olga", "recommender"),
         .. approvers.Select(a => new ModelVersionApproved("ncf", 2, a, null, Now)),
     ])!;

@@ -33,7 +33,7 @@ public static class EndpointHistory
     public static ModelVersion Version(int v, params object[] more) => Unapproved(v, [new ModelVersionApproved("ncf", v, "bob", null, Now), .. more]);
 
     public static ModelVersion Unapproved(int v, params object[] more) => Given<ModelVersion>([
-        new ModelVersionRegistered("ncf", v, Guid.NewGuid(), $"file:///v{v}.onnx", new string((char)('0' + v), 64), Guid.NewGuid(),
+        new ModelVersionRegistered("ncf", v, Guid.NewGuid(), new ModelArtifact($"file:///v{v}.onnx", new string((char)('0' + v), 64)), Guid.NewGuid(),
             new string('e', 64), new Dictionary<string, double>(), "alice", Now), .. more])!;
 
     /// <summary>The replica's report that it serves <paramref name="version"/> at <paramref name="revision"/>.</summary>

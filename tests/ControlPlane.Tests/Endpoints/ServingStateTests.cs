@@ -51,7 +51,7 @@ public class ServingStateTests(ControlPlaneFixture fx)
         await using (var session = controlPlane.Services.GetRequiredService<Marten.IDocumentStore>().LightweightSession())
         {
             session.Events.StartStream<ControlPlane.Registry.ModelVersion>(StreamKeys.ModelVersion("m", 1), new ControlPlane.Registry.ModelVersionRegistered("m", 1, Guid.NewGuid(),
-                "file:///m.onnx", new string('a', 64), Guid.NewGuid(), new string('b', 64), new Dictionary<string, double>(), "alice", DateTimeOffset.UtcNow));
+                new ControlPlane.Registry.ModelArtifact("file:///m.onnx", new string('a', 64)), Guid.NewGuid(), new string('b', 64), new Dictionary<string, double>(), "alice", DateTimeOffset.UtcNow));
             await session.SaveChangesAsync(Ct);
         }
         (await client.Send("/api/endpoints", new CreateEndpoint(Guid.NewGuid(), "stopping", "m"))).EnsureSuccessStatusCode();

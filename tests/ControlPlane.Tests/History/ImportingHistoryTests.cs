@@ -20,6 +20,9 @@ public sealed partial class ImportingHistoryTests(ControlPlaneFixture fx, Histor
 
         var lines = HistoryLines.Of(source.File);
         imported.Events.ShouldBe(lines.Length - 1);
+        // Every line carries its event's schema version: a version is registered at version 2.
+        lines.Where(l => l.Contains("\"type\":\"model_version_registered", StringComparison.Ordinal))
+            .ShouldAllBe(l => l.Contains("\"type\":\"model_version_registered_v2\",\"schemaVersion\":2,", StringComparison.Ordinal));
         imported.Head.ShouldBe($"{await source.Store.HeadAsync()}:{HistoryLines.Hash(lines[^1])}");
         imported.Subscriptions.ShouldContain(s => s.StartsWith("work-orders", StringComparison.Ordinal));
         imported.Rebuilt.ShouldContain("EndpointState");

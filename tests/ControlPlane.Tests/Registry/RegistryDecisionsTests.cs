@@ -20,7 +20,7 @@ public class RegistryDecisionsTests
 
     private static readonly TrainingRunSucceeded Succeeded = new(RunId, "file:///m.onnx", new string('d', 64), Metrics, Now);
 
-    private static readonly ModelVersionRegistered Registered = new("ncf", 1, RunId, "file:///m.onnx", new string('d', 64), DatasetId, Sha, Metrics, "alice", Now, "alice", "recommender");
+    private static readonly ModelVersionRegistered Registered = new("ncf", 1, RunId, new ModelArtifact("file:///m.onnx", new string('d', 64)), DatasetId, Sha, Metrics, "alice", Now, "alice", "recommender");
 
     private static readonly ModelVersionRegistered RegisteredByPolicy = Registered with { RegisteredBy = RegistrationPolicy.Actor };
 
