@@ -106,7 +106,7 @@ public static class LifecycleGenerator
                 var number = versions.Count + 1;
                 var v = new VersionSim(number, StreamKeys.ModelVersion(model, number), run.ArtifactUri, run.ArtifactSha256, owner);
                 var (c, k) = t.Command();
-                t.Add(v.Key, typeof(ModelVersion), owner, c, k, new ModelVersionRegistered(model, number, run.Id, run.ArtifactUri, run.ArtifactSha256,
+                t.Add(v.Key, typeof(ModelVersion), owner, c, k, new ModelVersionRegistered(model, number, run.Id, new ModelArtifact(run.ArtifactUri, run.ArtifactSha256),
                     dataset.Id, dataset.Sha256, run.Metrics, owner, t.Clock));
                 t.Add(StreamKeys.Run(run.Id), typeof(TrainingRun), owner, c, k, new TrainingRunRegistered(run.Id, model, number, t.Clock));
                 versions.Add(v);
