@@ -23,6 +23,8 @@ public sealed class HistoryExport(IDocumentStore store, TimeProvider clock)
     /// null) into <paramref name="output"/>. A bad moment is refused before anything is written.</summary>
     public async Task<ExportedHistory> WriteAsync(Stream output, string? until, CancellationToken ct)
     {
+        // Lines are small: through a buffer rather than one write each (not disposed: the output is the caller's).
+        var buffered = new BufferedStream(output, 64 * 1024);
         var moment = AsOf.Parse(until, "until");
         var schema = store.Options.Events.DatabaseSchemaName;
         await using var conn = store.Storage.Database.CreateConnection();
@@ -34,7 +36,7 @@ public sealed class HistoryExport(IDocumentStore store, TimeProvider clock)
 
         var exportedAt = clock.GetUtcNow();
         var versions = EventSchemas.Current(store);
-        await HistoryFormat.WriteLineAsync(output, json =>
+        await HistoryFormat.WriteLineAsync(buffered, json =>
         {
             json.WriteString("format", HistoryFormat.Version);
             json.WriteString("product", Product);
@@ -61,8 +63,9 @@ public sealed class HistoryExport(IDocumentStore store, TimeProvider clock)
             var row = new Row(reader.GetInt64(0), reader.GetGuid(1), reader.GetString(2), Text(reader, 3), reader.GetInt64(4), reader.GetString(5),
                 reader.GetFieldValue<DateTimeOffset>(6), Text(reader, 7), Text(reader, 8), Text(reader, 9), Text(reader, 10), reader.GetString(11));
             var prev = head;
-            head = await HistoryFormat.WriteLineAsync(output, json => row.Write(json, prev), ct);
+            head = await HistoryFormat.WriteLineAsync(buffered, json => row.Write(json, prev), ct);
         }
+        await buffered.FlushAsync(ct);
         return new ExportedHistory(events, last, head);
     }
 

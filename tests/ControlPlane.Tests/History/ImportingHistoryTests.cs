@@ -152,6 +152,33 @@ public sealed partial class ImportingHistoryTests(ControlPlaneFixture fx, Histor
         (await source.Store.HeadAsync()).ShouldBe(head);
     }
 
+    [Fact]
+    public async Task Given_a_moment_as_a_time_When_exported_Then_the_file_ends_with_the_last_event_at_or_before_it_and_a_bad_moment_is_refused()
+    {
+        var lines = HistoryLines.Of(source.File);
+        string Time(string line) => JsonNode.Parse(line)!["timestamp"]!.GetValue<string>();
+        var k = Enumerable.Range(lines.Length / 2, lines.Length / 2 - 1).First(i => Time(lines[i]) != Time(lines[i + 1]));
+
+        var until = HistoryLines.Of(await source.Store.ExportAsync(Time(lines[k])));
+
+        until[1..].ShouldBe(lines[1..(k + 1)]);
+        JsonNode.Parse(until[0])!["until"]!.GetValue<long>().ShouldBe(JsonNode.Parse(lines[k])!["seq"]!.GetValue<long>());
+        using var admin = source.Store.Admin;
+        (await (await admin.GetAsync("/api/history/export?until=yesterday")).Problem(400)).GetProperty("field").GetString().ShouldBe("until");
+    }
+
+    [Fact]
+    public async Task Given_a_body_that_is_not_a_history_file_When_imported_Then_it_is_refused_as_unsupported_before_it_is_read()
+    {
+        using var admin = source.Store.Admin;
+        var head = await source.Store.HeadAsync();
+
+        var problem = await (await admin.PostAsync("/api/history/import", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"))).Problem(415);
+
+        problem.GetProperty("detail").GetString()!.ShouldContain("application/x-ndjson");
+        (await source.Store.HeadAsync()).ShouldBe(head);
+    }
+
     /// <summary>Every question the lifecycle's history answers: registry, runs, dataset, endpoint, lineage of every version
     /// and of the endpoint, the environment plan, the audit trail and the event log — now and as of the moments.</summary>
     private List<string> Routes()
