@@ -181,7 +181,6 @@ public static class ControlPlaneApp
         o.ConfigureRetraining();
         o.ConfigureAlarms();
         o.ConfigureCommanding();
-        o.ConfigureEnvironments();
     }
 
     /// <summary>A refused bearer token answers a ProblemDetails saying why (in words that reveal nothing of the

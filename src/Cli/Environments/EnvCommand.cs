@@ -107,6 +107,11 @@ public static class EnvCommand
     private static async Task ConvergedAsync(CliContext ctx, ApiClient to, PlannedEndpoint planned, DateTimeOffset restoredAt, Stopwatch clock,
         TimeSpan timeout, CancellationToken ct)
     {
+        if (planned.Versions.All(v => v.Weight == 0))
+        {
+            Step(ctx, clock, $"{planned.Name} served nothing then: no replica to start");
+            return;
+        }
         var deadline = clock.Elapsed + timeout;
         using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
         while (true)

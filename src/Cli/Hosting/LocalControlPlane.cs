@@ -23,8 +23,9 @@ public sealed class LocalControlPlane(string home)
     public string SettingsFile => Path.Combine(Home, "settings.json");
 
     public IReadOnlyDictionary<string, string> Settings() => File.Exists(SettingsFile)
-        ? System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(SettingsFile))
-          ?? throw new CliError($"{SettingsFile} is not a JSON object of settings")
+        ? (System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(SettingsFile)) as System.Text.Json.Nodes.JsonObject
+           ?? throw new CliError($"{SettingsFile} is not a JSON object of settings"))
+          .ToDictionary(p => p.Key, p => p.Value?.GetValue<string>() ?? "")
         : new Dictionary<string, string>();
 
     public void WriteSettings(IReadOnlyDictionary<string, string> settings)

@@ -1,7 +1,6 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Environments;
 using EventMlOps.ControlPlane.Commanding;
-using JasperFx.Events.Projections;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
@@ -12,8 +11,6 @@ namespace EventMlOps.ControlPlane.Environments;
 /// Admin only: the plan names every artifact of the environment.</summary>
 public static class EnvironmentsSlice
 {
-    public static void ConfigureEnvironments(this StoreOptions o) => o.Projections.Snapshot<EnvironmentRecord>(SnapshotLifecycle.Inline);
-
     public static void MapEnvironments(this IEndpointRouteBuilder api)
     {
         api.MapGet("/environment/plan", (string? asOf, IQuerySession session, CancellationToken ct) => EnvironmentPlanQuery.GetAsync(session, asOf, ct))

@@ -15,14 +15,6 @@ namespace EventMlOps.ControlPlane.Environments;
 public sealed record EnvironmentRestored(
     long UntilSequence, string HistoryHead, string Source, IReadOnlyList<string> Endpoints, string RestoredBy, DateTimeOffset RestoredAt);
 
-/// <summary>The environment's own stream: the histories it was restored from, oldest first.</summary>
-public sealed record EnvironmentRecord(string Id, IReadOnlyList<EnvironmentRestored> Restorations)
-{
-    public static EnvironmentRecord Create(EnvironmentRestored e) => new(StreamKeys.Environment, [e]);
-
-    public EnvironmentRecord Apply(EnvironmentRestored e) => this with { Restorations = [.. Restorations, e] };
-}
-
 public static class RestoreEnvironmentHandler
 {
     public static async Task<(CommandAccepted, OutgoingMessages)> Handle(RestoreEnvironment command, Actor actor, IDocumentSession session, Tokens tokens,
@@ -30,8 +22,11 @@ public static class RestoreEnvironmentHandler
     {
         var head = await session.Events.QueryAllRawEvents().OrderByDescending(e => e.Sequence).Select(e => e.Sequence).FirstOrDefaultAsync();
         var live = await session.Query<EndpointState>().Where(e => e.DeletedAt == null).OrderBy(e => e.Name).ToListAsync();
-        var accepted = await session.DecideAsync<EnvironmentRecord>(command, StreamKeys.Environment,
-            record => EnvironmentDecisions.Restore(record, command, head, [.. live.Select(e => e.Name)], actor, time.GetUtcNow()));
+        var restored = await session.Events.FetchStreamStateAsync(StreamKeys.Environment) is not null;
+        var events = EnvironmentDecisions.Restore(restored, command, head, [.. live.Select(e => e.Name)], actor, time.GetUtcNow());
+        // Started, never appended to: a concurrent second restore collides on the stream (409).
+        session.Events.StartStream(StreamKeys.Environment, events);
+        var accepted = session.Answered(new CommandAccepted(command.CommandId, StreamKeys.Environment, events.Length, events.Length));
         var orders = new OutgoingMessages();
         foreach (var endpoint in live)
             orders.Add(await session.DesiredAsync(endpoint) with { Grant = tokens.ForEndpoint(endpoint.Name) });
@@ -42,16 +37,15 @@ public static class RestoreEnvironmentHandler
 /// <summary>Pure decisions over the environment's record.</summary>
 public static class EnvironmentDecisions
 {
-    /// <summary>Restores once, right after the history was given to this store: its last event must be the history's last
-    /// (<paramref name="head"/>), so that nothing that happened here is passed off as that history's.</summary>
-    public static object[] Restore(EnvironmentRecord? record, RestoreEnvironment c, long head, IReadOnlyList<string> endpoints, Actor actor,
+    /// <summary>Restores once (<paramref name="restored"/>: this environment's stream exists), right after the history was given
+    /// to this store: its last event must be the history's last (<paramref name="head"/>), so that nothing that happened here is
+    /// passed off as that history's.</summary>
+    public static object[] Restore(bool restored, RestoreEnvironment c, long head, IReadOnlyList<string> endpoints, Actor actor,
         DateTimeOffset now)
     {
         var historyHead = Guard.Sha256("historyHead", c.HistoryHead);
         var source = Guard.Text("source", c.Source, 500) is { Length: > 0 } named ? named : throw new InvalidField("source", "is required: where the history came from");
-        if (record is not null)
-            throw new Refused($"this environment was already restored from {Guard.Shown(record.Restorations[^1].Source)} " +
-                               $"(history up to sequence {record.Restorations[^1].UntilSequence})");
+        if (restored) throw new Refused("this environment was already restored from a history: rebuild into a new home instead");
         if (c.UntilSequence != head)
             throw new Refused($"the store's last event is sequence {head}, not {c.UntilSequence}: restore right after importing that history");
         return [new EnvironmentRestored(c.UntilSequence, historyHead, source, endpoints, actor.Name, now)];

@@ -15,13 +15,12 @@ public sealed class EnvironmentDecisionsTests
 
     [Fact]
     public void Given_a_store_holding_exactly_the_history_When_restored_Then_the_restoration_is_recorded_with_its_endpoints() =>
-        EnvironmentDecisions.Restore(null, Restore(1234), 1234, ["rec", "sensors"], Ada, Now)
+        EnvironmentDecisions.Restore(false, Restore(1234), 1234, ["rec", "sensors"], Ada, Now)
             .ThenEvents(new EnvironmentRestored(1234, Head, "http://source:5080/", ["rec", "sensors"], "ada", Now));
 
     [Fact]
     public void Given_a_restored_environment_When_restored_again_Then_it_is_refused() =>
-        Spec.ThenRefused<Refused>(() => EnvironmentDecisions.Restore(
-            Spec.Given<EnvironmentRecord>(new EnvironmentRestored(10, Head, "http://a/", [], "ada", Now)), Restore(12), 12, [], Ada, Now), "already restored from 'http://a/'");
+        Spec.ThenRefused<Refused>(() => EnvironmentDecisions.Restore(true, Restore(12), 12, [], Ada, Now), "already restored");
 
     [Theory]
     [InlineData("not-a-digest", "historyHead")]
@@ -30,6 +29,6 @@ public sealed class EnvironmentDecisionsTests
     {
         var command = field == "historyHead" ? Restore(5) with { HistoryHead = bad } : Restore(5) with { Source = bad };
 
-        Spec.ThenRefused<InvalidField>(() => EnvironmentDecisions.Restore(null, command, 5, [], Ada, Now), field);
+        Spec.ThenRefused<InvalidField>(() => EnvironmentDecisions.Restore(false, command, 5, [], Ada, Now), field);
     }
 }

@@ -68,12 +68,15 @@ public sealed class ReplayingFrozenHistoryTests(ControlPlaneFixture fx)
         Difference(actual, expected, "$").ShouldBeNull(route);
     }
 
+    private static bool IsEmpty(JsonNode? node) => node is null || node is JsonArray { Count: 0 } || node is JsonObject { Count: 0 };
+
     /// <summary>Where the actual answer first differs from the expected one (null: nowhere). Numbers compare by value: the
     /// expected file was written by jq, which spells 1.2E-07 as 1.2e-07.</summary>
     private static string? Difference(JsonNode? actual, JsonNode? expected, string path) => (actual, expected) switch
     {
-        (JsonObject a, JsonObject e) => a.Count != e.Count
-            ? $"{path}: members {string.Join(",", a.Select(p => p.Key))} instead of {string.Join(",", e.Select(p => p.Key))}"
+        // A member added since (a view grows) answers empty for an old history; every member it had must answer the same.
+        (JsonObject a, JsonObject e) => a.FirstOrDefault(p => !e.ContainsKey(p.Key) && !IsEmpty(p.Value)) is { Key: { } added }
+            ? $"{path}.{added}: a member the old answer did not have, and not empty"
             : e.Select(p => a.TryGetPropertyValue(p.Key, out var v) ? Difference(v, p.Value, $"{path}.{p.Key}") : $"{path}.{p.Key} missing")
                 .FirstOrDefault(d => d is not null),
         (JsonArray a, JsonArray e) => a.Count != e.Count
