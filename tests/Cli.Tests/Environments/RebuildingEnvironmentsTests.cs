@@ -72,6 +72,18 @@ public sealed class RebuildingEnvironmentsTests(ControlPlaneFixture cp)
         }
     }
 
+    [Fact]
+    public async Task Given_a_home_that_is_not_empty_When_rebuilt_into_Then_it_is_refused_before_asking_the_source()
+    {
+        var before = Directory.EnumerateFileSystemEntries(cp.Home).Count();
+
+        var result = await cp.As("ada", Roles.Admin).RunAsync("env", "rebuild", "--as-of", "1");
+
+        result.ExitCode.ShouldBe(2, result.ToString());
+        result.Err.ShouldContain("is not empty: a rebuild starts from a fresh home");
+        Directory.EnumerateFileSystemEntries(cp.Home).Count().ShouldBe(before);
+    }
+
     private Task<EmoResult> RebuildAsync(string home, string schema, string token, string asOf) =>
         cp.ProcessAsync(home, schema, ["env", "rebuild", "--as-of", asOf, "--from-home", cp.Home, "--url", cp.Url, "--token", token, "--timeout", "120"],
             new Dictionary<string, string> { ["EMO_SERVE"] = TestHost.Built("Serving", "emo-serve.dll") });
