@@ -26,7 +26,7 @@ namespace EventMlOps.Cli.Demo;
 public static class SensorDemo
 {
     public const string Model = "sensors", Endpoint = "sensors", RecentData = "sensors-recent";
-    private const int Window = 30, Seed = 7, Machines = 6, Rate = 4000, Batch = 400;
+    private const int Window = 30, Seed = 7, Machines = 6, Rate = 4000, LoopRate = 500, Batch = 400;
     private const double Recalibration = 6;
 
     public static async Task RunAsync(DemoStage s, string trainer, BusTarget bus, CancellationToken ct)
@@ -49,11 +49,10 @@ public static class SensorDemo
         var (_, replica) = await s.ServingAsync(Endpoint, ct);
         s.Say($"replica {replica.Name} serves {version} at {replica.Url} and listens on {SensorReadings.QueueOf(Endpoint)} ({bus.Describe()})");
 
-        // Long enough to outlast the loop (retraining included) at the rate; a drift window of samples spans a few days of
-        // event time (at 50 samples/s and this rate), so the daily cycle does not pass for drift.
-        // Long enough to outlast the loop (retraining included) at the rate; a drift window of samples spans a few days of
-        // event time (at 50 samples/s and this rate), so the daily cycle does not pass for drift.
-        var streamDays = s.Quick ? 60 : 90;
+        // Long enough to outlast the loop on a slow machine (the stream slows while the loop retrains; the demo stops it when
+        // the loop is done); a drift window of samples spans a few days of event time (at 50 samples/s and this rate), so
+        // the daily cycle does not pass for drift.
+        var streamDays = s.Quick ? 90 : 120;
         var cleanDays = (s.Quick ? 15 : 25) * (double)Rate / Machines / 1440;
         var windowSamples = 300;
         s.Step($"paula (scientist and operator) sets {Model}'s policy: drift windows of {windowSamples} samples, an alarm after 2 drifting windows in a row; "
@@ -164,8 +163,8 @@ public static class SensorDemo
         CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var sent = 0L;
-        var sending = StreamCommand.SendAsync(bus, Endpoint, new ReadingsFile(stream.Path), Batch, Rate, (n, _) => Interlocked.Exchange(ref sent, n), stop.Token);
+        var (sent, rate) = (0L, Rate);
+        var sending = StreamCommand.SendAsync(bus, Endpoint, new ReadingsFile(stream.Path), Batch, () => rate, (n, _) => Interlocked.Exchange(ref sent, n), stop.Token);
         DateTimeOffset Now() => stream.Readings[(int)Math.Clamp(Interlocked.Read(ref sent) - 1, 0, stream.Readings.Count - 1)].Time;
         var clock = Stopwatch.StartNew();
         var shown = new HashSet<(int, DateTimeOffset)>();
@@ -177,14 +176,15 @@ public static class SensorDemo
                     + string.Join(", ", w.Features.Select(f => $"{f.Feature} {Fmt.Number(f.Score)}{(f.Drifted ? "!" : "")}")) + $" → {(w.Drifted ? "DRIFTED" : "clean")}");
             return drift;
         }
+        // The sender finishing is not the end of the stream: the replica may still be scoring what is queued.
         async Task<T> UntilAsync<T>(string what, Func<Task<T?>> poll, int seconds = 240) where T : class
         {
             for (var waited = Stopwatch.StartNew(); ; await Task.Delay(500, ct))
             {
                 if (await poll() is { } done) return done;
-                if (sending.IsCompleted) await sending;
-                if (sending.IsCompleted || waited.Elapsed > TimeSpan.FromSeconds(seconds))
-                    throw new CliError($"{what} did not happen {(sending.IsCompleted ? "before the stream ended" : $"within {seconds} s")} "
+                if (sending.IsFaulted) await sending;
+                if (waited.Elapsed > TimeSpan.FromSeconds(seconds))
+                    throw new CliError($"{what} did not happen within {seconds} s{(sending.IsCompleted ? " (all readings were sent)" : "")} "
                         + $"(./emo drift {Endpoint}; ./emo models policy {Model}; ./emo alarms --endpoint {Endpoint})");
             }
         }
@@ -208,6 +208,8 @@ public static class SensorDemo
                 + string.Join(", ", alarm.Features.Select(f => $"{f.Feature} {f.Method} {Fmt.Number(f.Score)} ≥ {Fmt.Number(f.Threshold)}")));
 
             s.Step("the closed loop: the policy asks for a training run on the latest 'sensors-recent', in paula's name, caused by the alarm");
+            rate = LoopRate;
+            s.Say($"(the stream slows to {LoopRate:N0} readings/s until the canary is decided, so that it outlasts a slow retraining)");
             var loop = await UntilAsync("the retraining run", async () =>
                 (await s.Olivia.GetAsync<ModelPolicyView>($"/api/models/{Model}/policy", ct)).Loops.FirstOrDefault(l => l.AlarmId == alarm.AlarmId && l.RunId is not null));
             var runId = loop.RunId!.Value;
@@ -230,6 +232,7 @@ public static class SensorDemo
                 (await s.Olivia.GetAsync<ModelPolicyView>($"/api/models/{Model}/policy", ct)).Loops.FirstOrDefault(l => l.AlarmId == alarm.AlarmId && l.RolloutId is not null));
             var outcome = await s.FollowCanaryAsync(Endpoint, started.RolloutId!.Value, ct);
             var promotedAt = Now();
+            rate = Rate;
             s.Say($"canary {outcome.Outcome} after {(outcome.EndedAt - outcome.StartedAt).TotalSeconds:0} s (stream at {Fmt.Time(promotedAt)})");
 
             s.Step($"the stream goes on with {retrained}: its drift windows against its own (recalibrated) training data");

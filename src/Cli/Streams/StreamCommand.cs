@@ -29,7 +29,7 @@ public static class StreamCommand
             if (!File.Exists(path)) throw CliError.Usage($"--file: {path} does not exist");
             var target = await PublishCommand.TargetAsync(ctx, parse.GetValue(connection), null, ct);
             var name = parse.GetValue(endpoint)!;
-            var sent = await SendAsync(target, name, new ReadingsFile(path), size, perSecond,
+            var sent = await SendAsync(target, name, new ReadingsFile(path), size, () => perSecond,
                 (n, elapsed) => ctx.Err.WriteLine($"{n:N0} readings sent in {elapsed.TotalSeconds:0.0} s ({n / Math.Max(elapsed.TotalSeconds, 1e-3):N0}/s)"), ct);
             ctx.Out.WriteLine($"sent {sent:N0} readings to {SensorReadings.QueueOf(name)} ({target.Settings.Transport})");
             return 0;
@@ -37,9 +37,10 @@ public static class StreamCommand
         return new Command("stream", "Sensor streams") { send };
     }
 
-    /// <summary>Publishes the file's readings in batches of <paramref name="batch"/>, paced to <paramref name="rate"/> readings/s
-    /// (0: unpaced), calling <paramref name="progress"/> about once a second; returns the readings sent.</summary>
-    public static async Task<long> SendAsync(BusTarget target, string endpoint, ReadingsFile file, int batch, int rate, Action<long, TimeSpan> progress,
+    /// <summary>Publishes the file's readings in batches of <paramref name="batch"/>, each paced to the <paramref name="rate"/>
+    /// of the moment in readings/s (0: unpaced), calling <paramref name="progress"/> about once a second; returns the
+    /// readings sent.</summary>
+    public static async Task<long> SendAsync(BusTarget target, string endpoint, ReadingsFile file, int batch, Func<int> rate, Action<long, TimeSpan> progress,
         CancellationToken ct)
     {
         var last = Guid.Empty;
@@ -47,12 +48,14 @@ public static class StreamCommand
         await host.StartAsync(ct);
         var bus = host.MessageBus();
         var clock = Stopwatch.StartNew();
-        var (sent, reported) = (0L, TimeSpan.Zero);
+        var (sent, reported, due) = (0L, TimeSpan.Zero, TimeSpan.Zero);
         foreach (var chunk in file.Read().Chunk(batch))
         {
             await bus.SendAsync(new SensorReadings(Guid.NewGuid(), endpoint, file.Features, chunk));
             sent += chunk.Length;
-            if (rate > 0 && TimeSpan.FromSeconds((double)sent / rate) - clock.Elapsed is { Ticks: > 0 } ahead) await Task.Delay(ahead, ct);
+            // When each batch is due at the rate of the moment: a rate that changes mid-stream paces what follows it.
+            due = rate() is > 0 and var perSecond ? due + TimeSpan.FromSeconds((double)chunk.Length / perSecond) : clock.Elapsed;
+            if (due - clock.Elapsed is { Ticks: > 0 } ahead) await Task.Delay(ahead, ct);
             if (clock.Elapsed - reported >= TimeSpan.FromSeconds(1)) progress(sent, reported = clock.Elapsed);
         }
         if (target.Settings.Transport == BusTransport.Postgresql && last != Guid.Empty) await BusPublisher.WaitUntilQueuedAsync(target, last, ct);

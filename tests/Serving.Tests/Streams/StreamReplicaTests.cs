@@ -86,7 +86,7 @@ public sealed class StreamReplicaTests(TrainedModels models, ControlPlaneFixture
     private async Task<int> SendAsync(string endpoint, string csv)
     {
         var target = new BusTarget(new BusSettings(BusTransport.Postgresql, null), cp.Postgres.ConnectionString(cp.Database), "emo");
-        var sent = await StreamCommand.SendAsync(target, endpoint, new ReadingsFile(csv), Batch, 0, (_, _) => { }, Ct);
+        var sent = await StreamCommand.SendAsync(target, endpoint, new ReadingsFile(csv), Batch, () => 0, (_, _) => { }, Ct);
         return (int)Math.Ceiling(sent / (double)Batch);
     }
 

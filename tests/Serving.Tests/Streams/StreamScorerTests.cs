@@ -120,7 +120,7 @@ public sealed class StreamScorerTests(TrainedModels models, ControlPlaneFixture 
     private async Task<int> SendAsync(string endpoint, string csv, int batch, int rate = 0, BusSettings? bus = null)
     {
         var target = new BusTarget(bus ?? Postgres, cp.Postgres.ConnectionString(cp.Database), "emo");
-        var sent = await StreamCommand.SendAsync(target, endpoint, new ReadingsFile(csv), batch, rate, (_, _) => { }, TestContext.Current.CancellationToken);
+        var sent = await StreamCommand.SendAsync(target, endpoint, new ReadingsFile(csv), batch, () => rate, (_, _) => { }, TestContext.Current.CancellationToken);
         return (int)Math.Ceiling(sent / (double)batch);
     }
 
