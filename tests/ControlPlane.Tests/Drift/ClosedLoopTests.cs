@@ -7,6 +7,7 @@ using EventMlOps.Contracts.Registry;
 using EventMlOps.Contracts.Training;
 using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Drift;
+using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Registry;
 using EventMlOps.ControlPlane.Tests.Lineage;
 using EventMlOps.ControlPlane.Tests.Testing;
@@ -54,11 +55,14 @@ public sealed class ClosedLoopTests(ControlPlaneFixture fx)
         return view!.RegisteredVersion;
     }
 
-    /// <summary>The given: the drift slice raised an alarm on the endpoint while it served version 1.</summary>
+    /// <summary>The given: the drift slice raised an alarm on the endpoint while it served version 1 — appended as its
+    /// handler does, through <c>FetchForWriting</c>: a blind append (Marten's quick append mode) would leave the inline
+    /// snapshot's stream version 0, unlike its rebuild.</summary>
     private async Task<Guid> DriftDetectedAsync(Scenario s, Guid alarmId)
     {
         await using var session = fx.Store.LightweightSession();
-        session.Events.Append(StreamKeys.Endpoint(s.Endpoint), new DriftDetected(s.Endpoint, s.Model, 1, alarmId,
+        var endpoint = await session.Events.FetchForWriting<EndpointState>(StreamKeys.Endpoint(s.Endpoint));
+        endpoint.AppendOne(new DriftDetected(s.Endpoint, s.Model, 1, alarmId,
             [new FeatureJudgement("user", FeatureRole.Input, DriftMethod.Psi, 0.4, 0.2, true, 500)], DateTimeOffset.UtcNow.AddMinutes(-10),
             DateTimeOffset.UtcNow, 2, "drift-agent", DateTimeOffset.UtcNow));
         await session.SaveChangesAsync();

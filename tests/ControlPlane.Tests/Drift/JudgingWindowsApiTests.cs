@@ -115,9 +115,11 @@ public class JudgingWindowsApiTests(ControlPlaneFixture fx)
         var s = new Scenario(fx);
         var (v1, v2) = await s.ServingV1Async();
         var agent = fx.Client(Roles.Agent, "drift-agent");
+        var before = (await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}")).StreamVersion;
         var stale = await (await s.AgentFact("/api/endpoints/facts/drift-measured", Window(s, v2, DateTimeOffset.UtcNow.AddMinutes(-5), true), agent))
             .Read<CommandAccepted>();
         stale.Appended.ShouldBe(0, "v2 does not serve");
+        (await s.Viewer.Get<EndpointView>($"/api/endpoints/{s.Endpoint}")).StreamVersion.ShouldBe(before, "a command that appends nothing leaves the version callers pass as expectedVersion");
 
         var tooMany = Window(s, v1, DateTimeOffset.UtcNow.AddMinutes(-5), true) with
         {
