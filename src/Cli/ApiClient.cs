@@ -25,6 +25,10 @@ public sealed class ApiClient : IDisposable
 {
     public static readonly JsonSerializerOptions Json = CreateJson();
 
+    /// <summary>How long a call may wait for its answer; a transfer (an export or an import of a whole history, whose answer
+    /// comes when the server is done with it) may take <see cref="TransferLimit"/>.</summary>
+    public static readonly TimeSpan CallLimit = TimeSpan.FromSeconds(60), TransferLimit = TimeSpan.FromHours(1);
+
     private readonly HttpClient _http;
 
     public ApiClient(Uri baseUrl, string? token, string correlationId)
@@ -32,7 +36,7 @@ public sealed class ApiClient : IDisposable
         BaseUrl = baseUrl;
         Token = token;
         CorrelationId = correlationId;
-        _http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(60) };
+        _http = new HttpClient { BaseAddress = baseUrl, Timeout = Timeout.InfiniteTimeSpan }; // each call has its limit
         if (token is not null)
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         // Every event caused by this invocation shares the id, so the audit trail groups one user intent.
@@ -45,7 +49,7 @@ public sealed class ApiClient : IDisposable
 
     public async Task<string> GetRawAsync(string path, CancellationToken ct)
     {
-        using var response = await CallAsync(() => _http.GetAsync(Relative(path), ct));
+        using var response = await CallAsync(t => _http.GetAsync(Relative(path), t), CallLimit, ct);
         return await ReadAsync(response, ct);
     }
 
@@ -55,14 +59,14 @@ public sealed class ApiClient : IDisposable
     public async Task<CommandAccepted> SendAsync<TCommand>(string path, TCommand command, CancellationToken ct) where TCommand : ICommand
     {
         var body = new StringContent(JsonSerializer.Serialize(command, Json), Encoding.UTF8, "application/json");
-        using var response = await CallAsync(() => _http.PostAsync(Relative(path), body, ct));
+        using var response = await CallAsync(t => _http.PostAsync(Relative(path), body, t), CallLimit, ct);
         return Deserialize<CommandAccepted>(await ReadAsync(response, ct));
     }
 
     /// <summary>GETs a (long) body into a file.</summary>
     public async Task DownloadAsync(string path, string file, CancellationToken ct)
     {
-        using var response = await CallAsync(() => _http.GetAsync(Relative(path), HttpCompletionOption.ResponseHeadersRead, ct));
+        using var response = await CallAsync(t => _http.GetAsync(Relative(path), HttpCompletionOption.ResponseHeadersRead, t), TransferLimit, ct);
         if (!response.IsSuccessStatusCode) await ReadAsync(response, ct); // throws the problem
         await using var target = File.Create(file);
         await response.Content.CopyToAsync(target, ct);
@@ -74,7 +78,7 @@ public sealed class ApiClient : IDisposable
         await using var content = File.OpenRead(file);
         var body = new StreamContent(content);
         body.Headers.ContentType = new MediaTypeHeaderValue(contentType);
-        using var response = await CallAsync(() => _http.PostAsync(Relative(path), body, ct));
+        using var response = await CallAsync(t => _http.PostAsync(Relative(path), body, t), TransferLimit, ct);
         return await ReadAsync(response, ct);
     }
 
@@ -82,7 +86,7 @@ public sealed class ApiClient : IDisposable
     public async Task<string> PostRawAsync<TBody>(string path, TBody body, CancellationToken ct)
     {
         var content = new StringContent(JsonSerializer.Serialize(body, Json), Encoding.UTF8, "application/json");
-        using var response = await CallAsync(() => _http.PostAsync(Relative(path), content, ct));
+        using var response = await CallAsync(t => _http.PostAsync(Relative(path), content, t), CallLimit, ct);
         return await ReadAsync(response, ct);
     }
 
@@ -126,19 +130,21 @@ public sealed class ApiClient : IDisposable
     // The base address may carry a path (behind a proxy); relative paths keep it.
     private static string Relative(string path) => path.TrimStart('/');
 
-    private async Task<HttpResponseMessage> CallAsync(Func<Task<HttpResponseMessage>> call)
+    private async Task<HttpResponseMessage> CallAsync(Func<CancellationToken, Task<HttpResponseMessage>> call, TimeSpan limit, CancellationToken ct)
     {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(limit);
         try
         {
-            return await call();
+            return await call(timeout.Token);
         }
         catch (HttpRequestException e) when (e.InnerException is SocketException || e.HttpRequestError == HttpRequestError.ConnectionError)
         {
             throw new CliError($"the control plane at {BaseUrl} is not reachable ({e.Message}); start it with ./emo up or pass --url");
         }
-        catch (TaskCanceledException e) when (e.InnerException is TimeoutException)
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !ct.IsCancellationRequested)
         {
-            throw new CliError($"the control plane at {BaseUrl} did not answer within {_http.Timeout.TotalSeconds:0} s");
+            throw new CliError($"the control plane at {BaseUrl} did not answer within {limit.TotalSeconds:0} s");
         }
     }
 

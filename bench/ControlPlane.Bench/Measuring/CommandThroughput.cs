@@ -6,6 +6,7 @@ using EventMlOps.Contracts.Training;
 using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Datasets;
 using EventMlOps.ControlPlane.Training;
+using EventMlOps.ControlPlane.WorkOrders;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using Wolverine;
@@ -41,21 +42,26 @@ public static class CommandThroughput
         var duration = TimeSpan.FromSeconds(options.Seconds);
         var clients = options.Clients.Max();
         using var scientist = host.Client("alice", Roles.Scientist);
-        using var agent = host.Client("training-agent", Roles.Agent);
         var agentToken = host.Token("training-agent", Roles.Agent);
         var scientistToken = host.Token("alice", Roles.Scientist);
 
-        // One running run per client, requested and started through the API like any other.
+        // One running run per client, requested and started through the API like any other; its agent reports with the
+        // run's grant, as a work order gives it.
         var datasetId = await SomeDatasetAsync(store, scientist, ct);
         var runs = new Guid[clients];
+        var grants = new string[clients];
+        var agents = new HttpClient[clients];
         var epochs = new int[clients];
         for (var i = 0; i < clients; i++)
         {
             runs[i] = Guid.NewGuid();
-            await BenchHost.SendAsync(scientist, "/api/runs", new RequestTraining(Guid.NewGuid(), runs[i], "bench-load", "pytorch", datasetId,
-                new Dictionary<string, double> { ["epochs"] = 1_000_000, ["learning_rate"] = 0.001 }, new TrainingResources(4, 8192, 1), "git:bench"), ct);
-            await BenchHost.SendAsync(agent, "/api/runs/facts/submitted", new JobSubmittedReport(Guid.NewGuid(), runs[i], $"train-{runs[i]:N}", "kubernetes"), ct);
-            await BenchHost.SendAsync(agent, "/api/runs/facts/started", new TrainingStartedReport(Guid.NewGuid(), runs[i], DateTimeOffset.UtcNow), ct);
+            grants[i] = host.Tokens.ForRun(runs[i]);
+            agents[i] = host.Client("training-agent", Roles.Agent);
+            agents[i].DefaultRequestHeaders.Add(BusHeaders.GrantHttpHeader, grants[i]);
+            await BenchHost.SendAsync(scientist, "/api/runs", new RequestTraining(Guid.NewGuid(), runs[i], "bench-load", EventMlOps.Contracts.Training.TrainerCatalog.Recommender, datasetId,
+                new Dictionary<string, double> { ["epochs"] = 10_000, ["lr"] = 0.001 }, new TrainingResources(4, 8192, 1), "git:bench"), ct);
+            await BenchHost.SendAsync(agents[i], "/api/runs/facts/submitted", new JobSubmittedReport(Guid.NewGuid(), runs[i], $"train-{runs[i]:N}", "kubernetes"), ct);
+            await BenchHost.SendAsync(agents[i], "/api/runs/facts/started", new TrainingStartedReport(Guid.NewGuid(), runs[i], DateTimeOffset.UtcNow), ct);
         }
 
         EpochReport NextEpoch(int i) => new(Guid.NewGuid(), runs[i], ++epochs[i], Metrics);
@@ -71,16 +77,16 @@ public static class CommandThroughput
             ("EpochReport", Baseline, (i, token) =>
                 MartenOnlyAsync<TrainingRun>(store, "training-agent", StreamKeys.Run(runs[i]),
                     run => TrainingDecisions.Epoch(run, NextEpoch(i), DateTimeOffset.UtcNow), token)),
-            ("EpochReport", InProcess, (i, token) => InvokeAsync(host, agentToken, NextEpoch(i), token)),
+            ("EpochReport", InProcess, (i, token) => InvokeAsync(host, agentToken, grants[i], NextEpoch(i), token)),
             ("EpochReport", "HTTP POST /api/runs/facts/epoch", async (i, token) =>
-                Expect(await BenchHost.SendAsync(agent, "/api/runs/facts/epoch", NextEpoch(i), token))),
+                Expect(await BenchHost.SendAsync(agents[i], "/api/runs/facts/epoch", NextEpoch(i), token))),
             ("RegisterDataset", Baseline, (_, token) =>
             {
                 var c = NewDataset();
                 return MartenOnlyAsync<Dataset>(store, "alice", StreamKeys.Dataset(c.DatasetId),
                     d => DatasetDecisions.Register(d, c, new DataLocations([]), EventMlOps.Contracts.Training.TrainerCatalog.BuiltIn, "alice", DateTimeOffset.UtcNow), token);
             }),
-            ("RegisterDataset", InProcess, (_, token) => InvokeAsync(host, scientistToken, NewDataset(), token)),
+            ("RegisterDataset", InProcess, (_, token) => InvokeAsync(host, scientistToken, null, NewDataset(), token)),
             ("RegisterDataset", "HTTP POST /api/datasets", async (_, token) =>
                 Expect(await BenchHost.SendAsync(scientist, "/api/datasets", NewDataset(), token))),
         };
@@ -94,6 +100,7 @@ public static class CommandThroughput
                     output.WriteLine($"  {s,-16} {path,-34} {c,3} clients: {m.PerSecond,8:N0} cmd/s  p50 {m.P50Ms,7:N2} ms  p99 {m.P99Ms,7:N2} ms  errors {m.Errors}  cpu % bench/pg/other {m.Cpu}");
                     results.Add(m);
                 }
+        foreach (var a in agents) a.Dispose();
         return results;
     }
 
@@ -112,13 +119,15 @@ public static class CommandThroughput
         await session.SaveChangesAsync(ct);
     }
 
-    /// <summary>What a bus message gets: the sender's token in the envelope, the gate, the handler, one transaction.</summary>
-    private static async Task InvokeAsync(BenchHost host, string token, ICommand command, CancellationToken ct)
+    /// <summary>What a bus message gets: the sender's token (and a fact's grant) in the envelope, the gate, the handler,
+    /// one transaction.</summary>
+    private static async Task InvokeAsync(BenchHost host, string token, string? grant, ICommand command, CancellationToken ct)
     {
         using var scope = host.App.Services.CreateScope();
         var bus = scope.ServiceProvider.GetRequiredService<IMessageBus>();
         var delivery = new DeliveryOptions();
         delivery.Headers[BusHeaders.Token] = token;
+        if (grant is not null) delivery.Headers[BusHeaders.Grant] = grant;
         Expect(await bus.InvokeAsync<CommandAccepted>(command, delivery, ct));
     }
 
