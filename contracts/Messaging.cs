@@ -76,4 +76,7 @@ public static class Roles
     public const string Admin = "admin";
 
     public static readonly IReadOnlyList<string> All = [Viewer, Scientist, Approver, Operator, Agent, Admin];
+
+    /// <summary>The roles people hold: what the dashboard signs in (an agent's token stays with its process).</summary>
+    public static readonly IReadOnlyList<string> People = [Viewer, Scientist, Approver, Operator, Admin];
 }

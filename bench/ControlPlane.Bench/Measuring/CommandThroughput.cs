@@ -65,12 +65,6 @@ public static class CommandThroughput
         }
 
         EpochReport NextEpoch(int i) => new(Guid.NewGuid(), runs[i], ++epochs[i], Metrics);
-        static RegisterDataset NewDataset()
-        {
-            var id = Guid.NewGuid();
-            return new(Guid.NewGuid(), id, "bench-load-data", $"s3://datasets/bench-load/{id:N}.parquet",
-                Convert.ToHexStringLower(SHA256.HashData(id.ToByteArray())), "parquet", 1_000_000, Columns);
-        }
 
         var paths = new (string Subject, string Path, Func<int, CancellationToken, Task> Operation)[]
         {
@@ -137,13 +131,20 @@ public static class CommandThroughput
             throw new InvalidOperationException($"command {accepted.CommandId} appended {accepted.Appended} events (duplicate: {accepted.Duplicate}); expected 1");
     }
 
+    /// <summary>Generated data: a URI any control plane accepts without a data root or an artifact bucket configured.</summary>
+    private static RegisterDataset NewDataset()
+    {
+        var uri = $"generate://recommender?interactions=1000000&items=5000&seed={Random.Shared.Next()}&users=20000";
+        return new(Guid.NewGuid(), Guid.NewGuid(), "bench-load-data", uri, Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(uri))),
+            "generated", 1_000_000, Columns);
+    }
+
     private static async Task<Guid> SomeDatasetAsync(IDocumentStore store, HttpClient scientist, CancellationToken ct)
     {
         await using (var session = store.QuerySession())
             if (await session.Query<Dataset>().Where(d => d.Name != "bench-load-data").FirstOrDefaultAsync(ct) is { } seeded)
                 return seeded.DatasetId;
-        var c = new RegisterDataset(Guid.NewGuid(), Guid.NewGuid(), "bench-load-data", "s3://datasets/bench-load/base.parquet",
-            Convert.ToHexStringLower(SHA256.HashData(Guid.NewGuid().ToByteArray())), "parquet", 1_000_000, Columns);
+        var c = NewDataset();
         await BenchHost.SendAsync(scientist, "/api/datasets", c, ct);
         return c.DatasetId;
     }

@@ -36,7 +36,7 @@ public static class DashboardSlice
     public static void AddDashboard(this IServiceCollection services) => services.AddRazorComponents();
 
     public static AuthorizationPolicy Policy() => new AuthorizationPolicyBuilder(Session.Scheme)
-        .RequireAuthenticatedUser().RequireClaim("role", Roles.All).Build();
+        .RequireAuthenticatedUser().RequireClaim("role", Roles.People).Build();
 
     public static void MapDashboard(this WebApplication app)
     {

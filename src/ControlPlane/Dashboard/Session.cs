@@ -49,7 +49,8 @@ public static class Session
             };
         });
 
-    /// <summary>Starts a session for a person's token (one with a role; never a replica's, a trainer's or a grant), or says why not.</summary>
+    /// <summary>Starts a session for a person's token (one with a person's role; never an agent's, a replica's, a trainer's or
+    /// a grant), or says why not.</summary>
     public static async Task<string?> SignInAsync(HttpContext http, Tokens tokens, string? token)
     {
         Actor actor;
@@ -61,8 +62,8 @@ public static class Session
         {
             return $"the token was refused: {e.Message}";
         }
-        if (actor.IsScoped || !actor.Roles.Any(EventMlOps.Contracts.Roles.All.Contains))
-            return "this token belongs to a serving replica or a trainer, not to a person: sign in with a token that has a role";
+        if (actor.IsScoped || !actor.Roles.Any(EventMlOps.Contracts.Roles.People.Contains))
+            return "this token belongs to an agent, a serving replica or a trainer, not to a person: sign in with a person's token (./emo token --role viewer)";
         var expires = new JsonWebToken(token!.Trim()).ValidTo;
         http.Response.Cookies.Append(Cookie, token.Trim(), Private(http, new DateTimeOffset(expires, TimeSpan.Zero)));
         return null;

@@ -86,6 +86,10 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
         await page.FillAsync("#token", fx.Tokens.IssueForReplica(s.Endpoint, "serve-x", TimeSpan.FromHours(1)));
         await page.ClickAsync("form.card button[type=submit]");
         await Expect(page.Locator("[role=alert]")).ToContainTextAsync("not to a person");
+        await page.FillAsync("#token", Token(Roles.Agent, "emo-agents"));
+        await page.ClickAsync("form.card button[type=submit]");
+        await Expect(page.Locator("[role=alert]")).ToContainTextAsync("not to a person");
+        page.Url.ShouldContain("/signin");
 
         var token = Token(Roles.Viewer, "victor");
         await page.FillAsync("#token", token);
