@@ -65,24 +65,48 @@ public static class EnvCommand
         if (dryRun) return 0;
 
         var clock = Stopwatch.StartNew();
-        var history = Path.Combine(ctx.Home, "history.ndjson");
-        LocalControlPlane.CreateHome(ctx.Home);
-        ctx.Local.WriteSettings(StoreSettings(sourceConfiguration, store));
-        Step(ctx, clock, $"exporting events 1..{plan.UntilSequence} from {from.BaseUrl}");
-        var head = (await HistoryFile.ExportAsync(from, plan.UntilSequence.ToString(System.Globalization.CultureInfo.InvariantCulture), history, ct)).Hash;
-        Step(ctx, clock, "starting the new environment's control plane and agents");
-        var url = await UpCommand.EnsureRunningAsync(ctx, port: 0, timeout, ct);
+        var (url, restoredAt) = await RestoreAsync(ctx, from, plan, StoreSettings(sourceConfiguration, store), timeout, clock, ct);
         using var to = new ApiClient(url, ctx.Local.RecordedToken(), ctx.CorrelationId);
-        Step(ctx, clock, $"importing the history into {url}");
-        await HistoryFile.ImportAsync(to, history, appendAfter: null, ct);
-        var restoredAt = DateTimeOffset.UtcNow;
-        var restored = await to.SendAsync("/api/environment/restore",
-            new RestoreEnvironment(Guid.NewGuid(), plan.UntilSequence, head, from.BaseUrl.ToString()), ct);
-        Step(ctx, clock, $"restored as {restored.Stream}; the agents converge {plan.Endpoints.Count} endpoint(s)");
         foreach (var endpoint in plan.Endpoints)
             await ConvergedAsync(ctx, to, endpoint, restoredAt, clock, timeout, ct);
         ctx.Out.WriteLine($"rebuilt in {clock.Elapsed.TotalSeconds:0.0} s: {url} (home {ctx.Home}; stop it with ./emo down --home {ctx.Home})");
         return 0;
+    }
+
+    /// <summary>Makes the home, brings its control plane and agents up and gives them the history up to the plan's moment.
+    /// Until the restore is recorded nothing of the new environment is of use: a failure or Ctrl+C stops what was started
+    /// and removes the home, so that the same rebuild can simply run again.</summary>
+    private static async Task<(Uri Url, DateTimeOffset RestoredAt)> RestoreAsync(CliContext ctx, ApiClient from, EnvironmentPlan plan,
+        Dictionary<string, string> settings, TimeSpan timeout, Stopwatch clock, CancellationToken ct)
+    {
+        LocalControlPlane.CreateHome(ctx.Home);
+        try
+        {
+            ctx.Local.WriteSettings(settings);
+            var history = Path.Combine(ctx.Home, "history.ndjson");
+            Step(ctx, clock, $"exporting events 1..{plan.UntilSequence} from {from.BaseUrl}");
+            var head = (await HistoryFile.ExportAsync(from, plan.UntilSequence.ToString(System.Globalization.CultureInfo.InvariantCulture), history, ct)).Hash;
+            Step(ctx, clock, "starting the new environment's control plane and agents");
+            var url = await UpCommand.EnsureRunningAsync(ctx, port: 0, timeout, ct);
+            using var to = new ApiClient(url, ctx.Local.RecordedToken(), ctx.CorrelationId);
+            Step(ctx, clock, $"importing the history into {url}");
+            await HistoryFile.ImportAsync(to, history, appendAfter: null, ct);
+            var restoredAt = DateTimeOffset.UtcNow;
+            var restored = await to.SendAsync("/api/environment/restore",
+                new RestoreEnvironment(Guid.NewGuid(), plan.UntilSequence, head, from.BaseUrl.ToString()), ct);
+            Step(ctx, clock, $"restored as {restored.Stream}; the agents converge {plan.Endpoints.Count} endpoint(s)");
+            return (url, restoredAt);
+        }
+        catch (Exception)
+        {
+            Step(ctx, clock, $"the rebuild stopped before the history was restored: stopping what it started and removing {ctx.Home}");
+            // Not ct: after Ctrl+C it is cancelled, and what was started must still be stopped.
+            await DownCommand.StopAsync(ctx, TimeSpan.FromSeconds(30), CancellationToken.None);
+            Directory.Delete(ctx.Home, recursive: true);
+            if (Store.ConnectionString(ctx.Configuration) is not null)
+                ctx.Out.WriteLine("(its store is the configured PostgreSQL: what was imported into it, if anything, stays there)");
+            throw;
+        }
     }
 
     private static void Step(CliContext ctx, Stopwatch clock, string what)

@@ -84,8 +84,36 @@ public sealed class RebuildingEnvironmentsTests(ControlPlaneFixture cp)
         Directory.EnumerateFileSystemEntries(cp.Home).Count().ShouldBe(before);
     }
 
-    private Task<EmoResult> RebuildAsync(string home, string schema, string token, string asOf) =>
-        cp.ProcessAsync(home, schema, ["env", "rebuild", "--as-of", asOf, "--from-home", cp.Home, "--url", cp.Url, "--token", token, "--timeout", "120"],
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task Given_a_new_control_plane_that_cannot_be_ready_in_time_When_rebuilt_Then_what_started_is_stopped_and_the_home_removed()
+    {
+        (await cp.As("alice", Roles.Scientist).RunAsync("datasets", "register", Lifecycle.RatingsFile(), "--name", "some-history")).ShouldSucceed();
+        var (home, schema) = (Folder(), cp.Schema + "_env_failed");
+        try
+        {
+            var failed = await RebuildAsync(home, schema, cp.Tokens.Issue("ada", [Roles.Admin], TimeSpan.FromHours(1)), "1", timeoutSeconds: 1);
+
+            failed.ExitCode.ShouldBe(1, failed.ToString());
+            failed.Out.ShouldContain("the rebuild stopped before the history was restored: stopping what it started and removing");
+            Directory.Exists(home).ShouldBeFalse("the same rebuild can run again into the same home");
+            var pid = int.Parse(System.Text.RegularExpressions.Regex.Match(failed.Out, @"\(pid (\d+),").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            Running(pid).ShouldBeFalse("its control plane was stopped");
+        }
+        finally
+        {
+            if (Directory.Exists(home)) await cp.ProcessAsync(home, schema, ["down"]);
+            await cp.DropSchemasAsync(schema);
+        }
+    }
+
+    /// <summary>Whether the process is alive: an exited one whose parent is gone may linger unreaped (state Z).</summary>
+    private static bool Running(int pid) =>
+        File.Exists($"/proc/{pid}/stat") && File.ReadAllText($"/proc/{pid}/stat") is var stat && stat[(stat.LastIndexOf(')') + 2)..][0] != 'Z';
+
+    private Task<EmoResult> RebuildAsync(string home, string schema, string token, string asOf, int timeoutSeconds = 120) =>
+        cp.ProcessAsync(home, schema, ["env", "rebuild", "--as-of", asOf, "--from-home", cp.Home, "--url", cp.Url, "--token", token,
+                "--timeout", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             new Dictionary<string, string> { ["EMO_SERVE"] = TestHost.Built("Serving", "emo-serve.dll") });
 
     /// <summary>How many of <paramref name="requests"/> recommendations each version answered, by the rebuilt replica's
