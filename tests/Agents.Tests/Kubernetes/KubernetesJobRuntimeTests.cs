@@ -309,7 +309,8 @@ public sealed class KubernetesJobRuntimeTests : IAsyncLifetime
         _world.PodOf(job, name + "-p0001", DoubleCluster.Running(DateTime.UtcNow));
 
         await ObservedAsync(name, o => o.Phase == JobPhase.Running, "running after the re-list");
-        _world.Cluster.Jobs.Lists.ShouldBeGreaterThanOrEqualTo(2);
+        // The phase also shows through the pods' cache, which may re-list first: wait for the Jobs' own re-list.
+        await DoubleCluster.EventuallyAsync(() => Task.FromResult(_world.Cluster.Jobs.Lists), l => l >= 2, "the Jobs re-listed");
 
         var lists = _world.Cluster.Jobs.Lists;
         _server.DropWatches();
