@@ -1,5 +1,6 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
+using EventMlOps.Contracts.Integration.V1;
 using EventMlOps.Contracts.Training;
 using EventMlOps.ControlPlane.Commanding;
 using JasperFx.Resources;
@@ -45,12 +46,24 @@ public static class Bus
                 opts.Services.AddSingleton(s => new MassTransitAnswers(settings.Address!, wire, s.GetRequiredService<ILogger<MassTransitAnswers>>()));
                 opts.PublishMessage<PublisherAnswer>().ToLocalQueue("publisher-answers").UseDurableInbox();
                 PublishWorkOrders(opts, to => to.ToRabbitQueue(BusHeaders.AgentsQueue));
+                // Integration events as MassTransit envelopes: a MassTransit consumer binds its queue to the exchange.
+                opts.Publish(rule =>
+                {
+                    rule.MessagesImplementing<IIntegrationEvent>();
+                    rule.ToRabbitExchange(BusHeaders.EventsExchange, e => e.ExchangeType = ExchangeType.Fanout)
+                        .UseMassTransitInterop(mt => mt.UseSystemTextJsonForSerialization(WireJson.Configure));
+                });
                 break;
             case BusTransport.Kafka:
                 opts.UseKafka(settings.Address!).AutoProvision();
                 // Commands go through the durable inbox: a crash after the read never loses one.
                 opts.ListenToKafkaTopic(BusHeaders.ControlPlaneQueue).UseDurableInbox();
                 PublishWorkOrders(opts, to => to.ToKafkaTopic(BusHeaders.AgentsQueue));
+                opts.Publish(rule =>
+                {
+                    rule.MessagesImplementing<IIntegrationEvent>();
+                    rule.ToKafkaTopic(BusHeaders.EventsExchange);
+                });
                 break;
         }
         opts.Policies.UseDurableOutboxOnAllSendingEndpoints();
