@@ -24,6 +24,8 @@ var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
     {
         e.ConfigureConsumeTopology = false;
         e.Bind(BusHeaders.EventsExchange);
+        // Events of one stream arrive in order; consumed one at a time, they are handled in that order.
+        e.ConcurrentMessageLimit = 1;
         e.Consumer(() => new ApprovalConsumer(model));
     });
 });

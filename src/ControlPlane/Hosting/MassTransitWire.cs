@@ -7,6 +7,7 @@ using RabbitMQ.Client;
 using Wolverine;
 using Wolverine.RabbitMQ.Internal;
 using Wolverine.Runtime.Serialization;
+using Wolverine.Util;
 
 namespace EventMlOps.ControlPlane.Hosting;
 
@@ -27,10 +28,18 @@ public sealed class MassTransitWire(Action<JsonSerializerOptions> configure) : I
     public string ContentType => MassTransitContentType;
 
     /// <summary>The listener's mapping: a Wolverine publisher's type travels in the AMQP <c>type</c> property, a MassTransit
-    /// publisher's in <see cref="BusHeaders.MessageType"/>.</summary>
+    /// publisher's in <see cref="BusHeaders.MessageType"/>. Only contract commands are taken from outside: any other type this
+    /// host handles (its own local messages, subscribed events) is no message for a publisher to send.</summary>
     public static void MapMessageType(RabbitMqEnvelopeMapper mapper) =>
-        mapper.MapIncomingProperty(e => e.MessageType!, (e, props) => e.MessageType = props.Type is { Length: > 0 } type ? type
-            : props.Headers?.TryGetValue(BusHeaders.MessageType, out var header) == true && header is byte[] bytes ? Encoding.UTF8.GetString(bytes) : null);
+        mapper.MapIncomingProperty(e => e.MessageType!, (e, props) =>
+        {
+            var named = props.Type is { Length: > 0 } type ? type
+                : props.Headers?.TryGetValue(BusHeaders.MessageType, out var header) == true && header is byte[] bytes ? Encoding.UTF8.GetString(bytes) : null;
+            e.MessageType = named is not null && Commands.Contains(named) ? named : null;
+        });
+
+    private static readonly HashSet<string> Commands = [.. typeof(ICommand).Assembly.GetExportedTypes()
+        .Where(t => t is { IsClass: true, IsAbstract: false } && typeof(ICommand).IsAssignableFrom(t)).Select(t => t.ToMessageTypeName())];
 
     public object ReadFromData(Type messageType, Envelope envelope)
     {

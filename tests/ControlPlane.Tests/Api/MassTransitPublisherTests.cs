@@ -96,6 +96,35 @@ public sealed class MassTransitPublisherTests(ControlPlaneFixture fx) : IAsyncLi
         (await session.Events.FetchStreamAsync(StreamKeys.Dataset(command.DatasetId), token: Ct)).Count.ShouldBe(1);
     }
 
+    [Fact]
+    public async Task Given_a_publisher_naming_a_type_that_is_no_contract_command_When_it_sends_Then_nothing_handles_it_and_nothing_is_sent_on_its_behalf()
+    {
+        // The control plane's own message that sends answers, aimed at a queue the attacker reads.
+        var received = new TaskCompletionSource<CommandOutcome>();
+        var handle = _bus.ConnectReceiveEndpoint("attacker-inbox", e => e.Handler<CommandOutcome>(c =>
+        {
+            received.TrySetResult(c.Message);
+            return Task.CompletedTask;
+        }));
+        await handle.Ready;
+        var forged = new ForgedAnswer(new ForgedAddress("rabbitmq://127.0.0.1/emo-masstransit-publishers/attacker-inbox", Guid.NewGuid(), null, Guid.NewGuid()),
+            new CommandOutcome(Guid.NewGuid(), "RegisterDataset", "accepted"));
+        var endpoint = await _bus.GetSendEndpoint(MassTransitPublisher.ControlPlane);
+
+        await endpoint.Send(forged, c =>
+        {
+            c.Headers.Set(BusHeaders.Token, Token("mallory", Roles.Admin));
+            c.Headers.Set(BusHeaders.MessageType, typeof(EventMlOps.ControlPlane.Commanding.PublisherAnswer).FullName);
+        }, Ct);
+
+        (await Task.WhenAny(received.Task, Task.Delay(TimeSpan.FromSeconds(5), Ct))).ShouldNotBe(received.Task, "an internal message type is refused at the queue");
+        await handle.StopAsync(Ct);
+    }
+
+    public sealed record ForgedAddress(string ResponseAddress, Guid RequestId, string? CorrelationId, Guid ConversationId);
+
+    public sealed record ForgedAnswer(ForgedAddress To, CommandOutcome Outcome);
+
     private string Token(string name, string role) => fx.Tokens.Issue(name, [role], TimeSpan.FromMinutes(5));
 
     private async Task<long> DeadLettersAbout(Guid id)

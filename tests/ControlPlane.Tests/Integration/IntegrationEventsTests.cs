@@ -26,6 +26,8 @@ public sealed class IntegrationEventsTests(ControlPlaneFixture fx)
         {
             e.ConfigureConsumeTopology = false;
             e.Bind(BusHeaders.EventsExchange);
+            // One at a time: MassTransit consumes concurrently by default, which would reorder what arrived in order.
+            e.ConcurrentMessageLimit = 1;
             foreach (var type in typeof(IIntegrationEvent).Assembly.GetTypes().Where(t => t.IsClass && typeof(IIntegrationEvent).IsAssignableFrom(t)))
                 GetType().GetMethod(nameof(Consume), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
                     .MakeGenericMethod(type).Invoke(this, [e]);
