@@ -95,8 +95,11 @@ public sealed class MassTransitWire(Action<JsonSerializerOptions> configure) : I
 /// <summary>Where a MassTransit request client awaits the answer to the command it sent.</summary>
 public sealed record AnswerTo(string ResponseAddress, Guid RequestId, string? CorrelationId, Guid ConversationId)
 {
+    /// <summary>Only a MassTransit envelope's own <c>responseAddress</c> counts (<see cref="MassTransitWire.ReadFromData(Type, Envelope)"/>
+    /// sets the headers from it): a sender of another kind cannot pose as a request client by setting them.</summary>
     public static AnswerTo? From(Envelope envelope) =>
-        envelope.Headers.GetValueOrDefault(MassTransitWire.ResponseAddressHeader) is { } address
+        envelope.ContentType == MassTransitWire.MassTransitContentType
+        && envelope.Headers.GetValueOrDefault(MassTransitWire.ResponseAddressHeader) is { } address
         && Guid.TryParse(envelope.Headers.GetValueOrDefault(MassTransitWire.RequestIdHeader), out var requestId)
             ? new AnswerTo(address, requestId, envelope.CorrelationId, envelope.ConversationId)
             : null;
