@@ -59,6 +59,18 @@ public static class BusHeaders
 
     public const string GrantHttpHeader = "X-Emo-Grant";
 
+    /// <summary>The contract type of a command sent by a MassTransit publisher (its full name, e.g.
+    /// <c>EventMlOps.Contracts.Datasets.RegisterDataset</c>): MassTransit names the type only inside its JSON envelope,
+    /// and the control plane must know it before reading the body. Wolverine publishers need not set it.</summary>
+    public const string MessageType = "emo-message-type";
+
+    /// <summary>The exchange that feeds <see cref="ControlPlaneQueue"/> on RabbitMQ: MassTransit publishers send to
+    /// <c>exchange:emo-control-plane</c>.</summary>
+    public const string ControlPlaneExchange = ControlPlaneQueue;
+
+    /// <summary>The fanout exchange (RabbitMQ) or topic (Kafka) of integration events (<c>EventMlOps.Contracts.Integration</c>).</summary>
+    public const string EventsExchange = "emo-events";
+
     /// <summary>Queue (or topic) the control plane listens on for commands and agents' facts.</summary>
     public const string ControlPlaneQueue = "emo-control-plane";
 

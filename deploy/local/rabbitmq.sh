@@ -2,6 +2,7 @@
 # A private RabbitMQ node for tests and local runs (Debian's rabbitmq-server, no systemd, no Docker).
 #
 #   deploy/local/rabbitmq.sh start|stop|status [BASE_DIR]
+#   deploy/local/rabbitmq.sh vhost NAME     a virtual host of its own (tests that must not share queues); prints its URI
 #
 # BASE_DIR (default $EMO_RABBIT_BASE or /tmp/emo-rabbitmq) holds the node's mnesia, logs and pid file.
 # The AMQP port is $EMO_RABBIT_PORT (default 5679, not 5672, so a system broker can coexist).
@@ -9,7 +10,7 @@
 set -euo pipefail
 
 action=${1:-}
-base=${2:-${EMO_RABBIT_BASE:-/tmp/emo-rabbitmq}}
+[[ $action == vhost ]] && base=${EMO_RABBIT_BASE:-/tmp/emo-rabbitmq} || base=${2:-${EMO_RABBIT_BASE:-/tmp/emo-rabbitmq}}
 port=${EMO_RABBIT_PORT:-5679}
 node="emo-${port}@localhost"           # one node per port keeps names unique on a shared machine
 pidfile="$base/rabbitmq.pid"
@@ -107,9 +108,19 @@ status() {
   fi
 }
 
+vhost() {
+  local name=${1:-}
+  [[ $name =~ ^[a-z0-9-]{1,64}$ ]] || die "vhost: a name of 1-64 lowercase letters, digits or '-' is required"
+  start >/dev/null
+  ctl list_vhosts | grep -qx "$name" || ctl add_vhost "$name" >/dev/null
+  ctl set_permissions -p "$name" guest '.*' '.*' '.*' >/dev/null
+  echo "${uri}${name}"
+}
+
 case $action in
   start) start ;;
+  vhost) vhost "${2:-}" ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status [BASE_DIR]   (env: EMO_RABBIT_PORT, EMO_RABBIT_BASE)" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status [BASE_DIR] | vhost NAME   (env: EMO_RABBIT_PORT, EMO_RABBIT_BASE)" >&2; exit 2 ;;
 esac

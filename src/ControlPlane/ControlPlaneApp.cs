@@ -8,6 +8,7 @@ using EventMlOps.ControlPlane.Drift;
 using EventMlOps.ControlPlane.Endpoints;
 using EventMlOps.ControlPlane.Environments;
 using EventMlOps.ControlPlane.History;
+using EventMlOps.ControlPlane.Integration;
 using EventMlOps.ControlPlane.Hosting;
 using EventMlOps.ControlPlane.Lineage;
 using EventMlOps.ControlPlane.Registry;
@@ -82,7 +83,7 @@ public static class ControlPlaneApp
         // Marten: one stream per dataset, run, model version and endpoint; inline snapshots so a caller reads its own write.
         var connectionString = Store.RequireConnectionString(config);
         var schema = Store.Schema(config);
-        builder.Services.AddMarten(o =>
+        var marten = builder.Services.AddMarten(o =>
             {
                 ConfigureStore(o, connectionString, schema);
                 // marten_event_append_total{event_type} at /metrics: events appended, and through their types the runs that
@@ -104,6 +105,10 @@ public static class ControlPlaneApp
             // HotCold: with several control-plane replicas on one store, one leads the daemon (the work-orders subscription
             // included), so each work order is sent once; another takes over when the leader goes away.
             .AddAsyncDaemon(DaemonMode.HotCold);
+        // Integration events for other services, on the emo-events exchange (RabbitMQ) or topic (Kafka); the PostgreSQL
+        // queues fan nothing out, so without a broker there are none.
+        if (BusSettings.From(config).Transport != BusTransport.Postgresql)
+            marten.SubscribeToEvents(new IntegrationEventsSubscription());
         // Projection rebuilds through the daemon, into a scratch schema of the same database (History/).
         builder.Services.AddSingleton(s => new ProjectionRebuild(s.GetRequiredService<IDocumentStore>(), connectionString,
             s.GetRequiredService<ILogger<ProjectionRebuild>>()));

@@ -1,3 +1,4 @@
+using EventMlOps.Client;
 using EventMlOps.Contracts;
 using EventMlOps.Hosting;
 using Microsoft.Extensions.Hosting;
@@ -21,11 +22,11 @@ public sealed record BusTarget(BusSettings Settings, string? ConnectionString, s
 }
 
 /// <summary>A minimal, short-lived Wolverine host that only sends: one message to the control plane's queue with the
-/// sender's token in the <see cref="BusHeaders.Token"/> header, the way any service referencing contracts/ would.</summary>
+/// sender's token in the <see cref="BusHeaders.Token"/> header, through EventMlOps.Client as any Wolverine service would.</summary>
 public static class BusPublisher
 {
     /// <returns>The id of the envelope that carried the message.</returns>
-    public static async Task<Guid> SendAsync(BusTarget target, object message, string token, string correlationId, CancellationToken ct)
+    public static async Task<Guid> SendAsync(BusTarget target, ICommand message, string token, string correlationId, CancellationToken ct)
     {
         var envelopeId = Guid.Empty;
         void Capture(Envelope e) => envelopeId = e.Id;
@@ -34,9 +35,7 @@ public static class BusPublisher
         await host.StartAsync(ct);
         try
         {
-            var options = new DeliveryOptions { CorrelationId = correlationId };
-            options.Headers[BusHeaders.Token] = token;
-            await host.MessageBus().SendAsync(message, options);
+            await host.MessageBus().SendCommandAsync(message, token, correlationId);
             if (target.Settings.Transport == BusTransport.Postgresql)
                 await WaitUntilQueuedAsync(target, envelopeId, ct);
         }

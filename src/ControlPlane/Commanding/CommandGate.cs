@@ -17,7 +17,7 @@ public interface IRunScoped
 /// <summary>Wolverine middleware in front of every command, whatever its way in (HTTP or any bus): authenticates the
 /// sender's token from the envelope, checks that it may send this command (its role; for agents' facts, the grant of the
 /// work order they are about), checks the inputs' shape, refuses already-handled command ids, and stamps actor,
-/// correlation and causation on the session.</summary>
+/// correlation and causation on the session; afterwards, answers a publisher that awaits an answer.</summary>
 public static class CommandGate
 {
     public static async Task<Actor> BeforeAsync(ICommand command, Envelope envelope, IDocumentSession session, Tokens tokens, TimeProvider time)
@@ -41,6 +41,10 @@ public static class CommandGate
         session.CausationId = command.CommandId.ToString();
         return actor;
     }
+
+    /// <summary>A publisher awaiting an answer gets it once the command's transaction commits.</summary>
+    public static Task AfterAsync(ICommand command, Envelope envelope, IDocumentSession session, IMessageContext bus) =>
+        PublisherAnswers.AnswerAcceptedAsync(command, envelope, session, bus);
 
     /// <summary>A second delivery of a handled command is a duplicate; the same id on another command is a mistake.</summary>
     public static Exception Repeated(HandledCommand handled, string fingerprint) =>

@@ -6,7 +6,7 @@ using Wolverine;
 namespace EventMlOps.ControlPlane.Commanding;
 
 /// <summary>A command refused on the bus, kept so that its sender can read why (the message itself waits in the
-/// dead-letter store); HTTP callers get the reason in their answer instead.</summary>
+/// dead-letter store unless its sender awaited an answer); HTTP callers get the reason in their answer instead.</summary>
 public sealed record RefusedCommand(Guid Id, string Type, int Status, string Reason, DateTimeOffset At);
 
 public static class CommandOutcomes
@@ -25,14 +25,16 @@ public static class CommandOutcomes
             throw new NotFound("command", id.ToString());
         });
 
-    /// <summary>Wolverine's failure action for a command refused on the bus: the refusal is recorded for its sender.</summary>
-    public static async ValueTask RecordRefusalAsync(Wolverine.Runtime.IWolverineRuntime runtime, IEnvelopeLifecycle lifecycle, Exception exception)
+    /// <summary>Records a command refused on the bus for its sender (<see cref="PublisherAnswers.AnswerRefusalAsync"/>).</summary>
+    public static async Task<RefusedCommand?> RecordRefusalAsync(Wolverine.Runtime.IWolverineRuntime runtime, IEnvelopeLifecycle lifecycle, Exception exception)
     {
-        if (lifecycle.Envelope?.Message is not ICommand command || ProblemMapping.Describe(exception) is not { } problem) return;
+        if (lifecycle.Envelope?.Message is not ICommand command || ProblemMapping.Describe(exception) is not { } problem) return null;
+        var refused = new RefusedCommand(command.CommandId, command.GetType().Name, problem.Status ?? 400, problem.Detail ?? problem.Title ?? "refused",
+            DateTimeOffset.UtcNow);
         await using var session = runtime.Services.GetRequiredService<IDocumentStore>().LightweightSession();
-        session.Store(new RefusedCommand(command.CommandId, command.GetType().Name, problem.Status ?? 400, problem.Detail ?? problem.Title ?? "refused",
-            DateTimeOffset.UtcNow));
+        session.Store(refused);
         await session.SaveChangesAsync();
+        return refused;
     }
 }
 

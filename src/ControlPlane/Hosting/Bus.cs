@@ -1,5 +1,6 @@
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Endpoints;
+using EventMlOps.Contracts.Integration.V1;
 using EventMlOps.Contracts.Training;
 using EventMlOps.ControlPlane.Commanding;
 using JasperFx.Resources;
@@ -30,26 +31,51 @@ public static class Bus
                 PublishWorkOrders(opts, to => to.ToPostgresqlQueue(BusHeaders.AgentsQueue));
                 break;
             case BusTransport.RabbitMq:
-                opts.UseRabbitMq(new Uri(settings.Address!)).AutoProvision();
-                opts.ListenToRabbitQueue(BusHeaders.ControlPlaneQueue).UseDurableInbox();
+                // MassTransit publishers send to exchange:emo-control-plane, which feeds the queue; their JSON envelopes are
+                // read beside Wolverine's messages, and their request clients get answers (MassTransitWire).
+                opts.UseRabbitMq(new Uri(settings.Address!)).AutoProvision()
+                    .DeclareExchange(BusHeaders.ControlPlaneExchange, e =>
+                    {
+                        e.ExchangeType = ExchangeType.Fanout;
+                        e.BindQueue(BusHeaders.ControlPlaneQueue);
+                    });
+                var wire = new MassTransitWire(WireJson.Configure);
+                opts.AddSerializer(wire);
+                opts.ListenToRabbitQueue(BusHeaders.ControlPlaneQueue).UseDurableInbox().UseInterop((_, mapper) => MassTransitWire.MapMessageType(mapper));
+                opts.Services.AddSingleton(wire);
+                opts.Services.AddSingleton(s => new MassTransitAnswers(settings.Address!, wire, s.GetRequiredService<ILogger<MassTransitAnswers>>()));
+                opts.PublishMessage<PublisherAnswer>().ToLocalQueue("publisher-answers").UseDurableInbox();
                 PublishWorkOrders(opts, to => to.ToRabbitQueue(BusHeaders.AgentsQueue));
+                // Integration events as MassTransit envelopes: a MassTransit consumer binds its queue to the exchange.
+                opts.Publish(rule =>
+                {
+                    rule.MessagesImplementing<IIntegrationEvent>();
+                    rule.ToRabbitExchange(BusHeaders.EventsExchange, e => e.ExchangeType = ExchangeType.Fanout)
+                        .UseMassTransitInterop(mt => mt.UseSystemTextJsonForSerialization(WireJson.Configure));
+                });
                 break;
             case BusTransport.Kafka:
                 opts.UseKafka(settings.Address!).AutoProvision();
                 // Commands go through the durable inbox: a crash after the read never loses one.
                 opts.ListenToKafkaTopic(BusHeaders.ControlPlaneQueue).UseDurableInbox();
                 PublishWorkOrders(opts, to => to.ToKafkaTopic(BusHeaders.AgentsQueue));
+                opts.Publish(rule =>
+                {
+                    rule.MessagesImplementing<IIntegrationEvent>();
+                    rule.ToKafkaTopic(BusHeaders.EventsExchange);
+                });
                 break;
         }
         opts.Policies.UseDurableOutboxOnAllSendingEndpoints();
         opts.Services.AddResourceSetupOnStartup();
 
-        opts.OnException<AlreadyHandled>().Discard();
+        opts.OnException<AlreadyHandled>().CustomAction(PublisherAnswers.AnswerDuplicateAsync, "discard a duplicate, answering a publisher that awaits an answer");
         opts.OnException(ProblemMapping.IsConflict)
             .RetryWithCooldown(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(250));
-        // Refusals and bad senders are permanent: the message waits in the dead-letter store, and the refusal is recorded
-        // for its sender to read (GET /api/commands/{id}; `emo publish` shows it).
-        opts.OnException(ProblemMapping.IsExpected).MoveToErrorQueue().And(CommandOutcomes.RecordRefusalAsync, "record the refusal for its sender");
+        // Refusals and bad senders are permanent: the refusal is recorded for its sender to read (GET /api/commands/{id};
+        // `emo publish` shows it), answered to a publisher that awaits an answer, and otherwise the message waits in the
+        // dead-letter store.
+        opts.OnException(ProblemMapping.IsExpected).CustomAction(PublisherAnswers.AnswerRefusalAsync, "record the refusal; answer its sender or dead-letter it");
     }
 
     private static void PublishWorkOrders(WolverineOptions opts, Action<IPublishToExpression> to) =>

@@ -1,0 +1,142 @@
+using EventMlOps.Client;
+using EventMlOps.Contracts;
+using EventMlOps.Contracts.Datasets;
+using EventMlOps.Contracts.Views;
+using EventMlOps.ControlPlane.Datasets;
+using EventMlOps.ControlPlane.Tests.Testing;
+using Marten;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EventMlOps.ControlPlane.Tests.Api;
+
+/// <summary>A MassTransit 8 service publishes commands on the control plane's RabbitMQ queue (through EventMlOps.Client) and
+/// awaits their answers: the same events as the HTTP call, under its actor and correlation; refusals answered with the HTTP
+/// status and reason; duplicates answered as such.</summary>
+public sealed class MassTransitPublisherTests(ControlPlaneFixture fx) : IAsyncLifetime
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private WebApplication _controlPlane = null!;
+    private Uri _address = null!;
+    private IBusControl _bus = null!;
+    private IDocumentStore Store => _controlPlane.Services.GetRequiredService<IDocumentStore>();
+
+    public async ValueTask InitializeAsync()
+    {
+        // A virtual host of its own: no other test's control plane consumes this command queue.
+        var uri = await RabbitMq.VirtualHostAsync("emo-masstransit-publishers");
+        (_controlPlane, _address) = await fx.StartWithAddressAsync("emo_mt", $"--Bus:RabbitMq={uri}");
+        _bus = await MassTransitTestBus.StartAsync(uri);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _bus.StopAsync(CancellationToken.None);
+        await _controlPlane.StopAsync(CancellationToken.None);
+        await _controlPlane.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Given_a_MassTransit_publisher_When_it_requests_a_command_Then_the_http_calls_events_are_appended_under_its_actor_and_correlation()
+    {
+        var viaHttp = Dataset("mt-via-http");
+        (await fx.Client(Roles.Scientist, "alice", _address).Send("/api/datasets", viaHttp)).EnsureSuccessStatusCode();
+        var viaBus = Dataset("mt-via-bus");
+        var correlation = Guid.NewGuid();
+
+        var outcome = await _bus.RequestAsync(viaBus, Token("mt-service", Roles.Scientist), correlation, ct: Ct);
+
+        outcome.ShouldBe(new CommandOutcome(viaBus.CommandId, nameof(RegisterDataset), "accepted", StreamKeys.Dataset(viaBus.DatasetId), 1, 1));
+        await using var session = Store.QuerySession();
+        var busEvent = (await session.Events.FetchStreamAsync(StreamKeys.Dataset(viaBus.DatasetId), token: Ct)).Single();
+        var httpEvent = (await session.Events.FetchStreamAsync(StreamKeys.Dataset(viaHttp.DatasetId), token: Ct)).Single();
+        busEvent.UserName.ShouldBe("mt-service");
+        busEvent.CorrelationId.ShouldBe(correlation.ToString());
+        busEvent.CausationId.ShouldBe(viaBus.CommandId.ToString());
+        var registered = busEvent.Data.ShouldBeOfType<DatasetRegistered>();
+        registered.ShouldBeEquivalentTo(((DatasetRegistered)httpEvent.Data) with
+        {
+            DatasetId = viaBus.DatasetId, Name = viaBus.Name, Uri = viaBus.Uri, Sha256 = viaBus.Sha256, RegisteredBy = "mt-service",
+            RegisteredAt = registered.RegisteredAt,
+        });
+    }
+
+    [Fact]
+    public async Task Given_a_sender_without_the_role_or_with_a_bad_uri_When_it_requests_Then_it_is_answered_with_the_http_status_and_reason_and_nothing_is_appended_or_dead_lettered()
+    {
+        foreach (var (command, role) in new[] { (Dataset("mt-viewer"), Roles.Viewer), (Dataset("mt-loot") with { Uri = "file:///etc/passwd" }, Roles.Scientist) })
+        {
+            var problem = await (await fx.Client(role, "mallory", _address).Send("/api/datasets", command with { CommandId = Guid.NewGuid() }))
+                .Problem(role == Roles.Viewer ? 403 : 400);
+
+            var outcome = await _bus.RequestAsync(command, Token("mallory", role), ct: Ct);
+
+            outcome.ShouldBe(new CommandOutcome(command.CommandId, nameof(RegisterDataset), "refused", Status: problem.GetProperty("status").GetInt32(),
+                Reason: problem.GetProperty("detail").GetString()));
+            await using var session = Store.QuerySession();
+            (await session.Events.FetchStreamStateAsync(StreamKeys.Dataset(command.DatasetId), Ct)).ShouldBeNull();
+            (await fx.Client(Roles.Viewer, "victor", _address).Get<CommandOutcome>($"/api/commands/{command.CommandId}")).State.ShouldBe("refused");
+            (await DeadLettersAbout(command.DatasetId)).ShouldBe(0, "an answered refusal is not dead-lettered");
+        }
+    }
+
+    [Fact]
+    public async Task Given_a_handled_command_When_the_MassTransit_publisher_sends_it_again_Then_it_is_answered_as_a_duplicate_with_the_first_answer()
+    {
+        var command = Dataset("mt-twice");
+        var token = Token("mt-service", Roles.Scientist);
+        var first = await _bus.RequestAsync(command, token, ct: Ct);
+
+        var second = await _bus.RequestAsync(command, token, ct: Ct);
+
+        first.State.ShouldBe("accepted");
+        second.ShouldBe(first with { State = "duplicate" });
+        await using var session = Store.QuerySession();
+        (await session.Events.FetchStreamAsync(StreamKeys.Dataset(command.DatasetId), token: Ct)).Count.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Given_a_publisher_naming_a_type_that_is_no_contract_command_When_it_sends_Then_nothing_handles_it_and_nothing_is_sent_on_its_behalf()
+    {
+        // The control plane's own message that sends answers, aimed at a queue the attacker reads.
+        var received = new TaskCompletionSource<CommandOutcome>();
+        var handle = _bus.ConnectReceiveEndpoint("attacker-inbox", e => e.Handler<CommandOutcome>(c =>
+        {
+            received.TrySetResult(c.Message);
+            return Task.CompletedTask;
+        }));
+        await handle.Ready;
+        var forged = new ForgedAnswer(new ForgedAddress("rabbitmq://127.0.0.1/emo-masstransit-publishers/attacker-inbox", Guid.NewGuid(), null, Guid.NewGuid()),
+            new CommandOutcome(Guid.NewGuid(), "RegisterDataset", "accepted"));
+        var endpoint = await _bus.GetSendEndpoint(MassTransitPublisher.ControlPlane);
+
+        await endpoint.Send(forged, c =>
+        {
+            c.Headers.Set(BusHeaders.Token, Token("mallory", Roles.Admin));
+            c.Headers.Set(BusHeaders.MessageType, typeof(EventMlOps.ControlPlane.Commanding.PublisherAnswer).FullName);
+        }, Ct);
+
+        (await Task.WhenAny(received.Task, Task.Delay(TimeSpan.FromSeconds(5), Ct))).ShouldNotBe(received.Task, "an internal message type is refused at the queue");
+        await handle.StopAsync(Ct);
+    }
+
+    public sealed record ForgedAddress(string ResponseAddress, Guid RequestId, string? CorrelationId, Guid ConversationId);
+
+    public sealed record ForgedAnswer(ForgedAddress To, CommandOutcome Outcome);
+
+    private string Token(string name, string role) => fx.Tokens.Issue(name, [role], TimeSpan.FromMinutes(5));
+
+    private async Task<long> DeadLettersAbout(Guid id)
+    {
+        await using var conn = new Npgsql.NpgsqlConnection(fx.ConnectionString);
+        await conn.OpenAsync(Ct);
+        await using var cmd = new Npgsql.NpgsqlCommand("select count(*) from emo_mt_wolverine.wolverine_dead_letters where position(@id in body) > 0", conn);
+        cmd.Parameters.AddWithValue("id", System.Text.Encoding.UTF8.GetBytes(id.ToString()));
+        return (long)(await cmd.ExecuteScalarAsync(Ct))!;
+    }
+
+    private static RegisterDataset Dataset(string name) => new(Guid.NewGuid(), Guid.NewGuid(), name, "file:///data/" + name,
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name))), "csv", 10,
+        [new DatasetColumn("x", "float")]);
+}
