@@ -11,10 +11,12 @@ namespace EventMlOps.ControlPlane.Commanding;
 /// the command's transaction committed.</summary>
 public sealed record PublisherAnswer(AnswerTo To, CommandOutcome Outcome);
 
-/// <summary>Sends an answer the outbox released.</summary>
+/// <summary>Sends an answer the outbox released. The sender is resolved here, not injected: it exists only on RabbitMQ, and
+/// the handler's code is also generated ahead of time for hosts on other transports.</summary>
 public static class PublisherAnswerHandler
 {
-    public static Task Handle(PublisherAnswer answer, MassTransitAnswers answers) => answers.SendAsync(answer.To, answer.Outcome);
+    public static Task Handle(PublisherAnswer answer, IWolverineRuntime runtime) =>
+        runtime.Services.GetRequiredService<MassTransitAnswers>().SendAsync(answer.To, answer.Outcome);
 }
 
 /// <summary>Answers bus publishers that asked for an answer: <c>accepted</c> with the stream and the version the command
