@@ -6,9 +6,15 @@ using EventMlOps.Contracts.Views;
 
 namespace EventMlOps.Cli.Tests.Environments;
 
+// Alone: each rebuild starts a control plane, agents and replicas of its own, which on 2 cores beside the demo's training
+// took minutes to become ready.
+[CollectionDefinition(nameof(RebuildingEnvironmentsTests), DisableParallelization = true)]
+public sealed class RebuildingEnvironmentsCollection;
+
 /// <summary><c>emo env rebuild</c> as a real process against the fixture's control plane, agents and artifact store: a
 /// canary's moment and the promoted present, each rebuilt in a fresh home whose own control plane, agents and replicas come
 /// up from the history alone and serve what was served then.</summary>
+[Collection(nameof(RebuildingEnvironmentsTests))]
 public sealed class RebuildingEnvironmentsTests(ControlPlaneFixture cp)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -102,8 +102,18 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
         using var process = System.Diagnostics.Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        await process.WaitForExitAsync(timeout.Token);
+        // A rebuild starts a control plane whose handlers compile at start: minutes on a loaded 2-core machine.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(8));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            return new EmoResult(-1, await stdout, await stderr + "\n(killed: still running after 8 minutes)");
+        }
         return new EmoResult(process.ExitCode, await stdout, await stderr);
     }
 

@@ -106,7 +106,7 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
         visit.Requests.Where(url => url.Contains(signature)).ShouldBeEmpty("the token is never in an address");
 
         await page.ClickAsync("header .who button");
-        await page.WaitForURLAsync("**/signin");
+        await page.WaitForURLAsync("**/signin", new() { WaitUntil = WaitUntilState.Commit }); // the address, not every load (seen late under load)
         await page.GotoAsync("/");
         page.Url.ShouldContain("/signin");
         visit.ShouldBeClean();
