@@ -49,14 +49,18 @@ public sealed class RebuildingEnvironmentsTests(ControlPlaneFixture cp)
             served.Keys.ShouldBe([$"{lifecycle.Model}@1", $"{lifecycle.Model}@2"], ignoreOrder: true);
             (served[$"{lifecycle.Model}@2"] / 300.0).ShouldBeInRange(0.03, 0.2, "about the canary's 10 % (300 requests)");
 
+            // The rebuilt store holds the history and records its restore; a plan there says the same as the source's did.
+            using (var rebuilt = Client(new LocalControlPlane(homes[0]).RecordedUrl()!, new LocalControlPlane(homes[0]).RecordedToken()!))
+            {
+                var there = await rebuilt.Get<EnvironmentPlan>($"/api/environment/plan?asOf={canary}");
+                there.Endpoints.Single(e => e.Name == endpoint).ShouldBeEquivalentTo((await admin.Get<EnvironmentPlan>($"/api/environment/plan?asOf={canary}")).Endpoints.Single(e => e.Name == endpoint));
+            }
+            // The shared store holds every other test's endpoints too, each rebuilt with replicas: one environment at a time.
+            (await cp.ProcessAsync(homes[0], schemas[0], ["down"])).ShouldSucceed();
+
             var now = await RebuildAsync(homes[1], schemas[1], adminToken, DateTimeOffset.UtcNow.ToString("O"));
             now.ShouldSucceed().Out.ShouldContain($"{endpoint} serves v2 100 %");
             (await ServedVersionsAsync(homes[1], endpoint, 50)).Keys.ShouldBe([$"{lifecycle.Model}@2"]);
-
-            // The rebuilt store holds the history and records its restore; a plan there says the same as the source's did.
-            using var rebuilt = Client(new LocalControlPlane(homes[0]).RecordedUrl()!, new LocalControlPlane(homes[0]).RecordedToken()!);
-            var there = await rebuilt.Get<EnvironmentPlan>($"/api/environment/plan?asOf={canary}");
-            there.Endpoints.Single(e => e.Name == endpoint).ShouldBeEquivalentTo((await admin.Get<EnvironmentPlan>($"/api/environment/plan?asOf={canary}")).Endpoints.Single(e => e.Name == endpoint));
 
             // An altered artifact stops a rebuild before anything starts.
             var model = new Uri((await admin.Get<EnvironmentPlan>($"/api/environment/plan?asOf={canary}")).Artifacts.First(a => a.Kind == "model" && a.Of == v1).Uri).LocalPath;
@@ -117,7 +121,7 @@ public sealed class RebuildingEnvironmentsTests(ControlPlaneFixture cp)
     private static bool Running(int pid) =>
         File.Exists($"/proc/{pid}/stat") && File.ReadAllText($"/proc/{pid}/stat") is var stat && stat[(stat.LastIndexOf(')') + 2)..][0] != 'Z';
 
-    private Task<EmoResult> RebuildAsync(string home, string schema, string token, string asOf, int timeoutSeconds = 120) =>
+    private Task<EmoResult> RebuildAsync(string home, string schema, string token, string asOf, int timeoutSeconds = 300) =>
         cp.ProcessAsync(home, schema, ["env", "rebuild", "--as-of", asOf, "--from-home", cp.Home, "--url", cp.Url, "--token", token,
                 "--timeout", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)],
             new Dictionary<string, string> { ["EMO_SERVE"] = TestHost.Built("Serving", "emo-serve.dll") });

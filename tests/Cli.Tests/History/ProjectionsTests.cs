@@ -34,7 +34,8 @@ public sealed class ProjectionsTests(ControlPlaneFixture cp)
         rebuilt.ShouldStartWith("Rebuilding Dataset (run ");
         rebuilt.ShouldMatch(@"\n  Dataset +[\d,]+ / [\d,]+ events \(100%\)  [\d,]+ events/s  done");
         rebuilt.ShouldContain("Rebuilt in ");
-        rebuilt.ShouldMatch(@"\nDataset +[1-9][\d,]* +0 +0 +0 +0");
+        // Nothing inserted, updated or deleted; other tests' datasets registered meanwhile are kept live, however many.
+        rebuilt.ShouldMatch(@"\nDataset +[1-9][\d,]* +0 +0 +0 +[\d,]+");
         verified.ShouldContain("Verifying AnomalyEpisode, Dataset,");
         verified.ShouldContain("documents compared with their rebuild");
         verified.ShouldContain("no differences");
