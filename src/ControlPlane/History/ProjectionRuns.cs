@@ -69,7 +69,10 @@ public sealed class ProjectionRuns(ProjectionRebuild rebuild, IHostApplicationLi
 
         public void Report(ProjectionProgress value)
         {
-            lock (_lock) _progress[value.Projection] = value;
+            // The daemon's tracker publishes shard states on its own schedule: one may come after the rebuild said done.
+            lock (_lock)
+                if (!(_progress.TryGetValue(value.Projection, out var known) && known.Done && !value.Done))
+                    _progress[value.Projection] = value;
         }
 
         public void Finish(DateTimeOffset at, IReadOnlyList<DocumentsReplaced>? replaced = null, Verification? verification = null, string? error = null)
