@@ -79,6 +79,7 @@ public static class EnvCommand
     private static async Task<(Uri Url, DateTimeOffset RestoredAt)> RestoreAsync(CliContext ctx, ApiClient from, EnvironmentPlan plan,
         Dictionary<string, string> settings, TimeSpan timeout, Stopwatch clock, CancellationToken ct)
     {
+        var given = Directory.Exists(ctx.Home); // an empty folder the user made stays, emptied
         LocalControlPlane.CreateHome(ctx.Home);
         try
         {
@@ -100,13 +101,32 @@ public static class EnvCommand
         catch (Exception)
         {
             Step(ctx, clock, $"the rebuild stopped before the history was restored: stopping what it started and removing {ctx.Home}");
-            // Not ct: after Ctrl+C it is cancelled, and what was started must still be stopped.
-            await DownCommand.StopAsync(ctx, TimeSpan.FromSeconds(30), CancellationToken.None);
-            Directory.Delete(ctx.Home, recursive: true);
+            try
+            {
+                // Not ct: after Ctrl+C it is cancelled, and what was started must still be stopped.
+                await DownCommand.StopAsync(ctx, TimeSpan.FromSeconds(30), CancellationToken.None);
+                Empty(ctx.Home, keepFolder: given);
+            }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException or CliError)
+            {
+                // The rebuild's own error is the one to report; this one only says what is left.
+                ctx.Out.WriteLine($"could not clean up {ctx.Home} ({cleanup.Message}): stop it with ./emo down --home {ctx.Home} and remove it");
+            }
             if (Store.ConnectionString(ctx.Configuration) is not null)
                 ctx.Out.WriteLine("(its store is the configured PostgreSQL: what was imported into it, if anything, stays there)");
             throw;
         }
+    }
+
+    private static void Empty(string home, bool keepFolder)
+    {
+        if (!keepFolder)
+        {
+            Directory.Delete(home, recursive: true);
+            return;
+        }
+        foreach (var dir in Directory.EnumerateDirectories(home)) Directory.Delete(dir, recursive: true);
+        foreach (var file in Directory.EnumerateFiles(home)) File.Delete(file);
     }
 
     private static void Step(CliContext ctx, Stopwatch clock, string what)

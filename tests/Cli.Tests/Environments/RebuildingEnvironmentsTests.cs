@@ -109,6 +109,12 @@ public sealed class RebuildingEnvironmentsTests(ControlPlaneFixture cp)
             Directory.Exists(home).ShouldBeFalse("the same rebuild can run again into the same home");
             var pid = int.Parse(System.Text.RegularExpressions.Regex.Match(failed.Out, @"\(pid (\d+),").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
             Running(pid).ShouldBeFalse("its control plane was stopped");
+
+            Directory.CreateDirectory(home); // an empty home the user made: emptied, not removed
+            var again = await RebuildAsync(home, schema, cp.Tokens.Issue("ada", [Roles.Admin], TimeSpan.FromHours(1)), "1", timeoutSeconds: 1);
+            again.ExitCode.ShouldBe(1, again.ToString());
+            Directory.Exists(home).ShouldBeTrue("the folder the user made stays");
+            Directory.EnumerateFileSystemEntries(home).ShouldBeEmpty("nothing of the failed rebuild is left in it");
         }
         finally
         {
