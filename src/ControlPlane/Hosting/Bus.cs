@@ -32,7 +32,8 @@ public static class Bus
                 break;
             case BusTransport.RabbitMq:
                 // MassTransit publishers send to exchange:emo-control-plane, which feeds the queue; their JSON envelopes are
-                // read beside Wolverine's messages, and their request clients get answers (MassTransitWire).
+                // read beside Wolverine's messages, and their request clients get answers (MassTransitWire), as do Wolverine
+                // publishers that invoke a command (WolverineReply).
                 opts.UseRabbitMq(new Uri(settings.Address!)).AutoProvision()
                     .DeclareExchange(BusHeaders.ControlPlaneExchange, e =>
                     {
@@ -41,7 +42,11 @@ public static class Bus
                     });
                 var wire = new MassTransitWire(WireJson.Configure);
                 opts.AddSerializer(wire);
-                opts.ListenToRabbitQueue(BusHeaders.ControlPlaneQueue).UseDurableInbox().UseInterop((_, mapper) => MassTransitWire.MapMessageType(mapper));
+                opts.ListenToRabbitQueue(BusHeaders.ControlPlaneQueue).UseDurableInbox().UseInterop((_, mapper) =>
+                {
+                    MassTransitWire.MapMessageType(mapper);
+                    WolverineReply.MapReplyUri(mapper);
+                });
                 opts.Services.AddSingleton(wire);
                 opts.Services.AddSingleton(s => new MassTransitAnswers(settings.Address!, wire, s.GetRequiredService<ILogger<MassTransitAnswers>>()));
                 opts.PublishMessage<PublisherAnswer>().ToLocalQueue("publisher-answers").UseDurableInbox();

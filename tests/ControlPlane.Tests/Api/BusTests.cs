@@ -166,7 +166,7 @@ public class BusTests(ControlPlaneFixture fx, ITestOutputHelper output)
         [new DatasetColumn("x", "float")]);
 
     /// <summary>A separate Wolverine host, as another service would run it: it shares nothing with the control plane but the transport.</summary>
-    private static async Task<IHost> StartClientAsync(Action<WolverineOptions> transport, bool handlers = false)
+    public static async Task<IHost> StartClientAsync(Action<WolverineOptions> transport, bool handlers = false)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.UseWolverine(opts =>
