@@ -35,7 +35,8 @@ public static class ControlPlaneApp
 
     public static WebApplication Build(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // The application's name, whatever process hosts it: the OpenAPI document (title, tags) must not depend on it.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(ControlPlaneApp).Assembly.GetName().Name });
         var config = builder.Configuration;
         builder.Configuration.AddConfigFiles();
 
@@ -47,7 +48,7 @@ public static class ControlPlaneApp
         builder.Services.AddRateLimiter(o => CommandAdmission.Configure(o, config));
         builder.Services.AddExceptionHandler<ProblemMapping>();
         builder.Services.AddSingleton<IProblemDetailsWriter, ProblemJson>(); // after the default writer: the fallback
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerScheme>());
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         var tokens = Tokens.FromConfiguration(config);
         builder.Services.AddSingleton(tokens);

@@ -38,7 +38,7 @@ public static class AlarmsSlice
     {
         replicas.MapCommand<Contracts.Streams.AnomalyAlarmRaised>("/alarms/facts/raised");
         replicas.MapCommand<Contracts.Streams.AnomalyAlarmCleared>("/alarms/facts/cleared");
-        api.MapGet("/alarms", ListAsync);
+        api.MapGet("/alarms", ListAsync).WithName("ListAnomalyEpisodes");
     }
 
     public static async Task<List<AnomalyEpisode>> ListAsync(string? endpoint, string? machine, bool? open, int? limit, int? offset, IQuerySession session,

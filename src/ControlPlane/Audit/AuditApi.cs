@@ -9,10 +9,10 @@ public static class AuditApi
     {
         api.MapGet("/audit", (string? actor, string? stream, string? type, string? since, string? until, string? correlation, int? limit,
                 IDocumentStore store, CancellationToken ct) =>
-            AuditTrail.QueryAsync(store, Filter(actor, stream, type, since, until, correlation, limit), ct));
+            AuditTrail.QueryAsync(store, Filter(actor, stream, type, since, until, correlation, limit), ct)).WithName("SearchAudit");
         // Tailing: events after a global sequence, oldest first (the CLI's `events tail` polls this).
         api.MapGet("/events", (long? after, int? limit, IDocumentStore store, CancellationToken ct) =>
-            AuditTrail.QueryAsync(store, new AuditFilter(AfterSequence: after ?? 0, Limit: Paging.Limit(limit)), ct));
+            AuditTrail.QueryAsync(store, new AuditFilter(AfterSequence: after ?? 0, Limit: Paging.Limit(limit)), ct)).WithName("ListEvents");
     }
 
     /// <summary>The audit filter of a query string (the dashboard's audit page asks the same).</summary>

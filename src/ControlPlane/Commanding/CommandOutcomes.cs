@@ -23,7 +23,7 @@ public static class CommandOutcomes
             if (await session.LoadAsync<RefusedCommand>(id, ct) is { } refused)
                 return new CommandOutcome(id, refused.Type, "refused", Status: refused.Status, Reason: refused.Reason);
             throw new NotFound("command", id.ToString());
-        });
+        }).WithName("GetCommandOutcome");
 
     /// <summary>Records a command refused on the bus for its sender (<see cref="PublisherAnswers.AnswerRefusalAsync"/>).</summary>
     public static async Task<RefusedCommand?> RecordRefusalAsync(Wolverine.Runtime.IWolverineRuntime runtime, IEnvelopeLifecycle lifecycle, Exception exception)

@@ -15,8 +15,8 @@ public static class DatasetsApi
             var query = session.Query<Dataset>().AsQueryable();
             if (sha256 is not null) query = query.Where(d => d.Sha256 == sha256);
             return (await query.OrderByDescending(d => d.RegisteredAt).Page(limit, offset).ToListAsync(ct)).Select(d => d.ToView()).ToList();
-        });
+        }).WithName("ListDatasets");
         api.MapGet("/datasets/{id:guid}", async (Guid id, string? asOf, IQuerySession session, CancellationToken ct) =>
-            (await session.StateAsync<Dataset>(StreamKeys.Dataset(id), AsOf.Parse(asOf), ct) ?? throw new NotFound("dataset", id.ToString("N"))).ToView());
+            (await session.StateAsync<Dataset>(StreamKeys.Dataset(id), AsOf.Parse(asOf), ct) ?? throw new NotFound("dataset", id.ToString("N"))).ToView()).WithName("GetDataset");
     }
 }

@@ -17,7 +17,7 @@ public static class DriftHistory
 
     public static void MapDrift(this IEndpointRouteBuilder api) =>
         api.MapGet("/endpoints/{name}/drift", (string name, string? asOf, int? limit, IQuerySession session, CancellationToken ct) =>
-            ReadAsync(session, name, AsOf.Parse(asOf), Paging.Limit(limit ?? DefaultWindows), ct));
+            ReadAsync(session, name, AsOf.Parse(asOf), Paging.Limit(limit ?? DefaultWindows), ct)).WithName("GetEndpointDrift");
 
     public static async Task<EndpointDrift> ReadAsync(IQuerySession session, string name, AsOf? asOf, int limit, CancellationToken ct)
     {

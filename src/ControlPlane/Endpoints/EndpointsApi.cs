@@ -31,12 +31,12 @@ public static class EndpointsApi
         api.MapCommand<ReplicaChangeReport>("/endpoints/facts/replica");
         api.MapCommand<DriftMeasured>("/endpoints/facts/drift-measured");
         // Deleted endpoints stay listed (Deleted, DeletedAt): their history is still asked about.
-        api.MapGet("/endpoints", ListAsync);
-        replicas.MapGet("/endpoints/{name}/desired", DesiredAsync);
-        replicas.MapPost("/endpoints/{name}/replica-token", ReplicaTokenAsync);
-        api.MapGet("/endpoints/{name}", (string name, string? asOf, IQuerySession session, CancellationToken ct) => GetAsync(session, name, AsOf.Parse(asOf), ct));
+        api.MapGet("/endpoints", ListAsync).WithName("ListEndpoints");
+        replicas.MapGet("/endpoints/{name}/desired", DesiredAsync).WithName("GetDesiredState");
+        replicas.MapPost("/endpoints/{name}/replica-token", ReplicaTokenAsync).WithName("IssueReplicaToken");
+        api.MapGet("/endpoints/{name}", (string name, string? asOf, IQuerySession session, CancellationToken ct) => GetAsync(session, name, AsOf.Parse(asOf), ct)).WithName("GetEndpoint");
         api.MapGet("/endpoints/{name}/timeline", (string name, string? asOf, int? limit, IQuerySession session, CancellationToken ct) =>
-            EndpointTimelineQuery.ReadAsync(session, name, AsOf.Parse(asOf), limit, ct));
+            EndpointTimelineQuery.ReadAsync(session, name, AsOf.Parse(asOf), limit, ct)).WithName("GetEndpointTimeline");
     }
 
     public static async Task<List<EndpointSummary>> ListAsync(int? limit, int? offset, IQuerySession session, CancellationToken ct)

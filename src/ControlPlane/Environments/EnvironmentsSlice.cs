@@ -13,7 +13,7 @@ public static class EnvironmentsSlice
 {
     public static void MapEnvironments(this IEndpointRouteBuilder api)
     {
-        api.MapGet("/environment/plan", (string? asOf, IQuerySession session, CancellationToken ct) => EnvironmentPlanQuery.GetAsync(session, asOf, ct))
+        api.MapGet("/environment/plan", (string? asOf, IQuerySession session, CancellationToken ct) => EnvironmentPlanQuery.GetAsync(session, asOf, ct)).WithName("GetEnvironmentPlan")
             .RequireAuthorization(Roles.Admin);
         api.MapCommand<RestoreEnvironment>("/environment/restore");
     }

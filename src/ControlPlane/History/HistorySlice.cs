@@ -18,14 +18,14 @@ public static class HistorySlice
         {
             http.Response.ContentType = HistoryFormat.MediaType;
             await export.WriteAsync(http.Response.Body, until, ct);
-        }).Produces(200, contentType: HistoryFormat.MediaType).ProducesProblem(400).ProducesProblem(403);
+        }).WithName("ExportHistory").Produces(200, contentType: HistoryFormat.MediaType).ProducesProblem(400).ProducesProblem(403);
         // The body is spooled and bounded by the import itself (History:MaxImportBytes), not by the server's default limit.
         history.MapPost("/import", (string? appendAfter, HttpRequest request, HistoryImport import, CancellationToken ct) =>
             {
                 if (request.ContentType?.Split(';')[0].Trim() != HistoryFormat.MediaType)
                     throw new HistoryRefused($"send the history file as {HistoryFormat.MediaType}", status: 415);
                 return import.ImportAsync(request.Body, request.ContentLength, AppendPoint.Parse(appendAfter), Actor.From(request.HttpContext.User).Name, ct);
-            })
+            }).WithName("ImportHistory")
             .WithMetadata(new DisableRequestSizeLimitAttribute())
             .ProducesProblem(400).ProducesProblem(403).ProducesProblem(409).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
     }

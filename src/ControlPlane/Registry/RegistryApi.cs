@@ -17,12 +17,12 @@ public static class RegistryApi
         api.MapCommand<TransitionModelStage>("/models/versions/stage");
         api.MapCommand<SetModelPolicy>("/models/policy");
         api.MapGet("/models", (string? asOf, int? limit, int? offset, IQuerySession session, CancellationToken ct) =>
-            RegistryQueries.ListAsync(session, AsOf.Parse(asOf), limit, offset, ct));
+            RegistryQueries.ListAsync(session, AsOf.Parse(asOf), limit, offset, ct)).WithName("ListModels");
         api.MapGet("/models/{name}", async (string name, string? asOf, IQuerySession session, CancellationToken ct) =>
-            await RegistryQueries.GetAsync(session, name, AsOf.Parse(asOf), ct) ?? throw new NotFound("model", name));
+            await RegistryQueries.GetAsync(session, name, AsOf.Parse(asOf), ct) ?? throw new NotFound("model", name)).WithName("GetModel");
         api.MapGet("/models/{name}/versions/{version:int}", (string name, int version, string? asOf, IQuerySession session, CancellationToken ct) =>
-            VersionAsync(session, name, version, AsOf.Parse(asOf), ct));
-        api.MapGet("/models/{name}/policy", (string name, IQuerySession session, CancellationToken ct) => ModelPolicyQuery.GetAsync(session, name, ct));
+            VersionAsync(session, name, version, AsOf.Parse(asOf), ct)).WithName("GetModelVersion");
+        api.MapGet("/models/{name}/policy", (string name, IQuerySession session, CancellationToken ct) => ModelPolicyQuery.GetAsync(session, name, ct)).WithName("GetModelPolicy");
     }
 
     public static async Task<ModelVersionView> VersionAsync(IQuerySession session, string name, int version, AsOf? asOf, CancellationToken ct) =>

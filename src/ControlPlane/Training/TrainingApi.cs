@@ -20,8 +20,8 @@ public static class TrainingApi
         api.MapCommand<TrainingFailedReport>("/runs/facts/failed");
         api.MapCommand<HeartbeatReport>("/runs/facts/heartbeat");
         api.MapCommand<JobWaitingReport>("/runs/facts/waiting");
-        api.MapGet("/runs", ListAsync);
-        api.MapGet("/runs/{id:guid}", (Guid id, string? asOf, IQuerySession session, CancellationToken ct) => GetAsync(session, id, AsOf.Parse(asOf), ct));
+        api.MapGet("/runs", ListAsync).WithName("ListRuns");
+        api.MapGet("/runs/{id:guid}", (Guid id, string? asOf, IQuerySession session, CancellationToken ct) => GetAsync(session, id, AsOf.Parse(asOf), ct)).WithName("GetRun");
     }
 
     public static async Task<List<TrainingRunSummary>> ListAsync(string? model, RunStatus? status, int? limit, int? offset, IQuerySession session, CancellationToken ct)

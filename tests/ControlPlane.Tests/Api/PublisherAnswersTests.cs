@@ -146,7 +146,9 @@ public sealed class PublisherAnswersTests(ControlPlaneFixture fx) : IAsyncLifeti
     {
         await using var connection = await new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(_rabbitMq) }.CreateConnectionAsync(Ct);
         await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
-        await channel.QueueDeclareAsync("victim-inbox", durable: false, exclusive: false, autoDelete: true, cancellationToken: Ct);
+        // Exclusive to this connection (gone with it), and a name of its own: nothing left from an earlier run is counted.
+        var victim = $"victim-inbox-{Guid.NewGuid():N}";
+        await channel.QueueDeclareAsync(victim, durable: false, exclusive: true, autoDelete: true, cancellationToken: Ct);
         var command = Dataset("wolverine-misdirected");
 
         // A message in Wolverine's shape, sent as any AMQP client can, its reply address aimed at another service's queue.
@@ -156,7 +158,7 @@ public sealed class PublisherAnswersTests(ControlPlaneFixture fx) : IAsyncLifeti
             Headers = new Dictionary<string, object?>
             {
                 [BusHeaders.Token] = Token("mallory", Roles.Scientist),
-                [EnvelopeConstants.ReplyUriKey] = "rabbitmq://queue/victim-inbox",
+                [EnvelopeConstants.ReplyUriKey] = $"rabbitmq://queue/{victim}",
                 [EnvelopeConstants.ReplyRequestedKey] = typeof(CommandOutcome).ToMessageTypeName(),
             },
         }, JsonSerializer.SerializeToUtf8Bytes(command, WireOptions), Ct);
@@ -167,7 +169,7 @@ public sealed class PublisherAnswersTests(ControlPlaneFixture fx) : IAsyncLifeti
             return await session.Events.FetchStreamStateAsync(StreamKeys.Dataset(command.DatasetId), Ct) is not null;
         })).ShouldBeTrue("the command itself is handled");
         await Task.Delay(TimeSpan.FromSeconds(1), Ct);
-        (await channel.QueueDeclarePassiveAsync("victim-inbox", Ct)).MessageCount.ShouldBe(0u,
+        (await channel.QueueDeclarePassiveAsync(victim, Ct)).MessageCount.ShouldBe(0u,
             "neither an answer nor Wolverine's acknowledgement goes to a reply address outside Wolverine's response queues");
     }
 
