@@ -86,7 +86,7 @@ public static class BenchRun
 
             output.WriteLine();
             output.WriteLine($"Commands/s ({options.Seconds:N0} s each, after a warm-up)");
-            var commands = await CommandThroughput.RunAsync(host, options, output, ct);
+            var commands = await CommandThroughput.RunAsync(host, db.ConnectionString, options, output, ct);
 
             output.WriteLine();
             output.WriteLine($"Query latency ({options.Seconds:N0} s each, 1 client, after a warm-up)");

@@ -11,7 +11,7 @@ namespace EventMlOps.Serving.Bench;
 /// <summary>The servers the real one is compared with, run by this executable in a child process of its own
 /// (<c>--serve trivial|naive-recommender|naive-anomaly</c>) so that each server, like emo-serve, has a process to itself:
 /// <list type="bullet">
-/// <item><c>trivial</c>: Kestrel answering a constant — the framework's limit on these cores;</item>
+/// <item><c>trivial</c>: Kestrel answering a constant (GET, or POST reading the body) — the framework's limit on these cores;</item>
 /// <item><c>naive-recommender</c>: the trainer's NeuMF graph run once per request over every item (user repeated), a
 /// full sort, no batching or precomputation — the baseline a first server would be;</item>
 /// <item><c>naive-anomaly</c>: one autoencoder run per request, no batching.</item>
@@ -32,6 +32,12 @@ public static class BaselineServers
         {
             case "trivial":
                 app.MapGet("/trivial", () => Results.Json(new { ok = true }));
+                // The same for a request with a body (/score's): the body is read to its end, nothing more.
+                app.MapPost("/trivial", async (HttpRequest request) =>
+                {
+                    await request.Body.CopyToAsync(Stream.Null);
+                    return Results.Json(new { ok = true });
+                });
                 break;
             case "naive-recommender":
                 MapNaiveRecommender(app, Session(model));

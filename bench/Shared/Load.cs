@@ -11,6 +11,9 @@ public sealed record Measurement(string Subject, string Path, int Clients, long 
     IReadOnlyList<string> ErrorSamples, CpuShare Cpu, double? Rate = null)
 {
     public double PerSecond => Ok / Elapsed.TotalSeconds;
+
+    /// <summary>Transactions the database committed per second meanwhile, where the benchmark counts them.</summary>
+    public double? CommitsPerSecond { get; init; }
     public double P50Ms => Ms(50);
     public double P95Ms => Ms(95);
     public double P99Ms => Ms(99);

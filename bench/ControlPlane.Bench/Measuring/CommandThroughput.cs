@@ -9,6 +9,7 @@ using EventMlOps.ControlPlane.Training;
 using EventMlOps.ControlPlane.WorkOrders;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
+using EventMlOps.ControlPlane.Bench.Seeding;
 using Wolverine;
 
 namespace EventMlOps.ControlPlane.Bench.Measuring;
@@ -36,7 +37,8 @@ public static class CommandThroughput
     public const string Baseline = "Marten only (baseline)";
     public const string InProcess = "Wolverine in-process";
 
-    public static async Task<IReadOnlyList<Measurement>> RunAsync(BenchHost host, BenchOptions options, TextWriter output, CancellationToken ct)
+    public static async Task<IReadOnlyList<Measurement>> RunAsync(BenchHost host, string connectionString, BenchOptions options, TextWriter output,
+        CancellationToken ct)
     {
         var store = host.Store;
         var duration = TimeSpan.FromSeconds(options.Seconds);
@@ -90,12 +92,37 @@ public static class CommandThroughput
             foreach (var c in options.Clients)
                 foreach (var (s, path, operation) in paths.Where(p => p.Subject == subject))
                 {
+                    var commits = new CommitCount(connectionString, ct);
                     var m = await Load.RunAsync(s, path, c, duration, operation, ct);
-                    output.WriteLine($"  {s,-16} {path,-34} {c,3} clients: {m.PerSecond,8:N0} cmd/s  p50 {m.P50Ms,7:N2} ms  p99 {m.P99Ms,7:N2} ms  errors {m.Errors}  cpu % bench/pg/other {m.Cpu}");
+                    m = m with { CommitsPerSecond = await commits.Stop() };
+                    output.WriteLine($"  {s,-16} {path,-34} {c,3} clients: {m.PerSecond,8:N0} cmd/s  p50 {m.P50Ms,7:N2} ms  p99 {m.P99Ms,7:N2} ms  errors {m.Errors}  " +
+                                     $"commits/s {m.CommitsPerSecond:N0}  cpu % bench/pg/other {m.Cpu}");
                     results.Add(m);
                 }
         foreach (var a in agents) a.Dispose();
         return results;
+    }
+
+    /// <summary>Commits per second in the database (<c>pg_stat_database.xact_commit</c>, every transaction of every
+    /// client), counted from one second into the run — busy backends flush their counters about once a second, so the
+    /// lag at both ends is alike — until <see cref="Stop"/>.</summary>
+    private sealed class CommitCount(string connectionString, CancellationToken ct)
+    {
+        private const string Query = "select xact_commit from pg_stat_database where datname = current_database()";
+        private readonly Task<(long Commits, long Ticks)> _start = StartAsync(connectionString, ct);
+
+        private static async Task<(long, long)> StartAsync(string connectionString, CancellationToken ct)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), ct);
+            return (await Sql.ScalarAsync<long>(connectionString, Query, ct), System.Diagnostics.Stopwatch.GetTimestamp());
+        }
+
+        public async Task<double> Stop()
+        {
+            var end = await Sql.ScalarAsync<long>(connectionString, Query, ct);
+            var (start, at) = await _start;
+            return (end - start) / System.Diagnostics.Stopwatch.GetElapsedTime(at).TotalSeconds;
+        }
     }
 
     /// <summary>The product's storage work for one command, and nothing else.</summary>

@@ -5,10 +5,12 @@ namespace EventMlOps.Serving.Batching;
 /// <summary>The batch queue is full: the caller answers 429 at once rather than letting latency grow.</summary>
 public sealed class QueueFullException(string model) : Exception($"the batch queue of {model} is full");
 
-/// <summary>Collects concurrent requests into one model run. One worker per loaded version takes every waiting
-/// request (up to <c>maxBatch</c> rows) and, when <c>maxDelay</c> is positive and the batch is not full, waits that
-/// long after the first one for more. Requests wait in a bounded queue: beyond <c>capacity</c> unfinished requests
-/// <see cref="Submit"/> throws <see cref="QueueFullException"/>.</summary>
+/// <summary>Collects concurrent requests into one model run, adaptively: a request that finds the model idle (nothing
+/// running, nothing waiting) runs at once on the caller's thread, so a lone request never waits for a batch; requests
+/// that arrive while a run is in progress wait, and one worker per loaded version then takes every waiting request (up to
+/// <c>maxBatch</c> rows) into the next run, after waiting up to <c>maxDelay</c> for more when it is positive and the
+/// batch is not full. One run at a time. Beyond <c>capacity</c> unfinished requests <see cref="Submit"/> throws
+/// <see cref="QueueFullException"/>.</summary>
 /// <param name="run">Runs one batch: the inputs in order, their rows in total → one result per input.</param>
 /// <param name="onBatch">Told the rows of each batch (metrics).</param>
 public sealed class Batcher<TIn, TOut> : IAsyncDisposable
@@ -22,7 +24,10 @@ public sealed class Batcher<TIn, TOut> : IAsyncDisposable
     private readonly int _maxBatch, _capacity;
     private readonly TimeSpan _maxDelay;
     private readonly Task _worker;
+    private readonly SemaphoreSlim _running = new(1, 1);
     private int _pending;
+    private long _atOnce, _queued;
+    private volatile bool _closed;
 
     public Batcher(string name, int maxBatch, TimeSpan maxDelay, int capacity, Func<IReadOnlyList<TIn>, int, TOut[]> run, Action<int> onBatch)
     {
@@ -33,12 +38,38 @@ public sealed class Batcher<TIn, TOut> : IAsyncDisposable
     /// <summary>Requests submitted and not yet answered.</summary>
     public int Depth => Volatile.Read(ref _pending);
 
+    /// <summary>Requests that found the model idle and ran at once.</summary>
+    public long RanAtOnce => Interlocked.Read(ref _atOnce);
+
+    /// <summary>Requests that waited for a run in progress and joined the next batch.</summary>
+    public long Queued => Interlocked.Read(ref _queued);
+
     public Task<TOut> Submit(TIn input, int rows)
     {
-        if (Interlocked.Increment(ref _pending) > _capacity)
+        var depth = Interlocked.Increment(ref _pending);
+        if (depth > _capacity)
         {
             Interlocked.Decrement(ref _pending);
             throw new QueueFullException(_name);
+        }
+        if (_closed)
+        {
+            Interlocked.Decrement(ref _pending);
+            throw new ObjectDisposedException(_name);
+        }
+        if (depth == 1 && _running.Wait(0))
+        {
+            Interlocked.Increment(ref _atOnce);
+            var done = new TaskCompletionSource<TOut>();
+            try
+            {
+                Run([new Pending(input, rows, done)], rows);
+            }
+            finally
+            {
+                _running.Release();
+            }
+            return done.Task;
         }
         // Continuations must not run on the worker: it would serialise every caller's response writing.
         var pending = new Pending(input, rows, new TaskCompletionSource<TOut>(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -47,6 +78,7 @@ public sealed class Batcher<TIn, TOut> : IAsyncDisposable
             Interlocked.Decrement(ref _pending);
             throw new ObjectDisposedException(_name);
         }
+        Interlocked.Increment(ref _queued);
         return pending.Done.Task;
     }
 
@@ -56,6 +88,7 @@ public sealed class Batcher<TIn, TOut> : IAsyncDisposable
         var batch = new List<Pending>(_maxBatch);
         while (await reader.WaitToReadAsync())
         {
+            await _running.WaitAsync();
             var rows = 0;
             var closesAt = DateTime.UtcNow + _maxDelay;
             while (true)
@@ -69,7 +102,14 @@ public sealed class Batcher<TIn, TOut> : IAsyncDisposable
                 var wait = closesAt - DateTime.UtcNow;
                 if (rows >= _maxBatch || reader.TryPeek(out _) || wait <= TimeSpan.Zero || !await MoreWithin(reader, wait)) break;
             }
-            Run(batch, rows);
+            try
+            {
+                Run(batch, rows);
+            }
+            finally
+            {
+                _running.Release();
+            }
             batch.Clear();
         }
     }
@@ -103,6 +143,7 @@ public sealed class Batcher<TIn, TOut> : IAsyncDisposable
     /// <summary>Stops taking requests and finishes the ones already queued.</summary>
     public async ValueTask DisposeAsync()
     {
+        _closed = true;
         _queue.Writer.TryComplete();
         await _worker;
     }

@@ -9,16 +9,46 @@ namespace EventMlOps.Serving.Tests.Batching;
 public class BatcherTests(TrainedModels models)
 {
     [Fact]
-    public async Task Given_requests_arriving_within_the_delay_When_batched_Then_they_run_together_up_to_the_max_batch()
+    public async Task Given_requests_arriving_while_a_run_is_in_progress_When_batched_Then_they_run_together_up_to_the_max_batch()
     {
         var batches = new ConcurrentQueue<int>();
-        await using var batcher = new Batcher<int, int>("doubler", maxBatch: 4, TimeSpan.FromMilliseconds(200), capacity: 100,
-            (inputs, rows) => inputs.Select(i => i * 2).ToArray(), batches.Enqueue);
+        using var firstRunning = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        await using var batcher = new Batcher<int, int>("doubler", maxBatch: 4, TimeSpan.FromMilliseconds(200), capacity: 100, (inputs, rows) =>
+        {
+            if (inputs[0] == 0)
+            {
+                firstRunning.Set();
+                release.Wait(TimeSpan.FromSeconds(30));
+            }
+            return [.. inputs.Select(i => i * 2)];
+        }, batches.Enqueue);
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => batcher.Submit(i, 1)));
+        var first = Task.Run(() => batcher.Submit(0, 1));
+        firstRunning.Wait(TimeSpan.FromSeconds(30)).ShouldBeTrue();
+        var rest = Enumerable.Range(1, 9).Select(i => batcher.Submit(i, 1)).ToList();
+        release.Set();
+        var results = await Task.WhenAll([first, .. rest]);
 
         results.ShouldBe(Enumerable.Range(0, 10).Select(i => i * 2));
-        batches.ShouldBe([4, 4, 2]);
+        batches.ShouldBe([1, 4, 4, 1]);
+        (batcher.RanAtOnce, batcher.Queued).ShouldBe((1L, 9L));
+    }
+
+    [Fact]
+    public async Task Given_requests_that_find_the_model_idle_When_submitted_Then_each_runs_at_once_without_waiting_for_the_delay()
+    {
+        var batches = new ConcurrentQueue<int>();
+        // A delay no request could sit out within this test: an idle model must not apply it.
+        await using var batcher = new Batcher<int, int>("idle", maxBatch: 64, TimeSpan.FromMinutes(10), capacity: 100,
+            (inputs, _) => [.. inputs.Select(i => i + 1)], batches.Enqueue);
+
+        var answered = Enumerable.Range(0, 5).Select(i => batcher.Submit(i, 1)).ToList();
+
+        answered.ShouldAllBe(t => t.IsCompletedSuccessfully, "each ran before Submit returned");
+        (await Task.WhenAll(answered)).ShouldBe([1, 2, 3, 4, 5]);
+        batches.ShouldBe([1, 1, 1, 1, 1]);
+        (batcher.RanAtOnce, batcher.Queued, batcher.Depth).ShouldBe((5L, 0L, 0));
     }
 
     [Fact]
@@ -42,14 +72,15 @@ public class BatcherTests(TrainedModels models)
         // Its own model name: the metrics of other hosts in this process carry other names.
         await using var host = await ServingHost.StartAsync(models, [models.RecommenderV1(name: "batched")], "--Serving:MaxDelayMs=100", "--Serving:MaxBatch=16");
 
-        var statuses = await Task.WhenAll(Enumerable.Range(0, 16).Select(async i => (await host.Client.GetAsync($"/recommend?user_id={i + 1}")).StatusCode));
+        // Many at once: the first finds the model idle and runs at once; those arriving during its run are batched.
+        var statuses = await Task.WhenAll(Enumerable.Range(0, 64).Select(async i => (await host.Client.GetAsync($"/recommend?user_id={i % 16 + 1}")).StatusCode));
 
         statuses.ShouldAllBe(s => s == HttpStatusCode.OK);
         var metrics = await host.Client.GetStringAsync("/metrics");
         var count = Value(metrics, "emo_serving_batch_size_count", "batched");
         var rows = Value(metrics, "emo_serving_batch_size_sum", "batched");
-        rows.ShouldBe(16);
-        count.ShouldBeLessThan(16, "concurrent requests share runs");
+        rows.ShouldBe(64);
+        count.ShouldBeLessThan(64, "concurrent requests share runs");
     }
 
     private static double Value(string metrics, string name, string model) =>
