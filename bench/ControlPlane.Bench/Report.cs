@@ -25,7 +25,7 @@ public static class Report
                 m.Cpu.ToString(), baseline is null ? "" : N(m.PerSecond / baseline.PerSecond) + "×",
             };
         });
-        // Commits are the database's, every client's (the control plane's own background work included).
+        // Commits are the database's write transactions, every client's (the control plane's own background work included).
         Text.Table(w, ["command", "path", "clients", "cmd/s", "p50 ms", "p99 ms", "max ms", "errors", "commits/s", "cmd per commit", "cpu % bench/pg/other",
             "cmd/s vs baseline"], rows);
         Errors(w, results);
