@@ -52,6 +52,31 @@ public class BatcherTests(TrainedModels models)
     }
 
     [Fact]
+    public async Task Given_a_run_in_progress_and_a_full_queue_When_another_request_arrives_Then_it_is_refused_at_once_and_the_rest_are_answered()
+    {
+        using var firstRunning = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        await using var batcher = new Batcher<int, int>("rec@1", maxBatch: 64, TimeSpan.Zero, capacity: 3, (inputs, _) =>
+        {
+            if (inputs[0] == 0)
+            {
+                firstRunning.Set();
+                release.Wait(TimeSpan.FromSeconds(30));
+            }
+            return [.. inputs];
+        }, _ => { });
+
+        var first = Task.Run(() => batcher.Submit(0, 1));
+        firstRunning.Wait(TimeSpan.FromSeconds(30)).ShouldBeTrue();
+        var queued = new[] { batcher.Submit(1, 1), batcher.Submit(2, 1) };
+
+        Should.Throw<QueueFullException>(() => batcher.Submit(3, 1)).Message.ShouldBe("the batch queue of rec@1 is full");
+        release.Set();
+        (await Task.WhenAll([first, .. queued])).ShouldBe([0, 1, 2]);
+        batcher.Depth.ShouldBe(0);
+    }
+
+    [Fact]
     public async Task Given_a_failing_run_When_batched_Then_every_request_of_the_batch_sees_the_failure_and_the_next_batch_runs()
     {
         var fail = true;
