@@ -4,7 +4,6 @@ using EventMlOps.ControlPlane.Hosting;
 using Marten;
 using Wolverine;
 using Wolverine.Runtime;
-using Wolverine.Util;
 
 namespace EventMlOps.ControlPlane.Commanding;
 
@@ -17,38 +16,33 @@ public sealed record PublisherAnswer(AnswerTo To, CommandOutcome Outcome);
 public static class PublisherAnswerHandler
 {
     public static Task Handle(PublisherAnswer answer, IWolverineRuntime runtime) =>
-        runtime.Services.GetRequiredService<MassTransitAnswers>().SendAsync(answer.To, answer.Outcome);
+        runtime.Services.GetRequiredService<BusAnswers>().SendAsync(answer.To, answer.Outcome);
 }
 
-/// <summary>Answers bus publishers that asked for an answer: <c>accepted</c> with the stream and the version the command
-/// wrote, <c>duplicate</c> with the first delivery's answer, or <c>refused</c> with the status and reason an HTTP caller
-/// gets. A MassTransit request client gets a MassTransit envelope (<see cref="MassTransitAnswers"/>); a Wolverine publisher
-/// that invoked the command (<c>InvokeAsync&lt;CommandOutcome&gt;</c>) gets Wolverine's own response (<see cref="WolverineReply"/>).
+/// <summary>Answers bus publishers that asked for an answer — a MassTransit request client, or a Wolverine publisher that
+/// invoked the command (<see cref="WolverineReply"/>): <c>accepted</c> with the stream and the version the command wrote,
+/// <c>duplicate</c> with the first delivery's answer, or <c>refused</c> with the status and reason an HTTP caller gets.
 /// A refusal that was answered is not dead-lettered (the sender knows); one nobody awaits is, as before.</summary>
 public static class PublisherAnswers
 {
     /// <summary>After a command's handler (<see cref="CommandGate"/>): the answer joins the outbox of its transaction.</summary>
     public static async Task AnswerAcceptedAsync(ICommand command, Envelope envelope, IDocumentSession session, IMessageContext bus)
     {
-        var to = AnswerTo.From(envelope);
-        var wolverine = WolverineReply.Awaited(envelope) && bus is MessageContext;
-        if (to is null && !wolverine) return;
+        if (AnswerTo.From(envelope) is not { } to) return;
         var answer = session.PendingChanges.InsertsFor<HandledCommand>().FirstOrDefault(h => h.Id == command.CommandId)?.Answer;
-        var outcome = new CommandOutcome(command.CommandId, command.GetType().Name, "accepted", answer?.Stream, answer?.Version, answer?.Appended);
-        if (to is not null) await bus.PublishAsync(new PublisherAnswer(to, outcome));
-        // Wolverine routes a message of the awaited type to the reply address, as the response it awaits.
-        else await ((MessageContext)bus).EnqueueCascadingAsync(outcome);
+        await bus.PublishAsync(new PublisherAnswer(to, new CommandOutcome(command.CommandId, command.GetType().Name, "accepted", answer?.Stream,
+            answer?.Version, answer?.Appended)));
     }
 
     /// <summary>Wolverine's failure action for a second delivery of a handled command.</summary>
     public static async ValueTask AnswerDuplicateAsync(IWolverineRuntime runtime, IEnvelopeLifecycle lifecycle, Exception exception)
     {
-        if (lifecycle.Envelope is { Message: ICommand command } && Awaits(runtime, lifecycle))
+        if (lifecycle.Envelope is { Message: ICommand command } envelope && AnswerTo.From(envelope) is { } to
+            && runtime.Services.GetService<BusAnswers>() is { } answers)
         {
             await using var session = runtime.Services.GetRequiredService<IDocumentStore>().QuerySession();
             var first = (await session.LoadAsync<HandledCommand>(command.CommandId))?.Answer;
-            await AnswerAsync(runtime, lifecycle, new CommandOutcome(command.CommandId, command.GetType().Name, "duplicate", first?.Stream, first?.Version,
-                first?.Appended));
+            await answers.SendAsync(to, new CommandOutcome(command.CommandId, command.GetType().Name, "duplicate", first?.Stream, first?.Version, first?.Appended));
         }
         await lifecycle.CompleteAsync();
     }
@@ -58,23 +52,13 @@ public static class PublisherAnswers
     public static async ValueTask AnswerRefusalAsync(IWolverineRuntime runtime, IEnvelopeLifecycle lifecycle, Exception exception)
     {
         var refused = await CommandOutcomes.RecordRefusalAsync(runtime, lifecycle, exception);
-        if (refused is not null && Awaits(runtime, lifecycle))
+        if (refused is not null && lifecycle.Envelope is { } envelope && AnswerTo.From(envelope) is { } to
+            && runtime.Services.GetService<BusAnswers>() is { } answers)
         {
-            await AnswerAsync(runtime, lifecycle, new CommandOutcome(refused.Id, refused.Type, "refused", Status: refused.Status, Reason: refused.Reason));
+            await answers.SendAsync(to, new CommandOutcome(refused.Id, refused.Type, "refused", Status: refused.Status, Reason: refused.Reason));
             await lifecycle.CompleteAsync();
             return;
         }
         await lifecycle.MoveToDeadLetterQueueAsync(exception);
-    }
-
-    private static bool Awaits(IWolverineRuntime runtime, IEnvelopeLifecycle lifecycle) => lifecycle.Envelope is { } envelope
-        && ((AnswerTo.From(envelope) is not null && runtime.Services.GetService<MassTransitAnswers>() is not null)
-            || (WolverineReply.Awaited(envelope) && lifecycle is MessageContext));
-
-    /// <summary>Answers at once: a failed command has no transaction to join (Wolverine rolled it back).</summary>
-    private static async Task AnswerAsync(IWolverineRuntime runtime, IEnvelopeLifecycle lifecycle, CommandOutcome outcome)
-    {
-        if (AnswerTo.From(lifecycle.Envelope!) is { } to) await runtime.Services.GetRequiredService<MassTransitAnswers>().SendAsync(to, outcome);
-        else await ((MessageContext)lifecycle).EnqueueCascadingAsync(outcome);
     }
 }

@@ -34,7 +34,9 @@ public static class Bus
                 // MassTransit publishers send to exchange:emo-control-plane, which feeds the queue; their JSON envelopes are
                 // read beside Wolverine's messages, and their request clients get answers (MassTransitWire), as do Wolverine
                 // publishers that invoke a command (WolverineReply).
-                opts.UseRabbitMq(new Uri(settings.Address!)).AutoProvision()
+                // No response queue of its own: the control plane awaits no replies, and one would be a listener that
+                // honours any reply address a sender writes.
+                opts.UseRabbitMq(new Uri(settings.Address!)).AutoProvision().DisableSystemRequestReplyQueueDeclaration()
                     .DeclareExchange(BusHeaders.ControlPlaneExchange, e =>
                     {
                         e.ExchangeType = ExchangeType.Fanout;
@@ -45,10 +47,10 @@ public static class Bus
                 opts.ListenToRabbitQueue(BusHeaders.ControlPlaneQueue).UseDurableInbox().UseInterop((_, mapper) =>
                 {
                     MassTransitWire.MapMessageType(mapper);
-                    WolverineReply.MapReplyUri(mapper);
+                    WolverineReply.MoveReplyAddress(mapper);
                 });
                 opts.Services.AddSingleton(wire);
-                opts.Services.AddSingleton(s => new MassTransitAnswers(settings.Address!, wire, s.GetRequiredService<ILogger<MassTransitAnswers>>()));
+                opts.Services.AddSingleton(s => new BusAnswers(settings.Address!, wire, s.GetRequiredService<ILogger<BusAnswers>>()));
                 opts.PublishMessage<PublisherAnswer>().ToLocalQueue("publisher-answers").UseDurableInbox();
                 PublishWorkOrders(opts, to => to.ToRabbitQueue(BusHeaders.AgentsQueue));
                 // Integration events as MassTransit envelopes: a MassTransit consumer binds its queue to the exchange.

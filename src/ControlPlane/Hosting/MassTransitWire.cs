@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EventMlOps.Contracts;
 using EventMlOps.ControlPlane.Commanding;
-using RabbitMQ.Client;
 using Wolverine;
 using Wolverine.RabbitMQ.Internal;
 using Wolverine.Runtime.Serialization;
@@ -63,11 +62,20 @@ public sealed class MassTransitWire(Action<JsonSerializerOptions> configure) : I
         return message.Deserialize(messageType, _json) ?? throw new InvalidField("message", "is null");
     }
 
-    public byte[] Write(Envelope envelope) => throw new NotSupportedException("the control plane sends MassTransit nothing but answers (MassTransitAnswers)");
+    public byte[] Write(Envelope envelope) => throw new NotSupportedException("the control plane sends MassTransit nothing but answers (BusAnswers)");
 
     public object ReadFromData(byte[] data) => throw new NotSupportedException("a MassTransit envelope is read with its message type");
 
-    public byte[] WriteMessage(object message) => throw new NotSupportedException("the control plane sends MassTransit nothing but answers (MassTransitAnswers)");
+    public byte[] WriteMessage(object message) => throw new NotSupportedException("the control plane sends MassTransit nothing but answers (BusAnswers)");
+
+    /// <summary>A response address names a MassTransit bus queue of the sender's (<c>…_bus_…</c>, where a request client
+    /// awaits its answers): the queue's name, or null for anything else — one of ours, another service's queue.</summary>
+    public static string? ResponseQueue(string address) =>
+        Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Segments.LastOrDefault()?.Trim('/') is { Length: > 0 and <= 255 } queue
+        && queue.Contains("_bus_", StringComparison.Ordinal) && !queue.StartsWith("emo-", StringComparison.Ordinal)
+        && !queue.StartsWith("wolverine", StringComparison.Ordinal)
+            ? queue
+            : null;
 
     /// <summary>An answer in MassTransit's envelope, addressed to the request it answers.</summary>
     public byte[] Answer(object answer, AnswerTo to) =>
@@ -77,7 +85,7 @@ public sealed class MassTransitWire(Action<JsonSerializerOptions> configure) : I
             ["requestId"] = to.RequestId.ToString(),
             ["correlationId"] = Guid.TryParse(to.CorrelationId, out var c) ? c.ToString() : null,
             ["conversationId"] = to.ConversationId.ToString(),
-            ["destinationAddress"] = to.ResponseAddress,
+            ["destinationAddress"] = to.Address,
             ["messageType"] = new JsonArray($"urn:message:{answer.GetType().Namespace}:{answer.GetType().Name}"),
             ["message"] = JsonSerializer.SerializeToNode(answer, answer.GetType(), _json),
             ["sentTime"] = DateTime.UtcNow.ToString("O"),
@@ -89,60 +97,5 @@ public sealed class MassTransitWire(Action<JsonSerializerOptions> configure) : I
         var o = new JsonSerializerOptions(JsonSerializerDefaults.Web);
         configure(o);
         return o;
-    }
-}
-
-/// <summary>Where a MassTransit request client awaits the answer to the command it sent.</summary>
-public sealed record AnswerTo(string ResponseAddress, Guid RequestId, string? CorrelationId, Guid ConversationId)
-{
-    /// <summary>Only a MassTransit envelope's own <c>responseAddress</c> counts (<see cref="MassTransitWire.ReadFromData(Type, Envelope)"/>
-    /// sets the headers from it): a sender of another kind cannot pose as a request client by setting them.</summary>
-    public static AnswerTo? From(Envelope envelope) =>
-        envelope.ContentType == MassTransitWire.MassTransitContentType
-        && envelope.Headers.GetValueOrDefault(MassTransitWire.ResponseAddressHeader) is { } address
-        && Guid.TryParse(envelope.Headers.GetValueOrDefault(MassTransitWire.RequestIdHeader), out var requestId)
-            ? new AnswerTo(address, requestId, envelope.CorrelationId, envelope.ConversationId)
-            : null;
-}
-
-/// <summary>Sends answers to MassTransit request clients: straight to the client's own temporary queue (through the default
-/// exchange, never declaring it: MassTransit holds it exclusively), on a connection of its own.</summary>
-public sealed class MassTransitAnswers(string address, MassTransitWire wire, ILogger<MassTransitAnswers> log) : IAsyncDisposable
-{
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private IConnection? _connection;
-    private IChannel? _channel;
-
-    public async Task SendAsync(AnswerTo to, object answer)
-    {
-        // A response address names a queue of the sender's; never one of ours (the agents' work orders, this queue).
-        var queue = Uri.TryCreate(to.ResponseAddress, UriKind.Absolute, out var uri) ? uri.Segments.LastOrDefault()?.Trim('/') : null;
-        if (queue is not { Length: > 0 and <= 255 } || queue.StartsWith("emo-", StringComparison.Ordinal) || queue.StartsWith("wolverine", StringComparison.Ordinal))
-        {
-            log.LogWarning("Not answering request {RequestId}: its response address names no queue of a sender", to.RequestId);
-            return;
-        }
-        var body = wire.Answer(answer, to);
-        await _gate.WaitAsync();
-        try
-        {
-            if (_channel is not { IsOpen: true })
-            {
-                _connection ??= await new ConnectionFactory { Uri = new Uri(address), ClientProvidedName = "emo-controlplane answers" }.CreateConnectionAsync();
-                _channel = await _connection.CreateChannelAsync();
-            }
-            await _channel.BasicPublishAsync("", queue, false,
-                new BasicProperties { ContentType = MassTransitWire.MassTransitContentType, MessageId = Guid.NewGuid().ToString(), Persistent = true }, body);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_channel is not null) await _channel.DisposeAsync();
-        if (_connection is not null) await _connection.DisposeAsync();
     }
 }

@@ -142,35 +142,52 @@ public sealed class PublisherAnswersTests(ControlPlaneFixture fx) : IAsyncLifeti
     }
 
     [Fact]
-    public async Task Given_a_Wolverine_publisher_naming_another_queue_as_its_reply_address_When_it_sends_Then_nothing_is_sent_there()
+    public async Task Given_senders_naming_another_queue_as_their_reply_address_When_they_send_Then_nothing_is_sent_there_while_a_response_queue_gets_its_answer()
     {
         await using var connection = await new RabbitMQ.Client.ConnectionFactory { Uri = new Uri(_rabbitMq) }.CreateConnectionAsync(Ct);
         await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
-        // Exclusive to this connection (gone with it), and a name of its own: nothing left from an earlier run is counted.
+        // Declared as Wolverine declares a queue it sends to (a declaration with other arguments would fail and hide a send),
+        // with names of their own: nothing left from an earlier run is counted.
         var victim = $"victim-inbox-{Guid.NewGuid():N}";
-        await channel.QueueDeclareAsync(victim, durable: false, exclusive: true, autoDelete: true, cancellationToken: Ct);
-        var command = Dataset("wolverine-misdirected");
-
-        // A message in Wolverine's shape, sent as any AMQP client can, its reply address aimed at another service's queue.
-        await channel.BasicPublishAsync("", BusHeaders.ControlPlaneQueue, false, new RabbitMQ.Client.BasicProperties
+        var responses = $"wolverine.response.{Guid.NewGuid()}";
+        foreach (var queue in new[] { victim, responses })
+            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false, cancellationToken: Ct);
+        var outcome = typeof(CommandOutcome).ToMessageTypeName();
+        var sent = new[]
         {
-            Type = typeof(RegisterDataset).ToMessageTypeName(), ContentType = "application/json", MessageId = Guid.NewGuid().ToString(),
-            Headers = new Dictionary<string, object?>
-            {
-                [BusHeaders.Token] = Token("mallory", Roles.Scientist),
-                [EnvelopeConstants.ReplyUriKey] = $"rabbitmq://queue/{victim}",
-                [EnvelopeConstants.ReplyRequestedKey] = typeof(CommandOutcome).ToMessageTypeName(),
-            },
-        }, JsonSerializer.SerializeToUtf8Bytes(command, WireOptions), Ct);
+            (Dataset("misdirected-answer"), victim, outcome),              // would get the answer
+            (Dataset("misdirected-ack"), victim, "EventMlOps.Contracts.Views.Nothing"), // would get Wolverine's failure acknowledgement
+            (Dataset("answered"), responses, outcome),                     // the control: a Wolverine node's response queue
+        };
 
+        // Messages in Wolverine's shape, sent as any AMQP client can.
+        foreach (var (command, replyTo, requested) in sent)
+            await channel.BasicPublishAsync("", BusHeaders.ControlPlaneQueue, false, new RabbitMQ.Client.BasicProperties
+            {
+                Type = typeof(RegisterDataset).ToMessageTypeName(), ContentType = "application/json", MessageId = Guid.NewGuid().ToString(),
+                Headers = new Dictionary<string, object?>
+                {
+                    [BusHeaders.Token] = Token("mallory", Roles.Scientist),
+                    [EnvelopeConstants.ReplyUriKey] = $"rabbitmq://queue/{replyTo}",
+                    [EnvelopeConstants.ReplyRequestedKey] = requested,
+                },
+            }, JsonSerializer.SerializeToUtf8Bytes(command, WireOptions), Ct);
+
+        (await LifecycleTests.Eventually(async () => (await channel.QueueDeclarePassiveAsync(responses, Ct)).MessageCount == 1))
+            .ShouldBeTrue("the response queue gets its answer");
         (await LifecycleTests.Eventually(async () =>
         {
             await using var session = Store.QuerySession();
-            return await session.Events.FetchStreamStateAsync(StreamKeys.Dataset(command.DatasetId), Ct) is not null;
-        })).ShouldBeTrue("the command itself is handled");
-        await Task.Delay(TimeSpan.FromSeconds(1), Ct);
+            foreach (var (command, _, _) in sent)
+                if (await session.Events.FetchStreamStateAsync(StreamKeys.Dataset(command.DatasetId), Ct) is null) return false;
+            return true;
+        })).ShouldBeTrue("every command itself is handled");
+        await Task.Delay(TimeSpan.FromSeconds(2), Ct);
         (await channel.QueueDeclarePassiveAsync(victim, Ct)).MessageCount.ShouldBe(0u,
             "neither an answer nor Wolverine's acknowledgement goes to a reply address outside Wolverine's response queues");
+        var answer = await channel.BasicGetAsync(responses, autoAck: true, Ct);
+        JsonSerializer.Deserialize<CommandOutcome>(answer!.Body.Span, WireOptions)!.CommandId.ShouldBe(sent[2].Item1.CommandId);
+        foreach (var queue in new[] { victim, responses }) await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false, cancellationToken: Ct);
     }
 
     public sealed record ForgedAddress(string ResponseAddress, Guid RequestId, string? CorrelationId, Guid ConversationId);
