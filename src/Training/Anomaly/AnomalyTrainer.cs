@@ -26,6 +26,7 @@ public static class AnomalyTrainer
         new("features", "CSV: the feature columns to use, comma-separated (default: all but timestamp, machine, label)"),
         OptionSpec.Hyperparameter(Name, "train-fraction", "share of each machine's timeline to train on (default 0.6)"),
         OptionSpec.Hyperparameter(Name, "validation-fraction", "share after it, assumed normal, to choose the threshold on (default 0.2); the rest is the test part"),
+        new("keep-labelled", "train on and calibrate with readings labelled as anomalies too (default: they are left out, with a warning)", IsFlag: true),
         OptionSpec.Hyperparameter(Name, "machines", "generated machines (default 6)"),
         OptionSpec.Hyperparameter(Name, "days", "generated days of one-minute readings per machine (default 28)"),
         OptionSpec.Hyperparameter(Name, "recalibration", "generated data: °C every temperature sensor reads more, as after a recalibration (default 0)"),
@@ -49,7 +50,7 @@ public static class AnomalyTrainer
             options.IntList("hidden", [256, 64, 8]),
             options.Double("target-fpr", 0.05),
             options.StringList("features"),
-            new TimelineSplit(train, validation),
+            new TimelineSplit(train, validation, options.Flag("keep-labelled")),
             new SensorGeneratorOptions(options.Int("machines", 6), options.Double("days", 28), train + validation, seed, options.Double("recalibration", 0)));
     }
 
@@ -63,9 +64,10 @@ public static class AnomalyTrainer
         session.Info($"data: {data.Machines.Count} machine(s), {data.Readings} readings of {features.Length} features"
                      + $"{(data.HasLabels ? ", labelled" : "")} ({(session.DataPath is null ? "generated" : session.DataPath)}, {clock.Elapsed.TotalSeconds:0.0} s)");
 
+        WarnOfLabelled(session, data, s.Split);
         var (mean, std) = Normalisation(data, s.Split);
-        var train = TimelineSplit.Windows(data, s.Window, s.Stride, s.Split.Train);
-        var validation = TimelineSplit.Windows(data, s.Window, 1, s.Split.Validation);
+        var train = s.Split.TrainWindows(data, s.Window, s.Stride);
+        var validation = s.Split.ValidationWindows(data, s.Window);
         var test = TimelineSplit.Windows(data, s.Window, 1, s.Split.Test);
         if (train.Count == 0 || validation.Count == 0)
             throw new UsageException($"too little data for windows of {s.Window}: {train.Count} training and {validation.Count} validation windows");
@@ -82,6 +84,7 @@ public static class AnomalyTrainer
             ["features"] = features,
             ["train_fraction"] = s.Split.TrainFraction,
             ["validation_fraction"] = s.Split.ValidationFraction,
+            ["keep_labelled"] = s.Split.KeepLabelled,
             ["optimizer"] = "adam",
             ["loss"] = "mse",
             ["machines"] = data.Machines.Count,
@@ -160,7 +163,18 @@ public static class AnomalyTrainer
         session.Finish(metrics, s.Epochs);
     }
 
-    /// <summary>Per-feature mean and standard deviation of the training readings of all machines.</summary>
+    /// <summary>Labelled anomalies in the parts that are assumed normal are said, with what becomes of them.</summary>
+    private static void WarnOfLabelled(TrainingSession session, SensorData data, TimelineSplit split)
+    {
+        var (train, validation) = (TimelineSplit.Labelled(data, split.Train), TimelineSplit.Labelled(data, split.Validation));
+        if (train + validation == 0) return;
+        session.Info($"warning: {train:N0} labelled reading(s) fell into the training part and {validation:N0} into the validation part; " + (split.KeepLabelled
+            ? "they are trained on and used to choose the threshold (--keep-labelled)"
+            : "the windows holding them are left out of training and threshold calibration (--keep-labelled keeps them)"));
+    }
+
+    /// <summary>Per-feature mean and standard deviation of the training readings of all machines (without the readings
+    /// the split leaves out).</summary>
     public static (float[] Mean, float[] Std) Normalisation(SensorData data, TimelineSplit split)
     {
         var f = data.Features.Length;
@@ -170,13 +184,17 @@ public static class AnomalyTrainer
         foreach (var m in data.Machines)
         {
             var (from, to) = split.Train(m);
-            for (var t = from; t < to; t++, n++)
+            for (var t = from; t < to; t++)
+            {
+                if (split.Excluded(m, t)) continue;
+                n++;
                 for (var k = 0; k < f; k++)
                 {
                     double v = m.Values[t * f + k];
                     sum[k] += v;
                     sumSq[k] += v * v;
                 }
+            }
         }
         if (n == 0) throw new UsageException("no training readings");
         var mean = sum.Select(s => (float)(s / n)).ToArray();
@@ -263,7 +281,8 @@ public static class AnomalyTrainer
                 foreach (var m in data.Machines)
                 {
                     var (from, to) = split.Train(m);
-                    for (var t = from; t < to; t++) values.Add(m.Values[t * f + k]);
+                    for (var t = from; t < to; t++)
+                        if (!split.Excluded(m, t)) values.Add(m.Values[t * f + k]);
                 }
                 w.WritePropertyName(data.Features[k]);
                 Distribution.Of(values.ToArray()).Write(w);

@@ -18,15 +18,32 @@ public sealed class WindowSet
 }
 
 /// <summary>The chronological split of every machine's timeline: training, validation (normal operation held
-/// out for the threshold) and test (the labelled evaluation), and the windows of each part.</summary>
-public sealed record TimelineSplit(double TrainFraction, double ValidationFraction)
+/// out for the threshold) and test (the labelled evaluation), and the windows of each part. Unless
+/// <paramref name="KeepLabelled"/>, readings labelled as anomalies are left out of training and threshold calibration
+/// (a window containing one is not taken; the normalisation does not see them): they are what the model must not learn
+/// as normal.</summary>
+public sealed record TimelineSplit(double TrainFraction, double ValidationFraction, bool KeepLabelled = false)
 {
     public (int From, int To) Train(MachineSeries m) => (0, (int)(m.Length * TrainFraction));
     public (int From, int To) Validation(MachineSeries m) => ((int)(m.Length * TrainFraction), (int)(m.Length * (TrainFraction + ValidationFraction)));
     public (int From, int To) Test(MachineSeries m) => ((int)(m.Length * (TrainFraction + ValidationFraction)), m.Length);
 
-    /// <summary>Windows starting every <paramref name="stride"/> readings that lie wholly inside the part.</summary>
-    public static WindowSet Windows(SensorData data, int window, int stride, Func<MachineSeries, (int From, int To)> part)
+    /// <summary>Whether reading <paramref name="t"/> of <paramref name="m"/> is left out of training and calibration.</summary>
+    public bool Excluded(MachineSeries m, int t) => !KeepLabelled && m.Labels?[t] is not null;
+
+    /// <summary>Labelled readings inside <paramref name="part"/> of every machine.</summary>
+    public static long Labelled(SensorData data, Func<MachineSeries, (int From, int To)> part) =>
+        data.Machines.Sum(m => m.Labels is null ? 0L : Range(part(m)).LongCount(t => m.Labels[t] is not null));
+
+    /// <summary>The training windows (every <paramref name="stride"/> readings), without labelled readings unless kept.</summary>
+    public WindowSet TrainWindows(SensorData data, int window, int stride) => Windows(data, window, stride, Train, KeepLabelled ? null : this);
+
+    /// <summary>The validation windows the threshold is chosen on, without labelled readings unless kept.</summary>
+    public WindowSet ValidationWindows(SensorData data, int window) => Windows(data, window, 1, Validation, KeepLabelled ? null : this);
+
+    /// <summary>Windows starting every <paramref name="stride"/> readings that lie wholly inside the part; with
+    /// <paramref name="excluding"/>, none that contains a reading it excludes.</summary>
+    public static WindowSet Windows(SensorData data, int window, int stride, Func<MachineSeries, (int From, int To)> part, TimelineSplit? excluding = null)
     {
         var features = data.Features.Length;
         var width = window * features;
@@ -39,6 +56,7 @@ public sealed record TimelineSplit(double TrainFraction, double ValidationFracti
             var (from, to) = part(m);
             for (var start = from; start + window <= to; start += stride)
             {
+                if (excluding is not null && Enumerable.Range(start, window).Any(t => excluding.Excluded(m, t))) continue;
                 values.AddRange(m.Values.AsSpan(start * features, width));
                 if (labelled)
                 {
@@ -51,4 +69,6 @@ public sealed record TimelineSplit(double TrainFraction, double ValidationFracti
         }
         return new WindowSet { Values = values.ToArray(), Count = count, Width = width, Kinds = labelled ? kinds.ToArray() : null };
     }
+
+    private static IEnumerable<int> Range((int From, int To) part) => Enumerable.Range(part.From, Math.Max(0, part.To - part.From));
 }

@@ -43,6 +43,37 @@ public class TrainerProgramTests
     }
 
     [Theory]
+    [InlineData(false, "the windows holding them are left out of training and threshold calibration (--keep-labelled keeps them)")]
+    [InlineData(true, "they are trained on and used to choose the threshold (--keep-labelled)")]
+    public void Given_labelled_anomalies_in_the_parts_assumed_normal_When_the_detector_trains_Then_it_warns_with_their_counts_and_records_the_choice(
+        bool keep, string fate)
+    {
+        // Generated anomalies come after the normal share (0.5 of the timeline), so with a 0.6/0.2 split some fall into the
+        // training and validation parts; readings 100–109 of each machine are labelled too.
+        var data = SensorGenerator.Generate(new SensorGeneratorOptions(Machines: 2, Days: 2, NormalFraction: 0.5, Seed: 1));
+        var csv = new StringWriter();
+        csv.WriteLine("timestamp,machine,pressure,temperature,label");
+        foreach (var m in data.Machines)
+            for (var t = 0; t < m.Length; t++)
+                csv.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{DateTimeOffset.FromUnixTimeMilliseconds(m.Timestamps[t]):O},{m.Machine},{m.Values[t * 3 + 2]},{m.Values[t * 3]},{(t is >= 100 and < 110 ? "spike" : m.Labels![t])}"));
+        var split = new TimelineSplit(0.6, 0.2);
+        var loaded = SensorCsvLoader.Load(Temp.File(csv.ToString(), "labelled.csv"), []);
+        var (inTraining, inValidation) = (TimelineSplit.Labelled(loaded, split.Train), TimelineSplit.Labelled(loaded, split.Validation));
+        var output = Temp.Folder();
+
+        var (exit, stdout, stderr) = Run(["anomaly", "--data", Temp.File(csv.ToString(), "readings.csv"), "--out", output, "--epochs", "1", "--window", "12",
+            "--hidden", "16,4", .. keep ? (string[])["--keep-labelled"] : []]);
+
+        exit.ShouldBe(0, stderr);
+        inTraining.ShouldBeGreaterThanOrEqualTo(20);
+        inValidation.ShouldBeGreaterThan(0);
+        stdout.ShouldContain($"warning: {inTraining:N0} labelled reading(s) fell into the training part and {inValidation:N0} into the validation part; {fate}");
+        using var parameters = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "params.json")));
+        parameters.RootElement.GetProperty("keep_labelled").GetBoolean().ShouldBe(keep);
+    }
+
+    [Theory]
     [InlineData("recommender", "--users", "200", "--items", "150", "--interactions", "6000", "--factors", "4", "--layers", "8,4")]
     [InlineData("anomaly", "--machines", "1", "--days", "1", "--hidden", "8,2")]
     public void Given_fault_hyperparameters_When_a_trainer_runs_Then_the_model_carries_them_in_its_metadata_and_they_are_logged_as_params(string trainer, params string[] sizes)
