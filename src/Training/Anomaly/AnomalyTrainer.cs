@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using EventMlOps.Contracts.Training;
 using EventMlOps.Training.Running;
@@ -26,6 +27,8 @@ public static class AnomalyTrainer
         new("features", "CSV: the feature columns to use, comma-separated (default: all but timestamp, machine, label)"),
         OptionSpec.Hyperparameter(Name, "train-fraction", "share of each machine's timeline to train on (default 0.6)"),
         OptionSpec.Hyperparameter(Name, "validation-fraction", "share after it, assumed normal, to choose the threshold on (default 0.2); the rest is the test part"),
+        new("train-until", "instead of the shares: train on the readings at or before this moment (ISO 8601; needs --validate-until)"),
+        new("validate-until", "with --train-until: choose the threshold on the readings after it, up to this moment; the rest is the test part"),
         new("keep-labelled", "train on and calibrate with readings labelled as anomalies too (default: they are left out, with a warning)", IsFlag: true),
         OptionSpec.Hyperparameter(Name, "machines", "generated machines (default 6)"),
         OptionSpec.Hyperparameter(Name, "days", "generated days of one-minute readings per machine (default 28)"),
@@ -41,6 +44,11 @@ public static class AnomalyTrainer
         var train = options.Double("train-fraction", defaults["train_fraction"]);
         var validation = options.Double("validation-fraction", defaults["validation_fraction"]);
         if (train + validation >= 1) throw new UsageException("--train-fraction + --validation-fraction must leave a test part (sum < 1)");
+        var (trainUntil, validateUntil) = (options.Time("train-until"), options.Time("validate-until"));
+        if ((trainUntil is null) != (validateUntil is null)) throw new UsageException("--train-until and --validate-until go together: the two moments that end training and validation");
+        if (trainUntil is not null && (options.String("train-fraction") is not null || options.String("validation-fraction") is not null))
+            throw new UsageException("split by shares (--train-fraction, --validation-fraction) or by moments (--train-until, --validate-until), not both");
+        if (validateUntil <= trainUntil) throw new UsageException("--validate-until must be after --train-until");
         return new Settings(
             options.Int("epochs", DefaultEpochs),
             options.Double("lr", DefaultLearningRate),
@@ -50,7 +58,7 @@ public static class AnomalyTrainer
             options.IntList("hidden", [256, 64, 8]),
             options.Double("target-fpr", 0.05),
             options.StringList("features"),
-            new TimelineSplit(train, validation, options.Flag("keep-labelled")),
+            new TimelineSplit(train, validation, options.Flag("keep-labelled"), trainUntil, validateUntil),
             new SensorGeneratorOptions(options.Int("machines", 6), options.Double("days", 28), train + validation, seed, options.Double("recalibration", 0)));
     }
 
@@ -75,22 +83,25 @@ public static class AnomalyTrainer
         session.Info($"windows of {s.Window} × {features.Length}: {train.Count} training, {validation.Count} validation, {test.Count} test"
                      + (testAnomalous is null ? " (no labels: detection quality is not evaluated)" : $" ({testAnomalous.Count(a => a)} anomalous)"));
 
-        session.Begin(s.Epochs, s.LearningRate, s.BatchSize, new Parameters
+        var parameters = new Parameters
         {
             ["window"] = s.Window,
             ["stride"] = s.Stride,
             ["hidden"] = s.Hidden,
             ["target_fpr"] = s.TargetFpr,
             ["features"] = features,
-            ["train_fraction"] = s.Split.TrainFraction,
-            ["validation_fraction"] = s.Split.ValidationFraction,
             ["keep_labelled"] = s.Split.KeepLabelled,
             ["optimizer"] = "adam",
             ["loss"] = "mse",
             ["machines"] = data.Machines.Count,
             ["readings"] = data.Readings,
             ["generator_days"] = session.DataPath is null ? s.Generator.Days : 0,
-        });
+        };
+        if (s.Split is { TrainUntil: { } trainUntil, ValidateUntil: { } validateUntil })
+            (parameters["train_until"], parameters["validate_until"]) = (Moment(trainUntil), Moment(validateUntil));
+        else
+            (parameters["train_fraction"], parameters["validation_fraction"]) = (s.Split.TrainFraction, s.Split.ValidationFraction);
+        session.Begin(s.Epochs, s.LearningRate, s.BatchSize, parameters);
 
         var device = session.Device;
         var meanTiled = Tile(mean, s.Window);
@@ -162,6 +173,8 @@ public static class AnomalyTrainer
         metrics["total_seconds"] = session.Elapsed.TotalSeconds;
         session.Finish(metrics, s.Epochs);
     }
+
+    private static string Moment(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs).ToString("O", CultureInfo.InvariantCulture);
 
     /// <summary>Labelled anomalies in the parts that are assumed normal are said, with what becomes of them.</summary>
     private static void WarnOfLabelled(TrainingSession session, SensorData data, TimelineSplit split)

@@ -18,15 +18,31 @@ public sealed class WindowSet
 }
 
 /// <summary>The chronological split of every machine's timeline: training, validation (normal operation held
-/// out for the threshold) and test (the labelled evaluation), and the windows of each part. Unless
-/// <paramref name="KeepLabelled"/>, readings labelled as anomalies are left out of training and threshold calibration
-/// (a window containing one is not taken; the normalisation does not see them): they are what the model must not learn
-/// as normal.</summary>
-public sealed record TimelineSplit(double TrainFraction, double ValidationFraction, bool KeepLabelled = false)
+/// out for the threshold) and test (the labelled evaluation), and the windows of each part — by shares of each timeline,
+/// or at two moments (<paramref name="TrainUntil"/>, <paramref name="ValidateUntil"/>: Unix milliseconds, the last reading
+/// of a part is the last at or before its moment). Unless <paramref name="KeepLabelled"/>, readings labelled as anomalies
+/// are left out of training and threshold calibration (a window containing one is not taken; the normalisation does not
+/// see them): they are what the model must not learn as normal.</summary>
+public sealed record TimelineSplit(double TrainFraction, double ValidationFraction, bool KeepLabelled = false, long? TrainUntil = null,
+    long? ValidateUntil = null)
 {
-    public (int From, int To) Train(MachineSeries m) => (0, (int)(m.Length * TrainFraction));
-    public (int From, int To) Validation(MachineSeries m) => ((int)(m.Length * TrainFraction), (int)(m.Length * (TrainFraction + ValidationFraction)));
-    public (int From, int To) Test(MachineSeries m) => ((int)(m.Length * (TrainFraction + ValidationFraction)), m.Length);
+    public (int From, int To) Train(MachineSeries m) => (0, TrainEnd(m));
+    public (int From, int To) Validation(MachineSeries m) => (TrainEnd(m), ValidationEnd(m));
+    public (int From, int To) Test(MachineSeries m) => (ValidationEnd(m), m.Length);
+
+    private int TrainEnd(MachineSeries m) => TrainUntil is { } at ? After(m, at) : (int)(m.Length * TrainFraction);
+
+    private int ValidationEnd(MachineSeries m) =>
+        ValidateUntil is { } at ? Math.Max(TrainEnd(m), After(m, at)) : (int)(m.Length * (TrainFraction + ValidationFraction));
+
+    /// <summary>The index of the first reading after <paramref name="at"/> (readings are in time order).</summary>
+    private static int After(MachineSeries m, long at)
+    {
+        var i = Array.BinarySearch(m.Timestamps, at);
+        if (i < 0) return ~i;
+        while (i < m.Length && m.Timestamps[i] <= at) i++;
+        return i;
+    }
 
     /// <summary>Whether reading <paramref name="t"/> of <paramref name="m"/> is left out of training and calibration.</summary>
     public bool Excluded(MachineSeries m, int t) => !KeepLabelled && m.Labels?[t] is not null;

@@ -108,6 +108,15 @@ public sealed class CommandLine
         return list.Length > 0 ? list : throw new UsageException($"--{Normalise(name)} must not be empty");
     }
 
+    /// <summary>A moment, ISO 8601 (a time without an offset is UTC), as Unix milliseconds.</summary>
+    public long? Time(string name)
+    {
+        if (String(name) is not { } text) return null;
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+            ? at.ToUnixTimeMilliseconds()
+            : throw new UsageException($"--{Normalise(name)} must be a time (ISO 8601, e.g. 2026-01-31T00:00:00Z), not '{(text.Length > 40 ? text[..40] + "…" : text)}'");
+    }
+
     public string[] StringList(string name)
         => String(name) is { } text ? text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : [];
 

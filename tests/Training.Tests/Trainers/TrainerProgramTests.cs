@@ -43,6 +43,55 @@ public class TrainerProgramTests
     }
 
     [Theory]
+    [InlineData("--train-until", "2026-01-01T00:00:00Z", "--train-until and --validate-until go together")]
+    [InlineData("--train-until", "yesterday", "--train-until must be a time (ISO 8601, e.g. 2026-01-31T00:00:00Z), not 'yesterday'")]
+    public void Given_a_bad_moment_When_the_detector_is_asked_to_split_by_it_Then_it_exits_2_saying_why(string option, string value, string reason)
+    {
+        var (exit, _, stderr) = Run("anomaly", "--generate", "--machines", "1", "--days", "1", "--out", Temp.Folder(), option, value);
+
+        exit.ShouldBe(2);
+        stderr.ShouldContain(reason);
+    }
+
+    [Fact]
+    public void Given_moments_and_shares_both_or_moments_out_of_order_When_the_detector_is_asked_Then_it_exits_2_saying_why()
+    {
+        string[] moments = ["--train-until", "2026-01-02T00:00:00Z", "--validate-until", "2026-01-03T00:00:00Z"];
+
+        var both = Run(["anomaly", "--generate", "--out", Temp.Folder(), .. moments, "--train-fraction", "0.5"]);
+        var reversed = Run(["anomaly", "--generate", "--out", Temp.Folder(), "--train-until", "2026-01-03T00:00:00Z", "--validate-until", "2026-01-02T00:00:00Z"]);
+
+        (both.Item1, reversed.Item1).ShouldBe((2, 2));
+        both.Item3.ShouldContain("split by shares (--train-fraction, --validation-fraction) or by moments (--train-until, --validate-until), not both");
+        reversed.Item3.ShouldContain("--validate-until must be after --train-until");
+    }
+
+    [Fact]
+    public void Given_two_moments_When_the_detector_trains_on_a_csv_Then_it_splits_there_and_records_them()
+    {
+        var data = SensorGenerator.Generate(new SensorGeneratorOptions(Machines: 1, Days: 2, NormalFraction: 0.8, Seed: 2));
+        var m = data.Machines[0];
+        var csv = new StringWriter();
+        csv.WriteLine("timestamp,machine,pressure,temperature,label");
+        for (var t = 0; t < m.Length; t++)
+            csv.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{DateTimeOffset.FromUnixTimeMilliseconds(m.Timestamps[t]):O},{m.Machine},{m.Values[t * 3 + 2]},{m.Values[t * 3]},{m.Labels![t]}"));
+        var (trainUntil, validateUntil) = (DateTimeOffset.FromUnixTimeMilliseconds(m.Timestamps[1199]), DateTimeOffset.FromUnixTimeMilliseconds(m.Timestamps[1799]));
+        var output = Temp.Folder();
+
+        var (exit, stdout, stderr) = Run("anomaly", "--data", Temp.File(csv.ToString(), "readings.csv"), "--out", output, "--epochs", "1", "--window", "12",
+            "--hidden", "16,4", "--train-until", trainUntil.ToString("O", CultureInfo.InvariantCulture), "--validate-until", validateUntil.ToString("O", CultureInfo.InvariantCulture));
+
+        exit.ShouldBe(0, stderr);
+        // 1,200 training readings (windows of 12, stride 1: 1,189) and 600 validation readings (589 windows).
+        stdout.ShouldContain("windows of 12 × 2: 1189 training, 589 validation,");
+        using var parameters = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "params.json")));
+        (parameters.RootElement.GetProperty("train_until").GetString(), parameters.RootElement.GetProperty("validate_until").GetString())
+            .ShouldBe((trainUntil.ToString("O", CultureInfo.InvariantCulture), validateUntil.ToString("O", CultureInfo.InvariantCulture)));
+        parameters.RootElement.TryGetProperty("train_fraction", out _).ShouldBeFalse("the shares were not used");
+    }
+
+    [Theory]
     [InlineData(false, "the windows holding them are left out of training and threshold calibration (--keep-labelled keeps them)")]
     [InlineData(true, "they are trained on and used to choose the threshold (--keep-labelled)")]
     public void Given_labelled_anomalies_in_the_parts_assumed_normal_When_the_detector_trains_Then_it_warns_with_their_counts_and_records_the_choice(

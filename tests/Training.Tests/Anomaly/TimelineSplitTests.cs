@@ -2,9 +2,10 @@ using EventMlOps.Training.Anomaly;
 
 namespace EventMlOps.Training.Tests.Anomaly;
 
-/// <summary>Readings labelled as anomalies are what the detector must not learn as normal: they are left out of the
-/// training and validation parts (windows, normalisation) unless kept on purpose.</summary>
-public class LabelAwareSplitTests
+/// <summary>The split of each machine's timeline: by shares or at two moments; readings labelled as anomalies are what
+/// the detector must not learn as normal, so they are left out of the training and validation parts (windows,
+/// normalisation) unless kept on purpose.</summary>
+public class TimelineSplitTests
 {
     /// <summary>One machine, 20 readings of one feature (the value is the index), labelled at 3 (training part) and 13
     /// (validation part) and 17 (test part); parts 0–9, 10–14, 15–19.</summary>
@@ -59,6 +60,18 @@ public class LabelAwareSplitTests
 
         AnomalyTrainer.Normalisation(spiked, Split).Mean.ShouldBe([5f]);                               // 1..9
         AnomalyTrainer.Normalisation(spiked, Split with { KeepLabelled = true }).Mean.ShouldBe([(1000f + 45 - 0) / 10]);
+    }
+
+    [Fact]
+    public void Given_two_moments_When_the_timeline_is_split_Then_each_part_ends_with_the_last_reading_at_or_before_its_moment()
+    {
+        var m = Data().Machines[0];
+        var split = new TimelineSplit(0.6, 0.2, TrainUntil: 9 * 60_000L, ValidateUntil: 14 * 60_000L + 30_000);
+
+        (split.Train(m), split.Validation(m), split.Test(m)).ShouldBe(((0, 10), (10, 15), (15, 20)));
+        // Moments before the first or after the last reading leave parts empty, never reversed.
+        var early = new TimelineSplit(0.6, 0.2, TrainUntil: -1, ValidateUntil: 100 * 60_000L);
+        (early.Train(m), early.Validation(m), early.Test(m)).ShouldBe(((0, 0), (0, 20), (20, 20)));
     }
 
     /// <summary>Each window's first value is its start (the value is the index).</summary>
