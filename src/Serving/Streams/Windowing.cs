@@ -1,3 +1,5 @@
+using EventMlOps.Models;
+
 namespace EventMlOps.Serving.Streams;
 
 /// <summary>The windows a model was trained on, in event time: <see cref="Steps"/> readings <see cref="IntervalMs"/> apart,
@@ -5,9 +7,9 @@ namespace EventMlOps.Serving.Streams;
 /// newest of its machine.</summary>
 public sealed record StreamShape(int Steps, int Stride, int Features, long IntervalMs, long LatenessMs)
 {
-    /// <summary>The slot a time falls in (the nearest multiple of the interval since the Unix epoch): windows are aligned
+    /// <summary>The slot a time falls in (<see cref="EventTime.Slot"/>, as the trainer places readings): windows are aligned
     /// to the epoch, so every replica and every restart cuts the same windows.</summary>
-    public long Slot(long timeMs) => (long)Math.Floor((timeMs + IntervalMs / 2.0) / IntervalMs);
+    public long Slot(long timeMs) => EventTime.Slot(timeMs, IntervalMs);
 
     public long FloorToStride(long slot) => (long)Math.Floor((double)slot / Stride) * Stride;
 

@@ -27,6 +27,7 @@ public static class AnomalyTrainer
         new("features", "CSV: the feature columns to use, comma-separated (default: all but timestamp, machine, label)"),
         OptionSpec.Hyperparameter(Name, "train-fraction", "share of each machine's timeline to train on (default 0.6)"),
         OptionSpec.Hyperparameter(Name, "validation-fraction", "share after it, assumed normal, to choose the threshold on (default 0.2); the rest is the test part"),
+        new("cadence", "the sampling interval readings are placed at, e.g. 60s or 5m (default: the median step between readings)"),
         new("train-until", "instead of the shares: train on the readings at or before this moment (ISO 8601; needs --validate-until)"),
         new("validate-until", "with --train-until: choose the threshold on the readings after it, up to this moment; the rest is the test part"),
         new("keep-labelled", "train on and calibrate with readings labelled as anomalies too (default: they are left out, with a warning)", IsFlag: true),
@@ -36,7 +37,7 @@ public static class AnomalyTrainer
     ];
 
     public sealed record Settings(int Epochs, double LearningRate, int BatchSize, int Window, int Stride, int[] Hidden, double TargetFpr,
-        string[] Features, TimelineSplit Split, SensorGeneratorOptions Generator);
+        string[] Features, TimelineSplit Split, SensorGeneratorOptions Generator, long? CadenceMs = null);
 
     public static Settings Read(CommandLine options, int seed)
     {
@@ -59,19 +60,24 @@ public static class AnomalyTrainer
             options.Double("target-fpr", 0.05),
             options.StringList("features"),
             new TimelineSplit(train, validation, options.Flag("keep-labelled"), trainUntil, validateUntil),
-            new SensorGeneratorOptions(options.Int("machines", 6), options.Double("days", 28), train + validation, seed, options.Double("recalibration", 0)));
+            new SensorGeneratorOptions(options.Int("machines", 6), options.Double("days", 28), train + validation, seed, options.Double("recalibration", 0)),
+            Cadence.Parse(options.String("cadence"), "cadence"));
     }
 
     public static void Run(TrainingSession session, Settings s)
     {
         var clock = Stopwatch.StartNew();
-        var data = session.DataPath is { } path ? SensorCsvLoader.Load(path, s.Features) : SensorGenerator.Generate(s.Generator);
+        var placed = Cadence.Place(session.DataPath is { } path ? SensorCsvLoader.Load(path, s.Features) : SensorGenerator.Generate(s.Generator), s.CadenceMs);
+        var data = placed.Data;
         var features = data.Features;
         // The header's names are counted, not printed: a file that fails later must not have its first line in the log
         // (they are in params.json and the model's schema once the data trained).
         session.Info($"data: {data.Machines.Count} machine(s), {data.Readings} readings of {features.Length} features"
                      + $"{(data.HasLabels ? ", labelled" : "")} ({(session.DataPath is null ? "generated" : session.DataPath)}, {clock.Elapsed.TotalSeconds:0.0} s)");
 
+        if (placed.IntervalMs is { } interval)
+            session.Info($"event time: one reading every {interval:N0} ms ({(s.CadenceMs is null ? "the median step" : "--cadence")}); {placed.Duplicates:N0} duplicate(s) " +
+                         $"(the later reading kept), {placed.Gaps:N0} gap(s) that no window spans");
         WarnOfLabelled(session, data, s.Split);
         var (mean, std) = Normalisation(data, s.Split);
         var train = s.Split.TrainWindows(data, s.Window, s.Stride);
@@ -96,6 +102,7 @@ public static class AnomalyTrainer
             ["machines"] = data.Machines.Count,
             ["readings"] = data.Readings,
             ["generator_days"] = session.DataPath is null ? s.Generator.Days : 0,
+            ["cadence_ms"] = placed.IntervalMs ?? 0,
         };
         if (s.Split is { TrainUntil: { } trainUntil, ValidateUntil: { } validateUntil })
             (parameters["train_until"], parameters["validate_until"]) = (Moment(trainUntil), Moment(validateUntil));
@@ -165,7 +172,7 @@ public static class AnomalyTrainer
         var sample = test.Count > 0 ? test : validation;
         session.ExportVerified(
             () => AnomalyExport.Build(model, features.Length, meanTiled, stdTiled, scorer.ResidualScale,
-                AnomalyExport.Metadata(features, s.Window, s.Stride, mean, std, residualScale, threshold, s.TargetFpr, model.Sizes, SamplingInterval(data), metrics)),
+                AnomalyExport.Metadata(features, s.Window, s.Stride, mean, std, residualScale, threshold, s.TargetFpr, model.Sizes, placed.IntervalMs, metrics)),
             path => Verify(scorer, path, sample, rng), metrics);
 
         var trainErrors = scorer.Score(train.Values, train.Width).Errors;
@@ -266,13 +273,6 @@ public static class AnomalyTrainer
         var (errors, reconstructions) = scorer.Score(raw, windows.Width, reconstructions: true);
         return OnnxCheck.Compare(modelPath, [new("window", raw, [samples, windows.Width])],
             new Dictionary<string, float[]> { ["reconstruction"] = reconstructions!, ["error"] = errors });
-    }
-
-    /// <summary>The median step between readings, in the timestamps' unit (milliseconds for ISO 8601 times).</summary>
-    private static long? SamplingInterval(SensorData data)
-    {
-        var steps = data.Machines.SelectMany(m => m.Timestamps.Zip(m.Timestamps.Skip(1), (a, b) => b - a)).Order().ToArray();
-        return steps.Length > 0 ? steps[steps.Length / 2] : null;
     }
 
     /// <summary>baseline.json: distributions of every feature's training readings and of the reconstruction error

@@ -10,6 +10,10 @@ public sealed class MachineSeries
     public required float[] Values { get; init; }
     public string?[]? Labels { get; init; }
 
+    /// <summary>Per reading: whether a gap in event time comes before it (<see cref="Cadence"/>); no window spans one.
+    /// Null: no gaps.</summary>
+    public bool[]? Gaps { get; init; }
+
     public int Length => Timestamps.Length;
 }
 

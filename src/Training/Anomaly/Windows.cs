@@ -57,7 +57,8 @@ public sealed record TimelineSplit(double TrainFraction, double ValidationFracti
     /// <summary>The validation windows the threshold is chosen on, without labelled readings unless kept.</summary>
     public WindowSet ValidationWindows(SensorData data, int window) => Windows(data, window, 1, Validation, KeepLabelled ? null : this);
 
-    /// <summary>Windows starting every <paramref name="stride"/> readings that lie wholly inside the part; with
+    /// <summary>Windows starting every <paramref name="stride"/> readings that lie wholly inside the part and span no gap
+    /// in event time; with
     /// <paramref name="excluding"/>, none that contains a reading it excludes.</summary>
     public static WindowSet Windows(SensorData data, int window, int stride, Func<MachineSeries, (int From, int To)> part, TimelineSplit? excluding = null)
     {
@@ -72,6 +73,7 @@ public sealed record TimelineSplit(double TrainFraction, double ValidationFracti
             var (from, to) = part(m);
             for (var start = from; start + window <= to; start += stride)
             {
+                if (m.Gaps is { } gaps && Enumerable.Range(start + 1, window - 1).Any(t => gaps[t])) continue; // never across a gap
                 if (excluding is not null && Enumerable.Range(start, window).Any(t => excluding.Excluded(m, t))) continue;
                 values.AddRange(m.Values.AsSpan(start * features, width));
                 if (labelled)
