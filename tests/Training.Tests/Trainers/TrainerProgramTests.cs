@@ -17,6 +17,19 @@ public class TrainerProgramTests
         return (exit, output.ToString(), errors.ToString());
     }
 
+    /// <summary>Generated readings as a sensor export (pressure and temperature), each reading's label from
+    /// <paramref name="label"/> (default: the generator's).</summary>
+    private static string Csv(SensorData data, Func<MachineSeries, int, string?>? label = null)
+    {
+        var csv = new StringWriter();
+        csv.WriteLine("timestamp,machine,pressure,temperature,label");
+        foreach (var m in data.Machines)
+            for (var t = 0; t < m.Length; t++)
+                csv.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{DateTimeOffset.FromUnixTimeMilliseconds(m.Timestamps[t]):O},{m.Machine},{m.Values[t * 3 + 2]},{m.Values[t * 3]},{(label ?? ((s, i) => s.Labels![i]))(m, t)}"));
+        return csv.ToString();
+    }
+
     private static Dictionary<string, string> Metadata(string output) =>
         ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(output, "model.onnx"))).MetadataProps.ToDictionary(p => p.Key, p => p.Value);
 
@@ -24,13 +37,7 @@ public class TrainerProgramTests
     public void Given_a_sensor_export_in_csv_When_the_anomaly_detector_trains_on_it_Then_it_succeeds_with_its_features()
     {
         var data = SensorGenerator.Generate(new SensorGeneratorOptions(Machines: 2, Days: 2, NormalFraction: 0.8, Seed: 1));
-        var csv = new StringWriter();
-        csv.WriteLine("timestamp,machine,pressure,temperature,label");
-        foreach (var m in data.Machines)
-            for (var t = 0; t < m.Length; t++)
-                csv.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{DateTimeOffset.FromUnixTimeMilliseconds(m.Timestamps[t]):O},{m.Machine},{m.Values[t * 3 + 2]},{m.Values[t * 3]},{m.Labels![t]}"));
-        var path = Temp.File(csv.ToString(), "readings.csv");
+        var path = Temp.File(Csv(data), "readings.csv");
         var output = Temp.Folder();
 
         var (exit, stdout, stderr) = Run("anomaly", "--data", path, "--out", output, "--epochs", "1", "--window", "12", "--hidden", "16,4");
@@ -72,15 +79,11 @@ public class TrainerProgramTests
     {
         var data = SensorGenerator.Generate(new SensorGeneratorOptions(Machines: 1, Days: 2, NormalFraction: 0.8, Seed: 2));
         var m = data.Machines[0];
-        var csv = new StringWriter();
-        csv.WriteLine("timestamp,machine,pressure,temperature,label");
-        for (var t = 0; t < m.Length; t++)
-            csv.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{DateTimeOffset.FromUnixTimeMilliseconds(m.Timestamps[t]):O},{m.Machine},{m.Values[t * 3 + 2]},{m.Values[t * 3]},{m.Labels![t]}"));
+        var csv = Csv(data);
         var (trainUntil, validateUntil) = (DateTimeOffset.FromUnixTimeMilliseconds(m.Timestamps[1199]), DateTimeOffset.FromUnixTimeMilliseconds(m.Timestamps[1799]));
         var output = Temp.Folder();
 
-        var (exit, stdout, stderr) = Run("anomaly", "--data", Temp.File(csv.ToString(), "readings.csv"), "--out", output, "--epochs", "1", "--window", "12",
+        var (exit, stdout, stderr) = Run("anomaly", "--data", Temp.File(csv, "readings.csv"), "--out", output, "--epochs", "1", "--window", "12",
             "--hidden", "16,4", "--train-until", trainUntil.ToString("O", CultureInfo.InvariantCulture), "--validate-until", validateUntil.ToString("O", CultureInfo.InvariantCulture));
 
         exit.ShouldBe(0, stderr);
@@ -101,18 +104,13 @@ public class TrainerProgramTests
         // Generated anomalies come after the normal share (0.5 of the timeline), so with a 0.6/0.2 split some fall into the
         // training and validation parts; readings 100–109 of each machine are labelled too.
         var data = SensorGenerator.Generate(new SensorGeneratorOptions(Machines: 2, Days: 2, NormalFraction: 0.5, Seed: 1));
-        var csv = new StringWriter();
-        csv.WriteLine("timestamp,machine,pressure,temperature,label");
-        foreach (var m in data.Machines)
-            for (var t = 0; t < m.Length; t++)
-                csv.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{DateTimeOffset.FromUnixTimeMilliseconds(m.Timestamps[t]):O},{m.Machine},{m.Values[t * 3 + 2]},{m.Values[t * 3]},{(t is >= 100 and < 110 ? "spike" : m.Labels![t])}"));
+        var csv = Csv(data, (m, t) => t is >= 100 and < 110 ? "spike" : m.Labels![t]);
         var split = new TimelineSplit(0.6, 0.2);
-        var loaded = SensorCsvLoader.Load(Temp.File(csv.ToString(), "labelled.csv"), []);
+        var loaded = SensorCsvLoader.Load(Temp.File(csv, "labelled.csv"), []);
         var (inTraining, inValidation) = (TimelineSplit.Labelled(loaded, split.Train), TimelineSplit.Labelled(loaded, split.Validation));
         var output = Temp.Folder();
 
-        var (exit, stdout, stderr) = Run(["anomaly", "--data", Temp.File(csv.ToString(), "readings.csv"), "--out", output, "--epochs", "1", "--window", "12",
+        var (exit, stdout, stderr) = Run(["anomaly", "--data", Temp.File(csv, "readings.csv"), "--out", output, "--epochs", "1", "--window", "12",
             "--hidden", "16,4", .. keep ? (string[])["--keep-labelled"] : []]);
 
         exit.ShouldBe(0, stderr);
