@@ -36,6 +36,9 @@ public static class AnomalyTrainer
         OptionSpec.Hyperparameter(Name, "recalibration", "generated data: °C every temperature sensor reads more, as after a recalibration (default 0)"),
     ];
 
+    /// <summary>A realised false-positive rate up to this many times the target still counts as the threshold holding.</summary>
+    public const double HoldsWithin = 1.5;
+
     public sealed record Settings(int Epochs, double LearningRate, int BatchSize, int Window, int Stride, int[] Hidden, double TargetFpr,
         string[] Features, TimelineSplit Split, SensorGeneratorOptions Generator, long? CadenceMs = null);
 
@@ -147,6 +150,11 @@ public static class AnomalyTrainer
             metrics["f1"] = confusion.F1;
             metrics["auc"] = Detection.RocAuc(testErrors, testAnomalous);
             metrics["tpr@5%fpr"] = Detection.TprAtFpr(testErrors, testAnomalous, 0.05);
+            // Whether the threshold chosen on the validation part holds later: the realised rate against the target.
+            metrics["fpr_vs_target"] = confusion.Fpr / s.TargetFpr;
+            if (confusion.Fpr > HoldsWithin * s.TargetFpr)
+                session.Info($"warning: the false-positive rate on the test part is {confusion.Fpr:0.###}, {confusion.Fpr / s.TargetFpr:0.#}× the target " +
+                             $"{s.TargetFpr:0.###}: the threshold chosen on the validation part does not hold there");
             var kinds = test.Kinds!;
             foreach (var kind in kinds.OfType<string>().Distinct().Order(StringComparer.Ordinal))
             {

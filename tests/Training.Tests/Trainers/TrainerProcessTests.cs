@@ -82,6 +82,8 @@ public class TrainerProcessTests
         var metrics = Numbers(JsonDocument.Parse(run.Lines("EMO_RESULT ").ShouldHaveSingleItem()).RootElement.GetProperty("metrics"));
         new[] { "tpr", "fpr", "precision", "recall", "auc", "threshold", "loss" }.ShouldBeSubsetOf(metrics.Keys);
         metrics["auc"].ShouldBeInRange(0, 1);
+        metrics["fpr_vs_target"].ShouldBe(metrics["fpr"] / 0.05, 1e-6); // both as reported, rounded to 7 digits
+        run.Stdout.Contains("does not hold there").ShouldBe(metrics["fpr"] > EventMlOps.Training.Anomaly.AnomalyTrainer.HoldsWithin * 0.05, "the warning comes exactly when the realised rate exceeds 1.5× the target");
         using var baseline = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "baseline.json")));
         baseline.RootElement.GetProperty("inputs").EnumerateObject().Select(p => p.Name).ShouldBe(["temperature", "vibration", "pressure"]);
         // drift references: the readings of each channel and the training windows' scores, all or 1,000 quantiles, sorted
