@@ -30,12 +30,18 @@ public static class WolverineReply
         {
             e.ReplyUri = null;
             e.Headers.Remove(QueueHeader);
-            if (Header(props, EnvelopeConstants.ReplyUriKey) is { } reply && Uri.TryCreate(reply, UriKind.Absolute, out var uri)
-                && uri is { Scheme: "rabbitmq", Host: "queue" } && uri.Segments is [_, var queue]
-                && queue.StartsWith(ResponseQueuePrefix, StringComparison.Ordinal) && Guid.TryParse(queue[ResponseQueuePrefix.Length..], out _)
-                && Header(props, EnvelopeConstants.ReplyRequestedKey) == AnswerType)
+            if (ResponseQueue(Header(props, EnvelopeConstants.ReplyUriKey), Header(props, EnvelopeConstants.ReplyRequestedKey)) is { } queue)
                 e.Headers[QueueHeader] = queue;
         });
+
+    /// <summary>The response queue a sender's reply address names, when it is a Wolverine node's
+    /// (<c>rabbitmq://queue/wolverine.response.&lt;guid&gt;</c>) and the sender awaits a <see cref="CommandOutcome"/>; else null.</summary>
+    public static string? ResponseQueue(string? replyUri, string? replyRequested) =>
+        replyRequested == AnswerType && Uri.TryCreate(replyUri, UriKind.Absolute, out var uri) && uri is { Scheme: "rabbitmq", Host: "queue" }
+        && uri.Segments is [_, var queue] && queue.StartsWith(ResponseQueuePrefix, StringComparison.Ordinal)
+        && Guid.TryParseExact(queue[ResponseQueuePrefix.Length..], "D", out _)
+            ? queue
+            : null;
 
     /// <summary>The answer as Wolverine sends a response: the message type in the AMQP <c>type</c>, marked as a response
     /// to the envelope that carried the command (its id as the conversation).</summary>
