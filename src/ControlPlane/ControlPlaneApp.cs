@@ -54,6 +54,9 @@ public static class ControlPlaneApp
         builder.Services.AddSingleton(tokens);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<DriftMetrics>();
+        builder.Services.AddSingleton<CommandHandlers>();
+        builder.Services.AddSingleton<GroupCommit>();
+        builder.Services.AddHostedService(s => s.GetRequiredService<GroupCommit>());
         builder.Services.AddSingleton(RegistrationPolicy.From(config));
         builder.Services.AddSingleton(DataLocations.From(config));
         builder.Services.AddSingleton(TrainerKinds.From(config));

@@ -22,11 +22,24 @@ public static class CommandGate
 {
     public static async Task<Actor> BeforeAsync(ICommand command, Envelope envelope, IDocumentSession session, Tokens tokens, TimeProvider time)
     {
-        var actor = await tokens.AuthenticateAsync(envelope.Headers.GetValueOrDefault(BusHeaders.Token));
-        Authorize(command, actor, await tokens.GrantScopeAsync(envelope.Headers.GetValueOrDefault(BusHeaders.Grant)));
+        var actor = await AdmitAsync(command, envelope.Headers.GetValueOrDefault(BusHeaders.Token), envelope.Headers.GetValueOrDefault(BusHeaders.Grant), tokens);
+        await RecordAsync(command, actor, envelope.CorrelationId ?? envelope.Id.ToString(), session, time);
+        return actor;
+    }
+
+    /// <summary>The checks that need no database: the sender's token, whether it may send this command, the inputs' shape.</summary>
+    public static async Task<Actor> AdmitAsync(ICommand command, string? token, string? grant, Tokens tokens)
+    {
+        var actor = await tokens.AuthenticateAsync(token);
+        Authorize(command, actor, await tokens.GrantScopeAsync(grant));
         Guard.Id("commandId", command.CommandId);
         Inputs.Check(command);
+        return actor;
+    }
 
+    /// <summary>In the command's transaction: refuses an id handled before, records this one, stamps who and why on the events.</summary>
+    public static async Task RecordAsync(ICommand command, Actor actor, string correlationId, IDocumentSession session, TimeProvider time)
+    {
         if (command is not IPeriodic)
         {
             var fingerprint = Fingerprint(command);
@@ -37,9 +50,8 @@ public static class CommandGate
         }
 
         session.LastModifiedBy = actor.Name;
-        session.CorrelationId = envelope.CorrelationId ?? envelope.Id.ToString();
+        session.CorrelationId = correlationId;
         session.CausationId = command.CommandId.ToString();
-        return actor;
     }
 
     /// <summary>A publisher awaiting an answer gets it once the command's transaction commits.</summary>

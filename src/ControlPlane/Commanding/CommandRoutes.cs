@@ -32,21 +32,30 @@ public static class CommandRoutes
     public static string Bearer(HttpRequest request) =>
         request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? auth["Bearer ".Length..].Trim() : "";
 
-    /// <summary>Hands an HTTP caller's command to Wolverine with the caller's token (an API call's bearer token, or the
-    /// dashboard's session), grant and correlation. A command id handled before — also by a concurrent twin that committed
-    /// first while this one failed — is answered as it was then (<c>duplicate: true</c>); the same id on a different command
-    /// is refused.</summary>
+    /// <summary>Runs an HTTP caller's command with the caller's token (an API call's bearer token, or the dashboard's
+    /// session), grant and correlation: through <see cref="GroupCommit"/> when its handler only decides and appends, else
+    /// through Wolverine (its handler sends messages, through the outbox). A command id handled before — also by a
+    /// concurrent twin that committed first while this one failed — is answered as it was then (<c>duplicate: true</c>);
+    /// the same id on a different command is refused.</summary>
     public static async Task<CommandAccepted> SendAsync(ICommand command, string token, HttpContext http, IMessageContext bus, IDocumentStore store,
         CancellationToken ct)
     {
-        var options = new DeliveryOptions();
-        options.Headers[BusHeaders.Token] = token;
-        if (http.Request.Headers.TryGetValue(BusHeaders.GrantHttpHeader, out var grant))
-            options.Headers[BusHeaders.Grant] = grant.ToString();
-        if (http.Request.Headers.TryGetValue("X-Correlation-Id", out var correlation))
-            bus.CorrelationId = correlation.ToString();
+        var grant = http.Request.Headers.TryGetValue(BusHeaders.GrantHttpHeader, out var g) ? g.ToString() : null;
+        var correlation = http.Request.Headers.TryGetValue("X-Correlation-Id", out var c) ? c.ToString()
+            : System.Diagnostics.Activity.Current?.RootId ?? Guid.NewGuid().ToString(); // as Wolverine would
         try
         {
+            var services = http.RequestServices;
+            if (services.GetRequiredService<CommandHandlers>().For(command) is { } handler)
+            {
+                var actor = await CommandGate.AdmitAsync(command, token, grant, services.GetRequiredService<Tokens>());
+                return await services.GetRequiredService<GroupCommit>().CommitAsync(command, handler, actor, correlation, ct);
+            }
+            var options = new DeliveryOptions();
+            options.Headers[BusHeaders.Token] = token;
+            if (grant is not null)
+                options.Headers[BusHeaders.Grant] = grant;
+            bus.CorrelationId = correlation;
             return await bus.InvokeAsync<CommandAccepted>(command, options, ct);
         }
         catch (Exception e) when (e is not (Unauthenticated or Forbidden or InvalidField))

@@ -68,6 +68,8 @@ public sealed class ProblemMapping(IProblemDetailsService problems, IDocumentSto
                     return Problem(409, "Conflict", b.Message);
                 case var c when IsConflict(c):
                     return Problem(409, "Concurrency conflict", "the stream changed since it was read; reload and retry");
+                case Unavailable u:
+                    return Problem(503, "Unavailable", u.Message);
                 case Npgsql.NpgsqlException { IsTransient: true } or System.Net.Sockets.SocketException or TimeoutException:
                     return Problem(503, "Unavailable", "the event store's database does not answer; retry shortly");
             }

@@ -23,6 +23,9 @@ public sealed class Busy(string reason) : Exception(reason);
 /// <summary>The sender is authenticated but lacks the role the command needs (HTTP 403).</summary>
 public sealed class Forbidden(string reason) : Exception(reason);
 
+/// <summary>The command could not be committed now; nothing of it was kept, and a retry with its command id is safe (HTTP 503).</summary>
+public sealed class Unavailable(string reason) : Exception(reason);
+
 /// <summary>The message carried no valid token (HTTP 401, or the error queue on the bus).</summary>
 public sealed class Unauthenticated(string reason) : Exception(reason);
 
