@@ -23,7 +23,8 @@ public static class CommandGate
     public static async Task<Actor> BeforeAsync(ICommand command, Envelope envelope, IDocumentSession session, Tokens tokens, TimeProvider time)
     {
         var actor = await AdmitAsync(command, envelope.Headers.GetValueOrDefault(BusHeaders.Token), envelope.Headers.GetValueOrDefault(BusHeaders.Grant), tokens);
-        await RecordAsync(command, actor, envelope.CorrelationId ?? envelope.Id.ToString(), session, time);
+        var before = command is IPeriodic ? null : await session.LoadAsync<HandledCommand>(command.CommandId);
+        Record(command, before, actor, envelope.CorrelationId ?? envelope.Id.ToString(), session, time);
         return actor;
     }
 
@@ -37,21 +38,22 @@ public static class CommandGate
         return actor;
     }
 
-    /// <summary>In the command's transaction: refuses an id handled before, records this one, stamps who and why on the events.</summary>
-    public static async Task RecordAsync(ICommand command, Actor actor, string correlationId, IDocumentSession session, TimeProvider time)
+    /// <summary>In the command's transaction: refuses an id handled before (<paramref name="before"/>, read in that
+    /// transaction), records this one, stamps who and why on the events. Answers the record (none for periodic commands).</summary>
+    public static HandledCommand? Record(ICommand command, HandledCommand? before, Actor actor, string correlationId, IDocumentSession session, TimeProvider time)
     {
-        if (command is not IPeriodic)
-        {
-            var fingerprint = Fingerprint(command);
-            if (await session.LoadAsync<HandledCommand>(command.CommandId) is { } handled)
-                throw Repeated(handled, fingerprint);
-            // Inserted (not stored) so that a concurrent duplicate fails at commit instead of double-appending.
-            session.Insert(new HandledCommand(command.CommandId, command.GetType().Name, actor.Name, time.GetUtcNow(), fingerprint));
-        }
-
         session.LastModifiedBy = actor.Name;
         session.CorrelationId = correlationId;
         session.CausationId = command.CommandId.ToString();
+        if (command is IPeriodic)
+            return null;
+        var fingerprint = Fingerprint(command);
+        if (before is not null)
+            throw Repeated(before, fingerprint);
+        // Inserted (not stored) so that a concurrent duplicate fails at commit instead of double-appending.
+        var handled = new HandledCommand(command.CommandId, command.GetType().Name, actor.Name, time.GetUtcNow(), fingerprint);
+        session.Insert(handled);
+        return handled;
     }
 
     /// <summary>A publisher awaiting an answer gets it once the command's transaction commits.</summary>

@@ -47,10 +47,7 @@ public static class CommandRoutes
         {
             var services = http.RequestServices;
             if (services.GetRequiredService<CommandHandlers>().For(command) is { } handler)
-            {
-                var actor = await CommandGate.AdmitAsync(command, token, grant, services.GetRequiredService<Tokens>());
-                return await services.GetRequiredService<GroupCommit>().CommitAsync(command, handler, actor, correlation, ct);
-            }
+                return await services.GetRequiredService<GroupCommit>().CommitAsync(command, handler, token, grant, correlation, ct);
             var options = new DeliveryOptions();
             options.Headers[BusHeaders.Token] = token;
             if (grant is not null)

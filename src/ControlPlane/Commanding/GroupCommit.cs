@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using EventMlOps.Contracts;
@@ -23,7 +24,8 @@ public sealed class GroupCommit : BackgroundService
     /// <summary>Commands per transaction at most; each is a subtransaction-free session, but a long batch delays its first answer.</summary>
     public const int MaxBatch = 32;
 
-    /// <summary>Batches committed concurrently (<c>Api:CommitLanes</c>, 2): one lane decides while another's commit is on its way.</summary>
+    /// <summary>Batches decided and committed concurrently (<c>Api:CommitLanes</c>, 4): a lane decides its commands one after
+    /// another, each a few round trips to the database, so several lanes keep both the database and the host busy.</summary>
     public const string LanesSetting = "Api:CommitLanes";
 
     private static readonly TimeSpan[] ConflictRetries = [TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(250)];
@@ -32,16 +34,22 @@ public sealed class GroupCommit : BackgroundService
     private readonly IDocumentStore _store;
     private readonly TimeProvider _time;
     private readonly int _lanes;
+    private readonly Tokens _tokens;
     private readonly Histogram<int> _batchSize;
+    private readonly Histogram<double> _duration;
     private long _commits, _commands;
 
-    public GroupCommit(IDocumentStore store, TimeProvider time, IConfiguration config, IMeterFactory meters)
+    public GroupCommit(IDocumentStore store, Tokens tokens, TimeProvider time, IConfiguration config, IMeterFactory meters)
     {
         _store = store;
+        _tokens = tokens;
         _time = time;
-        _lanes = Math.Clamp(config.GetValue(LanesSetting, 2), 1, 16);
-        _batchSize = meters.Create(Drift.DriftMetrics.MeterName).CreateHistogram("emo.commands.batch.size", "{command}",
-            "API commands committed in one transaction (group commit)", advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32] });
+        _lanes = Math.Clamp(config.GetValue(LanesSetting, 4), 1, 16);
+        var meter = meters.Create(Drift.DriftMetrics.MeterName);
+        _batchSize = meter.CreateHistogram("emo.commands.batch.size", "{command}", "API commands committed in one transaction (group commit)",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32] });
+        _duration = meter.CreateHistogram<double>("emo.commands.duration", "s",
+            "API commands from admission to answer, by command type and outcome (accepted, or the kind of refusal)");
     }
 
     /// <summary>Commands waiting for a lane.</summary>
@@ -50,26 +58,44 @@ public sealed class GroupCommit : BackgroundService
     /// <summary>Transactions that appended, and the commands they accepted, since the start: their ratio is the commands per commit.</summary>
     public (long Commits, long Commands) Committed => (Interlocked.Read(ref _commits), Interlocked.Read(ref _commands));
 
-    /// <summary>Decides and commits <paramref name="command"/>, admitted for <paramref name="actor"/>, with the next batch.
-    /// Decided again alone when its batch was rolled back; after a concurrent writer's conflict, again after a pause (as
-    /// Wolverine retries them; a stale expected version, refused by the decision itself, is not retried).</summary>
-    public async Task<CommandAccepted> CommitAsync(ICommand command, CommandHandlers.Handler handler, Actor actor, string correlationId, CancellationToken ct)
+    /// <summary>Admits <paramref name="command"/> (token, grant, role, shape: <see cref="CommandGate.AdmitAsync"/>, here on
+    /// the caller's thread), then decides and commits it with the next batch. Decided again alone when its batch was rolled
+    /// back; after a concurrent writer's conflict, again after a pause (as Wolverine retries them; a stale expected version,
+    /// refused by the decision itself, is not retried).</summary>
+    public async Task<CommandAccepted> CommitAsync(ICommand command, CommandHandlers.Handler handler, string? token, string? grant, string correlationId,
+        CancellationToken ct)
     {
-        var pending = new Pending(command, handler, actor, correlationId);
-        await _queue.Writer.WriteAsync(pending, ct);
-        for (var conflicts = 0; ;)
+        var started = Stopwatch.GetTimestamp();
+        var outcome = "accepted";
+        try
         {
-            try
+            var actor = await CommandGate.AdmitAsync(command, token, grant, _tokens);
+            var pending = new Pending(command, handler, actor, correlationId);
+            await _queue.Writer.WriteAsync(pending, ct);
+            for (var conflicts = 0; ;)
             {
-                if (await pending.Outcome.Task is { } accepted)
-                    return accepted;
+                try
+                {
+                    if (await pending.Outcome.Task is { } accepted)
+                        return accepted;
+                }
+                catch (Exception e) when (pending.Spoilt && ProblemMapping.IsConflict(e) && conflicts < ConflictRetries.Length)
+                {
+                    await Task.Delay(ConflictRetries[conflicts++], _time, ct);
+                }
+                pending = new Pending(command, handler, actor, correlationId);
+                await RunAsync([pending], CancellationToken.None);
             }
-            catch (Exception e) when (pending.Spoilt && ProblemMapping.IsConflict(e) && conflicts < ConflictRetries.Length)
-            {
-                await Task.Delay(ConflictRetries[conflicts++], _time, ct);
-            }
-            pending = new Pending(command, handler, actor, correlationId);
-            await RunAsync([pending], CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            outcome = e.GetType().Name; // the refusal's kind (InvalidField, Forbidden, AlreadyHandled …): a small, fixed set
+            throw;
+        }
+        finally
+        {
+            _duration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
+                new KeyValuePair<string, object?>("command", command.GetType().Name), new KeyValuePair<string, object?>("outcome", outcome));
         }
     }
 
@@ -109,13 +135,15 @@ public sealed class GroupCommit : BackgroundService
             await using var connection = _store.Storage.Database.CreateConnection();
             await connection.OpenAsync(stopping);
             await using var tx = await connection.BeginTransactionAsync(stopping);
+            var handled = await HandledBeforeAsync(batch, tx, stopping);
             for (var i = 0; i < batch.Count; i++)
             {
                 var p = batch[i];
                 await using var session = _store.LightweightSession(SessionOptions.ForTransaction(tx));
+                HandledCommand? record;
                 try
                 {
-                    await CommandGate.RecordAsync(p.Command, p.Actor, p.CorrelationId, session, _time);
+                    record = CommandGate.Record(p.Command, handled.GetValueOrDefault(p.Command.CommandId), p.Actor, p.CorrelationId, session, _time);
                     answers[i] = await p.Handler(p.Command, p.Actor, session, stopping);
                 }
                 catch (Exception e) when (e is not (OperationCanceledException or NpgsqlException) && e.InnerException is not NpgsqlException)
@@ -124,6 +152,8 @@ public sealed class GroupCommit : BackgroundService
                     continue;
                 }
                 await session.SaveChangesAsync(stopping); // a failure here spoils the transaction
+                if (record is not null)
+                    handled[record.Id] = record; // a twin later in the batch is a duplicate of this one
             }
             committing = true;
             await tx.CommitAsync(stopping);
@@ -153,6 +183,15 @@ public sealed class GroupCommit : BackgroundService
                 batch[i].Outcome.TrySetException(refusal);
             else
                 batch[i].Outcome.TrySetResult(answers[i]);
+    }
+
+    /// <summary>The idempotency records of the batch's command ids, read in one query in the batch's transaction.</summary>
+    private async Task<Dictionary<Guid, HandledCommand>> HandledBeforeAsync(IReadOnlyList<Pending> batch, NpgsqlTransaction tx, CancellationToken ct)
+    {
+        var ids = batch.Where(p => p.Command is not IPeriodic).Select(p => p.Command.CommandId).Distinct().ToArray();
+        if (ids.Length == 0) return [];
+        await using var query = _store.QuerySession(SessionOptions.ForTransaction(tx));
+        return (await query.LoadManyAsync<HandledCommand>(ct, ids)).ToDictionary(h => h.Id);
     }
 
     private sealed record Pending(ICommand Command, CommandHandlers.Handler Handler, Actor Actor, string CorrelationId)

@@ -153,7 +153,7 @@ public sealed partial class MonitoringMetricNamesTests(TrainedModels models, Con
         names.Contains(name) || (HistogramPart().Match(name) is { Success: true } part && names.Contains(part.Groups[1].Value + "_bucket"));
 
     /// <summary>Starts what each job scrapes and makes each record once: the control plane takes commands (accepted and
-    /// refused) and its work-orders subscription processes them; emo-serve answers a request and refuses one; the agents
+    /// refused, over the API and the bus) and its work-orders subscription processes them; emo-serve answers a request and refuses one; the agents
     /// run. Scrapes until every name is there (the daemon records its lag when it next processes) or 20 s passed.</summary>
     private async Task<Dictionary<string, HashSet<string>>> ScrapeAsync(List<(string Where, string Name, List<string> Jobs)> wanted)
     {
@@ -168,6 +168,9 @@ public sealed partial class MonitoringMetricNamesTests(TrainedModels models, Con
             .ShouldBe(System.Net.HttpStatusCode.UnprocessableEntity, "nothing to promote: a refused command");
         await using var agents = await cp.StartAgentsAsync(TestHost.Folder("emo-monitoring-agents-"));
         var agentsAddress = agents.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        // A fact on the bus from an agent holding no work order for its run: the gate refuses it (the bus's failure counter).
+        await agents.Services.GetRequiredService<Wolverine.IMessageBus>().PublishAsync(
+            new EventMlOps.Contracts.Training.EpochReport(Guid.NewGuid(), Guid.NewGuid(), 1, new Dictionary<string, double> { ["loss"] = 1 }));
 
         using var http = new HttpClient();
         var sources = new Dictionary<string, Func<Task<string>>>
