@@ -20,8 +20,10 @@ namespace EventMlOps.ControlPlane.Bench.Measuring;
 /// <item>Marten only (baseline): the same decision and the same events through FetchForWriting + append +
 /// inline snapshot + SaveChanges, without HTTP, Wolverine or the command gate;</item>
 /// <item>Wolverine InvokeAsync in-process: the product's handler chain with the command gate (JWT check,
-/// role, idempotency record, actor/correlation stamping) and its transaction, without HTTP;</item>
-/// <item>HTTP end to end: POST to the real Kestrel endpoint, as an agent or a scientist would.</item>
+/// role, idempotency record, actor/correlation stamping) and a transaction per command, without HTTP — the path of
+/// commands on the bus, and of HTTP commands before group commit;</item>
+/// <item>HTTP end to end: POST to the real Kestrel endpoint, as an agent or a scientist would: the same gate and
+/// handler, decided and committed with the other commands that arrived meanwhile (GroupCommit).</item>
 /// </list>
 /// EpochReport is the hot path of a control plane (training agents report every epoch): each client
 /// owns one running run and reports its next epoch, which appends a TrainingEpochCompleted and updates the
@@ -152,10 +154,12 @@ public static class CommandThroughput
             throw new InvalidOperationException($"command {accepted.CommandId} appended {accepted.Appended} events (duplicate: {accepted.Duplicate}); expected 1");
     }
 
-    /// <summary>Generated data: a URI any control plane accepts without a data root or an artifact bucket configured.</summary>
+    /// <summary>Generated data: a URI any control plane accepts without a data root or an artifact bucket configured. New
+    /// content every time (a dataset is its content: the same content is answered as already registered), also across
+    /// the runs on one store: a 31-bit seed alone repeats after ~10⁵ registrations.</summary>
     private static RegisterDataset NewDataset()
     {
-        var uri = $"generate://recommender?interactions=1000000&items=5000&seed={Random.Shared.Next()}&users=20000";
+        var uri = $"generate://recommender?interactions=1000000&items=5000&seed={Random.Shared.Next()}&users={Random.Shared.Next(20_000, 10_000_000)}";
         return new(Guid.NewGuid(), Guid.NewGuid(), "bench-load-data", uri, Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(uri))),
             "generated", 1_000_000, Columns);
     }
