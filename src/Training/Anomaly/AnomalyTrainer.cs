@@ -31,6 +31,7 @@ public static class AnomalyTrainer
         new("train-until", "instead of the shares: train on the readings at or before this moment (ISO 8601; needs --validate-until)"),
         new("validate-until", "with --train-until: choose the threshold on the readings after it, up to this moment; the rest is the test part"),
         new("keep-labelled", "train on and calibrate with readings labelled as anomalies too (default: they are left out, with a warning)", IsFlag: true),
+        OptionSpec.Hyperparameter(Name, "zscore-history", "readings of history for the rolling z-score every run is compared with (default 10 windows)"),
         OptionSpec.Hyperparameter(Name, "machines", "generated machines (default 6)"),
         OptionSpec.Hyperparameter(Name, "days", "generated days of one-minute readings per machine (default 28)"),
         OptionSpec.Hyperparameter(Name, "recalibration", "generated data: °C every temperature sensor reads more, as after a recalibration (default 0)"),
@@ -40,7 +41,7 @@ public static class AnomalyTrainer
     public const double HoldsWithin = 1.5;
 
     public sealed record Settings(int Epochs, double LearningRate, int BatchSize, int Window, int Stride, int[] Hidden, double TargetFpr,
-        string[] Features, TimelineSplit Split, SensorGeneratorOptions Generator, long? CadenceMs = null);
+        string[] Features, TimelineSplit Split, SensorGeneratorOptions Generator, long? CadenceMs = null, int? ZscoreHistory = null);
 
     public static Settings Read(CommandLine options, int seed)
     {
@@ -64,7 +65,8 @@ public static class AnomalyTrainer
             options.StringList("features"),
             new TimelineSplit(train, validation, options.Flag("keep-labelled"), trainUntil, validateUntil),
             new SensorGeneratorOptions(options.Int("machines", 6), options.Double("days", 28), train + validation, seed, options.Double("recalibration", 0)),
-            Cadence.Parse(options.String("cadence"), "cadence"));
+            Cadence.Parse(options.String("cadence"), "cadence"),
+            options.String("zscore-history") is null ? null : options.Int("zscore-history", 0));
     }
 
     public static void Run(TrainingSession session, Settings s)
@@ -140,6 +142,16 @@ public static class AnomalyTrainer
         var threshold = Detection.Threshold(validationErrors, s.TargetFpr);
         var testErrors = scorer.Score(test.Values, test.Width).Errors.Select(e => (double)e).ToArray();
         var metrics = new Metrics();
+        var step = placed.IntervalMs ?? 1;
+        var history = s.ZscoreHistory ?? 10 * s.Window;
+        var zscoreThreshold = Detection.Threshold(RollingGaussian.WindowScores(data, validation, s.Window, history), s.TargetFpr);
+        var zscores = RollingGaussian.WindowScores(data, test, s.Window, history);
+        var (events, days) = (Episodes.Events(data, s.Split.Test), Episodes.Days(data, s.Split.Test, step));
+        var episodes = Episodes.Evaluate(data, test, testErrors.Select(e => e > threshold).ToArray(), events, s.Window, step, days);
+        var zscoreEpisodes = Episodes.Evaluate(data, test, zscores.Select(z => z > zscoreThreshold).ToArray(), events, s.Window, step, days);
+        ReportEpisodes(session, metrics, "", episodes, events.Count > 0);
+        ReportEpisodes(session, metrics, "zscore_", zscoreEpisodes, events.Count > 0);
+        metrics["zscore_threshold"] = zscoreThreshold;
         if (testAnomalous is not null && testAnomalous.Any(a => a) && testAnomalous.Any(a => !a))
         {
             var confusion = Detection.Classify(testErrors, testAnomalous, threshold);
@@ -155,6 +167,9 @@ public static class AnomalyTrainer
             if (confusion.Fpr > HoldsWithin * s.TargetFpr)
                 session.Info($"warning: the false-positive rate on the test part is {confusion.Fpr:0.###}, {confusion.Fpr / s.TargetFpr:0.#}× the target " +
                              $"{s.TargetFpr:0.###}: the threshold chosen on the validation part does not hold there");
+            var zscoreConfusion = Detection.Classify(zscores, testAnomalous, zscoreThreshold);
+            (metrics["zscore_tpr"], metrics["zscore_fpr"]) = (zscoreConfusion.Tpr, zscoreConfusion.Fpr);
+            Put(metrics, "zscore_auc", Detection.RocAuc(zscores, testAnomalous));
             var kinds = test.Kinds!;
             foreach (var kind in kinds.OfType<string>().Distinct().Order(StringComparer.Ordinal))
             {
@@ -183,10 +198,66 @@ public static class AnomalyTrainer
                 AnomalyExport.Metadata(features, s.Window, s.Stride, mean, std, residualScale, threshold, s.TargetFpr, model.Sizes, placed.IntervalMs, metrics)),
             path => Verify(scorer, path, sample, rng), metrics);
 
+        WriteScores(session.PathOf(ScoresFile), data, test, s.Window, testErrors, threshold, episodes, zscores, zscoreThreshold);
         var trainErrors = scorer.Score(train.Values, train.Width).Errors;
         WriteBaseline(session.PathOf(TrainerProtocol.FileOf(TrainerProtocol.Baseline)), data, s.Split, trainErrors, validationErrors, threshold);
         metrics["total_seconds"] = session.Elapsed.TotalSeconds;
         session.Finish(metrics, s.Epochs);
+    }
+
+    /// <summary>The test part's windows, one line each, in the output folder beside the model.</summary>
+    public const string ScoresFile = "scores.csv";
+
+    /// <summary>Episode figures as metrics (<paramref name="prefix"/> "zscore_" for the rolling z-score), the detection
+    /// figures only where the test part has labelled events; figures that do not exist (no episode, no detection) are left
+    /// out rather than sent as NaN.</summary>
+    private static void ReportEpisodes(TrainingSession session, Metrics metrics, string prefix, EpisodeReport r, bool labelled)
+    {
+        metrics[prefix + "episodes"] = r.Episodes;
+        Put(metrics, prefix + "episodes_per_day", r.EpisodesPerDay);
+        if (labelled)
+        {
+            Put(metrics, prefix + "false_episodes_per_day", r.FalseEpisodesPerDay);
+            if (prefix == "") metrics["events"] = r.Events; // the same labelled events for both
+            metrics[prefix + "events_detected"] = r.Detected;
+            Put(metrics, prefix + "detection_delay_s_mean", r.MeanDelaySeconds);
+            Put(metrics, prefix + "detection_delay_s_median", r.MedianDelaySeconds);
+        }
+        session.Info($"{(prefix == "" ? "model" : "rolling z-score")}: {r.Episodes:N0} alarm episode(s) over {r.Days:0.#} machine-day(s) " +
+                     $"({r.EpisodesPerDay:0.##}/day)" + (labelled
+                         ? $", {r.FalseEpisodes:N0} false ({r.FalseEpisodesPerDay:0.##}/day); {r.Detected}/{r.Events} labelled event(s) detected" +
+                           (r.Detected > 0 ? $", median delay {r.MedianDelaySeconds:0} s" : "")
+                         : ""));
+    }
+
+    private static void Put(Metrics metrics, string name, double value)
+    {
+        if (double.IsFinite(value)) metrics[name] = value;
+    }
+
+    /// <summary>scores.csv: per test window its machine, the time of its last reading (when its score exists), the model's
+    /// score, threshold, alarm and episode (empty when none), the window's label, and the rolling z-score's score and alarm.
+    /// Machine names come from the data: always quoted, and one that a spreadsheet would run as a formula is written as text.</summary>
+    public static void WriteScores(string path, SensorData data, WindowSet windows, int window, IReadOnlyList<double> scores, double threshold,
+        EpisodeReport episodes, IReadOnlyList<double> zscores, double zscoreThreshold)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        using var csv = new StreamWriter(path);
+        csv.WriteLine("machine,end,score,threshold,alarm,episode,label,zscore,zscore_threshold,zscore_alarm");
+        for (var i = 0; i < windows.Count; i++)
+        {
+            var m = data.Machines[windows.Machine[i]];
+            var name = m.Machine is [ '=' or '+' or '-' or '@', ..] ? "'" + m.Machine : m.Machine;
+            csv.Write('"');
+            csv.Write(name.Replace("\"", "\"\""));
+            csv.Write("\",");
+            csv.Write(DateTimeOffset.FromUnixTimeMilliseconds(m.Timestamps[windows.Start[i] + window - 1]).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", inv));
+            csv.Write(string.Create(inv, $",{scores[i]:R},{threshold:R},{(scores[i] > threshold ? 1 : 0)},"));
+            if (episodes.EpisodeOf[i] >= 0) csv.Write(episodes.EpisodeOf[i].ToString(inv));
+            csv.Write(',');
+            csv.Write(windows.Kinds?[i]);
+            csv.WriteLine(string.Create(inv, $",{zscores[i]:R},{zscoreThreshold:R},{(zscores[i] > zscoreThreshold ? 1 : 0)}"));
+        }
     }
 
     private static string Moment(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs).ToString("O", CultureInfo.InvariantCulture);

@@ -12,6 +12,11 @@ public sealed class WindowSet
     /// <summary>Per window: null for normal, else the anomaly kind; the array is null without labels.</summary>
     public string?[]? Kinds { get; init; }
 
+    /// <summary>Per window: the index of its machine in the data, and of its first reading in that machine's series.</summary>
+    public required int[] Machine { get; init; }
+
+    public required int[] Start { get; init; }
+
     public bool[]? Anomalous => Kinds?.Select(k => k is not null).ToArray();
 
     public ReadOnlySpan<float> Row(int i) => Values.AsSpan(i * Width, Width);
@@ -67,15 +72,19 @@ public sealed record TimelineSplit(double TrainFraction, double ValidationFracti
         var labelled = data.HasLabels;
         var values = new List<float>();
         var kinds = new List<string?>();
+        var (machines, starts) = (new List<int>(), new List<int>());
         var count = 0;
-        foreach (var m in data.Machines)
+        for (var mi = 0; mi < data.Machines.Count; mi++)
         {
+            var m = data.Machines[mi];
             var (from, to) = part(m);
             for (var start = from; start + window <= to; start += stride)
             {
                 if (m.Gaps is { } gaps && Enumerable.Range(start + 1, window - 1).Any(t => gaps[t])) continue; // never across a gap
                 if (excluding is not null && Enumerable.Range(start, window).Any(t => excluding.Excluded(m, t))) continue;
                 values.AddRange(m.Values.AsSpan(start * features, width));
+                machines.Add(mi);
+                starts.Add(start);
                 if (labelled)
                 {
                     string? kind = null;
@@ -85,7 +94,10 @@ public sealed record TimelineSplit(double TrainFraction, double ValidationFracti
                 count++;
             }
         }
-        return new WindowSet { Values = values.ToArray(), Count = count, Width = width, Kinds = labelled ? kinds.ToArray() : null };
+        return new WindowSet
+        {
+            Values = values.ToArray(), Count = count, Width = width, Kinds = labelled ? kinds.ToArray() : null, Machine = [.. machines], Start = [.. starts],
+        };
     }
 
     private static IEnumerable<int> Range((int From, int To) part) => Enumerable.Range(part.From, Math.Max(0, part.To - part.From));

@@ -76,11 +76,20 @@ public class TrainerProcessTests
         var run = await TrainerProcess.RunAsync(["anomaly", "--generate", "--machines", "2", "--days", "4", "--epochs", "2", "--hidden", "32,8", "--out", output]);
 
         run.ExitCode.ShouldBe(0, run.Stderr);
-        foreach (var file in new[] { "model.onnx", "baseline.json", "metrics.json", "params.json" })
+        foreach (var file in new[] { "model.onnx", "baseline.json", "metrics.json", "params.json", "scores.csv" })
             File.Exists(Path.Combine(output, file)).ShouldBeTrue(file);
         run.Lines("EMO_EPOCH ").Count.ShouldBe(2);
         var metrics = Numbers(JsonDocument.Parse(run.Lines("EMO_RESULT ").ShouldHaveSingleItem()).RootElement.GetProperty("metrics"));
         new[] { "tpr", "fpr", "precision", "recall", "auc", "threshold", "loss" }.ShouldBeSubsetOf(metrics.Keys);
+        // Episodes, and the same figures for the rolling z-score on the same split.
+        new[] { "episodes", "false_episodes_per_day", "events", "events_detected", "zscore_auc", "zscore_false_episodes_per_day", "zscore_events_detected" }
+            .ShouldBeSubsetOf(metrics.Keys);
+        metrics["events_detected"].ShouldBeLessThanOrEqualTo(metrics["events"]);
+        var scores = File.ReadAllLines(Path.Combine(output, "scores.csv"));
+        (scores.Length - 1).ShouldBe((int)metrics["test_windows"], "one line per test window");
+        scores.Skip(1).Count(l => l.Split(',')[4] == "1").ShouldBe((int)Math.Round(metrics["fpr"] * (metrics["test_windows"] - metrics["test_anomalous_windows"])
+            + metrics["tpr"] * metrics["test_anomalous_windows"]), "the alarms of scores.csv are the ones tpr and fpr count");
+        scores.Skip(1).Select(l => l.Split(',')[5]).Where(e => e.Length > 0).Distinct().Count().ShouldBe((int)metrics["episodes"]);
         metrics["auc"].ShouldBeInRange(0, 1);
         metrics["fpr_vs_target"].ShouldBe(metrics["fpr"] / 0.05, 1e-6); // both as reported, rounded to 7 digits
         run.Stdout.Contains("does not hold there").ShouldBe(metrics["fpr"] > EventMlOps.Training.Anomaly.AnomalyTrainer.HoldsWithin * 0.05, "the warning comes exactly when the realised rate exceeds 1.5× the target");
