@@ -16,9 +16,11 @@ public static class TrainerProgram
         {
             output.WriteLine("usage: emo-train <recommender|anomaly> [options]   (emo-train <trainer> --help for its options)");
             output.WriteLine($"       emo-train generate {SensorCsvWriter.Synopsis}");
+            output.WriteLine($"       emo-train anomaly score {AnomalyScoring.Synopsis}");
             return args.Length == 0 ? BadUsage : Ok;
         }
         if (args[0] == "generate") return Generate(args[1..], output, errors);
+        if (args is [AnomalyTrainer.Name, "score", .. var scoring]) return Score(scoring, output, errors);
         var (trainer, rest) = (args[0], args[1..]);
         if (!Trainers.TryGetValue(trainer, out var entry))
         {
@@ -86,6 +88,31 @@ public static class TrainerProgram
         var line = CommandLine.Parse(trainer, args, entry.Options);
         var settings = TrainingSession.Read(line);
         return (settings, entry.Read(line, settings.Seed));
+    }
+
+    /// <summary><c>emo-train anomaly score …</c>: a trained detector over a CSV of readings (<see cref="AnomalyScoring"/>).</summary>
+    private static int Score(string[] args, TextWriter output, TextWriter errors)
+    {
+        if (args.Any(a => a is "-h" or "--help"))
+        {
+            output.Write(CommandLine.Usage("anomaly score", AnomalyScoring.Synopsis, AnomalyScoring.Options));
+            return Ok;
+        }
+        try
+        {
+            AnomalyScoring.Run(CommandLine.Parse("anomaly score", args, AnomalyScoring.Options), output);
+            return Ok;
+        }
+        catch (Exception e) when (e is UsageException or IOException or UnauthorizedAccessException)
+        {
+            errors.WriteLine($"error: {e.Message}");
+            return BadUsage;
+        }
+        finally
+        {
+            output.Flush();
+            errors.Flush();
+        }
     }
 
     /// <summary><c>emo-train generate sensors …</c>: labelled sensor readings as CSV, without training.</summary>

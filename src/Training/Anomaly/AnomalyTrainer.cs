@@ -235,15 +235,16 @@ public static class AnomalyTrainer
         if (double.IsFinite(value)) metrics[name] = value;
     }
 
-    /// <summary>scores.csv: per test window its machine, the time of its last reading (when its score exists), the model's
-    /// score, threshold, alarm and episode (empty when none), the window's label, and the rolling z-score's score and alarm.
-    /// Machine names come from the data: always quoted, and one that a spreadsheet would run as a formula is written as text.</summary>
+    /// <summary>scores.csv: per window its machine, the time of its last reading (when its score exists), the model's
+    /// score, threshold, alarm and episode (empty when none), the window's label, and — when given — the rolling z-score's
+    /// score and alarm. Machine names come from the data: always quoted, and one that a spreadsheet would run as a formula
+    /// is written as text.</summary>
     public static void WriteScores(string path, SensorData data, WindowSet windows, int window, IReadOnlyList<double> scores, double threshold,
-        EpisodeReport episodes, IReadOnlyList<double> zscores, double zscoreThreshold)
+        EpisodeReport episodes, IReadOnlyList<double>? zscores, double zscoreThreshold)
     {
         var inv = CultureInfo.InvariantCulture;
         using var csv = new StreamWriter(path);
-        csv.WriteLine("machine,end,score,threshold,alarm,episode,label,zscore,zscore_threshold,zscore_alarm");
+        csv.WriteLine("machine,end,score,threshold,alarm,episode,label" + (zscores is null ? "" : ",zscore,zscore_threshold,zscore_alarm"));
         for (var i = 0; i < windows.Count; i++)
         {
             var m = data.Machines[windows.Machine[i]];
@@ -256,7 +257,7 @@ public static class AnomalyTrainer
             if (episodes.EpisodeOf[i] >= 0) csv.Write(episodes.EpisodeOf[i].ToString(inv));
             csv.Write(',');
             csv.Write(windows.Kinds?[i]);
-            csv.WriteLine(string.Create(inv, $",{zscores[i]:R},{zscoreThreshold:R},{(zscores[i] > zscoreThreshold ? 1 : 0)}"));
+            csv.WriteLine(zscores is null ? "" : string.Create(inv, $",{zscores[i]:R},{zscoreThreshold:R},{(zscores[i] > zscoreThreshold ? 1 : 0)}"));
         }
     }
 

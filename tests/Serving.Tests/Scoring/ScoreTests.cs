@@ -43,6 +43,43 @@ public class ScoreTests(TrainedModels models)
     }
 
     [Fact]
+    public async Task Given_a_readings_csv_When_scored_offline_by_emo_train_Then_each_window_s_score_and_alarm_are_what_score_answers_for_it()
+    {
+        var host = await models.SharedAsync();
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var (readings, scores) = (Path.Combine(models.Folder, $"readings-{Guid.NewGuid():N}.csv"), Path.Combine(models.Folder, $"scores-{Guid.NewGuid():N}.csv"));
+        await TrainedModels.RunTrainerAsync("generate", "sensors", "--machines", "2", "--days", "1", "--normal-fraction", "0.5", "--out", readings);
+
+        await TrainedModels.RunTrainerAsync("anomaly", "score", "--model", models.AnomalyPath, "--data", readings, "--out", scores);
+
+        // machine,timestamp,temperature,vibration,pressure,label — one reading a minute, no gaps.
+        var series = File.ReadLines(readings).Skip(1).Select(l => l.Split(',')).GroupBy(f => f[0])
+            .ToDictionary(g => g.Key, g => g.OrderBy(f => f[1], StringComparer.Ordinal).ToList());
+        var lines = File.ReadLines(scores).Skip(1).Select(l => l.Split(',')).ToList();
+        lines.Count.ShouldBe(series.Values.Sum(s => s.Count - Steps + 1), "every window of every machine");
+        lines.Count(l => l[4] == "1").ShouldBeGreaterThan(0);
+        var sample = lines.Where((_, i) => i % 61 == 0).Take(40).ToList();
+        float[] Window(string[] line)
+        {
+            var readingsOf = series[line[0].Trim('"')];
+            var end = readingsOf.FindIndex(f => DateTimeOffset.Parse(f[1], inv) == DateTimeOffset.Parse(line[1], inv));
+            return [.. readingsOf.Skip(end - Steps + 1).Take(Steps).SelectMany(f => f[2..5].Select(v => float.Parse(v, inv)))];
+        }
+
+        var (status, body, _) = await host.PostJson("/score", JsonSerializer.Serialize(new { windows = sample.Select(Window).ToArray() }));
+
+        status.ShouldBe(HttpStatusCode.OK, body.ToString());
+        body.GetProperty("threshold").GetDouble().ShouldBe(double.Parse(sample[0][3], inv));
+        var results = body.GetProperty("results").EnumerateArray().ToList();
+        for (var i = 0; i < sample.Count; i++)
+        {
+            var offline = double.Parse(sample[i][2], inv);
+            results[i].GetProperty("score").GetSingle().ShouldBe((float)offline, Math.Max(1e-5, 1e-5 * offline), $"window ending {sample[i][1]}");
+            results[i].GetProperty("anomaly").GetBoolean().ShouldBe(sample[i][4] == "1");
+        }
+    }
+
+    [Fact]
     public async Task Given_one_window_as_steps_of_readings_When_scored_Then_the_score_is_that_of_the_flat_window()
     {
         var host = await models.SharedAsync();

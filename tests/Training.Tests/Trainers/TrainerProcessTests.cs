@@ -119,6 +119,21 @@ public class TrainerProcessTests
     }
 
     [Fact]
+    public async Task Given_something_that_is_not_a_detector_When_scoring_with_it_Then_it_exits_2_saying_so_without_its_content()
+    {
+        var readings = Temp.File("timestamp,x\n2026-01-01T00:00:00Z,1\n", "readings.csv");
+        var notAModel = Temp.File("secret-token-in-a-file\n", "model.onnx");
+
+        var missing = await TrainerProcess.RunAsync(["anomaly", "score", "--model", notAModel, "--data", readings]);
+        var garbage = await TrainerProcess.RunAsync(["anomaly", "score", "--model", notAModel, "--data", readings, "--out", Path.Combine(Temp.Folder(), "s.csv")]);
+
+        (missing.ExitCode, garbage.ExitCode).ShouldBe((2, 2));
+        missing.Stderr.ShouldContain("--out <scores.csv> is required");
+        garbage.Stderr.ShouldContain("model.onnx is not an ONNX model");
+        garbage.Stderr.ShouldNotContain("secret-token");
+    }
+
+    [Fact]
     public async Task Given_an_unknown_option_When_a_trainer_runs_Then_it_exits_2_with_a_clear_message()
     {
         var run = await TrainerProcess.RunAsync(["anomaly", "--generate", "--out", Temp.Folder(), "--windw", "20"]);
