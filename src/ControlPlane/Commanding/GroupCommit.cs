@@ -14,23 +14,29 @@ namespace EventMlOps.ControlPlane.Commanding;
 /// in the next transaction — each in a Marten session of its own on that transaction (<see cref="SessionOptions.ForTransaction"/>),
 /// so each sees the ones before it, keeps its own idempotency record, actor and correlation, and gets its own answer — and
 /// committed together. Nothing waits for a batch to fill: a command that finds no other queued is committed alone at once.
-/// <para>A command refused by its decision leaves nothing in the transaction and fails alone. A database error in a batch
-/// (a concurrent writer's conflict, a concurrent twin's idempotency record) rolls the whole batch back, and every command
-/// of it is then decided again in a transaction of its own, so one command's conflict never fails another. A failed
-/// commit fails every command of the batch (nothing was appended; the same command id may be retried). A command is
-/// answered only after its transaction committed.</para></summary>
+/// <para>Each command runs under a savepoint: whatever fails it — its decision's refusal, a concurrent writer's conflict
+/// or twin caught as its events and record are written — is rolled back to that savepoint, alone, and the batch goes on.
+/// A conflict with a concurrent writer, a deadlock or a serialization failure sends the command back to the queue after a
+/// pause, to be decided again (as Wolverine retries them). A failed commit fails every command of the batch with 503
+/// (nothing was kept; the same command id may be retried). No command is answered before its transaction committed.</para></summary>
 public sealed class GroupCommit : BackgroundService
 {
-    /// <summary>Commands per transaction at most; each is a subtransaction-free session, but a long batch delays its first answer.</summary>
+    /// <summary>Commands per transaction at most: each holds a subtransaction (its savepoint), and PostgreSQL keeps 64 per
+    /// transaction in shared memory before its snapshots slow down; a long batch also delays its first answer.</summary>
     public const int MaxBatch = 32;
+
+    /// <summary>Commands waiting for a lane at most; beyond, 503 (the HTTP limiter keeps command routes far below it).</summary>
+    public const int MaxQueued = 4096;
 
     /// <summary>Batches decided and committed concurrently (<c>Api:CommitLanes</c>, 4): a lane decides its commands one after
     /// another, each a few round trips to the database, so several lanes keep both the database and the host busy.</summary>
     public const string LanesSetting = "Api:CommitLanes";
 
-    private static readonly TimeSpan[] ConflictRetries = [TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(250)];
+    private const string Savepoint = "command";
 
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleWriter = false });
+    private static readonly TimeSpan[] Retries = [TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(250)];
+
+    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(MaxQueued));
     private readonly IDocumentStore _store;
     private readonly TimeProvider _time;
     private readonly int _lanes;
@@ -49,7 +55,7 @@ public sealed class GroupCommit : BackgroundService
         _batchSize = meter.CreateHistogram("emo.commands.batch.size", "{command}", "API commands committed in one transaction (group commit)",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32] });
         _duration = meter.CreateHistogram<double>("emo.commands.duration", "s",
-            "API commands from admission to answer, by command type and outcome (accepted, or the kind of refusal)");
+            "API commands from admission to answer, by command type and outcome (accepted, duplicate, conflict, error, or the kind of refusal)");
     }
 
     /// <summary>Commands waiting for a lane.</summary>
@@ -59,9 +65,8 @@ public sealed class GroupCommit : BackgroundService
     public (long Commits, long Commands) Committed => (Interlocked.Read(ref _commits), Interlocked.Read(ref _commands));
 
     /// <summary>Admits <paramref name="command"/> (token, grant, role, shape: <see cref="CommandGate.AdmitAsync"/>, here on
-    /// the caller's thread), then decides and commits it with the next batch. Decided again alone when its batch was rolled
-    /// back; after a concurrent writer's conflict, again after a pause (as Wolverine retries them; a stale expected version,
-    /// refused by the decision itself, is not retried).</summary>
+    /// the caller's thread), then decides and commits it with the next batch; after a concurrent writer's conflict, a
+    /// deadlock or a serialization failure, again with a later one.</summary>
     public async Task<CommandAccepted> CommitAsync(ICommand command, CommandHandlers.Handler handler, string? token, string? grant, string correlationId,
         CancellationToken ct)
     {
@@ -70,26 +75,24 @@ public sealed class GroupCommit : BackgroundService
         try
         {
             var actor = await CommandGate.AdmitAsync(command, token, grant, _tokens);
-            var pending = new Pending(command, handler, actor, correlationId);
-            await _queue.Writer.WriteAsync(pending, ct);
-            for (var conflicts = 0; ;)
+            for (var attempt = 0; ; attempt++)
             {
+                var pending = new Pending(command, handler, actor, correlationId);
+                if (!_queue.Writer.TryWrite(pending))
+                    throw new Unavailable("the control plane is stopping or has too many commands waiting; nothing was recorded: retry with the same command id");
                 try
                 {
-                    if (await pending.Outcome.Task is { } accepted)
-                        return accepted;
+                    return await pending.Outcome.Task;
                 }
-                catch (Exception e) when (pending.Spoilt && ProblemMapping.IsConflict(e) && conflicts < ConflictRetries.Length)
+                catch (Exception) when (pending.Retryable && attempt < Retries.Length)
                 {
-                    await Task.Delay(ConflictRetries[conflicts++], _time, ct);
+                    await Task.Delay(Retries[attempt], _time, ct);
                 }
-                pending = new Pending(command, handler, actor, correlationId);
-                await RunAsync([pending], CancellationToken.None);
             }
         }
         catch (Exception e)
         {
-            outcome = e.GetType().Name; // the refusal's kind (InvalidField, Forbidden, AlreadyHandled …): a small, fixed set
+            outcome = Outcome(e);
             throw;
         }
         finally
@@ -99,106 +102,121 @@ public sealed class GroupCommit : BackgroundService
         }
     }
 
-    protected override Task ExecuteAsync(CancellationToken stopping) =>
-        Task.WhenAll(Enumerable.Range(0, _lanes).Select(_ => Task.Run(() => LaneAsync(stopping), stopping)));
+    /// <summary>Later commands are answered 503; the queued ones are still decided and committed before the lanes stop.</summary>
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        return base.StopAsync(cancellationToken);
+    }
 
-    private async Task LaneAsync(CancellationToken stopping)
+    protected override Task ExecuteAsync(CancellationToken stopping) =>
+        Task.WhenAll(Enumerable.Range(0, _lanes).Select(_ => Task.Run(LaneAsync, CancellationToken.None)));
+
+    private async Task LaneAsync()
     {
         var batch = new List<Pending>(MaxBatch);
-        try
+        while (await _queue.Reader.WaitToReadAsync())
         {
-            while (await _queue.Reader.WaitToReadAsync(stopping))
-            {
-                batch.Clear();
-                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var next))
-                    batch.Add(next);
-                if (batch.Count > 0)
-                    await RunAsync(batch, stopping);
-            }
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            while (_queue.Reader.TryRead(out var left))
-                left.Outcome.TrySetException(new Unavailable("the control plane is stopping; the command was not committed: retry it with the same command id"));
+            batch.Clear();
+            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var next))
+                batch.Add(next);
+            if (batch.Count > 0)
+                await RunAsync(batch);
         }
     }
 
-    /// <summary>One transaction for <paramref name="batch"/>. Each command ends with its answer, its refusal, the failure of
-    /// its transaction, or null: decide it again alone (a database error rolled its batch back).</summary>
-    private async Task RunAsync(IReadOnlyList<Pending> batch, CancellationToken stopping)
+    /// <summary>One transaction for <paramref name="batch"/>, each command under its own savepoint. Nothing here is
+    /// cancelled: a batch under way is finished, so that no answer says "not committed" of a commit that happened.</summary>
+    private async Task RunAsync(IReadOnlyList<Pending> batch)
     {
         var answers = new CommandAccepted?[batch.Count];
-        var refusals = new Exception?[batch.Count];
-        var committing = false;
+        var failures = new Exception?[batch.Count];
         try
         {
             await using var connection = _store.Storage.Database.CreateConnection();
-            await connection.OpenAsync(stopping);
-            await using var tx = await connection.BeginTransactionAsync(stopping);
-            var handled = await HandledBeforeAsync(batch, tx, stopping);
+            await connection.OpenAsync();
+            await using var tx = await connection.BeginTransactionAsync();
+            var handled = await HandledBeforeAsync(batch, tx);
             for (var i = 0; i < batch.Count; i++)
             {
                 var p = batch[i];
-                await using var session = _store.LightweightSession(SessionOptions.ForTransaction(tx));
-                HandledCommand? record;
+                var saving = false;
+                await tx.SaveAsync(Savepoint);
                 try
                 {
-                    record = CommandGate.Record(p.Command, handled.GetValueOrDefault(p.Command.CommandId), p.Actor, p.CorrelationId, session, _time);
-                    answers[i] = await p.Handler(p.Command, p.Actor, session, stopping);
+                    await using var session = _store.LightweightSession(SessionOptions.ForTransaction(tx));
+                    var record = CommandGate.Record(p.Command, handled.GetValueOrDefault(p.Command.CommandId), p.Actor, p.CorrelationId, session, _time);
+                    answers[i] = await p.Handler(p.Command, p.Actor, session, CancellationToken.None);
+                    saving = true;
+                    await session.SaveChangesAsync();
+                    if (record is not null)
+                        handled[record.Id] = record; // a twin later in the batch is a duplicate of this one
                 }
-                catch (Exception e) when (e is not (OperationCanceledException or NpgsqlException) && e.InnerException is not NpgsqlException)
+                catch (Exception e)
                 {
-                    refusals[i] = e; // decided against before anything of it was written
-                    continue;
+                    await tx.RollbackAsync(Savepoint); // nothing of this command stays; the others go on
+                    (answers[i], failures[i]) = (null, Transient(e) ? new Unavailable("the database could not take the command now; retry it with the same command id") : e);
+                    p.Retryable = Transient(e) || (saving && ProblemMapping.IsConflict(e));
                 }
-                await session.SaveChangesAsync(stopping); // a failure here spoils the transaction
-                if (record is not null)
-                    handled[record.Id] = record; // a twin later in the batch is a duplicate of this one
             }
-            committing = true;
-            await tx.CommitAsync(stopping);
+            await tx.CommitAsync();
         }
-        catch (Exception) when (!committing && batch.Count > 1)
+        catch (Exception)
         {
-            foreach (var p in batch) p.Outcome.TrySetResult(null);
-            return;
-        }
-        catch (Exception e)
-        {
-            foreach (var p in batch) p.Spoilt = !committing;
-            var failure = committing && ProblemMapping.Describe(e) is null
-                ? new Unavailable("the command was not committed (the event store's database refused the commit); retry it with the same command id")
-                : e;
+            // The connection, a savepoint or the commit failed: nothing of the batch was kept.
+            var failure = new Unavailable("the command was not committed (the event store's database failed); retry it with the same command id");
             foreach (var p in batch) p.Outcome.TrySetException(failure);
             return;
         }
-        if (refusals.Count(r => r is null) is var committed and > 0)
+        if (failures.Count(f => f is null) is var committed and > 0)
         {
             Interlocked.Increment(ref _commits);
             Interlocked.Add(ref _commands, committed);
             _batchSize.Record(committed);
         }
         for (var i = 0; i < batch.Count; i++)
-            if (refusals[i] is { } refusal)
-                batch[i].Outcome.TrySetException(refusal);
+            if (failures[i] is { } failure)
+                batch[i].Outcome.TrySetException(failure);
             else
-                batch[i].Outcome.TrySetResult(answers[i]);
+                batch[i].Outcome.TrySetResult(answers[i]!);
     }
 
     /// <summary>The idempotency records of the batch's command ids, read in one query in the batch's transaction.</summary>
-    private async Task<Dictionary<Guid, HandledCommand>> HandledBeforeAsync(IReadOnlyList<Pending> batch, NpgsqlTransaction tx, CancellationToken ct)
+    private async Task<Dictionary<Guid, HandledCommand>> HandledBeforeAsync(IReadOnlyList<Pending> batch, NpgsqlTransaction tx)
     {
         var ids = batch.Where(p => p.Command is not IPeriodic).Select(p => p.Command.CommandId).Distinct().ToArray();
         if (ids.Length == 0) return [];
         await using var query = _store.QuerySession(SessionOptions.ForTransaction(tx));
-        return (await query.LoadManyAsync<HandledCommand>(ct, ids)).ToDictionary(h => h.Id);
+        return (await query.LoadManyAsync<HandledCommand>(CancellationToken.None, ids)).ToDictionary(h => h.Id);
     }
+
+    /// <summary>A database error a later transaction may not meet: a deadlock, a serialization failure, a lock timeout — or
+    /// the aborted transaction that Marten's own retry of one of those meets on a transaction it does not own.</summary>
+    private static bool Transient(Exception e) => SqlState(e) is "40P01" or "40001" or "55P03" or "25P02";
+
+    private static string? SqlState(Exception e)
+    {
+        for (var x = e; x is not null; x = x.InnerException)
+            if (x is PostgresException p)
+                return p.SqlState;
+        return null;
+    }
+
+    /// <summary>The outcome label: a small, fixed set (a unique violation here is a concurrent twin's idempotency record).</summary>
+    private static string Outcome(Exception e) => e switch
+    {
+        AlreadyHandled => "duplicate",
+        _ when SqlState(e) == PostgresErrorCodes.UniqueViolation => "duplicate",
+        _ when ProblemMapping.IsConflict(e) => "conflict",
+        InvalidField or Unauthenticated or Forbidden or NotFound or Refused or Busy or Unavailable => e.GetType().Name,
+        _ => "error",
+    };
 
     private sealed record Pending(ICommand Command, CommandHandlers.Handler Handler, Actor Actor, string CorrelationId)
     {
-        public TaskCompletionSource<CommandAccepted?> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<CommandAccepted> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        /// <summary>Failed by a database error before the commit: a conflict with a concurrent writer is worth deciding again.</summary>
-        public bool Spoilt { get; set; }
+        /// <summary>Failed by what a later transaction may not meet (a concurrent writer's conflict, a deadlock): worth deciding again.</summary>
+        public bool Retryable { get; set; }
     }
 }
