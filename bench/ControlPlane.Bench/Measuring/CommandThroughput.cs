@@ -10,6 +10,7 @@ using EventMlOps.ControlPlane.WorkOrders;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using EventMlOps.ControlPlane.Bench.Seeding;
+using EventMlOps.ControlPlane.Commanding;
 using Wolverine;
 
 namespace EventMlOps.ControlPlane.Bench.Measuring;
@@ -94,7 +95,11 @@ public static class CommandThroughput
             foreach (var c in options.Clients)
                 foreach (var (s, path, operation) in paths.Where(p => p.Subject == subject))
                 {
-                    var commits = new CommitCount(connectionString, ct);
+                    // Over HTTP each command holds a savepoint, whose subtransaction takes a transaction id of its own: the
+                    // group commit counts its commits itself.
+                    var commits = new CommitCount(path.StartsWith("HTTP", StringComparison.Ordinal)
+                        ? () => Task.FromResult(host.App.Services.GetRequiredService<GroupCommit>().Committed.Commits)
+                        : () => Sql.ScalarAsync<long>(connectionString, CommitCount.NextTransactionId, ct));
                     var m = await Load.RunAsync(s, path, c, duration, operation, ct);
                     m = m with { CommitsPerSecond = await commits.Stop() };
                     output.WriteLine($"  {s,-16} {path,-34} {c,3} clients: {m.PerSecond,8:N0} cmd/s  p50 {m.P50Ms,7:N2} ms  p99 {m.P99Ms,7:N2} ms  errors {m.Errors}  " +
@@ -105,20 +110,20 @@ public static class CommandThroughput
         return results;
     }
 
-    /// <summary>Write transactions per second in the database cluster: the advance of the next transaction id, which only
-    /// a transaction that writes is given (reads, however many, take none) — every client's, the control plane's own
-    /// background work included. Exact, unlike <c>pg_stat_database</c>, whose counters lag and count reads too.</summary>
-    private sealed class CommitCount(string connectionString, CancellationToken ct)
+    /// <summary>Commits per second, from a counter read at the start and at the end: for the paths with a transaction per
+    /// command, write transactions in the database cluster (<see cref="NextTransactionId"/>); over HTTP, the group
+    /// commit's own count of its commits.</summary>
+    private sealed class CommitCount(Func<Task<long>> read)
     {
-        private const string Query = "select pg_snapshot_xmax(pg_current_snapshot())::text::bigint";
-        private readonly Task<long> _start = Sql.ScalarAsync<long>(connectionString, Query, ct);
+        /// <summary>The next transaction id, which only a transaction that writes is given (reads, however many, take none) —
+        /// every client's, the control plane's own background work included. Exact, unlike <c>pg_stat_database</c>, whose
+        /// counters lag and count reads too.</summary>
+        public const string NextTransactionId = "select pg_snapshot_xmax(pg_current_snapshot())::text::bigint";
+
+        private readonly Task<long> _start = read();
         private readonly long _at = System.Diagnostics.Stopwatch.GetTimestamp();
 
-        public async Task<double> Stop()
-        {
-            var end = await Sql.ScalarAsync<long>(connectionString, Query, ct);
-            return (end - await _start) / System.Diagnostics.Stopwatch.GetElapsedTime(_at).TotalSeconds;
-        }
+        public async Task<double> Stop() => (await read() - await _start) / System.Diagnostics.Stopwatch.GetElapsedTime(_at).TotalSeconds;
     }
 
     /// <summary>The product's storage work for one command, and nothing else.</summary>
