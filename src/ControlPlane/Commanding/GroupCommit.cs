@@ -13,8 +13,9 @@ namespace EventMlOps.ControlPlane.Commanding;
 /// <summary>Group commit for API commands: the commands that arrive while a transaction is committing are decided one by one
 /// in the next transaction — each in a Marten session of its own on that transaction (<see cref="SessionOptions.ForTransaction"/>),
 /// so each sees the ones before it, keeps its own idempotency record, actor and correlation, and gets its own answer — and
-/// committed together. Nothing waits for a batch to fill: a command that finds no other queued is committed alone at once.
-/// <para>Each command runs under a savepoint: whatever fails it — its decision's refusal, a concurrent writer's conflict
+/// committed together. Nothing waits for a batch to fill: a command that finds no other waiting and a lane free is committed
+/// alone at once, on its own thread (batches form only while every lane is busy).
+/// <para>Each command of a batch runs under a savepoint: whatever fails it — its decision's refusal, a concurrent writer's conflict
 /// or twin caught as its events and record are written — is rolled back to that savepoint, alone, and the batch goes on.
 /// A conflict with a concurrent writer, a deadlock or a serialization failure sends the command back to the queue after a
 /// pause, to be decided again (as Wolverine retries them). A failed commit fails every command of the batch with 503
@@ -28,8 +29,9 @@ public sealed class GroupCommit : BackgroundService
     /// <summary>Commands waiting for a lane at most; beyond, 503 (the HTTP limiter keeps command routes far below it).</summary>
     public const int MaxQueued = 4096;
 
-    /// <summary>Batches decided and committed concurrently (<c>Api:CommitLanes</c>, 4): a lane decides its commands one after
-    /// another, each a few round trips to the database, so several lanes keep both the database and the host busy.</summary>
+    /// <summary>Transactions deciding and committing at once (<c>Api:CommitLanes</c>, 4), a lone command's included: a lane
+    /// decides its commands one after another, each a few round trips to the database, so several lanes keep both the
+    /// database and the host busy.</summary>
     public const string LanesSetting = "Api:CommitLanes";
 
     private const string Savepoint = "command";
@@ -43,6 +45,8 @@ public sealed class GroupCommit : BackgroundService
     private readonly Tokens _tokens;
     private readonly Histogram<int> _batchSize;
     private readonly Histogram<double> _duration;
+    private readonly SemaphoreSlim _lanesFree;
+    private volatile bool _stopping;
     private long _commits, _commands;
 
     public GroupCommit(IDocumentStore store, Tokens tokens, TimeProvider time, IConfiguration config, IMeterFactory meters)
@@ -51,6 +55,7 @@ public sealed class GroupCommit : BackgroundService
         _tokens = tokens;
         _time = time;
         _lanes = Math.Clamp(config.GetValue(LanesSetting, 4), 1, 16);
+        _lanesFree = new SemaphoreSlim(_lanes, _lanes);
         var meter = meters.Create(Drift.DriftMetrics.MeterName);
         _batchSize = meter.CreateHistogram("emo.commands.batch.size", "{command}", "API commands committed in one transaction (group commit)",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32] });
@@ -78,8 +83,16 @@ public sealed class GroupCommit : BackgroundService
             for (var attempt = 0; ; attempt++)
             {
                 var pending = new Pending(command, handler, actor, correlationId);
-                if (!_queue.Writer.TryWrite(pending))
-                    throw new Unavailable("the control plane is stopping or has too many commands waiting; nothing was recorded: retry with the same command id");
+                if (_stopping)
+                    throw new Unavailable("the control plane is stopping; nothing was recorded: retry with the same command id");
+                if (_queue.Reader.Count == 0 && _lanesFree.Wait(0))
+                {
+                    // Nothing waits and a lane is free: no batch can form, so the command is committed at once, on this thread.
+                    try { await RunAsync([pending]); }
+                    finally { _lanesFree.Release(); }
+                }
+                else if (!_queue.Writer.TryWrite(pending))
+                    throw new Unavailable("the control plane has too many commands waiting; nothing was recorded: retry with the same command id");
                 try
                 {
                     return await pending.Outcome.Task;
@@ -105,6 +118,7 @@ public sealed class GroupCommit : BackgroundService
     /// <summary>Later commands are answered 503; the queued ones are still decided and committed before the lanes stop.</summary>
     public override Task StopAsync(CancellationToken cancellationToken)
     {
+        _stopping = true;
         _queue.Writer.TryComplete();
         return base.StopAsync(cancellationToken);
     }
@@ -117,11 +131,19 @@ public sealed class GroupCommit : BackgroundService
         var batch = new List<Pending>(MaxBatch);
         while (await _queue.Reader.WaitToReadAsync())
         {
-            batch.Clear();
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var next))
-                batch.Add(next);
-            if (batch.Count > 0)
-                await RunAsync(batch);
+            await _lanesFree.WaitAsync();
+            try
+            {
+                batch.Clear();
+                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var next))
+                    batch.Add(next);
+                if (batch.Count > 0)
+                    await RunAsync(batch);
+            }
+            finally
+            {
+                _lanesFree.Release();
+            }
         }
     }
 
@@ -137,11 +159,12 @@ public sealed class GroupCommit : BackgroundService
             await connection.OpenAsync();
             await using var tx = await connection.BeginTransactionAsync();
             var handled = await HandledBeforeAsync(batch, tx);
+            var isolated = batch.Count > 1; // a command alone needs no savepoint: its failure keeps the transaction from committing
             for (var i = 0; i < batch.Count; i++)
             {
                 var p = batch[i];
                 var saving = false;
-                await tx.SaveAsync(Savepoint);
+                if (isolated) await tx.SaveAsync(Savepoint);
                 try
                 {
                     await using var session = _store.LightweightSession(SessionOptions.ForTransaction(tx));
@@ -154,12 +177,13 @@ public sealed class GroupCommit : BackgroundService
                 }
                 catch (Exception e)
                 {
-                    await tx.RollbackAsync(Savepoint); // nothing of this command stays; the others go on
+                    if (isolated) await tx.RollbackAsync(Savepoint); // nothing of this command stays; the others go on
                     (answers[i], failures[i]) = (null, Transient(e) ? new Unavailable("the database could not take the command now; retry it with the same command id") : e);
                     p.Retryable = Transient(e) || (saving && ProblemMapping.IsConflict(e));
                 }
             }
-            await tx.CommitAsync();
+            if (failures.Any(f => f is null))
+                await tx.CommitAsync(); // else nothing is kept: the transaction is rolled back as it is disposed
         }
         catch (Exception)
         {

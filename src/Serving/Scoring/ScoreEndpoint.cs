@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EventMlOps.Serving.Hosting;
+using EventMlOps.Serving.Loading;
 using EventMlOps.Serving.Observability;
 using EventMlOps.Serving.Routing;
 
@@ -7,9 +8,12 @@ namespace EventMlOps.Serving.Scoring;
 
 /// <summary><c>POST /score</c> with <c>{"window": […]}</c> or <c>{"windows": [[…], …]}</c>: raw readings of one
 /// machine, time-major (a flat array of steps × features numbers, or one array of features per step) → the anomaly
-/// score of each window, the threshold and the verdict (score &gt; threshold).</summary>
+/// score of each window, the threshold and the verdict (score &gt; threshold). <c>X-Model-Version: N</c> pins a loaded
+/// version, whatever its traffic weight, for offline evaluation: such windows are not sampled for drift.</summary>
 public static class ScoreEndpoint
 {
+    public const string VersionHeader = "X-Model-Version";
+
     public sealed record WindowScore(float Score, bool Anomaly);
 
     public sealed record OneScore(string Model, int Version, double Threshold, float Score, bool Anomaly);
@@ -32,7 +36,9 @@ public static class ScoreEndpoint
             : root.TryGetProperty("windows", out var many) && many.ValueKind == JsonValueKind.Array && many.GetArrayLength() > 0 ? [.. many.EnumerateArray()]
             : throw Refusal.BadInput($"no windows: {Usage}");
 
-        using var lease = await http.ServeInferenceAsync(router, t => t.Choose(m => m is AnomalyModel), "no anomaly model version takes traffic");
+        var pinned = http.Request.Headers.TryGetValue(VersionHeader, out var pin);
+        using var lease = await http.ServeInferenceAsync(router, t => pinned ? Pinned(t, pin.ToString()) : t.Choose(m => m is AnomalyModel),
+            "no anomaly model version takes traffic");
         var model = (AnomalyModel)lease.Model;
         var flat = new float[windows.Length * model.Width];
         for (var w = 0; w < windows.Length; w++) Readings(windows[w], w, model, flat);
@@ -42,9 +48,19 @@ public static class ScoreEndpoint
         object result = single
             ? new OneScore(model.Name, model.Version, model.Threshold, scores[0], scores[0] > model.Threshold)
             : new ManyScores(model.Name, model.Version, model.Threshold, scores.Select(s => new WindowScore(s, s > model.Threshold)).ToList());
-        for (var w = 0; w < windows.Length; w++)
+        for (var w = 0; w < windows.Length && !pinned; w++)
             if (!samples.AddWindow(model, flat.AsSpan(w * model.Width, model.Width), scores[w])) break;
         return result;
+    }
+
+    /// <summary>The loaded anomaly version <paramref name="pin"/> names, weighted or not; anything else is the caller's mistake.</summary>
+    private static ServedModel Pinned(RoutingTable table, string pin)
+    {
+        var loaded = table.Routes.Select(r => r.Model).Where(m => m is AnomalyModel).ToList();
+        return !int.TryParse(pin, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version)
+            ? throw Refusal.BadInput($"{VersionHeader} must be a version number, not {Refusal.Shown(pin)}")
+            : loaded.FirstOrDefault(m => m.Version == version)
+              ?? throw Refusal.BadInput($"version {version} of the anomaly model is not loaded here (loaded: {(loaded.Count == 0 ? "none" : string.Join(", ", loaded.Select(m => m.Version).Order()))})");
     }
 
     /// <summary>Copies window <paramref name="index"/>'s readings to its place in <paramref name="flat"/>, refusing any

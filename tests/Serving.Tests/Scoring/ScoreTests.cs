@@ -80,6 +80,34 @@ public class ScoreTests(TrainedModels models)
     }
 
     [Fact]
+    public async Task Given_a_version_without_traffic_When_a_request_pins_it_Then_that_version_scores_and_a_bad_pin_is_refused_with_the_loaded_ones()
+    {
+        // The same detector as version 1 (all traffic) and version 2 (weight 0: loaded, taking no traffic).
+        await using var host = await ServingHost.StartAsync(models, [models.Anomaly(), models.Anomaly(weight: 0) with { Version = 2 }]);
+        var body = JsonSerializer.Serialize(new { window = Window(5) });
+        async Task<(HttpStatusCode Status, JsonElement Body, string? Version)> Score(string? pin)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/score") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+            if (pin is not null) request.Headers.Add("X-Model-Version", pin);
+            return await ServingHost.Read(await host.Client.SendAsync(request));
+        }
+
+        var unpinned = await Score(null);
+        var pinned = await Score("2");
+        var unknown = await Score("7");
+        var garbage = await Score("2; drop");
+
+        (unpinned.Status, unpinned.Version).ShouldBe((HttpStatusCode.OK, "sensors@1"));
+        (pinned.Status, pinned.Version).ShouldBe((HttpStatusCode.OK, "sensors@2"), pinned.Body.ToString());
+        pinned.Body.GetProperty("version").GetInt32().ShouldBe(2);
+        pinned.Body.GetProperty("score").GetSingle().ShouldBe(unpinned.Body.GetProperty("score").GetSingle(), "the same model file");
+        unknown.Status.ShouldBe(HttpStatusCode.BadRequest);
+        unknown.Body.GetProperty("detail").GetString().ShouldBe("version 7 of the anomaly model is not loaded here (loaded: 1, 2)");
+        garbage.Status.ShouldBe(HttpStatusCode.BadRequest);
+        garbage.Body.GetProperty("detail").GetString()!.ShouldContain("X-Model-Version must be a version number");
+    }
+
+    [Fact]
     public async Task Given_one_window_as_steps_of_readings_When_scored_Then_the_score_is_that_of_the_flat_window()
     {
         var host = await models.SharedAsync();
