@@ -23,7 +23,7 @@ public static class EmoCli
         var root = new RootCommand("emo — EventMlOps: the model lifecycle as events (datasets → runs → versions → endpoints)")
         {
             UpCommand.Create(), DownCommand.Create(), StatusCommand.Create(), TokenCommand.Create(), KeysCommand.Create(),
-            DatasetsCommand.Create(), TrainCommand.Create(), RunsCommand.Create(), ModelsCommand.Create(), VersionsCommand.Create(),
+            DatasetsCommand.Create(), TrainCommand.Create(), ScoreCommand.Create(), RunsCommand.Create(), ModelsCommand.Create(), VersionsCommand.Create(),
             EndpointsCommand.Create(), DriftCommand.Create(), LineageCommand.Create(), ImpactCommand.Create(), AuditCommand.Create(), EventsCommand.Create(),
             PublishCommand.Create(), Streams.StreamCommand.Create(), Alarms.AlarmsCommand.Create(), DemoCommand.Create(), Kube.KubeCommand.Create(), Environments.EnvCommand.Create(),
             History.ProjectionsCommand.Create(),
