@@ -51,6 +51,7 @@ public sealed class TrainerCatalog(
             [
                 .. Common, .. AnomalyGenerator, new("window", 1, 100_000, Whole: true), new("stride", 1, 100_000, Whole: true), new("target_fpr", 0, 1),
                 new("train_fraction", 0.05, 0.95), new("validation_fraction", 0.01, 0.94), new("zscore_history", 2, 1_000_000, Whole: true),
+                new("raise_after", 1, 10_000, Whole: true), new("clear_after", 1, 10_000, Whole: true),
             ],
         },
         new Dictionary<string, IReadOnlyList<TrainerParameter>> { [Recommender] = RecommenderGenerator, [Anomaly] = AnomalyGenerator },

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Streams;
+using EventMlOps.Models;
 
 namespace EventMlOps.Serving.Streams;
 
@@ -13,39 +14,27 @@ public sealed record OpenEpisode(DateTimeOffset RaisedWindowStart, int Windows, 
 /// <summary>A window scored by one version.</summary>
 public sealed record ScoredWindow(string Machine, int Version, DateTimeOffset Start, DateTimeOffset End, double Score, double Threshold);
 
-/// <summary>Episodes, not one alarm per window: raised once <c>raiseAfter</c> windows in a row reach the threshold (dated
-/// from the first of them: a single window over it is a blip, the model's false-positive rate at work), cleared after
-/// <c>clearAfter</c> normal windows in a row. Pure; the facts' command ids derive from the endpoint, machine and window,
-/// so a batch scored again after a crash reports the very same facts.</summary>
+/// <summary>Episodes, not one alarm per window, by the <see cref="AlarmRule"/> the trainer counts with: raised once <c>raiseAfter</c>
+/// windows in a row reach the threshold (dated from the first of them), cleared after <c>clearAfter</c> normal windows in
+/// a row. Pure; the facts' command ids derive from the endpoint, machine and window, so a batch scored again after a crash
+/// reports the very same facts.</summary>
 public static class Episodes
 {
     public static (OpenEpisode? Episode, IReplicaFact? Fact) Decide(string endpoint, OpenEpisode? open, ScoredWindow w, int clearAfter, int raiseAfter)
     {
         var anomalous = w.Score >= w.Threshold;
-        switch (open)
-        {
-            case null when anomalous:
-                return Raising(endpoint, new OpenEpisode(w.Start, 1, w.Score, 0, Raised: false), w, raiseAfter);
-            case null:
-            case { Raised: false } when !anomalous:
-                return (null, null);
-            case { Raised: false }:
-                return Raising(endpoint, open with { Windows = open.Windows + 1, MaxScore = Math.Max(open.MaxScore, w.Score) }, w, raiseAfter);
-            case var _ when anomalous:
-                return (open with { Windows = open.Windows + 1, MaxScore = Math.Max(open.MaxScore, w.Score), Normal = 0 }, null);
-            case var _ when open.Normal + 1 < clearAfter:
-                return (open with { Normal = open.Normal + 1 }, null);
-            default:
-                return (null, new AnomalyAlarmCleared(Id(endpoint, w.Machine, "cleared", open.RaisedWindowStart), endpoint, w.Machine, w.Version,
-                    open.RaisedWindowStart, w.End, open.Windows, open.MaxScore));
-        }
+        var (state, change) = new AlarmRule(raiseAfter, clearAfter).Step(open is null ? null : new AlarmState(open.Windows, open.Normal, open.Raised), anomalous);
+        if (change == AlarmChange.Cleared)
+            return (null, new AnomalyAlarmCleared(Id(endpoint, w.Machine, "cleared", open!.RaisedWindowStart), endpoint, w.Machine, w.Version,
+                open.RaisedWindowStart, w.End, open.Windows, open.MaxScore));
+        if (state is not { } s) return (null, null);
+        var episode = new OpenEpisode(open?.RaisedWindowStart ?? w.Start, s.Windows,
+            anomalous ? Math.Max(open?.MaxScore ?? w.Score, w.Score) : open!.MaxScore, s.Normal, s.Raised);
+        return change == AlarmChange.Raised
+            ? (episode, new AnomalyAlarmRaised(Id(endpoint, w.Machine, "raised", episode.RaisedWindowStart), endpoint, w.Machine, w.Version,
+                episode.RaisedWindowStart, w.End, episode.MaxScore, w.Threshold))
+            : (episode, null);
     }
-
-    private static (OpenEpisode, IReplicaFact?) Raising(string endpoint, OpenEpisode pending, ScoredWindow w, int raiseAfter) =>
-        pending.Windows < raiseAfter
-            ? (pending, null)
-            : (pending with { Raised = true }, new AnomalyAlarmRaised(Id(endpoint, w.Machine, "raised", pending.RaisedWindowStart), endpoint, w.Machine,
-                w.Version, pending.RaisedWindowStart, w.End, pending.MaxScore, w.Threshold));
 
     private static Guid Id(string endpoint, string machine, string what, DateTimeOffset window) =>
         new(SHA256.HashData(Encoding.UTF8.GetBytes($"{endpoint}|{machine}|{what}|{window.ToUnixTimeMilliseconds()}")).AsSpan(0, 16));

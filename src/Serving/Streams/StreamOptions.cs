@@ -25,11 +25,11 @@ public sealed class StreamOptions
     public TimeSpan AllowedLateness { get; set; } = TimeSpan.Zero;
 
     /// <summary>Normal windows in a row that end an anomaly episode.</summary>
-    public int ClearAfter { get; set; } = 3;
+    public int ClearAfter { get; set; } = Models.AlarmRule.DefaultClearAfter;
 
     /// <summary>Anomalous windows in a row that raise an episode: with windows a reading apart, one window over the threshold
     /// is mostly the model's false-positive rate, a fault lasts.</summary>
-    public int RaiseAfter { get; set; } = 3;
+    public int RaiseAfter { get; set; } = Models.AlarmRule.DefaultRaiseAfter;
 
     /// <summary>Readings further in the future than this (by the scorer's clock) are refused: they would close every window.</summary>
     public TimeSpan MaxFuture { get; set; } = TimeSpan.FromHours(1);

@@ -12,7 +12,7 @@ namespace EventMlOps.Training.Anomaly;
 /// validation part to choose its threshold on). With labels in the data, the run also says what it detected.</summary>
 public static class AnomalyScoring
 {
-    public const string Synopsis = "--model <model.onnx> --data <readings.csv> --out <scores.csv> [--cadence 60s]";
+    public const string Synopsis = "--model <model.onnx> --data <readings.csv> --out <scores.csv> [--cadence 60s] [--raise-after 3] [--clear-after 3]";
 
     private const int Batch = 4096;
 
@@ -22,6 +22,7 @@ public static class AnomalyScoring
         new("data", "the readings: CSV as for training (timestamp, optional machine and label, the model's features)"),
         new("out", "the scores.csv to write"),
         new("cadence", "the sampling interval to place readings at, e.g. 60s (default: the model's)"),
+        .. AnomalyTrainer.AlarmOptions,
     ];
 
     public static void Run(CommandLine line, TextWriter output)
@@ -46,7 +47,8 @@ public static class AnomalyScoring
         var step = placed.IntervalMs ?? 1;
         var whole = (Func<MachineSeries, (int, int)>)(m => (0, m.Length));
         var events = Episodes.Events(data, whole);
-        var report = Episodes.Evaluate(data, windows, scores.Select(s => s > threshold).ToArray(), events, window, step, Episodes.Days(data, whole, step));
+        var report = Episodes.Evaluate(data, windows, scores.Select(s => s > threshold).ToArray(), events, window, AnomalyTrainer.ReadAlarmRule(line),
+            Episodes.Days(data, whole, step));
         AnomalyTrainer.WriteScores(outPath, data, windows, window, scores, threshold, report, null, 0);
 
         output.WriteLine($"scored {windows.Count:N0} windows of {window} readings ({data.Machines.Count} machine(s), {data.Readings:N0} readings, " +

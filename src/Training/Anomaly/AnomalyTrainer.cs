@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Diagnostics;
 using EventMlOps.Contracts.Training;
+using EventMlOps.Models;
 using EventMlOps.Training.Running;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -17,6 +18,16 @@ public static class AnomalyTrainer
     public const int DefaultEpochs = 20, DefaultBatchSize = 256;
     public const double DefaultLearningRate = 0.001;
 
+    /// <summary>How alarms are counted, as a replica's stream scorer raises them (<see cref="AlarmRule"/>); the scoring mode takes them too.</summary>
+    public static readonly IReadOnlyList<OptionSpec> AlarmOptions =
+    [
+        OptionSpec.Hyperparameter(Name, "raise-after", $"anomalous windows in a row that raise an alarm, as the stream scorer's default (default {AlarmRule.DefaultRaiseAfter}; 1: every alarmed window)"),
+        OptionSpec.Hyperparameter(Name, "clear-after", $"normal windows in a row that clear it (default {AlarmRule.DefaultClearAfter})"),
+    ];
+
+    public static AlarmRule ReadAlarmRule(CommandLine options) =>
+        new(options.Int("raise-after", AlarmRule.DefaultRaiseAfter), options.Int("clear-after", AlarmRule.DefaultClearAfter));
+
     public static readonly IReadOnlyList<OptionSpec> Options =
     [
         .. TrainingSession.CommonOptions(Name, DefaultEpochs, DefaultLearningRate, DefaultBatchSize),
@@ -32,6 +43,7 @@ public static class AnomalyTrainer
         new("validate-until", "with --train-until: choose the threshold on the readings after it, up to this moment; the rest is the test part"),
         new("keep-labelled", "train on and calibrate with readings labelled as anomalies too (default: they are left out, with a warning)", IsFlag: true),
         OptionSpec.Hyperparameter(Name, "zscore-history", "readings of history for the rolling z-score every run is compared with (default 10 windows)"),
+        .. AlarmOptions,
         OptionSpec.Hyperparameter(Name, "machines", "generated machines (default 6)"),
         OptionSpec.Hyperparameter(Name, "days", "generated days of one-minute readings per machine (default 28)"),
         OptionSpec.Hyperparameter(Name, "recalibration", "generated data: °C every temperature sensor reads more, as after a recalibration (default 0)"),
@@ -41,7 +53,7 @@ public static class AnomalyTrainer
     public const double HoldsWithin = 1.5;
 
     public sealed record Settings(int Epochs, double LearningRate, int BatchSize, int Window, int Stride, int[] Hidden, double TargetFpr,
-        string[] Features, TimelineSplit Split, SensorGeneratorOptions Generator, long? CadenceMs = null, int? ZscoreHistory = null);
+        string[] Features, TimelineSplit Split, SensorGeneratorOptions Generator, long? CadenceMs = null, int? ZscoreHistory = null, AlarmRule? Alarms = null);
 
     public static Settings Read(CommandLine options, int seed)
     {
@@ -66,7 +78,8 @@ public static class AnomalyTrainer
             new TimelineSplit(train, validation, options.Flag("keep-labelled"), trainUntil, validateUntil),
             new SensorGeneratorOptions(options.Int("machines", 6), options.Double("days", 28), train + validation, seed, options.Double("recalibration", 0)),
             Cadence.Parse(options.String("cadence"), "cadence"),
-            options.String("zscore-history") is null ? null : options.Int("zscore-history", 0));
+            options.String("zscore-history") is null ? null : options.Int("zscore-history", 0),
+            ReadAlarmRule(options));
     }
 
     public static void Run(TrainingSession session, Settings s)
@@ -108,6 +121,8 @@ public static class AnomalyTrainer
             ["readings"] = data.Readings,
             ["generator_days"] = session.DataPath is null ? s.Generator.Days : 0,
             ["cadence_ms"] = placed.IntervalMs ?? 0,
+            ["raise_after"] = (s.Alarms ?? new AlarmRule()).RaiseAfter,
+            ["clear_after"] = (s.Alarms ?? new AlarmRule()).ClearAfter,
         };
         if (s.Split is { TrainUntil: { } trainUntil, ValidateUntil: { } validateUntil })
             (parameters["train_until"], parameters["validate_until"]) = (Moment(trainUntil), Moment(validateUntil));
@@ -147,8 +162,9 @@ public static class AnomalyTrainer
         var zscoreThreshold = Detection.Threshold(RollingGaussian.WindowScores(data, validation, s.Window, history), s.TargetFpr);
         var zscores = RollingGaussian.WindowScores(data, test, s.Window, history);
         var (events, days) = (Episodes.Events(data, s.Split.Test), Episodes.Days(data, s.Split.Test, step));
-        var episodes = Episodes.Evaluate(data, test, testErrors.Select(e => e > threshold).ToArray(), events, s.Window, step, days);
-        var zscoreEpisodes = Episodes.Evaluate(data, test, zscores.Select(z => z > zscoreThreshold).ToArray(), events, s.Window, step, days);
+        var rule = s.Alarms ?? new AlarmRule();
+        var episodes = Episodes.Evaluate(data, test, testErrors.Select(e => e > threshold).ToArray(), events, s.Window, rule, days);
+        var zscoreEpisodes = Episodes.Evaluate(data, test, zscores.Select(z => z > zscoreThreshold).ToArray(), events, s.Window, rule, days);
         ReportEpisodes(session, metrics, "", episodes, events.Count > 0);
         ReportEpisodes(session, metrics, "zscore_", zscoreEpisodes, events.Count > 0);
         metrics["zscore_threshold"] = zscoreThreshold;

@@ -1,12 +1,16 @@
+using EventMlOps.Models;
+
 namespace EventMlOps.Training.Anomaly;
 
 /// <summary>A labelled anomaly: consecutive labelled readings of one machine, from the first one's time to the last one's.</summary>
 public sealed record LabelledEvent(int Machine, long Start, long End, string Kind);
 
-/// <summary>Alarm episodes and what an operator sees of a detector: consecutive alarmed windows of one machine merged into
-/// one episode (an operator is paged once per episode, not per window); an episode is false when none of its windows holds
-/// a labelled reading; a labelled event is detected when an alarmed window overlaps it, after the delay from the event's
-/// first reading to the end of that window (when its score exists).</summary>
+/// <summary>Alarm episodes and what an operator sees of a detector: the alarms a replica's stream scorer would raise on
+/// these windows (<see cref="AlarmRule"/>: raised after <c>RaiseAfter</c> anomalous windows in a row, cleared after
+/// <c>ClearAfter</c> normal ones; with 1 and 1, consecutive alarmed windows merged) — an operator is paged once per episode.
+/// An episode is false when none of its windows holds a labelled reading; a labelled event is detected when an episode
+/// overlaps it, after the delay from the event's first reading to the end of the window that raised the alarm (none when
+/// it was raised before the event began).</summary>
 public sealed record EpisodeReport(int[] EpisodeOf, int Episodes, int FalseEpisodes, double Days, int Events, int Detected, double[] Delays)
 {
     public double EpisodesPerDay => Days > 0 ? Episodes / Days : double.NaN;
@@ -41,50 +45,54 @@ public static class Episodes
     public static double Days(SensorData data, Func<MachineSeries, (int From, int To)> part, long intervalMs) =>
         data.Machines.Sum(m => part(m) is var (from, to) && to > from ? (m.Timestamps[to - 1] - m.Timestamps[from] + intervalMs) / 86_400_000.0 : 0);
 
-    /// <summary>Episodes of <paramref name="alarms"/> over <paramref name="windows"/> (in machine and time order, as
-    /// <see cref="TimelineSplit.Windows"/> makes them): alarmed windows of one machine merge while each ends at most
-    /// <paramref name="intervalMs"/> after the one before (a gap, or a window left out, ends an episode).</summary>
+    /// <summary>The episodes <paramref name="rule"/> makes of <paramref name="alarms"/> over <paramref name="windows"/> (in machine
+    /// and time order, as <see cref="TimelineSplit.Windows"/> makes them, each machine's scored windows in a row as the stream
+    /// scorer sees them), and the labelled events they detect.</summary>
     public static EpisodeReport Evaluate(SensorData data, WindowSet windows, IReadOnlyList<bool> alarms, IReadOnlyList<LabelledEvent> events, int window,
-        long intervalMs, double days)
+        AlarmRule rule, double days)
     {
-        var episodeOf = new int[windows.Count];
-        var episodes = 0;
+        var episodeOf = Enumerable.Repeat(-1, windows.Count).ToArray();
+        var spans = new List<(int Machine, long Start, long End, long RaisedAt)>();
         var falseEpisodes = 0;
-        var episodeTrue = false;
-        long previousEnd = 0;
-        for (var i = 0; i < windows.Count; i++)
+        AlarmState? open = null;
+        var (first, labelled) = (-1, false);
+        for (var i = 0; i <= windows.Count; i++)
         {
-            episodeOf[i] = -1;
-            if (!alarms[i]) continue;
-            var end = End(data, windows, window, i);
-            var continues = i > 0 && episodeOf[i - 1] >= 0 && windows.Machine[i - 1] == windows.Machine[i] && end - previousEnd <= intervalMs;
-            if (!continues)
+            if (i == windows.Count || (i > 0 && windows.Machine[i] != windows.Machine[i - 1]))
             {
-                if (episodes > 0 && !episodeTrue) falseEpisodes++;
-                episodes++;
-                episodeTrue = false;
+                Close(i - 1); // a machine's last window ends what is open
+                open = null;
+                if (i == windows.Count) break;
             }
-            episodeOf[i] = episodes - 1;
-            episodeTrue |= windows.Kinds?[i] is not null;
-            previousEnd = end;
+            var (next, change) = rule.Step(open, alarms[i]);
+            if (open is null && next is not null) (first, labelled) = (i, false);
+            if (next is not null) labelled |= windows.Kinds?[i] is not null;
+            if (change == AlarmChange.Raised)
+            {
+                spans.Add((windows.Machine[i], Start(data, windows, first), End(data, windows, window, i), End(data, windows, window, i)));
+                for (var j = first; j <= i; j++) episodeOf[j] = spans.Count - 1;
+            }
+            else if (next is { Raised: true })
+                episodeOf[i] = spans.Count - 1;
+            if (change == AlarmChange.Cleared) Close(i);
+            open = next;
         }
-        if (episodes > 0 && !episodeTrue) falseEpisodes++;
+
+        void Close(int last)
+        {
+            if (open is not { Raised: true }) return;
+            spans[^1] = spans[^1] with { End = End(data, windows, window, last) };
+            if (!labelled) falseEpisodes++;
+        }
 
         var delays = new List<double>();
         foreach (var e in events)
-        {
-            // The first alarmed window of the event's machine that overlaps it, in time order.
-            for (var i = 0; i < windows.Count; i++)
-            {
-                if (!alarms[i] || windows.Machine[i] != e.Machine) continue;
-                var (start, end) = (data.Machines[e.Machine].Timestamps[windows.Start[i]], End(data, windows, window, i));
-                if (end < e.Start || start > e.End) continue;
-                delays.Add((end - e.Start) / 1000.0);
-                break;
-            }
-        }
-        return new EpisodeReport(episodeOf, episodes, falseEpisodes, days, events.Count, delays.Count, [.. delays]);
+            if (spans.Where(p => p.Machine == e.Machine && p.End >= e.Start && p.Start <= e.End).Select(p => (double?)p.RaisedAt).FirstOrDefault() is { } raised)
+                delays.Add(Math.Max(0, raised - e.Start) / 1000.0);
+        return new EpisodeReport(episodeOf, spans.Count, falseEpisodes, days, events.Count, delays.Count, [.. delays]);
     }
+
+    private static long Start(SensorData data, WindowSet windows, int i) => data.Machines[windows.Machine[i]].Timestamps[windows.Start[i]];
 
     private static long End(SensorData data, WindowSet windows, int window, int i) =>
         data.Machines[windows.Machine[i]].Timestamps[windows.Start[i] + window - 1];

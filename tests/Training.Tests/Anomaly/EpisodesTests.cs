@@ -1,3 +1,4 @@
+using EventMlOps.Models;
 using EventMlOps.Training.Anomaly;
 
 namespace EventMlOps.Training.Tests.Anomaly;
@@ -26,8 +27,10 @@ public class EpisodesTests
         }, Minute).Data;
     }
 
+    private static readonly AlarmRule EveryWindow = new(RaiseAfter: 1, ClearAfter: 1);
+
     [Fact]
-    public void Given_alarmed_windows_When_evaluated_Then_consecutive_ones_of_a_machine_merge_and_a_gap_or_a_quiet_window_ends_an_episode()
+    public void Given_alarmed_windows_When_every_alarmed_window_counts_Then_consecutive_ones_of_a_machine_merge_and_a_quiet_window_ends_an_episode()
     {
         var data = Data();
         // Windows of 2 readings: m1 starts 0–10 (11 windows), m2 starts 0,1,2 and 4,5 (the gap between minutes 3 and 7 is not spanned).
@@ -35,19 +38,35 @@ public class EpisodesTests
         windows.Count.ShouldBe(16);
         windows.Start.Skip(11).ShouldBe([0, 1, 2, 4, 5]);
         // m1: alarms on windows starting 1, 2 (false), 4, 5 (over the label), 8 (false). m2: windows 2 (minutes 2–3) and 4 (7–8):
-        // adjacent in the list, but across the gap, so two episodes.
+        // consecutive scored windows, as the stream scorer sees them across the gap: one episode.
         bool[] alarms = [false, true, true, false, true, true, false, false, true, false, false, false, false, true, true, false];
         var events = Episodes.Events(data, m => (0, m.Length));
         events.ShouldBe([new LabelledEvent(0, 5 * Minute, 6 * Minute, "spike")]);
 
-        var report = Episodes.Evaluate(data, windows, alarms, events, 2, Minute, days: 0.5);
+        var report = Episodes.Evaluate(data, windows, alarms, events, 2, EveryWindow, days: 0.5);
 
-        report.EpisodeOf.ShouldBe([-1, 0, 0, -1, 1, 1, -1, -1, 2, -1, -1, -1, -1, 3, 4, -1]);
-        (report.Episodes, report.FalseEpisodes).ShouldBe((5, 4));
-        report.FalseEpisodesPerDay.ShouldBe(8);
-        // The event starts at minute 5; the first alarmed window overlapping it (minutes 4–5) ends at minute 5: no delay.
+        report.EpisodeOf.ShouldBe([-1, 0, 0, -1, 1, 1, -1, -1, 2, -1, -1, -1, -1, 3, 3, -1]);
+        (report.Episodes, report.FalseEpisodes).ShouldBe((4, 3));
+        report.FalseEpisodesPerDay.ShouldBe(6);
+        // The event starts at minute 5; the window that raised the alarm over it (minutes 4–5) ends at minute 5: no delay.
         (report.Events, report.Detected).ShouldBe((1, 1));
         report.Delays.ShouldBe([0.0]);
+    }
+
+    [Fact]
+    public void Given_the_stream_scorer_s_rule_When_evaluated_Then_a_blip_pages_nobody_and_an_alarm_is_raised_after_three_and_cleared_after_three()
+    {
+        var data = Data();
+        var windows = TimelineSplit.Windows(data, 2, 1, m => (0, m.Length));
+        // m1 (windows 0–10): a blip at 0; 2, 3, 4 raise (dated from 2); 5 normal, 6 anomalous again, 7, 8, 9 normal clear at 9;
+        // 10 opens one that the machine's end leaves pending. m2: one blip.
+        bool[] alarms = [true, false, true, true, true, false, true, false, false, false, true, false, true, false, false, false];
+
+        var report = Episodes.Evaluate(data, windows, alarms, Episodes.Events(data, m => (0, m.Length)), 2, new AlarmRule(), days: 1);
+
+        report.EpisodeOf.ShouldBe([-1, -1, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1, -1]);
+        (report.Episodes, report.FalseEpisodes).ShouldBe((1, 0), "the one alarm holds the labelled windows");
+        report.Delays.ShouldBe([0.0], "raised at the end of the window over minutes 4–5, as the event began");
     }
 
     [Fact]
@@ -58,7 +77,7 @@ public class EpisodesTests
         var alarms = new bool[windows.Count];
         alarms[5] = true; // minutes 5–6 on m1
 
-        var report = Episodes.Evaluate(data, windows, alarms, Episodes.Events(data, m => (0, m.Length)), 2, Minute, days: 1);
+        var report = Episodes.Evaluate(data, windows, alarms, Episodes.Events(data, m => (0, m.Length)), 2, EveryWindow, days: 1);
 
         report.Delays.ShouldBe([60.0], "the event began at minute 5, the alarm's window ends at minute 6");
         (report.Episodes, report.FalseEpisodes).ShouldBe((1, 0));
@@ -70,7 +89,7 @@ public class EpisodesTests
         var data = Data();
         var windows = TimelineSplit.Windows(data, 2, 1, m => (0, m.Length));
 
-        var report = Episodes.Evaluate(data, windows, new bool[windows.Count], Episodes.Events(data, m => (0, m.Length)), 2, Minute, days: 1);
+        var report = Episodes.Evaluate(data, windows, new bool[windows.Count], Episodes.Events(data, m => (0, m.Length)), 2, EveryWindow, days: 1);
 
         (report.Episodes, report.Detected, report.Events).ShouldBe((0, 0, 1));
         double.IsNaN(report.MedianDelaySeconds).ShouldBeTrue();
@@ -122,7 +141,7 @@ public class EpisodesTests
         var windows = TimelineSplit.Windows(named, 2, 1, m => (0, m.Length));
         var scores = Enumerable.Range(0, windows.Count).Select(i => i == 4 ? 2.5 : 0.5).ToArray();
         var alarms = scores.Select(s => s > 1).ToArray();
-        var report = Episodes.Evaluate(named, windows, alarms, Episodes.Events(named, m => (0, m.Length)), 2, Minute, 1);
+        var report = Episodes.Evaluate(named, windows, alarms, Episodes.Events(named, m => (0, m.Length)), 2, EveryWindow, 1);
         var path = Path.Combine(Path.GetTempPath(), $"scores-{Guid.NewGuid():N}.csv");
         try
         {
