@@ -34,6 +34,26 @@ public class RegistrationPolicyTests(ControlPlaneFixture fx)
         Policy.Judge(Run("sensors", "anomaly", ("tpr", 0.7))).BlockedBecause!.ShouldContain("below the floor 0.8");
 
     [Fact]
+    public void Given_a_detector_whose_threshold_did_not_hold_When_judged_Then_blocked_with_the_realised_multiple() =>
+        Policy.Judge(Run("sensors", "anomaly", ("tpr", 0.9), ("fpr_vs_target", 3.8))).BlockedBecause!
+            .ShouldBe("quality gate: the false-positive rate on the test part is 3.8× its target (at most 3×): the threshold chosen on the validation part does not hold later");
+
+    [Fact]
+    public void Given_a_detector_whose_realised_rate_wanders_as_on_a_short_test_part_When_judged_Then_registered() =>
+        Policy.Judge(Run("sensors", "anomaly", ("tpr", 0.9), ("fpr_vs_target", 1.48))).ShouldBe(new RegistrationPolicy.Verdict(true, null));
+
+    [Fact]
+    public void Given_a_detector_a_rolling_z_score_matches_When_judged_Then_blocked_with_both_sets_of_numbers() =>
+        Policy.Judge(Run("sensors", "anomaly", ("tpr", 0.9), ("fpr_vs_target", 1), ("events_detected", 12), ("zscore_events_detected", 12),
+                ("false_episodes_per_day", 4.5), ("zscore_false_episodes_per_day", 0.8))).BlockedBecause!
+            .ShouldBe("quality gate: a rolling z-score on the same data does as well — it detects 12 labelled events against the model's 12, with 0.8 false episodes a day against 4.5");
+
+    [Fact]
+    public void Given_a_detector_finding_more_events_than_the_z_score_When_judged_Then_registered_despite_more_false_episodes() =>
+        Policy.Judge(Run("sensors", "anomaly", ("tpr", 0.9), ("fpr_vs_target", 1), ("events_detected", 17), ("zscore_events_detected", 14),
+            ("false_episodes_per_day", 6.1), ("zscore_false_episodes_per_day", 1.1))).ShouldBe(new RegistrationPolicy.Verdict(true, null));
+
+    [Fact]
     public void Given_a_reproduction_beating_its_baseline_When_judged_Then_blocked_as_a_check_of_its_original()
     {
         var original = Guid.NewGuid();
