@@ -15,6 +15,10 @@ public sealed record AlarmRule(int RaiseAfter = AlarmRule.DefaultRaiseAfter, int
 {
     public const int DefaultRaiseAfter = 3, DefaultClearAfter = 3;
 
+    /// <summary>A window's verdict, everywhere: anomalous when its score is above the threshold (the threshold is the
+    /// largest validation score left unflagged; NaN is never anomalous).</summary>
+    public static bool Alarm(double score, double threshold) => score > threshold;
+
     /// <summary>The next state after one window's verdict, and whether that window raised or cleared the alarm. Pure.</summary>
     public (AlarmState? State, AlarmChange Change) Step(AlarmState? open, bool anomalous) => open switch
     {

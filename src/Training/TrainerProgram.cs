@@ -108,6 +108,11 @@ public static class TrainerProgram
             errors.WriteLine($"error: {e.Message}");
             return BadUsage;
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            errors.WriteLine($"error: scoring failed: {e.Message}");
+            return Failed;
+        }
         finally
         {
             output.Flush();

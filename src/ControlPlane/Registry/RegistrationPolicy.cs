@@ -47,7 +47,11 @@ public sealed record RegistrationPolicy(bool AutoRegisterByDefault, IReadOnlyDic
             "anomaly" when !m.TryGetValue("tpr", out var tpr) => Blocked("quality gate: the run reported no tpr"),
             "anomaly" when m["tpr"] < MinAnomalyTpr =>
                 Blocked($"quality gate: tpr {m["tpr"]:0.####} at the target false-positive rate is below the floor {MinAnomalyTpr:0.##}"),
-            "anomaly" when m.TryGetValue("fpr_vs_target", out var over) && over > MaxAnomalyFprOverTarget =>
+            "anomaly" when !m.ContainsKey("fpr_vs_target") =>
+                Blocked("quality gate: the run reported no fpr_vs_target (its realised false-positive rate against the target)"),
+            "anomaly" when m.ContainsKey("events_detected") && !m.ContainsKey("zscore_events_detected") =>
+                Blocked("quality gate: the run reported detected events but no rolling z-score to compare them with"),
+            "anomaly" when m["fpr_vs_target"] is var over && over > MaxAnomalyFprOverTarget =>
                 Blocked($"quality gate: the false-positive rate on the test part is {over:0.##}× its target (at most {MaxAnomalyFprOverTarget:0.##}×): " +
                         "the threshold chosen on the validation part does not hold later"),
             "anomaly" when ZscoreDoesAsWell(m) is { } why => Blocked($"quality gate: a rolling z-score on the same data does as well — {why}"),

@@ -15,14 +15,14 @@ public sealed record OpenEpisode(DateTimeOffset RaisedWindowStart, int Windows, 
 public sealed record ScoredWindow(string Machine, int Version, DateTimeOffset Start, DateTimeOffset End, double Score, double Threshold);
 
 /// <summary>Episodes, not one alarm per window, by the <see cref="AlarmRule"/> the trainer counts with: raised once <c>raiseAfter</c>
-/// windows in a row reach the threshold (dated from the first of them), cleared after <c>clearAfter</c> normal windows in
+/// windows in a row are over the threshold (dated from the first of them), cleared after <c>clearAfter</c> normal windows in
 /// a row. Pure; the facts' command ids derive from the endpoint, machine and window, so a batch scored again after a crash
 /// reports the very same facts.</summary>
 public static class Episodes
 {
     public static (OpenEpisode? Episode, IReplicaFact? Fact) Decide(string endpoint, OpenEpisode? open, ScoredWindow w, int clearAfter, int raiseAfter)
     {
-        var anomalous = w.Score >= w.Threshold;
+        var anomalous = AlarmRule.Alarm(w.Score, w.Threshold);
         var (state, change) = new AlarmRule(raiseAfter, clearAfter).Step(open is null ? null : new AlarmState(open.Windows, open.Normal, open.Raised), anomalous);
         if (change == AlarmChange.Cleared)
             return (null, new AnomalyAlarmCleared(Id(endpoint, w.Machine, "cleared", open!.RaisedWindowStart), endpoint, w.Machine, w.Version,

@@ -1,4 +1,5 @@
 using System.Globalization;
+using EventMlOps.Models;
 using EventMlOps.Training.Running;
 using Microsoft.ML.OnnxRuntime;
 using Keys = EventMlOps.Models.ModelMetadata;
@@ -33,9 +34,16 @@ public static class AnomalyScoring
         if (meta.GetValueOrDefault(Keys.ModelKind) != Keys.Anomaly)
             throw new UsageException($"{modelPath} is not an anomaly detector trained by emo-train (its {Keys.ModelKind} is not '{Keys.Anomaly}')");
         var inv = CultureInfo.InvariantCulture;
-        var features = meta[Keys.Features].Split(',');
-        var window = int.Parse(meta[Keys.Window], inv);
-        var threshold = double.Parse(meta[Keys.Threshold], inv);
+        string Meta(string key) => meta.GetValueOrDefault(key) is { Length: > 0 } value ? value
+            : throw new UsageException($"--model: {Path.GetFileName(modelPath)} has no '{key}' in its metadata: not a detector emo-train wrote");
+        var features = Meta(Keys.Features).Split(',');
+        var window = int.TryParse(Meta(Keys.Window), NumberStyles.None, inv, out var w) && w is > 0 and <= 100_000 ? w
+            : throw new UsageException($"--model: its '{Keys.Window}' is not a window length");
+        var threshold = double.TryParse(Meta(Keys.Threshold), NumberStyles.Float, inv, out var t) && double.IsFinite(t) ? t
+            : throw new UsageException($"--model: its '{Keys.Threshold}' is not a number");
+        if (!session.InputMetadata.TryGetValue("window", out var input) || input.Dimensions is not [_, var width] || width != window * features.Length
+            || !session.OutputMetadata.ContainsKey("error"))
+            throw new UsageException($"--model: its graph does not take windows of {window} × {features.Length} readings to an 'error' score");
         var interval = Cadence.Parse(line.String("cadence"), "cadence")
                        ?? (long.TryParse(meta.GetValueOrDefault(Keys.SamplingInterval), NumberStyles.None, inv, out var ms) && ms > 0 ? ms : null);
 
@@ -47,13 +55,13 @@ public static class AnomalyScoring
         var step = placed.IntervalMs ?? 1;
         var whole = (Func<MachineSeries, (int, int)>)(m => (0, m.Length));
         var events = Episodes.Events(data, whole);
-        var report = Episodes.Evaluate(data, windows, scores.Select(s => s > threshold).ToArray(), events, window, AnomalyTrainer.ReadAlarmRule(line),
+        var report = Episodes.Evaluate(data, windows, scores.Select(s => AlarmRule.Alarm(s, threshold)).ToArray(), events, window, AnomalyTrainer.ReadAlarmRule(line),
             Episodes.Days(data, whole, step));
         AnomalyTrainer.WriteScores(outPath, data, windows, window, scores, threshold, report, null, 0);
 
         output.WriteLine($"scored {windows.Count:N0} windows of {window} readings ({data.Machines.Count} machine(s), {data.Readings:N0} readings, " +
                          $"{placed.Duplicates:N0} duplicate(s), {placed.Gaps:N0} gap(s)) at threshold {threshold.ToString("0.####", inv)}: " +
-                         $"{scores.Count(s => s > threshold):N0} alarm(s) in {report.Episodes:N0} episode(s) over {report.Days:0.#} machine-day(s)");
+                         $"{scores.Count(s => AlarmRule.Alarm(s, threshold)):N0} alarm(s) in {report.Episodes:N0} episode(s) over {report.Days:0.#} machine-day(s)");
         if (data.HasLabels && events.Count > 0)
             output.WriteLine($"labels: {report.Detected}/{report.Events} labelled event(s) detected" +
                              (report.Detected > 0 ? $", median delay {report.MedianDelaySeconds:0} s" : "") + $"; {report.FalseEpisodes:N0} false episode(s)");

@@ -163,8 +163,8 @@ public static class AnomalyTrainer
         var zscores = RollingGaussian.WindowScores(data, test, s.Window, history);
         var (events, days) = (Episodes.Events(data, s.Split.Test), Episodes.Days(data, s.Split.Test, step));
         var rule = s.Alarms ?? new AlarmRule();
-        var episodes = Episodes.Evaluate(data, test, testErrors.Select(e => e > threshold).ToArray(), events, s.Window, rule, days);
-        var zscoreEpisodes = Episodes.Evaluate(data, test, zscores.Select(z => z > zscoreThreshold).ToArray(), events, s.Window, rule, days);
+        var episodes = Episodes.Evaluate(data, test, testErrors.Select(e => AlarmRule.Alarm(e, threshold)).ToArray(), events, s.Window, rule, days);
+        var zscoreEpisodes = Episodes.Evaluate(data, test, zscores.Select(z => AlarmRule.Alarm(z, zscoreThreshold)).ToArray(), events, s.Window, rule, days);
         ReportEpisodes(session, metrics, "", episodes, events.Count > 0);
         ReportEpisodes(session, metrics, "zscore_", zscoreEpisodes, events.Count > 0);
         metrics["zscore_threshold"] = zscoreThreshold;
@@ -251,10 +251,10 @@ public static class AnomalyTrainer
         if (double.IsFinite(value)) metrics[name] = value;
     }
 
-    /// <summary>scores.csv: per window its machine, the time of its last reading (when its score exists), the model's
-    /// score, threshold, alarm and episode (empty when none), the window's label, and — when given — the rolling z-score's
-    /// score and alarm. Machine names come from the data: always quoted, and one that a spreadsheet would run as a formula
-    /// is written as text.</summary>
+    /// <summary>scores.csv: per window its machine, the time of its last reading (when its score exists; ISO 8601, or the
+    /// data's own number when its timestamps were numbers), the model's score, threshold, alarm and episode (empty when
+    /// none), the window's label, and — when given — the rolling z-score's score and alarm. Names and labels come from the
+    /// data: always quoted, and one a spreadsheet would run as a formula is written as text.</summary>
     public static void WriteScores(string path, SensorData data, WindowSet windows, int window, IReadOnlyList<double> scores, double threshold,
         EpisodeReport episodes, IReadOnlyList<double>? zscores, double zscoreThreshold)
     {
@@ -264,17 +264,20 @@ public static class AnomalyTrainer
         for (var i = 0; i < windows.Count; i++)
         {
             var m = data.Machines[windows.Machine[i]];
-            var name = m.Machine is [ '=' or '+' or '-' or '@', ..] ? "'" + m.Machine : m.Machine;
-            csv.Write('"');
-            csv.Write(name.Replace("\"", "\"\""));
-            csv.Write("\",");
-            csv.Write(DateTimeOffset.FromUnixTimeMilliseconds(m.Timestamps[windows.Start[i] + window - 1]).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", inv));
+            var end = m.Timestamps[windows.Start[i] + window - 1];
+            csv.Write(Text(m.Machine));
+            csv.Write(',');
+            csv.Write(data.NumericTimes ? end.ToString(inv) : DateTimeOffset.FromUnixTimeMilliseconds(end).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", inv));
             csv.Write(string.Create(inv, $",{scores[i]:R},{threshold:R},{(scores[i] > threshold ? 1 : 0)},"));
             if (episodes.EpisodeOf[i] >= 0) csv.Write(episodes.EpisodeOf[i].ToString(inv));
             csv.Write(',');
-            csv.Write(windows.Kinds?[i]);
+            if (windows.Kinds?[i] is { } kind) csv.Write(Text(kind));
             csv.WriteLine(zscores is null ? "" : string.Create(inv, $",{zscores[i]:R},{zscoreThreshold:R},{(zscores[i] > zscoreThreshold ? 1 : 0)}"));
         }
+
+        // RFC 4180 quoting; a leading = + - @ made text for spreadsheets.
+        static string Text(string value) =>
+            "\"" + (value is ['=' or '+' or '-' or '@', ..] ? "'" + value : value).Replace("\"", "\"\"") + "\"";
     }
 
     private static string Moment(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs).ToString("O", CultureInfo.InvariantCulture);

@@ -52,7 +52,7 @@ public static class Cadence
                 Gaps = gapBefore.Contains(true) ? [.. gapBefore] : null,
             };
         }).ToList();
-        return new Placed(new SensorData { Features = data.Features, Machines = machines }, interval, duplicates, gaps);
+        return new Placed(new SensorData { Features = data.Features, Machines = machines, NumericTimes = data.NumericTimes }, interval, duplicates, gaps);
     }
 
     /// <summary>A sampling interval as given: a number and a unit (<c>ms</c>, <c>s</c>, <c>m</c>, <c>h</c>), e.g. <c>60s</c>.</summary>

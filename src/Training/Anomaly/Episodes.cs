@@ -74,7 +74,7 @@ public static class Episodes
             }
             else if (next is { Raised: true })
                 episodeOf[i] = spans.Count - 1;
-            if (change == AlarmChange.Cleared) Close(i);
+            if (change == AlarmChange.Cleared) Close(i - 1); // the clearing window is not part of the episode
             open = next;
         }
 

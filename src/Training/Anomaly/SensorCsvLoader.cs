@@ -37,6 +37,7 @@ public static class SensorCsvLoader
 
         var rows = new Dictionary<string, List<(long Time, float[] Values, string? Label, int Line)>>(StringComparer.Ordinal);
         var order = new List<string>();
+        var numericTimes = false;
         var lineNumber = 1;
         while (reader.ReadLine() is { } line)
         {
@@ -45,8 +46,9 @@ public static class SensorCsvLoader
             var fields = Split(line);
             if (fields.Length != columns.Length)
                 throw new UsageException($"{name}: line {lineNumber}: expected {columns.Length} comma-separated fields (as the header), found {fields.Length}");
-            var time = ParseTime(fields[timestamp].Trim())
+            var (time, numeric) = ParseTime(fields[timestamp].Trim())
                        ?? throw new UsageException($"{name}: line {lineNumber}: column {timestamp + 1} (timestamp) is neither ISO 8601 nor a number");
+            numericTimes |= numeric;
             var values = new float[featureColumns.Length];
             for (var f = 0; f < featureColumns.Length; f++)
                 if (!float.TryParse(fields[featureColumns[f]].Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out values[f]) || !float.IsFinite(values[f]))
@@ -73,14 +75,16 @@ public static class SensorCsvLoader
                 Labels = label >= 0 ? list.Select(r => r.Label).ToArray() : null,
             };
         }).ToList();
-        return new SensorData { Features = features, Machines = machines };
+        return new SensorData { Features = features, Machines = machines, NumericTimes = numericTimes };
     }
 
     /// <summary>Unix milliseconds for ISO 8601 text; the number itself for numeric timestamps.</summary>
-    private static long? ParseTime(string text)
+    /// <summary>A number (within ±2⁶², kept in its own unit) or a date (Unix milliseconds).</summary>
+    private static (long Time, bool Numeric)? ParseTime(string text)
     {
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number)) return (long)number;
-        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t.ToUnixTimeMilliseconds() : null;
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
+            return double.IsFinite(number) && Math.Abs(number) <= 4.6e18 ? ((long)number, true) : null;
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? (t.ToUnixTimeMilliseconds(), false) : null;
     }
 
     private static string? Label(string text) => text.ToLowerInvariant() switch

@@ -23,6 +23,9 @@ public sealed class SensorData
     public required string[] Features { get; init; }
     public required IReadOnlyList<MachineSeries> Machines { get; init; }
 
+    /// <summary>Whether some timestamp was a plain number (kept in its own unit) rather than a date (Unix milliseconds).</summary>
+    public bool NumericTimes { get; init; }
+
     public bool HasLabels => Machines.All(m => m.Labels is not null);
     public long Readings => Machines.Sum(m => (long)m.Length);
 }

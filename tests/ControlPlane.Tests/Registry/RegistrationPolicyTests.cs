@@ -38,6 +38,15 @@ public class RegistrationPolicyTests(ControlPlaneFixture fx)
         Policy.Judge(Run("sensors", "anomaly", ("tpr", 0.9), ("fpr_vs_target", 3.8))).BlockedBecause!
             .ShouldBe("quality gate: the false-positive rate on the test part is 3.8× its target (at most 3×): the threshold chosen on the validation part does not hold later");
 
+    [Theory]
+    [InlineData("no fpr_vs_target")]
+    [InlineData("no rolling z-score")]
+    public void Given_a_detector_whose_run_left_a_comparison_out_When_judged_Then_blocked_rather_than_passed(string missing) =>
+        Policy.Judge(missing == "no fpr_vs_target"
+                ? Run("sensors", "anomaly", ("tpr", 0.9))
+                : Run("sensors", "anomaly", ("tpr", 0.9), ("fpr_vs_target", 1), ("events_detected", 5), ("false_episodes_per_day", 2)))
+            .BlockedBecause!.ShouldContain(missing == "no fpr_vs_target" ? "reported no fpr_vs_target" : "no rolling z-score to compare them with");
+
     [Fact]
     public void Given_a_detector_whose_realised_rate_wanders_as_on_a_short_test_part_When_judged_Then_registered() =>
         Policy.Judge(Run("sensors", "anomaly", ("tpr", 0.9), ("fpr_vs_target", 1.48))).ShouldBe(new RegistrationPolicy.Verdict(true, null));

@@ -26,15 +26,20 @@ public sealed class EpisodesTests
     }
 
     [Fact]
-    public void Given_normal_windows_When_one_reaches_the_threshold_Then_one_alarm_is_raised_at_that_window()
+    public void Given_normal_windows_When_one_exceeds_the_threshold_Then_one_alarm_is_raised_at_that_window()
     {
-        var (open, facts) = Given(0.2, 0.5, 1.0, 3.0, 2.0);
+        var (open, facts) = Given(0.2, 0.5, 1.01, 3.0, 2.0);
 
         var raised = facts.ShouldHaveSingleItem().ShouldBeOfType<AnomalyAlarmRaised>();
         (raised.Machine, raised.Version, raised.WindowStart, raised.WindowEnd, raised.Score, raised.Threshold)
-            .ShouldBe(("m-1", 3, T0.AddMinutes(2), T0.AddMinutes(6), 1.0, 1.0));
+            .ShouldBe(("m-1", 3, T0.AddMinutes(2), T0.AddMinutes(6), 1.01, 1.0));
         open.ShouldBe(new OpenEpisode(T0.AddMinutes(2), 3, 3.0, 0));
     }
+
+    [Fact]
+    public void Given_a_window_exactly_at_the_threshold_When_decided_Then_it_is_normal_as_the_trainer_calibrated_it() =>
+        // The threshold is the largest validation score left unflagged (AlarmRule.Alarm: score > threshold, everywhere).
+        Given(1.0).Facts.ShouldBeEmpty();
 
     [Fact]
     public void Given_an_open_episode_When_normal_windows_are_interrupted_by_an_anomalous_one_Then_it_clears_only_after_two_in_a_row()

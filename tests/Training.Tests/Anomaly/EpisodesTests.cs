@@ -84,6 +84,19 @@ public class EpisodesTests
     }
 
     [Fact]
+    public void Given_an_alarm_cleared_by_the_window_before_an_event_When_evaluated_Then_the_clearing_window_neither_detects_nor_excuses_it()
+    {
+        var data = Data();
+        var windows = TimelineSplit.Windows(data, 2, 1, m => (0, m.Length));
+        var alarms = new bool[windows.Count];
+        alarms[3] = true; // minutes 3–4 on m1; window 4 (minutes 4–5, over the event) clears it
+
+        var report = Episodes.Evaluate(data, windows, alarms, Episodes.Events(data, m => (0, m.Length)), 2, EveryWindow, days: 1);
+
+        (report.Episodes, report.FalseEpisodes, report.Detected).ShouldBe((1, 1, 0));
+    }
+
+    [Fact]
     public void Given_no_alarm_When_evaluated_Then_the_event_is_missed_and_there_is_no_delay()
     {
         var data = Data();
@@ -127,7 +140,7 @@ public class EpisodesTests
     }
 
     [Fact]
-    public void Given_scored_windows_When_written_Then_scores_csv_has_one_line_per_window_with_its_episode_and_label_and_names_are_safe()
+    public void Given_scored_windows_When_written_Then_scores_csv_has_one_line_per_window_with_its_episode_and_label_and_names_and_labels_are_safe()
     {
         var data = Data();
         var named = new SensorData
@@ -135,7 +148,8 @@ public class EpisodesTests
             Features = data.Features,
             Machines = [.. data.Machines.Select((m, i) => new MachineSeries
             {
-                Machine = i == 0 ? "=cmd|\"calc\"" : m.Machine, Timestamps = m.Timestamps, Values = m.Values, Labels = m.Labels, Gaps = m.Gaps,
+                Machine = i == 0 ? "=cmd|\"calc\"" : m.Machine, Timestamps = m.Timestamps, Values = m.Values, Gaps = m.Gaps,
+                Labels = m.Labels?.Select(l => l is null ? null : "@SUM(1)").ToArray(),
             })],
         };
         var windows = TimelineSplit.Windows(named, 2, 1, m => (0, m.Length));
@@ -150,7 +164,7 @@ public class EpisodesTests
             var lines = File.ReadAllLines(path);
             lines[0].ShouldBe("machine,end,score,threshold,alarm,episode,label,zscore,zscore_threshold,zscore_alarm");
             lines.Length.ShouldBe(windows.Count + 1);
-            lines[5].ShouldBe("\"'=cmd|\"\"calc\"\"\",1970-01-01T00:05:00.000Z,2.5,1,1,0,spike,0,3,0");
+            lines[5].ShouldBe("\"'=cmd|\"\"calc\"\"\",1970-01-01T00:05:00.000Z,2.5,1,1,0,\"'@SUM(1)\",0,3,0");
             lines[1].ShouldBe("\"'=cmd|\"\"calc\"\"\",1970-01-01T00:01:00.000Z,0.5,1,0,,,0,3,0");
             lines[^1].ShouldStartWith("\"m2\",1970-01-01T00:09:00.000Z,");
         }

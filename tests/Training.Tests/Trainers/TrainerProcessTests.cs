@@ -124,11 +124,11 @@ public class TrainerProcessTests
         var readings = Temp.File("timestamp,x\n2026-01-01T00:00:00Z,1\n", "readings.csv");
         var notAModel = Temp.File("secret-token-in-a-file\n", "model.onnx");
 
-        var missing = await TrainerProcess.RunAsync(["anomaly", "score", "--model", notAModel, "--data", readings]);
+        var noOut = await TrainerProcess.RunAsync(["anomaly", "score", "--model", notAModel, "--data", readings]);
         var garbage = await TrainerProcess.RunAsync(["anomaly", "score", "--model", notAModel, "--data", readings, "--out", Path.Combine(Temp.Folder(), "s.csv")]);
 
-        (missing.ExitCode, garbage.ExitCode).ShouldBe((2, 2));
-        missing.Stderr.ShouldContain("--out <scores.csv> is required");
+        (noOut.ExitCode, garbage.ExitCode).ShouldBe((2, 2));
+        noOut.Stderr.ShouldContain("--out <scores.csv> is required");
         garbage.Stderr.ShouldContain("model.onnx is not an ONNX model");
         garbage.Stderr.ShouldNotContain("secret-token");
     }
