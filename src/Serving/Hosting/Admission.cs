@@ -38,6 +38,10 @@ public sealed class Refusal(int status, string reason) : Exception(reason)
 public sealed class ServedBy
 {
     public ServedModel? Model { get; set; }
+
+    /// <summary>The route label the request is counted under when not its route's own: a <c>/score</c> pinned to a version
+    /// (offline evaluation) is <c>score-pinned</c>, which canary analysis does not read.</summary>
+    public string? CountedAs { get; set; }
 }
 
 /// <summary>Whether this process takes inference traffic: something is loaded and it is not shutting down.</summary>
@@ -142,8 +146,8 @@ public sealed class Admission(RequestDelegate next, ServingOptions options, Read
                 Interlocked.Decrement(ref _inFlight);
                 metrics.InFlight(-1);
             }
-            metrics.Request(route.Name, served.Model, http.Response.StatusCode, Stopwatch.GetElapsedTime(start));
-            if (http.Response.StatusCode >= 400) metrics.Error(Kind(http.Response.StatusCode), route.Name);
+            metrics.Request(served.CountedAs ?? route.Name, served.Model, http.Response.StatusCode, Stopwatch.GetElapsedTime(start));
+            if (http.Response.StatusCode >= 400) metrics.Error(Kind(http.Response.StatusCode), served.CountedAs ?? route.Name);
         }
     }
 

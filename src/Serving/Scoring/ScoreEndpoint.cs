@@ -9,10 +9,14 @@ namespace EventMlOps.Serving.Scoring;
 /// <summary><c>POST /score</c> with <c>{"window": […]}</c> or <c>{"windows": [[…], …]}</c>: raw readings of one
 /// machine, time-major (a flat array of steps × features numbers, or one array of features per step) → the anomaly
 /// score of each window, the threshold and the verdict (score &gt; threshold). <c>X-Model-Version: N</c> pins a loaded
-/// version, whatever its traffic weight, for offline evaluation: such windows are not sampled for drift.</summary>
+/// version, whatever its traffic weight, for offline evaluation: such requests are counted as <see cref="PinnedRoute"/>
+/// (canary analysis reads the other routes) and their windows are not sampled for drift.</summary>
 public static class ScoreEndpoint
 {
     public const string VersionHeader = "X-Model-Version";
+
+    /// <summary>The route label of pinned requests: not live traffic, so neither canary analysis nor drift sampling sees them.</summary>
+    public const string PinnedRoute = "score-pinned";
 
     public sealed record WindowScore(float Score, bool Anomaly);
 
@@ -37,6 +41,7 @@ public static class ScoreEndpoint
             : throw Refusal.BadInput($"no windows: {Usage}");
 
         var pinned = http.Request.Headers.TryGetValue(VersionHeader, out var pin);
+        if (pinned && http.Features.Get<ServedBy>() is { } served) served.CountedAs = PinnedRoute;
         using var lease = await http.ServeInferenceAsync(router, t => pinned ? Pinned(t, pin.ToString()) : t.Choose(m => m is AnomalyModel),
             "no anomaly model version takes traffic");
         var model = (AnomalyModel)lease.Model;

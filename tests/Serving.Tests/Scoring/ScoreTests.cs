@@ -105,6 +105,13 @@ public class ScoreTests(TrainedModels models)
         unknown.Body.GetProperty("detail").GetString().ShouldBe("version 7 of the anomaly model is not loaded here (loaded: 1, 2)");
         garbage.Status.ShouldBe(HttpStatusCode.BadRequest);
         garbage.Body.GetProperty("detail").GetString()!.ShouldContain("X-Model-Version must be a version number");
+        // Pinned requests are not live traffic: counted under their own route, which canary analysis does not read.
+        var metrics = await host.Client.GetStringAsync("/metrics", TestContext.Current.CancellationToken);
+        metrics.Split('\n').Count(l => l.StartsWith("emo_serving_request_duration_seconds_count", StringComparison.Ordinal) && l.Contains("route=\"score-pinned\"")
+            && l.Contains("version=\"2\"")).ShouldBe(1);
+        metrics.Split('\n').Any(l => l.StartsWith("emo_serving_request_duration_seconds_count", StringComparison.Ordinal) && l.Contains("route=\"score\"")
+            && l.Contains("version=\"2\"")).ShouldBeFalse();
+        EventMlOps.Agents.Rollout.MetricsSnapshot.InferenceRoutes.ShouldNotContain(EventMlOps.Serving.Scoring.ScoreEndpoint.PinnedRoute);
     }
 
     [Fact]
