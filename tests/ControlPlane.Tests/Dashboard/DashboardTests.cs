@@ -94,7 +94,8 @@ public class DashboardTests(ControlPlaneFixture fx, Chromium chromium) : IClassF
         var token = Token(Roles.Viewer, "victor");
         await page.FillAsync("#token", token);
         await page.ClickAsync("form.card button[type=submit]");
-        await page.WaitForURLAsync($"**/endpoints/{s.Endpoint}");
+        // The address, not the page's load event (seen past 30 s under CI load); the heading below waits for the content.
+        await page.WaitForURLAsync($"**/endpoints/{s.Endpoint}", new() { WaitUntil = WaitUntilState.Commit });
         await Expect(page.Locator("h1")).ToHaveTextAsync($"Endpoint {s.Endpoint}");
         await Expect(page.Locator("header .who")).ToContainTextAsync("victor (viewer)");
 
