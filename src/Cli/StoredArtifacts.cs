@@ -12,20 +12,24 @@ public static class StoredArtifacts
 
     /// <summary>What is wrong with the artifact ("is missing from the artifact store (sha256 …)", "was altered: …"), or null when
     /// its content is there with <paramref name="sha256"/> (or it is generated).</summary>
-    public static async Task<string?> ProblemAsync(IArtifactStore store, string uri, string sha256, CancellationToken ct)
+    public static async Task<string?> ProblemAsync(IArtifactStore store, string uri, string sha256, CancellationToken ct) =>
+        (await LocalizeAsync(store, uri, sha256, ct)).Problem;
+
+    /// <summary>The artifact's local path once read back and checked against <paramref name="sha256"/> — or, as
+    /// <see cref="ProblemAsync"/> says it, what is wrong with it (neither for a generated dataset).</summary>
+    public static async Task<(string? Path, string? Problem)> LocalizeAsync(IArtifactStore store, string uri, string sha256, CancellationToken ct)
     {
-        if (IsGenerated(uri)) return null;
+        if (IsGenerated(uri)) return (null, null);
         try
         {
-            await store.LocalizeAsync(uri, sha256, ct);
-            return null;
+            return (await store.LocalizeAsync(uri, sha256, ct), null);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return $"is missing from the artifact store (sha256 {sha256})";
+            return (null, $"is missing from the artifact store (sha256 {sha256})");
         }
-        catch (ArtifactIntegrityException) { return $"was altered: its content no longer has the recorded sha256 {sha256}"; }
-        catch (DataAccessRefused e) { return $"cannot be read: {e.Reason}"; }
-        catch (NotSupportedException) { return $"cannot be read from this store: configure the store that holds {DataUris.Echo(uri)}"; }
+        catch (ArtifactIntegrityException) { return (null, $"was altered: its content no longer has the recorded sha256 {sha256}"); }
+        catch (DataAccessRefused e) { return (null, $"cannot be read: {e.Reason}"); }
+        catch (NotSupportedException) { return (null, $"cannot be read from this store: configure the store that holds {DataUris.Echo(uri)}"); }
     }
 }

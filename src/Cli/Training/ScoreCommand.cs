@@ -32,9 +32,9 @@ public static class ScoreCommand
             var view = await ctx.Api.GetAsync<ModelVersionView>($"/api/models/{Uri.EscapeDataString(v.Model)}/versions/{v.Version}", ct);
             if (view.TrainerKind != TrainerCatalog.Anomaly)
                 throw CliError.Usage($"{v} is a {view.TrainerKind ?? "model of unknown kind"}, not an anomaly detector: emo score takes detectors");
-            if (await StoredArtifacts.ProblemAsync(ctx.Artifacts, view.ArtifactUri, view.ArtifactSha256, ct) is { } problem)
-                throw CliError.Usage($"the model of {v} {problem}");
-            var model = await ctx.Artifacts.LocalizeAsync(view.ArtifactUri, view.ArtifactSha256, ct);
+            var (model, problem) = await StoredArtifacts.LocalizeAsync(ctx.Artifacts, view.ArtifactUri, view.ArtifactSha256, ct);
+            if (model is null)
+                throw CliError.Usage($"the model of {v} {problem ?? "is not a stored artifact"}");
             var scores = parse.GetValue(output)?.FullName ?? Path.GetFullPath("scores.csv");
             ctx.Out.WriteLine($"scoring with {v} (sha256 {view.ArtifactSha256[..12]}…, verified)");
 

@@ -39,5 +39,12 @@ public sealed class ScoringTests(ControlPlaneFixture cp)
         var unknownAlias = await lifecycle.Alice.RunAsync("score", $"{detector}@champion", "--data", readings);
         unknownAlias.ExitCode.ShouldBe(2);
         unknownAlias.Err.ShouldContain($"model '{detector}' has no alias 'champion'");
+
+        // A model altered in the artifact store after it was registered is refused, not scored.
+        File.AppendAllText(new Uri(trained.GetProperty("artifact").GetString()!).LocalPath, "tampered");
+        var altered = await lifecycle.Alice.RunAsync("score", $"{detector}@1", "--data", readings, "--out", Path.Combine(folder, "altered.csv"));
+        altered.ExitCode.ShouldBe(2);
+        altered.Err.ShouldContain($"the model of {detector}@1 was altered");
+        File.Exists(Path.Combine(folder, "altered.csv")).ShouldBeFalse();
     }
 }
