@@ -30,6 +30,8 @@ public static class ModelMetadata
     public const string TargetFpr = "target_fpr";
     public const string Score = "score";
     public const string SamplingInterval = "sampling_interval";
+    /// <summary>Slots a gap in the readings may be filled over with the last reading (<see cref="EventTime.Carries"/>); absent: 0.</summary>
+    public const string GapFill = "gap_fill";
 
     /// <summary>For rehearsing rollbacks (<see cref="Models.InjectedFaults"/>): milliseconds serving adds to each
     /// inference request this version serves. Absent: none.</summary>

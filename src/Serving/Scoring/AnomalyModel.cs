@@ -23,11 +23,11 @@ public sealed class AnomalyModel : ServedModel
     private readonly string _input;
     private readonly float[] _mean, _std;
 
-    private AnomalyModel(ServedVersion version, InferenceSession session, InjectedFaults faults, string[] features, (int Steps, int Stride, long? Interval) windows,
+    private AnomalyModel(ServedVersion version, InferenceSession session, InjectedFaults faults, string[] features, (int Steps, int Stride, long? Interval, int Fill) windows,
         double threshold, (float[] Mean, float[] Std) normalisation, BatchPolicy batching)
         : base(version.ModelName, version.Version, version.ArtifactSha256, session, faults)
     {
-        (Features, (Steps, Stride, SamplingIntervalMs), Threshold, (_mean, _std)) = (features, windows, threshold, normalisation);
+        (Features, (Steps, Stride, SamplingIntervalMs, FillSlots), Threshold, (_mean, _std)) = (features, windows, threshold, normalisation);
         if (_mean.Length != features.Length || _std.Length != features.Length || !_std.All(s => s > 0 && float.IsFinite(s)))
             throw new InvalidDataException($"the anomaly model's normalisation should hold a mean and a positive std for each of its {features.Length} features");
         if (Inputs is not [{ Shape: [_, var width] } input] || width != Width)
@@ -44,6 +44,9 @@ public sealed class AnomalyModel : ServedModel
 
     /// <summary>The training data's step between readings in milliseconds; null when the trainer could not tell (no streams then).</summary>
     public long? SamplingIntervalMs { get; }
+
+    /// <summary>Readings a gap may be filled over with the last one, as in training (<see cref="EventTime.Carries"/>).</summary>
+    public int FillSlots { get; }
     public int Width => Steps * Features.Length;
     public double Threshold { get; }
     public override int QueueDepth => _batcher.Depth;
@@ -55,7 +58,8 @@ public sealed class AnomalyModel : ServedModel
         using var normalisation = JsonDocument.Parse(Required(Keys.Normalisation));
         float[] PerFeature(string name) => [.. normalisation.RootElement.GetProperty(name).EnumerateArray().Select(e => e.GetSingle())];
         var windows = (int.Parse(Required(Keys.Window), inv), metadata.GetValueOrDefault(Keys.Stride) is { Length: > 0 } stride ? int.Parse(stride, inv) : 1,
-            long.TryParse(metadata.GetValueOrDefault(Keys.SamplingInterval), NumberStyles.None, inv, out var interval) && interval > 0 ? interval : (long?)null);
+            long.TryParse(metadata.GetValueOrDefault(Keys.SamplingInterval), NumberStyles.None, inv, out var interval) && interval > 0 ? interval : (long?)null,
+            int.TryParse(metadata.GetValueOrDefault(Keys.GapFill), NumberStyles.None, inv, out var fill) ? fill : 0);
         return new AnomalyModel(version, session, InjectedFaults.Read(metadata), Required(Keys.Features).Split(','), windows,
             double.Parse(Required(Keys.Threshold), inv), (PerFeature("mean"), PerFeature("std")), batching);
     }

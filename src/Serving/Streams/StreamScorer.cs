@@ -75,7 +75,8 @@ public sealed class StreamScorer(ServingOptions options, Router router, StreamSt
                 batch.BatchId, batch.Features.Count, model.Label, string.Join(",", model.Features));
             return;
         }
-        var shape = new StreamShape(model.Steps, model.Stride, model.Features.Length, interval, (long)options.Stream.AllowedLateness.TotalMilliseconds);
+        var shape = new StreamShape(model.Steps, model.Stride, model.Features.Length, interval, (long)options.Stream.AllowedLateness.TotalMilliseconds,
+            model.FillSlots);
         var now = time.GetUtcNow();
         var readings = Valid(batch, model, now);
 

@@ -4,8 +4,9 @@ namespace EventMlOps.Serving.Streams;
 
 /// <summary>The windows a model was trained on, in event time: <see cref="Steps"/> readings <see cref="IntervalMs"/> apart,
 /// one window starting every <see cref="Stride"/> readings; a reading may arrive up to <see cref="LatenessMs"/> behind the
-/// newest of its machine.</summary>
-public sealed record StreamShape(int Steps, int Stride, int Features, long IntervalMs, long LatenessMs)
+/// newest of its machine; a slot without a reading is filled with the last one up to <see cref="FillSlots"/> slots on
+/// (<see cref="EventTime.Carries"/>, as the trainer filled its gaps).</summary>
+public sealed record StreamShape(int Steps, int Stride, int Features, long IntervalMs, long LatenessMs, int FillSlots = 0)
 {
     /// <summary>The slot a time falls in (<see cref="EventTime.Slot"/>, as the trainer places readings): windows are aligned
     /// to the epoch, so every replica and every restart cuts the same windows.</summary>
@@ -44,8 +45,8 @@ public sealed class MachineWindows
 
     public long Watermark(StreamShape shape) => MaxTime == long.MinValue ? long.MinValue : MaxTime - shape.LatenessMs;
 
-    /// <summary>Places a reading in its slot. Late: older than the watermark, or only in windows already closed; a second
-    /// reading for a slot is a duplicate. Neither changes anything.</summary>
+    /// <summary>Places a reading in its slot. Late: older than the watermark, or only in windows already closed (nothing
+    /// changes); a second reading for a slot is a duplicate, and replaces the first (as the trainer keeps the later one).</summary>
     public Placement Add(long timeMs, float[] values, StreamShape shape)
     {
         var slot = shape.Slot(timeMs);
@@ -56,7 +57,11 @@ public sealed class MachineWindows
             Late++;
             return Placement.Late;
         }
-        if (!Slots.TryAdd(slot, values)) return Placement.Duplicate;
+        if (!Slots.TryAdd(slot, values))
+        {
+            Slots[slot] = values;
+            return Placement.Duplicate;
+        }
         Readings++;
         MaxTime = Math.Max(MaxTime, timeMs);
         return Placement.Placed;
@@ -81,18 +86,28 @@ public sealed class MachineWindows
             closed.Add(new ClosedWindow(NextStart, Cut(shape)));
             if (closed[^1].Readings is null) Incomplete++;
             NextStart += shape.Stride;
-            while (Slots.Count > 0 && Slots.Keys.First() < NextStart) Slots.Remove(Slots.Keys.First());
+            // Readings before the next window stay while they may still fill its first slots.
+            while (Slots.Count > 0 && Slots.Keys.First() < NextStart && !EventTime.Carries(Slots.Keys.First(), NextStart, shape.FillSlots)) Slots.Remove(Slots.Keys.First());
         }
         return closed;
     }
 
+    /// <summary>The window from <see cref="NextStart"/>: each slot's reading, or the last earlier one where it carries; null
+    /// when a slot has neither.</summary>
     private float[]? Cut(StreamShape shape)
     {
         var window = new float[shape.Steps * shape.Features];
-        for (var s = 0; s < shape.Steps; s++)
+        (long Slot, float[] Values)? last = null;
+        foreach (var (slot, values) in Slots)
         {
-            if (!Slots.TryGetValue(NextStart + s, out var values)) return null;
-            values.CopyTo(window, s * shape.Features);
+            if (slot >= NextStart + shape.Steps) break;
+            if (slot < NextStart) last = (slot, values);
+        }
+        for (var s = NextStart; s < NextStart + shape.Steps; s++)
+        {
+            if (Slots.TryGetValue(s, out var values)) last = (s, values);
+            else if (last is not { } carried || !EventTime.Carries(carried.Slot, s, shape.FillSlots)) return null;
+            last!.Value.Values.CopyTo(window, (s - NextStart) * shape.Features);
         }
         return window;
     }

@@ -44,10 +44,11 @@ public static class AnomalyScoring
         if (!session.InputMetadata.TryGetValue("window", out var input) || input.Dimensions is not [_, var width] || width != window * features.Length
             || !session.OutputMetadata.ContainsKey("error"))
             throw new UsageException($"--model: its graph does not take windows of {window} × {features.Length} readings to an 'error' score");
-        var interval = Cadence.Parse(line.String("cadence"), "cadence")
-                       ?? (long.TryParse(meta.GetValueOrDefault(Keys.SamplingInterval), NumberStyles.None, inv, out var ms) && ms > 0 ? ms : null);
-
-        var placed = Cadence.Place(SensorCsvLoader.Load(dataPath, features), interval);
+        var trained = long.TryParse(meta.GetValueOrDefault(Keys.SamplingInterval), NumberStyles.None, inv, out var ms) && ms > 0 ? ms : (long?)null;
+        var interval = Cadence.Parse(line.String("cadence"), "cadence") ?? trained;
+        // Gaps are filled as in training: up to the same time.
+        var fill = int.TryParse(meta.GetValueOrDefault(Keys.GapFill), NumberStyles.None, inv, out var slots) ? slots : 0;
+        var placed = Cadence.Place(SensorCsvLoader.Load(dataPath, features), interval, fill * (trained ?? 0), Path.GetFileName(dataPath));
         var data = placed.Data;
         var windows = TimelineSplit.Windows(data, window, 1, m => (0, m.Length));
         if (windows.Count == 0) throw new UsageException($"{Path.GetFileName(dataPath)}: no window of {window} consecutive readings without a gap");
@@ -60,7 +61,7 @@ public static class AnomalyScoring
         AnomalyTrainer.WriteScores(outPath, data, windows, window, scores, threshold, report, null, 0);
 
         output.WriteLine($"scored {windows.Count:N0} windows of {window} readings ({data.Machines.Count} machine(s), {data.Readings:N0} readings, " +
-                         $"{placed.Duplicates:N0} duplicate(s), {placed.Gaps:N0} gap(s)) at threshold {threshold.ToString("0.####", inv)}: " +
+                         $"{placed.Duplicates:N0} duplicate(s), {placed.Filled:N0} filled, {placed.Gaps:N0} gap(s)) at threshold {threshold.ToString("0.####", inv)}: " +
                          $"{scores.Count(s => AlarmRule.Alarm(s, threshold)):N0} alarm(s) in {report.Episodes:N0} episode(s) over {report.Days:0.#} machine-day(s)");
         if (data.HasLabels && events.Count > 0)
             output.WriteLine($"labels: {report.Detected}/{report.Events} labelled event(s) detected" +

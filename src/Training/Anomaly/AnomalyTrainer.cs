@@ -38,7 +38,9 @@ public static class AnomalyTrainer
         new("features", "CSV: the feature columns to use, comma-separated (default: all but timestamp, machine, label)"),
         OptionSpec.Hyperparameter(Name, "train-fraction", "share of each machine's timeline to train on (default 0.6)"),
         OptionSpec.Hyperparameter(Name, "validation-fraction", "share after it, assumed normal, to choose the threshold on (default 0.2); the rest is the test part"),
-        new("cadence", "the sampling interval readings are placed at, e.g. 60s or 5m (default: the median step between readings)"),
+        new("cadence", "the sampling interval readings are placed at, e.g. 60s or 5m (default: the median step between readings; given, it resamples the series: the last reading of each interval is kept)"),
+        new("gap-tolerance", "a gap in the readings up to this long is filled with the last reading, e.g. 3m; a longer one ends a run of windows (default 0: none filled)"),
+        new("normalisation", "training: centre readings on the training median (level changes such as drifts alarm); window: on each window's own mean (a level shift after training does not, nor does a slow drift); default training"),
         new("train-until", "instead of the shares: train on the readings at or before this moment (ISO 8601; needs --validate-until)"),
         new("validate-until", "with --train-until: choose the threshold on the readings after it, up to this moment; the rest is the test part"),
         new("keep-labelled", "train on and calibrate with readings labelled as anomalies too (default: they are left out, with a warning)", IsFlag: true),
@@ -53,7 +55,8 @@ public static class AnomalyTrainer
     public const double HoldsWithin = 1.5;
 
     public sealed record Settings(int Epochs, double LearningRate, int BatchSize, int Window, int Stride, int[] Hidden, double TargetFpr,
-        string[] Features, TimelineSplit Split, SensorGeneratorOptions Generator, long? CadenceMs = null, int? ZscoreHistory = null, AlarmRule? Alarms = null);
+        string[] Features, TimelineSplit Split, SensorGeneratorOptions Generator, long? CadenceMs = null, int? ZscoreHistory = null, AlarmRule? Alarms = null,
+        long GapToleranceMs = 0, Centring Centring = Centring.Training);
 
     public static Settings Read(CommandLine options, int seed)
     {
@@ -79,13 +82,21 @@ public static class AnomalyTrainer
             new SensorGeneratorOptions(options.Int("machines", 6), options.Double("days", 28), train + validation, seed, options.Double("recalibration", 0)),
             Cadence.Parse(options.String("cadence"), "cadence"),
             options.String("zscore-history") is null ? null : options.Int("zscore-history", 0),
-            ReadAlarmRule(options));
+            ReadAlarmRule(options),
+            Cadence.Parse(options.String("gap-tolerance"), "gap-tolerance", zero: true) ?? 0,
+            options.String("normalisation") switch
+            {
+                null or "training" => Centring.Training,
+                "window" => Centring.Window,
+                _ => throw new UsageException("--normalisation must be 'training' or 'window'"),
+            });
     }
 
     public static void Run(TrainingSession session, Settings s)
     {
         var clock = Stopwatch.StartNew();
-        var placed = Cadence.Place(session.DataPath is { } path ? SensorCsvLoader.Load(path, s.Features) : SensorGenerator.Generate(s.Generator), s.CadenceMs);
+        var placed = Cadence.Place(session.DataPath is { } path ? SensorCsvLoader.Load(path, s.Features) : SensorGenerator.Generate(s.Generator), s.CadenceMs,
+            s.GapToleranceMs, session.DataPath is null ? "generated data" : Path.GetFileName(session.DataPath));
         var data = placed.Data;
         var features = data.Features;
         // The header's names are counted, not printed: a file that fails later must not have its first line in the log
@@ -95,7 +106,8 @@ public static class AnomalyTrainer
 
         if (placed.IntervalMs is { } interval)
             session.Info($"event time: one reading every {interval:N0} ms ({(s.CadenceMs is null ? "the median step" : "--cadence")}); {placed.Duplicates:N0} duplicate(s) " +
-                         $"(the later reading kept), {placed.Gaps:N0} gap(s) that no window spans");
+                         $"(the later reading kept), {placed.Filled:N0} missing reading(s) filled with the last one (gaps up to {placed.FillSlots} reading(s)), " +
+                         $"{placed.Gaps:N0} gap(s) that no window spans");
         WarnOfLabelled(session, data, s.Split);
         var (mean, std) = Normalisation(data, s.Split);
         var train = s.Split.TrainWindows(data, s.Window, s.Stride);
@@ -121,6 +133,8 @@ public static class AnomalyTrainer
             ["readings"] = data.Readings,
             ["generator_days"] = session.DataPath is null ? s.Generator.Days : 0,
             ["cadence_ms"] = placed.IntervalMs ?? 0,
+            ["gap_fill"] = placed.FillSlots,
+            ["normalisation"] = s.Centring == Centring.Window ? "window" : "training",
             ["raise_after"] = (s.Alarms ?? new AlarmRule()).RaiseAfter,
             ["clear_after"] = (s.Alarms ?? new AlarmRule()).ClearAfter,
         };
@@ -135,7 +149,7 @@ public static class AnomalyTrainer
         var stdTiled = Tile(std, s.Window);
         using var model = new Autoencoder(train.Width, s.Hidden);
         model.to(device);
-        using var scorer = new WindowScorer(model, meanTiled, stdTiled, features.Length, device);
+        using var scorer = new WindowScorer(model, meanTiled, stdTiled, features.Length, device, s.Centring);
         using var optimizer = optim.Adam(model.parameters(), s.LearningRate);
         using var trainX = scorer.Normalise(tensor(train.Values, [train.Count, train.Width], device: device));
         var rng = new Random(session.Seed);
@@ -211,7 +225,8 @@ public static class AnomalyTrainer
         var sample = test.Count > 0 ? test : validation;
         session.ExportVerified(
             () => AnomalyExport.Build(model, features.Length, meanTiled, stdTiled, scorer.ResidualScale,
-                AnomalyExport.Metadata(features, s.Window, s.Stride, mean, std, residualScale, threshold, s.TargetFpr, model.Sizes, placed.IntervalMs, metrics)),
+                AnomalyExport.Metadata(features, s.Window, s.Stride, mean, std, residualScale, threshold, s.TargetFpr, model.Sizes, placed.IntervalMs, metrics,
+                    s.Centring, placed.FillSlots), s.Centring),
             path => Verify(scorer, path, sample, rng), metrics);
 
         WriteScores(session.PathOf(ScoresFile), data, test, s.Window, testErrors, threshold, episodes, zscores, zscoreThreshold);
@@ -292,33 +307,40 @@ public static class AnomalyTrainer
             : "the windows holding them are left out of training and threshold calibration (--keep-labelled keeps them)"));
     }
 
-    /// <summary>Per-feature mean and standard deviation of the training readings of all machines (without the readings
-    /// the split leaves out).</summary>
-    public static (float[] Mean, float[] Std) Normalisation(SensorData data, TimelineSplit split)
+    /// <summary>Per-feature centre and scale of the training readings of all machines (without the readings the split
+    /// leaves out), robustly: the median, and the interquartile range over 1.349 (the standard deviation for Gaussian
+    /// data; faults and outliers left in the training part barely move either). A feature whose quartiles coincide
+    /// (mostly one value) is scaled by its standard deviation instead.</summary>
+    public static (float[] Centre, float[] Scale) Normalisation(SensorData data, TimelineSplit split)
     {
         var f = data.Features.Length;
-        var sum = new double[f];
-        var sumSq = new double[f];
-        long n = 0;
+        var values = Enumerable.Range(0, f).Select(_ => new List<float>()).ToArray();
         foreach (var m in data.Machines)
         {
             var (from, to) = split.Train(m);
             for (var t = from; t < to; t++)
-            {
-                if (split.Excluded(m, t)) continue;
-                n++;
-                for (var k = 0; k < f; k++)
-                {
-                    double v = m.Values[t * f + k];
-                    sum[k] += v;
-                    sumSq[k] += v * v;
-                }
-            }
+                if (!split.Excluded(m, t))
+                    for (var k = 0; k < f; k++) values[k].Add(m.Values[t * f + k]);
         }
-        if (n == 0) throw new UsageException("no training readings");
-        var mean = sum.Select(s => (float)(s / n)).ToArray();
-        var std = Enumerable.Range(0, f).Select(k => (float)Math.Max(1e-6, Math.Sqrt(Math.Max(0, sumSq[k] / n - Math.Pow(sum[k] / n, 2))))).ToArray();
-        return (mean, std);
+        if (values[0].Count == 0) throw new UsageException("no training readings");
+        var centre = new float[f];
+        var scale = new float[f];
+        for (var k = 0; k < f; k++)
+        {
+            var sorted = values[k].Order().ToArray();
+            centre[k] = (float)Quantile(sorted, 0.5);
+            var iqr = Quantile(sorted, 0.75) - Quantile(sorted, 0.25);
+            var mean = sorted.Average(v => (double)v);
+            scale[k] = (float)Math.Max(1e-6, iqr > 1e-6 * Math.Max(1, Math.Abs(mean)) ? iqr / 1.349 : Math.Sqrt(sorted.Average(v => (v - mean) * (v - mean))));
+        }
+        return (centre, scale);
+    }
+
+    private static double Quantile(float[] sorted, double q)
+    {
+        var at = q * (sorted.Length - 1);
+        var below = (int)Math.Floor(at);
+        return below + 1 < sorted.Length ? sorted[below] + (at - below) * (sorted[below + 1] - sorted[below]) : sorted[below];
     }
 
     public static float[] Tile(float[] perFeature, int window) => Enumerable.Range(0, window).SelectMany(_ => perFeature).ToArray();

@@ -41,12 +41,17 @@ public sealed class Autoencoder : nn.Module<Tensor, Tensor>
         => layers.Select(l => (l.weight!.detach().cpu().data<float>().ToArray(), l.bias!.detach().cpu().data<float>().ToArray())).ToArray();
 }
 
-/// <summary>The scoring pipeline that the ONNX model reproduces: normalise a raw window with the training
-/// constants, reconstruct it, and score it by its standardised reconstruction error: per feature, the mean over the
+/// <summary>How a window is centred before scaling: on the training readings' per-feature median (a reading's level
+/// counts: drifts show), or on the window's own per-feature mean (only its shape counts: a level shift after training
+/// does not alarm, nor does a slow drift).</summary>
+public enum Centring { Training, Window }
+
+/// <summary>The scoring pipeline that the ONNX model reproduces: normalise a raw window (centred as
+/// <see cref="Centring"/> says, scaled by the training readings' robust scale), reconstruct it, and score it by its standardised reconstruction error: per feature, the mean over the
 /// window of squared residuals divided by that feature's mean squared residual on the training windows (about 1 on
 /// normal data, whatever each sensor's noise), and of those the largest (a fault of one sensor is not diluted by the
 /// healthy ones).</summary>
-public sealed class WindowScorer(Autoencoder model, float[] mean, float[] std, int features, Device device) : IDisposable
+public sealed class WindowScorer(Autoencoder model, float[] mean, float[] std, int features, Device device, Centring centring = Centring.Training) : IDisposable
 {
     private readonly Tensor _mean = tensor(mean, device: device);
     private readonly Tensor _std = tensor(std, device: device);
@@ -82,15 +87,18 @@ public sealed class WindowScorer(Autoencoder model, float[] mean, float[] std, i
 
     private float[] NormaliseArray(float[] raw)
     {
-        var mean = _mean.cpu().data<float>().ToArray();
-        var std = _std.cpu().data<float>().ToArray();
-        var result = new float[raw.Length];
-        for (var i = 0; i < raw.Length; i++) result[i] = (raw[i] - mean[i % mean.Length]) / std[i % std.Length];
-        return result;
+        using var scope = NewDisposeScope();
+        var width = (int)_mean.shape[0];
+        return Normalise(tensor(raw, [raw.Length / width, width], device: _mean.device)).cpu().data<float>().ToArray();
     }
 
     /// <summary><paramref name="raw"/> [N, width] → normalised [N, width].</summary>
-    public Tensor Normalise(Tensor raw) => (raw - _mean) / _std;
+    public Tensor Normalise(Tensor raw) => (raw - Centre(raw)) / _std;
+
+    /// <summary>What a raw window [N, width] is centred on, per position: the training median, or the window's own mean.</summary>
+    private Tensor Centre(Tensor raw) => centring == Centring.Training
+        ? _mean
+        : raw.view(raw.shape[0], -1, features).mean([1], keepdim: true).expand(raw.shape[0], raw.shape[1] / features, features).reshape(raw.shape[0], raw.shape[1]);
 
     /// <summary>Scores raw windows (row-major [n, width]) in chunks: errors, and the reconstructions in raw units
     /// when asked for.</summary>
@@ -105,10 +113,11 @@ public sealed class WindowScorer(Autoencoder model, float[] mean, float[] std, i
         {
             using var scope = NewDisposeScope();
             var rows = Math.Min(chunk, n - start);
-            var x = Normalise(tensor(raw.AsSpan(start * width, rows * width).ToArray(), [rows, width], device: _mean.device));
+            var input = tensor(raw.AsSpan(start * width, rows * width).ToArray(), [rows, width], device: _mean.device);
+            var x = Normalise(input);
             var y = model.forward(x);
             ((y - x) / _residualScale).square().view(rows, -1, features).mean([1]).amax([1]).cpu().data<float>().CopyTo(errors, start);
-            if (recon is not null) (normalisedReconstructions ? y : y * _std + _mean).cpu().data<float>().CopyTo(recon, start * width);
+            if (recon is not null) (normalisedReconstructions ? y : y * _std + Centre(input)).cpu().data<float>().CopyTo(recon, start * width);
         }
         return (errors, recon);
     }

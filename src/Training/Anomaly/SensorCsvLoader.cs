@@ -73,12 +73,12 @@ public static class SensorCsvLoader
                 Timestamps = list.Select(r => r.Time).ToArray(),
                 Values = values,
                 Labels = label >= 0 ? list.Select(r => r.Label).ToArray() : null,
+                Lines = list.Select(r => r.Line).ToArray(),
             };
         }).ToList();
         return new SensorData { Features = features, Machines = machines, NumericTimes = numericTimes };
     }
 
-    /// <summary>Unix milliseconds for ISO 8601 text; the number itself for numeric timestamps.</summary>
     /// <summary>A number (within ±2⁶², kept in its own unit) or a date (Unix milliseconds).</summary>
     private static (long Time, bool Numeric)? ParseTime(string text)
     {

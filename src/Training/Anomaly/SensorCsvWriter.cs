@@ -5,13 +5,13 @@ using EventMlOps.Training.Running;
 namespace EventMlOps.Training.Anomaly;
 
 /// <summary><c>emo-train generate sensors --out readings.csv [--machines 6 --days 28 --normal-fraction 0.8 --seed 42
-/// --recalibration 0 --recalibrated-from 0 --fault-gap-hours 3]</c>:
+/// --recalibration 0 --recalibrated-from 0 --fault-gap-hours 3 --outages 0]</c>:
 /// the generator's labelled readings as the CSV that <see cref="SensorCsvLoader"/> reads (<c>machine,timestamp,
 /// features…,label</c>; ISO 8601 UTC timestamps; the label empty for normal readings) — data to train on, or a stream
 /// with injected anomalies to score against a served model.</summary>
 public static class SensorCsvWriter
 {
-    public const string Synopsis = "sensors --out <file.csv> [--machines N] [--days D] [--normal-fraction F] [--seed S] [--recalibration C] [--recalibrated-from F] [--fault-gap-hours H]";
+    public const string Synopsis = "sensors --out <file.csv> [--machines N] [--days D] [--normal-fraction F] [--seed S] [--recalibration C] [--recalibrated-from F] [--fault-gap-hours H] [--outages N]";
 
     public static readonly IReadOnlyList<OptionSpec> Options =
     [
@@ -23,11 +23,12 @@ public static class SensorCsvWriter
         OptionSpec.Hyperparameter(AnomalyTrainer.Name, "recalibration", "°C every temperature sensor reads more after its recalibration (default 0)"),
         OptionSpec.Number(new TrainerParameter("recalibrated_from", 0, 1), "share of each timeline before the recalibration (default 0)"),
         OptionSpec.Number(new TrainerParameter("fault_gap_hours", 0, 10_000), "least normal operation between two faults, hours (default 3; up to 10 h more are drawn)"),
+        OptionSpec.Number(new TrainerParameter("outages", 0, 1000, Whole: true), "per machine, stretches without readings (half 1–10 min, half 2–48 h), each followed by a duplicate (default 0)"),
     ];
 
     public static SensorGeneratorOptions Read(CommandLine line) =>
         new(line.Int("machines", 6), line.Double("days", 28), line.Double("normal-fraction", 0.8), line.Int("seed", 42),
-            line.Double("recalibration", 0), line.Double("recalibrated-from", 0), line.Double("fault-gap-hours", 3));
+            line.Double("recalibration", 0), line.Double("recalibrated-from", 0), line.Double("fault-gap-hours", 3), line.Int("outages", 0));
 
     public static void Write(SensorData data, TextWriter csv)
     {

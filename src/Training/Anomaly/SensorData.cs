@@ -14,6 +14,9 @@ public sealed class MachineSeries
     /// Null: no gaps.</summary>
     public bool[]? Gaps { get; init; }
 
+    /// <summary>Per reading: its line in the file it was read from (for messages); null for generated data.</summary>
+    public int[]? Lines { get; init; }
+
     public int Length => Timestamps.Length;
 }
 

@@ -5,8 +5,11 @@ namespace EventMlOps.Training.Anomaly;
 /// <paramref name="RecalibratedFrom"/> (a share of the timeline) on, every temperature sensor reads that many °C more —
 /// a fleet-wide recalibration, the kind of drift a model trained before it has never seen.</summary>
 /// <paramref name="FaultGapHours"/>: the least normal operation between two faults (up to 10 h more are drawn).
+/// <paramref name="Outages"/>: per machine, that many stretches without readings (half of them 1–10 minutes, half 2–48
+/// hours, anywhere in the timeline), each ended by the last reading before it sent again (a duplicate), as a gateway that
+/// reconnects may.
 public sealed record SensorGeneratorOptions(int Machines = 6, double Days = 28, double NormalFraction = 0.8, int Seed = 42,
-    double Recalibration = 0, double RecalibratedFrom = 0, double FaultGapHours = 3);
+    double Recalibration = 0, double RecalibratedFrom = 0, double FaultGapHours = 3, int Outages = 0);
 
 /// <summary>Makes realistic multi-sensor series, one reading a minute per machine: a load that follows a daily
 /// cycle plus short-term fluctuation drives temperature (°C, with thermal inertia), vibration (mm/s, proportional to
@@ -56,15 +59,39 @@ public static class SensorGenerator
             }
             InjectAnomalies(rng, values, labels, (int)(length * options.NormalFraction), baseV, (int)(options.FaultGapHours * 60));
             for (var t = (int)(length * options.RecalibratedFrom); t < length; t++) values[t * 3 + T] += (float)options.Recalibration;
-            machines.Add(new MachineSeries
+            machines.Add(WithOutages(new MachineSeries
             {
                 Machine = $"machine-{m + 1}",
                 Timestamps = Enumerable.Range(0, length).Select(t => start + t * 60_000L).ToArray(),
                 Values = values,
                 Labels = labels,
-            });
+            }, options.Outages, rng));
         }
         return new SensorData { Features = Features, Machines = machines };
+    }
+
+    /// <summary>The series without <paramref name="outages"/> stretches of readings, the last reading before each sent again
+    /// after it, a second later.</summary>
+    private static MachineSeries WithOutages(MachineSeries m, int outages, Random rng)
+    {
+        if (outages == 0) return m;
+        var keep = Enumerable.Repeat(1, m.Length).ToArray(); // how often each reading is sent: 0, 1 or 2
+        for (var o = 0; o < outages; o++)
+        {
+            var from = 1 + rng.Next(m.Length - 1);
+            var minutes = rng.Next(2) == 0 ? 1 + rng.Next(10) : 120 + rng.Next(46 * 60 + 1);
+            for (var t = from; t < Math.Min(m.Length, from + minutes); t++) keep[t] = 0;
+            if (keep[from - 1] > 0) keep[from - 1] = 2;
+        }
+        var (times, values, labels) = (new List<long>(), new List<float>(), new List<string?>());
+        for (var t = 0; t < m.Length; t++)
+            for (var copy = 0; copy < keep[t]; copy++)
+            {
+                times.Add(m.Timestamps[t] + copy * 1000L);
+                values.AddRange(m.Values.AsSpan(t * 3, 3));
+                labels.Add(m.Labels![t]);
+            }
+        return new MachineSeries { Machine = m.Machine, Timestamps = [.. times], Values = [.. values], Labels = [.. labels] };
     }
 
     private static void InjectAnomalies(Random rng, float[] values, string?[] labels, int from, double baseV, int gapMinutes)

@@ -52,13 +52,35 @@ public sealed class WindowingTests
     }
 
     [Fact]
-    public void Given_a_slot_filled_When_a_second_reading_for_it_arrives_Then_it_is_a_duplicate_and_changes_nothing()
+    public void Given_a_slot_filled_When_a_second_reading_for_it_arrives_Then_it_is_a_duplicate_that_replaces_the_first_as_the_trainer_keeps_the_later()
     {
-        var (state, placed, _) = Given(Shape(latenessMs: 5000), 10, 11, 11);
+        var (shape, state) = (Shape(latenessMs: 5000), new MachineWindows());
+        state.Add(10_000, [10], shape);
+        state.Add(11_000, [11], shape);
 
-        placed[^1].ShouldBe(Placement.Duplicate);
-        state.Slots[11].ShouldBe([11f]);
+        state.Add(11_400, [99], shape).ShouldBe(Placement.Duplicate);
+
+        state.Slots[11].ShouldBe([99f]);
         state.Readings.ShouldBe(2);
+    }
+
+    [Fact]
+    public void Given_a_gap_tolerance_When_slots_are_missing_Then_a_short_gap_is_filled_with_the_last_reading_and_a_longer_one_leaves_windows_unscored()
+    {
+        // 12 is missing (one slot: filled from 11); 16..18 are missing (three slots: only 16 is filled, so 17 is a gap).
+        var (state, _, closed) = Given(Shape() with { FillSlots = 1 }, 10, 11, 13, 14, 15, 19, 20, 21, 22, 23);
+
+        closed.Select(Shown).ShouldBe(["10: 10 11 11 13", "12: 11 13 14 15", "14: incomplete", "16: incomplete", "18: incomplete", "20: 20 21 22 23"]);
+        state.Incomplete.ShouldBe(3);
+    }
+
+    [Fact]
+    public void Given_a_gap_at_a_window_start_When_the_reading_before_it_carries_Then_it_was_kept_past_the_previous_window_to_fill_it()
+    {
+        // Windows 10..13 and 12..15, then 16 and 17 missing: with two slots filled, 15 carries into both.
+        var (_, _, closed) = Given(Shape() with { FillSlots = 2 }, 10, 11, 12, 13, 14, 15, 18, 19, 20, 21);
+
+        closed.Select(Shown).ShouldBe(["10: 10 11 12 13", "12: 12 13 14 15", "14: 14 15 15 15", "16: 15 15 18 19", "18: 18 19 20 21"]);
     }
 
     [Fact]

@@ -73,6 +73,38 @@ public class AnomalyExportTests
         var (mean, std) = AnomalyTrainer.Normalisation(data, new TimelineSplit(0.8, 0.1));
 
         mean.ShouldBe([2f]);
-        std.ShouldBe([1f]);
+        std.ShouldBe([2 / 1.349f]); // quartiles 1 and 3
+    }
+
+    [Theory]
+    [InlineData(Centring.Window)]
+    [InlineData(Centring.Training)]
+    public void Given_a_detector_centred_as_chosen_When_exported_and_every_temperature_reads_6_degrees_more_Then_ONNX_Runtime_agrees_and_only_window_centring_ignores_the_shift(
+        Centring centring)
+    {
+        torch.manual_seed(3);
+        var data = SensorGenerator.Generate(new SensorGeneratorOptions(Machines: 2, Days: 3, NormalFraction: 1, Seed: 3));
+        var split = new TimelineSplit(0.6, 0.2);
+        var (centre, scale) = AnomalyTrainer.Normalisation(data, split);
+        var train = TimelineSplit.Windows(data, 10, 2, split.Train);
+        var test = TimelineSplit.Windows(data, 10, 1, split.Test);
+        var (centreTiled, scaleTiled) = (AnomalyTrainer.Tile(centre, 10), AnomalyTrainer.Tile(scale, 10));
+        using var model = new Autoencoder(train.Width, [16, 4]);
+        using var scorer = new WindowScorer(model, centreTiled, scaleTiled, 3, torch.CPU, centring);
+        using var optimizer = torch.optim.Adam(model.parameters(), 0.005);
+        using var x = scorer.Normalise(torch.tensor(train.Values, [train.Count, train.Width]));
+        for (var epoch = 0; epoch < 3; epoch++) AnomalyTrainer.TrainEpoch(model, optimizer, x, 128, new Random(epoch), torch.CPU);
+        scorer.Calibrate(train.Values, train.Width);
+        var path = Path.Combine(Temp.Folder(), "model.onnx");
+
+        OnnxGraph.Save(AnomalyExport.Build(model, 3, centreTiled, scaleTiled, scorer.ResidualScale,
+            AnomalyExport.Metadata(data.Features, 10, 1, centre, scale, scorer.ResidualScale[..3], 1.5, 0.05, model.Sizes, 60_000, new Metrics(), centring), centring), path);
+
+        AnomalyTrainer.Verify(scorer, path, test, new Random(5), samples: 256).Passes.ShouldBeTrue();
+        var shifted = test.Values.Select((v, i) => i % 3 == 0 ? v + 6 : v).ToArray();
+        var (before, after) = (scorer.Score(test.Values, test.Width).Errors.Average(), scorer.Score(shifted, test.Width).Errors.Average());
+        if (centring == Centring.Window) after.ShouldBe(before, 1e-3 * before, "only the windows' shapes count");
+        else after.ShouldBeGreaterThan(10 * before, "the level counts");
+        OnnxCheck.Metadata(path)["normalisation"].ShouldContain($"\"centre\":\"{(centring == Centring.Window ? "window" : "training")}\"");
     }
 }

@@ -50,7 +50,7 @@ public class TimelineSplitTests
     }
 
     [Fact]
-    public void Given_a_labelled_training_reading_When_the_normalisation_is_computed_Then_it_is_left_out_unless_kept()
+    public void Given_a_labelled_training_reading_When_the_normalisation_is_computed_Then_it_is_left_out_unless_kept_and_even_kept_barely_moves_it()
     {
         var labels = new string?[20];
         labels[0] = "spike";
@@ -58,8 +58,11 @@ public class TimelineSplitTests
         var spiked = new SensorData { Features = data.Features, Machines = [new MachineSeries { Machine = "m1", Timestamps = data.Machines[0].Timestamps,
             Values = [1000f, .. data.Machines[0].Values.Skip(1)], Labels = labels }] };
 
-        AnomalyTrainer.Normalisation(spiked, Split).Mean.ShouldBe([5f]);                               // 1..9
-        AnomalyTrainer.Normalisation(spiked, Split with { KeepLabelled = true }).Mean.ShouldBe([(1000f + 45 - 0) / 10]);
+        var (centre, scale) = AnomalyTrainer.Normalisation(spiked, Split);
+        var (keptCentre, keptScale) = AnomalyTrainer.Normalisation(spiked, Split with { KeepLabelled = true });
+
+        new[] { centre[0], scale[0] }.ShouldBe([5f, 4 / 1.349f], 1e-5f);             // 1..9: median 5, quartiles 3 and 7
+        new[] { keptCentre[0], keptScale[0] }.ShouldBe([5.5f, 4.5f / 1.349f], 1e-5f); // 1..9 and 1000: median and quartiles, not a mean of 104.5
     }
 
     [Fact]

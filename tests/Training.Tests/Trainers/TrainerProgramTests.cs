@@ -44,7 +44,7 @@ public class TrainerProgramTests
 
         exit.ShouldBe(0, stderr);
         stdout.ShouldContain("readings of 2 features, labelled");
-        stdout.ShouldContain("event time: one reading every 60,000 ms (the median step); 0 duplicate(s) (the later reading kept), 0 gap(s) that no window spans");
+        stdout.ShouldContain("event time: one reading every 60,000 ms (the median step); 0 duplicate(s) (the later reading kept), 0 missing reading(s) filled with the last one (gaps up to 0 reading(s)), 0 gap(s) that no window spans");
         using var parameters = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "params.json")));
         parameters.RootElement.GetProperty("features").EnumerateArray().Select(f => f.GetString()).ShouldBe(["pressure", "temperature"]);
         Metadata(output).Keys.ShouldNotContain(k => k.StartsWith("emo.fault."), "no fault asked for, none written");
