@@ -4,7 +4,8 @@ namespace EventMlOps.Contracts.Training;
 
 public sealed record TrainingResources(int Cpus = 1, int MemoryMb = 2048, int Gpus = 0);
 
-/// <summary>Asks for a training run of <paramref name="TrainerKind"/> on a registered dataset.</summary>
+/// <summary>Asks for a training run of <paramref name="TrainerKind"/> on a registered dataset, with numeric
+/// <paramref name="Hyperparameters"/> and text <paramref name="Options"/> (lists, names, durations: <see cref="TrainerOption"/>).</summary>
 [SentBy(Roles.Scientist)]
 public sealed record RequestTraining(
     Guid CommandId,
@@ -14,7 +15,8 @@ public sealed record RequestTraining(
     Guid DatasetId,
     IReadOnlyDictionary<string, double> Hyperparameters,
     TrainingResources Resources,
-    string CodeVersion) : ICommand;
+    string CodeVersion,
+    IReadOnlyDictionary<string, string>? Options = null) : ICommand;
 
 /// <summary>Asks for a new run, <paramref name="RunId"/>, that repeats the succeeded run <paramref name="OriginalRunId"/>: the
 /// same dataset (by its sha256), trainer, code version, hyperparameters, seed and resources, for the same model.</summary>
@@ -69,7 +71,8 @@ public sealed record LaunchTraining(
     TrainingResources Resources,
     string CodeVersion,
     string? TrackingToken = null,
-    string? Grant = null) : IWorkOrder;
+    string? Grant = null,
+    IReadOnlyDictionary<string, string>? Options = null) : IWorkOrder;
 
 public sealed record StopTraining(Guid RunId, string Reason) : IWorkOrder;
 

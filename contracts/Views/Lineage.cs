@@ -10,7 +10,7 @@ public sealed record DatasetLineage(
 public sealed record RunLineage(
     Guid RunId, string TrainerKind, RunStatus Status, IReadOnlyDictionary<string, double> Hyperparameters, string CodeVersion,
     IReadOnlyDictionary<string, double>? Metrics, double? DurationSeconds, string RequestedBy, DateTimeOffset RequestedAt, DriftTrigger? Trigger = null,
-    Guid? ReproducedFrom = null, IReadOnlyList<Guid>? Reproductions = null);
+    Guid? ReproducedFrom = null, IReadOnlyList<Guid>? Reproductions = null, IReadOnlyDictionary<string, string>? Options = null);
 
 public sealed record EndpointServing(string Endpoint, DateTimeOffset From, DateTimeOffset? To, int? Weight);
 

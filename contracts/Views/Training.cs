@@ -47,7 +47,8 @@ public sealed record TrainingRunView(
     string? WaitingReason = null,
     DriftTrigger? Trigger = null,
     Guid? ReproducedFrom = null,
-    IReadOnlyList<Guid>? Reproductions = null);
+    IReadOnlyList<Guid>? Reproductions = null,
+    IReadOnlyDictionary<string, string>? Options = null);
 
 /// <summary>A run as the run list shows it (<c>GET /api/runs</c>): its state without what the trainer tracked.
 /// <paramref name="StalledSince"/>: its job's last beat, when it has not beaten for <c>Training:StallSeconds</c> since.

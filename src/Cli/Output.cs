@@ -39,6 +39,11 @@ public static class Fmt
     public static string Numbers(IReadOnlyDictionary<string, double>? values) =>
         values is null || values.Count == 0 ? "-" : string.Join(" ", values.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={Number(kv.Value)}"));
 
+    /// <summary>A run's hyperparameters and text options, in one name order (<c>epochs=15 hidden=256,64,8 lr=0.001</c>).</summary>
+    public static string Params(IReadOnlyDictionary<string, double>? numbers, IReadOnlyDictionary<string, string>? options) =>
+        (numbers?.Count ?? 0) + (options?.Count ?? 0) == 0 ? "-" : string.Join(" ", (numbers ?? new Dictionary<string, double>()).Select(kv => (kv.Key, Text: Number(kv.Value)))
+            .Concat((options ?? new Dictionary<string, string>()).Select(kv => (kv.Key, Text: kv.Value))).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Text}"));
+
     /// <summary>The few metrics a table has room for: the quality figures first, at most four.</summary>
     public static string Headline(IReadOnlyDictionary<string, double>? values)
     {

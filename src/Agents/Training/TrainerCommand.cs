@@ -64,6 +64,15 @@ public static class TrainerCommand
             if (!double.IsFinite(value))
                 throw new InvalidTrainingOrder($"hyperparameter '{name}' is {value}");
         }
+        var options = order.Options ?? new Dictionary<string, string>();
+        foreach (var (name, value) in options)
+        {
+            if (!Name.IsMatch(name) || Reserved.Contains(name) || hyperparameters.ContainsKey(name))
+                throw new InvalidTrainingOrder($"option '{name}' cannot be passed (a name of letters, digits, '_', '.', '-', not one of {string.Join(", ", Reserved)}, not a hyperparameter too)");
+            // A value is one argument (no shell), and never one that reads as an option of its own.
+            if (value is not { Length: > 0 and <= TrainerOption.MaxLength } || value[0] == '-' || value.Any(char.IsControl))
+                throw new InvalidTrainingOrder($"option '{name}' has no value the trainer could take as one argument");
+        }
 
         var (command, prefix) = AgentSettings.Command(trainer, dotnet);
         List<string> args = [.. prefix, order.TrainerKind!];
@@ -82,6 +91,8 @@ public static class TrainerCommand
         args.AddRange(["--" + TrainerProtocol.Out, OutputFolder, "--" + TrainerProtocol.Publish]);
         foreach (var (name, value) in hyperparameters.OrderBy(h => h.Key, StringComparer.Ordinal))
             args.AddRange(["--" + name, Format(value)]);
+        foreach (var (name, value) in options.OrderBy(o => o.Key, StringComparer.Ordinal))
+            args.AddRange(["--" + name, value]);
         args.AddRange(["--" + TrainerProtocol.Device, (order.Resources?.Gpus ?? 0) > 0 ? "cuda" : "cpu"]);
         return new TrainerInvocation(command, args);
     }

@@ -94,7 +94,7 @@ public static class KubeCommand
         var run = await ctx.Api.GetAsync<TrainingRunView>($"/api/runs/{id}", ct);
         var dataset = await ctx.Api.GetAsync<DatasetView>($"/api/datasets/{run.DatasetId}", ct);
         return new LaunchTraining(run.RunId, run.ModelName, run.TrainerKind, dataset.Uri, dataset.Sha256, run.Hyperparameters, run.Resources,
-            run.CodeVersion, TrackingToken: "issued-per-run");
+            run.CodeVersion, TrackingToken: "issued-per-run", Options: run.Options);
     }
 
     private static async Task<ApplyEndpoint> EndpointAsync(CliContext ctx, string name, CancellationToken ct)

@@ -26,7 +26,7 @@ public static class LineageTree
         {
             w.WriteLine($"{indent}{Branch}run {r.RunId}  {r.TrainerKind}  {r.Status}{(r.DurationSeconds is { } s ? $" in {Fmt.Seconds(s)}" : "")}");
             w.WriteLine($"{runIndent}{Pipe}requested {Fmt.Time(r.RequestedAt)} by {r.RequestedBy}, code {r.CodeVersion}");
-            w.WriteLine($"{runIndent}{Pipe}params  {Fmt.Numbers(r.Hyperparameters)}");
+            w.WriteLine($"{runIndent}{Pipe}params  {Fmt.Params(r.Hyperparameters, r.Options)}");
             w.WriteLine($"{runIndent}{Pipe}metrics {Fmt.Headline(r.Metrics)}");
             if (r.ReproducedFrom is { } original) w.WriteLine($"{runIndent}{Pipe}reproduces run {original}");
             foreach (var copy in r.Reproductions ?? []) w.WriteLine($"{runIndent}{Pipe}reproduced by run {copy}");

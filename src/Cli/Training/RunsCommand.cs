@@ -47,7 +47,7 @@ public static class RunsCommand
                 w.WriteLine($"  model        {r.ModelName}{(r.RegisteredVersion is { } v ? $" (registered as version {v})" : "")}");
                 w.WriteLine($"  trainer      {r.TrainerKind}, code {r.CodeVersion}");
                 w.WriteLine($"  dataset      {r.DatasetId} (sha256 {r.DatasetSha256})");
-                w.WriteLine($"  params       {Fmt.Numbers(r.Hyperparameters)}");
+                w.WriteLine($"  params       {Fmt.Params(r.Hyperparameters, r.Options)}");
                 w.WriteLine($"  resources    {r.Resources.Cpus} cpu, {r.Resources.MemoryMb} MiB, {r.Resources.Gpus} gpu");
                 w.WriteLine($"  requested    {Fmt.Time(r.RequestedAt)} by {r.RequestedBy}");
                 if (r.ReproducedFrom is { } original) w.WriteLine($"  reproduces   run {original}");

@@ -34,7 +34,7 @@ public static class TrainCommand
         var dataset = new Option<Guid?>("--dataset") { Description = "Train on an already registered dataset (id from `emo datasets list`)" };
         var epochs = new Option<int?>("--epochs") { Description = "Training epochs (default: the trainer's)" };
         var seed = new Option<int?>("--seed") { Description = "Random seed (runs with the same seed and data are identical)" };
-        var param = new Option<string[]>("--param") { Description = "Other hyperparameter name=number (repeatable), e.g. lr=0.001", Arity = ArgumentArity.ZeroOrMore };
+        var param = new Option<string[]>("--param") { Description = "Other hyperparameter name=value (repeatable): a number (lr=0.001), or text for a trainer's list, name or duration options (hidden=256,64,8, features=temperature,vibration, normalisation=window)", Arity = ArgumentArity.ZeroOrMore };
         var gpus = new Option<int>("--gpu", "--gpus") { Description = "GPUs to request (0: CPU)", DefaultValueFactory = _ => 0 };
         var cpus = new Option<int>("--cpus") { Description = "CPUs to request", DefaultValueFactory = _ => 1 };
         var memory = new Option<int>("--memory-mb") { Description = "Memory to request (MiB)", DefaultValueFactory = _ => 2048 };
@@ -48,7 +48,8 @@ public static class TrainCommand
         {
             var ctx = CliContext.From(parse);
             var kind = parse.GetValue(trainer)!;
-            var hyperparameters = new Dictionary<string, double>(Hyperparameters(parse.GetValue(param) ?? []));
+            var (numbers, options) = Parameters(kind, parse.GetValue(param) ?? []);
+            var hyperparameters = new Dictionary<string, double>(numbers);
             if (parse.GetValue(epochs) is { } e) hyperparameters["epochs"] = e;
             if (parse.GetValue(seed) is { } s) hyperparameters["seed"] = s;
             var sources = (parse.GetValue(data) is not null ? 1 : 0) + (parse.GetResult(generate) is not null ? 1 : 0) + (parse.GetValue(dataset) is not null ? 1 : 0);
@@ -57,7 +58,8 @@ public static class TrainCommand
                 ?? await RegisterDataAsync(ctx, kind, parse.GetValue(data), parse.GetValue(generate), parse.GetValue(seed), ct);
 
             var request = new RequestTraining(Guid.NewGuid(), Guid.NewGuid(), parse.GetValue(model) ?? kind, kind, datasetId, hyperparameters,
-                new TrainingResources(parse.GetValue(cpus), parse.GetValue(memory), parse.GetValue(gpus)), parse.GetValue(code)!);
+                new TrainingResources(parse.GetValue(cpus), parse.GetValue(memory), parse.GetValue(gpus)), parse.GetValue(code)!,
+                options.Count > 0 ? options : null);
             var accepted = await ctx.Api.SendAsync("/api/runs", request, ct);
             if (parse.GetValue(detach))
                 return ctx.Report(accepted, $"requested run {request.RunId} ({request.TrainerKind} → {request.ModelName}); follow it with ./emo runs show {request.RunId}");
@@ -193,16 +195,23 @@ public static class TrainCommand
         });
     }
 
-    public static IReadOnlyDictionary<string, double> Hyperparameters(IEnumerable<string> pairs)
+    /// <summary>name=value pairs: a trainer's text options (<see cref="TrainerCatalog.IsOption"/>) as text, even when they read
+    /// as a number (<c>hidden=64</c>); other values that read as numbers are hyperparameters; any other text is an option
+    /// the control plane judges (and refuses, naming the trainer's options, when the trainer has none of that name).</summary>
+    public static (Dictionary<string, double> Numbers, Dictionary<string, string> Options) Parameters(string kind, IEnumerable<string> pairs)
     {
-        var result = new Dictionary<string, double>();
+        var (numbers, options) = (new Dictionary<string, double>(), new Dictionary<string, string>());
         foreach (var pair in pairs)
         {
             var at = pair.IndexOf('=');
-            if (at < 1 || !double.TryParse(pair[(at + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
-                throw CliError.Usage($"--param '{pair}' is not name=number");
-            result[pair[..at]] = value;
+            if (at < 1 || at == pair.Length - 1)
+                throw CliError.Usage($"--param '{(pair.Length > 60 ? pair[..60] + "…" : pair)}' is not name=value");
+            var (name, text) = (pair[..at], pair[(at + 1)..]);
+            if (!TrainerCatalog.BuiltIn.IsOption(kind, name) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                numbers[name] = value;
+            else
+                options[name] = text;
         }
-        return result;
+        return (numbers, options);
     }
 }

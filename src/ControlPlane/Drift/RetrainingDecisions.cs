@@ -34,7 +34,7 @@ public static class RetrainingDecisions
         {
             var run = behind ?? throw new Refused($"the run behind {alarm.ModelName}@{alarm.Version} is unknown");
             var data = dataset ?? throw new NotFound("dataset", retraining.Dataset);
-            var request = new RequestTraining(runId, runId, alarm.ModelName, run.TrainerKind, data.DatasetId, run.Hyperparameters, run.Resources, run.CodeVersion);
+            var request = new RequestTraining(runId, runId, alarm.ModelName, run.TrainerKind, data.DatasetId, run.Hyperparameters, run.Resources, run.CodeVersion, run.Options);
             var onRun = TrainingDecisions.Request(null, data, request, catalog, policy.SetBy, now, new DriftTrigger(alarm.AlarmId, alarm.Endpoint, alarm.Version));
             return ([new RetrainingRequested(alarm.AlarmId, alarm.Endpoint, alarm.ModelName, alarm.Version, runId, data.DatasetId, policy.SetBy, now)], onRun);
         }

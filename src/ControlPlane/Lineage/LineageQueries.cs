@@ -52,7 +52,7 @@ public static class LineageQueries
             v.ModelName, v.Version, v.Stage, v.Aliases, v.ArtifactUri, v.ArtifactSha256, v.RegisteredBy, v.RegisteredAt,
             v.Approvals, v.StageHistory, v.AliasHistory,
             run is null ? null : new RunLineage(run.RunId, run.TrainerKind, run.Status, run.Hyperparameters, run.CodeVersion, run.Metrics,
-                run.DurationSeconds, run.RequestedBy, run.RequestedAt, run.Trigger, run.ReproducedFrom, run.Reproductions ?? []),
+                run.DurationSeconds, run.RequestedBy, run.RequestedAt, run.Trigger, run.ReproducedFrom, run.Reproductions ?? [], run.Options),
             dataset is null ? null : new DatasetLineage(dataset.DatasetId, dataset.Name, dataset.Uri, dataset.Sha256, dataset.Format,
                 dataset.RowCount, dataset.RegisteredBy, dataset.RegisteredAt),
             served, asOf?.ToString(), [.. alarms.OrderBy(a => a.DetectedAt)]);

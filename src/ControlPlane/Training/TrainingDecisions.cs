@@ -18,7 +18,7 @@ public static class TrainingDecisions
         Guard.Name("modelName", c.ModelName);
         Guard.Name("trainerKind", c.TrainerKind);
         Guard.Id("datasetId", c.DatasetId);
-        if (catalog.Problem(c.TrainerKind, c.Hyperparameters) is { } problem)
+        if (catalog.Problem(c.TrainerKind, c.Hyperparameters, c.Options) is { } problem)
             throw new InvalidField(problem.Field, problem.Reason);
         var resources = c.Resources ?? new TrainingResources();
         if (resources.Cpus < 1) throw new InvalidField("resources.cpus", "must be ≥ 1");
@@ -33,7 +33,8 @@ public static class TrainingDecisions
             new TrainingRunRequested(c.RunId, c.ModelName, c.TrainerKind, dataset.DatasetId, dataset.Uri, dataset.Sha256,
                 c.Hyperparameters ?? new Dictionary<string, double>(), resources,
                 // A job carries its code version (a commit, or an image tag or digest): a short identifier, not a document.
-                Guard.Text("codeVersion", Guard.Required("codeVersion", c.CodeVersion), max: 256)!, actor, now, trigger),
+                Guard.Text("codeVersion", Guard.Required("codeVersion", c.CodeVersion), max: 256)!, actor, now, trigger,
+                c.Options is { Count: > 0 } options ? options : null),
         ];
     }
 
@@ -54,7 +55,7 @@ public static class TrainingDecisions
         if (!hyperparameters.Keys.Any(k => TrainerCatalog.Normalize(k) == Seed))
             hyperparameters[Seed] = TrackedSeed(tracked)
                 ?? throw new Refused($"run {c.OriginalRunId:N} recorded no seed (none was requested and its trainer tracked none): its randomness cannot be replayed");
-        var request = new RequestTraining(c.CommandId, c.RunId, o.ModelName, o.TrainerKind, o.DatasetId, hyperparameters, o.Resources, o.CodeVersion);
+        var request = new RequestTraining(c.CommandId, c.RunId, o.ModelName, o.TrainerKind, o.DatasetId, hyperparameters, o.Resources, o.CodeVersion, o.Options);
         var requested = Request(current, dataset, request, catalog, actor, now);
         var link = new RunReproduced(c.RunId, c.OriginalRunId, actor, now);
         return ([link], [.. requested, link]);

@@ -18,7 +18,8 @@ public sealed record TrainingRunRequested(
     string CodeVersion,
     string RequestedBy,
     DateTimeOffset RequestedAt,
-    DriftTrigger? Trigger = null);
+    DriftTrigger? Trigger = null,
+    IReadOnlyDictionary<string, string>? Options = null);
 
 public sealed record TrainingRunSubmitted(Guid RunId, string JobName, string Runtime, DateTimeOffset SubmittedAt);
 
@@ -98,7 +99,8 @@ public sealed record TrainingRun(
     string? WaitingReason = null,
     DriftTrigger? Trigger = null,
     Guid? ReproducedFrom = null,
-    IReadOnlyList<Guid>? Reproductions = null)
+    IReadOnlyList<Guid>? Reproductions = null,
+    IReadOnlyDictionary<string, string>? Options = null)
 {
     public bool IsFinished => Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled;
 
@@ -106,7 +108,7 @@ public sealed record TrainingRun(
 
     public static TrainingRun Create(TrainingRunRequested e) => new(
         StreamKeys.Run(e.RunId), e.RunId, e.ModelName, e.TrainerKind, e.DatasetId, e.DatasetSha256, e.Hyperparameters,
-        e.Resources, e.CodeVersion, e.RequestedBy, e.RequestedAt, RunStatus.Requested, Trigger: e.Trigger);
+        e.Resources, e.CodeVersion, e.RequestedBy, e.RequestedAt, RunStatus.Requested, Trigger: e.Trigger, Options: e.Options);
 
     public TrainingRun Apply(TrainingRunSubmitted e) => this with { Status = RunStatus.Submitted, JobName = e.JobName };
 
@@ -141,7 +143,7 @@ public sealed record TrainingRun(
         Id, RunId, ModelName, TrainerKind, DatasetId, DatasetSha256, Hyperparameters, Resources, CodeVersion, RequestedBy, RequestedAt, Status,
         JobName, StartedAt, FinishedAt, Epochs, Metrics, ArtifactUri, ArtifactSha256, FailureReason, RegisteredVersion, Outputs,
         liveness?.LastBeatAt, RegistrationBlocked, tracking?.Params ?? new Dictionary<string, string>(), tracking?.Tags ?? new Dictionary<string, string>(),
-        tracking?.MetricHistory ?? [], IsFinished, DurationSeconds, StillStalled(liveness), StillWaiting, Trigger, ReproducedFrom, Reproductions ?? []);
+        tracking?.MetricHistory ?? [], IsFinished, DurationSeconds, StillStalled(liveness), StillWaiting, Trigger, ReproducedFrom, Reproductions ?? [], Options);
 
     /// <summary>A row of the run list: no tracked history.</summary>
     public TrainingRunSummary ToSummary(RunLiveness? liveness) => new(

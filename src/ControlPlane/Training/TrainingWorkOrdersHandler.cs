@@ -13,13 +13,14 @@ public static class TrainingWorkOrdersHandler
 
     public static LaunchTraining Handle(IEvent<TrainingRunRequested> e, Tokens tokens) =>
         Launch(e.Data.RunId, e.Data.ModelName, e.Data.TrainerKind, e.Data.DatasetUri, e.Data.DatasetSha256, e.Data.Hyperparameters,
-            e.Data.Resources, e.Data.CodeVersion, tokens);
+            e.Data.Resources, e.Data.CodeVersion, e.Data.Options, tokens);
 
     public static StopTraining Handle(IEvent<TrainingRunCancelled> e) => new(e.Data.RunId, e.Data.Reason);
 
     /// <summary>The order with its run-scoped tracking token (for the trainer) and grant (for the agent's facts).</summary>
     public static LaunchTraining Launch(Guid runId, string model, string trainer, string datasetUri, string datasetSha256,
-        IReadOnlyDictionary<string, double> hyperparameters, TrainingResources resources, string codeVersion, Tokens tokens) =>
+        IReadOnlyDictionary<string, double> hyperparameters, TrainingResources resources, string codeVersion, IReadOnlyDictionary<string, string>? options,
+        Tokens tokens) =>
         new(runId, model, trainer, datasetUri, datasetSha256, hyperparameters, resources, codeVersion,
-            tokens.IssueForRun(runId, TrackingTokenLifetime), tokens.ForRun(runId));
+            tokens.IssueForRun(runId, TrackingTokenLifetime), tokens.ForRun(runId), options);
 }

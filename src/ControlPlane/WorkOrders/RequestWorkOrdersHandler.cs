@@ -27,7 +27,7 @@ public static class RequestWorkOrdersHandler
             if (await session.LoadAsync<TrainingRun>(StreamKeys.Run(runId)) is { IsFinished: false } run
                 && await session.LoadAsync<Dataset>(StreamKeys.Dataset(run.DatasetId)) is { } dataset)
                 orders.Add(TrainingWorkOrdersHandler.Launch(run.RunId, run.ModelName, run.TrainerKind, dataset.Uri, dataset.Sha256,
-                    run.Hyperparameters, run.Resources, run.CodeVersion, tokens));
+                    run.Hyperparameters, run.Resources, run.CodeVersion, run.Options, tokens));
         foreach (var name in (command.Endpoints ?? []).Distinct())
             if (await session.LoadAsync<EndpointState>(StreamKeys.Endpoint(Guard.Name("endpoints", name))) is { Deleted: false } endpoint)
                 orders.Add(await session.DesiredAsync(endpoint) with { Grant = tokens.ForEndpoint(endpoint.Name) });

@@ -20,6 +20,23 @@ public class TrainerCommandTests
     }
 
     [Fact]
+    public void Given_text_options_When_built_Then_each_follows_its_name_as_one_argument_after_the_hyperparameters()
+    {
+        var order = Order("file:///d", kind: "anomaly") with { Options = new Dictionary<string, string> { ["hidden"] = "256,64,8", ["features"] = "a,b" } };
+
+        TrainerCommand.Build(order, "/bin/trainer", "dotnet").Args.TakeLast(7).ShouldBe(["0.001", "--features", "a,b", "--hidden", "256,64,8", "--device", "cpu"]);
+    }
+
+    [Theory]
+    [InlineData("hidden", "--out=/etc")]
+    [InlineData("hidden", "")]
+    [InlineData("hidden", "1\n--device cuda")]
+    [InlineData("out", "x")]
+    [InlineData("epochs", "10")] // a hyperparameter already
+    public void Given_an_option_the_trainer_could_misread_When_built_Then_it_is_an_invalid_order(string name, string value) =>
+        Should.Throw<InvalidTrainingOrder>(() => TrainerCommand.Build(Order("file:///d") with { Options = new Dictionary<string, string> { [name] = value } }, "t", "dotnet"));
+
+    [Fact]
     public void Given_a_generator_uri_and_gpus_When_built_Then_the_trainer_generates_with_the_uris_parameters_on_cuda()
     {
         var order = Order("generate://recommender?seed=42&users=6000&items=4000", new() { ["epochs"] = 3 }, gpus: 1);

@@ -11,12 +11,12 @@ public sealed class RequestingTrainingTests(ControlPlaneFixture cp)
         var (dataset, _) = await lifecycle.DatasetAsync();
 
         var requested = (await lifecycle.Alice.RunAsync("train", "recommender", "--detach", "--model", lifecycle.Model, "--dataset", dataset.ToString(),
-            "--param", "lr=0.01", "--param", "epochs=3", "--gpus", "1", "--code-version", "abc123")).ShouldSucceed();
+            "--param", "lr=0.01", "--param", "epochs=3", "--param", "layers=32,16", "--gpus", "1", "--code-version", "abc123")).ShouldSucceed();
         var runId = requested.Out.Split(' ')[2];
 
         var shown = (await lifecycle.Alice.RunAsync("runs", "show", runId)).ShouldSucceed().Out;
         shown.ShouldContain($"run {runId}  "); // the fixture's real agent may already have picked it up
-        shown.ShouldContain("epochs=3 lr=0.01");
+        shown.ShouldContain("epochs=3 layers=32,16 lr=0.01"); // a number and a list: a hyperparameter and a text option
         shown.ShouldContain("1 gpu");
         shown.ShouldContain("code abc123");
         shown.ShouldContain("by alice");
@@ -42,7 +42,17 @@ public sealed class RequestingTrainingTests(ControlPlaneFixture cp)
         var result = await new Lifecycle(cp).Alice.RunAsync("train", "recommender", "--detach", "--model", "x", "--dataset", Guid.NewGuid().ToString(), "--param", "lr");
 
         result.ExitCode.ShouldBe(2);
-        result.Err.ShouldContain("--param 'lr' is not name=number");
+        result.Err.ShouldContain("--param 'lr' is not name=value");
+    }
+
+    [Fact]
+    public async Task Given_a_text_param_the_trainer_refuses_When_training_is_requested_Then_the_reason_names_the_option_and_its_form()
+    {
+        var result = await new Lifecycle(cp).Alice.RunAsync("train", "anomaly", "--detach", "--model", "x", "--dataset", Guid.NewGuid().ToString(),
+            "--param", "hidden=256;64");
+
+        result.ExitCode.ShouldBe(2);
+        result.Err.ShouldBe("error: Invalid input: options.hidden: must be comma-separated layer sizes such as 256,64,8\n");
     }
 
     [Fact]

@@ -98,21 +98,39 @@ public class LifecycleTests(ControlPlaneFixture fx)
     }
 
     [Fact]
-    public async Task Given_a_requested_run_When_the_subscription_runs_Then_a_LaunchTraining_work_order_is_queued()
+    public async Task Given_a_requested_run_with_a_text_option_When_the_subscription_runs_Then_a_LaunchTraining_work_order_carrying_it_is_queued()
     {
         var s = new Scenario(fx);
         await s.RegisterDataset();
-        var request = s.Request();
+        var request = s.Request() with { Options = new Dictionary<string, string> { ["layers"] = "64,32,16" } };
         (await s.Scientist.Send("/api/runs", request)).EnsureSuccessStatusCode();
         var found = await Eventually(async () =>
         {
             await using var conn = new Npgsql.NpgsqlConnection(fx.ConnectionString);
             await conn.OpenAsync();
-            await using var cmd = new Npgsql.NpgsqlCommand("select count(*) from emo_queues.wolverine_queue_emo_agents where position(@run in body) > 0", conn);
+            await using var cmd = new Npgsql.NpgsqlCommand(
+                "select count(*) from emo_queues.wolverine_queue_emo_agents where position(@run in body) > 0 and position(@layers in body) > 0", conn);
             cmd.Parameters.AddWithValue("run", System.Text.Encoding.UTF8.GetBytes(request.RunId.ToString())); // the body is a binary envelope
+            cmd.Parameters.AddWithValue("layers", System.Text.Encoding.UTF8.GetBytes("\"layers\":\"64,32,16\""));
             return (long)(await cmd.ExecuteScalarAsync())! > 0;
         });
-        found.ShouldBeTrue("a LaunchTraining for the run reached the agents' queue");
+        found.ShouldBeTrue("a LaunchTraining for the run, with its option, reached the agents' queue");
+        (await s.Viewer.Get<TrainingRunView>($"/api/runs/{request.RunId}")).Options.ShouldBe(new Dictionary<string, string> { ["layers"] = "64,32,16" });
+    }
+
+    [Fact]
+    public async Task Given_a_text_option_the_trainer_refuses_When_requested_over_HTTP_Then_it_is_a_400_naming_the_option_and_its_form_without_the_value()
+    {
+        var s = new Scenario(fx);
+        await s.RegisterDataset();
+
+        var response = await s.Scientist.Send("/api/runs", s.Request() with { Options = new Dictionary<string, string> { ["layers"] = "64;curl evil.example" } });
+
+        response.StatusCode.ShouldBe(System.Net.HttpStatusCode.BadRequest);
+        var body = await response.Content.ReadAsStringAsync();
+        body.ShouldContain("options.layers");
+        body.ShouldContain("must be comma-separated layer sizes such as 256,64,8");
+        body.ShouldNotContain("evil.example");
     }
 
     public static async Task<bool> Eventually(Func<Task<bool>> condition, int seconds = 15)

@@ -45,6 +45,33 @@ public class TrainingDecisionsTests
             "hyperparameter");
 
     [Fact]
+    public void Given_text_options_the_trainer_takes_When_requesting_Then_the_run_records_them() =>
+        ((TrainingRunRequested)TrainingDecisions.Request(null, Data, Request() with { TrainerKind = "anomaly", Options = new Dictionary<string, string>
+            { ["hidden"] = "256,64,8", ["features"] = "temperature,vibration", ["gap-tolerance"] = "3m", ["normalisation"] = "window", ["train_until"] = "2024-01-20T00:00:00Z" } },
+            TrainerCatalog.BuiltIn, "alice", Now)[0]).Options!.Count.ShouldBe(5);
+
+    [Theory]
+    [InlineData("recommender", "hidden", "64", "is not a text option of the recommender trainer; it takes layers")]
+    [InlineData("anomaly", "hidden", "256;rm -rf /", "must be comma-separated layer sizes such as 256,64,8")]
+    [InlineData("anomaly", "hidden", "-1", "must be comma-separated layer sizes such as 256,64,8")]
+    [InlineData("anomaly", "features", "--out=/etc", "must be comma-separated column names such as temperature,vibration")]
+    [InlineData("anomaly", "normalisation", "rolling", "must be training or window")]
+    [InlineData("anomaly", "cadence", "5 minutes", "must be a duration such as 60s or 5m")]
+    [InlineData("anomaly", "epochs", "ten", "is not a text option of the anomaly trainer; it takes hidden, features, cadence, gap_tolerance, normalisation, train_until, validate_until")]
+    [InlineData("anomaly", "Hidden", "16", "is given more than once")] // and as hidden below
+    public void Given_a_text_option_the_trainer_would_refuse_When_requesting_Then_it_is_refused_now_naming_the_form(string kind, string name, string value, string reason)
+    {
+        var options = new Dictionary<string, string> { [name] = value };
+        if (name == "Hidden") options["hidden"] = "8";
+        var request = Request() with { TrainerKind = kind, Options = options };
+
+        var refused = ThenRefused<InvalidField>(() => TrainingDecisions.Request(null, Data, request, TrainerCatalog.BuiltIn, "alice", Now), reason);
+
+        refused.Message.ShouldNotContain("rm -rf");
+        refused.Field.ShouldStartWith("options.");
+    }
+
+    [Fact]
     public void Given_an_unknown_trainer_kind_When_requesting_Then_the_known_ones_are_named() =>
         ThenRefused<InvalidField>(() => TrainingDecisions.Request(null, Data, Request() with { TrainerKind = "unknown" }, TrainerCatalog.BuiltIn, "alice", Now),
             "anomaly, recommender").Field.ShouldBe("trainerKind");
