@@ -25,6 +25,11 @@ public static class DownCommand
 
     public static async Task StopAsync(CliContext ctx, TimeSpan timeout, CancellationToken ct)
     {
+        if (!Directory.Exists(ctx.Home))
+        {
+            ctx.Out.WriteLine($"nothing to stop: {ctx.Home} does not exist, so nothing was started from it (./emo up starts a control plane there)");
+            return;
+        }
         await StopControlPlaneAsync(ctx, timeout, ct);
         // Replicas outlive the agents that started them; the next `up` restarts them for their endpoints.
         var replicas = await LocalServingRuntime.StopAllAsync(LocalProcessRuntime.ForHome(ctx.Home, TimeSpan.FromSeconds(10)), ct);

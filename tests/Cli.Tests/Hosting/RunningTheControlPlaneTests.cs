@@ -59,5 +59,18 @@ public sealed class RunningTheControlPlaneTests(ControlPlaneFixture cp)
         }
     }
 
+    [Fact]
+    public async Task Given_a_home_nothing_was_ever_started_from_When_down_runs_Then_it_says_there_is_nothing_to_stop_and_exits_0()
+    {
+        var home = Path.Combine(Path.GetTempPath(), "emo-never-started-" + Guid.NewGuid().ToString("N"));
+
+        var down = await EmoProcessAsync(home, cp.Schema + "_never", "down");
+
+        down.ExitCode.ShouldBe(0, down.Err);
+        down.Out.ShouldBe($"nothing to stop: {home} does not exist, so nothing was started from it (./emo up starts a control plane there)\n");
+        down.Err.ShouldBeEmpty();
+        Directory.Exists(home).ShouldBeFalse("down creates nothing");
+    }
+
     private Task<EmoResult> EmoProcessAsync(string home, string schema, params string[] args) => cp.ProcessAsync(home, schema, args);
 }
