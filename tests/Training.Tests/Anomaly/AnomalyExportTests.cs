@@ -12,30 +12,17 @@ public class AnomalyExportTests
     [Fact]
     public void Given_a_trained_autoencoder_When_exported_Then_ONNX_Runtime_reproduces_reconstruction_and_error()
     {
-        torch.manual_seed(3);
-        var data = SensorGenerator.Generate(new SensorGeneratorOptions(Machines: 2, Days: 3, NormalFraction: 0.8, Seed: 3));
-        var split = new TimelineSplit(0.6, 0.2);
-        var (mean, std) = AnomalyTrainer.Normalisation(data, split);
-        var train = TimelineSplit.Windows(data, 10, 2, split.Train);
-        var test = TimelineSplit.Windows(data, 10, 1, split.Test);
-        var (meanTiled, stdTiled) = (AnomalyTrainer.Tile(mean, 10), AnomalyTrainer.Tile(std, 10));
-        using var model = new Autoencoder(train.Width, [16, 4]);
-        using var scorer = new WindowScorer(model, meanTiled, stdTiled, 3, torch.CPU);
-        using var optimizer = torch.optim.Adam(model.parameters(), 0.005);
-        using var x = scorer.Normalise(torch.tensor(train.Values, [train.Count, train.Width]));
-        var first = AnomalyTrainer.TrainEpoch(model, optimizer, x, 128, new Random(3), torch.CPU);
-        var second = AnomalyTrainer.TrainEpoch(model, optimizer, x, 128, new Random(4), torch.CPU);
-        scorer.Calibrate(train.Values, train.Width);
+        using var f = Fitted.Train(Centring.Training, normalFraction: 0.8, epochs: 2);
         var path = Path.Combine(Temp.Folder(), "model.onnx");
 
-        OnnxGraph.Save(AnomalyExport.Build(model, 3, meanTiled, stdTiled, scorer.ResidualScale,
-            AnomalyExport.Metadata(data.Features, 10, 2, mean, std, scorer.ResidualScale[..3], 1.5, 0.05, model.Sizes, 60_000, new Metrics())), path);
-        var diff = AnomalyTrainer.Verify(scorer, path, test, new Random(5), samples: 256);
+        OnnxGraph.Save(AnomalyExport.Build(f.Model, 3, f.CentreTiled, f.ScaleTiled, f.Scorer.ResidualScale,
+            AnomalyExport.Metadata(f.Data.Features, 10, 2, f.Centre, f.Scale, f.Scorer.ResidualScale[..3], 1.5, 0.05, f.Model.Sizes, 60_000, new Metrics())), path);
+        var diff = AnomalyTrainer.Verify(f.Scorer, path, f.Test, new Random(5), samples: 256);
 
-        second.ShouldBeLessThan(first, "training reduces the reconstruction error");
+        f.Losses[1].ShouldBeLessThan(f.Losses[0], "training reduces the reconstruction error");
         diff.Passes.ShouldBeTrue();
         diff.Absolute.ShouldBeLessThan(1e-2, "raw reconstructions (tens of °C) and scores (up to thousands) in float32");
-        model.Sizes.ShouldBe([30, 16, 4, 16, 30]);
+        f.Model.Sizes.ShouldBe([30, 16, 4, 16, 30]);
         var metadata = OnnxCheck.Metadata(path);
         metadata["model_kind"].ShouldBe("anomaly");
         metadata["threshold"].ShouldBe("1.5");
@@ -82,29 +69,47 @@ public class AnomalyExportTests
     public void Given_a_detector_centred_as_chosen_When_exported_and_every_temperature_reads_6_degrees_more_Then_ONNX_Runtime_agrees_and_only_window_centring_ignores_the_shift(
         Centring centring)
     {
-        torch.manual_seed(3);
-        var data = SensorGenerator.Generate(new SensorGeneratorOptions(Machines: 2, Days: 3, NormalFraction: 1, Seed: 3));
-        var split = new TimelineSplit(0.6, 0.2);
-        var (centre, scale) = AnomalyTrainer.Normalisation(data, split);
-        var train = TimelineSplit.Windows(data, 10, 2, split.Train);
-        var test = TimelineSplit.Windows(data, 10, 1, split.Test);
-        var (centreTiled, scaleTiled) = (AnomalyTrainer.Tile(centre, 10), AnomalyTrainer.Tile(scale, 10));
-        using var model = new Autoencoder(train.Width, [16, 4]);
-        using var scorer = new WindowScorer(model, centreTiled, scaleTiled, 3, torch.CPU, centring);
-        using var optimizer = torch.optim.Adam(model.parameters(), 0.005);
-        using var x = scorer.Normalise(torch.tensor(train.Values, [train.Count, train.Width]));
-        for (var epoch = 0; epoch < 3; epoch++) AnomalyTrainer.TrainEpoch(model, optimizer, x, 128, new Random(epoch), torch.CPU);
-        scorer.Calibrate(train.Values, train.Width);
+        using var f = Fitted.Train(centring, normalFraction: 1, epochs: 3);
         var path = Path.Combine(Temp.Folder(), "model.onnx");
 
-        OnnxGraph.Save(AnomalyExport.Build(model, 3, centreTiled, scaleTiled, scorer.ResidualScale,
-            AnomalyExport.Metadata(data.Features, 10, 1, centre, scale, scorer.ResidualScale[..3], 1.5, 0.05, model.Sizes, 60_000, new Metrics(), centring), centring), path);
+        OnnxGraph.Save(AnomalyExport.Build(f.Model, 3, f.CentreTiled, f.ScaleTiled, f.Scorer.ResidualScale,
+            AnomalyExport.Metadata(f.Data.Features, 10, 1, f.Centre, f.Scale, f.Scorer.ResidualScale[..3], 1.5, 0.05, f.Model.Sizes, 60_000, new Metrics(), centring),
+            centring), path);
 
-        AnomalyTrainer.Verify(scorer, path, test, new Random(5), samples: 256).Passes.ShouldBeTrue();
-        var shifted = test.Values.Select((v, i) => i % 3 == 0 ? v + 6 : v).ToArray();
-        var (before, after) = (scorer.Score(test.Values, test.Width).Errors.Average(), scorer.Score(shifted, test.Width).Errors.Average());
+        AnomalyTrainer.Verify(f.Scorer, path, f.Test, new Random(5), samples: 256).Passes.ShouldBeTrue();
+        var shifted = f.Test.Values.Select((v, i) => i % 3 == 0 ? v + 6 : v).ToArray();
+        var (before, after) = (f.Scorer.Score(f.Test.Values, f.Test.Width).Errors.Average(), f.Scorer.Score(shifted, f.Test.Width).Errors.Average());
         if (centring == Centring.Window) after.ShouldBe(before, 1e-3 * before, "only the windows' shapes count");
         else after.ShouldBeGreaterThan(10 * before, "the level counts");
         OnnxCheck.Metadata(path)["normalisation"].ShouldContain($"\"centre\":\"{(centring == Centring.Window ? "window" : "training")}\"");
+    }
+
+    /// <summary>A small autoencoder trained for a few epochs on 2 generated machines × 3 days (windows of 10, stride 2), calibrated.</summary>
+    private sealed record Fitted(SensorData Data, WindowSet Test, float[] Centre, float[] Scale, Autoencoder Model, WindowScorer Scorer, double[] Losses) : IDisposable
+    {
+        public float[] CentreTiled => AnomalyTrainer.Tile(Centre, 10);
+        public float[] ScaleTiled => AnomalyTrainer.Tile(Scale, 10);
+
+        public static Fitted Train(Centring centring, double normalFraction, int epochs)
+        {
+            torch.manual_seed(3);
+            var data = SensorGenerator.Generate(new SensorGeneratorOptions(Machines: 2, Days: 3, NormalFraction: normalFraction, Seed: 3));
+            var split = new TimelineSplit(0.6, 0.2);
+            var (centre, scale) = AnomalyTrainer.Normalisation(data, split);
+            var train = TimelineSplit.Windows(data, 10, 2, split.Train);
+            var model = new Autoencoder(train.Width, [16, 4]);
+            var scorer = new WindowScorer(model, AnomalyTrainer.Tile(centre, 10), AnomalyTrainer.Tile(scale, 10), 3, torch.CPU, centring);
+            using var optimizer = torch.optim.Adam(model.parameters(), 0.005);
+            using var x = scorer.Normalise(torch.tensor(train.Values, [train.Count, train.Width]));
+            var losses = Enumerable.Range(0, epochs).Select(e => AnomalyTrainer.TrainEpoch(model, optimizer, x, 128, new Random(3 + e), torch.CPU)).ToArray();
+            scorer.Calibrate(train.Values, train.Width);
+            return new Fitted(data, TimelineSplit.Windows(data, 10, 1, split.Test), centre, scale, model, scorer, losses);
+        }
+
+        public void Dispose()
+        {
+            Scorer.Dispose();
+            Model.Dispose();
+        }
     }
 }
