@@ -41,12 +41,10 @@ public static class EmoCli
         var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors)
-                stderr.WriteLine($"error: {error.Message}");
-            stderr.WriteLine();
-            // The usage of the verb the user was reaching for.
-            var verbs = parse.Tokens.Where(t => t.Type == TokenType.Command).Select(t => t.Value);
-            await root.Parse([.. verbs, "--help"]).InvokeAsync(new InvocationConfiguration { Output = stderr, Error = stderr }, ct);
+            // One line on what is wrong (with the likeliest meant name), one on where the usage is: not the whole help.
+            var verbs = string.Join("", parse.Tokens.Where(t => t.Type == TokenType.Command).Select(t => " " + t.Value));
+            stderr.WriteLine($"error: {ParseProblem.Describe(parse, verbs)}");
+            stderr.WriteLine($"see 'emo{verbs} --help'");
             return 2;
         }
         try
