@@ -31,6 +31,8 @@ public static class ParseProblem
         };
         if (symbol is not null && value is not null && error.Message.StartsWith("Cannot parse argument", StringComparison.Ordinal))
             return $"{symbol}: '{Clip(value)}' is not {Kind(Nullable.GetUnderlyingType(type!) ?? type!)}";
+        if (symbol is not null && value is not null && error.Message.Contains("not recognized. Must be one of:", StringComparison.Ordinal))
+            return $"{symbol}: '{Clip(value)}' is not one of " + string.Join(", ", error.Message.Split('\n').Skip(1).Select(l => l.Trim().Trim('\'')).Where(l => l.Length > 0));
         if (error.Message.StartsWith("Required command was not provided", StringComparison.Ordinal))
             return $"emo{verbs} needs a command: {string.Join(", ", command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name))}";
         if (error.Message.StartsWith("Required argument missing", StringComparison.Ordinal))

@@ -14,6 +14,7 @@ public sealed class ParseErrorsTests
     [InlineData("runs show not-a-guid", "<run-id>: 'not-a-guid' is not an id (a GUID, e.g. 3f2b9c1e-…, with or without dashes)", "emo runs show")]
     [InlineData("runs show", "emo runs show needs <run-id>", "emo runs show")]
     [InlineData("train anomaly --data", "--data needs a value (a path)", "emo train")]
+    [InlineData("train anomly", "<trainer>: 'anomly' is not one of recommender, anomaly", "emo train")]
     [InlineData("endpoints", "emo endpoints needs a command: create, rollout, promote, abort, rollback, delete, show, list", "emo endpoints")]
     public async Task Given_a_command_line_that_does_not_parse_When_run_Then_one_plain_line_says_why_and_one_where_the_help_is(string line, string why, string verb)
     {
