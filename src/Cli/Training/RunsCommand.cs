@@ -62,6 +62,7 @@ public static class RunsCommand
                 foreach (var (name, output) in r.Outputs ?? new Dictionary<string, EventMlOps.Contracts.Artifacts.ArtifactRef>())
                     w.WriteLine($"  {name,-12} {output.Uri} (sha256 {Fmt.ShortSha(output.Sha256)})");
                 if (r.RegistrationBlocked is not null) w.WriteLine($"  not registered: {r.RegistrationBlocked}");
+                if (RegistrationAdvice.For(r) is { } advice) w.WriteLine($"  {advice}");
                 if (r.FailureReason is not null) w.WriteLine($"  reason       {r.FailureReason}");
                 if (r.Params.Count > 0) w.WriteLine($"  tracked      {string.Join(" ", r.Params.OrderBy(p => p.Key).Select(p => $"{p.Key}={p.Value}"))}");
                 // Curves of the metrics logged at more than one step (single values are in the metrics line above).

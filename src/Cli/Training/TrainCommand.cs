@@ -193,6 +193,7 @@ public static class TrainCommand
             { RegistrationBlocked: { } why } => $"  not registered: {why}",
             _ => $"  not registered automatically; register it with ./emo versions register {run.ModelName} --run {run.RunId}",
         });
+        if (RegistrationAdvice.For(run) is { } advice) w.WriteLine($"  {advice}");
     }
 
     /// <summary>name=value pairs: a trainer's text options (<see cref="TrainerCatalog.IsOption"/>) as text, even when they read
