@@ -75,7 +75,7 @@ public static class EndpointsCommand
     private static Command RollOut()
     {
         var name = NameArgument();
-        var version = new Option<int>("--version") { Description = "Model version to roll out", Required = true };
+        var version = new Option<string>("--version") { Description = "Model version to roll out: a number, an alias of the endpoint's model (e.g. champion) or latest", Required = true };
         var canary = new Option<string?>("--canary") { Description = "Canary weights in percent, rising, e.g. 10,50 (default: immediate)" };
         var bake = new Option<int>("--bake") { Description = "Seconds each canary step bakes", DefaultValueFactory = _ => 30 };
         var expected = new Option<long?>("--expected-version") { Description = "Endpoint stream version you last saw (optimistic concurrency)" };
@@ -90,13 +90,17 @@ public static class EndpointsCommand
         {
             var ctx = CliContext.From(parse);
             var weights = Weights(parse.GetValue(canary));
-            var accepted = await RollOutAsync(ctx.Api, parse.GetValue(name)!, parse.GetValue(version), weights, parse.GetValue(bake), parse.GetValue(expected), ct,
+            var endpoint = parse.GetValue(name)!;
+            var text = parse.GetValue(version)!;
+            var chosen = int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n
+                : (await Registry.ModelRef.ResolveAsync(ctx.Api, $"{(await ctx.Api.GetAsync<EndpointView>($"/api/endpoints/{Uri.EscapeDataString(endpoint)}", ct)).ModelName}@{text}", ct)).Version;
+            var accepted = await RollOutAsync(ctx.Api, endpoint, chosen, weights, parse.GetValue(bake), parse.GetValue(expected), ct,
                 analysis.Read(parse, canary: weights.Count > 0));
             if (weights.Count == 0 && !parse.GetValue(noWait) && accepted is { Duplicate: false, Appended: > 0 })
                 await ServedAsync(ctx.Api, parse.GetValue(name)!, accepted.CommandId, ct);
             return ctx.Report(accepted, weights.Count == 0
-                ? $"rolled version {parse.GetValue(version)} out to {parse.GetValue(name)}"
-                : $"started a canary of version {parse.GetValue(version)} on {parse.GetValue(name)}: {string.Join(" → ", weights.Select(w => $"{w}%"))}");
+                ? $"rolled version {chosen} out to {endpoint}"
+                : $"started a canary of version {chosen} on {endpoint}: {string.Join(" → ", weights.Select(w => $"{w}%"))}");
         });
         return command;
     }

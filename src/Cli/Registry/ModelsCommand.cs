@@ -37,17 +37,17 @@ public static class ModelsCommand
         var name = new Argument<string>("model") { Description = "Model name, or <model>@<version> for one version's details" };
         var asOf = AsOfOption.Create();
         var command = new Command("show", "Show a model's versions (or one version)") { name, asOf };
-        command.SetAction((parse, ct) =>
+        command.SetAction(async (parse, ct) =>
         {
             var ctx = CliContext.From(parse);
             var text = parse.GetValue(name)!;
             var at = ("asOf", (object?)parse.GetValue(asOf));
             if (text.Contains('@'))
             {
-                var r = ModelRef.Parse(text);
-                return ctx.ShowAsync<ModelVersionView>(ApiClient.Path($"/api/models/{ApiClient.Segment(r.Model)}/versions/{r.Version}", at), v => RenderVersion(ctx.Out, v), ct);
+                var r = await ModelRef.ResolveAsync(ctx.Api, text, ct);
+                return await ctx.ShowAsync<ModelVersionView>(ApiClient.Path($"/api/models/{ApiClient.Segment(r.Model)}/versions/{r.Version}", at), v => RenderVersion(ctx.Out, v), ct);
             }
-            return ctx.ShowAsync<RegisteredModel>(ApiClient.Path($"/api/models/{ApiClient.Segment(text)}", at), m =>
+            return await ctx.ShowAsync<RegisteredModel>(ApiClient.Path($"/api/models/{ApiClient.Segment(text)}", at), m =>
             {
                 ctx.Out.WriteLine($"model {m.Name}  latest version {m.LatestVersion}{(m.AsOf is { } a ? $"  (as of {a})" : "")}");
                 var table = new Table("VERSION", "STAGE", "ALIASES", "APPROVED", "METRICS", "REGISTERED", "BY");

@@ -44,7 +44,7 @@ public static class VersionsCommand
         command.SetAction(async (parse, ct) =>
         {
             var ctx = CliContext.From(parse);
-            var v = ModelRef.Parse(parse.GetValue(version)!);
+            var v = await ModelRef.ResolveAsync(ctx.Api, parse.GetValue(version)!, ct);
             return ctx.Report(await ApproveAsync(ctx.Api, v, parse.GetValue(comment), ct), $"approved {v}");
         });
         return command;
@@ -58,7 +58,7 @@ public static class VersionsCommand
         command.SetAction(async (parse, ct) =>
         {
             var ctx = CliContext.From(parse);
-            var v = ModelRef.Parse(parse.GetValue(version)!);
+            var v = await ModelRef.ResolveAsync(ctx.Api, parse.GetValue(version)!, ct);
             var accepted = await ctx.Api.SendAsync("/api/models/versions/alias", new SetModelAlias(Guid.NewGuid(), v.Model, v.Version, parse.GetValue(alias)!), ct);
             return ctx.Report(accepted, $"alias '{parse.GetValue(alias)}' now names {v}");
         });
@@ -73,7 +73,7 @@ public static class VersionsCommand
         command.SetAction(async (parse, ct) =>
         {
             var ctx = CliContext.From(parse);
-            var v = ModelRef.Parse(parse.GetValue(version)!);
+            var v = await ModelRef.ResolveAsync(ctx.Api, parse.GetValue(version)!, ct);
             var to = parse.GetValue(stage);
             if (to == ModelStage.None) throw CliError.Usage("stage must be Staging, Production or Archived");
             return ctx.Report(await StageAsync(ctx.Api, v, to, ct), $"{v} is now in {to}");
@@ -81,5 +81,5 @@ public static class VersionsCommand
         return command;
     }
 
-    private static Argument<string> VersionArgument() => new("model@version") { Description = "The version, e.g. recommender@2" };
+    private static Argument<string> VersionArgument() => new("model@version") { Description = "The version, e.g. recommender@2, recommender@champion (an alias) or recommender@latest" };
 }

@@ -20,8 +20,10 @@ public sealed class AnalyzingCanariesTests(ControlPlaneFixture cp)
         (await ops.RunAsync("endpoints", "create", endpoint, "--model", lifecycle.Model)).ShouldSucceed();
         (await ops.RunAsync("endpoints", "rollout", endpoint, "--version", "1")).ShouldSucceed();
         // A measurement interval of an hour keeps the fixture's own rollout agent out of this test's analysis.
-        (await ops.RunAsync("endpoints", "rollout", endpoint, "--version", "2", "--canary", "10,50", "--bake", "0", "--interval", "3600",
-            "--min-requests", "10", "--max-error-rate", "0.02", "--max-p95-ms", "250", "--max-p95-ratio", "1.5")).ShouldSucceed();
+        // The canary named by the endpoint model's latest version, as a person would say it.
+        (await ops.RunAsync("endpoints", "rollout", endpoint, "--version", "latest", "--canary", "10,50", "--bake", "0", "--interval", "3600",
+            "--min-requests", "10", "--max-error-rate", "0.02", "--max-p95-ms", "250", "--max-p95-ratio", "1.5")).ShouldSucceed()
+            .Out.ShouldContain($"started a canary of version 2 on {endpoint}");
 
         var during = (await ops.RunAsync("endpoints", "show", endpoint)).ShouldSucceed().Out;
         during.ShouldContain("  analysis  every 3600 s after 10 canary requests: errors ≤ 2.0 %, p95 ≤ 1.5 × stable (at least 5 ms) and ≤ 250 ms; step 1 bakes 0 s from ");

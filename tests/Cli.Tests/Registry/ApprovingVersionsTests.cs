@@ -25,9 +25,14 @@ public sealed class ApprovingVersionsTests(ControlPlaneFixture cp)
         var lifecycle = new Lifecycle(cp);
         var (_, _, version) = await lifecycle.RegisteredVersionAsync();
 
-        (await lifecycle.Bob.RunAsync("versions", "approve", version, "--comment", "looks good")).ShouldSucceed().Out.ShouldContain($"approved {version}");
-        (await lifecycle.Bob.RunAsync("versions", "stage", version, "production")).ShouldSucceed();
+        // @latest and an alias stand for the version wherever model@version does.
+        (await lifecycle.Bob.RunAsync("versions", "approve", $"{lifecycle.Model}@latest", "--comment", "looks good")).ShouldSucceed().Out.ShouldContain($"approved {version}");
         (await lifecycle.Alice.RunAsync("versions", "alias", version, "champion")).ShouldSucceed();
+        (await lifecycle.Bob.RunAsync("versions", "stage", $"{lifecycle.Model}@champion", "production")).ShouldSucceed().Out.ShouldContain($"{version} is now in Production");
+        (await lifecycle.Bob.RunAsync("lineage", $"{lifecycle.Model}@champion")).ShouldSucceed().Out.ShouldStartWith($"lineage of {version}");
+        (await lifecycle.Bob.RunAsync("models", "show", $"{lifecycle.Model}@champion")).ShouldSucceed().Out.ShouldContain("by bob: \"looks good\"");
+        var unknown = await lifecycle.Bob.RunAsync("lineage", $"{lifecycle.Model}@challenger");
+        (unknown.ExitCode, unknown.Err.Trim()).ShouldBe((2, $"error: model '{lifecycle.Model}' has no alias 'challenger' (its aliases: champion)"));
 
         var shown = (await lifecycle.Bob.RunAsync("models", "show", lifecycle.Model)).ShouldSucceed().Out;
         shown.ShouldContain("Production");
