@@ -17,7 +17,12 @@ public static class AuditApi
 
     /// <summary>The audit filter of a query string (the dashboard's audit page asks the same).</summary>
     public static AuditFilter Filter(string? actor, string? stream, string? type, string? since, string? until, string? correlation, int? limit) =>
-        new(Blank(actor), Blank(stream), Time(since, "since"), Time(until, "until"), Blank(correlation), null, Paging.Limit(limit), Blank(type));
+        new(Blank(actor), Stream(Blank(stream)), Time(since, "since"), Time(until, "until"), Blank(correlation), null, Paging.Limit(limit), Blank(type));
+
+    /// <summary>A stream named by an id in any of its printed forms (<c>run:3f2b9c1e-…</c> as the CLI prints run ids, or
+    /// without dashes as the stream key holds it) is the same stream.</summary>
+    private static string? Stream(string? stream) =>
+        stream?.IndexOf(':') is > 0 and var colon && Guid.TryParse(stream[(colon + 1)..], out var id) ? $"{stream[..colon]}:{id:N}" : stream;
 
     private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
 

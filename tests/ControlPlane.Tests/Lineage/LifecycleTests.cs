@@ -119,6 +119,22 @@ public class LifecycleTests(ControlPlaneFixture fx)
     }
 
     [Fact]
+    public async Task Given_a_run_When_its_audit_is_asked_for_by_the_id_as_printed_or_as_the_stream_key_holds_it_Then_both_find_its_events()
+    {
+        var s = new Scenario(fx);
+        await s.RegisterDataset();
+        var request = s.Request();
+        (await s.Scientist.Send("/api/runs", request)).EnsureSuccessStatusCode();
+
+        var printed = await s.Viewer.Get<AuditEntry[]>($"/api/audit?stream=run:{request.RunId:D}");
+        var key = await s.Viewer.Get<AuditEntry[]>($"/api/audit?stream=run:{request.RunId:N}");
+
+        printed.ShouldNotBeEmpty();
+        printed.Select(e => e.Sequence).ShouldBe(key.Select(e => e.Sequence));
+        printed.ShouldAllBe(e => e.Stream == $"run:{request.RunId:N}");
+    }
+
+    [Fact]
     public async Task Given_a_text_option_the_trainer_refuses_When_requested_over_HTTP_Then_it_is_a_400_naming_the_option_and_its_form_without_the_value()
     {
         var s = new Scenario(fx);
