@@ -36,11 +36,18 @@ public static class RunsCommand
     {
         var id = new Argument<Guid>("run-id") { Description = "Run id" };
         var asOf = AsOfOption.Create();
-        var command = new Command("show", "Show one training run") { id, asOf };
-        command.SetAction((parse, ct) =>
+        var follow = new Option<bool>("--follow", "-f") { Description = "Follow the run with its progress bar until it ends (as ./emo train does; Ctrl+C detaches again)" };
+        var command = new Command("show", "Show one training run") { id, asOf, follow };
+        command.SetAction(async (parse, ct) =>
         {
             var ctx = CliContext.From(parse);
-            return ctx.ShowAsync<TrainingRunView>(ApiClient.Path($"/api/runs/{parse.GetValue(id)}", ("asOf", parse.GetValue(asOf))), r =>
+            if (parse.GetValue(follow))
+            {
+                if (parse.GetValue(asOf) is not null) throw CliError.Usage("--follow watches the run now; it does not go with --as-of");
+                var now = await ctx.Api.GetAsync<TrainingRunView>($"/api/runs/{parse.GetValue(id)}", ct);
+                return await TrainCommand.FollowAsync(ctx, now.RunId, now.Hyperparameters, ct);
+            }
+            return await ctx.ShowAsync<TrainingRunView>(ApiClient.Path($"/api/runs/{parse.GetValue(id)}", ("asOf", parse.GetValue(asOf))), r =>
             {
                 var w = ctx.Out;
                 w.WriteLine($"run {r.RunId}  {r.Status}");

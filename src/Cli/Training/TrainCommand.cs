@@ -64,7 +64,7 @@ public static class TrainCommand
             if (parse.GetValue(detach))
                 return ctx.Report(accepted, $"requested run {request.RunId} ({request.TrainerKind} → {request.ModelName}); follow it with ./emo runs show {request.RunId}");
             if (!ctx.Json) ctx.Out.WriteLine($"requested run {request.RunId} ({kind} → {request.ModelName})");
-            return await FollowAsync(ctx, request, ct);
+            return await FollowAsync(ctx, request.RunId, request.Hyperparameters, ct);
         });
         return command;
     }
@@ -133,9 +133,11 @@ public static class TrainCommand
         return run;
     }
 
-    private static async Task<int> FollowAsync(CliContext ctx, RequestTraining request, CancellationToken ct)
+    /// <summary>Follows a run with the progress bar to its outcome, then summarises it (or prints its JSON): `train`, and
+    /// `runs show --follow` re-attaching. Exit 0 when it succeeded, 1 when it failed or was cancelled, 130 when detached.</summary>
+    public static async Task<int> FollowAsync(CliContext ctx, Guid runId, IReadOnlyDictionary<string, double> hyperparameters, CancellationToken ct)
     {
-        if (await WatchAsync(ctx, request.RunId, request.Hyperparameters, ct) is not { } run)
+        if (await WatchAsync(ctx, runId, hyperparameters, ct) is not { } run)
             return 130;
         if (ctx.Json)
             ctx.Out.WriteLine(JsonSerializer.Serialize(new
@@ -172,7 +174,7 @@ public static class TrainCommand
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            ctx.Err.WriteLine($"detached; the run continues: ./emo runs show {runId}");
+            ctx.Err.WriteLine($"detached; the run keeps going on the control plane: follow it again with ./emo runs show {runId} --follow");
             return null;
         }
     }

@@ -24,6 +24,23 @@ public sealed class RequestingTrainingTests(ControlPlaneFixture cp)
     }
 
     [Fact]
+    public async Task Given_a_detached_run_When_shown_with_follow_Then_it_reattaches_until_the_run_ends_and_summarises_it()
+    {
+        var lifecycle = new Lifecycle(cp);
+        var run = await lifecycle.RunAsync((await lifecycle.DatasetAsync()).Id);
+
+        var followed = await lifecycle.Alice.RunAsync("runs", "show", run.ToString(), "--follow");
+
+        // The fixture's agent runs the real trainer, which refuses this 21-item file (the NCF protocol needs 100): the run
+        // ends failed, and the follower says so with the trainer's reason and exit 1, as ./emo train would.
+        followed.ExitCode.ShouldBe(1, followed.Out);
+        followed.Out.ShouldContain($"run {run} failed in ");
+        followed.Out.ShouldContain("the NCF protocol ranks each held-out item among 99 others");
+        var refused = await lifecycle.Alice.RunAsync("runs", "show", run.ToString(), "--follow", "--as-of", "1");
+        (refused.ExitCode, refused.Err.Trim()).ShouldBe((2, "error: --follow watches the run now; it does not go with --as-of"));
+    }
+
+    [Fact]
     public async Task Given_a_run_When_it_is_shown_with_json_Then_the_output_is_the_api_json()
     {
         var lifecycle = new Lifecycle(cp);
