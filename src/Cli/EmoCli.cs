@@ -26,7 +26,7 @@ public static class EmoCli
             DatasetsCommand.Create(), TrainCommand.Create(), ScoreCommand.Create(), RunsCommand.Create(), ModelsCommand.Create(), VersionsCommand.Create(),
             EndpointsCommand.Create(), DriftCommand.Create(), LineageCommand.Create(), ImpactCommand.Create(), AuditCommand.Create(), EventsCommand.Create(),
             PublishCommand.Create(), Streams.StreamCommand.Create(), Alarms.AlarmsCommand.Create(), DemoCommand.Create(), Kube.KubeCommand.Create(), Environments.EnvCommand.Create(),
-            History.ProjectionsCommand.Create(),
+            History.ProjectionsCommand.Create(), CompletionCommand.Create(),
         };
         GlobalOptions.AddTo(root);
         return root;
