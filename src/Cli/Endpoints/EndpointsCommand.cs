@@ -188,68 +188,98 @@ public static class EndpointsCommand
     {
         var name = NameArgument();
         var asOf = AsOfOption.Create();
-        var command = new Command("show", "Show an endpoint: traffic, rollout in progress and its analysis, replicas, serving history") { name, asOf };
-        command.SetAction((parse, ct) =>
+        var watch = new Option<bool>("--watch", "-w") { Description = "Redraw every second while a rollout is in progress (Ctrl+C stops watching; the rollout goes on)" };
+        var command = new Command("show", "Show an endpoint: traffic, rollout in progress and its analysis, replicas, serving history") { name, asOf, watch };
+        command.SetAction(async (parse, ct) =>
         {
             var ctx = CliContext.From(parse);
-            return ctx.ShowAsync<EndpointView>(ApiClient.Path($"/api/endpoints/{ApiClient.Segment(parse.GetValue(name)!)}", ("asOf", parse.GetValue(asOf))), e =>
-            {
-                var w = ctx.Out;
-                w.WriteLine($"endpoint {e.Name}  model {e.ModelName}  revision {e.Revision}  replicas {e.MinReplicas}..{e.MaxReplicas}");
-                if (e.DeletedAt is { } deleted)
-                    w.WriteLine($"  deleted   {Fmt.Time(deleted)}");
-                w.WriteLine($"  traffic   {Traffic(e.Traffic)}");
-                if (e.Rollout is { } r)
-                {
-                    w.WriteLine($"  rollout   {r.Kind} of v{r.Version}, step {r.Step + 1}/{Math.Max(1, r.Steps.Count)}, started {Fmt.Time(r.StartedAt)} by {r.StartedBy}");
-                    if (r.Analysis is { } a)
-                        w.WriteLine($"  analysis  every {a.IntervalSeconds} s after {a.MinRequests} canary requests: errors ≤ {Percent(a.MaxErrorRate)}, "
-                                    + $"p95 ≤ {Number(a.MaxP95Ratio)} × stable (at least {Number(RolloutAnalysis.P95FloorMs)} ms){(a.MaxP95Ms is { } max ? $" and ≤ {Number(max)} ms" : "")}; "
-                                    + $"step {r.Step + 1} bakes {r.Steps[r.Step].BakeSeconds} s from {Fmt.Time(r.StepStartedAt)}");
-                }
-                if (e.Ready is { } ready)
-                    w.WriteLine($"  observed  revision {e.ObservedRevision} {(ready ? "ready" : "not ready")}{(e.ObservedMessage is { } m ? $": {m}" : "")}"
-                                + (e.ObservedLoaded is { Count: > 0 } loaded
-                                    ? "; loaded " + string.Join(", ", loaded.Select(l => $"v{l.Version} {l.Weight}% (sha256 {l.Sha256[..Math.Min(12, l.Sha256.Length)]}…)"))
-                                    : ""));
-                if (e.RecentAnalysis is { Count: > 0 } records)
-                {
-                    w.WriteLine("  analysis records");
-                    var table = new Table("AT", "STEP", "VERDICT", "CANARY", "STABLE", "DETAIL");
-                    foreach (var x in records)
-                        table.Row(Fmt.Time(x.ObservedAt), x.Step + 1, x.Verdict, Metrics(x.Canary), Metrics(x.Stable), x.Detail);
-                    table.WriteTo(w, indent: "    ");
-                }
-                if (e.Drift is { } drift)
-                {
-                    if (drift.LastWindow is { } last)
-                        w.WriteLine($"  drift     last window v{last.Version} {Fmt.Time(last.WindowStart)} → {Fmt.Time(last.WindowEnd)}: "
-                                    + (last.Drifted ? "drifted (" + DriftCommand.Features(last.Features.Where(f => f.Drifted)) + ")" : "clean"));
-                    foreach (var a in drift.OpenAlarms)
-                        w.WriteLine($"  ALARM     drift of v{a.Version} since {Fmt.Time(a.FirstWindowStart)} ({a.Windows} windows, raised {Fmt.Time(a.DetectedAt)}): "
-                                    + DriftCommand.Features(a.Features));
-                }
-                if (e.Replicas is { Count: > 0 } replicas)
-                {
-                    w.WriteLine("  replicas");
-                    var table = new Table("REPLICA", "RUNTIME", "URL", "RESTARTS", "LAST", "AT", "REASON");
-                    foreach (var p in replicas)
-                        table.Row(p.Name, p.Runtime, p.Url, p.Restarts, p.LastChange.ToString().ToLowerInvariant() + (p.LastExitCode is { } code ? $" (exit {code})" : ""),
-                            Fmt.Time(p.ChangedAt), p.LastReason);
-                    table.WriteTo(w, indent: "    ");
-                }
-                w.WriteLine("  served");
-                foreach (var p in e.Served)
-                    w.WriteLine($"    v{p.Version}  {Fmt.Time(p.From)} → {(p.To is { } to ? Fmt.Time(to) : "now")}");
-                if (e.Rollouts.Count > 0)
-                {
-                    w.WriteLine("  rollouts");
-                    foreach (var o in e.Rollouts)
-                        w.WriteLine($"    v{o.Version} {o.Kind} {o.Outcome} by {o.By}  {Fmt.Time(o.StartedAt)} → {Fmt.Time(o.EndedAt)}{(o.Reason is { } why ? $" ({why})" : "")}");
-                }
-            }, ct);
+            var path = ApiClient.Path($"/api/endpoints/{ApiClient.Segment(parse.GetValue(name)!)}", ("asOf", parse.GetValue(asOf)));
+            if (!parse.GetValue(watch)) return await ctx.ShowAsync<EndpointView>(path, e => Render(ctx.Out, e), ct);
+            if (parse.GetValue(asOf) is not null || ctx.Json) throw CliError.Usage("--watch redraws the endpoint as it is now: not with --as-of or --json");
+            return await WatchAsync(ctx, path, ct);
         });
         return command;
+    }
+
+    /// <summary>Redraws the endpoint while a rollout is in progress, as it changes (the whole screen on a terminal, a new
+    /// snapshot under a time line otherwise), and ends once none is: the Argo Rollouts plugin's <c>get rollout --watch</c>.</summary>
+    private static async Task<int> WatchAsync(CliContext ctx, string path, CancellationToken ct)
+    {
+        var terminal = Training.TrainingProgress.IsTerminal(ctx.Out);
+        string? shown = null;
+        while (true)
+        {
+            var e = await ctx.Api.GetAsync<EndpointView>(path, ct);
+            var now = new StringWriter();
+            Render(now, e);
+            if (now.ToString() != shown)
+            {
+                ctx.Out.Write(terminal ? "\x1b[H\x1b[2J" : $"--- {Fmt.Time(DateTimeOffset.UtcNow)}\n");
+                ctx.Out.Write(shown = now.ToString());
+            }
+            if (e.Rollout is null)
+            {
+                ctx.Out.WriteLine("no rollout in progress: done watching");
+                return 0;
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1), ct);
+        }
+    }
+
+    private static void Render(TextWriter w, EndpointView e)
+    {
+        w.WriteLine($"endpoint {e.Name}  model {e.ModelName}  revision {e.Revision}  replicas {e.MinReplicas}..{e.MaxReplicas}");
+        if (e.DeletedAt is { } deleted)
+            w.WriteLine($"  deleted   {Fmt.Time(deleted)}");
+        w.WriteLine($"  traffic   {Traffic(e.Traffic)}");
+        if (e.Rollout is { } r)
+        {
+            w.WriteLine($"  rollout   {r.Kind} of v{r.Version}, step {r.Step + 1}/{Math.Max(1, r.Steps.Count)}, started {Fmt.Time(r.StartedAt)} by {r.StartedBy}");
+            if (r.Analysis is { } a)
+                w.WriteLine($"  analysis  every {a.IntervalSeconds} s after {a.MinRequests} canary requests: errors ≤ {Percent(a.MaxErrorRate)}, "
+                            + $"p95 ≤ {Number(a.MaxP95Ratio)} × stable (at least {Number(RolloutAnalysis.P95FloorMs)} ms){(a.MaxP95Ms is { } max ? $" and ≤ {Number(max)} ms" : "")}; "
+                            + $"step {r.Step + 1} bakes {r.Steps[r.Step].BakeSeconds} s from {Fmt.Time(r.StepStartedAt)}");
+        }
+        if (e.Ready is { } ready)
+            w.WriteLine($"  observed  revision {e.ObservedRevision} {(ready ? "ready" : "not ready")}{(e.ObservedMessage is { } m ? $": {m}" : "")}"
+                        + (e.ObservedLoaded is { Count: > 0 } loaded
+                            ? "; loaded " + string.Join(", ", loaded.Select(l => $"v{l.Version} {l.Weight}% (sha256 {l.Sha256[..Math.Min(12, l.Sha256.Length)]}…)"))
+                            : ""));
+        if (e.RecentAnalysis is { Count: > 0 } records)
+        {
+            w.WriteLine("  analysis records");
+            var table = new Table("AT", "STEP", "VERDICT", "CANARY", "STABLE", "DETAIL");
+            foreach (var x in records)
+                table.Row(Fmt.Time(x.ObservedAt), x.Step + 1, x.Verdict, Metrics(x.Canary), Metrics(x.Stable), x.Detail);
+            table.WriteTo(w, indent: "    ");
+        }
+        if (e.Drift is { } drift)
+        {
+            if (drift.LastWindow is { } last)
+                w.WriteLine($"  drift     last window v{last.Version} {Fmt.Time(last.WindowStart)} → {Fmt.Time(last.WindowEnd)}: "
+                            + (last.Drifted ? "drifted (" + DriftCommand.Features(last.Features.Where(f => f.Drifted)) + ")" : "clean"));
+            foreach (var a in drift.OpenAlarms)
+                w.WriteLine($"  ALARM     drift of v{a.Version} since {Fmt.Time(a.FirstWindowStart)} ({a.Windows} windows, raised {Fmt.Time(a.DetectedAt)}): "
+                            + DriftCommand.Features(a.Features));
+        }
+        if (e.Replicas is { Count: > 0 } replicas)
+        {
+            w.WriteLine("  replicas");
+            var table = new Table("REPLICA", "RUNTIME", "URL", "RESTARTS", "LAST", "AT", "REASON");
+            foreach (var p in replicas)
+                table.Row(p.Name, p.Runtime, p.Url, p.Restarts, p.LastChange.ToString().ToLowerInvariant() + (p.LastExitCode is { } code ? $" (exit {code})" : ""),
+                    Fmt.Time(p.ChangedAt), p.LastReason);
+            table.WriteTo(w, indent: "    ");
+        }
+        w.WriteLine("  served");
+        foreach (var p in e.Served)
+            w.WriteLine($"    v{p.Version}  {Fmt.Time(p.From)} → {(p.To is { } to ? Fmt.Time(to) : "now")}");
+        if (e.Rollouts.Count > 0)
+        {
+            w.WriteLine("  rollouts");
+            foreach (var o in e.Rollouts)
+                w.WriteLine($"    v{o.Version} {o.Kind} {o.Outcome} by {o.By}  {Fmt.Time(o.StartedAt)} → {Fmt.Time(o.EndedAt)}{(o.Reason is { } why ? $" ({why})" : "")}");
+        }
     }
 
     private static Command List()

@@ -9,6 +9,37 @@ namespace EventMlOps.Cli.Tests.Endpoints;
 public sealed class AnalyzingCanariesTests(ControlPlaneFixture cp)
 {
     [Fact]
+    public async Task Given_a_canary_When_its_endpoint_is_watched_and_an_operator_promotes_it_Then_the_watch_redraws_the_change_and_ends()
+    {
+        var lifecycle = new Lifecycle(cp);
+        var (dataset, _, v1) = await lifecycle.RegisteredVersionAsync();
+        (await lifecycle.Bob.RunAsync("versions", "approve", v1)).ShouldSucceed();
+        (await lifecycle.Bob.RunAsync("versions", "approve", await lifecycle.SecondVersionAsync(dataset))).ShouldSucceed();
+        var ops = cp.As("olivia", Roles.Operator);
+        var endpoint = lifecycle.Model + "-watched";
+        (await ops.RunAsync("endpoints", "create", endpoint, "--model", lifecycle.Model)).ShouldSucceed();
+        (await ops.RunAsync("endpoints", "rollout", endpoint, "--version", "1")).ShouldSucceed();
+        (await ops.RunAsync("endpoints", "rollout", endpoint, "--version", "2", "--canary", "10,50", "--bake", "0", "--interval", "3600")).ShouldSucceed();
+        var screen = new StringWriter();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        stop.CancelAfter(TimeSpan.FromSeconds(60));
+
+        var watching = ops.RunAsync(["endpoints", "show", endpoint, "--watch"], stop.Token, TextWriter.Synchronized(screen));
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        (await ops.RunAsync("endpoints", "promote", endpoint)).ShouldSucceed();
+        var watched = await watching;
+
+        watched.ExitCode.ShouldBe(0, watched.Err);
+        // Off a terminal, each drawing comes under a line of its own: "--- <time>".
+        var snapshots = System.Text.RegularExpressions.Regex.Split(screen.ToString(), @"(?m)^--- \d{4}-\d\d-\d\d[^\n]*\n").Where(x => x.Length > 0).ToList();
+        snapshots.Count.ShouldBeGreaterThanOrEqualTo(2, "a first drawing, and one after the promotion");
+        snapshots[0].ShouldContain("  rollout   Canary of v2, step 1/2");
+        snapshots[^1].ShouldContain("  traffic   v2 100%");
+        snapshots[^1].ShouldNotContain("  rollout   ");
+        snapshots[^1].TrimEnd().ShouldEndWith("no rollout in progress: done watching");
+    }
+
+    [Fact]
     public async Task Given_a_canary_with_its_own_limits_When_the_agent_reports_a_breach_Then_show_prints_the_limits_the_records_and_the_rollback()
     {
         var lifecycle = new Lifecycle(cp);
