@@ -118,21 +118,26 @@ public static class EndpointsCommand
             { Description = $"Canary: highest 5xx error rate, 0..1, before it is rolled back (default {Number(Defaults.MaxErrorRate)})" };
         private readonly Option<double?> _maxP95Ms = new("--max-p95-ms")
             { Description = "Canary: highest p95 latency in ms (default: no absolute limit)" };
+        private readonly Option<int?> _progressDeadline = new("--progress-deadline")
+        {
+            Description = $"Canary: measurements in a row without enough requests before it is rolled back as stalled; 0 waits forever (default {Defaults.ProgressDeadline})",
+        };
         private readonly Option<double?> _maxP95Ratio = new("--max-p95-ratio")
         {
             Description = $"Canary: highest p95 as a multiple of the stable version's, taken as at least {Number(RolloutAnalysis.P95FloorMs)} ms "
                           + $"(default {Number(Defaults.MaxP95Ratio)})",
         };
 
-        public Option[] All => [_interval, _minRequests, _maxErrorRate, _maxP95Ms, _maxP95Ratio];
+        public Option[] All => [_interval, _minRequests, _maxErrorRate, _maxP95Ms, _maxP95Ratio, _progressDeadline];
 
         /// <summary>Null when none is given: the control plane's defaults apply.</summary>
         public RolloutAnalysis? Read(ParseResult parse, bool canary)
         {
             if (All.All(o => parse.GetResult(o) is null)) return null;
-            if (!canary) throw CliError.Usage("--interval, --min-requests, --max-error-rate, --max-p95-ms and --max-p95-ratio judge a canary: add --canary");
+            if (!canary) throw CliError.Usage("--interval, --min-requests, --max-error-rate, --max-p95-ms, --max-p95-ratio and --progress-deadline judge a canary: add --canary");
             return new RolloutAnalysis(parse.GetValue(_interval) ?? Defaults.IntervalSeconds, parse.GetValue(_minRequests) ?? Defaults.MinRequests,
-                parse.GetValue(_maxErrorRate) ?? Defaults.MaxErrorRate, parse.GetValue(_maxP95Ms), parse.GetValue(_maxP95Ratio) ?? Defaults.MaxP95Ratio);
+                parse.GetValue(_maxErrorRate) ?? Defaults.MaxErrorRate, parse.GetValue(_maxP95Ms), parse.GetValue(_maxP95Ratio) ?? Defaults.MaxP95Ratio,
+                parse.GetValue(_progressDeadline) ?? Defaults.ProgressDeadline);
         }
     }
 
@@ -239,6 +244,8 @@ public static class EndpointsCommand
                 w.WriteLine($"  analysis  every {a.IntervalSeconds} s after {a.MinRequests} canary requests: errors ≤ {Percent(a.MaxErrorRate)}, "
                             + $"p95 ≤ {Number(a.MaxP95Ratio)} × stable (at least {Number(RolloutAnalysis.P95FloorMs)} ms){(a.MaxP95Ms is { } max ? $" and ≤ {Number(max)} ms" : "")}; "
                             + $"step {r.Step + 1} bakes {r.Steps[r.Step].BakeSeconds} s from {Fmt.Time(r.StepStartedAt)}");
+            if (r.Analysis is { ProgressDeadline: > 0 } d)
+                w.WriteLine($"  deadline  rolled back as stalled after {d.ProgressDeadline} measurements in a row without {d.MinRequests} canary requests ({r.IdleAnalyses} so far)");
         }
         if (e.Ready is { } ready)
             w.WriteLine($"  observed  revision {e.ObservedRevision} {(ready ? "ready" : "not ready")}{(e.ObservedMessage is { } m ? $": {m}" : "")}"
@@ -247,7 +254,7 @@ public static class EndpointsCommand
                             : ""));
         if (e.RecentAnalysis is { Count: > 0 } records)
         {
-            w.WriteLine("  analysis records");
+            w.WriteLine("  analysis records" + (e.AnalysisRecords > records.Count ? $" (the last {records.Count} of {e.AnalysisRecords})" : ""));
             var table = new Table("AT", "STEP", "VERDICT", "CANARY", "STABLE", "DETAIL");
             foreach (var x in records)
                 table.Row(Fmt.Time(x.ObservedAt), x.Step + 1, x.Verdict, Metrics(x.Canary), Metrics(x.Stable), x.Detail);

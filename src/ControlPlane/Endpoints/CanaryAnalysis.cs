@@ -7,7 +7,7 @@ namespace EventMlOps.ControlPlane.Endpoints;
 /// <summary>The limits a canary is judged by (<see cref="RolloutAnalysis"/>) and the verdicts recorded on each measurement.</summary>
 public static class CanaryAnalysis
 {
-    public const string TooFewSamples = "too_few_samples", Baking = "baking", Healthy = "healthy", Breach = "breach";
+    public const string TooFewSamples = "too_few_samples", Baking = "baking", Healthy = "healthy", Breach = "breach", Stalled = "stalled";
 
     public static RolloutAnalysis Validated(RolloutAnalysis a, string field = "strategy")
     {
@@ -21,6 +21,8 @@ public static class CanaryAnalysis
             throw new InvalidField($"{field}.analysis.maxP95Ms", "must be > 0 when given");
         if (a.MaxP95Ratio is not >= 1)
             throw new InvalidField($"{field}.analysis.maxP95Ratio", "must be ≥ 1");
+        if (a.ProgressDeadline is < 0 or > 100_000)
+            throw new InvalidField($"{field}.analysis.progressDeadline", "must be between 0 (wait for traffic forever) and 100000 measurements");
         return a;
     }
 

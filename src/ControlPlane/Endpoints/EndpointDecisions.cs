@@ -90,7 +90,15 @@ public static class EndpointDecisions
             new(e.Name, r.RolloutId, r.Step, c.Canary, c.Stable, verdict, detail, now);
 
         if (c.Canary.Requests < analysis.MinRequests)
+        {
+            if (analysis.ProgressDeadline > 0 && r.IdleAnalyses + 1 >= analysis.ProgressDeadline)
+            {
+                var stalled = $"no progress: {c.Canary.Requests} of {analysis.MinRequests} canary requests after {analysis.ProgressDeadline} measurements " +
+                              $"(about {analysis.ProgressDeadline * analysis.IntervalSeconds} s) at step {r.Step + 1}; a canary without traffic cannot be judged";
+                return [Verdict(CanaryAnalysis.Stalled, stalled), new CanaryRolledBack(e.Name, r.RolloutId, r.Version, stalled, actor, now)];
+            }
             return [Verdict(CanaryAnalysis.TooFewSamples, $"{c.Canary.Requests} of {analysis.MinRequests} canary requests")];
+        }
         if (CanaryAnalysis.BreachOf(analysis, c.Canary, c.Stable) is { } breach)
             return [Verdict(CanaryAnalysis.Breach, breach), new CanaryRolledBack(e.Name, r.RolloutId, r.Version, breach, actor, now)];
         var bake = r.Steps[r.Step].BakeSeconds;

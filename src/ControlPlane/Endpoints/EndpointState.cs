@@ -146,10 +146,15 @@ public sealed record EndpointState(
 
     public EndpointState Apply(RolloutStepAdvanced e) => this with
     {
-        Rollout = Rollout! with { Step = e.Step, StepStartedAt = e.AdvancedAt },
+        Rollout = Rollout! with { Step = e.Step, StepStartedAt = e.AdvancedAt, IdleAnalyses = 0 },
         Traffic = [.. Traffic.Select(t => t with { Weight = t.Version == Rollout.Version ? e.CanaryWeight : 100 - e.CanaryWeight })],
         Revision = Revision + 1,
     };
+
+    /// <summary>Counts the current step's measurements in a row without enough canary traffic (the progress deadline's clock).</summary>
+    public EndpointState Apply(RolloutAnalysisRecorded e) => Rollout is { } r && r.RolloutId == e.RolloutId && r.Step == e.Step
+        ? this with { Rollout = r with { IdleAnalyses = e.Verdict == CanaryAnalysis.TooFewSamples ? r.IdleAnalyses + 1 : 0 } }
+        : this;
 
     public EndpointState Apply(RolloutPromoted e)
     {
@@ -257,7 +262,7 @@ public sealed record EndpointState(
         Id, Name, ModelName, MinReplicas, MaxReplicas, CreatedBy, CreatedAt, Revision, Traffic, Rollout, Served, Rollouts, status?.Ready, ObservedRevision,
         status?.ObservedMessage, status?.ObservedLoaded, status?.DriftStatus(),
         status?.RecentAnalysis?.Select(a => new AnalysisRecord(a.Endpoint, a.RolloutId, a.Step, a.Canary, a.Stable, a.Verdict, a.Detail, a.ObservedAt)).ToList(),
-        status?.Replicas, DeletedAt, AllowUnapproved, LastGood, StreamVersion, Deleted, StableVersion);
+        status?.Replicas, DeletedAt, AllowUnapproved, LastGood, StreamVersion, Deleted, StableVersion, status?.AnalysisRecords ?? 0);
 
     public EndpointSummary ToSummary(EndpointStatus? status) =>
         new(Name, ModelName, MinReplicas, MaxReplicas, Revision, Traffic, Rollout, status?.Ready, ObservedRevision, Deleted, DeletedAt,

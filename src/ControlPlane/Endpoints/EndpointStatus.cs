@@ -17,7 +17,8 @@ public sealed record EndpointStatus(
     DriftWindow? LastDriftWindow = null,
     IReadOnlyList<DriftAlarm>? OpenDriftAlarms = null,
     IReadOnlyList<RolloutAnalysisRecorded>? RecentAnalysis = null,
-    IReadOnlyList<ReplicaState>? Replicas = null)
+    IReadOnlyList<ReplicaState>? Replicas = null,
+    int AnalysisRecords = 0)
 {
     /// <summary>How many analysis records are kept: enough to read how the current step goes.</summary>
     public const int RecentAnalysisKept = 10;
@@ -30,9 +31,11 @@ public sealed record EndpointStatus(
     public EndpointStatus Apply(EndpointStateObserved e) => this with { Ready = e.Ready, ObservedMessage = e.Message, ObservedLoaded = e.Loaded };
 
     /// <summary>A new canary is analysed afresh.</summary>
-    public EndpointStatus Apply(RolloutStarted e) => e.Kind == RolloutKind.Canary ? this with { RecentAnalysis = [] } : this;
+    public EndpointStatus Apply(RolloutStarted e) => e.Kind == RolloutKind.Canary ? this with { RecentAnalysis = [], AnalysisRecords = 0 } : this;
 
-    public EndpointStatus Apply(RolloutAnalysisRecorded e) => this with { RecentAnalysis = [.. (RecentAnalysis ?? []).TakeLast(RecentAnalysisKept - 1), e] };
+    /// <summary>The last <see cref="RecentAnalysisKept"/> records, and how many the canary has had (so a reader knows what was left out).</summary>
+    public EndpointStatus Apply(RolloutAnalysisRecorded e) =>
+        this with { RecentAnalysis = [.. (RecentAnalysis ?? []).TakeLast(RecentAnalysisKept - 1), e], AnalysisRecords = AnalysisRecords + 1 };
 
     public EndpointStatus Apply(EndpointDriftMeasured e) => this with { LastDriftWindow = e.ToView() };
 

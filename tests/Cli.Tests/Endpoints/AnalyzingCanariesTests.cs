@@ -62,6 +62,13 @@ public sealed class AnalyzingCanariesTests(ControlPlaneFixture cp)
         var state = await ApiGet<EndpointView>($"/api/endpoints/{endpoint}");
         using var agent = Client(Roles.Agent, "rollout-agent");
         agent.DefaultRequestHeaders.Add(BusHeaders.GrantHttpHeader, cp.Tokens.IssueGrant($"endpoint:{endpoint}", TimeSpan.FromHours(1)));
+        // Eleven quiet measurements first: the canary waits for traffic (its deadline is 120), and show keeps the last 10.
+        for (var i = 0; i < 11; i++)
+            (await agent.Send("/api/endpoints/facts/step", new RolloutStepReport(Guid.NewGuid(), endpoint, state.Rollout!.RolloutId, 0,
+                new VersionMetrics(3, 0, 20), new VersionMetrics(900, 1, 18)))).EnsureSuccessStatusCode();
+        var waiting = (await ops.RunAsync("endpoints", "show", endpoint)).ShouldSucceed().Out;
+        waiting.ShouldContain("  deadline  rolled back as stalled after 120 measurements in a row without 10 canary requests (11 so far)");
+        waiting.ShouldContain("  analysis records (the last 10 of 11)");
         (await agent.Send("/api/endpoints/facts/step", new RolloutStepReport(Guid.NewGuid(), endpoint, state.Rollout!.RolloutId, 0,
             new VersionMetrics(100, 10, 20), new VersionMetrics(900, 1, 18)))).EnsureSuccessStatusCode();
 

@@ -64,6 +64,43 @@ public class AnalyzingCanariesTests
         Analyze(CanaryOfV2, fact, Now.AddHours(1)).ThenEvents(Recorded(fact, "too_few_samples", "49 of 50 canary requests", Now.AddHours(1)));
     }
 
+    [Fact]
+    public void Given_a_canary_without_traffic_When_its_progress_deadline_passes_Then_it_is_rolled_back_as_stalled_and_traffic_returns_to_stable()
+    {
+        var quiet = Measured(new VersionMetrics(2, 0, 10));
+        var history = CanaryOfV2With(RolloutAnalysis.Default with { ProgressDeadline = 3 }).ToList();
+        for (var i = 1; i <= 2; i++) // two measurements in a row without enough requests: it waits
+        {
+            var waited = Analyze([.. history], quiet, Now.AddSeconds(5 * i));
+            waited.ThenEvents(Recorded(quiet, "too_few_samples", "2 of 50 canary requests", Now.AddSeconds(5 * i)));
+            history.AddRange(waited);
+        }
+        Given<EndpointState>([.. history])!.Rollout!.IdleAnalyses.ShouldBe(2);
+
+        var stalled = "no progress: 2 of 50 canary requests after 3 measurements (about 15 s) at step 1; a canary without traffic cannot be judged";
+        var third = Analyze([.. history], quiet, Now.AddSeconds(15));
+
+        third.ThenEvents(Recorded(quiet, "stalled", stalled, Now.AddSeconds(15)), new CanaryRolledBack("rec", R2, 2, stalled, Agent, Now.AddSeconds(15)));
+        var after = Given<EndpointState>([.. history, .. third])!;
+        (after.Rollout, after.Traffic.Select(t => (t.Version, t.Weight)).Single()).ShouldBe((null, (1, 100)));
+    }
+
+    [Fact]
+    public void Given_a_canary_whose_traffic_comes_back_When_measured_Then_the_deadline_starts_over_and_a_deadline_of_0_waits_forever()
+    {
+        var quiet = Measured(new VersionMetrics(2, 0, 10));
+        var baking = Measured(Fine);
+        var history = CanaryOfV2With(RolloutAnalysis.Default with { ProgressDeadline = 2 }).ToList();
+        history.AddRange(Analyze([.. history], quiet, Now.AddSeconds(5)));
+        history.AddRange(Analyze([.. history], baking, Now.AddSeconds(10)));
+
+        Given<EndpointState>([.. history])!.Rollout!.IdleAnalyses.ShouldBe(0);
+        Analyze([.. history], quiet, Now.AddSeconds(15)).Single().ShouldBeOfType<RolloutAnalysisRecorded>().Verdict.ShouldBe("too_few_samples");
+        var forever = CanaryOfV2With(RolloutAnalysis.Default with { ProgressDeadline = 0 }).ToList();
+        for (var i = 1; i <= 5; i++) forever.AddRange(Analyze([.. forever], quiet, Now.AddSeconds(5 * i)));
+        Given<EndpointState>([.. forever])!.Rollout.ShouldNotBeNull().IdleAnalyses.ShouldBe(5);
+    }
+
     [Theory]
     [InlineData(500, 155, 12.5, 11.0, null, "canary error rate 31.0 % > 5.0 %")]
     [InlineData(500, 0, 212, 200, 150.0, "canary p95 212 ms > 150 ms")]
