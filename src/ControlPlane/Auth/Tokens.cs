@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
@@ -93,7 +94,8 @@ public sealed class Tokens
     /// <summary>Why a token was refused, in words that reveal nothing of the validator's internals or the keys.</summary>
     public static string Explain(Exception? failure) => failure switch
     {
-        SecurityTokenExpiredException => "the token has expired",
+        SecurityTokenExpiredException e => string.Create(CultureInfo.InvariantCulture,
+            $"the token expired at {e.Expires:yyyy-MM-dd HH:mm:ss}Z; ./emo token --role <role> --name <you> issues a new one (an admin runs it)"),
         SecurityTokenNotYetValidException => "the token is not valid yet",
         SecurityTokenSignatureKeyNotFoundException or SecurityTokenInvalidSignatureException => "the token's signature does not match this control plane's keys",
         SecurityTokenInvalidIssuerException or SecurityTokenInvalidAudienceException => "the token was issued for another service",

@@ -251,6 +251,23 @@ public sealed class SecurityTests(ControlPlaneFixture fx)
     }
 
     [Fact]
+    public async Task Given_an_expired_token_When_it_is_used_Then_the_401_says_when_it_expired_and_how_to_get_another_in_plain_words()
+    {
+        var expiredAt = DateTime.UtcNow.AddHours(-1);
+        var token = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Issuer = Tokens.Issuer, Audience = Tokens.Audience, Claims = new Dictionary<string, object> { ["sub"] = "alice", ["role"] = new[] { Roles.Viewer } },
+            IssuedAt = expiredAt.AddHours(-1), NotBefore = expiredAt.AddHours(-1), Expires = expiredAt,
+            SigningCredentials = new(new Microsoft.IdentityModel.Tokens.SymmetricSecurityKey(fx.SigningKey), Microsoft.IdentityModel.Tokens.SecurityAlgorithms.HmacSha256),
+        });
+
+        var detail = (await (await fx.Client(token).GetAsync("/api/datasets", Ct)).Problem(401)).GetProperty("detail").GetString()!;
+
+        detail.ShouldBe($"the bearer token was refused: the token expired at {expiredAt:yyyy-MM-dd HH:mm:ss}Z; " +
+                        "./emo token --role <role> --name <you> issues a new one (an admin runs it)");
+    }
+
+    [Fact]
     public async Task Given_more_commands_than_it_handles_at_once_When_they_arrive_together_Then_the_excess_is_shed_with_503_and_retry_after()
     {
         await using var narrow = await fx.StartAsync("emo_narrow", "--Api:MaxConcurrentCommands=1", "--Api:CommandQueue=0");

@@ -27,6 +27,9 @@ public sealed class ControlPlaneFixture : IAsyncLifetime
     public IDocumentStore Store => App.Services.GetRequiredService<IDocumentStore>();
     public Tokens Tokens => new(_key);
 
+    /// <summary>The signing key, for tokens <see cref="Tokens"/> would not issue (e.g. one that has expired).</summary>
+    public byte[] SigningKey => _key;
+
     public async ValueTask InitializeAsync()
     {
         Postgres = await TestHost.PostgresAsync();
