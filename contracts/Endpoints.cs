@@ -21,14 +21,15 @@ public sealed record CanaryStep(int Weight, int BakeSeconds);
 /// given), or p95 above <paramref name="MaxP95Ratio"/> × the stable version's p95 (taken as at least
 /// <see cref="P95FloorMs"/>) — rolls the canary back at once; a healthy step advances once its bake time has passed.</summary>
 /// <paramref name="ProgressDeadline"/>: measurements in a row of one step without <paramref name="MinRequests"/> canary requests
-/// after which the canary is rolled back as stalled (it cannot be judged); 0 waits for traffic forever.
+/// after which the canary is rolled back as stalled (it cannot be judged); 0 or none (analyses recorded before it existed)
+/// waits for traffic forever. <see cref="Default"/> has 120.
 public sealed record RolloutAnalysis(int IntervalSeconds = 5, int MinRequests = 50, double MaxErrorRate = 0.05, double? MaxP95Ms = null,
-    double MaxP95Ratio = 2.0, int ProgressDeadline = 120)
+    double MaxP95Ratio = 2.0, int? ProgressDeadline = null)
 {
     /// <summary>Below this, latencies are noise of the histogram's resolution, not a regression.</summary>
     public const double P95FloorMs = 5;
 
-    public static readonly RolloutAnalysis Default = new();
+    public static readonly RolloutAnalysis Default = new(ProgressDeadline: 120);
 }
 
 /// <summary>How numbers read in the canary verdicts the control plane records, and in clients beside them: "3.1", "2", "31.0 %".</summary>

@@ -12,7 +12,7 @@ public sealed record TrafficSplit(int Version, string ArtifactUri, string Artifa
 public sealed record RolloutInProgress(
     Guid RolloutId, int Version, string ArtifactUri, string ArtifactSha256, RolloutKind Kind, IReadOnlyList<CanaryStep> Steps, int Step,
     string StartedBy, DateTimeOffset StartedAt, DateTimeOffset StepStartedAt, RolloutAnalysis? Analysis, long Revision = 0,
-    IReadOnlyList<TrafficSplit>? Previous = null, int IdleAnalyses = 0);
+    IReadOnlyList<TrafficSplit>? Previous = null);
 
 /// <summary>When a version served on this endpoint (To is null while it still serves).</summary>
 public sealed record ServingPeriod(int Version, DateTimeOffset From, DateTimeOffset? To);
@@ -61,7 +61,7 @@ public sealed record EndpointView(
     long StreamVersion,
     bool Deleted,
     int? StableVersion,
-    int AnalysisRecords = 0);
+    int? AnalysisRecordsLeftOut = null);
 
 /// <summary>An endpoint as the endpoint list shows it (<c>GET /api/endpoints</c>): what it serves now and whether its
 /// replicas keep up and how many drift alarms are open, without its serving history, past rollouts or analysis.</summary>

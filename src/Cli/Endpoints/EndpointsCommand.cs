@@ -244,8 +244,8 @@ public static class EndpointsCommand
                 w.WriteLine($"  analysis  every {a.IntervalSeconds} s after {a.MinRequests} canary requests: errors ≤ {Percent(a.MaxErrorRate)}, "
                             + $"p95 ≤ {Number(a.MaxP95Ratio)} × stable (at least {Number(RolloutAnalysis.P95FloorMs)} ms){(a.MaxP95Ms is { } max ? $" and ≤ {Number(max)} ms" : "")}; "
                             + $"step {r.Step + 1} bakes {r.Steps[r.Step].BakeSeconds} s from {Fmt.Time(r.StepStartedAt)}");
-            if (r.Analysis is { ProgressDeadline: > 0 } d)
-                w.WriteLine($"  deadline  rolled back as stalled after {d.ProgressDeadline} measurements in a row without {d.MinRequests} canary requests ({r.IdleAnalyses} so far)");
+            if (r.Analysis is { ProgressDeadline: > 0 and var deadline } d)
+                w.WriteLine($"  deadline  rolled back as stalled after {deadline} measurements of a step in a row without {d.MinRequests} canary requests");
         }
         if (e.Ready is { } ready)
             w.WriteLine($"  observed  revision {e.ObservedRevision} {(ready ? "ready" : "not ready")}{(e.ObservedMessage is { } m ? $": {m}" : "")}"
@@ -254,7 +254,7 @@ public static class EndpointsCommand
                             : ""));
         if (e.RecentAnalysis is { Count: > 0 } records)
         {
-            w.WriteLine("  analysis records" + (e.AnalysisRecords > records.Count ? $" (the last {records.Count} of {e.AnalysisRecords})" : ""));
+            w.WriteLine("  analysis records" + (e.AnalysisRecordsLeftOut is { } leftOut ? $" (the last {records.Count} of {records.Count + leftOut})" : ""));
             var table = new Table("AT", "STEP", "VERDICT", "CANARY", "STABLE", "DETAIL");
             foreach (var x in records)
                 table.Row(Fmt.Time(x.ObservedAt), x.Step + 1, x.Verdict, Metrics(x.Canary), Metrics(x.Stable), x.Detail);

@@ -91,10 +91,10 @@ public static class EndpointDecisions
 
         if (c.Canary.Requests < analysis.MinRequests)
         {
-            if (analysis.ProgressDeadline > 0 && r.IdleAnalyses + 1 >= analysis.ProgressDeadline)
+            if (analysis.ProgressDeadline is > 0 and var deadline && e.IdleAnalyses + 1 >= deadline)
             {
-                var stalled = $"no progress: {c.Canary.Requests} of {analysis.MinRequests} canary requests after {analysis.ProgressDeadline} measurements " +
-                              $"(about {analysis.ProgressDeadline * analysis.IntervalSeconds} s) at step {r.Step + 1}; a canary without traffic cannot be judged";
+                var stalled = $"no progress: {c.Canary.Requests} of {analysis.MinRequests} canary requests after {deadline} measurements " +
+                              $"(about {deadline * analysis.IntervalSeconds} s) at step {r.Step + 1}; a canary without traffic cannot be judged";
                 return [Verdict(CanaryAnalysis.Stalled, stalled), new CanaryRolledBack(e.Name, r.RolloutId, r.Version, stalled, actor, now)];
             }
             return [Verdict(CanaryAnalysis.TooFewSamples, $"{c.Canary.Requests} of {analysis.MinRequests} canary requests")];

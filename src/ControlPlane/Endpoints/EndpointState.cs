@@ -82,7 +82,8 @@ public sealed record EndpointState(
     bool AllowUnapproved = false,
     TrafficSplit? LastGood = null,
     IReadOnlyDictionary<string, KnownReplica>? Replicas = null,
-    IReadOnlyList<VersionDrift>? Drift = null)
+    IReadOnlyList<VersionDrift>? Drift = null,
+    int IdleAnalyses = 0)
 {
     /// <summary>The stream version: what a caller passes as <c>expectedVersion</c> to roll out only if nothing changed since.</summary>
     [Marten.Schema.Version]
@@ -141,19 +142,22 @@ public sealed record EndpointState(
             Traffic = [.. Traffic.Select(t => t with { Weight = 100 - weight }), new TrafficSplit(e.Version, e.ArtifactUri, e.ArtifactSha256, weight)],
             Served = [.. Served, new ServingPeriod(e.Version, e.StartedAt, null)],
             Revision = Revision + 1,
+            IdleAnalyses = 0,
         };
     }
 
     public EndpointState Apply(RolloutStepAdvanced e) => this with
     {
-        Rollout = Rollout! with { Step = e.Step, StepStartedAt = e.AdvancedAt, IdleAnalyses = 0 },
+        Rollout = Rollout! with { Step = e.Step, StepStartedAt = e.AdvancedAt },
+        IdleAnalyses = 0,
         Traffic = [.. Traffic.Select(t => t with { Weight = t.Version == Rollout.Version ? e.CanaryWeight : 100 - e.CanaryWeight })],
         Revision = Revision + 1,
     };
 
-    /// <summary>Counts the current step's measurements in a row without enough canary traffic (the progress deadline's clock).</summary>
+    /// <summary>Counts the current step's measurements in a row without enough canary traffic (the progress deadline's clock;
+    /// decision state only, not part of the endpoint's view).</summary>
     public EndpointState Apply(RolloutAnalysisRecorded e) => Rollout is { } r && r.RolloutId == e.RolloutId && r.Step == e.Step
-        ? this with { Rollout = r with { IdleAnalyses = e.Verdict == CanaryAnalysis.TooFewSamples ? r.IdleAnalyses + 1 : 0 } }
+        ? this with { IdleAnalyses = e.Verdict == CanaryAnalysis.TooFewSamples ? IdleAnalyses + 1 : 0 }
         : this;
 
     public EndpointState Apply(RolloutPromoted e)
@@ -262,7 +266,8 @@ public sealed record EndpointState(
         Id, Name, ModelName, MinReplicas, MaxReplicas, CreatedBy, CreatedAt, Revision, Traffic, Rollout, Served, Rollouts, status?.Ready, ObservedRevision,
         status?.ObservedMessage, status?.ObservedLoaded, status?.DriftStatus(),
         status?.RecentAnalysis?.Select(a => new AnalysisRecord(a.Endpoint, a.RolloutId, a.Step, a.Canary, a.Stable, a.Verdict, a.Detail, a.ObservedAt)).ToList(),
-        status?.Replicas, DeletedAt, AllowUnapproved, LastGood, StreamVersion, Deleted, StableVersion, status?.AnalysisRecords ?? 0);
+        status?.Replicas, DeletedAt, AllowUnapproved, LastGood, StreamVersion, Deleted, StableVersion,
+        status?.AnalysisRecords - status?.RecentAnalysis?.Count is > 0 and var leftOut ? leftOut : null);
 
     public EndpointSummary ToSummary(EndpointStatus? status) =>
         new(Name, ModelName, MinReplicas, MaxReplicas, Revision, Traffic, Rollout, status?.Ready, ObservedRevision, Deleted, DeletedAt,

@@ -8,17 +8,25 @@ namespace EventMlOps.Cli.Tests.Endpoints;
 
 public sealed class AnalyzingCanariesTests(ControlPlaneFixture cp)
 {
-    [Fact]
-    public async Task Given_a_canary_When_its_endpoint_is_watched_and_an_operator_promotes_it_Then_the_watch_redraws_the_change_and_ends()
+    /// <summary>Two approved versions of a new model (each a real training run by the fixture's agent), and an endpoint serving
+    /// v1; the operator who rolls them.</summary>
+    private async Task<(EmoUser Ops, string Endpoint)> ServingV1Async(string suffix)
     {
         var lifecycle = new Lifecycle(cp);
         var (dataset, _, v1) = await lifecycle.RegisteredVersionAsync();
         (await lifecycle.Bob.RunAsync("versions", "approve", v1)).ShouldSucceed();
         (await lifecycle.Bob.RunAsync("versions", "approve", await lifecycle.SecondVersionAsync(dataset))).ShouldSucceed();
         var ops = cp.As("olivia", Roles.Operator);
-        var endpoint = lifecycle.Model + "-watched";
+        var endpoint = $"{lifecycle.Model}-{suffix}";
         (await ops.RunAsync("endpoints", "create", endpoint, "--model", lifecycle.Model)).ShouldSucceed();
         (await ops.RunAsync("endpoints", "rollout", endpoint, "--version", "1")).ShouldSucceed();
+        return (ops, endpoint);
+    }
+
+    [Fact]
+    public async Task Given_a_canary_When_its_endpoint_is_watched_and_an_operator_promotes_it_Then_the_watch_redraws_the_change_and_ends()
+    {
+        var (ops, endpoint) = await ServingV1Async("watched");
         (await ops.RunAsync("endpoints", "rollout", endpoint, "--version", "2", "--canary", "10,50", "--bake", "0", "--interval", "3600")).ShouldSucceed();
         var screen = new StringWriter();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
@@ -42,14 +50,7 @@ public sealed class AnalyzingCanariesTests(ControlPlaneFixture cp)
     [Fact]
     public async Task Given_a_canary_with_its_own_limits_When_the_agent_reports_a_breach_Then_show_prints_the_limits_the_records_and_the_rollback()
     {
-        var lifecycle = new Lifecycle(cp);
-        var (dataset, _, v1) = await lifecycle.RegisteredVersionAsync();
-        (await lifecycle.Bob.RunAsync("versions", "approve", v1)).ShouldSucceed();
-        (await lifecycle.Bob.RunAsync("versions", "approve", await lifecycle.SecondVersionAsync(dataset))).ShouldSucceed();
-        var ops = cp.As("olivia", Roles.Operator);
-        var endpoint = lifecycle.Model + "-ep";
-        (await ops.RunAsync("endpoints", "create", endpoint, "--model", lifecycle.Model)).ShouldSucceed();
-        (await ops.RunAsync("endpoints", "rollout", endpoint, "--version", "1")).ShouldSucceed();
+        var (ops, endpoint) = await ServingV1Async("ep");
         // A measurement interval of an hour keeps the fixture's own rollout agent out of this test's analysis.
         // The canary named by the endpoint model's latest version, as a person would say it.
         (await ops.RunAsync("endpoints", "rollout", endpoint, "--version", "latest", "--canary", "10,50", "--bake", "0", "--interval", "3600",
@@ -67,7 +68,7 @@ public sealed class AnalyzingCanariesTests(ControlPlaneFixture cp)
             (await agent.Send("/api/endpoints/facts/step", new RolloutStepReport(Guid.NewGuid(), endpoint, state.Rollout!.RolloutId, 0,
                 new VersionMetrics(3, 0, 20), new VersionMetrics(900, 1, 18)))).EnsureSuccessStatusCode();
         var waiting = (await ops.RunAsync("endpoints", "show", endpoint)).ShouldSucceed().Out;
-        waiting.ShouldContain("  deadline  rolled back as stalled after 120 measurements in a row without 10 canary requests (11 so far)");
+        waiting.ShouldContain("  deadline  rolled back as stalled after 120 measurements of a step in a row without 10 canary requests");
         waiting.ShouldContain("  analysis records (the last 10 of 11)");
         (await agent.Send("/api/endpoints/facts/step", new RolloutStepReport(Guid.NewGuid(), endpoint, state.Rollout!.RolloutId, 0,
             new VersionMetrics(100, 10, 20), new VersionMetrics(900, 1, 18)))).EnsureSuccessStatusCode();

@@ -75,7 +75,7 @@ public class AnalyzingCanariesTests
             waited.ThenEvents(Recorded(quiet, "too_few_samples", "2 of 50 canary requests", Now.AddSeconds(5 * i)));
             history.AddRange(waited);
         }
-        Given<EndpointState>([.. history])!.Rollout!.IdleAnalyses.ShouldBe(2);
+        Given<EndpointState>([.. history])!.IdleAnalyses.ShouldBe(2);
 
         var stalled = "no progress: 2 of 50 canary requests after 3 measurements (about 15 s) at step 1; a canary without traffic cannot be judged";
         var third = Analyze([.. history], quiet, Now.AddSeconds(15));
@@ -94,11 +94,11 @@ public class AnalyzingCanariesTests
         history.AddRange(Analyze([.. history], quiet, Now.AddSeconds(5)));
         history.AddRange(Analyze([.. history], baking, Now.AddSeconds(10)));
 
-        Given<EndpointState>([.. history])!.Rollout!.IdleAnalyses.ShouldBe(0);
+        Given<EndpointState>([.. history])!.IdleAnalyses.ShouldBe(0);
         Analyze([.. history], quiet, Now.AddSeconds(15)).Single().ShouldBeOfType<RolloutAnalysisRecorded>().Verdict.ShouldBe("too_few_samples");
         var forever = CanaryOfV2With(RolloutAnalysis.Default with { ProgressDeadline = 0 }).ToList();
         for (var i = 1; i <= 5; i++) forever.AddRange(Analyze([.. forever], quiet, Now.AddSeconds(5 * i)));
-        Given<EndpointState>([.. forever])!.Rollout.ShouldNotBeNull().IdleAnalyses.ShouldBe(5);
+        Given<EndpointState>([.. forever])!.IdleAnalyses.ShouldBe(5);
     }
 
     [Theory]
