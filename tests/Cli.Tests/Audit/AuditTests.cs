@@ -57,5 +57,9 @@ public sealed class AuditTests(ControlPlaneFixture cp)
         lines.Length.ShouldBe(3);
         var sequences = lines.Select(l => long.Parse(l.TrimStart().Split(' ')[0])).ToList();
         sequences.ShouldBe(sequences.Order().ToList());
+        // With --json: JSON Lines, one event per line, the same events.
+        var json = (await cp.As("vera", Roles.Viewer).RunAsync("events", "tail", "--limit", "3", "--json")).ShouldSucceed()
+            .Out.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        json.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("sequence").GetInt64()).Count().ShouldBe(3);
     }
 }
