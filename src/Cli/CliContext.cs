@@ -11,14 +11,17 @@ namespace EventMlOps.Cli;
 /// <summary>The options every verb shares. Recursive, so they may follow any verb: <c>emo runs list --json</c>.</summary>
 public static class GlobalOptions
 {
-    public const string Url = "--url", Token = "--token", Home = "--home", Json = "--json", Correlation = "--correlation";
+    public const string Url = "--url", Token = "--token", Home = "--home", Json = "--json", Correlation = "--correlation", Output = "--output";
 
     public static void AddTo(RootCommand root)
     {
         root.Add(new Option<string?>(Url) { Description = "Control plane URL (default: $EMO_URL, else the one `emo up` wrote to $EMO_HOME/controlplane.url)", Recursive = true });
         root.Add(new Option<string?>(Token) { Description = "Bearer token (default: $EMO_TOKEN, else $EMO_HOME/token written by `emo up`)", Recursive = true });
         root.Add(new Option<string?>(Home) { Description = "Local state folder (default: $EMO_HOME, else ./.emo)", Recursive = true });
-        root.Add(new Option<bool>(Json) { Description = "Print the API's raw JSON (pretty printed) instead of a table or tree", Recursive = true });
+        root.Add(new Option<bool>(Json) { Description = "Print the API's raw JSON (pretty printed) instead of a table or tree; the same as -o json", Recursive = true });
+        var output = new Option<string?>(Output, "-o") { Description = "Output format: json (as --json) or yaml (the same document as YAML)", Recursive = true };
+        output.AcceptOnlyFromAmong("json", "yaml");
+        root.Add(output);
         root.Add(new Option<string?>(Correlation) { Description = "Correlation id for the events this call causes (default: a new one per call)", Recursive = true });
     }
 }
@@ -33,9 +36,11 @@ public sealed class CliContext
 
     private CliContext(ParseResult parse)
     {
-        Out = parse.InvocationConfiguration.Output;
+        var format = parse.GetValue<string?>(GlobalOptions.Output);
+        // YAML is the JSON output, converted document by document as it is written.
+        Out = format == "yaml" ? new YamlOutput(parse.InvocationConfiguration.Output) : parse.InvocationConfiguration.Output;
         Err = parse.InvocationConfiguration.Error;
-        Json = parse.GetValue<bool>(GlobalOptions.Json);
+        Json = parse.GetValue<bool>(GlobalOptions.Json) || format is not null;
         Home = parse.GetValue<string?>(GlobalOptions.Home) is { } home ? Path.GetFullPath(home) : EmoHome.Resolve();
         CorrelationId = parse.GetValue<string?>(GlobalOptions.Correlation) ?? Guid.NewGuid().ToString();
         _url = parse.GetValue<string?>(GlobalOptions.Url);

@@ -54,6 +54,24 @@ public sealed class RequestingTrainingTests(ControlPlaneFixture cp)
     }
 
     [Fact]
+    public async Task Given_a_run_When_it_is_shown_as_yaml_Then_it_is_the_api_document_in_yaml_and_json_lines_become_yaml_documents()
+    {
+        var lifecycle = new Lifecycle(cp);
+        var run = await lifecycle.RunAsync((await lifecycle.DatasetAsync()).Id);
+
+        var yaml = (await lifecycle.Alice.RunAsync("runs", "show", run.ToString(), "-o", "yaml")).ShouldSucceed().Out;
+        var tail = (await lifecycle.Alice.RunAsync("events", "tail", "--limit", "2", "-o", "yaml")).ShouldSucceed().Out;
+
+        var document = new YamlDotNet.Serialization.DeserializerBuilder().Build().Deserialize<Dictionary<string, object>>(yaml);
+        document["runId"].ShouldBe(run.ToString());
+        document["requestedBy"].ShouldBe("alice");
+        ((Dictionary<object, object>)document["hyperparameters"])["lr"].ShouldBe("0.01");
+        yaml.TrimStart().ShouldNotStartWith("{", Case.Sensitive, "the JSON document is not passed through");
+        tail.Split('\n').Count(l => l == "---").ShouldBe(1, "two events, two YAML documents");
+        (await lifecycle.Alice.RunAsync("runs", "show", run.ToString(), "-o", "json")).ShouldSucceed().Json().GetProperty("runId").GetGuid().ShouldBe(run);
+    }
+
+    [Fact]
     public async Task Given_a_malformed_param_When_training_is_requested_Then_usage_error_exit_2()
     {
         var result = await new Lifecycle(cp).Alice.RunAsync("train", "recommender", "--detach", "--model", "x", "--dataset", Guid.NewGuid().ToString(), "--param", "lr");
