@@ -19,8 +19,12 @@ public static class GlobalOptions
         root.Add(new Option<string?>(Token) { Description = "Bearer token (default: $EMO_TOKEN, else $EMO_HOME/token written by `emo up`)", Recursive = true });
         root.Add(new Option<string?>(Home) { Description = "Local state folder (default: $EMO_HOME, else ./.emo)", Recursive = true });
         root.Add(new Option<bool>(Json) { Description = "Print the API's raw JSON (pretty printed) instead of a table or tree; the same as -o json", Recursive = true });
-        var output = new Option<string?>(Output, "-o") { Description = "Output format: json (as --json) or yaml (the same document as YAML)", Recursive = true };
-        output.AcceptOnlyFromAmong("json", "yaml");
+        var output = new Option<string?>(Output, "-o")
+        {
+            Description = "Output format: json (as --json), yaml (the same document as YAML), or name (a query's resources, one name or id a line, as the show verbs take them)",
+            Recursive = true,
+        };
+        output.AcceptOnlyFromAmong("json", "yaml", "name");
         root.Add(output);
         root.Add(new Option<string?>(Correlation) { Description = "Correlation id for the events this call causes (default: a new one per call)", Recursive = true });
     }
@@ -40,7 +44,8 @@ public sealed class CliContext
         // YAML is the JSON output, converted document by document as it is written.
         Out = format == "yaml" ? new YamlOutput(parse.InvocationConfiguration.Output) : parse.InvocationConfiguration.Output;
         Err = parse.InvocationConfiguration.Error;
-        Json = parse.GetValue<bool>(GlobalOptions.Json) || format is not null;
+        Json = parse.GetValue<bool>(GlobalOptions.Json) || format is "json" or "yaml";
+        NamesOnly = format == "name";
         Home = parse.GetValue<string?>(GlobalOptions.Home) is { } home ? Path.GetFullPath(home) : EmoHome.Resolve();
         CorrelationId = parse.GetValue<string?>(GlobalOptions.Correlation) ?? Guid.NewGuid().ToString();
         _url = parse.GetValue<string?>(GlobalOptions.Url);
@@ -57,6 +62,9 @@ public sealed class CliContext
     public TextWriter Out { get; }
     public TextWriter Err { get; }
     public bool Json { get; }
+
+    /// <summary><c>-o name</c>: a query prints the names of what it found, one a line, for scripts.</summary>
+    public bool NamesOnly { get; }
     public string Home { get; }
     public string CorrelationId { get; }
     public LocalControlPlane Local { get; }
@@ -101,9 +109,28 @@ public sealed class CliContext
     public async Task<int> ShowAsync<T>(string path, Action<T> render, CancellationToken ct)
     {
         var raw = await Api.GetRawAsync(path, ct);
-        if (Json) Out.WriteLine(ApiClient.Pretty(raw));
+        if (NamesOnly) Names(raw, typeof(T));
+        else if (Json) Out.WriteLine(ApiClient.Pretty(raw));
         else render(ApiClient.Deserialize<T>(raw));
         return 0;
+    }
+
+    /// <summary>Each resource's name as the verbs that show it take it (a run's or dataset's id, an endpoint's, model's or
+    /// projection's name, a version's model@version), one a line: <c>./emo runs list -o name | xargs -n1 ./emo runs show</c>.</summary>
+    private void Names(string raw, Type view)
+    {
+        Func<JsonElement, string?>? name = (view.IsGenericType ? view.GetGenericArguments()[0] : view).Name switch
+        {
+            nameof(TrainingRunSummary) or nameof(TrainingRunView) => e => e.GetProperty("runId").GetString(),
+            nameof(DatasetView) => e => e.GetProperty("datasetId").GetString(),
+            nameof(EndpointSummary) or nameof(EndpointView) or nameof(RegisteredModel) or nameof(ProjectionInfo) => e => e.GetProperty("name").GetString(),
+            nameof(ModelVersionView) => e => $"{e.GetProperty("modelName").GetString()}@{e.GetProperty("version").GetInt32()}",
+            _ => null,
+        };
+        if (name is null) throw CliError.Usage("-o name: this query's answer is not a list of named resources; use -o json or -o yaml");
+        using var doc = JsonDocument.Parse(raw);
+        foreach (var item in doc.RootElement.ValueKind == JsonValueKind.Array ? doc.RootElement.EnumerateArray().ToList() : [doc.RootElement])
+            Out.WriteLine(name(item));
     }
 
     /// <summary>The one shape of a command verb's answer: the accepted command as JSON, or a sentence.</summary>

@@ -72,6 +72,22 @@ public sealed class RequestingTrainingTests(ControlPlaneFixture cp)
     }
 
     [Fact]
+    public async Task Given_runs_When_listed_with_o_name_Then_each_line_is_a_run_id_that_runs_show_takes()
+    {
+        var lifecycle = new Lifecycle(cp);
+        var run = await lifecycle.RunAsync((await lifecycle.DatasetAsync()).Id);
+
+        var names = (await lifecycle.Alice.RunAsync("runs", "list", "--model", lifecycle.Model, "-o", "name")).ShouldSucceed().Out
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        names.ShouldBe([run.ToString()]);
+        (await lifecycle.Alice.RunAsync("runs", "show", names[0])).ShouldSucceed().Out.ShouldContain($"run {run}");
+        (await lifecycle.Alice.RunAsync("runs", "show", names[0], "-o", "name")).ShouldSucceed().Out.ShouldBe($"{run}\n");
+        var unnamed = await lifecycle.Alice.RunAsync("audit", "--limit", "1", "-o", "name");
+        (unnamed.ExitCode, unnamed.Err.Trim()).ShouldBe((2, "error: -o name: this query's answer is not a list of named resources; use -o json or -o yaml"));
+    }
+
+    [Fact]
     public async Task Given_a_malformed_param_When_training_is_requested_Then_usage_error_exit_2()
     {
         var result = await new Lifecycle(cp).Alice.RunAsync("train", "recommender", "--detach", "--model", "x", "--dataset", Guid.NewGuid().ToString(), "--param", "lr");
