@@ -30,6 +30,8 @@ public sealed class AnomalyModel : ServedModel
         (Features, (Steps, Stride, SamplingIntervalMs, FillSlots), Threshold, (_mean, _std)) = (features, windows, threshold, normalisation);
         if (_mean.Length != features.Length || _std.Length != features.Length || !_std.All(s => s > 0 && float.IsFinite(s)))
             throw new InvalidDataException($"the anomaly model's normalisation should hold a mean and a positive std for each of its {features.Length} features");
+        if (FillSlots < 0 || FillSlots >= Steps)
+            throw new InvalidDataException($"the anomaly model's gap_fill should be fewer readings than its window of {Steps}");
         if (Inputs is not [{ Shape: [_, var width] } input] || width != Width)
             throw new InvalidDataException($"the anomaly model should take one input [N, {Width}] ({Steps} steps × {features.Length} features)");
         _input = input.Name;
@@ -59,7 +61,8 @@ public sealed class AnomalyModel : ServedModel
         float[] PerFeature(string name) => [.. normalisation.RootElement.GetProperty(name).EnumerateArray().Select(e => e.GetSingle())];
         var windows = (int.Parse(Required(Keys.Window), inv), metadata.GetValueOrDefault(Keys.Stride) is { Length: > 0 } stride ? int.Parse(stride, inv) : 1,
             long.TryParse(metadata.GetValueOrDefault(Keys.SamplingInterval), NumberStyles.None, inv, out var interval) && interval > 0 ? interval : (long?)null,
-            int.TryParse(metadata.GetValueOrDefault(Keys.GapFill), NumberStyles.None, inv, out var fill) ? fill : 0);
+            // Absent: none (models from before gap filling); present, it must be a count (else refused below, as -1).
+            metadata.GetValueOrDefault(Keys.GapFill) is not { Length: > 0 } gap ? 0 : int.TryParse(gap, NumberStyles.None, inv, out var fill) ? fill : -1);
         return new AnomalyModel(version, session, InjectedFaults.Read(metadata), Required(Keys.Features).Split(','), windows,
             double.Parse(Required(Keys.Threshold), inv), (PerFeature("mean"), PerFeature("std")), batching);
     }

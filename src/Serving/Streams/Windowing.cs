@@ -86,8 +86,10 @@ public sealed class MachineWindows
             closed.Add(new ClosedWindow(NextStart, Cut(shape)));
             if (closed[^1].Readings is null) Incomplete++;
             NextStart += shape.Stride;
-            // Readings before the next window stay while they may still fill its first slots.
-            while (Slots.Count > 0 && Slots.Keys.First() < NextStart && !EventTime.Carries(Slots.Keys.First(), NextStart, shape.FillSlots)) Slots.Remove(Slots.Keys.First());
+            // Of the readings before the next window only the last may fill its first slots: it stays while it carries.
+            while (Slots.Count > 0 && Slots.Keys.First() is var first && first < NextStart
+                   && (Slots.Keys.Skip(1).FirstOrDefault(long.MaxValue) < NextStart || !EventTime.Carries(first, NextStart, shape.FillSlots)))
+                Slots.Remove(first);
         }
         return closed;
     }

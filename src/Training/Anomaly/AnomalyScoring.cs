@@ -47,8 +47,9 @@ public static class AnomalyScoring
         var trained = long.TryParse(meta.GetValueOrDefault(Keys.SamplingInterval), NumberStyles.None, inv, out var ms) && ms > 0 ? ms : (long?)null;
         var interval = Cadence.Parse(line.String("cadence"), "cadence") ?? trained;
         // Gaps are filled as in training: up to the same time.
-        var fill = int.TryParse(meta.GetValueOrDefault(Keys.GapFill), NumberStyles.None, inv, out var slots) ? slots : 0;
-        var placed = Cadence.Place(SensorCsvLoader.Load(dataPath, features), interval, fill * (trained ?? 0), Path.GetFileName(dataPath));
+        var fill = meta.GetValueOrDefault(Keys.GapFill) is not { Length: > 0 } gap ? 0 : int.TryParse(gap, NumberStyles.None, inv, out var slots) ? slots : -1;
+        if (fill < 0 || fill >= window) throw new UsageException($"--model: its '{Keys.GapFill}' is not fewer readings than a window");
+        var placed = Cadence.Place(SensorCsvLoader.Load(dataPath, features), interval, window, (long)fill * (trained ?? 0), Path.GetFileName(dataPath));
         var data = placed.Data;
         var windows = TimelineSplit.Windows(data, window, 1, m => (0, m.Length));
         if (windows.Count == 0) throw new UsageException($"{Path.GetFileName(dataPath)}: no window of {window} consecutive readings without a gap");

@@ -96,7 +96,7 @@ public static class AnomalyTrainer
     {
         var clock = Stopwatch.StartNew();
         var placed = Cadence.Place(session.DataPath is { } path ? SensorCsvLoader.Load(path, s.Features) : SensorGenerator.Generate(s.Generator), s.CadenceMs,
-            s.GapToleranceMs, session.DataPath is null ? "generated data" : Path.GetFileName(session.DataPath));
+            s.Window, s.GapToleranceMs, session.DataPath is null ? "generated data" : Path.GetFileName(session.DataPath));
         var data = placed.Data;
         var features = data.Features;
         // The header's names are counted, not printed: a file that fails later must not have its first line in the log

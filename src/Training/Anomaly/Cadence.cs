@@ -20,12 +20,17 @@ public static class Cadence
     /// <summary>Off-cadence steps beyond this share of all steps make a series irregular rather than jittery.</summary>
     private const double IrregularShare = 0.05;
 
-    public static Placed Place(SensorData data, long? intervalMs, long gapToleranceMs = 0, string source = "data")
+    /// <param name="window">Readings per window: a gap tolerance of a whole window or more is refused (a window could hold no
+    /// reading at all, and a long outage would be filled with as many made-up readings).</param>
+    public static Placed Place(SensorData data, long? intervalMs, int window, long gapToleranceMs = 0, string source = "data")
     {
         var interval = intervalMs ?? Median(data);
         if (interval is not > 0) return new Placed(data, null, 0, 0);
         if (intervalMs is null) RefuseIrregular(data, interval.Value, source);
         var fill = (int)Math.Min(int.MaxValue, gapToleranceMs / interval.Value);
+        if (fill >= window)
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"--gap-tolerance fills up to {fill:N0} missing readings, a window's worth or more (windows of {window} readings {interval:N0} apart): keep it under a window"));
         long duplicates = 0, gaps = 0, filled = 0;
         var f = data.Features.Length;
         var machines = data.Machines.Select(m =>

@@ -59,6 +59,21 @@ public class ConvergingTests(TrainedModels models)
         await Serves(host, "rec@2");
     }
 
+    [Theory]
+    [InlineData("30")] // the window's length: a window could be made up of one carried reading
+    [InlineData("2147483647")]
+    [InlineData("-1")]
+    public async Task Given_a_detector_whose_gap_fill_is_not_under_its_window_When_desired_Then_it_is_refused_and_nothing_serves(string gapFill)
+    {
+        var forged = models.WithFaults(TrainedModels.Sensors, 1, models.AnomalyPath, EventMlOps.Models.InjectedFaults.None,
+            new KeyValuePair<string, string>(EventMlOps.Models.ModelMetadata.GapFill, gapFill));
+
+        await using var host = await ServingHost.StartAsync(models, [forged]);
+
+        (await host.Client.GetAsync("/health/ready")).StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+        host.Table.Routes.ShouldBeEmpty();
+    }
+
     [Fact]
     public async Task Given_only_a_refused_version_When_requests_arrive_Then_503_with_retry_after_at_once()
     {

@@ -42,6 +42,22 @@ public class ScoreTests(TrainedModels models)
         results[2].GetProperty("anomaly").GetBoolean().ShouldBeTrue();
     }
 
+    [Theory]
+    [InlineData("30")]
+    [InlineData("lots")]
+    public async Task Given_a_detector_whose_gap_fill_is_not_under_its_window_When_scored_offline_Then_emo_train_refuses_it_with_exit_2(string gapFill)
+    {
+        var forged = models.WithFaults(TrainedModels.Sensors, 1, models.AnomalyPath, EventMlOps.Models.InjectedFaults.None,
+            new KeyValuePair<string, string>(EventMlOps.Models.ModelMetadata.GapFill, gapFill)).ArtifactUri;
+        var readings = Path.Combine(models.Folder, $"readings-{Guid.NewGuid():N}.csv");
+        await TrainedModels.RunTrainerAsync("generate", "sensors", "--machines", "1", "--days", "0.2", "--out", readings);
+
+        var refused = await Should.ThrowAsync<InvalidOperationException>(() => TrainedModels.RunTrainerAsync("anomaly", "score", "--model", new Uri(forged).LocalPath,
+            "--data", readings, "--out", Path.Combine(models.Folder, $"scores-{Guid.NewGuid():N}.csv")));
+
+        refused.Message.ShouldStartWith("emo-train anomaly exited with 2: error: --model: its 'gap_fill' is not fewer readings than a window");
+    }
+
     [Fact]
     public async Task Given_a_readings_csv_When_scored_offline_by_emo_train_Then_each_window_s_score_and_alarm_are_what_score_answers_for_it()
     {

@@ -84,6 +84,20 @@ public sealed class WindowingTests
     }
 
     [Fact]
+    public void Given_a_gap_tolerance_When_windows_close_Then_only_the_last_reading_before_the_next_window_is_kept_and_only_while_it_carries()
+    {
+        // Stride 2 over readings 10..15: after 12..15 closes, the next window starts at 14; of 10..13 only 13 stays (it could
+        // fill 14), though 11 and 12 are within the tolerance too.
+        var (kept, _, _) = Given(Shape() with { FillSlots = 3 }, 10, 11, 12, 13, 14, 15);
+        string.Join(' ', kept.Slots.Keys).ShouldBe("13 14 15");
+        // Stride 4: after 12..15 closes the next window starts at 16, and 15 alone may fill it.
+        var (carrying, _, _) = Given(Shape() with { FillSlots = 3, Stride = 4 }, 10, 11, 12, 13, 14, 15);
+        string.Join(' ', carrying.Slots.Keys).ShouldBe("15");
+        // Without a tolerance nothing before the next window stays.
+        string.Join(' ', Given(Shape(), 10, 11, 12, 13, 14, 15).State.Slots.Keys).ShouldBe("14 15");
+    }
+
+    [Fact]
     public void Given_a_machine_When_its_event_time_jumps_by_years_Then_only_windows_holding_readings_are_closed()
     {
         var (state, _, closed) = Given(Shape(), 10, 11, 12, 13, 100_000_000, 100_000_001, 100_000_002, 100_000_003);

@@ -39,7 +39,12 @@ public sealed class TrainedModels : IAsyncLifetime
     public ServedVersion WithFaults(string name, int version, string path, InjectedFaults faults, params KeyValuePair<string, string>[] metadata)
     {
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
-        foreach (var (key, value) in faults.Metadata().Concat(metadata)) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        foreach (var (key, value) in faults.Metadata().Concat(metadata))
+        {
+            // A key the trainer wrote already is replaced: one value per key, as a forged file would carry it.
+            foreach (var old in model.MetadataProps.Where(p => p.Key == key).ToList()) model.MetadataProps.Remove(old);
+            model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        }
         var copy = Path.Combine(Folder, $"faulty-{Guid.NewGuid():N}.onnx");
         OnnxGraph.Save(model, copy);
         return Version(name, version, copy, 100);

@@ -23,7 +23,7 @@ public class CadenceTests
     [Fact]
     public void Given_a_duplicate_and_a_gap_When_readings_are_placed_at_the_inferred_interval_Then_the_later_reading_is_kept_and_the_gap_marked()
     {
-        var placed = Cadence.Place(Data(), intervalMs: null);
+        var placed = Cadence.Place(Data(), intervalMs: null, window: 3);
 
         (placed.IntervalMs, placed.Duplicates, placed.Gaps).ShouldBe((Minute, 1L, 1L));
         var m = placed.Data.Machines[0];
@@ -35,7 +35,7 @@ public class CadenceTests
     [Fact]
     public void Given_a_gap_When_windows_are_taken_Then_none_spans_it()
     {
-        var data = Cadence.Place(Data(), intervalMs: null).Data;
+        var data = Cadence.Place(Data(), intervalMs: null, window: 3).Data;
 
         var windows = TimelineSplit.Windows(data, 3, 1, m => (0, m.Length));
 
@@ -45,7 +45,7 @@ public class CadenceTests
     [Fact]
     public void Given_a_coarser_cadence_When_readings_are_placed_Then_they_fall_into_its_slots()
     {
-        var placed = Cadence.Place(Data(), Cadence.Parse("2m", "cadence"));
+        var placed = Cadence.Place(Data(), Cadence.Parse("2m", "cadence"), window: 3);
 
         // Slots of two minutes (nearest): 0→0, 1→1 (0.5 rounds up), 2→1, 3→2, 3:05→2, 4→2, 5→3, 9→5, 10→5, 11→6, 12→6.
         (placed.IntervalMs, placed.Duplicates, placed.Gaps).ShouldBe((2 * Minute, 5L, 1L));
@@ -67,7 +67,7 @@ public class CadenceTests
     public void Given_a_gap_tolerance_When_readings_are_placed_Then_slots_it_covers_are_filled_with_the_last_reading_and_a_longer_gap_stays_one(
         string tolerance, float[] values, int gapAt, long gaps)
     {
-        var placed = Cadence.Place(Data(), intervalMs: null, Cadence.Parse(tolerance, "gap-tolerance", zero: true)!.Value);
+        var placed = Cadence.Place(Data(), intervalMs: null, window: 4, Cadence.Parse(tolerance, "gap-tolerance", zero: true)!.Value);
 
         var m = placed.Data.Machines[0];
         m.Values.ShouldBe(values);
@@ -77,6 +77,12 @@ public class CadenceTests
         // Windows run over filled slots as the stream scorer's do: none across the gap that stays.
         TimelineSplit.Windows(placed.Data, 4, 1, s => (0, s.Length)).Count.ShouldBe(values.Length - 3 - (gapAt >= 0 ? 3 : 0));
     }
+
+    [Fact]
+    public void Given_a_gap_tolerance_of_a_window_or_more_When_readings_are_placed_Then_it_is_refused_before_any_reading_is_made_up() =>
+        // Three minutes fill three readings: windows of 3 could then hold no real reading (and a long outage be filled at length).
+        Should.Throw<UsageException>(() => Cadence.Place(Data(), intervalMs: null, window: 3, gapToleranceMs: 3 * Minute)).Message.ShouldBe(
+            "--gap-tolerance fills up to 3 missing readings, a window's worth or more (windows of 3 readings 60,000 apart): keep it under a window");
 
     /// <summary>A minute series whose readings come at uneven times: steps of 60, 97, 23, 60 … seconds.</summary>
     private const string Irregular = """
@@ -96,7 +102,7 @@ public class CadenceTests
     {
         var data = SensorCsvLoader.Load(new StringReader(Irregular), "readings.csv", []);
 
-        Should.Throw<UsageException>(() => Cadence.Place(data, intervalMs: null, source: "readings.csv")).Message.ShouldBe(
+        Should.Throw<UsageException>(() => Cadence.Place(data, intervalMs: null, window: 3, source: "readings.csv")).Message.ShouldBe(
             "readings.csv: line 4: a step of 97,000 ms after the previous reading, no multiple of the inferred cadence 60,000 ms (as 4 of 7 steps): " +
             "the series is irregular; --cadence <interval> resamples it (the last reading of each interval is kept)");
     }
@@ -106,7 +112,7 @@ public class CadenceTests
     {
         var data = SensorCsvLoader.Load(new StringReader(Irregular), "readings.csv", []);
 
-        var placed = Cadence.Place(data, Cadence.Parse("2m", "cadence"), source: "readings.csv");
+        var placed = Cadence.Place(data, Cadence.Parse("2m", "cadence"), window: 3, source: "readings.csv");
 
         // Two-minute slots (nearest): 0:00→0, 1:00→1, 2:37→1, 3:00→2, 4:00→2, 5:00→3, 5:50→3, 7:00→4.
         placed.Data.Machines[0].Values.ShouldBe([1f, 3, 5, 7, 8]);

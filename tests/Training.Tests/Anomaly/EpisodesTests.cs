@@ -24,7 +24,7 @@ public class EpisodesTests
                 new MachineSeries { Machine = "m2", Timestamps = [.. m2.Select(m => m * Minute)], Values = [.. m2.Select(m => (float)m)],
                     Labels = [.. m2.Select(_ => (string?)null)] },
             ],
-        }, Minute).Data;
+        }, Minute, window: 2).Data;
     }
 
     private static readonly AlarmRule EveryWindow = new(RaiseAfter: 1, ClearAfter: 1);
