@@ -1,3 +1,4 @@
+using EventMlOps.Contracts;
 using EventMlOps.ControlPlane.Commanding;
 using Marten;
 
@@ -19,10 +20,13 @@ public static class AuditApi
     public static AuditFilter Filter(string? actor, string? stream, string? type, string? since, string? until, string? correlation, int? limit) =>
         new(Blank(actor), Stream(Blank(stream)), Time(since, "since"), Time(until, "until"), Blank(correlation), null, Paging.Limit(limit), Blank(type));
 
-    /// <summary>A stream named by an id in any of its printed forms (<c>run:3f2b9c1e-…</c> as the CLI prints run ids, or
-    /// without dashes as the stream key holds it) is the same stream.</summary>
+    /// <summary>A stream keyed by an id (<see cref="StreamKeys.Run"/>, <see cref="StreamKeys.Dataset"/>, <see cref="StreamKeys.Retraining"/>)
+    /// named with the id in any printed form (<c>run:3f2b9c1e-…</c> as the CLI prints run ids) is the same stream. Names are
+    /// left alone: an endpoint may be called like a GUID.</summary>
     private static string? Stream(string? stream) =>
-        stream?.IndexOf(':') is > 0 and var colon && Guid.TryParse(stream[(colon + 1)..], out var id) ? $"{stream[..colon]}:{id:N}" : stream;
+        stream?.IndexOf(':') is > 0 and var colon && stream[..colon] is "run" or "dataset" or "retraining" && Guid.TryParse(stream[(colon + 1)..], out var id)
+            ? $"{stream[..colon]}:{id:N}"
+            : stream;
 
     private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
 
