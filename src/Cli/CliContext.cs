@@ -41,8 +41,8 @@ public sealed class CliContext
     private CliContext(ParseResult parse)
     {
         var format = parse.GetValue<string?>(GlobalOptions.Output);
-        // YAML is the JSON output, converted document by document as it is written.
-        Out = format == "yaml" ? new YamlOutput(parse.InvocationConfiguration.Output) : parse.InvocationConfiguration.Output;
+        // With -o yaml the invocation's output is a YamlOutput (EmoCli): verbs write JSON, and it is converted as written.
+        Out = parse.InvocationConfiguration.Output;
         Err = parse.InvocationConfiguration.Error;
         Json = parse.GetValue<bool>(GlobalOptions.Json) || format is "json" or "yaml";
         NamesOnly = format == "name";

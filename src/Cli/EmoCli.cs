@@ -38,7 +38,12 @@ public static class EmoCli
         var root = Build();
         var parse = root.Parse(args);
         // Our own error handling and exit codes; no SIGINT/SIGTERM handler, so `up --foreground` keeps the host's graceful stop.
-        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+        // -o yaml: what verbs write as JSON is converted document by document; the rest is flushed as written at the end.
+        using var yaml = parse.Errors.Count == 0 && parse.GetValue<string?>(GlobalOptions.Output) == "yaml" ? new YamlOutput(stdout) : null;
+        var invocation = new InvocationConfiguration
+        {
+            Output = (TextWriter?)yaml ?? stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null,
+        };
         if (parse.Errors.Count > 0)
         {
             // One line on what is wrong (with the likeliest meant name), one on where the usage is: not the whole help.
@@ -65,6 +70,10 @@ public static class EmoCli
         {
             stderr.WriteLine("interrupted");
             return 130;
+        }
+        finally
+        {
+            yaml?.Flush();
         }
     }
 }

@@ -6,7 +6,7 @@ namespace EventMlOps.Cli;
 
 /// <summary><c>-o yaml</c>: a writer that passes on what a verb writes as JSON (a pretty document, or JSON Lines) as YAML, one
 /// YAML document per JSON document (separated by <c>---</c>), as each completes — so a followed stream stays a stream. Lines
-/// that are not JSON pass through.</summary>
+/// that are not JSON (a narrated step such as "[5] olivia …", a bracketed text that does not parse) pass through as written.</summary>
 public sealed class YamlOutput(TextWriter inner) : TextWriter
 {
     private static readonly ISerializer Yaml = new SerializerBuilder().WithQuotingNecessaryStrings().Build();
@@ -24,19 +24,50 @@ public sealed class YamlOutput(TextWriter inner) : TextWriter
     private void Line(string line)
     {
         _line.Clear();
-        if (_document.Length == 0 && !line.StartsWith('{') && !line.StartsWith('['))
+        if (_document.Length == 0)
         {
-            inner.WriteLine(line);
+            // A pretty document opens with a bracket alone on its line; a compact one is whole on its line; any other line is text.
+            if (line is "{" or "[") _document.AppendLine(line);
+            else if (line is ['{' or '[', ..] && Parsed(line) is { } compact) Emit(compact);
+            else inner.WriteLine(line);
             return;
         }
         _document.AppendLine(line);
-        // A document ends where its top-level value closes: a compact line, or a pretty one's closing bracket at column 0.
-        if (line is not ("}" or "]") && !(_document.Length == line.Length + Environment.NewLine.Length && (line.EndsWith('}') || line.EndsWith(']'))))
-            return;
-        using var json = JsonDocument.Parse(_document.ToString());
+        if (line is not ("}" or "]")) return;
+        var text = _document.ToString();
         _document.Clear();
-        if (_documents++ > 0) inner.WriteLine("---");
-        inner.Write(Yaml.Serialize(Plain(json.RootElement)));
+        if (Parsed(text) is { } document) Emit(document);
+        else inner.Write(text); // not JSON after all: as written
+    }
+
+    private static JsonDocument? Parsed(string text)
+    {
+        try
+        {
+            return JsonDocument.Parse(text);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private void Emit(JsonDocument json)
+    {
+        using (json)
+        {
+            if (_documents++ > 0) inner.WriteLine("---");
+            inner.Write(Yaml.Serialize(Plain(json.RootElement)));
+        }
+        inner.Flush();
+    }
+
+    /// <summary>Whatever is still held (a line without its end, an unclosed document) goes out as written.</summary>
+    public override void Flush()
+    {
+        inner.Write(_document.ToString());
+        inner.Write(_line.ToString());
+        (_document.Length, _line.Length) = (0, 0);
         inner.Flush();
     }
 
@@ -51,6 +82,4 @@ public sealed class YamlOutput(TextWriter inner) : TextWriter
         JsonValueKind.False => false,
         _ => null,
     };
-
-    public override void Flush() => inner.Flush();
 }
