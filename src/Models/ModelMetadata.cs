@@ -33,6 +33,12 @@ public static class ModelMetadata
     /// <summary>Slots a gap in the readings may be filled over with the last reading (<see cref="EventTime.Carries"/>); absent: 0.</summary>
     public const string GapFill = "gap_fill";
 
+    /// <summary>A detector's <see cref="GapFill"/>: 0 when absent (models from before gap filling), -1 when it is no count
+    /// (for the reader to refuse, as it refuses one not under the window).</summary>
+    public static int GapFillOf(IReadOnlyDictionary<string, string> metadata) =>
+        metadata.GetValueOrDefault(GapFill) is not { Length: > 0 } text ? 0
+        : int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var slots) ? slots : -1;
+
     /// <summary>For rehearsing rollbacks (<see cref="Models.InjectedFaults"/>): milliseconds serving adds to each
     /// inference request this version serves. Absent: none.</summary>
     public const string FaultLatencyMs = "emo.fault.latency_ms";

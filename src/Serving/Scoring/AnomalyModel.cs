@@ -61,8 +61,7 @@ public sealed class AnomalyModel : ServedModel
         float[] PerFeature(string name) => [.. normalisation.RootElement.GetProperty(name).EnumerateArray().Select(e => e.GetSingle())];
         var windows = (int.Parse(Required(Keys.Window), inv), metadata.GetValueOrDefault(Keys.Stride) is { Length: > 0 } stride ? int.Parse(stride, inv) : 1,
             long.TryParse(metadata.GetValueOrDefault(Keys.SamplingInterval), NumberStyles.None, inv, out var interval) && interval > 0 ? interval : (long?)null,
-            // Absent: none (models from before gap filling); present, it must be a count (else refused below, as -1).
-            metadata.GetValueOrDefault(Keys.GapFill) is not { Length: > 0 } gap ? 0 : int.TryParse(gap, NumberStyles.None, inv, out var fill) ? fill : -1);
+            Keys.GapFillOf(metadata));
         return new AnomalyModel(version, session, InjectedFaults.Read(metadata), Required(Keys.Features).Split(','), windows,
             double.Parse(Required(Keys.Threshold), inv), (PerFeature("mean"), PerFeature("std")), batching);
     }

@@ -47,7 +47,7 @@ public static class AnomalyScoring
         var trained = long.TryParse(meta.GetValueOrDefault(Keys.SamplingInterval), NumberStyles.None, inv, out var ms) && ms > 0 ? ms : (long?)null;
         var interval = Cadence.Parse(line.String("cadence"), "cadence") ?? trained;
         // Gaps are filled as in training: up to the same time.
-        var fill = meta.GetValueOrDefault(Keys.GapFill) is not { Length: > 0 } gap ? 0 : int.TryParse(gap, NumberStyles.None, inv, out var slots) ? slots : -1;
+        var fill = Keys.GapFillOf(meta);
         if (fill < 0 || fill >= window) throw new UsageException($"--model: its '{Keys.GapFill}' is not fewer readings than a window");
         var placed = Cadence.Place(SensorCsvLoader.Load(dataPath, features), interval, window, (long)fill * (trained ?? 0), Path.GetFileName(dataPath));
         var data = placed.Data;
