@@ -210,10 +210,12 @@ public static class TrainCommand
             if (at < 1 || at == pair.Length - 1)
                 throw CliError.Usage($"--param '{(pair.Length > 60 ? pair[..60] + "…" : pair)}' is not name=value");
             var (name, text) = (pair[..at], pair[(at + 1)..]);
-            if (!TrainerCatalog.BuiltIn.IsOption(kind, name) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
-                numbers[name] = value;
-            else
-                options[name] = text;
+            var number = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value);
+            if (TrainerCatalog.BuiltIn.IsOption(kind, name)) options[name] = text;
+            else if (number) numbers[name] = value;
+            else if (TrainerCatalog.BuiltIn.Kinds.GetValueOrDefault(kind)?.FirstOrDefault(p => p.Name == TrainerCatalog.Normalize(name)) is { } declared)
+                throw CliError.Usage($"--param {declared.Name} takes {declared.Range}, not text");
+            else options[name] = text;
         }
         return (numbers, options);
     }

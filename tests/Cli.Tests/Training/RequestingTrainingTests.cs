@@ -94,6 +94,8 @@ public sealed class RequestingTrainingTests(ControlPlaneFixture cp)
 
         result.ExitCode.ShouldBe(2);
         result.Err.ShouldContain("--param 'lr' is not name=value");
+        var text = await new Lifecycle(cp).Alice.RunAsync("train", "recommender", "--detach", "--model", "x", "--dataset", Guid.NewGuid().ToString(), "--param", "lr=fast");
+        (text.ExitCode, text.Err.Trim()).ShouldBe((2, "error: --param lr takes a number in [1E-07, 10], not text"));
     }
 
     [Fact]
