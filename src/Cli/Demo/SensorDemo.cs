@@ -92,7 +92,9 @@ public static class SensorDemo
         var drift = new DriftPolicy(
             new Dictionary<string, DriftTest> { ["temperature"] = psi, ["vibration"] = psi, ["pressure"] = psi, ["error"] = new(DriftMethod.Psi, 2) },
             DriftShare: 0.3, WindowSamples: windowSamples, WindowSeconds: 120, DetectAfter: 2, ClearAfter: 2);
-        var canary = new RolloutStrategy(RolloutKind.Canary, [new CanaryStep(50, bakeSeconds)], new RolloutAnalysis(IntervalSeconds: 2, MinRequests: 10));
+        // 20 scored batches before a verdict: the p95 of fewer is their slowest, and one batch held up by a busy machine
+        // would decide the canary.
+        var canary = new RolloutStrategy(RolloutKind.Canary, [new CanaryStep(50, bakeSeconds)], new RolloutAnalysis(IntervalSeconds: 2, MinRequests: 20));
         return (drift, new RetrainingPolicy(RecentData, canary));
     }
 
@@ -234,6 +236,8 @@ public static class SensorDemo
             var promotedAt = Now();
             rate = Rate;
             s.Say($"canary {outcome.Outcome} after {(outcome.EndedAt - outcome.StartedAt).TotalSeconds:0} s (stream at {Fmt.Time(promotedAt)})");
+            if (outcome.Outcome != "promoted")
+                throw new CliError($"the canary of {retrained} was {outcome.Outcome}, not promoted: {outcome.Reason} (./emo endpoints show {Endpoint})");
 
             s.Step($"the stream goes on with {retrained}: its drift windows against its own (recalibrated) training data");
             var after = s.Quick ? 1 : 2;
