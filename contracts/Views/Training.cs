@@ -6,7 +6,12 @@ namespace EventMlOps.Contracts.Views;
 public enum RunStatus { Requested, Submitted, Running, Succeeded, Failed, Cancelled }
 
 /// <summary>One value the trainer tracked (an MLflow-shaped metric at a step; <paramref name="Timestamp"/> in Unix milliseconds).</summary>
-public sealed record MetricPoint(string Key, double Value, long Step, long Timestamp);
+public sealed record MetricPoint(
+    string Key,
+    [property: System.Text.Json.Serialization.JsonNumberHandling(System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+    double Value, // MLflow records NaN and ±Infinity as they were logged: "NaN", "Infinity", "-Infinity"
+    long Step,
+    long Timestamp);
 
 /// <summary>A training run (<c>GET /api/runs</c>); <paramref name="Id"/> is its stream. <paramref name="Params"/>,
 /// <paramref name="Tags"/> and <paramref name="MetricHistory"/> are what the trainer tracked. <paramref name="WaitingReason"/>:

@@ -155,7 +155,7 @@ public static class ControlPlaneApp
         api.MapEnvironments();
         api.MapHistory();
         api.MapProjections();
-        app.MapTracking();
+        Mlflow.MlflowApi.MapMlflow(app);
         app.MapDashboard();
         app.Lifetime.ApplicationStarted.Register(() => _ = Task.Run(async () =>
         {
@@ -178,7 +178,9 @@ public static class ControlPlaneApp
     {
         o.Connection(connectionString);
         o.DatabaseSchemaName = schema;
-        o.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
+        // NaN and ±Infinity: MLflow metrics may be non-finite (MetricPoint); what the store holds is ours, so reading them is safe.
+        o.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase,
+            configure: j => j.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals);
         o.Events.StreamIdentity = StreamIdentity.AsString;
         o.Events.MetadataConfig.EnableAll();
         o.Events.MetadataConfig.UserNameEnabled = true; // not part of EnableAll: the actor on every event
@@ -223,8 +225,14 @@ public static class ControlPlaneApp
               + "a run-scoped trainer token may only use the tracking API");
     }
 
+    /// <summary>The MLflow routes answer in MLflow's error shape, which its clients read.</summary>
     private static async Task WriteProblem(HttpContext http, int status, string title, string detail)
     {
+        if (Mlflow.MlflowApi.IsMlflowPath(http.Request.Path))
+        {
+            await Mlflow.MlflowApi.WriteErrorAsync(http, status, detail);
+            return;
+        }
         http.Response.StatusCode = status;
         await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
         {

@@ -74,7 +74,6 @@ public static class CommandGate
         string? scope = command switch
         {
             IRunFact f => Scopes.Run(f.RunId),
-            IRunScoped r => Scopes.Run(r.RunId),
             IEndpointFact f => Scopes.Endpoint(f.Endpoint),
             _ => null,
         };
@@ -91,7 +90,10 @@ public static class CommandGate
                 : $"the grant sent with {type} is for other work, not {scope}");
     }
 
-    private static readonly JsonSerializerOptions FingerprintJson = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions FingerprintJson = new(JsonSerializerDefaults.Web)
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals, // an MLflow metric may be NaN
+    };
 
     /// <summary>A digest of the command's content, to tell a retry from a different command under the same id.</summary>
     public static string Fingerprint(ICommand command) =>

@@ -66,6 +66,10 @@ public sealed class ProblemMapping(IProblemDetailsService problems, IDocumentSto
                     return h.Line is { } line ? Problem(h.Status, title, h.Message, ("line", line)) : Problem(h.Status, title, h.Message);
                 case Busy b:
                     return Problem(409, "Conflict", b.Message);
+                case AlreadyExists a:
+                    return Problem(409, "Already exists", a.Message);
+                case Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.UniqueViolation }:
+                    return Problem(409, "Already exists", "a unique name was taken by a concurrent write; reload and retry");
                 case var c when IsConflict(c):
                     return Problem(409, "Concurrency conflict", "the stream changed since it was read; reload and retry");
                 case Unavailable u:

@@ -20,6 +20,9 @@ public sealed class Refused(string reason) : Exception(reason);
 /// <summary>The same operation is already under way and may not run twice at once (HTTP 409).</summary>
 public sealed class Busy(string reason) : Exception(reason);
 
+/// <summary>A name that must be unique is taken (HTTP 409): an MLflow experiment's.</summary>
+public sealed class AlreadyExists(string reason) : Exception(reason);
+
 /// <summary>The sender is authenticated but lacks the role the command needs (HTTP 403).</summary>
 public sealed class Forbidden(string reason) : Exception(reason);
 

@@ -16,6 +16,15 @@ public sealed record RunTracking(string Id, Guid RunId)
 
     public static RunTracking Create(TrainingRunRequested e) => new(StreamKeys.Run(e.RunId), e.RunId);
 
+    public static RunTracking Create(TrackedRunStarted e) => new(StreamKeys.Run(e.RunId), e.RunId) { Tags = e.Tags };
+
+    public RunTracking Apply(RunTagDeleted e)
+    {
+        var tags = new Dictionary<string, string>(Tags);
+        tags.Remove(e.Key);
+        return this with { Tags = tags };
+    }
+
     public RunTracking Apply(TrainingRunLogged e) => this with
     {
         Params = Merge(Params, e.Params),

@@ -1,3 +1,5 @@
+using EventMlOps.ControlPlane.Mlflow;
+using EventMlOps.ControlPlane.Auth;
 using EventMlOps.Contracts.Training;
 using EventMlOps.Contracts.Views;
 using EventMlOps.ControlPlane.Commanding;
@@ -145,18 +147,16 @@ public static class TrainingDecisions
     /// the agent saw it exit; after that the record is closed.</summary>
     public static readonly TimeSpan TrackingGrace = TimeSpan.FromMinutes(2);
 
-    /// <summary>A tracking call. Accepted while the run is unfinished and for <see cref="TrackingGrace"/> after it succeeded;
-    /// a cancelled or failed run takes nothing more.</summary>
-    public static object[] Log(TrainingRun? run, RunTracking? tracked, LogToRun c, DateTimeOffset now)
+    /// <summary>A tracking call by one who may write to the run (<see cref="Mlflow.TrackedRuns.EnsureWriter"/>). Accepted while
+    /// the run is unfinished and for <see cref="TrackingGrace"/> after it succeeded; a cancelled or failed run takes nothing
+    /// more. Metrics may be NaN or infinite, as MLflow records them.</summary>
+    public static object[] Log(TrainingRun? run, RunTracking? tracked, LogToRun c, Actor actor, DateTimeOffset now)
     {
         var r = Existing(run, c.RunId);
+        Mlflow.TrackedRuns.EnsureWriter(r, actor);
         if (r.Status is RunStatus.Cancelled or RunStatus.Failed || (r.FinishedAt is { } finished && now - finished > TrackingGrace))
             throw new Refused($"run {c.RunId:N} is {r.Status.ToString().ToLowerInvariant()}; nothing more can be logged to it");
-        foreach (var m in c.Metrics)
-        {
-            Guard.Key("metrics.key", m.Key);
-            if (!double.IsFinite(m.Value)) throw new InvalidField($"metrics.{m.Key}", $"must be a finite number, got {m.Value}");
-        }
+        foreach (var m in c.Metrics) Guard.Key("metrics.key", m.Key);
         foreach (var key in c.Params.Keys.Concat(c.Tags.Keys)) Guard.Key("key", key);
         foreach (var (key, value) in c.Params)
             if (tracked?.Params.TryGetValue(key, out var logged) == true && logged != value)

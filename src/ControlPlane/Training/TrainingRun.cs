@@ -70,6 +70,21 @@ public sealed record TrainingRunRegistered(Guid RunId, string ModelName, int Ver
 /// code, hyperparameters and seed): appended to both runs' streams, so each knows the other.</summary>
 public sealed record RunReproduced(Guid RunId, Guid OriginalRunId, string ReproducedBy, DateTimeOffset ReproducedAt);
 
+/// <summary>A run an MLflow client started from a person's script (<c>runs/create</c>): recorded in our model like any
+/// run, with its experiment and the person's name, but no work order — nothing is launched. It is running until the
+/// client ends it (<see cref="TrackedRunEnded"/>).</summary>
+public sealed record TrackedRunStarted(Guid RunId, string ExperimentId, string ExperimentName, string StartedBy, DateTimeOffset StartedAt,
+    IReadOnlyDictionary<string, string> Tags);
+
+/// <summary>The MLflow client ended its run: FINISHED (<see cref="RunStatus.Succeeded"/>), FAILED or KILLED (<see cref="RunStatus.Cancelled"/>).</summary>
+public sealed record TrackedRunEnded(Guid RunId, RunStatus Status, string EndedBy, DateTimeOffset EndedAt);
+
+/// <summary>MLflow's soft delete and restore of a run (<paramref name="Stage"/> <c>deleted</c> or <c>active</c>): hidden from
+/// searches, never erased.</summary>
+public sealed record RunLifecycleChanged(Guid RunId, string Stage, string ChangedBy, DateTimeOffset ChangedAt);
+
+public sealed record RunTagDeleted(Guid RunId, string Key, string DeletedBy, DateTimeOffset DeletedAt);
+
 /// <summary>A training run (stream <c>run:{id}</c>).</summary>
 public sealed record TrainingRun(
     string Id,
@@ -100,8 +115,13 @@ public sealed record TrainingRun(
     DriftTrigger? Trigger = null,
     Guid? ReproducedFrom = null,
     IReadOnlyList<Guid>? Reproductions = null,
-    IReadOnlyDictionary<string, string>? Options = null)
+    IReadOnlyDictionary<string, string>? Options = null,
+    string? ExperimentId = null,
+    string? LifecycleStage = null)
 {
+    /// <summary>The trainer kind of runs an MLflow client started (<see cref="TrackedRunStarted"/>).</summary>
+    public const string Tracked = "mlflow";
+
     public bool IsFinished => Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled;
 
     public double? DurationSeconds => StartedAt is { } s && FinishedAt is { } f ? (f - s).TotalSeconds : null;
@@ -109,6 +129,15 @@ public sealed record TrainingRun(
     public static TrainingRun Create(TrainingRunRequested e) => new(
         StreamKeys.Run(e.RunId), e.RunId, e.ModelName, e.TrainerKind, e.DatasetId, e.DatasetSha256, e.Hyperparameters,
         e.Resources, e.CodeVersion, e.RequestedBy, e.RequestedAt, RunStatus.Requested, Trigger: e.Trigger, Options: e.Options);
+
+    public static TrainingRun Create(TrackedRunStarted e) => new(
+        StreamKeys.Run(e.RunId), e.RunId, e.ExperimentName, Tracked, Guid.Empty, "", new Dictionary<string, double>(), new TrainingResources(0, 0),
+        e.Tags.GetValueOrDefault("mlflow.source.git.commit") ?? "", e.StartedBy, e.StartedAt, RunStatus.Running, StartedAt: e.StartedAt,
+        ExperimentId: e.ExperimentId);
+
+    public TrainingRun Apply(TrackedRunEnded e) => this with { Status = e.Status, FinishedAt = e.EndedAt };
+
+    public TrainingRun Apply(RunLifecycleChanged e) => this with { LifecycleStage = e.Stage };
 
     public TrainingRun Apply(TrainingRunSubmitted e) => this with { Status = RunStatus.Submitted, JobName = e.JobName };
 

@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json;
 using System.Net;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Registry;
@@ -20,8 +22,8 @@ public sealed class ProjectionRebuildCollection;
 public sealed class ProjectionRebuildTests(ControlPlaneFixture fx)
 {
     public static readonly string[] Expected = [
-        "AnomalyEpisode", "Dataset", "EndpointAlarms", "EndpointState", "EndpointStatus", "ModelPolicy", "ModelVersion", "RetrainingLoop",
-        "RunTracking", "TrainingRun"];
+        "AnomalyEpisode", "Dataset", "EndpointAlarms", "EndpointState", "EndpointStatus", "Experiment", "ModelPolicy", "ModelVersion",
+        "RetrainingLoop", "RunTracking", "TrainingRun"];
 
     private HttpClient Admin => fx.Client(Roles.Admin, "ada");
 
@@ -156,8 +158,21 @@ public sealed class ProjectionRebuildTests(ControlPlaneFixture fx)
         session.Events.StartStream<RetrainingLoop>(StreamKeys.Retraining(alarm),
             new RetrainingNotStarted(alarm, s.Endpoint, s.Model, 1, "the model has no retraining policy", DateTimeOffset.UtcNow));
         await session.SaveChangesAsync();
+        // An MLflow client's experiment, renamed and tagged, with a run it started, logged to and ended.
+        var mlflow = await (await s.Scientist.PostAsync("/api/2.0/mlflow/experiments/create", Json($$"""{"name": "rebuild-{{s.Model}}"}"""))).Content
+            .ReadFromJsonAsync<JsonElement>();
+        var experiment = mlflow.GetProperty("experiment_id").GetString();
+        (await s.Scientist.PostAsync("/api/2.0/mlflow/experiments/set-experiment-tag", Json($$"""{"experiment_id": "{{experiment}}", "key": "k", "value": "v"}""")))
+            .EnsureSuccessStatusCode();
+        var run = (await (await s.Scientist.PostAsync("/api/2.0/mlflow/runs/create", Json($$"""{"experiment_id": "{{experiment}}"}"""))).Content
+            .ReadFromJsonAsync<JsonElement>()).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString();
+        (await s.Scientist.PostAsync("/api/2.0/mlflow/runs/log-metric", Json($$"""{"run_id": "{{run}}", "key": "loss", "value": "NaN", "timestamp": 1}""")))
+            .EnsureSuccessStatusCode();
+        (await s.Scientist.PostAsync("/api/2.0/mlflow/runs/update", Json($$"""{"run_id": "{{run}}", "status": "FINISHED"}"""))).EnsureSuccessStatusCode();
         return (s.Model, s.Endpoint);
     }
+
+    private static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 
     private Task<long> WorkOrdersProgressAsync() =>
         ScalarAsync("select coalesce(max(last_seq_id), 0) from emo.mt_event_progression where name like 'work-orders%'");
