@@ -51,11 +51,18 @@ public static class RunsCommand
             {
                 var w = ctx.Out;
                 w.WriteLine($"run {r.RunId}  {r.Status}");
-                w.WriteLine($"  model        {r.ModelName}{(r.RegisteredVersion is { } v ? $" (registered as version {v})" : "")}");
-                w.WriteLine($"  trainer      {r.TrainerKind}, code {r.CodeVersion}");
-                w.WriteLine($"  dataset      {r.DatasetId} (sha256 {r.DatasetSha256})");
-                w.WriteLine($"  params       {Fmt.Params(r.Hyperparameters, r.Options)}");
-                w.WriteLine($"  resources    {r.Resources.Cpus} cpu, {r.Resources.MemoryMb} MiB, {r.Resources.Gpus} gpu");
+                // A run an MLflow client started has an experiment and what it logged; no trainer, dataset or resources.
+                var mlflow = r.TrainerKind == "mlflow";
+                if (mlflow)
+                    w.WriteLine($"  experiment   {r.ModelName} (started by an MLflow client: nothing was launched)");
+                else
+                {
+                    w.WriteLine($"  model        {r.ModelName}{(r.RegisteredVersion is { } v ? $" (registered as version {v})" : "")}");
+                    w.WriteLine($"  trainer      {r.TrainerKind}, code {r.CodeVersion}");
+                    w.WriteLine($"  dataset      {r.DatasetId} (sha256 {r.DatasetSha256})");
+                    w.WriteLine($"  params       {Fmt.Params(r.Hyperparameters, r.Options)}");
+                    w.WriteLine($"  resources    {r.Resources.Cpus} cpu, {r.Resources.MemoryMb} MiB, {r.Resources.Gpus} gpu");
+                }
                 w.WriteLine($"  requested    {Fmt.Time(r.RequestedAt)} by {r.RequestedBy}");
                 if (r.ReproducedFrom is { } original) w.WriteLine($"  reproduces   run {original}");
                 if (r.Reproductions is { Count: > 0 } copies) w.WriteLine($"  reproduced   by run {string.Join(", run ", copies)}");
@@ -63,8 +70,8 @@ public static class RunsCommand
                 if (r.WaitingReason is not null) w.WriteLine($"  waiting      {r.WaitingReason}");
                 if (r.StartedAt is not null) w.WriteLine($"  started      {Fmt.Time(r.StartedAt)}");
                 if (r.FinishedAt is not null) w.WriteLine($"  finished     {Fmt.Time(r.FinishedAt)} ({Fmt.Seconds(r.DurationSeconds)})");
-                w.WriteLine($"  epochs       {r.Epochs}");
-                w.WriteLine($"  metrics      {Fmt.Numbers(r.Metrics)}");
+                if (!mlflow) w.WriteLine($"  epochs       {r.Epochs}");
+                w.WriteLine($"  metrics      {Fmt.Numbers(mlflow ? r.MetricHistory.GroupBy(m => m.Key).ToDictionary(g => g.Key, g => g.OrderBy(m => m.Step).Last().Value) : r.Metrics)}");
                 if (r.ArtifactUri is not null) w.WriteLine($"  artifact     {r.ArtifactUri} (sha256 {r.ArtifactSha256})");
                 foreach (var (name, output) in r.Outputs ?? new Dictionary<string, EventMlOps.Contracts.Artifacts.ArtifactRef>())
                     w.WriteLine($"  {name,-12} {output.Uri} (sha256 {Fmt.ShortSha(output.Sha256)})");

@@ -24,6 +24,36 @@ public sealed class RequestingTrainingTests(ControlPlaneFixture cp)
     }
 
     [Fact]
+    public async Task Given_a_run_an_mlflow_client_started_When_shown_Then_it_names_its_experiment_and_what_was_logged_not_a_launch()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(cp.Url) };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", cp.Tokens.Issue("carol", [EventMlOps.Contracts.Roles.Scientist], TimeSpan.FromHours(1)));
+        async Task<System.Text.Json.JsonElement> Post(string route, string json)
+        {
+            var response = await http.PostAsync($"/api/2.0/mlflow/{route}", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+            var body = await response.Content.ReadAsStringAsync();
+            response.IsSuccessStatusCode.ShouldBeTrue(body);
+            return System.Text.Json.JsonDocument.Parse(body).RootElement.Clone();
+        }
+        var experiment = $"notebook-{Guid.NewGuid():N}"[..20];
+        var id = (await Post("experiments/create", $$"""{"name": "{{experiment}}"}""")).GetProperty("experiment_id").GetString();
+        var run = (await Post("runs/create", $$"""{"experiment_id": "{{id}}"}""")).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
+        await Post("runs/log-batch", $$"""
+            {"run_id": "{{run}}", "params": [{"key": "lr", "value": "0.01"}],
+             "metrics": [{"key": "loss", "value": 0.9, "timestamp": 1, "step": 1}, {"key": "loss", "value": 0.3, "timestamp": 2, "step": 2}]}
+            """);
+        await Post("runs/update", $$"""{"run_id": "{{run}}", "status": "FINISHED"}""");
+
+        var shown = (await cp.As("carol", EventMlOps.Contracts.Roles.Viewer).RunAsync("runs", "show", run)).ShouldSucceed().Out;
+        shown.ShouldContain("Succeeded");
+        shown.ShouldContain($"experiment   {experiment} (started by an MLflow client: nothing was launched)");
+        shown.ShouldContain("metrics      loss=0.3");
+        shown.ShouldContain("tracked      lr=0.01");
+        shown.ShouldContain("by carol");
+        shown.ShouldNotContain("dataset");
+    }
+
+    [Fact]
     public async Task Given_a_detached_run_When_shown_with_follow_Then_it_reattaches_until_the_run_ends_and_summarises_it()
     {
         var lifecycle = new Lifecycle(cp);
