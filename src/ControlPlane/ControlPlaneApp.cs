@@ -48,7 +48,7 @@ public static class ControlPlaneApp
         builder.Services.AddRateLimiter(o => CommandAdmission.Configure(o, config));
         builder.Services.AddExceptionHandler<ProblemMapping>();
         builder.Services.AddSingleton<IProblemDetailsWriter, ProblemJson>(); // after the default writer: the fallback
-        builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerScheme>());
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerScheme>().AddSchemaTransformer<Mlflow.MlflowSchemaNames>());
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         var tokens = Tokens.FromConfiguration(config);
         builder.Services.AddSingleton(tokens);

@@ -32,6 +32,15 @@ public sealed record MlflowRunData(IReadOnlyList<MlflowMetric> Metrics, IReadOnl
 public sealed record MlflowRun(MlflowRunInfo Info, MlflowRunData Data);
 public sealed record MlflowExperiment(string ExperimentId, string Name, string ArtifactLocation, string LifecycleStage, long CreationTime, long LastUpdateTime,
     IReadOnlyList<MlflowTag> Tags);
+public sealed record CreateExperimentResponse(string ExperimentId);
+public sealed record ExperimentResponse(MlflowExperiment Experiment);
+public sealed record SearchExperimentsResponse(IReadOnlyList<MlflowExperiment> Experiments, string? NextPageToken);
+public sealed record RunResponse(MlflowRun Run);
+public sealed record UpdateRunResponse(MlflowRunInfo RunInfo);
+public sealed record SearchRunsResponse(IReadOnlyList<MlflowRun> Runs, string? NextPageToken);
+public sealed record MetricHistoryResponse(IReadOnlyList<MlflowMetric> Metrics, string? NextPageToken);
+public sealed record MlflowEmpty;
+public sealed record MlflowError(string ErrorCode, string Message);
 
 /// <summary>MLflow's REST API 2.0 (experiments, runs, search, metric history) at <c>/api/2.0/mlflow</c> and
 /// <c>/ajax-api/2.0/mlflow</c>, so MLflow clients work unchanged. Every write is a command through the gate, recorded as
@@ -44,6 +53,8 @@ public static class MlflowApi
     private const int MaxRunResults = 50_000, MaxExperimentResults = 50_000, MaxHistory = 25_000, MaxScanned = 10_000;
 
     public static readonly string[] Prefixes = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"];
+
+    private const string JsonType = "application/json";
 
     /// <summary>Protobuf's JSON: int64 may come as strings, NaN and ±Infinity as "NaN", "Infinity", "-Infinity".</summary>
     private static readonly JsonSerializerOptions Wire = new(JsonSerializerDefaults.Web)
@@ -60,7 +71,8 @@ public static class MlflowApi
         foreach (var prefix in Prefixes)
         {
             var group = app.MapGroup(prefix).RequireAuthorization(p => p.RequireAuthenticatedUser()).AddEndpointFilter(AsMlflowErrors)
-                .WithTags("MLflow REST API 2.0");
+                .WithTags("MLflow REST API 2.0")
+                .WithMetadata([.. ((int[])[400, 401, 403, 404, 409, 422]).Select(status => new ProducesResponseTypeMetadata(status, typeof(MlflowError), [JsonType]))]);
             if (prefix != Prefixes[0]) group.ExcludeFromDescription(); // the MLflow UI's twin of the same routes
             MapExperiments(group.MapGroup("/experiments"));
             MapRuns(group.MapGroup("/runs"));
@@ -70,10 +82,11 @@ public static class MlflowApi
                 var (_, tracked) = await LoadRunAsync(session, RunOf(run_id, run_uuid), http, ct);
                 var key = Guard.Key("metric_key", metric_key);
                 var (page, next) = SearchFilter.Page(tracked.MetricHistory.Where(m => m.Key == key).ToList(), max_results, page_token, MaxHistory);
-                return Json(new { metrics = page.Select(Metric), next_page_token = next });
-            });
+                return Json(new MetricHistoryResponse([.. page.Select(Metric)], next));
+            }).Produces<MetricHistoryResponse>();
             group.Map("/{**route}", (string? route) =>
-                Error(404, "ENDPOINT_NOT_FOUND", $"no MLflow route {Guard.Shown(route)} here; the supported routes are listed in the README"));
+                Error(404, "ENDPOINT_NOT_FOUND", $"no MLflow route {Guard.Shown(route)} here; the supported routes are listed in the README"))
+                .ExcludeFromDescription();
         }
     }
 
@@ -84,26 +97,28 @@ public static class MlflowApi
             var r = await Read<CreateExperimentRequest>(http, ct);
             var id = Experiments.NewId();
             await Send(http, bus, new CreateExperiment(Guid.NewGuid(), id, r.Name ?? "", r.ArtifactLocation, Pairs(r.Tags, "tags")), ct);
-            return Json(new { experiment_id = id });
-        });
+            return Json(new CreateExperimentResponse(id));
+        }).Accepts<CreateExperimentRequest>(JsonType).Produces<CreateExperimentResponse>();
         experiments.MapGet("/get", async (string? experiment_id, HttpContext http, IQuerySession session, CancellationToken ct) =>
         {
             Reader(http);
-            return Json(new { experiment = Shape(await Experiments.LoadAsync(session, experiment_id, ct) ?? throw new NotFound("experiment", experiment_id ?? "")) });
-        });
+            return Json(new ExperimentResponse(Shape(await Experiments.LoadAsync(session, experiment_id, ct) ?? throw new NotFound("experiment", experiment_id ?? ""))));
+        }).Produces<ExperimentResponse>();
         experiments.MapGet("/get-by-name", async (string? experiment_name, HttpContext http, IQuerySession session, CancellationToken ct) =>
         {
             Reader(http);
             var name = Experiments.ValidName("experiment_name", experiment_name);
-            return Json(new { experiment = Shape(await Experiments.ByNameAsync(session, name, ct) ?? throw new NotFound("experiment", name)) });
-        });
+            return Json(new ExperimentResponse(Shape(await Experiments.ByNameAsync(session, name, ct) ?? throw new NotFound("experiment", name))));
+        }).Produces<ExperimentResponse>();
         experiments.MapPost("/search", async (HttpContext http, IQuerySession session, CancellationToken ct) =>
-            await SearchExperimentsAsync(await Read<SearchExperimentsRequest>(http, ct), http, session, ct));
+            await SearchExperimentsAsync(await Read<SearchExperimentsRequest>(http, ct), http, session, ct))
+            .Accepts<SearchExperimentsRequest>(JsonType).Produces<SearchExperimentsResponse>();
         experiments.MapGet("/search", (int? max_results, string? page_token, string? filter, string? view_type, HttpContext http, IQuerySession session,
             CancellationToken ct) => SearchExperimentsAsync(new SearchExperimentsRequest(max_results, page_token, filter, [.. http.Request.Query["order_by"].OfType<string>()], view_type),
-            http, session, ct));
+            http, session, ct)).Produces<SearchExperimentsResponse>();
         experiments.MapGet("/list", (string? view_type, HttpContext http, IQuerySession session, CancellationToken ct) => // MLflow 1.x, still sent by older clients
-            SearchExperimentsAsync(new SearchExperimentsRequest(MaxExperimentResults, null, null, null, view_type), http, session, ct));
+            SearchExperimentsAsync(new SearchExperimentsRequest(MaxExperimentResults, null, null, null, view_type), http, session, ct))
+            .Produces<SearchExperimentsResponse>();
         Change(experiments, "/update", r => new ChangeExperiment(Guid.NewGuid(), Id(r), NewName: r.NewName ?? ""));
         Change(experiments, "/delete", r => new ChangeExperiment(Guid.NewGuid(), Id(r), Stage: Experiments.Deleted));
         Change(experiments, "/restore", r => new ChangeExperiment(Guid.NewGuid(), Id(r), Stage: Experiments.Active));
@@ -114,8 +129,8 @@ public static class MlflowApi
             g.MapPost(route, async (HttpContext http, IMessageContext bus, CancellationToken ct) =>
             {
                 await Send(http, bus, command(await Read<ExperimentRequest>(http, ct)), ct);
-                return Json(new { });
-            });
+                return Json(new MlflowEmpty());
+            }).Accepts<ExperimentRequest>(JsonType).Produces<MlflowEmpty>();
     }
 
     private static void MapRuns(RouteGroupBuilder runs)
@@ -129,12 +144,12 @@ public static class MlflowApi
             tags["mlflow.user"] = Actor.From(http.User).Name;
             tags["mlflow.runName"] = r.RunName ?? tags.GetValueOrDefault("mlflow.runName") ?? $"run-{runId.ToString("N")[..8]}";
             await Send(http, bus, new StartTrackedRun(Guid.NewGuid(), runId, r.ExperimentId ?? Experiments.DefaultId, r.StartTime, tags), ct);
-            return Json(new { run = await RunAsync(session, runId, http, ct) });
-        });
+            return Json(new RunResponse(await RunAsync(session, runId, http, ct)));
+        }).Accepts<CreateRunRequest>(JsonType).Produces<RunResponse>();
         runs.MapGet("/get", async (string? run_id, string? run_uuid, HttpContext http, IQuerySession session, CancellationToken ct) =>
-            Json(new { run = await RunAsync(session, RunOf(run_id, run_uuid), http, ct) }));
+            Json(new RunResponse(await RunAsync(session, RunOf(run_id, run_uuid), http, ct)))).Produces<RunResponse>();
         runs.MapPost("/search", async (HttpContext http, IQuerySession session, CancellationToken ct) =>
-            await SearchRunsAsync(await Read<SearchRunsRequest>(http, ct), http, session, ct));
+            await SearchRunsAsync(await Read<SearchRunsRequest>(http, ct), http, session, ct)).Accepts<SearchRunsRequest>(JsonType).Produces<SearchRunsResponse>();
         runs.MapPost("/update", async (HttpContext http, IMessageContext bus, IQuerySession session, CancellationToken ct) =>
         {
             var r = await Read<UpdateRunRequest>(http, ct);
@@ -151,46 +166,46 @@ public static class MlflowApi
                 if (r.EndTime is { } end) tags["mlflow.reportedEndTime"] = end.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 await Log(http, bus, runId, [], Empty, tags, ct);
             }
-            return Json(new { run_info = (await RunAsync(session, runId, http, ct)).Info });
-        });
+            return Json(new UpdateRunResponse((await RunAsync(session, runId, http, ct)).Info));
+        }).Accepts<UpdateRunRequest>(JsonType).Produces<UpdateRunResponse>();
         ChangeRun(runs, "/delete", r => new ChangeTrackedRun(Guid.NewGuid(), RunOf(r.RunId, r.RunUuid), Stage: Experiments.Deleted));
         ChangeRun(runs, "/restore", r => new ChangeTrackedRun(Guid.NewGuid(), RunOf(r.RunId, r.RunUuid), Stage: Experiments.Active));
         runs.MapPost("/delete-tag", async (HttpContext http, IMessageContext bus, CancellationToken ct) =>
         {
             var r = await Read<KeyValueRequest>(http, ct);
             await Send(http, bus, new ChangeTrackedRun(Guid.NewGuid(), RunOf(r.RunId, r.RunUuid), DeleteTag: r.Key ?? ""), ct);
-            return Json(new { });
-        });
+            return Json(new MlflowEmpty());
+        }).Accepts<KeyValueRequest>(JsonType).Produces<MlflowEmpty>();
         runs.MapPost("/log-batch", async (HttpContext http, IMessageContext bus, CancellationToken ct) =>
         {
             var r = await Read<LogBatchRequest>(http, ct);
             if (r.Metrics?.Count > MaxMetrics || r.Params?.Count > MaxParams || r.Tags?.Count > MaxTags)
                 throw new InvalidField("metrics/params/tags", $"a batch holds at most {MaxMetrics} metrics, {MaxParams} params and {MaxTags} tags");
             return await Log(http, bus, RunOf(r.RunId, r.RunUuid), r.Metrics ?? [], Pairs(r.Params, "params"), Pairs(r.Tags, "tags"), ct);
-        });
+        }).Accepts<LogBatchRequest>(JsonType).Produces<MlflowEmpty>();
         runs.MapPost("/log-metric", async (HttpContext http, IMessageContext bus, CancellationToken ct) =>
         {
             var r = await Read<LogMetricRequest>(http, ct);
             return await Log(http, bus, RunOf(r.RunId, r.RunUuid), [new MlflowMetric(r.Key ?? "", r.Value, r.Timestamp ?? 0, r.Step)], Empty, Empty, ct);
-        });
+        }).Accepts<LogMetricRequest>(JsonType).Produces<MlflowEmpty>();
         runs.MapPost("/log-parameter", async (HttpContext http, IMessageContext bus, CancellationToken ct) =>
         {
             var r = await Read<KeyValueRequest>(http, ct);
             return await Log(http, bus, RunOf(r.RunId, r.RunUuid), [], One(r), Empty, ct);
-        });
+        }).Accepts<KeyValueRequest>(JsonType).Produces<MlflowEmpty>();
         runs.MapPost("/set-tag", async (HttpContext http, IMessageContext bus, CancellationToken ct) =>
         {
             var r = await Read<KeyValueRequest>(http, ct);
             return await Log(http, bus, RunOf(r.RunId, r.RunUuid), [], Empty, One(r), ct);
-        });
+        }).Accepts<KeyValueRequest>(JsonType).Produces<MlflowEmpty>();
 
         static Dictionary<string, string> One(KeyValueRequest r) => new() { [r.Key ?? ""] = r.Value ?? "" };
         static void ChangeRun(RouteGroupBuilder g, string route, Func<RunRequest, ChangeTrackedRun> command) =>
             g.MapPost(route, async (HttpContext http, IMessageContext bus, CancellationToken ct) =>
             {
                 await Send(http, bus, command(await Read<RunRequest>(http, ct)), ct);
-                return Json(new { });
-            });
+                return Json(new MlflowEmpty());
+            }).Accepts<RunRequest>(JsonType).Produces<MlflowEmpty>();
     }
 
     private static async Task<IResult> SearchExperimentsAsync(SearchExperimentsRequest r, HttpContext http, IQuerySession session, CancellationToken ct)
@@ -204,7 +219,7 @@ public static class MlflowApi
         var orders = SearchFilter.Order(r.OrderBy);
         var sorted = SearchFilter.Sort(matching, orders.Count > 0 ? orders : [(SearchFilter.Attributes, "last_update_time", true)], Value, e => e.ExperimentId);
         var (page, next) = SearchFilter.Page(sorted, r.MaxResults, r.PageToken, MaxExperimentResults);
-        return Json(new { experiments = page.Select(Shape), next_page_token = next });
+        return Json(new SearchExperimentsResponse([.. page.Select(Shape)], next));
 
         static object? Value(Experiment e, string entity, string key) => entity switch
         {
@@ -240,7 +255,7 @@ public static class MlflowApi
         var orders = SearchFilter.Order(r.OrderBy);
         var sorted = SearchFilter.Sort(rows, orders.Count > 0 ? orders : [(SearchFilter.Attributes, "start_time", true)], Value, x => x.Info.RunId);
         var (page, next) = SearchFilter.Page(sorted, r.MaxResults, r.PageToken, MaxRunResults);
-        return Json(new { runs = page, next_page_token = next });
+        return Json(new SearchRunsResponse(page, next));
 
         static object? Value(MlflowRun run, string entity, string key) => entity switch
         {
@@ -277,7 +292,7 @@ public static class MlflowApi
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var points = metrics.Select(m => new MetricPoint(m.Key, m.Value, m.Step ?? 0, m.Timestamp > 0 ? m.Timestamp : now)).ToList();
         await Send(http, bus, new LogToRun(Guid.NewGuid(), runId, points, parameters, tags), ct);
-        return Json(new { });
+        return Json(new MlflowEmpty());
     }
 
     private static Task<CommandAccepted> Send(HttpContext http, IMessageContext bus, ICommand command, CancellationToken ct) =>
@@ -361,7 +376,7 @@ public static class MlflowApi
 
     private static IResult Json(object body) => Results.Json(body, Wire);
 
-    public static IResult Error(int status, string code, string message) => Results.Json(new { error_code = code, message }, Wire, statusCode: status);
+    public static IResult Error(int status, string code, string message) => Results.Json(new MlflowError(code, message), Wire, statusCode: status);
 
     /// <summary>Writes an MLflow error for the authentication handler's 401 and 403 on these routes.</summary>
     public static Task WriteErrorAsync(HttpContext http, int status, string message) =>
@@ -388,5 +403,19 @@ public static class MlflowApi
             };
             return Error(problem.Status ?? 500, code, problem.Detail ?? problem.Title ?? code);
         }
+    }
+}
+
+/// <summary>The OpenAPI document names the MLflow shapes' fields as they travel: snake_case (<c>run_id</c>), not the rest of
+/// the API's camelCase.</summary>
+public sealed class MlflowSchemaNames : Microsoft.AspNetCore.OpenApi.IOpenApiSchemaTransformer
+{
+    public Task TransformAsync(Microsoft.OpenApi.OpenApiSchema schema, Microsoft.AspNetCore.OpenApi.OpenApiSchemaTransformerContext context, CancellationToken ct)
+    {
+        if (context.JsonTypeInfo.Type.Namespace != typeof(MlflowApi).Namespace || schema.Properties is not { Count: > 0 } properties) return Task.CompletedTask;
+        string Wire(string name) => JsonNamingPolicy.SnakeCaseLower.ConvertName(name);
+        schema.Properties = properties.ToDictionary(p => Wire(p.Key), p => p.Value);
+        if (schema.Required is { Count: > 0 } required) schema.Required = required.Select(Wire).ToHashSet();
+        return Task.CompletedTask;
     }
 }

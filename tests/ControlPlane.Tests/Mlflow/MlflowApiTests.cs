@@ -262,6 +262,24 @@ public class MlflowApiTests(ControlPlaneFixture fx)
         }
     }
 
+    [Fact]
+    public async Task Given_the_openapi_document_When_the_mlflow_routes_are_read_Then_they_have_mlflows_field_names_errors_and_the_bearer_scheme()
+    {
+        using var anonymous = fx.Client();
+        var doc = JsonDocument.Parse(await anonymous.GetStringAsync("/openapi/v1.json", Ct)).RootElement;
+        var search = doc.GetProperty("paths").GetProperty("/api/2.0/mlflow/runs/search").GetProperty("post");
+        search.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()
+            .ShouldBe("#/components/schemas/SearchRunsRequest");
+        search.GetProperty("responses").GetProperty("403").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref")
+            .GetString().ShouldBe("#/components/schemas/MlflowError");
+        var schemas = doc.GetProperty("components").GetProperty("schemas");
+        schemas.GetProperty("SearchRunsRequest").GetProperty("properties").EnumerateObject().Select(p => p.Name)
+            .ShouldBe(["experiment_ids", "filter", "run_view_type", "max_results", "order_by", "page_token"]);
+        schemas.GetProperty("MlflowError").GetProperty("properties").EnumerateObject().Select(p => p.Name).ShouldBe(["error_code", "message"]);
+        doc.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer").GetProperty("scheme").GetString().ShouldBe("bearer");
+        doc.GetProperty("paths").EnumerateObject().ShouldNotContain(p => p.Name.StartsWith("/ajax-api"), "the UI's twin routes are left out");
+    }
+
     private static string? Tag(JsonElement run, string key) =>
         run.GetProperty("data").GetProperty("tags").EnumerateArray().Where(t => t.GetProperty("key").GetString() == key).Select(t => t.GetProperty("value").GetString())
             .FirstOrDefault();
