@@ -58,6 +58,8 @@ public static class ControlPlaneApp
         builder.Services.AddSingleton<GroupCommit>();
         builder.Services.AddHostedService(s => s.GetRequiredService<GroupCommit>());
         builder.Services.AddSingleton(RegistrationPolicy.From(config));
+        if (Mlflow.RunArtifacts.Serving(config)) // MLflow's artifact proxy: the one reason the control plane writes to the store
+            builder.Services.AddSingleton(EventMlOps.Artifacts.ArtifactStore.FromConfiguration(config, EmoHome.Resolve(config)));
         builder.Services.AddSingleton(DataLocations.From(config));
         builder.Services.AddSingleton(TrainerKinds.From(config));
         builder.Services.AddHostedService<CommandRecordRetention>();

@@ -80,7 +80,8 @@ public static class UpCommand
         // The launcher starts the private cluster (unless one is configured); the hosts are given its connection string.
         var store = $"--ConnectionStrings:Marten={await LocalDatabase.ConnectionStringAsync(ctx.Configuration, ct)}";
         string[] settings = [.. ctx.Local.Settings().Select(s => $"--{s.Key}={s.Value}")];
-        var app = ControlPlaneApp.Build([$"--urls=http://127.0.0.1:{port}", $"--EMO_HOME={ctx.Home}", store, .. settings]);
+        // MLflow clients put and fetch their runs' artifacts through the control plane (the artifact proxy), in this home's store.
+        var app = ControlPlaneApp.Build([$"--urls=http://127.0.0.1:{port}", $"--EMO_HOME={ctx.Home}", store, "--Mlflow:ServeArtifacts=true", .. settings]);
         await app.StartAsync(ct);
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         // The agents get a token of their own, never the signing key (they could mint an admin token with it).

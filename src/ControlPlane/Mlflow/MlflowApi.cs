@@ -19,6 +19,7 @@ public sealed record LogMetricRequest(string? RunId, string? RunUuid, string? Ke
 public sealed record KeyValueRequest(string? RunId, string? RunUuid, string? Key, string? Value);
 public sealed record UpdateRunRequest(string? RunId, string? RunUuid, string? Status, long? EndTime, string? RunName);
 public sealed record RunRequest(string? RunId, string? RunUuid);
+public sealed record LogModelRequest(string? RunId, string? RunUuid, string? ModelJson);
 public sealed record CreateRunRequest(string? ExperimentId, string? UserId, string? RunName, long? StartTime, IReadOnlyList<MlflowTag>? Tags);
 public sealed record SearchRunsRequest(IReadOnlyList<string>? ExperimentIds, string? Filter, string? RunViewType, int? MaxResults, IReadOnlyList<string>? OrderBy,
     string? PageToken);
@@ -53,8 +54,21 @@ public static class MlflowApi
     private const int MaxRunResults = 50_000, MaxExperimentResults = 50_000, MaxHistory = 25_000, MaxScanned = 10_000;
 
     public static readonly string[] Prefixes = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"];
+    private static readonly string[] ArtifactPrefixes = ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"];
 
     private const string JsonType = "application/json";
+
+    /// <summary>Documents the JSON body a route reads itself (<see cref="Read{T}"/>) without <c>Accepts</c>' content-type
+    /// routing, which would send a wrong media type to the catch-all's 404 instead of a 415 that says why.</summary>
+    private static RouteHandlerBuilder Takes<T>(this RouteHandlerBuilder route) => route.AddOpenApiOperationTransformer(async (operation, context, ct) =>
+        operation.RequestBody = new Microsoft.OpenApi.OpenApiRequestBody
+        {
+            Required = true,
+            Content = new Dictionary<string, Microsoft.OpenApi.OpenApiMediaType>
+            {
+                [JsonType] = new() { Schema = await context.GetOrCreateSchemaAsync(typeof(T), null, ct) },
+            },
+        });
 
     /// <summary>Protobuf's JSON: int64 may come as strings, NaN and ±Infinity as "NaN", "Infinity", "-Infinity".</summary>
     private static readonly JsonSerializerOptions Wire = new(JsonSerializerDefaults.Web)
@@ -64,10 +78,20 @@ public static class MlflowApi
         NumberHandling = JsonNumberHandling.AllowReadingFromString | JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    public static bool IsMlflowPath(PathString path) => Prefixes.Any(p => path.StartsWithSegments(p));
+    public static bool IsMlflowPath(PathString path) => Prefixes.Concat(ArtifactPrefixes).Any(p => path.StartsWithSegments(p));
 
     public static void MapMlflow(this IEndpointRouteBuilder app)
     {
+        var serving = RunArtifacts.Serving(app.ServiceProvider.GetRequiredService<IConfiguration>());
+        foreach (var prefix in ArtifactPrefixes)
+        {
+            var group = app.MapGroup(prefix).RequireAuthorization(p => p.RequireAuthenticatedUser()).AddEndpointFilter(AsMlflowErrors)
+                .WithTags("MLflow artifacts proxy");
+            if (prefix != ArtifactPrefixes[0]) group.ExcludeFromDescription();
+            if (serving) RunArtifacts.Map(group);
+            else group.Map("/{**route}", () => Error(404, "ENDPOINT_NOT_FOUND", $"this control plane serves no artifacts ({RunArtifacts.Setting}=true serves them; ./emo up sets it)"))
+                .ExcludeFromDescription();
+        }
         foreach (var prefix in Prefixes)
         {
             var group = app.MapGroup(prefix).RequireAuthorization(p => p.RequireAuthenticatedUser()).AddEndpointFilter(AsMlflowErrors)
@@ -84,6 +108,14 @@ public static class MlflowApi
                 var (page, next) = SearchFilter.Page(tracked.MetricHistory.Where(m => m.Key == key).ToList(), max_results, page_token, MaxHistory);
                 return Json(new MetricHistoryResponse([.. page.Select(Metric)], next));
             }).Produces<MetricHistoryResponse>();
+            group.MapGet("/artifacts/list", async (string? run_id, string? run_uuid, string? path, string? page_token, HttpContext http, IQuerySession session,
+                CancellationToken ct) =>
+            {
+                var (run, tracked) = await LoadRunAsync(session, RunOf(run_id, run_uuid), http, ct);
+                var folder = string.IsNullOrEmpty(path) ? "" : RunArtifacts.ValidPath(path.TrimEnd('/'));
+                var (page, next) = SearchFilter.Page(RunArtifacts.List(tracked, folder, folder.Length == 0 ? "" : folder + "/"), null, page_token, MaxHistory);
+                return Json(new ListRunArtifactsResponse(RunArtifacts.Uri(run, ServesArtifacts(http)), page, next));
+            }).Produces<ListRunArtifactsResponse>();
             group.Map("/{**route}", (string? route) =>
                 Error(404, "ENDPOINT_NOT_FOUND", $"no MLflow route {Guard.Shown(route)} here; the supported routes are listed in the README"))
                 .ExcludeFromDescription();
@@ -98,7 +130,7 @@ public static class MlflowApi
             var id = Experiments.NewId();
             await Send(http, bus, new CreateExperiment(Guid.NewGuid(), id, r.Name ?? "", r.ArtifactLocation, Pairs(r.Tags, "tags")), ct);
             return Json(new CreateExperimentResponse(id));
-        }).Accepts<CreateExperimentRequest>(JsonType).Produces<CreateExperimentResponse>();
+        }).Takes<CreateExperimentRequest>().Produces<CreateExperimentResponse>();
         experiments.MapGet("/get", async (string? experiment_id, HttpContext http, IQuerySession session, CancellationToken ct) =>
         {
             Reader(http);
@@ -112,7 +144,7 @@ public static class MlflowApi
         }).Produces<ExperimentResponse>();
         experiments.MapPost("/search", async (HttpContext http, IQuerySession session, CancellationToken ct) =>
             await SearchExperimentsAsync(await Read<SearchExperimentsRequest>(http, ct), http, session, ct))
-            .Accepts<SearchExperimentsRequest>(JsonType).Produces<SearchExperimentsResponse>();
+            .Takes<SearchExperimentsRequest>().Produces<SearchExperimentsResponse>();
         experiments.MapGet("/search", (int? max_results, string? page_token, string? filter, string? view_type, HttpContext http, IQuerySession session,
             CancellationToken ct) => SearchExperimentsAsync(new SearchExperimentsRequest(max_results, page_token, filter, [.. http.Request.Query["order_by"].OfType<string>()], view_type),
             http, session, ct)).Produces<SearchExperimentsResponse>();
@@ -130,7 +162,7 @@ public static class MlflowApi
             {
                 await Send(http, bus, command(await Read<ExperimentRequest>(http, ct)), ct);
                 return Json(new MlflowEmpty());
-            }).Accepts<ExperimentRequest>(JsonType).Produces<MlflowEmpty>();
+            }).Takes<ExperimentRequest>().Produces<MlflowEmpty>();
     }
 
     private static void MapRuns(RouteGroupBuilder runs)
@@ -145,11 +177,11 @@ public static class MlflowApi
             tags["mlflow.runName"] = r.RunName ?? tags.GetValueOrDefault("mlflow.runName") ?? $"run-{runId.ToString("N")[..8]}";
             await Send(http, bus, new StartTrackedRun(Guid.NewGuid(), runId, r.ExperimentId ?? Experiments.DefaultId, r.StartTime, tags), ct);
             return Json(new RunResponse(await RunAsync(session, runId, http, ct)));
-        }).Accepts<CreateRunRequest>(JsonType).Produces<RunResponse>();
+        }).Takes<CreateRunRequest>().Produces<RunResponse>();
         runs.MapGet("/get", async (string? run_id, string? run_uuid, HttpContext http, IQuerySession session, CancellationToken ct) =>
             Json(new RunResponse(await RunAsync(session, RunOf(run_id, run_uuid), http, ct)))).Produces<RunResponse>();
         runs.MapPost("/search", async (HttpContext http, IQuerySession session, CancellationToken ct) =>
-            await SearchRunsAsync(await Read<SearchRunsRequest>(http, ct), http, session, ct)).Accepts<SearchRunsRequest>(JsonType).Produces<SearchRunsResponse>();
+            await SearchRunsAsync(await Read<SearchRunsRequest>(http, ct), http, session, ct)).Takes<SearchRunsRequest>().Produces<SearchRunsResponse>();
         runs.MapPost("/update", async (HttpContext http, IMessageContext bus, IQuerySession session, CancellationToken ct) =>
         {
             var r = await Read<UpdateRunRequest>(http, ct);
@@ -167,7 +199,7 @@ public static class MlflowApi
                 await Log(http, bus, runId, [], Empty, tags, ct);
             }
             return Json(new UpdateRunResponse((await RunAsync(session, runId, http, ct)).Info));
-        }).Accepts<UpdateRunRequest>(JsonType).Produces<UpdateRunResponse>();
+        }).Takes<UpdateRunRequest>().Produces<UpdateRunResponse>();
         ChangeRun(runs, "/delete", r => new ChangeTrackedRun(Guid.NewGuid(), RunOf(r.RunId, r.RunUuid), Stage: Experiments.Deleted));
         ChangeRun(runs, "/restore", r => new ChangeTrackedRun(Guid.NewGuid(), RunOf(r.RunId, r.RunUuid), Stage: Experiments.Active));
         runs.MapPost("/delete-tag", async (HttpContext http, IMessageContext bus, CancellationToken ct) =>
@@ -175,29 +207,35 @@ public static class MlflowApi
             var r = await Read<KeyValueRequest>(http, ct);
             await Send(http, bus, new ChangeTrackedRun(Guid.NewGuid(), RunOf(r.RunId, r.RunUuid), DeleteTag: r.Key ?? ""), ct);
             return Json(new MlflowEmpty());
-        }).Accepts<KeyValueRequest>(JsonType).Produces<MlflowEmpty>();
+        }).Takes<KeyValueRequest>().Produces<MlflowEmpty>();
         runs.MapPost("/log-batch", async (HttpContext http, IMessageContext bus, CancellationToken ct) =>
         {
             var r = await Read<LogBatchRequest>(http, ct);
             if (r.Metrics?.Count > MaxMetrics || r.Params?.Count > MaxParams || r.Tags?.Count > MaxTags)
                 throw new InvalidField("metrics/params/tags", $"a batch holds at most {MaxMetrics} metrics, {MaxParams} params and {MaxTags} tags");
             return await Log(http, bus, RunOf(r.RunId, r.RunUuid), r.Metrics ?? [], Pairs(r.Params, "params"), Pairs(r.Tags, "tags"), ct);
-        }).Accepts<LogBatchRequest>(JsonType).Produces<MlflowEmpty>();
+        }).Takes<LogBatchRequest>().Produces<MlflowEmpty>();
         runs.MapPost("/log-metric", async (HttpContext http, IMessageContext bus, CancellationToken ct) =>
         {
             var r = await Read<LogMetricRequest>(http, ct);
             return await Log(http, bus, RunOf(r.RunId, r.RunUuid), [new MlflowMetric(r.Key ?? "", r.Value, r.Timestamp ?? 0, r.Step)], Empty, Empty, ct);
-        }).Accepts<LogMetricRequest>(JsonType).Produces<MlflowEmpty>();
+        }).Takes<LogMetricRequest>().Produces<MlflowEmpty>();
+        runs.MapPost("/log-model", async (HttpContext http, IMessageContext bus, CancellationToken ct) =>
+        {
+            var r = await Read<LogModelRequest>(http, ct);
+            await Send(http, bus, new LogToRun(Guid.NewGuid(), RunOf(r.RunId, r.RunUuid), [], Empty, Empty, Guard.Required("model_json", r.ModelJson)), ct);
+            return Json(new MlflowEmpty());
+        }).Takes<LogModelRequest>().Produces<MlflowEmpty>();
         runs.MapPost("/log-parameter", async (HttpContext http, IMessageContext bus, CancellationToken ct) =>
         {
             var r = await Read<KeyValueRequest>(http, ct);
             return await Log(http, bus, RunOf(r.RunId, r.RunUuid), [], One(r), Empty, ct);
-        }).Accepts<KeyValueRequest>(JsonType).Produces<MlflowEmpty>();
+        }).Takes<KeyValueRequest>().Produces<MlflowEmpty>();
         runs.MapPost("/set-tag", async (HttpContext http, IMessageContext bus, CancellationToken ct) =>
         {
             var r = await Read<KeyValueRequest>(http, ct);
             return await Log(http, bus, RunOf(r.RunId, r.RunUuid), [], Empty, One(r), ct);
-        }).Accepts<KeyValueRequest>(JsonType).Produces<MlflowEmpty>();
+        }).Takes<KeyValueRequest>().Produces<MlflowEmpty>();
 
         static Dictionary<string, string> One(KeyValueRequest r) => new() { [r.Key ?? ""] = r.Value ?? "" };
         static void ChangeRun(RouteGroupBuilder g, string route, Func<RunRequest, ChangeTrackedRun> command) =>
@@ -205,7 +243,7 @@ public static class MlflowApi
             {
                 await Send(http, bus, command(await Read<RunRequest>(http, ct)), ct);
                 return Json(new MlflowEmpty());
-            }).Accepts<RunRequest>(JsonType).Produces<MlflowEmpty>();
+            }).Takes<RunRequest>().Produces<MlflowEmpty>();
     }
 
     private static async Task<IResult> SearchExperimentsAsync(SearchExperimentsRequest r, HttpContext http, IQuerySession session, CancellationToken ct)
@@ -250,7 +288,7 @@ public static class MlflowApi
         if (runs.Count > MaxScanned) throw new InvalidField("experiment_ids", $"these experiments hold more than {MaxScanned} runs: this server searches at most {MaxScanned}");
         var tracking = (await session.LoadManyAsync<RunTracking>(ct, runs.Select(x => x.Id).ToArray())).ToDictionary(t => t.RunId);
         var rows = runs.Where(x => stages.Contains(x.LifecycleStage ?? Experiments.Active))
-            .Select(x => Shape(x, tracking.GetValueOrDefault(x.RunId) ?? new RunTracking(x.Id, x.RunId)))
+            .Select(x => Shape(x, tracking.GetValueOrDefault(x.RunId) ?? new RunTracking(x.Id, x.RunId), ServesArtifacts(http)))
             .Where(x => SearchFilter.Matches(clauses, (entity, key) => Value(x, entity, key)));
         var orders = SearchFilter.Order(r.OrderBy);
         var sorted = SearchFilter.Sort(rows, orders.Count > 0 ? orders : [(SearchFilter.Attributes, "start_time", true)], Value, x => x.Info.RunId);
@@ -317,10 +355,14 @@ public static class MlflowApi
     private static async Task<MlflowRun> RunAsync(IQuerySession session, Guid runId, HttpContext http, CancellationToken ct)
     {
         var (run, tracked) = await LoadRunAsync(session, runId, http, ct);
-        return Shape(run, tracked);
+        return Shape(run, tracked, ServesArtifacts(http));
     }
 
-    private static MlflowRun Shape(TrainingRun run, RunTracking tracked)
+    private static bool ServesArtifacts(HttpContext http) => RunArtifacts.Serving(http.RequestServices.GetRequiredService<IConfiguration>());
+
+    /// <summary>A run as MLflow shows it; a run an MLflow client started keeps its artifacts behind the proxy, a launched run's
+    /// artifact is its model file.</summary>
+    private static MlflowRun Shape(TrainingRun run, RunTracking tracked, bool servesArtifacts)
     {
         var latest = tracked.MetricHistory.GroupBy(m => m.Key).Select(g => Metric(g.OrderBy(m => m.Step).ThenBy(m => m.Timestamp).Last())).ToList();
         var info = new MlflowRunInfo(run.RunId.ToString("N"), run.RunId.ToString("N"), tracked.Tags.GetValueOrDefault("mlflow.runName") ?? run.ModelName,
@@ -333,7 +375,8 @@ public static class MlflowApi
                 RunStatus.Failed => "FAILED",
                 _ => "KILLED",
             },
-            (run.StartedAt ?? run.RequestedAt).ToUnixTimeMilliseconds(), run.FinishedAt?.ToUnixTimeMilliseconds(), run.ArtifactUri ?? "",
+            (run.StartedAt ?? run.RequestedAt).ToUnixTimeMilliseconds(), run.FinishedAt?.ToUnixTimeMilliseconds(),
+            run.TrainerKind == TrainingRun.Tracked ? RunArtifacts.Uri(run, servesArtifacts) : run.ArtifactUri ?? "",
             run.LifecycleStage ?? Experiments.Active);
         return new MlflowRun(info, new MlflowRunData(latest, Tags(tracked.Params), Tags(tracked.Tags)));
     }
@@ -374,7 +417,7 @@ public static class MlflowApi
         }
     }
 
-    private static IResult Json(object body) => Results.Json(body, Wire);
+    internal static IResult Json(object body) => Results.Json(body, Wire);
 
     public static IResult Error(int status, string code, string message) => Results.Json(new MlflowError(code, message), Wire, statusCode: status);
 
@@ -415,7 +458,9 @@ public sealed class MlflowSchemaNames : Microsoft.AspNetCore.OpenApi.IOpenApiSch
         if (context.JsonTypeInfo.Type.Namespace != typeof(MlflowApi).Namespace || schema.Properties is not { Count: > 0 } properties) return Task.CompletedTask;
         string Wire(string name) => JsonNamingPolicy.SnakeCaseLower.ConvertName(name);
         schema.Properties = properties.ToDictionary(p => Wire(p.Key), p => p.Value);
-        if (schema.Required is { Count: > 0 } required) schema.Required = required.Select(Wire).ToHashSet();
+        // A request's fields are all optional, as in MLflow's protobuf; the route says which one it misses.
+        if (schema.Required is { Count: > 0 } required)
+            schema.Required = context.JsonTypeInfo.Type.Name.EndsWith("Request", StringComparison.Ordinal) ? null : required.Select(Wire).ToHashSet();
         return Task.CompletedTask;
     }
 }

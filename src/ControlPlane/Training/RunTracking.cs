@@ -1,3 +1,4 @@
+using EventMlOps.Contracts.Artifacts;
 using EventMlOps.Contracts;
 using EventMlOps.Contracts.Views;
 
@@ -13,6 +14,11 @@ public sealed record RunTracking(string Id, Guid RunId)
     public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
 
     public IReadOnlyList<MetricPoint> MetricHistory { get; init; } = [];
+
+    /// <summary>The files uploaded through MLflow's artifact proxy, by path (a path uploaded again points at its new content).</summary>
+    public IReadOnlyDictionary<string, ArtifactRef> Artifacts { get; init; } = new Dictionary<string, ArtifactRef>();
+
+    public RunTracking Apply(RunArtifactLogged e) => this with { Artifacts = new Dictionary<string, ArtifactRef>(Artifacts) { [e.Path] = e.Artifact } };
 
     public static RunTracking Create(TrainingRunRequested e) => new(StreamKeys.Run(e.RunId), e.RunId);
 

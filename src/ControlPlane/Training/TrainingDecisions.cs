@@ -147,23 +147,33 @@ public static class TrainingDecisions
     /// the agent saw it exit; after that the record is closed.</summary>
     public static readonly TimeSpan TrackingGrace = TimeSpan.FromMinutes(2);
 
-    /// <summary>A tracking call by one who may write to the run (<see cref="Mlflow.TrackedRuns.EnsureWriter"/>). Accepted while
-    /// the run is unfinished and for <see cref="TrackingGrace"/> after it succeeded; a cancelled or failed run takes nothing
-    /// more. Metrics may be NaN or infinite, as MLflow records them.</summary>
+    /// <summary>The run, for one who may write to it (<see cref="Mlflow.TrackedRuns.EnsureWriter"/>) while it takes tracking
+    /// calls and artifacts: unfinished, or succeeded less than <see cref="TrackingGrace"/> ago; a cancelled or failed run
+    /// takes nothing more.</summary>
+    public static TrainingRun Writable(TrainingRun? run, Guid id, Actor actor, DateTimeOffset now)
+    {
+        var r = Existing(run, id);
+        Mlflow.TrackedRuns.EnsureWriter(r, actor);
+        return r.Status is RunStatus.Cancelled or RunStatus.Failed || (r.FinishedAt is { } finished && now - finished > TrackingGrace)
+            ? throw new Refused($"run {id:N} is {r.Status.ToString().ToLowerInvariant()}; nothing more can be logged to it")
+            : r;
+    }
+
+    /// <summary>A tracking call to a <see cref="Writable"/> run. Metrics may be NaN or infinite, as MLflow records them.</summary>
     public static object[] Log(TrainingRun? run, RunTracking? tracked, LogToRun c, Actor actor, DateTimeOffset now)
     {
-        var r = Existing(run, c.RunId);
-        Mlflow.TrackedRuns.EnsureWriter(r, actor);
-        if (r.Status is RunStatus.Cancelled or RunStatus.Failed || (r.FinishedAt is { } finished && now - finished > TrackingGrace))
-            throw new Refused($"run {c.RunId:N} is {r.Status.ToString().ToLowerInvariant()}; nothing more can be logged to it");
+        Writable(run, c.RunId, actor, now);
         foreach (var m in c.Metrics) Guard.Key("metrics.key", m.Key);
         foreach (var key in c.Params.Keys.Concat(c.Tags.Keys)) Guard.Key("key", key);
         foreach (var (key, value) in c.Params)
             if (tracked?.Params.TryGetValue(key, out var logged) == true && logged != value)
                 throw new InvalidField($"params.{key}", $"was already logged as '{logged}'; a parameter cannot change (MLflow semantics)");
-        return c.Metrics.Count + c.Params.Count + c.Tags.Count == 0
+        var tags = c.LoggedModel is { } model
+            ? new Dictionary<string, string>(c.Tags) { [LoggedModels.HistoryTag] = LoggedModels.Append(tracked?.Tags.GetValueOrDefault(LoggedModels.HistoryTag), model) }
+            : c.Tags;
+        return c.Metrics.Count + c.Params.Count + tags.Count == 0
             ? []
-            : [new TrainingRunLogged(c.RunId, c.Metrics, c.Params, c.Tags, now)];
+            : [new TrainingRunLogged(c.RunId, c.Metrics, c.Params, tags, now)];
     }
 
     private static TrainingRun Existing(TrainingRun? run, Guid id) => run ?? throw new NotFound("run", id.ToString("N"));

@@ -83,6 +83,10 @@ public sealed record TrackedRunEnded(Guid RunId, RunStatus Status, string EndedB
 /// searches, never erased.</summary>
 public sealed record RunLifecycleChanged(Guid RunId, string Stage, string ChangedBy, DateTimeOffset ChangedAt);
 
+/// <summary>A file an MLflow client uploaded to the run's artifacts (<paramref name="Path"/> within them), as the
+/// control plane stored it.</summary>
+public sealed record RunArtifactLogged(Guid RunId, string Path, ArtifactRef Artifact, string LoggedBy, DateTimeOffset LoggedAt);
+
 public sealed record RunTagDeleted(Guid RunId, string Key, string DeletedBy, DateTimeOffset DeletedAt);
 
 /// <summary>A training run (stream <c>run:{id}</c>).</summary>

@@ -8,6 +8,7 @@ using EventMlOps.ControlPlane.Mlflow;
 using EventMlOps.ControlPlane.Tests.Testing;
 using EventMlOps.ControlPlane.Training;
 using Marten;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace EventMlOps.ControlPlane.Tests.Mlflow;
 
@@ -263,18 +264,80 @@ public class MlflowApiTests(ControlPlaneFixture fx)
     }
 
     [Fact]
+    public async Task Given_a_control_plane_serving_artifacts_When_a_client_uploads_lists_and_downloads_Then_each_file_is_stored_by_digest_and_recorded()
+    {
+        var (app, address) = await fx.StartWithAddressAsync("mlflow_artifacts", "--Mlflow:ServeArtifacts=true", "--Artifacts:S3:Bucket=");
+        await using var _ = app;
+        var alice = fx.Client(Roles.Scientist, "alice", address);
+        var bob = fx.Client(Roles.Scientist, "bob", address);
+        var run = (await Call(alice, "runs/create", """{"experiment_id": "0"}""")).GetProperty("run").GetProperty("info");
+        var runId = run.GetProperty("run_id").GetString()!;
+        var root = run.GetProperty("artifact_uri").GetString()!;
+        root.ShouldBe($"mlflow-artifacts:/0/{runId}/artifacts");
+        var proxy = $"/api/2.0/mlflow-artifacts/artifacts/{root["mlflow-artifacts:/".Length..]}";
+
+        var onnx = Enumerable.Range(0, 70_000).Select(i => (byte)(i * 7)).ToArray();
+        (await alice.PutAsync($"{proxy}/model/model.onnx", new ByteArrayContent(onnx), Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await alice.PutAsync($"{proxy}/model/MLmodel", new StringContent("flavors: {onnx: {}}"), Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await alice.PutAsync($"{proxy}/notes.txt", new StringContent("first"), Ct)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var model = JsonSerializer.Serialize(new { artifact_path = "model", flavors = new { onnx = new { onnx_version = "1.17" } } });
+        await Call(alice, "runs/log-model", JsonSerializer.Serialize(new { run_id = runId, model_json = model }));
+
+        (await alice.GetByteArrayAsync($"{proxy}/model/model.onnx", Ct)).ShouldBe(onnx);
+        var listed = JsonDocument.Parse(await alice.GetStringAsync($"/api/2.0/mlflow-artifacts/artifacts?path=0/{runId}/artifacts", Ct)).RootElement;
+        listed.GetProperty("files").EnumerateArray().Select(f => (f.GetProperty("path").GetString(), f.GetProperty("is_dir").GetBoolean())).ShouldBe([("model", true), ("notes.txt", false)]);
+        var inModel = await Call(alice, $"artifacts/list?run_id={runId}&path=model", null);
+        inModel.GetProperty("root_uri").GetString().ShouldBe(root);
+        inModel.GetProperty("files").EnumerateArray().Select(f => (f.GetProperty("path").GetString(), f.GetProperty("file_size").GetInt64()))
+            .ShouldContain(("model/model.onnx", onnx.LongLength));
+        Tag((await Call(alice, $"runs/get?run_id={runId}")).GetProperty("run"), "mlflow.log-model.history")!.ShouldContain("\"artifact_path\":\"model\"");
+
+        // Only the run's writer uploads; a reader downloads; no path leaves the run's folder.
+        (await bob.PutAsync($"{proxy}/evil.txt", new StringContent("x"), Ct)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await fx.Client(Roles.Viewer, "victor", address).GetByteArrayAsync($"{proxy}/model/model.onnx", Ct)).ShouldBe(onnx);
+        foreach (var path in (string[])[$"{proxy}/../x", $"{proxy}/a%5C..%5Cb", $"/api/2.0/mlflow-artifacts/artifacts/0/{runId}/other/x"])
+            (await alice.PutAsync(path, new StringContent("x"), Ct)).StatusCode.ShouldBeOneOf([HttpStatusCode.BadRequest, HttpStatusCode.NotFound], path);
+        (await alice.GetAsync($"{proxy}/missing.bin", Ct)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
+        var store = app.Services.GetRequiredService<IDocumentStore>();
+        await using var session = store.QuerySession();
+        var logged = (await session.Events.FetchStreamAsync(StreamKeys.Run(Guid.Parse(runId)), token: Ct)).Select(e => e.Data).OfType<RunArtifactLogged>().ToList();
+        logged.Select(e => e.Path).ShouldBe(["model/model.onnx", "model/MLmodel", "notes.txt"]);
+        logged[0].Artifact.Sha256.ShouldBe(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(onnx)));
+        logged[0].LoggedBy.ShouldBe("alice");
+
+        // A receipt is the control plane's own: a command naming another object (or none) is refused, even for one's own run.
+        await using var writing = store.LightweightSession();
+        var forged = new LogRunArtifact(Guid.NewGuid(), Guid.Parse(runId), "stolen.onnx", logged[0].Artifact,
+            fx.Tokens.IssueGrant(RunArtifacts.ReceiptScope(Guid.Parse(runId), "model/model.onnx", logged[0].Artifact), TimeSpan.FromMinutes(1)));
+        var actor = new Auth.Actor("alice", new HashSet<string> { Roles.Scientist });
+        await Should.ThrowAsync<Commanding.Forbidden>(() => LogRunArtifactHandler.Handle(forged, actor, writing, fx.Tokens, TimeProvider.System, Ct));
+        await Should.ThrowAsync<Commanding.Unauthenticated>(() => LogRunArtifactHandler.Handle(forged with { Receipt = "x" }, actor, writing, fx.Tokens, TimeProvider.System, Ct));
+    }
+
+    [Fact]
+    public async Task Given_a_control_plane_serving_no_artifacts_When_a_client_uploads_Then_it_is_told_how_to_turn_them_on()
+    {
+        var alice = fx.Client(Roles.Scientist, "alice");
+        var runId = (await Call(alice, "runs/create", """{"experiment_id": "0"}""")).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
+        (await Call(alice, $"runs/get?run_id={runId}")).GetProperty("run").GetProperty("info").GetProperty("artifact_uri").GetString().ShouldBe("");
+        var refused = await alice.PutAsync($"/api/2.0/mlflow-artifacts/artifacts/0/{runId}/artifacts/x", new StringContent("x"), Ct);
+        refused.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await refused.Content.ReadAsStringAsync(Ct)).ShouldContain("Mlflow:ServeArtifacts=true");
+    }
+
+    [Fact]
     public async Task Given_the_openapi_document_When_the_mlflow_routes_are_read_Then_they_have_mlflows_field_names_errors_and_the_bearer_scheme()
     {
         using var anonymous = fx.Client();
         var doc = JsonDocument.Parse(await anonymous.GetStringAsync("/openapi/v1.json", Ct)).RootElement;
         var search = doc.GetProperty("paths").GetProperty("/api/2.0/mlflow/runs/search").GetProperty("post");
-        search.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()
-            .ShouldBe("#/components/schemas/SearchRunsRequest");
+        var body = search.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema");
+        body.GetProperty("properties").EnumerateObject().Select(p => p.Name).ShouldBe(["experiment_ids", "filter", "run_view_type", "max_results", "order_by", "page_token"]);
+        body.TryGetProperty("required", out _).ShouldBeFalse("MLflow's request fields are optional");
         search.GetProperty("responses").GetProperty("403").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref")
             .GetString().ShouldBe("#/components/schemas/MlflowError");
         var schemas = doc.GetProperty("components").GetProperty("schemas");
-        schemas.GetProperty("SearchRunsRequest").GetProperty("properties").EnumerateObject().Select(p => p.Name)
-            .ShouldBe(["experiment_ids", "filter", "run_view_type", "max_results", "order_by", "page_token"]);
         schemas.GetProperty("MlflowError").GetProperty("properties").EnumerateObject().Select(p => p.Name).ShouldBe(["error_code", "message"]);
         doc.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer").GetProperty("scheme").GetString().ShouldBe("bearer");
         doc.GetProperty("paths").EnumerateObject().ShouldNotContain(p => p.Name.StartsWith("/ajax-api"), "the UI's twin routes are left out");
