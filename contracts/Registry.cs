@@ -5,9 +5,10 @@ namespace EventMlOps.Contracts.Registry;
 
 public enum ModelStage { None, Staging, Production, Archived }
 
-/// <summary>Registers the artifact of a succeeded run as the next version of <paramref name="ModelName"/>.</summary>
+/// <summary>Registers the artifact of a succeeded run as the next version of <paramref name="ModelName"/>; for a run an MLflow
+/// client started, the ONNX model it uploaded at <paramref name="ArtifactPath"/> (a file, or a folder holding model.onnx).</summary>
 [SentBy(Roles.Scientist)]
-public sealed record RegisterModelVersion(Guid CommandId, string ModelName, Guid RunId) : ICommand;
+public sealed record RegisterModelVersion(Guid CommandId, string ModelName, Guid RunId, string? ArtifactPath = null) : ICommand;
 
 [SentBy(Roles.Approver)]
 public sealed record ApproveModelVersion(Guid CommandId, string ModelName, int Version, string? Comment = null) : ICommand;

@@ -100,6 +100,7 @@ public static class MlflowApi
             if (prefix != Prefixes[0]) group.ExcludeFromDescription(); // the MLflow UI's twin of the same routes
             MapExperiments(group.MapGroup("/experiments"));
             MapRuns(group.MapGroup("/runs"));
+            MlflowRegistry.Map(group, Reader, (http, bus, command, ct) => Send(http, bus, command, ct));
             group.MapGet("/metrics/get-history", async (string? run_id, string? run_uuid, string? metric_key, string? page_token, int? max_results,
                 HttpContext http, IQuerySession session, CancellationToken ct) =>
             {
@@ -391,7 +392,7 @@ public static class MlflowApi
     private static Guid RunOf(string? runId, string? runUuid) =>
         Guid.TryParse(runId ?? runUuid, out var id) && id != Guid.Empty ? id : throw new InvalidField("run_id", $"{Guard.Shown(runId ?? runUuid)} is not a run id");
 
-    private static Dictionary<string, string> Pairs(IReadOnlyList<MlflowTag>? pairs, string field)
+    internal static Dictionary<string, string> Pairs(IReadOnlyList<MlflowTag>? pairs, string field)
     {
         var result = new Dictionary<string, string>();
         foreach (var p in pairs ?? [])
@@ -401,7 +402,7 @@ public static class MlflowApi
     }
 
     /// <summary>A call's body: JSON (else 415), at most <see cref="MaxBodyBytes"/> (else 413).</summary>
-    private static async Task<T> Read<T>(HttpContext http, CancellationToken ct)
+    internal static async Task<T> Read<T>(HttpContext http, CancellationToken ct)
     {
         if (!http.Request.HasJsonContentType())
             throw new BadHttpRequestException("MLflow calls take a JSON body (Content-Type: application/json)", StatusCodes.Status415UnsupportedMediaType);

@@ -24,7 +24,8 @@ public sealed record ModelVersionRegistered(
     string RegisteredBy,
     DateTimeOffset RegisteredAt,
     string? RunRequestedBy = null,
-    string? TrainerKind = null)
+    string? TrainerKind = null,
+    string? Source = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -66,7 +67,8 @@ public sealed record ModelVersion(
     IReadOnlyList<StageChange> StageHistory,
     IReadOnlyList<AliasChange> AliasHistory,
     string? RunRequestedBy = null,
-    string? TrainerKind = null)
+    string? TrainerKind = null,
+    string? Source = null)
 {
     /// <summary>The people responsible for this version: none of them may be its four-eyes approver. Names compare as
     /// principals do (case and surrounding spaces aside), so histories from before names were normalised agree.</summary>
@@ -84,7 +86,7 @@ public sealed record ModelVersion(
 
     public static ModelVersion Create(ModelVersionRegistered e) => new(
         StreamKeys.ModelVersion(e.ModelName, e.Version), e.ModelName, e.Version, e.RunId, e.Artifact.Uri, e.Artifact.Sha256,
-        e.DatasetId, e.DatasetSha256, e.Metrics, e.RegisteredBy, e.RegisteredAt, ModelStage.None, [], [], [], [], e.RunRequestedBy, e.TrainerKind);
+        e.DatasetId, e.DatasetSha256, e.Metrics, e.RegisteredBy, e.RegisteredAt, ModelStage.None, [], [], [], [], e.RunRequestedBy, e.TrainerKind, e.Source);
 
     public ModelVersion Apply(ModelVersionApproved e) => this with { Approvals = [.. Approvals, new Approval(e.ApprovedBy, e.Comment, e.ApprovedAt)] };
 

@@ -25,7 +25,8 @@ public static class RegisterModelVersionHandler
         var previous = await session.Query<ModelVersion>().Where(v => v.ModelName == command.ModelName)
             .OrderByDescending(v => v.Version).FirstOrDefaultAsync();
         var latest = previous?.Version ?? 0;
-        var events = RegistryDecisions.Register(run.Aggregate, previous, latest + 1, command, actor, now);
+        var tracked = await session.StateAsync<RunTracking>(StreamKeys.Run(command.RunId), null);
+        var events = RegistryDecisions.Register(run.Aggregate, previous, latest + 1, command, actor, now, tracked);
         var stream = StreamKeys.ModelVersion(command.ModelName, latest + 1);
         session.Events.StartStream<ModelVersion>(stream, events[0]);
         run.AppendOne(events[1]);

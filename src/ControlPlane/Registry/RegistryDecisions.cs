@@ -10,11 +10,13 @@ public static class RegistryDecisions
 {
     /// <summary>A version is registered only from a succeeded run of that model, once per run, and only from the trainer
     /// kind of the model's earlier versions (<paramref name="previous"/>): an anomaly detector is no recommender version.</summary>
-    public static object[] Register(TrainingRun? run, ModelVersion? previous, int nextVersion, RegisterModelVersion c, string actor, DateTimeOffset now)
+    public static object[] Register(TrainingRun? run, ModelVersion? previous, int nextVersion, RegisterModelVersion c, string actor, DateTimeOffset now,
+        RunTracking? tracked = null)
     {
         Guard.Name("modelName", c.ModelName);
         Guard.Id("runId", c.RunId);
         var r = run ?? throw new NotFound("run", c.RunId.ToString("N"));
+        if (r.TrainerKind == TrainingRun.Tracked) return RegisterTracked(r, tracked, previous, nextVersion, c, actor, now);
         if (r.Status != RunStatus.Succeeded)
             throw new Refused($"run {c.RunId:N} is {r.Status.ToString().ToLowerInvariant()}; only a succeeded run can be registered as a model version");
         if (r.RegisteredVersion is { } existing)
@@ -27,6 +29,33 @@ public static class RegistryDecisions
         [
             new ModelVersionRegistered(c.ModelName, nextVersion, r.RunId, new ModelArtifact(r.ArtifactUri!, r.ArtifactSha256!), r.DatasetId, r.DatasetSha256,
                 r.Metrics ?? new Dictionary<string, double>(), actor, now, r.RequestedBy, r.TrainerKind),
+            new TrainingRunRegistered(r.RunId, c.ModelName, nextVersion, now),
+        ];
+    }
+
+    /// <summary>A run an MLflow client started registers the ONNX model it uploaded (MLflow's <c>model-versions/create</c>
+    /// names it by its source), while running too, as MLflow's <c>log_model(registered_model_name=…)</c> does; under any
+    /// model name; with its latest finite metrics and no dataset unless one is known.</summary>
+    private static object[] RegisterTracked(TrainingRun r, RunTracking? tracked, ModelVersion? previous, int nextVersion, RegisterModelVersion c, string actor,
+        DateTimeOffset now)
+    {
+        if (r.Status is not (RunStatus.Running or RunStatus.Succeeded))
+            throw new Refused($"run {r.RunId:N} is {r.Status.ToString().ToLowerInvariant()}; only a running or finished run's model can be registered");
+        if (r.RegisteredVersion is { } existing)
+            throw new Refused($"run {r.RunId:N} is already registered as version {existing}");
+        if (previous?.TrainerKind is { } kind && kind != r.TrainerKind)
+            throw new Refused($"{c.ModelName} holds versions of the '{kind}' trainer; run {r.RunId:N} was started by an MLflow client");
+        var path = Mlflow.RunArtifacts.ValidPath(c.ArtifactPath);
+        var artifacts = tracked?.Artifacts ?? new Dictionary<string, Contracts.Artifacts.ArtifactRef>();
+        var file = path.EndsWith(".onnx", StringComparison.Ordinal) ? path : $"{path}/model.onnx";
+        var model = artifacts.GetValueOrDefault(file)
+            ?? throw new InvalidField("source", $"run {r.RunId:N} has no ONNX model at {Guard.Shown(file)}: EventMlOps serves ONNX models (mlflow.onnx.log_model writes <path>/model.onnx)");
+        var metrics = (tracked?.MetricHistory ?? []).GroupBy(m => m.Key).Select(g => g.OrderBy(m => m.Step).Last())
+            .Where(m => double.IsFinite(m.Value)).ToDictionary(m => m.Key, m => m.Value);
+        return
+        [
+            new ModelVersionRegistered(c.ModelName, nextVersion, r.RunId, new ModelArtifact(model.Uri, model.Sha256), r.DatasetId, r.DatasetSha256, metrics, actor, now,
+                r.RequestedBy, r.TrainerKind, $"{Mlflow.RunArtifacts.Uri(r, serving: true)}/{path}"),
             new TrainingRunRegistered(r.RunId, c.ModelName, nextVersion, now),
         ];
     }

@@ -14,6 +14,7 @@ public static class TrainingSlice
         // MLflow's experiments: a name is unique, also between two creators racing (the index refuses the second).
         o.Projections.Snapshot<Mlflow.Experiment>(SnapshotLifecycle.Inline);
         o.Schema.For<Mlflow.Experiment>().UniqueIndex(x => x.Name);
+        o.Projections.Snapshot<Mlflow.RegisteredModel>(SnapshotLifecycle.Inline);
         o.Schema.For<RunLiveness>().Index(x => x.LastBeatAt);
         // Applied by no projection any more, yet in older histories: known, so that an imported one is read.
         o.Events.AddEventType<TrainingRunHeartbeat>();

@@ -23,7 +23,7 @@ public sealed class ProjectionRebuildTests(ControlPlaneFixture fx)
 {
     public static readonly string[] Expected = [
         "AnomalyEpisode", "Dataset", "EndpointAlarms", "EndpointState", "EndpointStatus", "Experiment", "ModelPolicy", "ModelVersion",
-        "RetrainingLoop", "RunTracking", "TrainingRun"];
+        "RegisteredModel", "RetrainingLoop", "RunTracking", "TrainingRun"];
 
     private HttpClient Admin => fx.Client(Roles.Admin, "ada");
 
@@ -169,6 +169,8 @@ public sealed class ProjectionRebuildTests(ControlPlaneFixture fx)
         (await s.Scientist.PostAsync("/api/2.0/mlflow/runs/log-metric", Json($$"""{"run_id": "{{run}}", "key": "loss", "value": "NaN", "timestamp": 1}""")))
             .EnsureSuccessStatusCode();
         (await s.Scientist.PostAsync("/api/2.0/mlflow/runs/update", Json($$"""{"run_id": "{{run}}", "status": "FINISHED"}"""))).EnsureSuccessStatusCode();
+        (await s.Scientist.PostAsync("/api/2.0/mlflow/registered-models/create", Json($$"""{"name": "{{s.Model}}-mlflow", "description": "d"}""")))
+            .EnsureSuccessStatusCode();
         return (s.Model, s.Endpoint);
     }
 
