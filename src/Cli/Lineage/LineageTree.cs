@@ -25,8 +25,13 @@ public static class LineageTree
         if (l.Run is { } r)
         {
             w.WriteLine($"{indent}{Branch}run {r.RunId}  {r.TrainerKind}  {r.Status}{(r.DurationSeconds is { } s ? $" in {Fmt.Seconds(s)}" : "")}");
-            w.WriteLine($"{runIndent}{Pipe}requested {Fmt.Time(r.RequestedAt)} by {r.RequestedBy}, code {r.CodeVersion}");
-            w.WriteLine($"{runIndent}{Pipe}params  {Fmt.Params(r.Hyperparameters, r.Options)}");
+            if (r.TrainerKind == "mlflow") // a person's script logged it: no trainer, code or hyperparameters were given to anything
+                w.WriteLine($"{runIndent}{Pipe}started {Fmt.Time(r.RequestedAt)} by {r.RequestedBy} from an MLflow client (./emo runs show {r.RunId:N})");
+            else
+            {
+                w.WriteLine($"{runIndent}{Pipe}requested {Fmt.Time(r.RequestedAt)} by {r.RequestedBy}, code {r.CodeVersion}");
+                w.WriteLine($"{runIndent}{Pipe}params  {Fmt.Params(r.Hyperparameters, r.Options)}");
+            }
             w.WriteLine($"{runIndent}{Pipe}metrics {Fmt.Headline(r.Metrics)}");
             if (r.ReproducedFrom is { } original) w.WriteLine($"{runIndent}{Pipe}reproduces run {original}");
             foreach (var copy in r.Reproductions ?? []) w.WriteLine($"{runIndent}{Pipe}reproduced by run {copy}");

@@ -51,7 +51,8 @@ public static class LineageQueries
         return new ModelLineage(
             v.ModelName, v.Version, v.Stage, v.Aliases, v.ArtifactUri, v.ArtifactSha256, v.RegisteredBy, v.RegisteredAt,
             v.Approvals, v.StageHistory, v.AliasHistory,
-            run is null ? null : new RunLineage(run.RunId, run.TrainerKind, run.Status, run.Hyperparameters, run.CodeVersion, run.Metrics,
+            // A run an MLflow client started reports no metrics of its own: the version holds its latest tracked ones.
+            run is null ? null : new RunLineage(run.RunId, run.TrainerKind, run.Status, run.Hyperparameters, run.CodeVersion, run.Metrics ?? v.Metrics,
                 run.DurationSeconds, run.RequestedBy, run.RequestedAt, run.Trigger, run.ReproducedFrom, run.Reproductions ?? [], run.Options),
             dataset is null ? null : new DatasetLineage(dataset.DatasetId, dataset.Name, dataset.Uri, dataset.Sha256, dataset.Format,
                 dataset.RowCount, dataset.RegisteredBy, dataset.RegisteredAt),

@@ -76,6 +76,7 @@ public static class MlflowApi
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         NumberHandling = JsonNumberHandling.AllowReadingFromString | JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // "run's", as MLflow writes it: no page renders this JSON as HTML
     };
 
     public static bool IsMlflowPath(PathString path) => Prefixes.Concat(ArtifactPrefixes).Any(p => path.StartsWithSegments(p));
