@@ -67,6 +67,7 @@ public static class AgentsApp
         builder.Services.AddTrainingAgent(config);
         builder.Services.AddRolloutAgent(config);
         builder.Services.AddDriftAgent(config);
+        builder.Services.AddHostedService<Hosting.AgentBeat>();
         var app = builder.Build();
         app.MapServiceDefaults();
         return app;

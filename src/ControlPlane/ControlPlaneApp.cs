@@ -157,6 +157,7 @@ public static class ControlPlaneApp
         api.MapEnvironments();
         api.MapHistory();
         api.MapProjections();
+        Agents.AgentsApi.MapAgents(api);
         Mlflow.MlflowApi.MapMlflow(app);
         app.MapDashboard();
         app.Lifetime.ApplicationStarted.Register(() => _ = Task.Run(async () =>
@@ -194,6 +195,7 @@ public static class ControlPlaneApp
         o.ConfigureRetraining();
         o.ConfigureAlarms();
         o.ConfigureCommanding();
+        o.Schema.For<Agents.AgentLiveness>(); // the agent hosts' beats (emo status)
     }
 
     /// <summary>A refused bearer token answers a ProblemDetails saying why (in words that reveal nothing of the

@@ -1,28 +1,31 @@
 using System.CommandLine;
 using System.Text.Json;
+using EventMlOps.Contracts.Views;
 using EventMlOps.Hosting;
 using EventMlOps.Local;
 
 namespace EventMlOps.Cli.Hosting;
 
-/// <summary><c>emo status</c>: where the control plane is, whether it is ready, its PostgreSQL, and what the store holds.
-/// Exits 0 only when the control plane answers ready.</summary>
+/// <summary><c>emo status</c>: where the control plane is, whether it is ready, its PostgreSQL, what the store holds, and
+/// the agent hosts as their last beats left them. Exits 0 only when the control plane answers ready.</summary>
 public static class StatusCommand
 {
     private const int RunsCountedUpTo = 1000;
 
-    public sealed record Status(string? Url, bool Ready, int? Pid, string Postgres, IReadOnlyDictionary<string, string>? Counts, string? CountsUnavailable);
+    public sealed record Status(string? Url, bool Ready, int? Pid, string Postgres, IReadOnlyDictionary<string, string>? Counts, string? CountsUnavailable,
+        IReadOnlyList<AgentView>? Agents = null);
 
     public static Command Create()
     {
-        var command = new Command("status", "Show the control plane's URL, health, pid, PostgreSQL and store counts");
+        var command = new Command("status", "Show the control plane's URL, health, pid, PostgreSQL, store counts and agents");
         command.SetAction(async (parse, ct) =>
         {
             var ctx = CliContext.From(parse);
             var url = ctx.FindUrl();
             var ready = url is not null && await ApiClient.IsReadyAsync(url, ct);
             var (counts, unavailable) = ready ? await CountAsync(ctx, ct) : (null, null);
-            var status = new Status(url?.ToString().TrimEnd('/'), ready, ctx.Local.RunningPid(), Postgres(ctx), counts, unavailable);
+            var agents = counts is null ? null : await ctx.Api.GetAsync<List<AgentView>>("/api/agents", ct);
+            var status = new Status(url?.ToString().TrimEnd('/'), ready, ctx.Local.RunningPid(), Postgres(ctx), counts, unavailable, agents);
             if (ctx.Json)
                 ctx.Out.WriteLine(JsonSerializer.Serialize(status, new JsonSerializerOptions(ApiClient.Json) { WriteIndented = true }));
             else
@@ -41,6 +44,11 @@ public static class StatusCommand
             w.WriteLine($"store          {string.Join(", ", c.Select(kv => $"{kv.Value} {kv.Key}"))}");
         if (s.CountsUnavailable is { } why)
             w.WriteLine($"store          counts unavailable: {why}");
+        if (s.Agents is { Count: 0 })
+            w.WriteLine("agents         none has reported (a host beats every 15 s; ./emo up runs one beside the control plane)");
+        foreach (var a in s.Agents ?? [])
+            w.WriteLine($"agents         {a.Name}  {(a.Alive ? "alive" : $"SILENT (no beat for over {a.StaleAfterSeconds} s)")}, last beat {Fmt.Time(a.LastBeatAt)}  "
+                        + $"jobs on {a.JobRuntime}: {a.Jobs} unfinished  replicas on {a.ServingRuntime}: {a.Endpoints} endpoint(s)");
     }
 
     private static string Postgres(CliContext ctx) =>

@@ -31,6 +31,14 @@ public sealed class RunningTheControlPlaneTests(ControlPlaneFixture cp)
                 (await browser.GetStringAsync(local.RecordedUrl() + "/signin", TestContext.Current.CancellationToken)).ShouldContain("<title>Sign in · EventMlOps</title>");
 
             var status = (await EmoProcessAsync(home, schema, "status")).ShouldSucceed().Out;
+            // The agents beside the control plane beat once as they start, then every 15 s.
+            for (var tries = 0; !status.Contains("agents         emo-agents  alive") && tries < 20; tries++)
+            {
+                await Task.Delay(1000, TestContext.Current.CancellationToken);
+                status = (await EmoProcessAsync(home, schema, "status")).ShouldSucceed().Out;
+            }
+            status.ShouldContain("agents         emo-agents  alive, last beat ");
+            status.ShouldContain("jobs on local: 0 unfinished  replicas on local: 0 endpoint(s)");
             status.ShouldContain($"ready  pid {pid}");
             status.ShouldContain("external");
             status.ShouldContain("0 datasets, 0 runs, 0 models, 0 endpoints");
