@@ -21,10 +21,10 @@ public static class GlobalOptions
         root.Add(new Option<bool>(Json) { Description = "Print the API's raw JSON (pretty printed) instead of a table or tree; the same as -o json", Recursive = true });
         var output = new Option<string?>(Output, "-o")
         {
-            Description = "Output format: json (as --json), yaml (the same document as YAML), or name (a query's resources, one name or id a line, as the show verbs take them)",
+            Description = "Output format: json (as --json), yaml (the same document as YAML), name (a query's resources, one name or id a line, as the show verbs take them), or wide (tables with every column and whole digests)",
             Recursive = true,
         };
-        output.AcceptOnlyFromAmong("json", "yaml", "name");
+        output.AcceptOnlyFromAmong("json", "yaml", "name", "wide");
         root.Add(output);
         root.Add(new Option<string?>(Correlation) { Description = "Correlation id for the events this call causes (default: a new one per call)", Recursive = true });
     }
@@ -46,6 +46,7 @@ public sealed class CliContext
         Err = parse.InvocationConfiguration.Error;
         Json = parse.GetValue<bool>(GlobalOptions.Json) || format is "json" or "yaml";
         NamesOnly = format == "name";
+        Wide = format == "wide";
         Home = parse.GetValue<string?>(GlobalOptions.Home) is { } home ? Path.GetFullPath(home) : EmoHome.Resolve();
         CorrelationId = parse.GetValue<string?>(GlobalOptions.Correlation) ?? Guid.NewGuid().ToString();
         _url = parse.GetValue<string?>(GlobalOptions.Url);
@@ -65,6 +66,9 @@ public sealed class CliContext
 
     /// <summary><c>-o name</c>: a query prints the names of what it found, one a line, for scripts.</summary>
     public bool NamesOnly { get; }
+
+    /// <summary><c>-o wide</c>: tables show every column (<see cref="Table.WideOnly"/>) and whole digests.</summary>
+    public bool Wide { get; }
     public string Home { get; }
     public string CorrelationId { get; }
     public LocalControlPlane Local { get; }

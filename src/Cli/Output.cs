@@ -2,10 +2,19 @@ using System.Globalization;
 
 namespace EventMlOps.Cli;
 
-/// <summary>A plain-text table: columns as wide as their widest cell, two spaces apart.</summary>
+/// <summary>A plain-text table: columns as wide as their widest cell, two spaces apart; columns marked
+/// <see cref="WideOnly"/> only with <c>-o wide</c> (kubectl's habit), so that the default view stays narrow.</summary>
 public sealed class Table(params string[] headers)
 {
     private readonly List<string[]> _rows = [];
+    private readonly HashSet<int> _wideOnly = [];
+
+    public Table WideOnly(params string[] names)
+    {
+        foreach (var name in names)
+            _wideOnly.Add(Array.IndexOf(headers, name) is >= 0 and var i ? i : throw new ArgumentException($"no column {name}", nameof(names)));
+        return this;
+    }
 
     public Table Row(params object?[] cells)
     {
@@ -13,19 +22,20 @@ public sealed class Table(params string[] headers)
         return this;
     }
 
-    public void WriteTo(TextWriter w, string empty = "(none)", string indent = "")
+    public void WriteTo(TextWriter w, string empty = "(none)", string indent = "", bool wide = false)
     {
         if (_rows.Count == 0)
         {
             w.WriteLine(indent + empty);
             return;
         }
-        var widths = headers.Select((h, i) => Math.Max(h.Length, _rows.Max(r => i < r.Length ? r[i].Length : 0))).ToArray();
+        int[] shown = [.. Enumerable.Range(0, headers.Length).Where(i => wide || !_wideOnly.Contains(i))];
+        var widths = shown.Select(i => Math.Max(headers[i].Length, _rows.Max(r => i < r.Length ? r[i].Length : 0))).ToArray();
         void Line(IReadOnlyList<string> cells) =>
             w.WriteLine(indent + string.Join("  ", cells.Select((c, i) => i == cells.Count - 1 ? c : c.PadRight(widths[i]))).TrimEnd());
-        Line(headers);
+        Line([.. shown.Select(i => headers[i])]);
         Line([.. widths.Select(n => new string('-', n))]);
-        foreach (var row in _rows) Line(row);
+        foreach (var row in _rows) Line([.. shown.Select(i => i < row.Length ? row[i] : "")]);
     }
 }
 

@@ -23,7 +23,7 @@ public static class AuditCommand
             var ctx = CliContext.From(parse);
             return ctx.ShowAsync<List<AuditEntry>>(Path(parse.GetValue(actor), parse.GetValue(stream), parse.GetValue(since), parse.GetValue(until),
                 // The global --correlation names the user intent to show (a query causes no events of its own).
-                parse.GetValue<string?>(GlobalOptions.Correlation), parse.GetValue(limit)), entries => AuditView.Table(ctx.Out, entries), ct);
+                parse.GetValue<string?>(GlobalOptions.Correlation), parse.GetValue(limit)), entries => AuditView.Table(ctx.Out, entries, ctx.Wide), ct);
         });
         return command;
     }

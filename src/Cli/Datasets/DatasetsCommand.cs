@@ -61,10 +61,10 @@ public static class DatasetsCommand
             var ctx = CliContext.From(parse);
             return ctx.ShowAsync<List<DatasetView>>("/api/datasets", datasets =>
             {
-                var table = new Table("ID", "NAME", "FORMAT", "ROWS", "SHA256", "REGISTERED", "BY");
+                var table = new Table("ID", "NAME", "FORMAT", "ROWS", "SHA256", "REGISTERED", "BY").WideOnly("FORMAT");
                 foreach (var d in datasets)
-                    table.Row(d.DatasetId, d.Name, d.Format, d.RowCount, Fmt.ShortSha(d.Sha256), Fmt.Time(d.RegisteredAt), d.RegisteredBy);
-                table.WriteTo(ctx.Out, "no datasets registered yet");
+                    table.Row(d.DatasetId, d.Name, d.Format, d.RowCount, ctx.Wide ? d.Sha256 : Fmt.ShortSha(d.Sha256), Fmt.Time(d.RegisteredAt), d.RegisteredBy);
+                table.WriteTo(ctx.Out, "no datasets registered yet", wide: ctx.Wide);
             }, ct);
         });
         return command;

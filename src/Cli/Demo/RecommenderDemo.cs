@@ -120,7 +120,7 @@ public static class RecommenderDemo
         s.Step($"the rollouts in endpoint '{Endpoint}''s history (its event stream; analysis records left out)");
         var history = await s.Olivia.GetAsync<List<AuditEntry>>(
             AuditCommand.Path(stream: StreamKeys.Endpoint(Endpoint), since: s.StartedAt.ToString("O"), limit: 1000), ct);
-        AuditView.Table(s.Out, history.Where(e => e.Type is not ("rollout_analysis_recorded" or "endpoint_state_observed")));
+        AuditView.Table(s.Out, history.Where(e => e.Type is not ("rollout_analysis_recorded" or "endpoint_state_observed")), wide: true); // correlations tie the steps
 
         var runs = new[] { v1, v2, v3 };
         var outcomes = (await s.EndpointAsync(Endpoint, ct)).Rollouts;

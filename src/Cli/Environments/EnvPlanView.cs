@@ -14,7 +14,7 @@ public static class EnvPlanView
             var rollout = e.Rollout is { } r ? $"; {r.Kind} rollout of v{r.Version} at step {r.Step + 1} of {r.Steps.Count}, started by {r.StartedBy}" : "";
             o.WriteLine($"endpoint   {e.Name} ({e.ModelName}, {e.MinReplicas}..{e.MaxReplicas} replicas): {Split(e.Versions.Select(v => (v.Version, v.Weight)))}{rollout}");
             foreach (var v in e.Versions)
-                o.WriteLine($"             v{v.Version} {v.Weight,3} %  stage {v.Stage}, run {v.RunId:N}, dataset {v.DatasetId:N}");
+                o.WriteLine($"             v{v.Version} {v.Weight,3} %  stage {v.Stage}, run {v.RunId}, dataset {v.DatasetId}");
         }
         if (plan.Endpoints.Count == 0) o.WriteLine("endpoint   none existed then: the control plane and agents start with the history only");
         o.WriteLine($"artifacts  {checks.Count}, each read and checked against its recorded sha256 in the source's store:");

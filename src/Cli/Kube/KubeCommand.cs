@@ -69,7 +69,7 @@ public static class KubeCommand
     {
         Agents.Runtime.JobSpec spec;
         try { spec = TrainingJob.Prepare(order, TrainingAgentOptions.From(config)); }
-        catch (InvalidTrainingOrder e) { throw new CliError($"run {order.RunId:N} cannot be rendered: {e.Message}"); }
+        catch (InvalidTrainingOrder e) { throw new CliError($"run {order.RunId} cannot be rendered: {e.Message}"); }
         var (job, secret) = KubeObjects.TrainingJob(spec, kubernetes);
         return secret is null ? [job] : [job, WithoutValues(secret)];
     }

@@ -26,7 +26,7 @@ public static class LineageTree
         {
             w.WriteLine($"{indent}{Branch}run {r.RunId}  {r.TrainerKind}  {r.Status}{(r.DurationSeconds is { } s ? $" in {Fmt.Seconds(s)}" : "")}");
             if (r.TrainerKind == "mlflow") // a person's script logged it: no trainer, code or hyperparameters were given to anything
-                w.WriteLine($"{runIndent}{Pipe}started {Fmt.Time(r.RequestedAt)} by {r.RequestedBy} from an MLflow client (./emo runs show {r.RunId:N})");
+                w.WriteLine($"{runIndent}{Pipe}started {Fmt.Time(r.RequestedAt)} by {r.RequestedBy} from an MLflow client (./emo runs show {r.RunId})");
             else
             {
                 w.WriteLine($"{runIndent}{Pipe}requested {Fmt.Time(r.RequestedAt)} by {r.RequestedBy}, code {r.CodeVersion}");

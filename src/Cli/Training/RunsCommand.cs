@@ -21,12 +21,12 @@ public static class RunsCommand
             var path = ApiClient.Path("/api/runs", ("model", parse.GetValue(model)), ("status", parse.GetValue(status)), ("limit", parse.GetValue(limit)));
             return ctx.ShowAsync<List<TrainingRunSummary>>(path, runs =>
             {
-                var table = new Table("ID", "MODEL", "TRAINER", "STATUS", "EPOCHS", "METRICS", "REQUESTED", "BY");
+                var table = new Table("ID", "MODEL", "TRAINER", "STATUS", "EPOCHS", "METRICS", "REQUESTED", "BY").WideOnly("TRAINER", "EPOCHS");
                 foreach (var r in runs)
                     table.Row(r.RunId, r.ModelName + (r.RegisteredVersion is { } v ? $"@{v}" : ""), r.TrainerKind,
                         r.WaitingReason is null ? r.Status : $"{r.Status} (waiting)", r.Epochs,
                         Fmt.Headline(r.Metrics), Fmt.Time(r.RequestedAt), r.RequestedBy);
-                table.WriteTo(ctx.Out, "no training runs");
+                table.WriteTo(ctx.Out, "no training runs", wide: ctx.Wide);
             }, ct);
         });
         return command;

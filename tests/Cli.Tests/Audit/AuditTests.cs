@@ -19,6 +19,9 @@ public sealed class AuditTests(ControlPlaneFixture cp)
         table.ShouldContain("SEQ");
         table.ShouldContain($"dataset:{registered.StreamId():N}");
         table.ShouldContain("alice");
+        table.Contains(correlation, StringComparison.Ordinal).ShouldBeFalse("the correlation column is -o wide's");
+        table.Split('\n').ShouldAllBe(line => line.Length <= 120);
+        (await lifecycle.Alice.RunAsync("audit", "--correlation", correlation, "-o", "wide")).ShouldSucceed().Out.ShouldContain(correlation);
         json.GetArrayLength().ShouldBe(1);
         json[0].GetProperty("actor").GetString().ShouldBe("alice");
         json[0].GetProperty("correlationId").GetString().ShouldBe(correlation);

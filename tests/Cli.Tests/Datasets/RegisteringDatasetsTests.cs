@@ -26,7 +26,16 @@ public sealed class RegisteringDatasetsTests(ControlPlaneFixture cp)
         (await File.ReadAllBytesAsync(new Uri(stored).LocalPath, TestContext.Current.CancellationToken))
             .ShouldBe(await File.ReadAllBytesAsync(file, TestContext.Current.CancellationToken));
         listed.GetProperty("registeredBy").GetString().ShouldBe("alice");
-        (await alice.RunAsync("datasets", "list")).ShouldSucceed().Out.ShouldContain("ratings-37");
+        // The default table leaves the format out and shortens the digest; -o wide shows every column and the whole digest.
+        var narrow = (await alice.RunAsync("datasets", "list")).ShouldSucceed().Out;
+        narrow.ShouldContain("ratings-37");
+        narrow.ShouldContain(sha[..12] + "…");
+        narrow.ShouldNotContain(sha);
+        narrow.ShouldNotContain("FORMAT");
+        var wide = (await alice.RunAsync("datasets", "list", "-o", "wide")).ShouldSucceed().Out;
+        wide.ShouldContain(sha);
+        wide.Split('\n')[0].ShouldContain("FORMAT");
+        wide.ShouldContain("movielens-udata");
     }
 
     [Fact]

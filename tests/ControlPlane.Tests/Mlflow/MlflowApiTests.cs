@@ -19,11 +19,15 @@ public class MlflowApiTests(ControlPlaneFixture fx)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static async Task<JsonElement> Call(HttpClient client, string route, string? json = null, HttpStatusCode expected = HttpStatusCode.OK)
+    /// <summary>A GET without a body, else a POST of <paramref name="json"/>, to an MLflow route; its answer, of the status expected.</summary>
+    public static async Task<JsonElement> Call(HttpClient client, string route, string? json = null, HttpStatusCode expected = HttpStatusCode.OK) =>
+        await Call(client, json is null ? HttpMethod.Get : HttpMethod.Post, route, json, expected);
+
+    public static async Task<JsonElement> Call(HttpClient client, HttpMethod method, string route, string? json = null, HttpStatusCode expected = HttpStatusCode.OK)
     {
-        var response = json is null
-            ? await client.GetAsync($"/api/2.0/mlflow/{route}", Ct)
-            : await client.PostAsync($"/api/2.0/mlflow/{route}", new StringContent(json, Encoding.UTF8, "application/json"), Ct);
+        using var request = new HttpRequestMessage(method, $"/api/2.0/mlflow/{route}");
+        if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        var response = await client.SendAsync(request, Ct);
         var body = await response.Content.ReadAsStringAsync(Ct);
         response.StatusCode.ShouldBe(expected, body);
         return JsonDocument.Parse(body).RootElement.Clone();

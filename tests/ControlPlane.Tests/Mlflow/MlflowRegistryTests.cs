@@ -15,15 +15,8 @@ public class MlflowRegistryTests(ControlPlaneFixture fx)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static async Task<JsonElement> Call(HttpClient client, HttpMethod method, string route, string? json = null, HttpStatusCode expected = HttpStatusCode.OK)
-    {
-        using var request = new HttpRequestMessage(method, $"/api/2.0/mlflow/{route}");
-        if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
-        var response = await client.SendAsync(request, Ct);
-        var body = await response.Content.ReadAsStringAsync(Ct);
-        response.StatusCode.ShouldBe(expected, body);
-        return JsonDocument.Parse(body).RootElement.Clone();
-    }
+    private static Task<JsonElement> Call(HttpClient client, HttpMethod method, string route, string? json = null, HttpStatusCode expected = HttpStatusCode.OK) =>
+        MlflowApiTests.Call(client, method, route, json, expected);
 
     [Fact]
     public async Task Given_a_script_run_with_an_uploaded_onnx_model_When_registered_and_promoted_through_mlflow_Then_our_rules_hold_and_lineage_names_the_run()
