@@ -17,6 +17,10 @@ public sealed record ApproveModelVersion(Guid CommandId, string ModelName, int V
 [SentBy(Roles.Scientist)]
 public sealed record SetModelAlias(Guid CommandId, string ModelName, int Version, string Alias) : ICommand;
 
+/// <summary>Takes an alias off the version it names (MLflow's delete alias); the version itself stays as it was.</summary>
+[SentBy(Roles.Scientist)]
+public sealed record RemoveModelAlias(Guid CommandId, string ModelName, string Alias) : ICommand;
+
 [SentBy(Roles.Approver)]
 public sealed record TransitionModelStage(Guid CommandId, string ModelName, int Version, ModelStage Stage) : ICommand;
 

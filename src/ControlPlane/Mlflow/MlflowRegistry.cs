@@ -86,8 +86,9 @@ public sealed record DownloadUriResponse(string ArtifactUri);
 /// <summary>MLflow's model registry (<c>registered-models/*</c>, <c>model-versions/*</c>) on our registry's events: a version
 /// created through MLflow is a <see cref="RegisterModelVersion"/> of the run's uploaded ONNX model, a stage transition is
 /// <see cref="TransitionModelStage"/> with our rules kept (Production needs another person's approval; the refusal is
-/// MLflow's error with our reason), an alias is <see cref="SetModelAlias"/>. What would erase history (deleting a model or
-/// version, renaming a model whose versions are streams of that name) is refused with the way to do it here.</summary>
+/// MLflow's error with our reason), an alias is <see cref="SetModelAlias"/> or <see cref="RemoveModelAlias"/>. What would
+/// erase history (deleting a model or version, renaming a model whose versions are streams of that name) is refused with
+/// the way to do it here.</summary>
 public static class MlflowRegistry
 {
     private const int MaxResults = 1000;
@@ -154,7 +155,13 @@ public static class MlflowRegistry
             await send(http, bus, new SetModelAlias(Guid.NewGuid(), Guard.Required("name", r.Name), VersionOf(r.Version), Guard.Required("alias", r.Alias)), ct);
             return MlflowApi.Json(new MlflowEmpty());
         });
-        models.MapDelete("/alias", () => Refused("an alias always names a version here: point it at another version (POST registered-models/alias)"));
+        models.MapDelete("/alias", async (string? name, string? alias, HttpContext http, IMessageContext bus, CancellationToken ct) =>
+        {
+            // MLflow's clients send these as the query or as a JSON body.
+            var r = name is null && http.Request.HasJsonContentType() ? await MlflowApi.Read<RegisteredModelRequest>(http, ct) : null;
+            await send(http, bus, new RemoveModelAlias(Guid.NewGuid(), Guard.Required("name", name ?? r?.Name), Guard.Required("alias", alias ?? r?.Alias)), ct);
+            return MlflowApi.Json(new MlflowEmpty());
+        });
         models.MapGet("/alias", async (string? name, string? alias, HttpContext http, IQuerySession session, CancellationToken ct) =>
         {
             reader(http);

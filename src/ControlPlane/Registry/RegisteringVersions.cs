@@ -48,6 +48,20 @@ public static class TransitionModelStageHandler
             v => RegistryDecisions.TransitionStage(v, command, actor.Name, time.GetUtcNow()));
 }
 
+public static class RemoveModelAliasHandler
+{
+    public static async Task<CommandAccepted> Handle(RemoveModelAlias command, Actor actor, IDocumentSession session, TimeProvider time)
+    {
+        var holderId = await session.Query<ModelVersion>()
+                           .Where(v => v.ModelName == command.ModelName && v.Aliases.Contains(command.Alias)).Select(v => v.Id).FirstOrDefaultAsync()
+                       ?? throw new NotFound("alias", $"{command.ModelName}@{command.Alias}");
+        // The holder's stream is read for writing: an alias moved meanwhile is a conflict, not a removal from the wrong version.
+        return await session.DecideAsync<ModelVersion>(command, holderId, v => v is not null && v.Aliases.Contains(command.Alias)
+            ? [new ModelVersionAliasRemoved(v.ModelName, v.Version, command.Alias, actor.Name, time.GetUtcNow())]
+            : throw new NotFound("alias", $"{command.ModelName}@{command.Alias}"));
+    }
+}
+
 public static class SetModelAliasHandler
 {
     public static async Task<CommandAccepted> Handle(SetModelAlias command, Actor actor, IDocumentSession session, TimeProvider time)

@@ -14,6 +14,7 @@ public static class RegistryApi
         api.MapCommand<RegisterModelVersion>("/models/versions");
         api.MapCommand<ApproveModelVersion>("/models/versions/approve");
         api.MapCommand<SetModelAlias>("/models/versions/alias");
+        api.MapCommand<RemoveModelAlias>("/models/versions/alias/remove");
         api.MapCommand<TransitionModelStage>("/models/versions/stage");
         api.MapCommand<SetModelPolicy>("/models/policy");
         api.MapGet("/models", (string? asOf, int? limit, int? offset, IQuerySession session, CancellationToken ct) =>

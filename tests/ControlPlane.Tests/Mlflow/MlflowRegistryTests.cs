@@ -72,8 +72,12 @@ public class MlflowRegistryTests(ControlPlaneFixture fx)
 
         await Call(alice, HttpMethod.Post, "registered-models/alias", $$"""{"name": "{{model}}", "alias": "champion", "version": "1"}""");
         (await Call(alice, HttpMethod.Get, $"registered-models/alias?name={model}&alias=champion")).GetProperty("model_version").GetProperty("version").GetString().ShouldBe("1");
+        await Call(alice, HttpMethod.Post, "registered-models/alias", $$"""{"name": "{{model}}", "alias": "scratch", "version": "1"}""");
+        await Call(alice, HttpMethod.Delete, $"registered-models/alias?name={model}&alias=scratch");
+        (await Call(alice, HttpMethod.Delete, "registered-models/alias", $$"""{"name": "{{model}}", "alias": "scratch"}""", HttpStatusCode.NotFound))
+            .GetProperty("error_code").GetString().ShouldBe("RESOURCE_DOES_NOT_EXIST");
         var got = (await Call(alice, HttpMethod.Get, $"registered-models/get?name={model}")).GetProperty("registered_model");
-        got.GetProperty("aliases")[0].GetProperty("alias").GetString().ShouldBe("champion");
+        got.GetProperty("aliases").EnumerateArray().Select(a => a.GetProperty("alias").GetString()).ShouldBe(["champion"]);
         got.GetProperty("latest_versions").EnumerateArray().Select(v => v.GetProperty("current_stage").GetString()).ShouldBe(["Production"]);
         (await Call(alice, HttpMethod.Post, "registered-models/get-latest-versions", $$"""{"name": "{{model}}", "stages": ["Staging"]}""")).GetProperty("model_versions")
             .GetArrayLength().ShouldBe(0);
