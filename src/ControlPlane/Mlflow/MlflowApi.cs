@@ -20,6 +20,9 @@ public sealed record KeyValueRequest(string? RunId, string? RunUuid, string? Key
 public sealed record UpdateRunRequest(string? RunId, string? RunUuid, string? Status, long? EndTime, string? RunName);
 public sealed record RunRequest(string? RunId, string? RunUuid);
 public sealed record LogModelRequest(string? RunId, string? RunUuid, string? ModelJson);
+public sealed record MlflowDataset(string? Name, string? Digest, string? SourceType, string? Source, string? Schema = null, string? Profile = null);
+public sealed record MlflowDatasetInput(IReadOnlyList<MlflowTag>? Tags, MlflowDataset? Dataset);
+public sealed record LogInputsRequest(string? RunId, IReadOnlyList<MlflowDatasetInput>? Datasets);
 public sealed record CreateRunRequest(string? ExperimentId, string? UserId, string? RunName, long? StartTime, IReadOnlyList<MlflowTag>? Tags);
 public sealed record SearchRunsRequest(IReadOnlyList<string>? ExperimentIds, string? Filter, string? RunViewType, int? MaxResults, IReadOnlyList<string>? OrderBy,
     string? PageToken);
@@ -30,7 +33,8 @@ public sealed record SearchExperimentsRequest(int? MaxResults, string? PageToken
 public sealed record MlflowRunInfo(string RunId, string RunUuid, string RunName, string ExperimentId, string UserId, string Status, long StartTime, long? EndTime,
     string ArtifactUri, string LifecycleStage);
 public sealed record MlflowRunData(IReadOnlyList<MlflowMetric> Metrics, IReadOnlyList<MlflowTag> Params, IReadOnlyList<MlflowTag> Tags);
-public sealed record MlflowRun(MlflowRunInfo Info, MlflowRunData Data);
+public sealed record MlflowRunInputs(IReadOnlyList<MlflowDatasetInput> DatasetInputs);
+public sealed record MlflowRun(MlflowRunInfo Info, MlflowRunData Data, MlflowRunInputs Inputs);
 public sealed record MlflowExperiment(string ExperimentId, string Name, string ArtifactLocation, string LifecycleStage, long CreationTime, long LastUpdateTime,
     IReadOnlyList<MlflowTag> Tags);
 public sealed record CreateExperimentResponse(string ExperimentId);
@@ -57,6 +61,9 @@ public static class MlflowApi
     private static readonly string[] ArtifactPrefixes = ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"];
 
     private const string JsonType = "application/json";
+
+    /// <summary>The tag MLflow puts on a dataset input to say what it was for (training, evaluation …).</summary>
+    private const string ContextTag = "mlflow.data.context";
 
     /// <summary>Documents the JSON body a route reads itself (<see cref="Read{T}"/>) without <c>Accepts</c>' content-type
     /// routing, which would send a wrong media type to the catch-all's 404 instead of a 415 that says why.</summary>
@@ -228,6 +235,14 @@ public static class MlflowApi
             await Send(http, bus, new LogToRun(Guid.NewGuid(), RunOf(r.RunId, r.RunUuid), [], Empty, Empty, Guard.Required("model_json", r.ModelJson)), ct);
             return Json(new MlflowEmpty());
         }).Takes<LogModelRequest>().Produces<MlflowEmpty>();
+        runs.MapPost("/log-inputs", async (HttpContext http, IMessageContext bus, CancellationToken ct) =>
+        {
+            var r = await Read<LogInputsRequest>(http, ct);
+            var inputs = (r.Datasets ?? []).Select(d => new RunInputClaim(d.Dataset?.Name, d.Dataset?.Digest, d.Dataset?.SourceType, d.Dataset?.Source,
+                d.Tags?.FirstOrDefault(t => t.Key == ContextTag)?.Value)).ToList();
+            await Send(http, bus, new LogRunInputs(Guid.NewGuid(), RunOf(r.RunId, null), inputs), ct);
+            return Json(new MlflowEmpty());
+        }).Takes<LogInputsRequest>().Produces<MlflowEmpty>();
         runs.MapPost("/log-parameter", async (HttpContext http, IMessageContext bus, CancellationToken ct) =>
         {
             var r = await Read<KeyValueRequest>(http, ct);
@@ -380,7 +395,9 @@ public static class MlflowApi
             (run.StartedAt ?? run.RequestedAt).ToUnixTimeMilliseconds(), run.FinishedAt?.ToUnixTimeMilliseconds(),
             run.TrainerKind == TrainingRun.Tracked ? RunArtifacts.Uri(run, servesArtifacts) : run.ArtifactUri ?? "",
             run.LifecycleStage ?? Experiments.Active);
-        return new MlflowRun(info, new MlflowRunData(latest, Tags(tracked.Params), Tags(tracked.Tags)));
+        return new MlflowRun(info, new MlflowRunData(latest, Tags(tracked.Params), Tags(tracked.Tags)),
+            new MlflowRunInputs([.. tracked.Inputs.Select(i => new MlflowDatasetInput(i.Context is { } c ? [new MlflowTag(ContextTag, c)] : [],
+                new MlflowDataset(i.Name, i.Digest, i.SourceType, i.Source)))]));
     }
 
     private static MlflowExperiment Shape(Experiment e) => new(e.ExperimentId, e.Name, e.ArtifactLocation ?? "", e.Stage,

@@ -18,6 +18,11 @@ public sealed record RunTracking(string Id, Guid RunId)
     /// <summary>The files uploaded through MLflow's artifact proxy, by path (a path uploaded again points at its new content).</summary>
     public IReadOnlyDictionary<string, ArtifactRef> Artifacts { get; init; } = new Dictionary<string, ArtifactRef>();
 
+    /// <summary>The datasets an MLflow client logged as inputs, in the order logged.</summary>
+    public IReadOnlyList<RunInput> Inputs { get; init; } = [];
+
+    public RunTracking Apply(RunInputsLogged e) => this with { Inputs = [.. Inputs, .. e.Inputs] };
+
     public RunTracking Apply(RunArtifactLogged e) => this with { Artifacts = new Dictionary<string, ArtifactRef>(Artifacts) { [e.Path] = e.Artifact } };
 
     public static RunTracking Create(TrainingRunRequested e) => new(StreamKeys.Run(e.RunId), e.RunId);

@@ -87,6 +87,15 @@ public sealed record RunLifecycleChanged(Guid RunId, string Stage, string Change
 /// control plane stored it.</summary>
 public sealed record RunArtifactLogged(Guid RunId, string Path, ArtifactRef Artifact, string LoggedBy, DateTimeOffset LoggedAt);
 
+/// <summary>A dataset an MLflow client said the run used (<c>runs/log-inputs</c>): its name, digest and source as the client
+/// gave them, and — when its digest is the sha256 of a dataset registered here, or its source that dataset's URI — the
+/// registered dataset it is.</summary>
+public sealed record RunInput(string Name, string Digest, string SourceType, string Source, string? Context, Guid? DatasetId, string? DatasetSha256);
+
+/// <summary>The datasets an MLflow client logged as the run's inputs; a run without a dataset takes the first registered
+/// training input (context <c>training</c>, or none given) as its dataset, so lineage and impact queries find it.</summary>
+public sealed record RunInputsLogged(Guid RunId, IReadOnlyList<RunInput> Inputs, string LoggedBy, DateTimeOffset LoggedAt);
+
 public sealed record RunTagDeleted(Guid RunId, string Key, string DeletedBy, DateTimeOffset DeletedAt);
 
 /// <summary>A training run (stream <c>run:{id}</c>).</summary>
@@ -142,6 +151,11 @@ public sealed record TrainingRun(
     public TrainingRun Apply(TrackedRunEnded e) => this with { Status = e.Status, FinishedAt = e.EndedAt };
 
     public TrainingRun Apply(RunLifecycleChanged e) => this with { LifecycleStage = e.Stage };
+
+    public TrainingRun Apply(RunInputsLogged e) =>
+        DatasetId != Guid.Empty || e.Inputs.FirstOrDefault(i => i.DatasetId is not null && i.Context is null or "training") is not { } input
+            ? this
+            : this with { DatasetId = input.DatasetId!.Value, DatasetSha256 = input.DatasetSha256! };
 
     public TrainingRun Apply(TrainingRunSubmitted e) => this with { Status = RunStatus.Submitted, JobName = e.JobName };
 

@@ -36,6 +36,25 @@ public class MlflowRegistryTests(ControlPlaneFixture fx)
         await Call(alice, HttpMethod.Post, "runs/log-metric", $$"""{"run_id": "{{runId}}", "key": "auc", "value": 0.91, "timestamp": 1}""");
         await Call(alice, HttpMethod.Post, "runs/log-metric", $$"""{"run_id": "{{runId}}", "key": "odd", "value": "NaN", "timestamp": 1}""");
 
+        // mlflow.log_input: a dataset registered here (by its sha256 as the digest) becomes the run's dataset; another is
+        // recorded as the client described it, linked to nothing.
+        var data = new Scenario(fx, at: address);
+        await data.RegisterDataset();
+        object Input(string context, string name, string digest, string type, string uri) => new
+        {
+            tags = new[] { new { key = "mlflow.data.context", value = context } },
+            dataset = new { name, digest, source_type = type, source = JsonSerializer.Serialize(new { uri }) },
+        };
+        await Call(alice, HttpMethod.Post, "runs/log-inputs", JsonSerializer.Serialize(new
+        {
+            run_id = runId,
+            datasets = new[] { Input("training", "ratings", data.DatasetSha, "local", "file:///data/u.data"), Input("eval", "holdout", "1a2b3c4d", "s3", "s3://elsewhere/holdout.csv") },
+        }));
+        var inputs = (await Call(alice, HttpMethod.Get, $"runs/get?run_id={runId}")).GetProperty("run").GetProperty("inputs").GetProperty("dataset_inputs");
+        inputs.EnumerateArray().Select(i => (i.GetProperty("dataset").GetProperty("name").GetString(), i.GetProperty("tags")[0].GetProperty("value").GetString()))
+            .ShouldBe([("ratings", "training"), ("holdout", "eval")]);
+        (await fx.Client(Roles.Viewer, "victor", address).Get<TrainingRunView>($"/api/runs/{runId}")).DatasetId.ShouldBe(data.DatasetId);
+
         var created = (await Call(alice, HttpMethod.Post, "registered-models/create", $$"""{"name": "{{model}}", "description": "script-trained", "tags": [{"key": "team", "value": "ml"}]}"""))
             .GetProperty("registered_model");
         created.GetProperty("name").GetString().ShouldBe(model);
@@ -99,6 +118,7 @@ public class MlflowRegistryTests(ControlPlaneFixture fx)
         ours.Metrics.ShouldBe(new Dictionary<string, double> { ["auc"] = 0.91 }, "a NaN is no metric to judge a version by");
         var lineage = JsonDocument.Parse(await viewer.GetStringAsync($"/api/lineage/models/{model}/1", Ct)).RootElement;
         lineage.GetRawText().ShouldContain(runId[..8]);
+        lineage.GetProperty("dataset").GetProperty("sha256").GetString().ShouldBe(data.DatasetSha, "the logged input is the version's dataset");
         lineage.GetRawText().ShouldContain("carol");
     }
 }
