@@ -24,7 +24,7 @@ public static class StatusCommand
             var url = ctx.FindUrl();
             var ready = url is not null && await ApiClient.IsReadyAsync(url, ct);
             var (counts, unavailable) = ready ? await CountAsync(ctx, ct) : (null, null);
-            var agents = counts is null ? null : await ctx.Api.GetAsync<List<AgentView>>("/api/agents", ct);
+            var agents = counts is null ? null : await AgentsAsync(ctx, ct);
             var status = new Status(url?.ToString().TrimEnd('/'), ready, ctx.Local.RunningPid(), Postgres(ctx), counts, unavailable, agents);
             if (ctx.Json)
                 ctx.Out.WriteLine(JsonSerializer.Serialize(status, new JsonSerializerOptions(ApiClient.Json) { WriteIndented = true }));
@@ -55,6 +55,19 @@ public static class StatusCommand
         Store.ConnectionString(ctx.Configuration) is not null ? "external (EMO_POSTGRES / ConnectionStrings__Marten)"
         : LocalPostgres.IsRunning(ctx.Local.PostgresRoot) ? $"private cluster running ({ctx.Local.PostgresRoot})"
         : $"private cluster not running ({ctx.Local.PostgresRoot})";
+
+    /// <summary>The agent hosts' beats, or none when this control plane cannot say (one from before they beat).</summary>
+    private static async Task<List<AgentView>?> AgentsAsync(CliContext ctx, CancellationToken ct)
+    {
+        try
+        {
+            return await ctx.Api.GetAsync<List<AgentView>>("/api/agents", ct);
+        }
+        catch (ApiProblem)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Counts need a token; without a usable one, status still reports health and says why counts are missing.</summary>
     private static async Task<(IReadOnlyDictionary<string, string>?, string?)> CountAsync(CliContext ctx, CancellationToken ct)

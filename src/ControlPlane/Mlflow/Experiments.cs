@@ -78,9 +78,10 @@ public static class Experiments
 
     public static bool Owns(Actor actor, string createdBy) => actor.Name == createdBy || actor.IsIn(Roles.Admin);
 
-    public static async Task EnsureFreeAsync(IQuerySession session, string name, CancellationToken ct)
+    /// <summary>Refuses a name another experiment than <paramref name="self"/> holds.</summary>
+    public static async Task EnsureFreeAsync(IQuerySession session, string name, CancellationToken ct, string? self = null)
     {
-        if (await ByNameAsync(session, name, ct) is { } taken)
+        if (await ByNameAsync(session, name, ct) is { } taken && taken.ExperimentId != self)
             throw new AlreadyExists($"an experiment named {Guard.Shown(name)} already exists (id {taken.ExperimentId}, {taken.Stage})");
     }
 
@@ -101,7 +102,7 @@ public static class ExperimentHandler
     public static async Task<CommandAccepted> Handle(ChangeExperiment c, Actor actor, IDocumentSession session, TimeProvider time, CancellationToken ct)
     {
         if (c.ExperimentId == Experiments.DefaultId) throw new Refused("the Default experiment (id 0) cannot be renamed, deleted or tagged");
-        if (c.NewName is { } newName) await Experiments.EnsureFreeAsync(session, Experiments.ValidName("new_name", newName), ct);
+        if (c.NewName is { } newName) await Experiments.EnsureFreeAsync(session, Experiments.ValidName("new_name", newName), ct, self: c.ExperimentId);
         var now = time.GetUtcNow();
         return await session.DecideAsync<Experiment>(c, Experiments.Stream(c.ExperimentId), e =>
         {

@@ -55,7 +55,8 @@ public static class MlflowApi
 {
     private const int MaxMetrics = 1000, MaxParams = 100, MaxTags = 100; // MLflow's log-batch limits
     private const long MaxBodyBytes = 1024 * 1024;
-    private const int MaxRunResults = 50_000, MaxExperimentResults = 50_000, MaxHistory = 25_000, MaxScanned = 10_000;
+    private const int MaxRunResults = 50_000, MaxExperimentResults = 50_000, MaxHistory = 25_000;
+    public const int MaxScanned = 10_000;
 
     public static readonly string[] Prefixes = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"];
     private static readonly string[] ArtifactPrefixes = ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"];
@@ -182,7 +183,7 @@ public static class MlflowApi
             var runId = Guid.NewGuid();
             var tags = Pairs(r.Tags, "tags");
             // The run's user is the token's, whatever the client's machine calls itself.
-            tags["mlflow.user"] = Actor.From(http.User).Name;
+            tags[TrackedRuns.UserTag] = Actor.From(http.User).Name;
             tags["mlflow.runName"] = r.RunName ?? tags.GetValueOrDefault("mlflow.runName") ?? $"run-{runId.ToString("N")[..8]}";
             await Send(http, bus, new StartTrackedRun(Guid.NewGuid(), runId, r.ExperimentId ?? Experiments.DefaultId, r.StartTime, tags), ct);
             return Json(new RunResponse(await RunAsync(session, runId, http, ct)));

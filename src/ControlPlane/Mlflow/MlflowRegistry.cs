@@ -220,7 +220,8 @@ public static class MlflowRegistry
     private static async Task<IResult> SearchVersionsAsync(IQuerySession session, SearchRegistryRequest r, CancellationToken ct)
     {
         var clauses = SearchFilter.Parse(r.Filter, (_, key) => key == "version_number");
-        var all = await session.Query<ModelVersion>().OrderBy(v => v.RegisteredAt).Take(50_001).ToListAsync(ct);
+        var all = await session.Query<ModelVersion>().OrderBy(v => v.RegisteredAt).Take(MlflowApi.MaxScanned + 1).ToListAsync(ct);
+        if (all.Count > MlflowApi.MaxScanned) throw new InvalidField("filter", $"more than {MlflowApi.MaxScanned} model versions: this server searches at most {MlflowApi.MaxScanned}");
         var shaped = all.Select(Shape).Where(v => SearchFilter.Matches(clauses, (entity, key) => Value(v, entity, key))).ToList();
         var orders = SearchFilter.Order(r.OrderBy);
         var sorted = SearchFilter.Sort(shaped, orders.Count > 0 ? orders : [(SearchFilter.Attributes, "name", false), (SearchFilter.Attributes, "version_number", true)],

@@ -7,7 +7,7 @@ namespace EventMlOps.ControlPlane.Mlflow;
 
 /// <summary>One comparison of MLflow's search grammar: <c>metrics.rmse &lt; 0.8</c>, <c>params.lr = '0.01'</c>,
 /// <c>tags.`mlflow.runName` LIKE 'nightly%'</c>, <c>attributes.status IN ('FINISHED', 'FAILED')</c>. <paramref name="Value"/>
-/// is a double, a string or a string list (IN).</summary>
+/// is a double, a string, a string list (IN) or the compiled pattern of LIKE and ILIKE.</summary>
 public sealed record Clause(string Entity, string Key, string Op, object Value);
 
 /// <summary>MLflow's filter and order-by grammar for <c>runs/search</c> and <c>experiments/search</c> (comparisons joined
@@ -49,7 +49,7 @@ public static partial class SearchFilter
                 value = i < tokens.Count && tokens[i].Kind == 'n' ? double.Parse(tokens[i++].Text, CultureInfo.InvariantCulture)
                     : throw Error($"{entity}.{key} compares with a number");
             else
-                value = Text(tokens, ref i);
+                value = op is "LIKE" or "ILIKE" ? Like(Text(tokens, ref i), op == "ILIKE") : Text(tokens, ref i);
             clauses.Add(new Clause(entity, key, op, value));
             if (i == tokens.Count) return clauses;
             if (!tokens[i++].Text.Equals("AND", StringComparison.OrdinalIgnoreCase))
@@ -63,10 +63,8 @@ public static partial class SearchFilter
         {
             "=" => d == v, "!=" => d != v, "<" => d < v, "<=" => d <= v, ">" => d > v, _ => d >= v,
         },
-        string s when c.Value is string v => c.Op switch
-        {
-            "=" => s == v, "!=" => s != v, "LIKE" => Like(v, false).IsMatch(s), _ => Like(v, true).IsMatch(s),
-        },
+        string s when c.Value is string v => c.Op == "=" ? s == v : s != v,
+        string s when c.Value is Regex like => like.IsMatch(s),
         string s when c.Value is List<string> list => list.Contains(s) == (c.Op == "IN"),
         _ => false,
     });
@@ -117,18 +115,20 @@ public static partial class SearchFilter
     {
         var size = maxResults ?? limit;
         if (size < 1 || size > limit) throw new InvalidField("max_results", $"must be between 1 and {limit}");
-        var offset = 0;
-        if (!string.IsNullOrEmpty(pageToken))
-            try
-            {
-                offset = int.Parse(Encoding.UTF8.GetString(Convert.FromBase64String(pageToken)), NumberStyles.None, CultureInfo.InvariantCulture);
-            }
-            catch (FormatException)
-            {
-                throw new InvalidField("page_token", "is not a page token this server gave");
-            }
+        var offset = string.IsNullOrEmpty(pageToken) ? 0 : Offset(pageToken) ?? throw new InvalidField("page_token", "is not a page token this server gave");
         var page = rows.Skip(offset).Take(size).ToList();
-        return (page, offset + size < rows.Count ? Convert.ToBase64String(Encoding.UTF8.GetBytes((offset + size).ToString(CultureInfo.InvariantCulture))) : null);
+        var next = (long)offset + size;
+        return (page, next < rows.Count ? Convert.ToBase64String(Encoding.UTF8.GetBytes(next.ToString(CultureInfo.InvariantCulture))) : null);
+    }
+
+    /// <summary>The offset a page token holds (its base64 digits), or null for anything else, one too large included.</summary>
+    private static int? Offset(string token)
+    {
+        var bytes = new byte[48];
+        return token.Length <= 64 && Convert.TryFromBase64String(token, bytes, out var n)
+            && int.TryParse(Encoding.UTF8.GetString(bytes, 0, n), NumberStyles.None, CultureInfo.InvariantCulture, out var offset)
+                ? offset
+                : null;
     }
 
     private static (string Entity, string Key) Identifier(string word, List<(char Kind, string Text)> tokens, ref int i)
@@ -169,9 +169,14 @@ public static partial class SearchFilter
         return tokens;
     }
 
-    private static Regex Like(string pattern, bool ignoreCase) =>
-        new("^" + Regex.Escape(pattern).Replace("%", ".*").Replace("_", ".") + "\\z",
-            RegexOptions.Singleline | (ignoreCase ? RegexOptions.IgnoreCase : RegexOptions.None), TimeSpan.FromMilliseconds(100));
+    /// <summary>A LIKE pattern as a regex, compiled once per search; without backtracking, so that no pattern (<c>%%%…%b</c>)
+    /// makes a long value cost more than linear time.</summary>
+    private static Regex Like(string pattern, bool ignoreCase)
+    {
+        if (pattern.Length > 256) throw Error("a LIKE pattern is at most 256 characters");
+        return new Regex("^" + Regex.Escape(pattern).Replace("%", ".*").Replace("_", ".") + "\\z",
+            RegexOptions.Singleline | RegexOptions.NonBacktracking | (ignoreCase ? RegexOptions.IgnoreCase : RegexOptions.None));
+    }
 
     private static InvalidField Error(string reason) => new("filter", reason);
 

@@ -37,6 +37,9 @@ public static class TrackedRunHandler
 
 public static class TrackedRuns
 {
+    /// <summary>MLflow's tag for the run's user: set from the token that started the run, and never changed or removed after.</summary>
+    public const string UserTag = "mlflow.user";
+
     /// <summary>Who may write to <paramref name="run"/>: its trainer's run-scoped token; for a run an MLflow client started,
     /// the person who started it; an admin.</summary>
     public static void EnsureWriter(TrainingRun run, Actor actor)
@@ -68,7 +71,10 @@ public static class TrackedRuns
     {
         var r = run ?? throw new NotFound("run", c.RunId.ToString("N"));
         EnsureWriter(r, actor);
-        if (c.DeleteTag is { } key) return [new RunTagDeleted(r.RunId, Guard.Key("key", key), actor.Name, now)];
+        if (c.DeleteTag is { } key)
+            return key == UserTag
+                ? throw new InvalidField("key", $"{UserTag} names the run's user, as its token did; it cannot be removed")
+                : [new RunTagDeleted(r.RunId, Guard.Key("key", key), actor.Name, now)];
         if (c.Stage is { } stage)
             return stage is not (Experiments.Active or Experiments.Deleted) ? throw new InvalidField("lifecycle_stage", "must be active or deleted")
                 : stage == (r.LifecycleStage ?? Experiments.Active) ? []

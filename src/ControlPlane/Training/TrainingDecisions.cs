@@ -162,7 +162,9 @@ public static class TrainingDecisions
     /// <summary>A tracking call to a <see cref="Writable"/> run. Metrics may be NaN or infinite, as MLflow records them.</summary>
     public static object[] Log(TrainingRun? run, RunTracking? tracked, LogToRun c, Actor actor, DateTimeOffset now)
     {
-        Writable(run, c.RunId, actor, now);
+        var r = Writable(run, c.RunId, actor, now);
+        if (c.Tags.TryGetValue(Mlflow.TrackedRuns.UserTag, out var user) && user != r.RequestedBy)
+            throw new InvalidField($"tags.{Mlflow.TrackedRuns.UserTag}", $"names the run's user, {r.RequestedBy}, as its token did; it cannot be changed");
         foreach (var m in c.Metrics) Guard.Key("metrics.key", m.Key);
         foreach (var key in c.Params.Keys.Concat(c.Tags.Keys)) Guard.Key("key", key);
         foreach (var (key, value) in c.Params)

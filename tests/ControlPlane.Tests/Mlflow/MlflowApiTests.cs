@@ -153,6 +153,13 @@ public class MlflowApiTests(ControlPlaneFixture fx)
             .GetProperty("message").GetString()!.ShouldContain("joined by AND");
         (await Call(alice, "runs/search", $$"""{"experiment_ids": ["{{experimentId}}"], "page_token": "{{new string('A', 3000)}}"}""", HttpStatusCode.BadRequest))
             .GetProperty("message").GetString()!.Length.ShouldBeLessThan(200, "a large value is never echoed");
+        var overflowing = Convert.ToBase64String(Encoding.UTF8.GetBytes("99999999999999"));
+        (await Call(alice, "runs/search", $$"""{"experiment_ids": ["{{experimentId}}"], "page_token": "{{overflowing}}"}""", HttpStatusCode.BadRequest))
+            .GetProperty("error_code").GetString().ShouldBe("INVALID_PARAMETER_VALUE");
+        // A pattern that backtracks exponentially in a naive matcher, against a long value: answered, in linear time.
+        await Call(alice, "runs/set-tag", $$"""{"run_id": "{{runs[1]}}", "key": "long", "value": "{{new string('a', 4000)}}"}""");
+        (await Names($$"""{"experiment_ids": ["{{experimentId}}"], "filter": "tags.long LIKE '{{string.Concat(Enumerable.Repeat("%a", 40))}}b'"}""")).ShouldBeEmpty();
+        (await Names($$"""{"experiment_ids": ["{{experimentId}}"], "filter": "tags.long LIKE '{{string.Concat(Enumerable.Repeat("%a", 40))}}%'"}""")).ShouldBe(["slow-1"]);
     }
 
     [Fact]
@@ -167,6 +174,7 @@ public class MlflowApiTests(ControlPlaneFixture fx)
         (await Call(bob, "experiments/update", $$"""{"experiment_id": "{{id}}", "new_name": "mine"}""", HttpStatusCode.Forbidden))
             .GetProperty("error_code").GetString().ShouldBe("PERMISSION_DENIED");
 
+        await Call(alice, "experiments/update", $$"""{"experiment_id": "{{id}}", "new_name": "{{name}}"}"""); // its own name: nothing to do
         var renamed = name + "-b";
         await Call(alice, "experiments/update", $$"""{"experiment_id": "{{id}}", "new_name": "{{renamed}}"}""");
         await Call(alice, "experiments/set-experiment-tag", $$"""{"experiment_id": "{{id}}", "key": "owner", "value": "alice"}""");
@@ -197,6 +205,14 @@ public class MlflowApiTests(ControlPlaneFixture fx)
         foreign.GetProperty("message").GetString()!.ShouldContain("started by alice");
         (await Call(bob, "runs/update", $$"""{"run_id": "{{runId}}", "status": "KILLED"}""", HttpStatusCode.Forbidden)).GetProperty("error_code").GetString().ShouldBe("PERMISSION_DENIED");
         (await Call(viewer, "runs/create", """{"experiment_id": "0"}""", HttpStatusCode.Forbidden)).GetProperty("message").GetString()!.ShouldContain("scientist");
+        // The run's user is the token's: its owner cannot rename it afterwards, nor remove it.
+        (await Call(alice, "runs/set-tag", $$"""{"run_id": "{{runId}}", "key": "mlflow.user", "value": "bob"}""", HttpStatusCode.BadRequest))
+            .GetProperty("message").GetString()!.ShouldContain("cannot be changed");
+        (await Call(alice, "runs/log-batch", $$"""{"run_id": "{{runId}}", "tags": [{"key": "mlflow.user", "value": "bob"}]}""", HttpStatusCode.BadRequest))
+            .GetProperty("error_code").GetString().ShouldBe("INVALID_PARAMETER_VALUE");
+        (await Call(alice, "runs/delete-tag", $$"""{"run_id": "{{runId}}", "key": "mlflow.user"}""", HttpStatusCode.BadRequest))
+            .GetProperty("message").GetString()!.ShouldContain("cannot be removed");
+        Tag((await Call(viewer, $"runs/get?run_id={runId}")).GetProperty("run"), "mlflow.user").ShouldBe("alice");
         (await Call(viewer, $"runs/get?run_id={runId}")).GetProperty("run").GetProperty("info").GetProperty("user_id").GetString().ShouldBe("alice");
 
         // A run launched through a work order: its status is its agent's to report; the trainer's update becomes tags.
